@@ -1,0 +1,189 @@
+/*
+ * m0_dict.c: dictionaries with any key type, insertion order and no fixed
+ * size limit (spec A2). Entries sit in an array in insertion order; an
+ * open-addressed index of entry numbers finds them. Removal leaves a
+ * tombstone that the next growth compacts away.
+ */
+#include <stdlib.h>
+
+#include "m0_int.h"
+
+static size_t
+ent_bytes(uint32_t cap)
+{
+	return (size_t)cap * sizeof(struct m0_dent);
+}
+
+static size_t
+idx_bytes(uint32_t mask)
+{
+	return ((size_t)mask + 1) * sizeof(uint32_t);
+}
+
+int
+m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
+    struct m0_value *out)
+{
+	if (hint > s->g->lim.max_len)
+		return M0_EIMPLEMENTATION_LIMIT;
+	uint32_t cap = 4;
+	while (cap < hint)
+		cap *= 2;
+	struct m0_dict *d =
+	    m0__alloc_obj(s, global, M0_TDICT, sizeof(struct m0_dict));
+	if (!d)
+		return M0__ENOMEM;
+	d->used = 0;
+	d->ent = m0__raw_alloc(s, global, ent_bytes(cap));
+	d->idx = d->ent ? m0__raw_alloc(s, global, idx_bytes(cap * 2 - 1))
+			: NULL;
+	if (!d->idx) {
+		/* The object stays on the heap list as an empty dict; keep
+		 * its byte count honest for obj_free. */
+		if (d->ent)
+			m0__raw_free(s->g, s, global, d->ent, ent_bytes(cap));
+		d->ent = NULL;
+		d->cap = 0;
+		d->mask = (uint32_t)-1;
+		return M0__ENOMEM;
+	}
+	d->cap = cap;
+	d->mask = cap * 2 - 1;
+	memset(d->idx, 0, idx_bytes(d->mask));
+	*out = (struct m0_value){.type = M0_TDICT};
+	out->u.o = &d->h;
+	return M0_OK;
+}
+
+static uint32_t *
+slot_of(struct m0_dict *d, const struct m0_value *k, uint32_t h)
+{
+	uint32_t i = h & d->mask;
+	for (;;) {
+		uint32_t e = d->idx[i];
+		if (e == 0)
+			return &d->idx[i];
+		struct m0_dent *de = &d->ent[e - 1];
+		if (de->hash == h && m0__equal(&de->k, k))
+			return &d->idx[i];
+		i = (i + 1) & d->mask;
+	}
+}
+
+struct m0_value *
+m0__dict_find(struct m0_dict *d, const struct m0_value *k)
+{
+	if (d->cap == 0)
+		return NULL;
+	uint32_t h = m0__hash(k);
+	uint32_t e = *slot_of(d, k, h);
+	return e ? &d->ent[e - 1].v : NULL;
+}
+
+/* Rebuilds entries (dropping tombstones) and the index at capacity cap. */
+static int
+rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
+{
+	bool global = d->h.global;
+	struct m0_dent *ent = m0__raw_alloc(s, global, ent_bytes(cap));
+	if (!ent)
+		return M0__ENOMEM;
+	uint32_t mask = cap * 2 - 1;
+	uint32_t *idx = m0__raw_alloc(s, global, idx_bytes(mask));
+	if (!idx) {
+		m0__raw_free(s->g, s, global, ent, ent_bytes(cap));
+		return M0__ENOMEM;
+	}
+	memset(idx, 0, idx_bytes(mask));
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < d->used; i++) {
+		if (d->ent[i].k.type == M0_TEMPTY)
+			continue;
+		ent[n] = d->ent[i];
+		uint32_t j = ent[n].hash & mask;
+		while (idx[j])
+			j = (j + 1) & mask;
+		idx[j] = ++n;
+	}
+	if (d->cap) {
+		m0__raw_free(s->g, s, global, d->ent, ent_bytes(d->cap));
+		m0__raw_free(s->g, s, global, d->idx, idx_bytes(d->mask));
+	}
+	d->ent = ent;
+	d->idx = idx;
+	d->cap = cap;
+	d->mask = mask;
+	d->used = n;
+	return M0_OK;
+}
+
+/* Raw put: no copy-on-store; the `:` operator decides about globals. */
+int
+m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
+    const struct m0_value *v)
+{
+	if (d->cap == 0)
+		return M0__ENOMEM;
+	uint32_t h = m0__hash(k);
+	uint32_t *slot = slot_of(d, k, h);
+	if (*slot) {
+		d->ent[*slot - 1].v = *v;
+		return M0_OK;
+	}
+	if (d->h.n >= s->g->lim.max_len)
+		return M0_EIMPLEMENTATION_LIMIT;
+	if (d->used == d->cap) {
+		uint32_t cap = d->cap;
+		if (d->h.n * 2 >= cap)
+			cap *= 2; /* else compacting tombstones is enough */
+		int err = rehash(s, d, cap);
+		if (err)
+			return err;
+		slot = slot_of(d, k, h);
+	}
+	struct m0_dent *e = &d->ent[d->used];
+	e->k = *k;
+	e->v = *v;
+	e->hash = h;
+	*slot = ++d->used;
+	d->h.n++;
+	return M0_OK;
+}
+
+/* Removal: tombstone the entry and re-seat the index cluster after it. */
+int
+m0__dict_del(struct m0_state *s, struct m0_dict *d, const struct m0_value *k)
+{
+	if (d->cap == 0)
+		return M0_EUNDEFINED;
+	uint32_t h = m0__hash(k);
+	uint32_t *slot = slot_of(d, k, h);
+	if (!*slot)
+		return M0_EUNDEFINED;
+	struct m0_dent *e = &d->ent[*slot - 1];
+	e->k = (struct m0_value){.type = M0_TEMPTY};
+	e->v = m0__null();
+	*slot = 0;
+	uint32_t i = (uint32_t)(slot - d->idx);
+	for (uint32_t j = (i + 1) & d->mask; d->idx[j]; j = (j + 1) & d->mask) {
+		uint32_t en = d->idx[j];
+		d->idx[j] = 0;
+		uint32_t t = d->ent[en - 1].hash & d->mask;
+		while (d->idx[t])
+			t = (t + 1) & d->mask;
+		d->idx[t] = en;
+	}
+	d->h.n--;
+	return M0_OK;
+}
+
+int
+m0__dict_set_str(struct m0_state *s, struct m0_dict *d, const char *k,
+    const struct m0_value *v)
+{
+	struct m0_name *n = m0__intern(s->g, k, strlen(k));
+	if (!n)
+		return M0_EIMPLEMENTATION_LIMIT;
+	struct m0_value kv = m0__namev(n, false);
+	return m0__dict_put(s, d, &kv, v);
+}

@@ -1,0 +1,370 @@
+/*
+ * m0_int.h: the interpreter's internal types, shared by src/mzero only.
+ */
+#ifndef M0_INT_H
+#define M0_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "m0.h"
+
+/* Value types, in the order of `_tna` (spec A2). */
+enum m0_type {
+	M0_TEMPTY,
+	M0_TNULL,
+	M0_TINT,
+	M0_TTIME,
+	M0_TNAME,
+	M0_TKEY,
+	M0_TARRAY,
+	M0_TSTRING,
+	M0_TDICT,
+	M0_TOPER,
+	M0_TMARK,
+	M0_TQUEUE,
+	M0_TCHANNEL,
+	M0_NTYPE
+};
+
+/* Attribute bits of a composite object (spec A2). */
+#define M0_AR 1
+#define M0_AW 2
+#define M0_AX 4
+#define M0_ARWX 7
+
+/* Internal status codes, beyond the MØ errors. */
+#define M0__ENOMEM 100 /* quota hit: collect and retry once */
+#define M0__BLOCK 101  /* the operator blocked the process */
+#define M0__END 102    /* the process ended */
+
+struct m0_name {
+	struct m0_name *chain;
+	uint32_t hash;
+	uint32_t len;
+	int16_t op;      /* operator of this name in _sys, or -1 */
+	bool ident;      /* spelled as one identifier token */
+	char s[];
+};
+
+struct m0_obj {
+	struct m0_obj *next; /* all objects of one heap */
+	struct m0_obj *fwd;  /* copy target while deep-copying */
+	uint8_t type;
+	uint8_t attr;
+	uint8_t global;
+	uint8_t mark;
+	uint32_t n; /* elements (array, string), live entries (dict) */
+};
+
+/*
+ * A value: simple ones by value, composites by reference. Arrays and
+ * strings are views (off, len) of their object, so `[off len] G` shares.
+ */
+struct m0_value {
+	uint8_t type;
+	uint8_t x; /* executable flag (names, arrays) */
+	uint16_t pad;
+	uint32_t off;
+	uint32_t len;
+	uint32_t pad2;
+	union {
+		int64_t i;
+		uint64_t k;
+		struct m0_name *name;
+		struct m0_obj *o;
+		uint32_t op;
+	} u;
+};
+
+struct m0_array {
+	struct m0_obj h;
+	struct m0_value v[];
+};
+
+struct m0_string {
+	struct m0_obj h;
+	uint8_t b[];
+};
+
+struct m0_dent {
+	struct m0_value k;
+	struct m0_value v;
+	uint32_t hash;
+};
+
+/* Insertion-ordered hash: ent[] in order, idx[] maps hash -> ent + 1. */
+struct m0_dict {
+	struct m0_obj h;
+	uint32_t used; /* ent slots used, tombstones included */
+	uint32_t cap;  /* ent capacity */
+	uint32_t mask; /* idx size - 1 */
+	struct m0_dent *ent;
+	uint32_t *idx;
+};
+
+#define M0_ARR(x) ((struct m0_array *)(x)->u.o)
+#define M0_STR(x) ((struct m0_string *)(x)->u.o)
+#define M0_DICT(x) ((struct m0_dict *)(x)->u.o)
+#define M0_ELEMS(x) (M0_ARR(x)->v + (x)->off)
+#define M0_BYTES(x) (M0_STR(x)->b + (x)->off)
+
+static inline bool
+m0__composite(const struct m0_value *v)
+{
+	return v->type == M0_TARRAY || v->type == M0_TSTRING ||
+	    v->type == M0_TDICT;
+}
+
+struct m0_heap {
+	struct m0_obj *objs;
+	uint64_t bytes;
+	uint64_t quota;
+	uint64_t threshold; /* collect when bytes pass it */
+	bool global;
+};
+
+/* Exec stack frame kinds. */
+enum m0_fkind {
+	M0_FPROC,  /* executing an array: a, index i */
+	M0_FSTR,   /* executing a string: a, byte offset i */
+	M0_FLOOPN, /* int loop: counter i to n, body b */
+	M0_FLOOPF, /* forever loop: body b */
+	M0_FLOOPA, /* array loop: a, i, body b */
+	M0_FLOOPS, /* string loop: a, i, body b */
+	M0_FLOOPD, /* dict loop: a = [dict k0 k1 ...], i, body b */
+	M0_FSTOP,  /* H: pushes 0 when reached, target of Z */
+	M0_FERRH,  /* running _err: errors inside it are fatal */
+	M0_FBASE,  /* REPL line base: the REPL handler unwinds to it */
+};
+
+struct m0_frame {
+	uint8_t kind;
+	int64_t i;
+	int64_t n;
+	struct m0_value a;
+	struct m0_value b;
+};
+
+typedef int (*m0_opfn)(struct m0_state *s);
+
+struct m0_opdef {
+	const char *name;
+	m0_opfn fn;
+	bool hidden; /* not entered into _sys */
+};
+
+#include "m0_ops.h"
+
+enum m0_opid {
+#define M0__OPENUM(id, name, fn, hidden) M0_OP_##id,
+	M0_OPS(M0__OPENUM)
+#undef M0__OPENUM
+	M0_NOPS
+};
+
+extern const struct m0_opdef m0__ops[M0_NOPS];
+
+struct m0_global {
+	struct m0_limits lim;
+	const struct m0_host *host;
+	uint64_t hid, pid;
+	struct m0_name **names;
+	uint32_t names_mask;
+	uint32_t names_count;
+	uint64_t names_bytes;
+	struct m0_heap heap;
+	bool gc_due;
+	struct m0_value sys;      /* _sys */
+	struct m0_value gdict;    /* _ */
+	struct m0_value longdict; /* longdict */
+	struct m0_value adr;      /* _adr */
+	struct m0_value cha;      /* _cha */
+	struct m0_name *opname[M0_NOPS];
+	struct m0_name *errname[M0_NERR];
+	struct m0_name *n_err; /* "_err" */
+	struct m0_state *states; /* all live states, for global GC */
+	uint32_t work_cap;
+	struct m0_obj **work;
+	uint32_t nwork;
+	struct m0_obj *copied; /* objects with fwd set during a deep copy */
+};
+
+struct m0_state {
+	struct m0_global *g;
+	struct m0_state *gnext, *gprev;
+	void *ud;
+	struct m0_value *os; /* operand stack */
+	uint32_t sp, os_cap;
+	struct m0_value *ds; /* dict stack */
+	uint32_t dsp, ds_cap;
+	struct m0_frame *es; /* exec stack */
+	uint32_t esp, es_cap;
+	int64_t fuel;
+	int64_t fuel_saved; /* fuel while a GC request borrows it */
+	bool gc_req;
+	uint8_t end;      /* enum m0_end */
+	bool blocked;
+	struct m0_heap heap;
+	uint64_t steps;
+	struct m0_value locd;    /* the local dict */
+	struct m0_value errobj;  /* last error object */
+	int lasterr;
+	int errset;              /* the operator set errobj itself */
+	struct m0_value cur;     /* the operator being executed */
+	char *errtext;
+	/* The first stacks live in the same allocation as the state, so a
+	 * new process costs one malloc until a stack grows past them. */
+	struct m0_value *os_inline, *ds_inline;
+	struct m0_frame *es_inline;
+};
+
+int m0__stop(struct m0_state *s);
+const char *m0__type_name(int t);
+
+/* ---- heap (m0_heap.c) ---- */
+void *m0__alloc_obj(struct m0_state *s, bool global, uint8_t type,
+    size_t size);
+void *m0__raw_alloc(struct m0_state *s, bool global, size_t size);
+void m0__raw_free(struct m0_global *g, struct m0_state *s, bool global,
+    void *p, size_t size);
+int m0__new_array(struct m0_state *s, bool global, uint32_t n,
+    struct m0_value *out);
+int m0__new_string(struct m0_state *s, bool global, const void *b,
+    uint32_t n, struct m0_value *out);
+int m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
+    struct m0_value *out);
+void m0__heap_free_all(struct m0_global *g, struct m0_heap *h);
+void m0__gc_local(struct m0_state *s);
+int m0__to_global(struct m0_state *s, const struct m0_value *v,
+    struct m0_value *out);
+int m0__copy_into(struct m0_state *dst, const struct m0_value *v,
+    struct m0_value *out);
+int m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
+    struct m0_value *out);
+
+/* ---- names and values (m0_value.c) ---- */
+struct m0_name *m0__intern(struct m0_global *g, const char *s, size_t len);
+uint32_t m0__hash(const struct m0_value *v);
+bool m0__equal(const struct m0_value *a, const struct m0_value *b);
+bool m0__name_is_ident(const char *s, size_t len);
+
+static inline struct m0_value
+m0__int(int64_t i)
+{
+	struct m0_value v = {.type = M0_TINT};
+	v.u.i = i;
+	return v;
+}
+
+static inline struct m0_value
+m0__null(void)
+{
+	struct m0_value v = {.type = M0_TNULL};
+	return v;
+}
+
+static inline struct m0_value
+m0__namev(struct m0_name *n, bool exec)
+{
+	struct m0_value v = {.type = M0_TNAME, .x = exec};
+	v.u.name = n;
+	return v;
+}
+
+static inline struct m0_value
+m0__oper(uint32_t op)
+{
+	struct m0_value v = {.type = M0_TOPER, .x = 1};
+	v.u.op = op;
+	return v;
+}
+
+static inline struct m0_value
+m0__key(uint64_t k)
+{
+	struct m0_value v = {.type = M0_TKEY};
+	v.u.k = k;
+	return v;
+}
+
+/* ---- dictionaries (m0_dict.c) ---- */
+struct m0_value *m0__dict_find(struct m0_dict *d, const struct m0_value *k);
+int m0__dict_put(struct m0_state *s, struct m0_dict *d,
+    const struct m0_value *k, const struct m0_value *v);
+int m0__dict_del(struct m0_state *s, struct m0_dict *d,
+    const struct m0_value *k);
+int m0__dict_set_str(struct m0_state *s, struct m0_dict *d, const char *k,
+    const struct m0_value *v);
+
+/* ---- scanner (m0_scan.c) ---- */
+int m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len,
+    uint32_t *pos, struct m0_value *out);
+
+/* ---- external and display forms (m0_cte.c) ---- */
+struct m0_buf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+void m0__buf_put(struct m0_buf *b, const void *p, size_t n);
+int m0__cte(struct m0_state *s, const struct m0_value *v, struct m0_buf *b);
+void m0__display(struct m0_state *s, const struct m0_value *v,
+    struct m0_buf *b);
+
+/* ---- the VM (m0_vm.c) ---- */
+int m0__push_frame(struct m0_state *s, uint8_t kind,
+    const struct m0_value *a, const struct m0_value *b, int64_t i,
+    int64_t n);
+int m0__exec(struct m0_state *s, const struct m0_value *v);
+int m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out);
+int m0__grow_os(struct m0_state *s, uint32_t need);
+
+/* ---- system dictionary (m0_sys.c) ---- */
+int m0__sys_build(struct m0_global *g);
+
+/* ---- operand stack helpers for operators ---- */
+#define M0_NEED(s, n)                                                         \
+	do {                                                                  \
+		if ((s)->sp < (n))                                            \
+			return M0_ESTACK_UNDERFLOW;                           \
+	} while (0)
+#define M0_TOP(s, k) (&(s)->os[(s)->sp - 1 - (k)])
+
+static inline int
+m0__push(struct m0_state *s, const struct m0_value *v)
+{
+	if (s->sp >= s->os_cap) {
+		int e = m0__grow_os(s, s->sp + 1);
+		if (e)
+			return e;
+	}
+	s->os[s->sp++] = *v;
+	return M0_OK;
+}
+
+static inline int
+m0__push_int(struct m0_state *s, int64_t i)
+{
+	struct m0_value v = m0__int(i);
+	return m0__push(s, &v);
+}
+
+/* Sets the error object explicitly (else the operator is used). */
+static inline int
+m0__fail(struct m0_state *s, int err, const struct m0_value *obj)
+{
+	s->errobj = *obj;
+	s->errset = 1;
+	return err;
+}
+
+static inline uint8_t
+m0__attr(const struct m0_value *v)
+{
+	return m0__composite(v) ? v->u.o->attr : M0_ARWX;
+}
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * m0_state.c: the life of a process (spec A5): creation from a messenger,
+ * its local dict, origin, accessors, and release of everything it holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "m0_int.h"
+
+#define OS0 16
+#define DS0 4
+#define ES0 8
+
+struct m0_state *
+m0_state_new(struct m0_global *g)
+{
+	size_t sz = sizeof(struct m0_state) + OS0 * sizeof(struct m0_value) +
+	    DS0 * sizeof(struct m0_value) + ES0 * sizeof(struct m0_frame);
+	struct m0_state *s = malloc(sz);
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->g = g;
+	s->os = s->os_inline = (struct m0_value *)(s + 1);
+	s->os_cap = OS0;
+	s->ds = s->ds_inline = s->os_inline + OS0;
+	s->ds_cap = DS0;
+	s->es = s->es_inline = (struct m0_frame *)(s->ds_inline + DS0);
+	s->es_cap = ES0;
+	s->heap.quota = g->lim.heap_quota;
+	s->heap.threshold = 64 * 1024;
+	s->ds[s->dsp++] = g->sys;
+	s->locd = m0__null();
+	s->errobj = m0__null();
+	s->cur = m0__null();
+	s->gnext = g->states;
+	if (g->states)
+		g->states->gprev = s;
+	g->states = s;
+	return s;
+}
+
+void
+m0_state_free(struct m0_state *s)
+{
+	if (!s)
+		return;
+	struct m0_global *g = s->g;
+	if (s->gprev)
+		s->gprev->gnext = s->gnext;
+	else
+		g->states = s->gnext;
+	if (s->gnext)
+		s->gnext->gprev = s->gprev;
+	m0__heap_free_all(g, &s->heap);
+	if (s->os != s->os_inline)
+		free(s->os);
+	if (s->ds != s->ds_inline)
+		free(s->ds);
+	if (s->es != s->es_inline)
+		free(s->es);
+	free(s->errtext);
+	free(s);
+}
+
+static int
+nomem(int err)
+{
+	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+}
+
+static int
+set(struct m0_state *s, const char *k, const struct m0_value *v)
+{
+	return nomem(m0__dict_set_str(s, M0_DICT(&s->locd), k, v));
+}
+
+int
+m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
+    struct m0_state *parent, const struct m0_value *ori,
+    struct m0_state **out)
+{
+	struct m0_state *s = m0_state_new(g);
+	if (!s)
+		return M0_EIMPLEMENTATION_LIMIT;
+	struct m0_value mgr, cod, dat = m0__null(), o = m0__null();
+	size_t wl = m0_wire_size(msg);
+	int err = M0_OK;
+	if (wl > g->lim.max_msg + 64u)
+		err = M0_EIMPLEMENTATION_LIMIT;
+	if (!err)
+		err = nomem(m0__new_dict(s, false, 8, &s->locd));
+	if (!err)
+		err = nomem(m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
+	if (!err) {
+		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
+		mgr.u.o->attr = M0_AR;
+		err = nomem(m0__new_string(s, false, msg->code, msg->code_len,
+		    &cod));
+	}
+	if (!err) {
+		cod.u.o->attr = M0_AR | M0_AX;
+		if (msg->data)
+			err = nomem(m0__new_string(s, false, msg->data,
+			    msg->data_len, &dat));
+	}
+	if (!err && ori) {
+		if (parent)
+			err = nomem(m0__copy_into(s, ori, &o));
+		else if (!m0__composite(ori))
+			o = *ori;
+	}
+	if (!err)
+		err = set(s, "_mgr", &mgr);
+	if (!err)
+		err = set(s, "_cod", &cod);
+	if (!err)
+		err = set(s, "_dat", &dat);
+	if (!err)
+		err = set(s, "_ori", &o);
+	if (!err)
+		err = set(s, "_loc", &s->locd);
+	if (!err) {
+		s->ds[s->dsp++] = s->locd;
+		if (cod.len)
+			err = m0__push_frame(s, M0_FSTR, &cod, NULL, 0, 0);
+	}
+	if (err) {
+		m0_state_free(s);
+		return err;
+	}
+	*out = s;
+	return M0_OK;
+}
+
+int
+m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
+    int64_t addr_int, const char *addr_str)
+{
+	struct m0_value a, addr = m0__int(addr_int);
+	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
+	if (!fam)
+		return M0_EIMPLEMENTATION_LIMIT;
+	int err = nomem(m0__new_array(s, false, 3, &a));
+	if (!err && addr_str)
+		err = nomem(m0__new_string(s, false, addr_str,
+		    (uint32_t)strlen(addr_str), &addr));
+	if (err)
+		return err;
+	M0_ARR(&a)->v[0] = m0__namev(fam, false);
+	M0_ARR(&a)->v[1] = m0__int(ifindex);
+	M0_ARR(&a)->v[2] = addr;
+	return set(s, "_ori", &a);
+}
+
+int
+m0_state_add_console_words(struct m0_state *s)
+{
+	static const struct {
+		const char *name;
+		uint32_t op;
+	} words[] = {{"print", M0_OP_PRINT},
+	    {"ptop", M0_OP_PTOP},
+	    {"stack", M0_OP_PSTACK}};
+	if (s->locd.type != M0_TDICT)
+		return M0_ETYPE_CHECK;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		struct m0_value v = m0__oper(words[i].op);
+		int err = set(s, words[i].name, &v);
+		if (err)
+			return err;
+	}
+	return M0_OK;
+}
+
+/* longdict goes under the local dict, so definitions still go local. */
+int
+m0_state_begin_longdict(struct m0_state *s)
+{
+	if (s->dsp >= s->ds_cap)
+		return M0_EDICT_STACK_OVERFLOW;
+	s->ds[s->dsp] = s->ds[s->dsp - 1];
+	s->ds[s->dsp - 1] = s->g->longdict;
+	s->dsp++;
+	return M0_OK;
+}
+
+int
+m0_state_set_repl_handler(struct m0_state *s)
+{
+	struct m0_value v = m0__oper(M0_OP_REPLERR);
+	if (s->locd.type != M0_TDICT)
+		return M0_ETYPE_CHECK;
+	return set(s, "_err", &v);
+}
+
+int
+m0_state_end(const struct m0_state *s)
+{
+	return s->end;
+}
+
+int
+m0_state_last_error(const struct m0_state *s)
+{
+	return s->lasterr;
+}
+
+const char *
+m0_state_error_text(struct m0_state *s)
+{
+	struct m0_buf b = {0};
+	const char *n = m0_strerror(s->lasterr);
+	m0__buf_put(&b, n, strlen(n));
+	m0__buf_put(&b, " ", 1);
+	m0__display(s, &s->errobj, &b);
+	m0__buf_put(&b, "", 1);
+	free(s->errtext);
+	s->errtext = b.oom ? NULL : b.p;
+	if (b.oom)
+		free(b.p);
+	return s->errtext ? s->errtext : "(out of memory)";
+}
+
+uint64_t
+m0_state_steps(const struct m0_state *s)
+{
+	return s->steps;
+}
+
+uint64_t
+m0_state_heap_bytes(const struct m0_state *s)
+{
+	return s->heap.bytes;
+}
+
+void
+m0_state_set_ud(struct m0_state *s, void *ud)
+{
+	s->ud = ud;
+}
+
+void *
+m0_state_ud(const struct m0_state *s)
+{
+	return s->ud;
+}
+
+uint32_t
+m0_state_depth(const struct m0_state *s)
+{
+	return s->sp;
+}
+
+void
+m0_state_print_stack(struct m0_state *s)
+{
+	struct m0_buf b = {0};
+	for (uint32_t i = s->sp; i-- > 0;) {
+		m0__display(s, &s->os[i], &b);
+		m0__buf_put(&b, "\n", 1);
+	}
+	if (!b.oom && b.n)
+		s->g->host->console(s->g->host->ud, s, b.p, b.n);
+	free(b.p);
+}

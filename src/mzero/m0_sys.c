@@ -1,0 +1,334 @@
+/*
+ * m0_sys.c: the global state and the system dictionary `_sys` (A5), with
+ * longdict, the error and type name arrays, and the channel tables.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "m0_int.h"
+
+const struct m0_opdef m0__ops[M0_NOPS] = {
+#define M0__OPDEF(id, name, fn, hidden) {name, fn, hidden},
+	M0_OPS(M0__OPDEF)
+#undef M0__OPDEF
+};
+
+void
+m0_limits_default(struct m0_limits *l)
+{
+	l->operand_depth = 4096;
+	l->dict_depth = 64;
+	l->exec_depth = 4096;
+	l->max_len = 1u << 24;
+	l->heap_quota = 16u << 20;
+	l->global_quota = 256u << 20;
+	l->max_msg = 65000;
+	l->name_bytes = 16u << 20;
+}
+
+/* Long aliases that are one operator each (A5). */
+static const struct {
+	const char *alias, *op;
+} aliases[] = {{"add", "+"}, {"and", "&"}, {"array", "A"}, {"begin", "("},
+    {"bind", "B"}, {"count", "O"}, {"currentdict", "."},
+    {"currentqueue", ","}, {"dict", "D"}, {"div", "/"}, {"end", ")"},
+    {"enter", "E"}, {"eq", "="}, {"exec", "!"}, {"exch", "X"},
+    {"exit", "J"}, {"find", "F"}, {"get", "G"}, {"getattribute", "T"},
+    {"gt", ">"}, {"ifelse", "?"}, {"index", "I"}, {"known", "K"},
+    {"length", "`"}, {"loop", "L"}, {"lt", "<"}, {"mark", "["},
+    {"mod", "%"}, {"mul", "*"}, {"neg", "N"}, {"not", "~"}, {"or", "|"},
+    {"pop", "P"}, {"put", ":"}, {"queuestate", "Q"}, {"randomkey", ";"},
+    {"roll", "R"}, {"setattribute", "W"}, {"stop", "Z"},
+    {"stopped", "H"}, {"string", "S"}, {"sub", "-"}, {"submit", "$"},
+    {"type", "Y"}, {"undefine", "U"}, {"utc", "@"}, {"xor", "^"},
+    {"halt", "Z"}, {"halted", "H"}, {"toarray", "_cta"},
+    {"toextern", "_cte"}, {"toexec", "_ctx"}, {"toint", "_cti"},
+    {"tokey", "_ctk"}, {"toliteral", "_ctl"}, {"tomsgr", "_ctm"},
+    {"toname", "_ctn"}, {"tostring", "_cts"}, {"totime", "_ctt"}};
+
+/* Procedures of longdict, written in MØ and bound at start. */
+static const struct {
+	const char *name, *code;
+} procs[] = {{"true", "{1}"}, {"false", "{0}"}, {"code", "{_cod}"},
+    {"data", "{_dat}"}, {"msgr", "{_mgr}"}, {"origin", "{_ori}"},
+    {"localdict", "{_loc}"}, {"hostid", "{_hid}"}, {"platformid", "{_pid}"},
+    {"abs", "{0 I 0<{N}{}?}"}, {"clear", "{1 O{P P}L}"},
+    {"def", "{. 3 1 R:}"}, {"dup", "{0 I}"}, {"dictstack", "{2 _stk}"},
+    {"execstack", "{3 _stk}"}, {"operstack", "{1 _stk}"},
+    {"ge", "{< 0=}"}, {"le", "{> 0=}"}, {"ne", "{= 0=}"}, {"if", "{{}?}"},
+    {"land", "{0= X 0= | 0=}"}, {"lor", "{0= X 0= & 0=}"},
+    {"lxor", "{0= X 0= ^}"}, {"lnot", "{0=}"},
+    {"makechannel", "{3 2 R _cha X G'_key G !}"},
+    {"repeat", "{{P}X + L}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
+    {"inet_to_int", "{X 256* + X 65536* + X 16777216* +}"}};
+
+static int
+nomem(int err)
+{
+	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+}
+
+static int
+gset(struct m0_state *b, struct m0_value *d, const char *k,
+    struct m0_value v)
+{
+	return nomem(m0__dict_set_str(b, M0_DICT(d), k, &v));
+}
+
+static int
+name_array(struct m0_state *b, const char *const *names, uint32_t n,
+    struct m0_value *out)
+{
+	int err = nomem(m0__new_array(b, true, n, out));
+	for (uint32_t i = 0; !err && i < n; i++) {
+		struct m0_name *nm = m0__intern(b->g, names[i], strlen(names[i]));
+		if (!nm)
+			return M0_EIMPLEMENTATION_LIMIT;
+		M0_ARR(out)->v[i] = m0__namev(nm, true);
+	}
+	if (!err)
+		out->u.o->attr = M0_AR | M0_AX;
+	return err;
+}
+
+/* Compiles "{...}" in the boot state, binds it, copies it to global. */
+static int
+compile(struct m0_state *b, const char *code, struct m0_value *out)
+{
+	struct m0_value p;
+	uint32_t pos = 0;
+	int err = m0__scan(b, (const uint8_t *)code, (uint32_t)strlen(code),
+	    &pos, &p);
+	if (err)
+		return nomem(err);
+	b->os[b->sp++] = p;
+	err = m0__op_bind(b);
+	b->sp--;
+	if (!err)
+		err = nomem(m0__to_global(b, &p, out));
+	if (!err)
+		out->u.o->attr = M0_AR | M0_AX;
+	return err;
+}
+
+static int
+build(struct m0_global *g, struct m0_state *b)
+{
+	static const char *const ena[M0_NERR - 1] = {
+#define M0__EN(id, name) name,
+	    M0_ERRMAP(M0__EN)
+#undef M0__EN
+	};
+	static const char *const tna[M0_NTYPE] = {"empty", "null", "int",
+	    "time", "name", "key", "array", "string", "dict", "oper", "mark",
+	    "queue", "channel"};
+	static const struct {
+		const char *n;
+		int v;
+	} attrs[] = {{"_nac", 0}, {"_r", 1}, {"_w", 2}, {"_x", 4}, {"_rw", 3},
+	    {"_rx", 5}, {"_wx", 6}, {"_rwx", 7}};
+	struct m0_value v;
+	int err;
+	if ((err = nomem(m0__new_dict(b, true, 128, &g->sys))) ||
+	    (err = nomem(m0__new_dict(b, true, 16, &g->gdict))) ||
+	    (err = nomem(m0__new_dict(b, true, 128, &g->longdict))) ||
+	    (err = nomem(m0__new_dict(b, true, 4, &g->adr))) ||
+	    (err = nomem(m0__new_dict(b, true, 4, &g->cha))))
+		return err;
+	b->ds[0] = g->sys;
+	for (uint32_t i = 0; i < M0_NOPS; i++) {
+		struct m0_name *n = m0__intern(g, m0__ops[i].name,
+		    strlen(m0__ops[i].name));
+		if (!n)
+			return M0_EIMPLEMENTATION_LIMIT;
+		g->opname[i] = n;
+		if (m0__ops[i].hidden)
+			continue;
+		n->op = (int16_t)i;
+		if ((err = gset(b, &g->sys, m0__ops[i].name, m0__oper(i))))
+			return err;
+	}
+	for (int i = 1; i < M0_NERR; i++)
+		if (!(g->errname[i] = m0__intern(g, ena[i - 1],
+			  strlen(ena[i - 1]))))
+			return M0_EIMPLEMENTATION_LIMIT;
+	if (!(g->n_err = m0__intern(g, "_err", 4)))
+		return M0_EIMPLEMENTATION_LIMIT;
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if ((err = gset(b, &g->sys, attrs[i].n, m0__int(attrs[i].v))))
+			return err;
+	if ((err = name_array(b, ena, M0_NERR - 1, &v)) ||
+	    (err = gset(b, &g->sys, "_ena", v)) ||
+	    (err = name_array(b, tna, M0_NTYPE, &v)) ||
+	    (err = gset(b, &g->sys, "_tna", v)))
+		return err;
+	const char *cpy = "mzero: an MØ messenger platform (after Tschudin et "
+			  "al., Geneva 1994)";
+	if ((err = nomem(m0__new_string(b, true, cpy, strlen(cpy), &v))))
+		return err;
+	v.u.o->attr = M0_AR;
+	g->gdict.u.o->attr = M0_AR | M0_AW;
+	g->adr.u.o->attr = M0_AR | M0_AX;
+	g->cha.u.o->attr = M0_AR | M0_AX;
+	if ((err = gset(b, &g->sys, "_cpy", v)) ||
+	    (err = gset(b, &g->sys, "_", g->gdict)) ||
+	    (err = gset(b, &g->sys, "_adr", g->adr)) ||
+	    (err = gset(b, &g->sys, "_cha", g->cha)) ||
+	    (err = gset(b, &g->sys, "_ver", m0__int(1))) ||
+	    (err = gset(b, &g->sys, "_err", m0__oper(M0_OP_STOP))) ||
+	    (err = gset(b, &g->sys, "null", m0__null())) ||
+	    (err = gset(b, &g->sys, "_hid", m0__key(g->hid))) ||
+	    (err = gset(b, &g->sys, "_pid", m0__key(g->pid))) ||
+	    (err = gset(b, &g->sys, "longdict", g->longdict)))
+		return err;
+	/* longdict: aliases, values, procedures. */
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		struct m0_name *n = m0__intern(g, aliases[i].op,
+		    strlen(aliases[i].op));
+		if (!n || n->op < 0)
+			return M0_EIMPLEMENTATION_LIMIT;
+		if ((err = nomem(m0__new_array(b, true, 1, &v))))
+			return err;
+		M0_ARR(&v)->v[0] = m0__oper((uint32_t)n->op);
+		v.x = 1;
+		v.u.o->attr = M0_AR | M0_AX;
+		if ((err = gset(b, &g->longdict, aliases[i].alias, v)))
+			return err;
+	}
+	struct m0_value *ena_v = m0__dict_find(M0_DICT(&g->sys),
+	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_ena", 4)});
+	struct m0_value *tna_v = m0__dict_find(M0_DICT(&g->sys),
+	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_tna", 4)});
+	if ((err = gset(b, &g->longdict, "addrdict", g->adr)) ||
+	    (err = gset(b, &g->longdict, "channeldict", g->cha)) ||
+	    (err = gset(b, &g->longdict, "errors", *ena_v)) ||
+	    (err = gset(b, &g->longdict, "globaldict", g->gdict)) ||
+	    (err = gset(b, &g->longdict, "systemdict", g->sys)) ||
+	    (err = gset(b, &g->longdict, "types", *tna_v)) ||
+	    (err = gset(b, &g->longdict, "version", m0__int(1))))
+		return err;
+	for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
+		if ((err = compile(b, procs[i].code, &v)) ||
+		    (err = gset(b, &g->longdict, procs[i].name, v)))
+			return err;
+	}
+	g->longdict.u.o->attr = M0_AR | M0_AX;
+	g->sys.u.o->attr = M0_AR | M0_AX;
+	return M0_OK;
+}
+
+struct m0_global *
+m0_global_new(const struct m0_limits *lim, const struct m0_host *host,
+    uint64_t hid, uint64_t pid)
+{
+	struct m0_global *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	m0_limits_default(&g->lim);
+	if (lim) {
+#define TAKE(f)                                                               \
+	if (lim->f)                                                           \
+		g->lim.f = lim->f;
+		TAKE(operand_depth)
+		TAKE(dict_depth)
+		TAKE(exec_depth)
+		TAKE(max_len)
+		TAKE(heap_quota)
+		TAKE(global_quota)
+		TAKE(max_msg)
+		TAKE(name_bytes)
+#undef TAKE
+	}
+	if (g->lim.dict_depth < 4)
+		g->lim.dict_depth = 4;
+	g->host = host;
+	g->hid = hid;
+	g->pid = pid;
+	g->heap.global = true;
+	g->heap.quota = g->lim.global_quota;
+	g->heap.threshold = 1u << 20;
+	g->names_mask = 1023;
+	g->names = calloc(g->names_mask + 1, sizeof(*g->names));
+	struct m0_state *b = g->names ? m0_state_new(g) : NULL;
+	if (!b || build(g, b)) {
+		m0_state_free(b);
+		m0_global_free(g);
+		return NULL;
+	}
+	m0_state_free(b);
+	return g;
+}
+
+void
+m0_global_free(struct m0_global *g)
+{
+	if (!g)
+		return;
+	m0__heap_free_all(g, &g->heap);
+	if (g->names) {
+		for (uint32_t i = 0; i <= g->names_mask; i++) {
+			struct m0_name *n = g->names[i], *next;
+			for (; n; n = next) {
+				next = n->chain;
+				free(n);
+			}
+		}
+		free(g->names);
+	}
+	free(g->work);
+	free(g);
+}
+
+int
+m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
+    const int64_t *addrs, size_t n)
+{
+	struct m0_state *b = m0_state_new(g);
+	if (!b)
+		return M0_EIMPLEMENTATION_LIMIT;
+	struct m0_value desc, arr, key;
+	struct m0_name *fam = m0__intern(g, family, strlen(family));
+	int err = fam ? M0_OK : M0_EIMPLEMENTATION_LIMIT;
+	if (!err)
+		err = nomem(m0__new_dict(b, true, 8, &desc));
+	if (!err)
+		err = nomem(m0__new_array(b, true, (uint32_t)n, &arr));
+	if (!err) {
+		/* chankey is hidden: put the oper in by hand after compiling
+		 * the family name into the procedure. */
+		err = nomem(m0__new_array(b, true, 2, &key));
+	}
+	if (!err) {
+		M0_ARR(&key)->v[0] = m0__namev(fam, false);
+		M0_ARR(&key)->v[1] = m0__oper(M0_OP_CHANKEY);
+		key.x = 1;
+		key.u.o->attr = M0_AR | M0_AX;
+		for (size_t i = 0; i < n; i++)
+			M0_ARR(&arr)->v[i] = m0__int(addrs[i]);
+		arr.u.o->attr = M0_AR | M0_AX;
+		struct m0_value des;
+		err = nomem(m0__new_string(b, true, family, strlen(family), &des));
+		if (!err)
+			des.u.o->attr = M0_AR;
+		if (!err)
+			err = gset(b, &desc, "_aut", m0__int(0));
+		if (!err)
+			err = gset(b, &desc, "_des", des);
+		if (!err)
+			err = gset(b, &desc, "_key", key);
+		if (!err)
+			err = gset(b, &desc, "_mtu", m0__int(mtu));
+		if (!err)
+			err = gset(b, &desc, "_tar", m0__null());
+		if (!err)
+			err = gset(b, &desc, "_typ", m0__namev(fam, false));
+		desc.u.o->attr = M0_AR | M0_AX;
+	}
+	struct m0_value fk = m0__namev(fam, false);
+	if (!err)
+		err = nomem(m0__dict_put(b, M0_DICT(&g->cha), &fk, &desc));
+	if (!err)
+		err = nomem(m0__dict_put(b, M0_DICT(&g->adr), &fk, &arr));
+	m0_state_free(b);
+	return err;
+}

@@ -1,0 +1,101 @@
+/*
+ * pf_chan.c: channel keys (spec A6). A family's key factory checks the
+ * address and returns a fresh random key good for one submission; `$` on
+ * it hands the bytes to the family's send function. Any other key does
+ * nothing, as in 1994.
+ */
+#include <stdlib.h>
+#include <sys/random.h>
+
+#include "pf_int.h"
+
+static uint32_t
+khash(uint64_t k)
+{
+	return (uint32_t)(k ^ k >> 29);
+}
+
+int
+pf__chan_key(struct pf_platform *pf, struct m0_state *s, const char *family,
+    const struct m0_value *addr, int64_t ifindex, uint64_t *key)
+{
+	struct pf_fam *fam = NULL;
+	for (int i = 0; i < pf->nfams; i++)
+		if (strcmp(pf->fams[i]->f.name, family) == 0)
+			fam = pf->fams[i];
+	if (!fam)
+		return M0_EINVALID_CHANNEL;
+	void *dest = NULL;
+	int err = fam->f.check(fam->f.ud, s, addr, ifindex, &dest);
+	if (err)
+		return err;
+	if (pf->nkeys >= pf->kmask) {
+		uint32_t ncap = (pf->kmask + 1) * 2;
+		struct pf_chankey **nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			goto nomem;
+		for (uint32_t i = 0; i <= pf->kmask; i++) {
+			struct pf_chankey *c = pf->ktab[i], *next;
+			for (; c; c = next) {
+				next = c->next;
+				c->next = nt[khash(c->key) & (ncap - 1)];
+				nt[khash(c->key) & (ncap - 1)] = c;
+			}
+		}
+		free(pf->ktab);
+		pf->ktab = nt;
+		pf->kmask = ncap - 1;
+	}
+	struct pf_chankey *c = malloc(sizeof(*c));
+	if (!c)
+		goto nomem;
+	if (getrandom(&c->key, sizeof(c->key), 0) != sizeof(c->key))
+		c->key = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
+	c->fam = fam;
+	c->dest = dest;
+	c->next = pf->ktab[khash(c->key) & pf->kmask];
+	pf->ktab[khash(c->key) & pf->kmask] = c;
+	pf->nkeys++;
+	*key = c->key;
+	return M0_OK;
+nomem:
+	if (fam->f.dest_free)
+		fam->f.dest_free(fam->f.ud, dest);
+	return M0_EIMPLEMENTATION_LIMIT;
+}
+
+void
+pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
+    size_t len)
+{
+	struct pf_chankey **pp = &pf->ktab[khash(key) & pf->kmask];
+	for (; *pp; pp = &(*pp)->next) {
+		struct pf_chankey *c = *pp;
+		if (c->key != key)
+			continue;
+		*pp = c->next; /* one use */
+		pf->nkeys--;
+		c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
+		if (c->fam->f.dest_free)
+			c->fam->f.dest_free(c->fam->f.ud, c->dest);
+		free(c);
+		return;
+	}
+}
+
+void
+pf__chan_free(struct pf_platform *pf)
+{
+	for (uint32_t i = 0; pf->ktab && i <= pf->kmask; i++) {
+		struct pf_chankey *c = pf->ktab[i], *next;
+		for (; c; c = next) {
+			next = c->next;
+			if (c->fam->f.dest_free)
+				c->fam->f.dest_free(c->fam->f.ud, c->dest);
+			free(c);
+		}
+	}
+	free(pf->ktab);
+	for (int i = 0; i < pf->nfams; i++)
+		free(pf->fams[i]);
+}

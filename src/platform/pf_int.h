@@ -1,0 +1,140 @@
+/*
+ * pf_int.h: internals of the platform core (src/platform).
+ */
+#ifndef PF_INT_H
+#define PF_INT_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "pf.h"
+
+/* Intrusive doubly linked list. */
+struct pf_link {
+	struct pf_link *prev, *next;
+};
+
+#define PF_CONTAINER(p, type, field)                                          \
+	((type *)((char *)(p) - offsetof(type, field)))
+
+static inline void
+pf__list_init(struct pf_link *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool
+pf__list_empty(const struct pf_link *l)
+{
+	return l->next == l;
+}
+
+static inline void
+pf__list_add_tail(struct pf_link *head, struct pf_link *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+static inline void
+pf__list_del(struct pf_link *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n->next = n;
+}
+
+enum pf_pstate {
+	PF_RUNNABLE, /* in the run queue */
+	PF_RUNNING,  /* being run now */
+	PF_WAITING,  /* a waiter of a queue */
+	PF_IDLE,     /* head of a queue or in none, but blocked (never) */
+};
+
+struct pf_queue {
+	uint64_t key;
+	bool stopped;
+	struct pf_proc *head;
+	struct pf_link waiters;
+	struct pf_queue *hnext; /* hash chain */
+};
+
+struct pf_proc {
+	struct pf_platform *pf;
+	struct m0_state *s;
+	uint64_t id;
+	uint8_t state;
+	bool timed;      /* waiting in a timed enter */
+	bool manual;     /* run by its owner, not the scheduler */
+	struct pf_queue *q;
+	struct pf_link run;   /* run queue, or waiters of q */
+	struct pf_link all;
+	uint32_t theap;       /* index in the timer heap + 1, 0: none */
+	int64_t deadline;
+	int64_t born;
+};
+
+struct pf_fam {
+	struct pf_family f;
+};
+
+struct pf_chankey {
+	uint64_t key;
+	struct pf_fam *fam;
+	void *dest;
+	struct pf_chankey *next;
+};
+
+struct pf_platform {
+	uv_loop_t *loop;
+	struct pf_config cfg;
+	struct m0_host host;
+	struct m0_global *g;
+	uv_idle_t idle;
+	uv_timer_t timer;
+	bool idle_on;
+	struct pf_link runq;
+	struct pf_link all;
+	uint64_t next_id;
+	uint64_t nprocs;
+	struct pf_queue **qtab;
+	uint32_t qmask, nqueues;
+	struct pf_proc **theap; /* min-heap on deadline */
+	uint32_t ntimers, theap_cap;
+	struct pf_fam *fams[8];
+	int nfams;
+	struct pf_chankey **ktab;
+	uint32_t kmask, nkeys;
+	pf_console_cb console;
+	void *console_ud;
+	pf_end_cb on_end;
+	void *end_ud;
+	struct pf_stats st;
+};
+
+/* pf_sched.c */
+void pf__make_runnable(struct pf_proc *p);
+void pf__sched_init(struct pf_platform *pf);
+void pf__end_proc(struct pf_proc *p);
+
+/* pf_queue.c */
+int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);
+void pf__leave(struct pf_proc *p);
+void pf__qctl(struct pf_platform *pf, uint64_t key, bool stop);
+void pf__timer_del(struct pf_proc *p);
+void pf__timer_init(struct pf_platform *pf);
+void pf__queues_free(struct pf_platform *pf);
+struct pf_queue *pf__queue_get(struct pf_platform *pf, uint64_t key,
+    bool create);
+
+/* pf_chan.c */
+int pf__chan_key(struct pf_platform *pf, struct m0_state *s,
+    const char *family, const struct m0_value *addr, int64_t ifindex,
+    uint64_t *key);
+void pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
+    size_t len);
+void pf__chan_free(struct pf_platform *pf);
+
+#endif

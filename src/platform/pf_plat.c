@@ -1,0 +1,357 @@
+/*
+ * pf_plat.c: the platform object: it owns the interpreter's global state,
+ * answers the interpreter's host calls, and creates and removes processes.
+ */
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "pf_int.h"
+
+static const char *const drop_reasons[] = {
+#define PF__DS(id, s) s,
+	PF_DROPMAP(PF__DS)
+#undef PF__DS
+};
+
+const char *
+pf_drop_reason(int reason)
+{
+	return reason >= 0 && reason < PF_DROP_N ? drop_reasons[reason] : "?";
+}
+
+int64_t
+pf_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#define PROC(s) ((struct pf_proc *)m0_state_ud(s))
+
+static int
+h_enter(void *ud, struct m0_state *s, uint64_t key, int timed,
+    int64_t deadline)
+{
+	return pf__enter(PROC(s), key, timed, deadline);
+}
+
+static void
+h_leave(void *ud, struct m0_state *s)
+{
+	pf__leave(PROC(s));
+}
+
+static void
+h_qctl(void *ud, struct m0_state *s, uint64_t key, int stop)
+{
+	pf__qctl(ud, key, stop);
+}
+
+static int
+h_current(void *ud, struct m0_state *s, uint64_t *key)
+{
+	struct pf_proc *p = PROC(s);
+	if (!p || !p->q)
+		return 0;
+	*key = p->q->key;
+	return 1;
+}
+
+static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s);
+static void proc_join(struct pf_proc *p, uint64_t queue);
+
+static int
+h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
+    const struct m0_msg *msg)
+{
+	struct pf_platform *pf = ud;
+	if (pf->nprocs >= pf->cfg.max_procs) {
+		pf->st.drops[PF_DROP_PROC_CAP]++;
+		return M0_OK; /* $ never blocks and never fails for this */
+	}
+	struct m0_state *ns;
+	int err = m0_state_new_msg(pf->g, msg, s, ori, &ns);
+	if (err)
+		return err;
+	struct pf_proc *p = proc_new(pf, ns);
+	if (!p) {
+		m0_state_free(ns);
+		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		return M0_OK;
+	}
+	proc_join(p, msg->queue);
+	return M0_OK;
+}
+
+static int
+h_chan_key(void *ud, struct m0_state *s, const char *family,
+    const struct m0_value *addr, int64_t ifindex, uint64_t *key)
+{
+	return pf__chan_key(ud, s, family, addr, ifindex, key);
+}
+
+static void
+h_chan_send(void *ud, struct m0_state *s, uint64_t key, const uint8_t *buf,
+    size_t len)
+{
+	pf__chan_send(ud, key, buf, len);
+}
+
+static int64_t
+h_now(void *ud)
+{
+	return pf_now_us();
+}
+
+static void
+h_random(void *ud, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n <= 0)
+			abort(); /* no entropy: keys would be guessable */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+h_console(void *ud, struct m0_state *s, const void *buf, size_t len)
+{
+	struct pf_platform *pf = ud;
+	if (pf->console)
+		pf->console(pf->console_ud, PROC(s), buf, len);
+}
+
+struct pf_platform *
+pf_new(uv_loop_t *loop, const struct pf_config *cfg)
+{
+	struct pf_platform *pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return NULL;
+	pf->loop = loop;
+	if (cfg)
+		pf->cfg = *cfg;
+	if (!pf->cfg.slice)
+		pf->cfg.slice = 1000;
+	if (!pf->cfg.max_procs)
+		pf->cfg.max_procs = 100000;
+	pf->host = (struct m0_host){.ud = pf,
+	    .enter = h_enter,
+	    .leave = h_leave,
+	    .qctl = h_qctl,
+	    .current = h_current,
+	    .submit = h_submit,
+	    .chan_key = h_chan_key,
+	    .chan_send = h_chan_send,
+	    .now = h_now,
+	    .random = h_random,
+	    .console = h_console};
+	pf->qmask = 63;
+	pf->qtab = calloc(pf->qmask + 1, sizeof(*pf->qtab));
+	pf->kmask = 63;
+	pf->ktab = calloc(pf->kmask + 1, sizeof(*pf->ktab));
+	pf__list_init(&pf->all);
+	pf->g = m0_global_new(&pf->cfg.lim, &pf->host, pf->cfg.hid,
+	    pf->cfg.pid);
+	if (!pf->qtab || !pf->ktab || !pf->g) {
+		m0_global_free(pf->g);
+		free(pf->qtab);
+		free(pf->ktab);
+		free(pf);
+		return NULL;
+	}
+	pf__sched_init(pf);
+	pf__timer_init(pf);
+	return pf;
+}
+
+void
+pf_free(struct pf_platform *pf)
+{
+	if (!pf)
+		return;
+	while (!pf__list_empty(&pf->all)) {
+		struct pf_proc *p = PF_CONTAINER(pf->all.next, struct pf_proc, all);
+		m0_state_kill(p->s);
+		pf->on_end = NULL;
+		pf__end_proc(p);
+	}
+	uv_close((uv_handle_t *)&pf->idle, NULL);
+	uv_close((uv_handle_t *)&pf->timer, NULL);
+	uv_run(pf->loop, UV_RUN_NOWAIT);
+	pf__queues_free(pf);
+	pf__chan_free(pf);
+	m0_global_free(pf->g);
+	free(pf);
+}
+
+int
+pf_add_family(struct pf_platform *pf, const struct pf_family *fam,
+    const int64_t *addrs, size_t n)
+{
+	if (pf->nfams == (int)(sizeof(pf->fams) / sizeof(pf->fams[0])))
+		return M0_EIMPLEMENTATION_LIMIT;
+	struct pf_fam *f = malloc(sizeof(*f));
+	if (!f)
+		return M0_EIMPLEMENTATION_LIMIT;
+	f->f = *fam;
+	int err = m0_global_add_family(pf->g, fam->name, fam->mtu, addrs, n);
+	if (err) {
+		free(f);
+		return err;
+	}
+	pf->fams[pf->nfams++] = f;
+	return M0_OK;
+}
+
+void
+pf_set_console(struct pf_platform *pf, pf_console_cb cb, void *ud)
+{
+	pf->console = cb;
+	pf->console_ud = ud;
+}
+
+void
+pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud)
+{
+	pf->on_end = cb;
+	pf->end_ud = ud;
+}
+
+static struct pf_proc *
+proc_new(struct pf_platform *pf, struct m0_state *s)
+{
+	struct pf_proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pf = pf;
+	p->s = s;
+	p->id = ++pf->next_id;
+	p->born = pf_now_us();
+	pf__list_init(&p->run);
+	pf__list_add_tail(&pf->all, &p->all);
+	m0_state_set_ud(s, p);
+	pf->nprocs++;
+	pf->st.created++;
+	return p;
+}
+
+/* An arriving messenger joins the queue named in its header (A5). */
+static void
+proc_join(struct pf_proc *p, uint64_t queue)
+{
+	p->state = PF_RUNNING; /* not in any list yet */
+	if (pf__enter(p, queue, false, 0) == 0)
+		pf__make_runnable(p);
+}
+
+int
+pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
+    const struct pf_origin *ori, int (*setup)(struct m0_state *s),
+    struct pf_proc **out, uint64_t *id)
+{
+	if (pf->nprocs >= pf->cfg.max_procs) {
+		pf->st.drops[PF_DROP_PROC_CAP]++;
+		return -1;
+	}
+	struct m0_state *s;
+	int err = m0_state_new_msg(pf->g, msg, NULL, NULL, &s);
+	if (err) {
+		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		return err;
+	}
+	if (ori && ori->family)
+		err = m0_state_set_ori_net(s, ori->family, ori->ifindex,
+		    ori->addr_int, ori->addr_str);
+	if (!err && setup)
+		err = setup(s);
+	struct pf_proc *p = err ? NULL : proc_new(pf, s);
+	if (!p) {
+		m0_state_free(s);
+		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		return err ? err : M0_EIMPLEMENTATION_LIMIT;
+	}
+	proc_join(p, msg->queue);
+	if (out)
+		*out = p;
+	if (id)
+		*id = p->id;
+	return M0_OK;
+}
+
+struct m0_state *
+pf_proc_state(struct pf_proc *p)
+{
+	return p->s;
+}
+
+uint64_t
+pf_proc_id(const struct pf_proc *p)
+{
+	return p->id;
+}
+
+int
+pf_kill(struct pf_platform *pf, uint64_t id)
+{
+	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
+		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
+		if (p->id != id)
+			continue;
+		if (p->state == PF_RUNNING)
+			return -1; /* never free a process inside its own run */
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+		return 0;
+	}
+	return -1;
+}
+
+void
+pf_get_stats(const struct pf_platform *pf, struct pf_stats *st)
+{
+	*st = pf->st;
+	st->running = 0;
+	st->waiting = 0;
+	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
+		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
+		if (p->state == PF_WAITING)
+			st->waiting++;
+		else
+			st->running++;
+	}
+	st->queues = pf->nqueues;
+}
+
+struct m0_global *
+pf_global(struct pf_platform *pf)
+{
+	return pf->g;
+}
+
+void
+pf_foreach(struct pf_platform *pf, void (*fn)(void *ud, struct pf_proc *p),
+    void *ud)
+{
+	struct pf_link *l = pf->all.next, *next;
+	for (; l != &pf->all; l = next) {
+		next = l->next;
+		fn(ud, PF_CONTAINER(l, struct pf_proc, all));
+	}
+}
+
+void
+pf_proc_info(const struct pf_proc *p, struct pf_proc_info *info)
+{
+	info->id = p->id;
+	info->in_queue = p->q != NULL;
+	info->queue = p->q ? p->q->key : 0;
+	info->head = p->q && p->q->head == p;
+	info->age_us = pf_now_us() - p->born;
+	info->steps = m0_state_steps(p->s);
+	info->heap = m0_state_heap_bytes(p->s);
+}

@@ -1,0 +1,291 @@
+/*
+ * pf_queue.c: queues (spec A5) and the timers of timed enter.
+ *
+ * A queue has a running/stopped flag, at most one head (the only member
+ * that may run) and a FIFO of waiters. Queues are created on first use and
+ * deleted when a running queue becomes empty, or when an empty stopped
+ * queue is restarted. One libuv timer serves all timed enters through a
+ * min-heap of deadlines.
+ */
+#include <stdlib.h>
+
+#include "pf_int.h"
+
+static uint32_t
+qhash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+struct pf_queue *
+pf__queue_get(struct pf_platform *pf, uint64_t key, bool create)
+{
+	uint32_t h = qhash(key);
+	for (struct pf_queue *q = pf->qtab[h & pf->qmask]; q; q = q->hnext)
+		if (q->key == key)
+			return q;
+	if (!create)
+		return NULL;
+	if (pf->nqueues >= pf->qmask) {
+		uint32_t ncap = (pf->qmask + 1) * 2;
+		struct pf_queue **nt = calloc(ncap, sizeof(*nt));
+		if (nt) {
+			for (uint32_t i = 0; i <= pf->qmask; i++) {
+				struct pf_queue *q = pf->qtab[i], *next;
+				for (; q; q = next) {
+					next = q->hnext;
+					uint32_t j = qhash(q->key) & (ncap - 1);
+					q->hnext = nt[j];
+					nt[j] = q;
+				}
+			}
+			free(pf->qtab);
+			pf->qtab = nt;
+			pf->qmask = ncap - 1;
+		}
+	}
+	struct pf_queue *q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->key = key;
+	pf__list_init(&q->waiters);
+	q->hnext = pf->qtab[h & pf->qmask];
+	pf->qtab[h & pf->qmask] = q;
+	pf->nqueues++;
+	return q;
+}
+
+static void
+queue_delete(struct pf_platform *pf, struct pf_queue *q)
+{
+	struct pf_queue **pp = &pf->qtab[qhash(q->key) & pf->qmask];
+	while (*pp != q)
+		pp = &(*pp)->hnext;
+	*pp = q->hnext;
+	pf->nqueues--;
+	free(q);
+}
+
+static bool
+queue_empty(const struct pf_queue *q)
+{
+	return !q->head && pf__list_empty(&q->waiters);
+}
+
+/* ---- timer heap ---- */
+
+static void
+theap_swap(struct pf_platform *pf, uint32_t a, uint32_t b)
+{
+	struct pf_proc *t = pf->theap[a];
+	pf->theap[a] = pf->theap[b];
+	pf->theap[b] = t;
+	pf->theap[a]->theap = a + 1;
+	pf->theap[b]->theap = b + 1;
+}
+
+static void
+theap_up(struct pf_platform *pf, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (pf->theap[parent]->deadline <= pf->theap[i]->deadline)
+			break;
+		theap_swap(pf, i, parent);
+		i = parent;
+	}
+}
+
+static void
+theap_down(struct pf_platform *pf, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < pf->ntimers &&
+		    pf->theap[l]->deadline < pf->theap[m]->deadline)
+			m = l;
+		if (r < pf->ntimers &&
+		    pf->theap[r]->deadline < pf->theap[m]->deadline)
+			m = r;
+		if (m == i)
+			break;
+		theap_swap(pf, i, m);
+		i = m;
+	}
+}
+
+static void timer_cb(uv_timer_t *t);
+
+static void
+timer_arm(struct pf_platform *pf)
+{
+	if (pf->ntimers == 0) {
+		uv_timer_stop(&pf->timer);
+		return;
+	}
+	int64_t d = pf->theap[0]->deadline - pf_now_us();
+	uint64_t ms = d <= 0 ? 0 : (uint64_t)(d + 999) / 1000;
+	uv_timer_start(&pf->timer, timer_cb, ms, 0);
+}
+
+static void
+timer_add(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	if (pf->ntimers == pf->theap_cap) {
+		uint32_t ncap = pf->theap_cap ? pf->theap_cap * 2 : 64;
+		struct pf_proc **n = realloc(pf->theap, ncap * sizeof(*n));
+		if (!n)
+			abort(); /* plumbing: a waiter must never hang */
+		pf->theap = n;
+		pf->theap_cap = ncap;
+	}
+	pf->theap[pf->ntimers] = p;
+	p->theap = ++pf->ntimers;
+	theap_up(pf, pf->ntimers - 1);
+	timer_arm(pf);
+}
+
+void
+pf__timer_del(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	if (!p->theap)
+		return;
+	uint32_t i = p->theap - 1;
+	p->theap = 0;
+	pf->ntimers--;
+	if (i != pf->ntimers) {
+		pf->theap[i] = pf->theap[pf->ntimers];
+		pf->theap[i]->theap = i + 1;
+		theap_down(pf, i);
+		theap_up(pf, i);
+	}
+	if (i == 0)
+		timer_arm(pf);
+}
+
+/* A timed enter expired: the waiter leaves the queue and gets 1. */
+static void
+expire(struct pf_proc *p)
+{
+	struct pf_queue *q = p->q;
+	pf__list_del(&p->run);
+	p->q = NULL;
+	p->timed = false;
+	if (q && !q->stopped && queue_empty(q))
+		queue_delete(p->pf, q);
+	m0_state_resume_int(p->s, 1, 1);
+	pf__make_runnable(p);
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct pf_platform *pf = t->data;
+	int64_t now = pf_now_us();
+	while (pf->ntimers && pf->theap[0]->deadline <= now) {
+		struct pf_proc *p = pf->theap[0];
+		pf__timer_del(p);
+		expire(p);
+	}
+	timer_arm(pf);
+}
+
+void
+pf__timer_init(struct pf_platform *pf)
+{
+	uv_timer_init(pf->loop, &pf->timer);
+	pf->timer.data = pf; /* active only while someone waits on time */
+}
+
+/* ---- queue operations ---- */
+
+/* Promotes the first waiter of a running queue with no head. */
+static void
+promote(struct pf_platform *pf, struct pf_queue *q)
+{
+	if (q->stopped || q->head)
+		return;
+	if (pf__list_empty(&q->waiters)) {
+		queue_delete(pf, q);
+		return;
+	}
+	struct pf_proc *p = PF_CONTAINER(q->waiters.next, struct pf_proc, run);
+	pf__list_del(&p->run);
+	q->head = p;
+	pf__timer_del(p);
+	m0_state_resume_int(p->s, p->timed, 0);
+	p->timed = false;
+	pf__make_runnable(p);
+}
+
+void
+pf__leave(struct pf_proc *p)
+{
+	struct pf_queue *q = p->q;
+	if (!q)
+		return;
+	p->q = NULL;
+	if (q->head == p) {
+		q->head = NULL;
+		promote(p->pf, q);
+		return;
+	}
+	pf__list_del(&p->run);
+	pf__timer_del(p);
+	p->timed = false;
+	if (!q->stopped && queue_empty(q))
+		queue_delete(p->pf, q);
+}
+
+/* Returns 0 when p heads the queue at once, 1 when it waits. */
+int
+pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline)
+{
+	pf__leave(p);
+	struct pf_queue *q = pf__queue_get(p->pf, key, true);
+	if (!q)
+		return 0; /* no memory for the queue: run on, in none */
+	p->q = q;
+	if (!q->head && !q->stopped && pf__list_empty(&q->waiters)) {
+		q->head = p;
+		return 0;
+	}
+	pf__list_add_tail(&q->waiters, &p->run);
+	p->state = PF_WAITING;
+	p->timed = timed;
+	if (timed) {
+		p->deadline = deadline;
+		timer_add(p);
+	}
+	return 1;
+}
+
+void
+pf__qctl(struct pf_platform *pf, uint64_t key, bool stop)
+{
+	struct pf_queue *q = pf__queue_get(pf, key, stop);
+	if (!q)
+		return;
+	q->stopped = stop;
+	if (!stop)
+		promote(pf, q); /* deletes it when empty */
+}
+
+void
+pf__queues_free(struct pf_platform *pf)
+{
+	for (uint32_t i = 0; i <= pf->qmask; i++) {
+		struct pf_queue *q = pf->qtab[i], *next;
+		for (; q; q = next) {
+			next = q->hnext;
+			free(q);
+		}
+	}
+	free(pf->qtab);
+	free(pf->theap);
+}

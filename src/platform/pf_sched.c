@@ -1,0 +1,129 @@
+/*
+ * pf_sched.c: the scheduler of green threads. Runnable processes (heads of
+ * queues and processes in no queue) run round-robin, a slice of steps
+ * each, in FIFO order of becoming runnable. A uv_idle handle drains the
+ * run queue and is active only while something is runnable, so uv_run
+ * sleeps when nothing is; each idle callback runs for at most a few
+ * milliseconds so network events and timers interleave.
+ */
+#include <stdlib.h>
+
+#include "pf_int.h"
+
+#define SCHED_BUDGET_US 2000
+
+static void idle_cb(uv_idle_t *h);
+
+void
+pf__make_runnable(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	p->state = PF_RUNNABLE;
+	if (p->manual)
+		return;
+	pf__list_add_tail(&pf->runq, &p->run);
+	if (!pf->idle_on) {
+		uv_idle_start(&pf->idle, idle_cb);
+		pf->idle_on = true;
+	}
+}
+
+void
+pf__sched_init(struct pf_platform *pf)
+{
+	pf__list_init(&pf->runq);
+	uv_idle_init(pf->loop, &pf->idle);
+	pf->idle.data = pf;
+}
+
+/* Ends a process: its queue place, timer and memory are released. */
+void
+pf__end_proc(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	int end = m0_state_end(p->s);
+	const char *err = NULL;
+	if (end == M0_END_ERROR || end == M0_END_FATAL) {
+		err = m0_state_error_text(p->s);
+		pf->st.errors++;
+	}
+	pf__leave(p);
+	pf__timer_del(p);
+	if (p->state == PF_RUNNABLE && !p->manual)
+		pf__list_del(&p->run);
+	pf__list_del(&p->all);
+	pf->nprocs--;
+	pf->st.ended++;
+	if (pf->on_end)
+		pf->on_end(pf->end_ud, p, p->id, end, err);
+	m0_state_free(p->s);
+	free(p);
+}
+
+static bool
+over_limits(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	if (pf->cfg.max_steps && m0_state_steps(p->s) >= pf->cfg.max_steps) {
+		pf->st.drops[PF_DROP_STEP_LIMIT]++;
+		return true;
+	}
+	if (pf->cfg.max_life_us &&
+	    pf_now_us() - p->born >= pf->cfg.max_life_us) {
+		pf->st.drops[PF_DROP_LIFE_LIMIT]++;
+		return true;
+	}
+	return false;
+}
+
+static void
+idle_cb(uv_idle_t *h)
+{
+	struct pf_platform *pf = h->data;
+	uint64_t start = uv_hrtime();
+	while (!pf__list_empty(&pf->runq)) {
+		struct pf_proc *p =
+		    PF_CONTAINER(pf->runq.next, struct pf_proc, run);
+		pf__list_del(&p->run);
+		p->state = PF_RUNNING;
+		uint64_t before = m0_state_steps(p->s);
+		int r = m0_state_run(p->s, pf->cfg.slice);
+		pf->st.slices++;
+		pf->st.steps += m0_state_steps(p->s) - before;
+		if (r == M0_RUN_YIELD && over_limits(p)) {
+			m0_state_kill(p->s);
+			r = M0_RUN_DONE;
+		}
+		if (r == M0_RUN_DONE)
+			pf__end_proc(p);
+		else if (r == M0_RUN_YIELD)
+			pf__make_runnable(p);
+		/* M0_RUN_BLOCKED: pf__enter put it among the waiters. */
+		if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
+			break;
+	}
+	if (pf__list_empty(&pf->runq)) {
+		uv_idle_stop(&pf->idle);
+		pf->idle_on = false;
+	}
+}
+
+void
+pf_proc_set_manual(struct pf_proc *p)
+{
+	if (p->state == PF_RUNNABLE && !p->manual)
+		pf__list_del(&p->run);
+	p->manual = true;
+}
+
+int
+pf_run_manual(struct pf_proc *p, int64_t budget)
+{
+	if (p->state == PF_WAITING)
+		return M0_RUN_BLOCKED;
+	p->state = PF_RUNNING;
+	int r = m0_state_run(p->s, budget);
+	if (r != M0_RUN_BLOCKED)
+		p->state = PF_RUNNABLE;
+	return r;
+}

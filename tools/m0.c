@@ -1,0 +1,294 @@
+/*
+ * m0: runs MØ locally on an embedded platform with a console channel.
+ *
+ *   m0 FILE | m0 -e CODE    run as the code field of a messenger
+ *   m0 --messenger FILE     run a wire-format messenger
+ *   m0                      REPL (longdict loaded, errors survive)
+ *
+ * Exit status: 0 when the first process ended normally, 1 when it ended
+ * through the error handler, 2 for usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+#include "pf.h"
+
+struct run {
+	uint64_t first;
+	int first_end;
+	int status;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: m0 [options] FILE | -e CODE | --messenger FILE\n"
+	    "       m0            (interactive)\n"
+	    "options:\n"
+	    "  --data FILE     data field of the messenger\n"
+	    "  --slice N       steps per slice (default 1000)\n"
+	    "  --heap BYTES    local heap quota per process\n"
+	    "  --steps N       step limit per process (0: none)\n");
+}
+
+static void
+console_out(void *ud, struct pf_proc *p, const void *buf, size_t len)
+{
+	fwrite(buf, 1, len, stdout);
+}
+
+static void
+on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
+{
+	struct run *r = ud;
+	if (err) {
+		fflush(stdout);
+		fprintf(stderr, "m0: process %llu: %s\n",
+		    (unsigned long long)id, err);
+	}
+	if (id == r->first)
+		r->first_end = end;
+}
+
+/* The console family: any address, text goes to stdout. */
+static int
+console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
+    int64_t ifindex, void **dest)
+{
+	*dest = NULL;
+	return 0;
+}
+
+static void
+console_send(void *ud, void *dest, const uint8_t *buf, size_t len)
+{
+	fwrite(buf, 1, len, stdout);
+}
+
+static int
+setup_run(struct m0_state *s)
+{
+	return m0_state_add_console_words(s);
+}
+
+static int
+setup_repl(struct m0_state *s)
+{
+	int err = m0_state_add_console_words(s);
+	if (!err)
+		err = m0_state_begin_longdict(s);
+	if (!err)
+		err = m0_state_set_repl_handler(s);
+	return err;
+}
+
+static struct pf_platform *
+platform(uv_loop_t *loop, const struct pf_config *cfg)
+{
+	struct pf_platform *pf = pf_new(loop, cfg);
+	if (!pf) {
+		fprintf(stderr, "m0: out of memory\n");
+		exit(1);
+	}
+	struct pf_family con = {.name = "console",
+	    .mtu = 65000,
+	    .check = console_check,
+	    .send = console_send};
+	int64_t addr0 = 0;
+	pf_add_family(pf, &con, &addr0, 1);
+	pf_set_console(pf, console_out, NULL);
+	return pf;
+}
+
+static int
+repl(const struct pf_config *cfg)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct run r = {0};
+	struct pf_platform *pf = platform(&loop, cfg);
+	pf_set_end(pf, on_end, &r);
+	struct m0_msg msg = {.code = (const uint8_t *)"", .code_len = 0};
+	getrandom(&msg.queue, sizeof(msg.queue), 0);
+	struct pf_proc *p;
+	if (pf_spawn(pf, &msg, NULL, setup_repl, &p, &r.first)) {
+		fprintf(stderr, "m0: cannot start\n");
+		return 1;
+	}
+	pf_proc_set_manual(p);
+	bool tty = isatty(0);
+	if (tty)
+		printf("MØ %s — longdict loaded; ^D ends\n", "0.1");
+	for (;;) {
+		char *line = tty ? readline("M0> ") : NULL;
+		if (!tty) {
+			size_t cap = 0;
+			ssize_t n = getline(&line, &cap, stdin);
+			if (n < 0) {
+				free(line);
+				line = NULL;
+			}
+		}
+		if (!line)
+			break;
+		if (tty && *line)
+			add_history(line);
+		char *src, errbuf[256];
+		size_t len;
+		if (pf_load_source(NULL, line, strlen(line), &src, &len, errbuf,
+			sizeof(errbuf))) {
+			fprintf(stderr, "m0: %s\n", errbuf);
+			free(line);
+			continue;
+		}
+		free(line);
+		m0_state_push_code(pf_proc_state(p), src, len);
+		free(src);
+		for (;;) {
+			int st = pf_run_manual(p, cfg->slice);
+			if (st == M0_RUN_DONE)
+				break;
+			uv_run(&loop, st == M0_RUN_BLOCKED ? UV_RUN_ONCE
+							   : UV_RUN_NOWAIT);
+		}
+		fflush(stdout);
+		/* Let processes submitted by the line run too. */
+		uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	pf_free(pf);
+	uv_loop_close(&loop);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+	    {"messenger", required_argument, 0, 'm'},
+	    {"slice", required_argument, 0, 'S'},
+	    {"heap", required_argument, 0, 'H'},
+	    {"steps", required_argument, 0, 'T'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0}};
+	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
+	struct pf_config cfg = {0};
+	cfg.slice = 1000;
+	int c;
+	while ((c = getopt_long(argc, argv, "e:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			code = optarg;
+			break;
+		case 'd':
+			data_file = optarg;
+			break;
+		case 'm':
+			msgr_file = optarg;
+			break;
+		case 'S':
+			cfg.slice = strtoll(optarg, NULL, 0);
+			break;
+		case 'H':
+			cfg.lim.heap_quota = strtoull(optarg, NULL, 0);
+			break;
+		case 'T':
+			cfg.max_steps = strtoull(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (cfg.slice <= 0) {
+		usage();
+		return 2;
+	}
+	int nsrc = (code != NULL) + (msgr_file != NULL) + (optind < argc);
+	if (nsrc > 1 || argc - optind > 1) {
+		usage();
+		return 2;
+	}
+	getrandom(&cfg.hid, sizeof(cfg.hid), 0);
+	getrandom(&cfg.pid, sizeof(cfg.pid), 0);
+	if (nsrc == 0)
+		return repl(&cfg);
+
+	char *src = NULL, *data = NULL, errbuf[512];
+	size_t srclen = 0, datalen = 0;
+	struct m0_msg msg = {0};
+	if (msgr_file) {
+		if (pf_read_file(msgr_file, &src, &srclen)) {
+			fprintf(stderr, "m0: %s: %s\n", msgr_file,
+			    strerror(errno));
+			return 2;
+		}
+		int w = m0_wire_decode((uint8_t *)src, srclen, UINT32_MAX, &msg,
+		    NULL);
+		if (w != M0_WIRE_OK) {
+			fprintf(stderr, "m0: %s: not a messenger: %s\n",
+			    msgr_file, m0_wire_strerror(w));
+			return 2;
+		}
+	} else {
+		const char *path = code ? NULL : argv[optind];
+		if (pf_load_source(path, code, code ? strlen(code) : 0, &src,
+			&srclen, errbuf, sizeof(errbuf))) {
+			fprintf(stderr, "m0: %s\n", errbuf);
+			return 2;
+		}
+		msg.code = (const uint8_t *)src;
+		msg.code_len = (uint32_t)srclen;
+		getrandom(&msg.queue, sizeof(msg.queue), 0);
+	}
+	if (data_file) {
+		if (pf_read_file(data_file, &data, &datalen)) {
+			fprintf(stderr, "m0: %s: %s\n", data_file,
+			    strerror(errno));
+			return 2;
+		}
+		msg.data = (const uint8_t *)data;
+		msg.data_len = (uint32_t)datalen;
+	}
+	if (msg.code_len + (uint64_t)msg.data_len > UINT32_MAX / 2) {
+		fprintf(stderr, "m0: messenger too large\n");
+		return 2;
+	}
+	cfg.lim.max_msg = msg.code_len + msg.data_len + 64 > 65000
+	    ? msg.code_len + msg.data_len + 64
+	    : 0;
+
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct run r = {0};
+	struct pf_platform *pf = platform(&loop, &cfg);
+	pf_set_end(pf, on_end, &r);
+	int err = pf_spawn(pf, &msg, NULL, setup_run, NULL, &r.first);
+	free(src);
+	free(data);
+	if (err) {
+		fprintf(stderr, "m0: cannot start the messenger: %s\n",
+		    err > 0 ? m0_strerror(err) : "dropped");
+		pf_free(pf);
+		return 1;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	fflush(stdout);
+	pf_free(pf);
+	uv_loop_close(&loop);
+	return r.first_end == M0_END_ERROR || r.first_end == M0_END_FATAL ||
+		   r.first_end == M0_END_KILLED
+	    ? 1
+	    : 0;
+}
