@@ -27,8 +27,8 @@ m0__grow_os(struct m0_state *s, uint32_t need)
 	uint32_t ncap = s->os_cap * 2;
 	if (ncap < need)
 		ncap = need;
-	if (ncap > s->g->lim.operand_depth + ERR_HEADROOM)
-		ncap = s->g->lim.operand_depth + ERR_HEADROOM;
+	if (ncap > s->g->lim.operand_depth)
+		ncap = s->g->lim.operand_depth; /* headroom: push_force only */
 	struct m0_value *n = malloc(ncap * sizeof(*n));
 	if (!n)
 		return M0_EOPER_STACK_OVERFLOW;
@@ -174,8 +174,12 @@ exec_token(struct m0_state *s, const struct m0_value *v)
 		case M0_TOPER:
 			return call_op(s, val->u.op);
 		case M0_TARRAY:
-			if (val->x)
-				return exec_body(s, val);
+			if (val->x) {
+				int e = exec_body(s, val);
+				if (e && !s->errset)
+					m0__fail(s, e, n);
+				return e;
+			}
 			return m0__push(s, val);
 		case M0_TNAME:
 			if (val->x) {
@@ -188,6 +192,28 @@ exec_token(struct m0_state *s, const struct m0_value *v)
 		}
 	}
 	return m0__fail(s, M0_EIMPLEMENTATION_LIMIT, v);
+}
+
+/* Pushes past the operand limit by at most ERR_HEADROOM: raising an
+ * error and answering Z must work on a full stack. */
+static int
+push_force(struct m0_state *s, const struct m0_value *v)
+{
+	if (s->sp >= s->os_cap) {
+		uint32_t ncap = s->sp + ERR_HEADROOM;
+		if (s->sp >= s->g->lim.operand_depth + ERR_HEADROOM)
+			return M0_EOPER_STACK_OVERFLOW;
+		struct m0_value *n = malloc(ncap * sizeof(*n));
+		if (!n)
+			return M0_EOPER_STACK_OVERFLOW;
+		memcpy(n, s->os, s->sp * sizeof(*n));
+		if (s->os != s->os_inline)
+			free(s->os);
+		s->os = n;
+		s->os_cap = ncap;
+	}
+	s->os[s->sp++] = *v;
+	return M0_OK;
 }
 
 static bool
@@ -213,8 +239,9 @@ m0__stop(struct m0_state *s)
 {
 	for (uint32_t i = s->esp; i-- > 0;) {
 		if (s->es[i].kind == M0_FSTOP) {
+			struct m0_value one = m0__int(1);
 			s->esp = i;
-			return m0__push_int(s, 1);
+			return push_force(s, &one);
 		}
 	}
 	return end_process(s, has_frame(s, M0_FERRH) ? M0_END_ERROR
@@ -235,19 +262,9 @@ raise_error(struct m0_state *s, int err)
 	s->errobj = obj;
 	if (has_frame(s, M0_FERRH))
 		return end_process(s, M0_END_FATAL);
-	if (s->sp + 2 > s->os_cap) {
-		uint32_t ncap = s->sp + 2;
-		struct m0_value *n = malloc(ncap * sizeof(*n));
-		if (!n)
-			return end_process(s, M0_END_FATAL);
-		memcpy(n, s->os, s->sp * sizeof(*n));
-		if (s->os != s->os_inline)
-			free(s->os);
-		s->os = n;
-		s->os_cap = ncap;
-	}
-	s->os[s->sp++] = obj;
-	s->os[s->sp++] = m0__namev(s->g->errname[err], true);
+	struct m0_value name = m0__namev(s->g->errname[err], true);
+	if (push_force(s, &obj) || push_force(s, &name))
+		return end_process(s, M0_END_FATAL);
 	if (push_frame(s, M0_FERRH, NULL, NULL, 0, 0, true))
 		return end_process(s, M0_END_FATAL);
 	struct m0_value *h;

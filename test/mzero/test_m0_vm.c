@@ -1,0 +1,170 @@
+/*
+ * test_m0_vm.c: the resumable VM: step budgets, preemption at any step,
+ * runaway messengers stopped by limits, memory reclaimed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "host.h"
+
+static struct th T;
+static struct m0_host H;
+
+static struct m0_global *
+global(const struct m0_limits *lim)
+{
+	th_init(&T, &H);
+	struct m0_global *g = m0_global_new(lim, &H, 1, 2);
+	assert_non_null(g);
+	return g;
+}
+
+/* Running one step at a time must give exactly what one long run gives:
+ * the VM keeps no state in C frames between steps. */
+static void
+test_vm_resume_every_step(void **st)
+{
+	const char *code = ". 'f { 0 I 2 < {} { 1 - 0 I f X 1 - f + } ? } : "
+			   "15 f ptop [1 2 3] { 2 * } L + + ptop "
+			   "{ 1 0 / } H ptop ptop ptop ptop ptop "
+			   "D 'a 1 : 5 { P } L \"x\" { ptop } L";
+	struct m0_global *g = global(NULL);
+	assert_int_equal(th_run(g, code, 1 << 30), M0_END_NORMAL);
+	char full[4096];
+	strcpy(full, T.out);
+	T.n = 0;
+	T.out[0] = 0;
+	assert_int_equal(th_run(g, code, 1), M0_END_NORMAL);
+	assert_string_equal(T.out, full);
+	assert_string_equal(full, "610\n12\n1\ndivision_by_zero\n--/--\n0\n1\n120\n");
+	m0_global_free(g);
+}
+
+/* A messenger looping forever yields every budget and never ends. */
+static void
+test_vm_infinite_loop_yields(void **st)
+{
+	struct m0_global *g = global(NULL);
+	struct m0_msg m = {.code = (const uint8_t *)"1N {} L", .code_len = 7};
+	struct m0_state *s;
+	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(m0_state_run(s, 1000), M0_RUN_YIELD);
+	assert_true(m0_state_steps(s) >= 100 * 1000);
+	m0_state_free(s);
+	m0_global_free(g);
+}
+
+/* Recursion without end hits the exec stack limit and ends. */
+static void
+test_vm_unbounded_recursion_ends(void **st)
+{
+	struct m0_limits lim = {0};
+	lim.exec_depth = 200;
+	struct m0_global *g = global(&lim);
+	assert_int_equal(th_run(g, ". 'r { r 1 } : r", 1000), M0_END_ERROR);
+	/* Caught with H, it is an ordinary error. */
+	assert_int_equal(th_run(g, ". 'r { r 1 } : 'r H P ptop ptop", 1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "exec_stack_overflow\nr\n");
+	m0_global_free(g);
+}
+
+/* Allocation without end hits the heap quota: an MØ error, no crash. */
+static void
+test_vm_allocation_without_end(void **st)
+{
+	struct m0_limits lim = {0};
+	lim.heap_quota = 1 << 20;
+	struct m0_global *g = global(&lim);
+	assert_int_equal(th_run(g, "[ 1N { 1000 A } L", 1000), M0_END_ERROR);
+	assert_int_equal(th_run(g, "{ [ 1N { 1000 A } L } H P ptop", 1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "implementation_limit\n");
+	m0_global_free(g);
+}
+
+/* Garbage, cycles included, is collected: a loop that makes far more
+ * than the quota in short-lived cyclic arrays runs to the end. */
+static void
+test_vm_collects_cycles(void **st)
+{
+	struct m0_limits lim = {0};
+	lim.heap_quota = 256 << 10;
+	struct m0_global *g = global(&lim);
+	assert_int_equal(th_run(g,
+			     "20000 { P 10 A 0 I 0 I 0 X : P } L \"ok\" print",
+			     1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "ok");
+	m0_global_free(g);
+}
+
+/* Operand stack overflow is an MØ error, the stack stays bounded. */
+static void
+test_vm_operand_overflow(void **st)
+{
+	struct m0_limits lim = {0};
+	lim.operand_depth = 100;
+	struct m0_global *g = global(&lim);
+	assert_int_equal(th_run(g, "{ 1N { 1 } L } H P ptop 1 O { P P } L 1 O ptop", 1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "oper_stack_overflow\n0\n");
+	m0_global_free(g);
+}
+
+/* A process's memory is all returned when it ends. */
+static void
+test_vm_state_free_returns_memory(void **st)
+{
+	struct m0_global *g = global(NULL);
+	uint64_t before = m0_global_bytes(g);
+	struct m0_msg m = {.code = (const uint8_t *)"[ 100 { 50 A } L ] 0 I 0 X :",
+	    .code_len = 28};
+	struct m0_state *s;
+	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
+	assert_int_equal(m0_state_run(s, 100000), M0_RUN_DONE);
+	assert_true(m0_state_heap_bytes(s) > 100 * 50 * 16);
+	m0_state_free(s);
+	assert_int_equal(m0_global_bytes(g), before);
+	m0_global_free(g);
+}
+
+/* Storing into `_` deep-copies; the global copy survives the process
+ * and a global collection frees what `_` no longer holds. */
+static void
+test_vm_global_store_and_collect(void **st)
+{
+	struct m0_global *g = global(NULL);
+	uint64_t base = m0_global_bytes(g);
+	assert_int_equal(th_run(g, "[1 2 [3]] _ 'k 2 I : 0 I 2 G 0 9 : "
+				   "P _ 'k G ptop",
+			     1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "[1 2[3]]\n");
+	assert_true(m0_global_bytes(g) > base);
+	assert_int_equal(th_run(g, "_ 'k U", 1000), M0_END_NORMAL);
+	m0_global_gc(g);
+	assert_int_equal(m0_global_bytes(g), base);
+	m0_global_free(g);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_vm_resume_every_step),
+	    cmocka_unit_test(test_vm_infinite_loop_yields),
+	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
+	    cmocka_unit_test(test_vm_allocation_without_end),
+	    cmocka_unit_test(test_vm_collects_cycles),
+	    cmocka_unit_test(test_vm_operand_overflow),
+	    cmocka_unit_test(test_vm_state_free_returns_memory),
+	    cmocka_unit_test(test_vm_global_store_and_collect),
+	};
+	return cmocka_run_group_tests_name("m0_vm", tests, NULL, NULL);
+}
