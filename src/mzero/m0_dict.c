@@ -141,6 +141,7 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 			return err;
 		slot = slot_of(d, k, h);
 	}
+	s->g->epoch++;
 	struct m0_dent *e = &d->ent[d->used];
 	e->k = *k;
 	e->v = *v;
@@ -160,6 +161,7 @@ m0__dict_del(struct m0_state *s, struct m0_dict *d, const struct m0_value *k)
 	uint32_t *slot = slot_of(d, k, h);
 	if (!*slot)
 		return M0_EUNDEFINED;
+	s->g->epoch++;
 	struct m0_dent *e = &d->ent[*slot - 1];
 	e->k = (struct m0_value){.type = M0_TEMPTY};
 	e->v = m0__null();

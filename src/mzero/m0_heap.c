@@ -227,6 +227,7 @@ mark_state(struct m0_state *s, bool local_only)
 static void
 sweep(struct m0_global *g, struct m0_heap *h)
 {
+	g->epoch++; /* freed dicts may hold cached slots */
 	struct m0_obj **pp = &h->objs;
 	while (*pp) {
 		struct m0_obj *o = *pp;

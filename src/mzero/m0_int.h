@@ -42,6 +42,9 @@ enum m0_type {
 
 struct m0_name {
 	struct m0_name *chain;
+	/* Lookup cache: valid while the global epoch is unchanged. */
+	uint64_t cache_epoch;
+	struct m0_value *cache_slot;
 	uint32_t hash;
 	uint32_t len;
 	int16_t op;      /* operator of this name in _sys, or -1 */
@@ -189,7 +192,10 @@ struct m0_global {
 	uint32_t work_cap;
 	struct m0_obj **work;
 	uint32_t nwork;
-	struct m0_obj *copied; /* objects with fwd set during a deep copy */
+	/* Bumped by anything that can change what a name resolves to: a key
+	 * added or removed, a dict stack change, an attribute change, a
+	 * collection, a switch of process. */
+	uint64_t epoch;
 };
 
 struct m0_state {

@@ -41,6 +41,7 @@ m0__op_begin(struct m0_state *s)
 	}
 	s->ds[s->dsp++] = *d;
 	s->sp--;
+	s->g->epoch++;
 	return M0_OK;
 }
 
@@ -50,6 +51,7 @@ m0__op_end(struct m0_state *s)
 	if (s->dsp <= 1)
 		return M0_ESTACK_UNDERFLOW;
 	s->dsp--;
+	s->g->epoch++;
 	return M0_OK;
 }
 
@@ -368,6 +370,7 @@ m0__op_setattr(struct m0_state *s)
 	if (!(v->u.o->attr & M0_AW))
 		return M0_EACCESS_CHECK;
 	v->u.o->attr &= (uint8_t)m->u.i;
+	s->g->epoch++; /* an unreadable dict drops out of lookup */
 	s->sp -= 2;
 	return M0_OK;
 }

@@ -182,6 +182,7 @@ m0_state_begin_longdict(struct m0_state *s)
 	s->ds[s->dsp] = s->ds[s->dsp - 1];
 	s->ds[s->dsp - 1] = s->g->longdict;
 	s->dsp++;
+	s->g->epoch++;
 	return M0_OK;
 }
 

@@ -94,6 +94,8 @@ m0__intern(struct m0_global *g, const char *s, size_t len)
 	n->hash = h;
 	n->len = (uint32_t)len;
 	n->op = -1;
+	n->cache_epoch = 0;
+	n->cache_slot = NULL;
 	memcpy(n->s, s, len);
 	n->s[len] = 0;
 	n->ident = m0__name_is_ident(s, len);

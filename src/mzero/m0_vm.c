@@ -98,6 +98,10 @@ m0__push_frame(struct m0_state *s, uint8_t kind, const struct m0_value *a,
 int
 m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 {
+	if (n->cache_epoch == s->g->epoch) {
+		*out = n->cache_slot;
+		return M0_OK;
+	}
 	struct m0_value k = m0__namev(n, false);
 	for (uint32_t i = s->dsp; i-- > 0;) {
 		struct m0_dict *d = M0_DICT(&s->ds[i]);
@@ -105,6 +109,8 @@ m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 			continue;
 		struct m0_value *v = m0__dict_find(d, &k);
 		if (v) {
+			n->cache_epoch = s->g->epoch;
+			n->cache_slot = v;
 			*out = v;
 			return M0_OK;
 		}
@@ -368,6 +374,24 @@ step_loop(struct m0_state *s, struct m0_frame *f)
 	return m0__exec(s, &body);
 }
 
+/*
+ * The fast path: hot operators on ints, inline. Anything unusual (other
+ * types, too few operands) falls back to the operator's own function, so
+ * errors are raised in exactly one place.
+ */
+#if defined(M0_DISPATCH_SWITCH)
+#define vmdispatch(o) switch (o)
+#define vmcase(l) case l:
+#define vmdefault default:
+#else
+#define vmdispatch(o) goto *optab[o];
+#define vmcase(l) L_##l:
+#define vmdefault L_default:
+#endif
+
+#define TOPV(k) (&s->os[s->sp - 1 - (k)])
+#define INTS2 (s->sp >= 2 && TOPV(0)->type == M0_TINT && TOPV(1)->type == M0_TINT)
+
 int
 m0_state_run(struct m0_state *s, int64_t budget)
 {
@@ -376,6 +400,24 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		return M0_RUN_DONE;
 	if (s->blocked)
 		return M0_RUN_BLOCKED;
+#if !defined(M0_DISPATCH_SWITCH)
+	static const void *optab[M0_NOPS];
+	if (!optab[0]) {
+		for (uint32_t i = 0; i < M0_NOPS; i++)
+			optab[i] = &&L_default;
+		optab[M0_OP_ADD] = &&L_M0_OP_ADD;
+		optab[M0_OP_SUB] = &&L_M0_OP_SUB;
+		optab[M0_OP_LT] = &&L_M0_OP_LT;
+		optab[M0_OP_GT] = &&L_M0_OP_GT;
+		optab[M0_OP_EQ] = &&L_M0_OP_EQ;
+		optab[M0_OP_POP] = &&L_M0_OP_POP;
+		optab[M0_OP_EXCH] = &&L_M0_OP_EXCH;
+		optab[M0_OP_INDEX] = &&L_M0_OP_INDEX;
+		optab[M0_OP_IFELSE] = &&L_M0_OP_IFELSE;
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+	}
+#endif
+	g->epoch++; /* another process: another dict stack */
 	if (g->gc_due)
 		m0_global_gc(g);
 	if (s->gc_req) {
@@ -395,65 +437,203 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			s->steps += (uint64_t)budget;
 			return M0_RUN_YIELD;
 		}
-		s->fuel--;
 		if (s->esp == 0) {
 			s->end = M0_END_NORMAL;
 			break;
 		}
 		struct m0_frame *f = &s->es[s->esp - 1];
-		switch (f->kind) {
-		case M0_FPROC: {
-			const struct m0_value *v = &M0_ELEMS(&f->a)[f->i];
-			if (++f->i >= f->a.len)
-				s->esp--; /* tail call: no frame is kept */
-			err = exec_token(s, v);
-			if (err == M0__ENOMEM)
-				err = retry_token(s, v);
-			break;
-		}
-		case M0_FSTR: {
-			struct m0_value tok;
-			uint32_t pos = (uint32_t)f->i;
-			err = m0__scan(s, M0_BYTES(&f->a), f->a.len, &pos, &tok);
-			if (err == M0__ENOMEM) {
-				m0__gc_local(s);
-				f = &s->es[s->esp - 1];
+		if (f->kind == M0_FPROC) {
+			/* Run this procedure's elements in one C frame until a
+			 * frame is pushed or popped, or the fuel runs out. */
+			const struct m0_value *el;
+			uint32_t len, esp0, i;
+		enter_proc:
+			el = M0_ELEMS(&f->a);
+			len = f->a.len;
+			esp0 = s->esp;
+			i = (uint32_t)f->i;
+			for (;;) {
+				const struct m0_value *v = &el[i++];
+				bool last = i >= len;
+				s->fuel--;
+				if (last)
+					s->esp--; /* tail call: no frame kept */
+				else
+					f->i = i;
+				if (v->type == M0_TOPER) {
+						vmdispatch(v->u.op)
+						{
+						vmcase(M0_OP_ADD)
+							if (!INTS2)
+								goto op_generic;
+							TOPV(1)->u.i = (int64_t)((uint64_t)TOPV(1)->u.i +
+							    (uint64_t)TOPV(0)->u.i);
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_SUB)
+							if (!INTS2)
+								goto op_generic;
+							TOPV(1)->u.i = (int64_t)((uint64_t)TOPV(1)->u.i -
+							    (uint64_t)TOPV(0)->u.i);
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_LT)
+							if (!INTS2)
+								goto op_generic;
+							*TOPV(1) = m0__int(TOPV(1)->u.i < TOPV(0)->u.i);
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_GT)
+							if (!INTS2)
+								goto op_generic;
+							*TOPV(1) = m0__int(TOPV(1)->u.i > TOPV(0)->u.i);
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_EQ)
+							if (!INTS2)
+								goto op_generic;
+							*TOPV(1) = m0__int(TOPV(1)->u.i == TOPV(0)->u.i);
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_POP)
+							if (s->sp < 1)
+								goto op_generic;
+							s->sp--;
+							goto op_done;
+						vmcase(M0_OP_EXCH)
+							if (s->sp < 2)
+								goto op_generic;
+							{
+								struct m0_value t = *TOPV(0);
+								*TOPV(0) = *TOPV(1);
+								*TOPV(1) = t;
+							}
+							goto op_done;
+						vmcase(M0_OP_INDEX)
+							if (s->sp < 2 || TOPV(0)->type != M0_TINT || TOPV(0)->u.i < 0 ||
+							    (uint64_t)TOPV(0)->u.i >= s->sp - 1)
+								goto op_generic;
+							*TOPV(0) = *TOPV(1 + TOPV(0)->u.i);
+							goto op_done;
+						vmcase(M0_OP_IFELSE)
+							if (s->sp < 3 || TOPV(2)->type != M0_TINT)
+								goto op_generic;
+							{
+								const struct m0_value *b = TOPV(2)->u.i ? TOPV(1) : TOPV(0);
+								if (b->type != M0_TARRAY || !(b->u.o->attr & M0_AX))
+									goto op_generic;
+								struct m0_value body = *b;
+								s->sp -= 3;
+								if (body.len == 0)
+									goto op_done;
+								if (s->esp < s->es_cap && s->esp < s->g->lim.exec_depth) {
+									struct m0_frame *f = &s->es[s->esp++];
+									f->kind = M0_FPROC;
+									f->i = 0;
+									f->a = body;
+									goto op_done;
+								}
+								s->sp += 3; /* let the general path raise or grow */
+							}
+							goto op_generic;
+						vmdefault
+							goto op_generic;
+						}
+				op_generic:
+					err = call_op(s, v->u.op);
+					goto op_checked;
+				op_done:
+					err = M0_OK;
+				op_checked:;
+				} else if (v->type == M0_TNAME && v->x) {
+					err = exec_token(s, v);
+				} else if (s->sp < s->os_cap) {
+					s->os[s->sp++] = *v;
+					err = M0_OK;
+				} else {
+					err = m0__push(s, v);
+				}
+				if (err) {
+					if (err == M0__ENOMEM)
+						err = retry_token(s, v);
+					break;
+				}
+				if (s->fuel <= 0)
+					break;
+				if (last || s->esp != esp0) {
+					/* Go straight on when the next frame is a
+					 * procedure too (a call or a return). */
+					if (s->esp == 0)
+						break;
+					f = &s->es[s->esp - 1];
+					if (f->kind != M0_FPROC)
+						break;
+					goto enter_proc;
+				}
+			}
+			if (err == M0_OK)
+				continue;
+		} else if (f->kind == M0_FLOOPN && f->i < f->n &&
+		    f->b.type == M0_TARRAY && f->b.len &&
+		    (f->b.u.o->attr & M0_AX) && s->sp < s->os_cap &&
+		    s->esp < s->es_cap && s->esp < g->lim.exec_depth) {
+			/* The common counted loop over a procedure, without
+			 * the general exec path. */
+			s->fuel--;
+			s->os[s->sp++] = m0__int(f->i++);
+			struct m0_frame *nf = &s->es[s->esp++];
+			nf->kind = M0_FPROC;
+			nf->i = 0;
+			nf->a = f->b;
+			continue;
+		} else {
+			s->fuel--;
+			switch (f->kind) {
+			case M0_FSTR: {
+				struct m0_value tok;
+				uint32_t pos = (uint32_t)f->i;
 				err = m0__scan(s, M0_BYTES(&f->a), f->a.len, &pos,
 				    &tok);
-			}
-			f->i = pos;
-			if (err == M0__END) {
-				s->esp--;
-				continue;
-			}
-			if (err) {
-				s->errobj = f->a;
-				s->errset = 1;
+				if (err == M0__ENOMEM) {
+					m0__gc_local(s);
+					f = &s->es[s->esp - 1];
+					err = m0__scan(s, M0_BYTES(&f->a), f->a.len,
+					    &pos, &tok);
+				}
+				f->i = pos;
+				if (err == M0__END) {
+					s->esp--;
+					continue;
+				}
+				if (err) {
+					s->errobj = f->a;
+					s->errset = 1;
+					if (pos >= f->a.len)
+						s->esp--;
+					break;
+				}
 				if (pos >= f->a.len)
 					s->esp--;
+				err = exec_token(s, &tok);
+				if (err == M0__ENOMEM)
+					err = retry_token(s, &tok);
 				break;
 			}
-			if (pos >= f->a.len)
+			case M0_FSTOP:
 				s->esp--;
-			err = exec_token(s, &tok);
-			if (err == M0__ENOMEM)
-				err = retry_token(s, &tok);
-			break;
+				err = m0__push_int(s, 0);
+				break;
+			case M0_FERRH:
+			case M0_FBASE:
+				s->esp--;
+				continue;
+			default:
+				err = step_loop(s, f);
+				break;
+			}
+			if (err == M0_OK)
+				continue;
 		}
-		case M0_FSTOP:
-			s->esp--;
-			err = m0__push_int(s, 0);
-			break;
-		case M0_FERRH:
-		case M0_FBASE:
-			s->esp--;
-			continue;
-		default:
-			err = step_loop(s, f);
-			break;
-		}
-		if (err == M0_OK)
-			continue;
 		err = settle(s, err);
 		if (err == M0__BLOCK) {
 			s->steps += (uint64_t)(budget - s->fuel);
