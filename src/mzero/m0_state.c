@@ -7,9 +7,9 @@
 
 #include "m0_int.h"
 
-#define OS0 16
+#define OS0 8
 #define DS0 4
-#define ES0 8
+#define ES0 4
 
 struct m0_state *
 m0_state_new(struct m0_global *g)
