@@ -244,6 +244,7 @@ m0_global_new(const struct m0_limits *lim, const struct m0_host *host,
 	g->host = host;
 	g->hid = hid;
 	g->pid = pid;
+	g->epoch = 1; /* names start with cache_epoch 0: never valid */
 	g->heap.global = true;
 	g->heap.quota = g->lim.global_quota;
 	g->heap.threshold = 1u << 20;

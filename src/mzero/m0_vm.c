@@ -389,8 +389,6 @@ step_loop(struct m0_state *s, struct m0_frame *f)
 #define vmdefault L_default:
 #endif
 
-#define TOPV(k) (&s->os[s->sp - 1 - (k)])
-#define INTS2 (s->sp >= 2 && TOPV(0)->type == M0_TINT && TOPV(1)->type == M0_TINT)
 
 int
 m0_state_run(struct m0_state *s, int64_t budget)
@@ -443,134 +441,209 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		}
 		struct m0_frame *f = &s->es[s->esp - 1];
 		if (f->kind == M0_FPROC) {
-			/* Run this procedure's elements in one C frame until a
-			 * frame is pushed or popped, or the fuel runs out. */
-			const struct m0_value *el;
-			uint32_t len, esp0, i;
+			/*
+			 * Run this procedure's elements in one C frame, following
+			 * calls and returns into other procedures, until the fuel
+			 * runs out or another kind of frame is on top. The stack
+			 * pointer, fuel and position live in registers and are
+			 * written back before anything that can look at them
+			 * (Lua's savepc).
+			 */
+			const struct m0_value *el, *ip, *end;
+			uint32_t esp0;
+			int64_t fuel = s->fuel;
+			uint32_t sp = s->sp, cap = s->os_cap;
+			struct m0_value *os = s->os;
+			bool last;
+#define SAVE() (s->fuel = fuel, s->sp = sp)
+#define LOAD() (fuel = s->fuel, sp = s->sp, os = s->os, cap = s->os_cap)
+/* By index: a call may have moved the exec stack, and an unwind (Z, J)
+ * may have dropped the frame, which then leaves a harmless write. */
+#define SAVEPC()                                                              \
+	do {                                                                  \
+		if (!last)                                                    \
+			s->es[esp0 - 1].i = ip - el;                          \
+	} while (0)
+#define R(k) (&os[sp - 1 - (k)])
+#define RINTS2 (sp >= 2 && R(0)->type == M0_TINT && R(1)->type == M0_TINT)
 		enter_proc:
 			el = M0_ELEMS(&f->a);
-			len = f->a.len;
+			end = el + f->a.len;
+			ip = el + f->i;
 			esp0 = s->esp;
-			i = (uint32_t)f->i;
 			for (;;) {
-				const struct m0_value *v = &el[i++];
-				bool last = i >= len;
-				s->fuel--;
+				const struct m0_value *v = ip++;
+				last = ip == end;
+				fuel--;
 				if (last)
 					s->esp--; /* tail call: no frame kept */
-				else
-					f->i = i;
 				if (v->type == M0_TOPER) {
-						vmdispatch(v->u.op)
+					vmdispatch(v->u.op)
+					{
+					vmcase(M0_OP_ADD)
+						if (!RINTS2)
+							goto op_generic;
+						R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i +
+						    (uint64_t)R(0)->u.i);
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_SUB)
+						if (!RINTS2)
+							goto op_generic;
+						R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i -
+						    (uint64_t)R(0)->u.i);
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_LT)
+						if (!RINTS2)
+							goto op_generic;
+						R(1)->u.i = R(1)->u.i < R(0)->u.i;
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_GT)
+						if (!RINTS2)
+							goto op_generic;
+						R(1)->u.i = R(1)->u.i > R(0)->u.i;
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_EQ)
+						if (!RINTS2)
+							goto op_generic;
+						R(1)->u.i = R(1)->u.i == R(0)->u.i;
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_POP)
+						if (sp < 1)
+							goto op_generic;
+						sp--;
+						goto op_done;
+					vmcase(M0_OP_EXCH)
+						if (sp < 2)
+							goto op_generic;
 						{
-						vmcase(M0_OP_ADD)
-							if (!INTS2)
-								goto op_generic;
-							TOPV(1)->u.i = (int64_t)((uint64_t)TOPV(1)->u.i +
-							    (uint64_t)TOPV(0)->u.i);
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_SUB)
-							if (!INTS2)
-								goto op_generic;
-							TOPV(1)->u.i = (int64_t)((uint64_t)TOPV(1)->u.i -
-							    (uint64_t)TOPV(0)->u.i);
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_LT)
-							if (!INTS2)
-								goto op_generic;
-							*TOPV(1) = m0__int(TOPV(1)->u.i < TOPV(0)->u.i);
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_GT)
-							if (!INTS2)
-								goto op_generic;
-							*TOPV(1) = m0__int(TOPV(1)->u.i > TOPV(0)->u.i);
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_EQ)
-							if (!INTS2)
-								goto op_generic;
-							*TOPV(1) = m0__int(TOPV(1)->u.i == TOPV(0)->u.i);
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_POP)
-							if (s->sp < 1)
-								goto op_generic;
-							s->sp--;
-							goto op_done;
-						vmcase(M0_OP_EXCH)
-							if (s->sp < 2)
-								goto op_generic;
-							{
-								struct m0_value t = *TOPV(0);
-								*TOPV(0) = *TOPV(1);
-								*TOPV(1) = t;
-							}
-							goto op_done;
-						vmcase(M0_OP_INDEX)
-							if (s->sp < 2 || TOPV(0)->type != M0_TINT || TOPV(0)->u.i < 0 ||
-							    (uint64_t)TOPV(0)->u.i >= s->sp - 1)
-								goto op_generic;
-							*TOPV(0) = *TOPV(1 + TOPV(0)->u.i);
-							goto op_done;
-						vmcase(M0_OP_IFELSE)
-							if (s->sp < 3 || TOPV(2)->type != M0_TINT)
-								goto op_generic;
-							{
-								const struct m0_value *b = TOPV(2)->u.i ? TOPV(1) : TOPV(0);
-								if (b->type != M0_TARRAY || !(b->u.o->attr & M0_AX))
-									goto op_generic;
-								struct m0_value body = *b;
-								s->sp -= 3;
-								if (body.len == 0)
-									goto op_done;
-								if (s->esp < s->es_cap && s->esp < s->g->lim.exec_depth) {
-									struct m0_frame *f = &s->es[s->esp++];
-									f->kind = M0_FPROC;
-									f->i = 0;
-									f->a = body;
-									goto op_done;
-								}
-								s->sp += 3; /* let the general path raise or grow */
-							}
-							goto op_generic;
-						vmdefault
-							goto op_generic;
+							struct m0_value t = *R(0);
+							*R(0) = *R(1);
+							*R(1) = t;
 						}
+						goto op_done;
+					vmcase(M0_OP_INDEX)
+						if (sp < 2 || R(0)->type != M0_TINT ||
+						    R(0)->u.i < 0 ||
+						    (uint64_t)R(0)->u.i >= sp - 1)
+							goto op_generic;
+						*R(0) = *R(1 + R(0)->u.i);
+						goto op_done;
+					vmcase(M0_OP_IFELSE)
+						if (sp < 3 || R(2)->type != M0_TINT)
+							goto op_generic;
+						{
+							const struct m0_value *b =
+							    R(2)->u.i ? R(1) : R(0);
+							if (b->type != M0_TARRAY ||
+							    !(b->u.o->attr & M0_AX) ||
+							    s->esp >= s->es_cap ||
+							    s->esp >= g->lim.exec_depth)
+								goto op_generic;
+							sp -= 3;
+							if (b->len == 0)
+								goto op_done;
+							SAVEPC();
+							struct m0_frame *nf = &s->es[s->esp++];
+							nf->kind = M0_FPROC;
+							nf->i = 0;
+							nf->a = *b;
+						}
+						goto op_done;
+					vmdefault
+						goto op_generic;
+					}
 				op_generic:
+					SAVEPC();
+					SAVE();
 					err = call_op(s, v->u.op);
+					LOAD();
 					goto op_checked;
 				op_done:
 					err = M0_OK;
 				op_checked:;
 				} else if (v->type == M0_TNAME && v->x) {
-					err = exec_token(s, v);
-				} else if (s->sp < s->os_cap) {
-					s->os[s->sp++] = *v;
+					/* A call of a named procedure, cached lookup:
+					 * push its frame right here. */
+					struct m0_name *n = v->u.name;
+					const struct m0_value *val = n->cache_slot;
+					SAVEPC();
+					if (n->cache_epoch == g->epoch &&
+					    val->type == M0_TARRAY && val->x &&
+					    (val->u.o->attr & M0_AX) && val->len &&
+					    s->esp < s->es_cap &&
+					    s->esp < g->lim.exec_depth) {
+						struct m0_frame *nf = &s->es[s->esp++];
+						nf->kind = M0_FPROC;
+						nf->i = 0;
+						nf->a = *val;
+						err = M0_OK;
+					} else {
+						SAVE();
+						err = exec_token(s, v);
+						LOAD();
+					}
+				} else if (sp < cap) {
+					os[sp++] = *v;
 					err = M0_OK;
 				} else {
+					SAVE();
 					err = m0__push(s, v);
+					LOAD();
 				}
 				if (err) {
+					SAVEPC();
+					SAVE();
 					if (err == M0__ENOMEM)
 						err = retry_token(s, v);
+					LOAD();
 					break;
 				}
-				if (s->fuel <= 0)
+				if (fuel <= 0) {
+					SAVEPC();
 					break;
+				}
 				if (last || s->esp != esp0) {
 					/* Go straight on when the next frame is a
-					 * procedure too (a call or a return). */
+					 * procedure too (a call or a return), or a
+					 * counted loop over one. */
+					SAVEPC();
 					if (s->esp == 0)
 						break;
 					f = &s->es[s->esp - 1];
-					if (f->kind != M0_FPROC)
-						break;
-					goto enter_proc;
+					if (f->kind == M0_FPROC)
+						goto enter_proc;
+					if (f->kind == M0_FLOOPN && f->i < f->n &&
+					    f->b.type == M0_TARRAY && f->b.len &&
+					    (f->b.u.o->attr & M0_AX) && sp < cap &&
+					    s->esp < s->es_cap &&
+					    s->esp < g->lim.exec_depth) {
+						fuel--;
+						/* Field by field: building the value in
+						 * memory first stalls store forwarding. */
+						os[sp].type = M0_TINT;
+						os[sp].x = 0;
+						os[sp++].u.i = f->i++;
+						struct m0_frame *nf = &s->es[s->esp++];
+						nf->kind = M0_FPROC;
+						nf->i = 0;
+						nf->a = f->b;
+						f = nf;
+						goto enter_proc;
+					}
+					break;
 				}
 			}
+			SAVE();
+#undef SAVE
+#undef LOAD
+#undef SAVEPC
+#undef R
+#undef RINTS2
 			if (err == M0_OK)
 				continue;
 		} else if (f->kind == M0_FLOOPN && f->i < f->n &&
@@ -580,7 +653,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			/* The common counted loop over a procedure, without
 			 * the general exec path. */
 			s->fuel--;
-			s->os[s->sp++] = m0__int(f->i++);
+			s->os[s->sp].type = M0_TINT;
+			s->os[s->sp].x = 0;
+			s->os[s->sp++].u.i = f->i++;
 			struct m0_frame *nf = &s->es[s->esp++];
 			nf->kind = M0_FPROC;
 			nf->i = 0;
