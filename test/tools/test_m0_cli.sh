@@ -1,0 +1,57 @@
+#!/bin/sh
+# m0's command line: the REPL survives errors and keeps its stack, a
+# messenger built by _ctm runs the same from its wire form, runaway
+# messengers end by limit, exit statuses and usage errors.
+#   test_m0_cli.sh M0
+set -u
+m0=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # name expected actual
+	if [ "$2" != "$3" ]; then
+		printf 'FAIL %s\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
+		fails=$((fails + 1))
+	else
+		echo "ok $1"
+	fi
+}
+
+# REPL (stdin not a terminal: no prompt): errors are reported with name
+# and object, the session and its stack survive, longdict is loaded.
+out=$(printf '1 2 add\n1 0 /\nstack\n5 dup mul ptop\nfoo\n' | "$m0" 2>&1)
+check repl "error: division_by_zero --/--
+0
+1
+3
+25
+error: undefined foo" "$out"
+
+# --messenger: a messenger made by _ctm (with a data field) behaves as the
+# same code run directly.
+code='"sum " print 1 2 + 3 * ptop _dat print'
+"$m0" -e "[ ; \"$(printf '%s' "$code" | sed 's/"/\\"/g')\" \"data!\" ] _ctm print" >"$tmp/msg"
+printf 'data!' >"$tmp/data"
+check messenger "$("$m0" --data "$tmp/data" -e "$code")" "$("$m0" --messenger "$tmp/msg")"
+check messenger-bytes "70e7" "$("$m0" -e "[\\0102030405060708\\_ctk \"ABC\" \"xyz\"] _ctm print" | od -An -tx1 | tr -d ' \n' | cut -c1-4)"
+
+# A forever loop ends by the step limit: exit 1, in bounded time.
+"$m0" --steps 1000000 -e '1N {} L' >/dev/null 2>&1
+check steps-limit 1 $?
+# Recursion without end, allocation without end: an MØ error, exit 1.
+# (Not { r }: a call in tail position keeps no frame and loops forever.)
+"$m0" -e ". 'r { r 1 } : r" >/dev/null 2>"$tmp/err"
+check recursion "1 exec_stack_overflow" "$? $(cut -d' ' -f4 "$tmp/err")"
+"$m0" --heap 1000000 -e 'null 1N { [ X 1000 S ] } L' >/dev/null 2>"$tmp/err"
+check allocation "1 implementation_limit" "$? $(cut -d' ' -f4 "$tmp/err")"
+
+# Exit statuses: Z outside H is a normal end; usage errors are 2.
+"$m0" -e '1 Z 2 ptop' >/dev/null; check stop-is-normal 0 $?
+"$m0" -e '1 2' --bogus >/dev/null 2>&1; check usage 2 $?
+"$m0" /nonexistent/file.m0 >/dev/null 2>&1; check missing-file 2 $?
+
+# # comments are stripped by the loader, not inside strings.
+printf '1 # comment\n"# kept" print # gone\n16#ff# ptop\n' >"$tmp/c.m0"
+check comments "# kept255" "$("$m0" "$tmp/c.m0")"
+
+[ $fails = 0 ]
