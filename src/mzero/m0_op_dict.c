@@ -369,6 +369,10 @@ m0__op_setattr(struct m0_state *s)
 		return M0_ERANGE_CHECK;
 	if (!(v->u.o->attr & M0_AW))
 		return M0_EACCESS_CHECK;
+	/* `_` is shared by every process: one messenger must not take it
+	 * away from all the others. */
+	if (v->u.o == s->g->gdict.u.o && (uint8_t)m->u.i != v->u.o->attr)
+		return M0_EACCESS_CHECK;
 	v->u.o->attr &= (uint8_t)m->u.i;
 	s->g->epoch++; /* an unreadable dict drops out of lookup */
 	s->sp -= 2;
