@@ -327,6 +327,8 @@ int m0__push_frame(struct m0_state *s, uint8_t kind,
 int m0__exec(struct m0_state *s, const struct m0_value *v);
 int m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out);
 int m0__grow_os(struct m0_state *s, uint32_t need);
+bool m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
+    uint32_t used, uint32_t need, uint32_t max, size_t size);
 
 /* ---- system dictionary (m0_sys.c) ---- */
 int m0__sys_build(struct m0_global *g);

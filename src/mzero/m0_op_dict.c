@@ -24,21 +24,10 @@ m0__op_begin(struct m0_state *s)
 	struct m0_value *d = M0_TOP(s, 0);
 	if (d->type != M0_TDICT)
 		return M0_ETYPE_CHECK;
-	if (s->dsp >= s->g->lim.dict_depth)
+	if (s->dsp == s->ds_cap &&
+	    !m0__grow_stack((void **)&s->ds, s->ds_inline, &s->ds_cap, s->dsp,
+		s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
 		return M0_EDICT_STACK_OVERFLOW;
-	if (s->dsp == s->ds_cap) {
-		uint32_t ncap = s->ds_cap * 2;
-		if (ncap > s->g->lim.dict_depth)
-			ncap = s->g->lim.dict_depth;
-		struct m0_value *n = malloc(ncap * sizeof(*n));
-		if (!n)
-			return M0_EDICT_STACK_OVERFLOW;
-		memcpy(n, s->ds, s->dsp * sizeof(*n));
-		if (s->ds != s->ds_inline)
-			free(s->ds);
-		s->ds = n;
-		s->ds_cap = ncap;
-	}
 	s->ds[s->dsp++] = *d;
 	s->sp--;
 	s->g->epoch++;

@@ -401,28 +401,29 @@ compare(struct m0_state *s, int *err)
 	return 0;
 }
 
-int
-m0__op_lt(struct m0_state *s)
+/* < and >: want is the sign of the comparison that gives true. */
+static int
+order(struct m0_state *s, int want)
 {
 	M0_NEED(s, 2);
 	int err, c = compare(s, &err);
 	if (err)
 		return err;
 	s->sp--;
-	*M0_TOP(s, 0) = m0__int(c < 0);
+	*M0_TOP(s, 0) = m0__int(want < 0 ? c < 0 : c > 0);
 	return M0_OK;
+}
+
+int
+m0__op_lt(struct m0_state *s)
+{
+	return order(s, -1);
 }
 
 int
 m0__op_gt(struct m0_state *s)
 {
-	M0_NEED(s, 2);
-	int err, c = compare(s, &err);
-	if (err)
-		return err;
-	s->sp--;
-	*M0_TOP(s, 0) = m0__int(c > 0);
-	return M0_OK;
+	return order(s, 1);
 }
 
 int

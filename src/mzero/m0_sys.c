@@ -333,3 +333,125 @@ m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
 	m0_state_free(b);
 	return err;
 }
+
+/* ---- platform values: addresses, origins, definitions ---- */
+
+static int
+addr_host(const struct m0_value *v, struct m0_addr *a)
+{
+	if (v->type == M0_TINT) {
+		a->host = v->u.i;
+		return M0_OK;
+	}
+	if (v->type != M0_TSTRING)
+		return M0_ETYPE_CHECK;
+	if (!(v->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
+	a->str = (const char *)M0_BYTES(v);
+	a->str_len = v->len;
+	return M0_OK;
+}
+
+int
+m0_value_addr(const struct m0_value *v, struct m0_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (v->type != M0_TARRAY)
+		return addr_host(v, a);
+	if (!(v->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
+	if (v->len != 2)
+		return M0_ERANGE_CHECK;
+	const struct m0_value *e = M0_ELEMS(v);
+	if (e[1].type != M0_TINT)
+		return M0_ETYPE_CHECK;
+	a->has_port = 1;
+	a->port = e[1].u.i;
+	return addr_host(&e[0], a);
+}
+
+static int
+addr_value(struct m0_state *s, const struct m0_addr *a, struct m0_value *out)
+{
+	struct m0_value h = m0__int(a->host);
+	int err = M0_OK;
+	if (a->str && (err = nomem(m0__new_string(s, false, a->str,
+			   (uint32_t)a->str_len, &h))))
+		return err;
+	if (!a->has_port) {
+		*out = h;
+		return M0_OK;
+	}
+	if ((err = nomem(m0__new_array(s, false, 2, out))))
+		return err;
+	M0_ARR(out)->v[0] = h;
+	M0_ARR(out)->v[1] = m0__int(a->port);
+	return M0_OK;
+}
+
+int
+m0_state_set_ori_addr(struct m0_state *s, const char *family,
+    int64_t ifindex, const struct m0_addr *a)
+{
+	struct m0_value o, addr;
+	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
+	if (!fam || s->locd.type != M0_TDICT)
+		return M0_EIMPLEMENTATION_LIMIT;
+	int err = addr_value(s, a, &addr);
+	if (!err)
+		err = nomem(m0__new_array(s, false, 3, &o));
+	if (err)
+		return err;
+	M0_ARR(&o)->v[0] = m0__namev(fam, false);
+	M0_ARR(&o)->v[1] = m0__int(ifindex);
+	M0_ARR(&o)->v[2] = addr;
+	return nomem(m0__dict_set_str(s, M0_DICT(&s->locd), "_ori", &o));
+}
+
+/* Platform values are shared by every process: nobody may change them. */
+static void
+freeze(struct m0_value *v, int depth)
+{
+	if (!m0__composite(v) || depth > 16)
+		return;
+	v->u.o->attr &= M0_AR | M0_AX;
+	if (v->type == M0_TARRAY)
+		for (uint32_t i = 0; i < v->len; i++)
+			freeze(&M0_ELEMS(v)[i], depth + 1);
+	else if (v->type == M0_TDICT)
+		for (uint32_t i = 0; i < M0_DICT(v)->used; i++)
+			freeze(&M0_DICT(v)->ent[i].v, depth + 1);
+}
+
+int
+m0_global_define(struct m0_global *g, const char *table, const char *name,
+    const char *code)
+{
+	struct m0_value *d = strcmp(table, "_sys") == 0 ? &g->sys
+	    : strcmp(table, "_adr") == 0		  ? &g->adr
+							  : NULL;
+	if (!d)
+		return M0_EUNDEFINED;
+	struct m0_state *b = m0_state_new(g);
+	if (!b)
+		return M0_EIMPLEMENTATION_LIMIT;
+	struct m0_value v;
+	int err = m0_state_push_code(b, code, strlen(code));
+	if (!err && m0_state_run(b, 1000000) != M0_RUN_DONE)
+		err = M0_EIMPLEMENTATION_LIMIT;
+	if (!err && b->end != M0_END_NORMAL)
+		err = b->lasterr ? b->lasterr : M0_EIMPLEMENTATION_LIMIT;
+	if (!err && b->sp == 0)
+		err = M0_ESTACK_UNDERFLOW;
+	if (!err)
+		err = nomem(m0__to_global(b, M0_TOP(b, 0), &v));
+	if (!err) {
+		freeze(&v, 0);
+		struct m0_name *n = m0__intern(g, name, strlen(name));
+		struct m0_value k = m0__namev(n, false);
+		err = n ? nomem(m0__dict_put(b, M0_DICT(d), &k, &v))
+			: M0_EIMPLEMENTATION_LIMIT;
+	}
+	m0_state_free(b);
+	return err;
+}

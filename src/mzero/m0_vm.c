@@ -19,24 +19,40 @@
 #define M0_DISPATCH "goto"
 #endif
 
+/*
+ * Grows one of a process's stacks to hold need entries, doubling, at most
+ * to max. The first stacks live inside the state (inline) and are never
+ * freed. Returns false when need is over max or memory is out.
+ */
+bool
+m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
+    uint32_t used, uint32_t need, uint32_t max, size_t size)
+{
+	if (need > max)
+		return false;
+	uint32_t ncap = *cap * 2;
+	if (ncap < need)
+		ncap = need;
+	if (ncap > max)
+		ncap = max;
+	void *n = malloc((size_t)ncap * size);
+	if (!n)
+		return false;
+	memcpy(n, *arr, (size_t)used * size);
+	if (*arr != inline_arr)
+		free(*arr);
+	*arr = n;
+	*cap = ncap;
+	return true;
+}
+
+/* The operand stack stops at its limit; only push_force goes past. */
 int
 m0__grow_os(struct m0_state *s, uint32_t need)
 {
-	if (need > s->g->lim.operand_depth)
+	if (!m0__grow_stack((void **)&s->os, s->os_inline, &s->os_cap, s->sp,
+		need, s->g->lim.operand_depth, sizeof(*s->os)))
 		return M0_EOPER_STACK_OVERFLOW;
-	uint32_t ncap = s->os_cap * 2;
-	if (ncap < need)
-		ncap = need;
-	if (ncap > s->g->lim.operand_depth)
-		ncap = s->g->lim.operand_depth; /* headroom: push_force only */
-	struct m0_value *n = malloc(ncap * sizeof(*n));
-	if (!n)
-		return M0_EOPER_STACK_OVERFLOW;
-	memcpy(n, s->os, s->sp * sizeof(*n));
-	if (s->os != s->os_inline)
-		free(s->os);
-	s->os = n;
-	s->os_cap = ncap;
 	return M0_OK;
 }
 
@@ -45,21 +61,9 @@ static int
 grow_es(struct m0_state *s, uint32_t need, bool headroom)
 {
 	uint32_t lim = s->g->lim.exec_depth + (headroom ? ERR_HEADROOM : 0);
-	if (need > lim)
+	if (!m0__grow_stack((void **)&s->es, s->es_inline, &s->es_cap, s->esp,
+		need, lim, sizeof(*s->es)))
 		return M0_EEXEC_STACK_OVERFLOW;
-	uint32_t ncap = s->es_cap * 2;
-	if (ncap < need)
-		ncap = need;
-	if (ncap > s->g->lim.exec_depth + ERR_HEADROOM)
-		ncap = s->g->lim.exec_depth + ERR_HEADROOM;
-	struct m0_frame *n = malloc(ncap * sizeof(*n));
-	if (!n)
-		return M0_EEXEC_STACK_OVERFLOW;
-	memcpy(n, s->es, s->esp * sizeof(*n));
-	if (s->es_inline != s->es)
-		free(s->es);
-	s->es = n;
-	s->es_cap = ncap;
 	return M0_OK;
 }
 
@@ -205,19 +209,11 @@ exec_token(struct m0_state *s, const struct m0_value *v)
 static int
 push_force(struct m0_state *s, const struct m0_value *v)
 {
-	if (s->sp >= s->os_cap) {
-		uint32_t ncap = s->sp + ERR_HEADROOM;
-		if (s->sp >= s->g->lim.operand_depth + ERR_HEADROOM)
-			return M0_EOPER_STACK_OVERFLOW;
-		struct m0_value *n = malloc(ncap * sizeof(*n));
-		if (!n)
-			return M0_EOPER_STACK_OVERFLOW;
-		memcpy(n, s->os, s->sp * sizeof(*n));
-		if (s->os != s->os_inline)
-			free(s->os);
-		s->os = n;
-		s->os_cap = ncap;
-	}
+	if (s->sp >= s->os_cap &&
+	    !m0__grow_stack((void **)&s->os, s->os_inline, &s->os_cap, s->sp,
+		s->sp + 1, s->g->lim.operand_depth + ERR_HEADROOM,
+		sizeof(*s->os)))
+		return M0_EOPER_STACK_OVERFLOW;
 	s->os[s->sp++] = *v;
 	return M0_OK;
 }
