@@ -185,6 +185,39 @@ void m0_global_free(struct m0_global *g);
 int m0_global_add_family(struct m0_global *g, const char *family,
     int64_t mtu, const int64_t *addrs, size_t n);
 
+/*
+ * Channel addresses for the platform's families (spec A6, Part B). An
+ * address is an int, a string, or a two-element array [host port] whose
+ * host is an int (IPv4 as a<<24|b<<16|c<<8|d) or a string (IPv6, names).
+ */
+struct m0_addr {
+	int64_t host;     /* the host when str is NULL */
+	const char *str;  /* host bytes (not NUL-terminated) or NULL */
+	size_t str_len;
+	int has_port;     /* the address was [host port] */
+	int64_t port;
+};
+
+/* Takes apart an address value (v) given to a key factory. Strings point
+ * into v's heap and stay valid while v does. Returns M0_OK, or
+ * M0_ETYPE_CHECK / M0_EACCESS_CHECK / M0_ERANGE_CHECK for other forms. */
+int m0_value_addr(const struct m0_value *v, struct m0_addr *a);
+
+/* Sets _ori of a network arrival to [family ifindex address], the
+ * address in the form of (a). Returns an m0_err. */
+int m0_state_set_ori_addr(struct m0_state *s, const char *family,
+    int64_t ifindex, const struct m0_addr *a);
+
+/*
+ * Defines a platform value: runs (code), MØ source that must not call the
+ * platform (no E, Q or $), in a fresh state, and stores the value it
+ * leaves on top, deep-copied into global memory with read+exec only
+ * (nested arrays and dicts too), under (name) in the dict (table): "_sys"
+ * or "_adr". An earlier value is replaced. Returns an m0_err.
+ */
+int m0_global_define(struct m0_global *g, const char *table,
+    const char *name, const char *code);
+
 /* Runs a global collection: frees global objects no process or _sys can
  * reach. Call between slices only. */
 void m0_global_gc(struct m0_global *g);

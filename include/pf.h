@@ -155,4 +155,157 @@ int pf_run_manual(struct pf_proc *p, int64_t budget);
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
 
+/* ---- network links: udpip and tcpip (pf_net.c, pf_udp.c, pf_tcp.c) ---- */
+
+struct pf_net;
+
+/* Why a link dropped something, each with a counter in pf_net_stats. The
+ * first six follow the wire decoder's reasons (enum m0_wire_err, from
+ * M0_WIRE_SHORT on). */
+#define PF_NETDROPMAP(X)                                                      \
+	X(WIRE_SHORT, "shorter than the header")                              \
+	X(WIRE_VERSION, "unknown version")                                    \
+	X(WIRE_FLAGS, "unknown flag bits")                                    \
+	X(WIRE_CODE_LEN, "code length past the end")                          \
+	X(WIRE_CRC, "bad CRC")                                                \
+	X(WIRE_TOO_BIG, "larger than the messenger limit")                    \
+	X(OVERSIZE, "datagram larger than the maximum")                       \
+	X(NOT_ACCEPTED, "sender is not a neighbour")                          \
+	X(SPAWN, "no process could be created")                               \
+	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                 \
+	X(TCP_CONN_CAP, "TCP connection cap reached")                         \
+	X(TX_RATE, "send rate limit of the destination")                      \
+	X(TX_QUEUE, "TCP send queue full")                                    \
+	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
+	X(TX_ERROR, "send failed")
+
+enum pf_netdrop {
+#define PF__ND(id, s) PF_NDROP_##id,
+	PF_NETDROPMAP(PF__ND)
+#undef PF__ND
+	PF_NDROP_N
+};
+
+const char *pf_net_drop_reason(int reason);
+
+#define PF_PORT 19760 /* 0x4d30, "MØ" */
+
+/* Link limits; zero fields take the defaults in brackets. */
+struct pf_net_config {
+	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
+	uint32_t max_msg;    /* bytes of a messenger on TCP [max_dgram] */
+	uint32_t rate;       /* messengers/s per destination [100000] */
+	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
+	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
+	uint32_t tcp_conns;  /* open TCP connections [256] */
+	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
+	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
+};
+
+struct pf_net_stats {
+	uint64_t rx, rx_bytes, tx, tx_bytes;
+	uint64_t tcp_accepted, tcp_connected, tcp_open;
+	uint64_t drops[PF_NDROP_N];
+};
+
+/* A configured neighbour: messengers see it in `_nbr` (docs/platform.md). */
+struct pf_neighbour {
+	char name[64];
+	struct sockaddr_storage sa;
+};
+
+/*
+ * Creates the links of (pf). (cfg) is copied (NULL: defaults). (setup) is
+ * run on every arriving process before _ori is set (console words); it
+ * may be NULL. Returns NULL when out of memory.
+ */
+struct pf_net *pf_net_new(struct pf_platform *pf,
+    const struct pf_net_config *cfg, int (*setup)(struct m0_state *s));
+
+/* Listens for UDP and TCP on (sa) (IPv4 or IPv6; port 0 takes 19760).
+ * Call before pf_net_start(). Returns 0, or -1 with a message in err. */
+int pf_net_listen(struct pf_net *n, const struct sockaddr *sa, char *err,
+    size_t errlen);
+
+/* Registers the families udpip and tcpip with the listen addresses in
+ * `_adr`, defines an empty `_nbr` and starts receiving. Returns 0, or -1
+ * with a message in err. */
+int pf_net_start(struct pf_net *n, char *err, size_t errlen);
+
+/* Replaces the neighbours (copied) and redefines `_nbr`. Returns an
+ * m0_err. */
+int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
+    size_t count);
+
+/* Sets whom messengers are taken from (pf_net_config.accept_any). */
+void pf_net_set_accept(struct pf_net *n, int accept_any);
+
+void pf_net_get_stats(const struct pf_net *n, struct pf_net_stats *st);
+
+/* Closes every socket. Run the loop until it ends, then pf_net_free(). */
+void pf_net_close(struct pf_net *n);
+void pf_net_free(struct pf_net *n);
+
+/* Parses "ADDR:PORT", "ADDR", "[V6]:PORT" or "[V6]" (default port
+ * PF_PORT) into (ss). Returns 0, or -1 when it is not an address. */
+int pf_parse_hostport(const char *s, struct sockaddr_storage *ss);
+
+/* Writes "ADDR:PORT" or "[V6]:PORT". */
+void pf_format_sa(const struct sockaddr *sa, char *buf, size_t len);
+
+/* ---- configuration of mdaemon (pf_conf.c) ---- */
+
+enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
+
+#define PF_CONF_MAX_LISTEN 16
+#define PF_CONF_MAX_NBR 256
+
+struct pf_conf {
+	struct sockaddr_storage listen[PF_CONF_MAX_LISTEN];
+	int nlisten;
+	char state_dir[1024];
+	int log_level; /* enum pf_log_level */
+	int accept;    /* 1 any, 0 neighbours, -1 not set */
+	struct pf_config pf;
+	struct pf_net_config net;
+	struct pf_neighbour nbr[PF_CONF_MAX_NBR];
+	size_t nnbr;
+};
+
+/* Sets the defaults: no listen address yet, state ".", log info. */
+void pf_conf_init(struct pf_conf *c);
+
+/*
+ * Parses INI text (len bytes; NUL bytes end a line's value) into (c), on
+ * top of what it holds. Returns 0, or -1 with "line N: why" in err (the
+ * first error).
+ */
+int pf_conf_parse(struct pf_conf *c, const char *text, size_t len,
+    char *err, size_t errlen);
+
+/* pf_conf_parse() of a file; the message starts with the path. */
+int pf_conf_load(struct pf_conf *c, const char *path, char *err,
+    size_t errlen);
+
+/* The command line forms of listen and neighbour (-l, -N). Return 0, or
+ * -1 with a message in err. */
+int pf_conf_add_listen(struct pf_conf *c, const char *addr, char *err,
+    size_t errlen);
+int pf_conf_add_neighbour(struct pf_conf *c, const char *name,
+    const char *addr, char *err, size_t errlen);
+
+/* ---- logging to stderr with levels (pf_log.c, after OpenBSD log.c) ---- */
+
+void log_init(const char *progname, int level);
+void log_set_level(int level);
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn and fatal append strerror(errno). */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
 #endif

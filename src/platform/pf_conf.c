@@ -1,0 +1,297 @@
+/*
+ * pf_conf.c: the daemon's INI configuration (libinih). Every error names
+ * its line. The keys are documented in docs/platform.md:
+ *
+ *   [platform]   listen, state, log, accept
+ *   [limits]     max_procs, heap_quota, global_quota, slice, max_steps,
+ *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
+ *                tcp_conns, tcp_idle
+ *   [neighbours] NAME = ADDR[:PORT]
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pf_int.h"
+
+struct conf_ctx {
+	struct pf_conf *c;
+	const char *text, *end, *pos;
+	int line;
+	int err_line;
+	char *err;
+	size_t errlen;
+};
+
+void
+pf_conf_init(struct pf_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = PF_LOG_INFO;
+	c->accept = -1;
+	snprintf(c->state_dir, sizeof(c->state_dir), ".");
+}
+
+/* Decimal or 0x hex, with an optional k, m or g (binary) suffix. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (*s == '-' || *s == '+' || *s == 0)
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	v <<= shift;
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static bool
+name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(((struct pf_neighbour *)0)->name))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+			*s == '.'))
+			return false;
+	return true;
+}
+
+int
+pf_conf_add_listen(struct pf_conf *c, const char *addr, char *err,
+    size_t errlen)
+{
+	if (c->nlisten == PF_CONF_MAX_LISTEN) {
+		snprintf(err, errlen, "more than %d listen addresses",
+		    PF_CONF_MAX_LISTEN);
+		return -1;
+	}
+	if (pf_parse_hostport(addr, &c->listen[c->nlisten])) {
+		snprintf(err, errlen, "listen: not an ADDR:PORT: %.80s", addr);
+		return -1;
+	}
+	c->nlisten++;
+	return 0;
+}
+
+int
+pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
+    char *err, size_t errlen)
+{
+	if (!name_ok(name)) {
+		snprintf(err, errlen,
+		    "neighbour name must be 1-63 of [A-Za-z0-9_.-]: %.80s", name);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nnbr; i++)
+		if (strcmp(c->nbr[i].name, name) == 0) {
+			snprintf(err, errlen, "neighbour %s given twice", name);
+			return -1;
+		}
+	if (c->nnbr == PF_CONF_MAX_NBR) {
+		snprintf(err, errlen, "more than %d neighbours", PF_CONF_MAX_NBR);
+		return -1;
+	}
+	struct pf_neighbour *n = &c->nbr[c->nnbr];
+	memset(n, 0, sizeof(*n));
+	if (pf_parse_hostport(addr, &n->sa)) {
+		snprintf(err, errlen, "neighbour %s: not an ADDR:PORT: %.80s",
+		    name, addr);
+		return -1;
+	}
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	c->nnbr++;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+	int width; /* 32 or 64 */
+	uint64_t max;
+} limits[] = {
+#define L32(k, f, m) {k, offsetof(struct pf_conf, f), 32, m}
+#define L64(k, f, m) {k, offsetof(struct pf_conf, f), 64, m}
+    L32("max_procs", pf.max_procs, 100000000),
+    L64("heap_quota", pf.lim.heap_quota, 1ull << 40),
+    L64("global_quota", pf.lim.global_quota, 1ull << 40),
+    L64("slice", pf.slice, 1000000000),
+    L64("max_steps", pf.max_steps, UINT64_MAX),
+    L64("max_life", pf.max_life_us, 1ull << 40), /* seconds */
+    L32("max_msg", pf.lim.max_msg, 1u << 30),
+    L32("max_dgram", net.max_dgram, 65507),
+    L32("rate", net.rate, 100000000),
+    L32("burst", net.burst, 100000000),
+    L32("tcp_queue", net.tcp_queue, 1u << 30),
+    L32("tcp_conns", net.tcp_conns, 100000),
+    L32("tcp_idle", net.tcp_idle_s, 1u << 30),
+#undef L32
+#undef L64
+};
+
+static int
+set_limit(struct pf_conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if (strcmp(limits[i].name, name))
+			continue;
+		uint64_t v;
+		if (parse_u64(value, limits[i].max, &v)) {
+			snprintf(err, errlen, "%s: not a number up to %llu: %.80s",
+			    name, (unsigned long long)limits[i].max, value);
+			return -1;
+		}
+		if (strcmp(name, "max_life") == 0)
+			v *= 1000000;
+		char *p = (char *)c + limits[i].off;
+		if (limits[i].width == 32) {
+			uint32_t v32 = (uint32_t)v;
+			memcpy(p, &v32, sizeof(v32));
+		} else {
+			memcpy(p, &v, sizeof(v));
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key %.60s in [limits]", name);
+	return -1;
+}
+
+static int
+set_platform(struct pf_conf *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	if (strcmp(name, "listen") == 0)
+		return pf_conf_add_listen(c, value, err, errlen);
+	if (strcmp(name, "state") == 0) {
+		if (!*value || strlen(value) >= sizeof(c->state_dir)) {
+			snprintf(err, errlen, "state: bad directory name");
+			return -1;
+		}
+		snprintf(c->state_dir, sizeof(c->state_dir), "%s", value);
+		return 0;
+	}
+	if (strcmp(name, "log") == 0) {
+		for (int i = 0; i < 4; i++)
+			if (strcmp(value, levels[i]) == 0) {
+				c->log_level = i;
+				return 0;
+			}
+		snprintf(err, errlen, "log: debug, info, warn or error");
+		return -1;
+	}
+	if (strcmp(name, "accept") == 0) {
+		if (strcmp(value, "any") == 0)
+			c->accept = 1;
+		else if (strcmp(value, "neighbours") == 0 ||
+		    strcmp(value, "neighbors") == 0)
+			c->accept = 0;
+		else {
+			snprintf(err, errlen, "accept: any or neighbours");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key %.60s in [platform]", name);
+	return -1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_ctx *x = user;
+	char msg[256];
+	int r;
+	if (strcmp(section, "platform") == 0)
+		r = set_platform(x->c, name, value, msg, sizeof(msg));
+	else if (strcmp(section, "limits") == 0)
+		r = set_limit(x->c, name, value, msg, sizeof(msg));
+	else if (strcmp(section, "neighbours") == 0 ||
+	    strcmp(section, "neighbors") == 0)
+		r = pf_conf_add_neighbour(x->c, name, value, msg, sizeof(msg));
+	else {
+		snprintf(msg, sizeof(msg), "unknown section [%.60s]", section);
+		r = -1;
+	}
+	if (r && !x->err_line) {
+		x->err_line = x->line;
+		snprintf(x->err, x->errlen, "line %d: %s", x->line, msg);
+	}
+	return r == 0;
+}
+
+/* fgets over the text, counting lines for the handler's messages. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct conf_ctx *x = stream;
+	if (x->pos >= x->end || num < 2)
+		return NULL;
+	if (x->pos == x->text || x->pos[-1] == '\n')
+		x->line++;
+	size_t n = 0;
+	while (x->pos + n < x->end && n < (size_t)num - 1) {
+		char ch = x->pos[n++];
+		if (ch == '\n')
+			break;
+	}
+	memcpy(str, x->pos, n);
+	str[n] = 0;
+	x->pos += n;
+	return str;
+}
+
+int
+pf_conf_parse(struct pf_conf *c, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	struct conf_ctx x = {.c = c,
+	    .text = text,
+	    .end = text + len,
+	    .pos = text,
+	    .err = err,
+	    .errlen = errlen};
+	int r = ini_parse_stream(reader, &x, handler, &x);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		snprintf(err, errlen, "out of memory");
+	else if (r != x.err_line)
+		snprintf(err, errlen,
+		    "line %d: syntax error (want [section] or name = value)", r);
+	return -1;
+}
+
+int
+pf_conf_load(struct pf_conf *c, const char *path, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	if (pf_read_file(path, &text, &len)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char msg[300];
+	int r = pf_conf_parse(c, text, len, msg, sizeof(msg));
+	if (r)
+		snprintf(err, errlen, "%s: %s", path, msg);
+	free(text);
+	return r;
+}

@@ -1,0 +1,105 @@
+/*
+ * pf_net.h: internals of the network links (udpip, tcpip). One struct
+ * pf_net per platform owns the listen sockets (one UDP and one TCP socket
+ * per listen address; the index of an address is the ifindex messengers
+ * use), the pool of TCP connections, the neighbours, the per-destination
+ * rate limit and the drop counters.
+ */
+#ifndef PF_NET_H
+#define PF_NET_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "pf_int.h"
+
+#define PF_NET_MAX_LISTEN 16
+#define PF_RATE_SLOTS 4096
+
+enum pf_fkind { PF_FUDP, PF_FTCP };
+
+/* One listen address: its UDP socket and TCP listener. */
+struct pf_listen {
+	struct pf_net *net;
+	int index;
+	struct sockaddr_storage sa;
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	bool udp_on, tcp_on;
+};
+
+/* The destination behind a channel key. */
+struct pf_dest {
+	enum pf_fkind kind;
+	int ifindex;
+	struct sockaddr_storage sa;
+};
+
+/* Token bucket of one destination (a fixed table: slots are shared by
+ * destinations that hash alike, and then a newcomer takes the slot). */
+struct pf_rate {
+	struct sockaddr_storage sa;
+	int64_t last_us;
+	int64_t tokens; /* µ-tokens: 1000000 per messenger */
+	bool used;
+};
+
+enum pf_cstate { PF_CCONNECTING, PF_COPEN, PF_CCLOSING };
+
+struct pf_conn {
+	struct pf_net *net;
+	uv_tcp_t h;
+	uv_connect_t creq;
+	struct sockaddr_storage peer;
+	int ifindex;
+	enum pf_cstate state;
+	bool inbound;
+	uint8_t *rx;
+	size_t rxlen, rxcap;
+	size_t queued; /* bytes written and not yet completed */
+	int64_t last_us;
+	struct pf_conn *prev, *next;
+};
+
+struct pf_net {
+	struct pf_platform *pf;
+	uv_loop_t *loop;
+	struct pf_net_config cfg;
+	int (*setup)(struct m0_state *s);
+	struct pf_listen ls[PF_NET_MAX_LISTEN];
+	int nls;
+	bool started;
+	bool closing;
+	uint8_t *rxbuf; /* UDP receive buffer, cfg.max_dgram bytes */
+	struct pf_conn *conns;
+	uint32_t nconns;
+	uv_timer_t sweep;
+	struct pf_neighbour *nbr;
+	size_t nnbr;
+	struct pf_rate *rate;
+	struct pf_net_stats st;
+	int pending_close; /* handles not yet closed */
+};
+
+/* pf_net.c */
+void pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
+    const struct sockaddr *from, const struct m0_msg *msg);
+bool pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa);
+int pf__sa_port(const struct sockaddr *sa);
+bool pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b);
+size_t pf__sa_len(const struct sockaddr *sa);
+void pf__net_handle_closed(uv_handle_t *h);
+
+/* pf_udp.c */
+int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);
+void pf__udp_send(struct pf_net *n, const struct pf_dest *d,
+    const uint8_t *buf, size_t len);
+
+/* pf_tcp.c */
+int pf__tcp_open(struct pf_listen *l, char *err, size_t errlen);
+void pf__tcp_send(struct pf_net *n, const struct pf_dest *d,
+    const uint8_t *buf, size_t len);
+void pf__tcp_sweep(struct pf_net *n, int64_t now_us);
+void pf__tcp_close_all(struct pf_net *n);
+
+#endif

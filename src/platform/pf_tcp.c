@@ -1,0 +1,344 @@
+/*
+ * pf_tcp.c: the tcpip family's connections. A stream carries a sequence
+ * of messengers, each self-delimiting (m0_wire_need). Connections are
+ * pooled by peer address, inbound and outbound alike, so a reply key made
+ * from the _ori of a TCP arrival (the peer's address and port) goes back
+ * on the connection the messenger came on. A peer that sends anything
+ * that is not a messenger is disconnected and counted; the send queue of
+ * each connection is bounded and its overflow dropped and counted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pf_net.h"
+
+/* A frame may carry the largest messenger plus its header and padding. */
+static size_t
+max_frame(const struct pf_net *n)
+{
+	return (size_t)n->cfg.max_msg + 24;
+}
+
+static void
+conn_closed(uv_handle_t *h)
+{
+	struct pf_conn *c = h->data;
+	free(c->rx);
+	free(c);
+}
+
+static void
+conn_close(struct pf_conn *c)
+{
+	struct pf_net *n = c->net;
+	if (c->state == PF_CCLOSING)
+		return;
+	c->state = PF_CCLOSING;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		n->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	n->nconns--;
+	uv_close((uv_handle_t *)&c->h, conn_closed);
+}
+
+static struct pf_conn *
+conn_new(struct pf_net *n, int ifindex, bool inbound)
+{
+	struct pf_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->net = n;
+	c->ifindex = ifindex;
+	c->inbound = inbound;
+	c->last_us = (int64_t)uv_now(n->loop) * 1000;
+	uv_tcp_init(n->loop, &c->h);
+	c->h.data = c;
+	c->next = n->conns;
+	if (n->conns)
+		n->conns->prev = c;
+	n->conns = c;
+	n->nconns++;
+	return c;
+}
+
+static void
+conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct pf_conn *c = h->data;
+	if (c->rxcap - c->rxlen < 4096 && c->rxcap < max_frame(c->net)) {
+		size_t ncap = c->rxcap ? c->rxcap * 2 : 8192;
+		if (ncap > max_frame(c->net))
+			ncap = max_frame(c->net);
+		uint8_t *nb = realloc(c->rx, ncap);
+		if (nb) {
+			c->rx = nb;
+			c->rxcap = ncap;
+		}
+	}
+	buf->base = (char *)c->rx + c->rxlen;
+	buf->len = c->rxcap - c->rxlen;
+}
+
+/* Drop the peer: the stream cannot be resynchronised after garbage. */
+static void
+conn_bad(struct pf_conn *c, int reason)
+{
+	c->net->st.drops[reason]++;
+	c->net->st.drops[PF_NDROP_TCP_GARBAGE]++;
+	conn_close(c);
+}
+
+/* Takes every complete messenger off the front of the buffer. */
+static void
+conn_frames(struct pf_conn *c)
+{
+	struct pf_net *n = c->net;
+	size_t off = 0;
+	while (c->state != PF_CCLOSING && c->rxlen - off >= 16) {
+		const uint8_t *p = c->rx + off;
+		size_t have = c->rxlen - off;
+		/* Check what the header says before waiting for the rest. */
+		if (p[2] != 0) {
+			conn_bad(c, PF_NDROP_WIRE_VERSION);
+			return;
+		}
+		if (p[3] & 0x7f) {
+			conn_bad(c, PF_NDROP_WIRE_FLAGS);
+			return;
+		}
+		size_t need = m0_wire_need(p, have);
+		if (need == 0)
+			break;
+		if (need > max_frame(n)) {
+			conn_bad(c, PF_NDROP_WIRE_TOO_BIG);
+			return;
+		}
+		if (have < need)
+			break;
+		struct m0_msg msg;
+		size_t used;
+		int w = m0_wire_decode(p, need, n->cfg.max_msg, &msg, &used);
+		if (w != M0_WIRE_OK) {
+			conn_bad(c, PF_NDROP_WIRE_SHORT + w - M0_WIRE_SHORT);
+			return;
+		}
+		n->st.rx_bytes += need;
+		off += need;
+		pf__net_arrive(n, PF_FTCP, c->ifindex,
+		    (struct sockaddr *)&c->peer, &msg);
+	}
+	if (off && c->state != PF_CCLOSING) {
+		memmove(c->rx, c->rx + off, c->rxlen - off);
+		c->rxlen -= off;
+	}
+}
+
+static void
+conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct pf_conn *c = s->data;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	if (nread == 0) {
+		if (c->rxlen == c->rxcap) /* no room: the alloc failed */
+			conn_bad(c, PF_NDROP_TX_ERROR);
+		return;
+	}
+	c->rxlen += (size_t)nread;
+	c->last_us = (int64_t)uv_now(c->net->loop) * 1000;
+	conn_frames(c);
+}
+
+static void
+on_accept(uv_stream_t *srv, int status)
+{
+	struct pf_listen *l = srv->data;
+	struct pf_net *n = l->net;
+	if (status < 0 || n->closing)
+		return;
+	struct pf_conn *c = conn_new(n, l->index, true);
+	if (!c)
+		return;
+	if (uv_accept(srv, (uv_stream_t *)&c->h)) {
+		conn_close(c);
+		return;
+	}
+	if (n->nconns > n->cfg.tcp_conns) {
+		n->st.drops[PF_NDROP_TCP_CONN_CAP]++;
+		conn_close(c);
+		return;
+	}
+	int len = sizeof(c->peer);
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) ||
+	    uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->h, 1);
+	c->state = PF_COPEN;
+	n->st.tcp_accepted++;
+}
+
+int
+pf__tcp_open(struct pf_listen *l, char *err, size_t errlen)
+{
+	struct pf_net *n = l->net;
+	char a[64];
+	pf_format_sa((struct sockaddr *)&l->sa, a, sizeof(a));
+	int e = uv_tcp_init(n->loop, &l->tcp);
+	if (e)
+		goto fail;
+	l->tcp.data = l;
+	l->tcp_on = true;
+	e = uv_tcp_bind(&l->tcp, (struct sockaddr *)&l->sa,
+	    l->sa.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+	if (!e)
+		e = uv_listen((uv_stream_t *)&l->tcp, 128, on_accept);
+	if (e)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "tcp %s: %s", a, uv_strerror(e));
+	return -1;
+}
+
+static void
+on_connect(uv_connect_t *req, int status)
+{
+	struct pf_conn *c = req->data;
+	if (status < 0) {
+		/* Queued writes fail with the connection; they count there. */
+		conn_close(c);
+		return;
+	}
+	if (c->state == PF_CCLOSING)
+		return;
+	c->state = PF_COPEN;
+	c->net->st.tcp_connected++;
+	uv_tcp_nodelay(&c->h, 1);
+	/* A daemon answers on connections it opened too (and a peer that
+	 * sends garbage back is dropped like any other). */
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read))
+		conn_close(c);
+}
+
+static struct pf_conn *
+conn_find(struct pf_net *n, const struct sockaddr *sa)
+{
+	for (struct pf_conn *c = n->conns; c; c = c->next)
+		if (pf__sa_equal((struct sockaddr *)&c->peer, sa))
+			return c;
+	return NULL;
+}
+
+static struct pf_conn *
+conn_open(struct pf_net *n, const struct pf_dest *d)
+{
+	if (n->nconns >= n->cfg.tcp_conns) {
+		n->st.drops[PF_NDROP_TCP_CONN_CAP]++;
+		return NULL;
+	}
+	struct pf_conn *c = conn_new(n, d->ifindex, false);
+	if (!c)
+		return NULL;
+	c->peer = d->sa;
+	c->creq.data = c;
+	/* Leave from the listen address of the ifindex (its port is not
+	 * shared: the kernel picks one). */
+	struct sockaddr_storage src = n->ls[d->ifindex].sa;
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+	uv_tcp_bind(&c->h, (struct sockaddr *)&src, 0);
+	if (uv_tcp_connect(&c->creq, &c->h, (struct sockaddr *)&d->sa,
+		on_connect)) {
+		conn_close(c);
+		return NULL;
+	}
+	c->state = PF_CCONNECTING;
+	return c;
+}
+
+struct tcp_write {
+	uv_write_t req;
+	struct pf_conn *conn;
+	size_t len;
+	uint8_t buf[];
+};
+
+static void
+tcp_written(uv_write_t *req, int status)
+{
+	struct tcp_write *w = (struct tcp_write *)req;
+	struct pf_conn *c = w->conn;
+	c->queued -= w->len;
+	if (status < 0) {
+		c->net->st.drops[PF_NDROP_TX_ERROR]++;
+		conn_close(c);
+	}
+	free(w);
+}
+
+void
+pf__tcp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
+    size_t len)
+{
+	if (len > max_frame(n)) {
+		n->st.drops[PF_NDROP_TX_TOO_BIG]++;
+		return;
+	}
+	struct pf_conn *c = conn_find(n, (struct sockaddr *)&d->sa);
+	if (!c && !(c = conn_open(n, d))) {
+		n->st.drops[PF_NDROP_TX_ERROR]++;
+		return;
+	}
+	if (c->queued + len > n->cfg.tcp_queue) {
+		n->st.drops[PF_NDROP_TX_QUEUE]++;
+		return;
+	}
+	struct tcp_write *w = malloc(sizeof(*w) + len);
+	if (!w) {
+		n->st.drops[PF_NDROP_TX_ERROR]++;
+		return;
+	}
+	w->conn = c;
+	w->len = len;
+	memcpy(w->buf, buf, len);
+	uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)len);
+	/* libuv holds writes made while connecting until it connects. */
+	if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, tcp_written)) {
+		free(w);
+		n->st.drops[PF_NDROP_TX_ERROR]++;
+		conn_close(c);
+		return;
+	}
+	c->queued += len;
+	c->last_us = (int64_t)uv_now(n->loop) * 1000;
+	n->st.tx++;
+	n->st.tx_bytes += len;
+}
+
+void
+pf__tcp_sweep(struct pf_net *n, int64_t now_us)
+{
+	struct pf_conn *c = n->conns, *next;
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->queued &&
+		    now_us - c->last_us > (int64_t)n->cfg.tcp_idle_s * 1000000)
+			conn_close(c);
+	}
+}
+
+void
+pf__tcp_close_all(struct pf_net *n)
+{
+	while (n->conns)
+		conn_close(n->conns);
+}

@@ -1,0 +1,460 @@
+/*
+ * mdaemon: the messenger platform of one host. It listens for messengers
+ * on UDP and TCP, runs each arrival as a process, and lets messengers send
+ * to neighbours, to whoever sent them, and to the console.
+ *
+ *   mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]... [-s STATEDIR]
+ *           [-f] [-n] [-v]
+ *
+ * With no configuration it listens on 127.0.0.1:19760 and keeps its state
+ * in the working directory. Flags override the file. SIGTERM and SIGINT
+ * stop it cleanly, SIGHUP reloads the neighbours, SIGUSR1 logs the
+ * counters (they are logged at shutdown too).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "pf.h"
+
+struct daemon {
+	uv_loop_t loop;
+	struct pf_platform *pf;
+	struct pf_net *net;
+	struct pf_conf conf;
+	const char *conf_path;
+	char **nbr_flags; /* -N, applied again on reload */
+	int nnbr_flags;
+	uv_signal_t sig[4];
+	int64_t started_us;
+	int lock_fd;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]...\n"
+	    "               [-s STATEDIR] [-f] [-n] [-v]\n"
+	    "  -c FILE     configuration (INI; see docs/platform.md)\n"
+	    "  -l ADDR:PORT  listen for UDP and TCP (repeatable; IPv6 as\n"
+	    "              [ADDR]:PORT; default 127.0.0.1:19760; broadcast\n"
+	    "              reaches only 0.0.0.0:PORT)\n"
+	    "  -N NAME=ADDR:PORT  add a neighbour (repeatable)\n"
+	    "  -s STATEDIR state directory (default: the working directory)\n"
+	    "  -f          stay in the foreground\n"
+	    "  -n          check the configuration and exit\n"
+	    "  -v          log debug messages\n");
+}
+
+/* ---- the console family and the end of processes ---- */
+
+static void
+console_out(void *ud, struct pf_proc *p, const void *buf, size_t len)
+{
+	fwrite(buf, 1, len, stdout);
+	fflush(stdout);
+}
+
+static int
+console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
+    int64_t ifindex, void **dest)
+{
+	*dest = NULL;
+	return M0_OK;
+}
+
+static void
+console_send(void *ud, void *dest, const uint8_t *buf, size_t len)
+{
+	fwrite(buf, 1, len, stdout);
+	fflush(stdout);
+}
+
+static void
+on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
+{
+	if (err)
+		log_info("process %llu: %s", (unsigned long long)id, err);
+	else
+		log_debug("process %llu ended (%d)", (unsigned long long)id, end);
+}
+
+static int
+proc_setup(struct m0_state *s)
+{
+	return m0_state_add_console_words(s);
+}
+
+/* ---- counters ---- */
+
+static void
+lower_id(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
+							      : src[i]);
+	dst[i] = 0;
+}
+
+static void
+log_stats(struct daemon *d)
+{
+	static const char *const pf_ids[] = {
+#define ID(id, s) #id,
+	    PF_DROPMAP(ID)
+#undef ID
+	};
+	static const char *const net_ids[] = {
+#define ID(id, s) #id,
+	    PF_NETDROPMAP(ID)
+#undef ID
+	};
+	struct pf_stats ps;
+	struct pf_net_stats ns;
+	pf_get_stats(d->pf, &ps);
+	pf_net_get_stats(d->net, &ns);
+	log_info("stats: uptime=%llds created=%llu ended=%llu running=%llu "
+		 "waiting=%llu queues=%llu rx=%llu rx_bytes=%llu tx=%llu "
+		 "tx_bytes=%llu tcp_accepted=%llu tcp_connected=%llu "
+		 "tcp_open=%llu",
+	    (long long)((pf_now_us() - d->started_us) / 1000000),
+	    (unsigned long long)ps.created, (unsigned long long)ps.ended,
+	    (unsigned long long)ps.running, (unsigned long long)ps.waiting,
+	    (unsigned long long)ps.queues, (unsigned long long)ns.rx,
+	    (unsigned long long)ns.rx_bytes, (unsigned long long)ns.tx,
+	    (unsigned long long)ns.tx_bytes,
+	    (unsigned long long)ns.tcp_accepted,
+	    (unsigned long long)ns.tcp_connected,
+	    (unsigned long long)ns.tcp_open);
+	char line[2048], id[64];
+	size_t n = (size_t)snprintf(line, sizeof(line), "drops:");
+	for (int i = 0; i < PF_DROP_N; i++) {
+		lower_id(id, pf_ids[i], sizeof(id));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", id,
+		    (unsigned long long)ps.drops[i]);
+	}
+	for (int i = 0; i < PF_NDROP_N && n < sizeof(line); i++) {
+		lower_id(id, net_ids[i], sizeof(id));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", id,
+		    (unsigned long long)ns.drops[i]);
+	}
+	log_info("%s", line);
+}
+
+/* ---- configuration ---- */
+
+static int
+apply_nbr_flags(struct daemon *d, struct pf_conf *c)
+{
+	char err[300];
+	for (int i = 0; i < d->nnbr_flags; i++) {
+		char name[80];
+		const char *eq = strchr(d->nbr_flags[i], '=');
+		size_t nl = eq ? (size_t)(eq - d->nbr_flags[i]) : 0;
+		if (!eq || nl >= sizeof(name)) {
+			log_warnx("-N %s: want NAME=ADDR:PORT", d->nbr_flags[i]);
+			return -1;
+		}
+		memcpy(name, d->nbr_flags[i], nl);
+		name[nl] = 0;
+		if (pf_conf_add_neighbour(c, name, eq + 1, err, sizeof(err))) {
+			log_warnx("-N: %s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ss)->sin6_addr);
+	return (ntohl(((struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct pf_conf c;
+	char err[400];
+	pf_conf_init(&c);
+	if (d->conf_path && pf_conf_load(&c, d->conf_path, err, sizeof(err))) {
+		log_warnx("reload: %s; neighbours unchanged", err);
+		return;
+	}
+	if (apply_nbr_flags(d, &c))
+		return;
+	int e = pf_net_set_neighbours(d->net, c.nbr, c.nnbr);
+	if (e)
+		log_warnx("reload: %s", m0_strerror(e));
+	else
+		log_info("reload: %zu neighbours", c.nnbr);
+}
+
+/* ---- state directory: lock and identity ---- */
+
+static int
+state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
+{
+	const char *dir = d->conf.state_dir;
+	char path[1100];
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		fatal("state directory %s", dir);
+	snprintf(path, sizeof(path), "%s/mdaemon.lock", dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		fatal("%s", path);
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		log_warnx("state directory %s is in use by another mdaemon", dir);
+		return -1;
+	}
+	char pidbuf[32];
+	int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) || write(d->lock_fd, pidbuf, (size_t)n) < 0)
+		log_warn("%s", path);
+
+	/* The platform's Ed25519 identity; _hid and _pid derive from its
+	 * public key with different BLAKE2b keys, so they are stable across
+	 * restarts and differ from each other. */
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], *sk;
+	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!sk)
+		fatalx("sodium_malloc");
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, sk, crypto_sign_SECRETKEYBYTES);
+		close(fd);
+		if (r != crypto_sign_SECRETKEYBYTES)
+			fatalx("%s: not an identity (delete it to make a new one)",
+			    path);
+		crypto_sign_ed25519_sk_to_pk(pk, sk);
+	} else {
+		crypto_sign_keypair(pk, sk);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, sk, crypto_sign_SECRETKEYBYTES) !=
+				  crypto_sign_SECRETKEYBYTES)
+			fatal("%s", path);
+		close(fd);
+		log_info("new identity in %s", path);
+	}
+	sodium_free(sk);
+	unsigned char h[8];
+	crypto_generichash(h, 8, pk, sizeof(pk), (const unsigned char *)"mzero-hid-v1", 12);
+	memcpy(hid, h, 8);
+	crypto_generichash(h, 8, pk, sizeof(pk), (const unsigned char *)"mzero-pid-v1", 12);
+	memcpy(pid, h, 8);
+	return 0;
+}
+
+/* ---- systemd readiness, without libsystemd ---- */
+
+static void
+notify_ready(void)
+{
+	const char *s = getenv("NOTIFY_SOCKET");
+	if (!s || (*s != '/' && *s != '@') || strlen(s) >= 108)
+		return;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	memcpy(sun.sun_path, s, strlen(s));
+	if (*s == '@')
+		sun.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	const char msg[] = "READY=1";
+	sendto(fd, msg, sizeof(msg) - 1, 0, (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(s)));
+	close(fd);
+}
+
+/* ---- signals ---- */
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	switch (signum) {
+	case SIGHUP:
+		reload(d);
+		break;
+	case SIGUSR1:
+		log_stats(d);
+		break;
+	default:
+		log_info("signal %d: shutting down", signum);
+		uv_stop(&d->loop);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0}};
+	const char *state = NULL;
+	char **listens = calloc((size_t)argc, sizeof(char *));
+	int nl = 0, foreground = 0, check = 0, verbose = 0, c;
+	d.nbr_flags = calloc((size_t)argc, sizeof(char *));
+	if (!listens || !d.nbr_flags)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:l:N:s:fnvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'l':
+			listens[nl++] = optarg;
+			break;
+		case 'N':
+			d.nbr_flags[d.nnbr_flags++] = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("mdaemon", verbose ? PF_LOG_DEBUG : PF_LOG_INFO);
+	char err[400];
+	pf_conf_init(&d.conf);
+	if (d.conf_path && pf_conf_load(&d.conf, d.conf_path, err, sizeof(err))) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (nl)
+		d.conf.nlisten = 0; /* flags override the file */
+	for (int i = 0; i < nl; i++)
+		if (pf_conf_add_listen(&d.conf, listens[i], err, sizeof(err))) {
+			log_warnx("-l: %s", err);
+			return 1;
+		}
+	free(listens);
+	if (apply_nbr_flags(&d, &d.conf))
+		return 1;
+	if (state)
+		snprintf(d.conf.state_dir, sizeof(d.conf.state_dir), "%s", state);
+	if (!d.conf.nlisten)
+		pf_parse_hostport("127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
+	if (d.conf.accept < 0) {
+		d.conf.accept = 1; /* any, while only loopback listens */
+		for (int i = 0; i < d.conf.nlisten; i++)
+			if (!loopback(&d.conf.listen[i]))
+				d.conf.accept = 0;
+	}
+	d.conf.net.accept_any = d.conf.accept;
+	if (!verbose)
+		log_set_level(d.conf.log_level);
+	if (check) {
+		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
+		    d.conf.nlisten, d.conf.nnbr,
+		    d.conf.accept ? "any" : "neighbours");
+		return 0;
+	}
+
+	if (sodium_init() < 0)
+		fatalx("libsodium");
+	if (state_open(&d, &d.conf.pf.hid, &d.conf.pf.pid))
+		return 1;
+	if (!foreground && daemon(1, 1))
+		fatal("daemon");
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&d.loop);
+	d.started_us = pf_now_us();
+	if (!(d.pf = pf_new(&d.loop, &d.conf.pf)))
+		fatalx("out of memory");
+	pf_set_end(d.pf, on_end, &d);
+	pf_set_console(d.pf, console_out, &d);
+	struct pf_family con = {.name = "console",
+	    .mtu = 65000,
+	    .check = console_check,
+	    .send = console_send};
+	int64_t addr0 = 0;
+	pf_add_family(d.pf, &con, &addr0, 1);
+	if (!d.conf.net.max_msg)
+		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
+	if (!(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)))
+		fatalx("out of memory");
+	int rc = 0;
+	for (int i = 0; i < d.conf.nlisten; i++) {
+		char a[64];
+		pf_format_sa((struct sockaddr *)&d.conf.listen[i], a, sizeof(a));
+		if (pf_net_listen(d.net, (struct sockaddr *)&d.conf.listen[i], err,
+			sizeof(err))) {
+			log_warnx("listen: %s", err);
+			rc = 1;
+			goto out;
+		}
+		log_info("listening on %s (udp, tcp)", a);
+	}
+	if (pf_net_start(d.net, err, sizeof(err))) {
+		log_warnx("%s", err);
+		rc = 1;
+		goto out;
+	}
+	int e = pf_net_set_neighbours(d.net, d.conf.nbr, d.conf.nnbr);
+	if (e) {
+		log_warnx("neighbours: %s", m0_strerror(e));
+		rc = 1;
+		goto out;
+	}
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	for (int i = 0; i < 4; i++) {
+		uv_signal_init(&d.loop, &d.sig[i]);
+		d.sig[i].data = &d;
+		uv_signal_start(&d.sig[i], on_signal, sigs[i]);
+	}
+	log_info("ready: %zu neighbours, accept %s, state %s", d.conf.nnbr,
+	    d.conf.accept ? "any" : "neighbours", d.conf.state_dir);
+	notify_ready();
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	log_stats(&d);
+	for (int i = 0; i < 4; i++)
+		uv_close((uv_handle_t *)&d.sig[i], NULL);
+out:
+	pf_net_close(d.net);
+	pf_free(d.pf);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	pf_net_free(d.net);
+	if (uv_loop_close(&d.loop))
+		log_warnx("handles left open at exit");
+	free(d.nbr_flags);
+	close(d.lock_fd);
+	log_info("stopped");
+	return rc;
+}
