@@ -66,13 +66,15 @@ struct m0_obj {
  * A value: simple ones by value, composites by reference. Arrays and
  * strings are views (off, len) of their object, so `[off len] G` shares.
  */
+/* 16 bytes: offsets and lengths fit in 24 bits because no array or
+ * string may have more than M0_MAX_LEN elements. */
+#define M0_MAX_LEN ((1u << 24) - 1)
+
 struct m0_value {
-	uint8_t type;
-	uint8_t x; /* executable flag (names, arrays) */
-	uint16_t pad;
-	uint32_t off;
-	uint32_t len;
-	uint32_t pad2;
+	uint64_t type : 8;
+	uint64_t x : 8; /* executable flag (names, arrays) */
+	uint64_t off : 24;
+	uint64_t len : 24;
 	union {
 		int64_t i;
 		uint64_t k;
@@ -81,6 +83,8 @@ struct m0_value {
 		uint32_t op;
 	} u;
 };
+
+_Static_assert(sizeof(struct m0_value) == 16, "values are 16 bytes");
 
 struct m0_array {
 	struct m0_obj h;

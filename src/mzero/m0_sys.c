@@ -19,7 +19,7 @@ m0_limits_default(struct m0_limits *l)
 	l->operand_depth = 4096;
 	l->dict_depth = 64;
 	l->exec_depth = 4096;
-	l->max_len = 1u << 24;
+	l->max_len = M0_MAX_LEN;
 	l->heap_quota = 16u << 20;
 	l->global_quota = 256u << 20;
 	l->max_msg = 65000;
@@ -241,6 +241,8 @@ m0_global_new(const struct m0_limits *lim, const struct m0_host *host,
 	}
 	if (g->lim.dict_depth < 4)
 		g->lim.dict_depth = 4;
+	if (g->lim.max_len > M0_MAX_LEN)
+		g->lim.max_len = M0_MAX_LEN;
 	g->host = host;
 	g->hid = hid;
 	g->pid = pid;
