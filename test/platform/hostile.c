@@ -1,0 +1,125 @@
+/*
+ * hostile: sends a platform everything a link must survive, over UDP and
+ * TCP on loopback (test helper; the test script checks the counters).
+ *
+ *   hostile PORT CASE...
+ *
+ * Cases: short version flags codelen crc oversize random (1000 random
+ * datagrams), tcpgarbage, tcpcrc, tcptrunc (half a messenger, then
+ * close), tcpbig (a header announcing 1 GiB), flood N (N messengers that
+ * sleep 1 s each). Exits 0 when everything could be sent.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "m0.h"
+
+static struct sockaddr_in to;
+
+static size_t
+msgr(uint8_t *out, size_t cap, const char *code, uint64_t queue)
+{
+	struct m0_msg m = {.queue = queue,
+	    .code = (const uint8_t *)code,
+	    .code_len = (uint32_t)strlen(code)};
+	return m0_wire_encode(&m, out, cap);
+}
+
+static int
+udp(const void *p, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ssize_t n = sendto(fd, p, len, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	if (n != (ssize_t)len)
+		perror("hostile: sendto");
+	return n == (ssize_t)len ? 0 : 1;
+}
+
+static int
+tcp(const void *p, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+		perror("hostile: connect");
+		close(fd);
+		return 1;
+	}
+	ssize_t n = write(fd, p, len);
+	usleep(50000); /* let the platform read before we hang up */
+	close(fd);
+	return n == (ssize_t)len ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: hostile PORT CASE...\n");
+		return 2;
+	}
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)atoi(argv[1]));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	static uint8_t b[70000];
+	size_t n = msgr(b, sizeof(b), "\"hostile\" P", 1);
+	int rc = 0;
+	srand(4242);
+	for (int i = 2; i < argc; i++) {
+		const char *c = argv[i];
+		n = msgr(b, sizeof(b), "\"hostile\" P", 1);
+		if (!strcmp(c, "short"))
+			rc |= udp(b, 10);
+		else if (!strcmp(c, "version")) {
+			b[2] = 1;
+			rc |= udp(b, n);
+		} else if (!strcmp(c, "flags")) {
+			b[3] = 0x01;
+			rc |= udp(b, n);
+		} else if (!strcmp(c, "codelen")) {
+			b[15] += 40;
+			rc |= udp(b, n);
+		} else if (!strcmp(c, "crc")) {
+			b[0] ^= 0x55;
+			rc |= udp(b, n);
+		} else if (!strcmp(c, "oversize")) {
+			memset(b, 'x', sizeof(b));
+			rc |= udp(b, 65100);
+		} else if (!strcmp(c, "random")) {
+			for (int k = 0; k < 1000; k++) {
+				size_t len = (size_t)rand() % 200;
+				for (size_t j = 0; j < len; j++)
+					b[j] = (uint8_t)rand();
+				if (k % 3 == 0 && len > 4)
+					b[2] = 0; /* get past the version */
+				rc |= udp(b, len);
+			}
+		} else if (!strcmp(c, "tcpgarbage")) {
+			memcpy(b, "GET / HTTP/1.0\r\n\r\n", 18);
+			rc |= tcp(b, 18);
+		} else if (!strcmp(c, "tcpcrc")) {
+			b[1] ^= 1;
+			rc |= tcp(b, n);
+		} else if (!strcmp(c, "tcptrunc")) {
+			rc |= tcp(b, n / 2);
+		} else if (!strcmp(c, "tcpbig")) {
+			b[12] = 0x40; /* 1 GiB of code announced */
+			rc |= tcp(b, n);
+		} else if (!strcmp(c, "flood") && i + 1 < argc) {
+			int count = atoi(argv[++i]);
+			for (int k = 0; k < count; k++) {
+				n = msgr(b, sizeof(b), "longdict ( 1000000 sleep",
+				    100 + (uint64_t)k);
+				rc |= udp(b, n);
+			}
+		} else {
+			fprintf(stderr, "hostile: unknown case %s\n", c);
+			return 2;
+		}
+	}
+	return rc;
+}

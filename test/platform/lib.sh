@@ -1,0 +1,88 @@
+# lib.sh: helpers of the multi-daemon tests (sourced). Daemons run on
+# 127.0.0.1 ports from a base derived from the test's pid, each with its
+# own state directory under a temporary directory that is always removed,
+# and every daemon started here is killed on exit.
+# Needs MDAEMON, M0INJECT, MESSENGERS in the environment.
+set -u
+T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-test.XXXXXX")
+BASE=$((20000 + ($$ * 7) % 30000))
+PIDS=""
+FAILED=0
+
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*"
+	FAILED=1
+}
+
+# start NAME PORT [mdaemon args...]: runs a daemon in the foreground,
+# stdout in $T/NAME.out, log in $T/NAME.log; waits until it is ready.
+start() {
+	name=$1 port=$2
+	shift 2
+	"$MDAEMON" -f -l "127.0.0.1:$port" -s "$T/$name" "$@" \
+	    >"$T/$name.out" 2>"$T/$name.log" &
+	echo $! >"$T/$name.pid"
+	PIDS="$PIDS $!"
+	i=0
+	while ! grep -q "ready:" "$T/$name.log" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$(cat "$T/$name.pid")" 2>/dev/null; then
+			echo "daemon $name did not start:"
+			cat "$T/$name.log"
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stats NAME: asks for the counters, prints the two log lines.
+stats() {
+	before=$(grep -c '^.*drops:' "$T/$1.log")
+	kill -USR1 "$(cat "$T/$1.pid")"
+	i=0
+	while [ "$(grep -c '^.*drops:' "$T/$1.log")" = "$before" ] && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.05
+	done
+	grep -E 'stats:|drops:' "$T/$1.log" | tail -n 2
+}
+
+# counter NAME KEY: one counter from the last stats of NAME.
+counter() {
+	stats "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | tail -n 1
+}
+
+# stop NAME: SIGTERM, then the daemon must exit 0 within 5 s.
+stop() {
+	pid=$(cat "$T/$1.pid")
+	kill -TERM "$pid"
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "daemon $1 did not stop on SIGTERM"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	[ $rc = 0 ] || fail "daemon $1 exited with $rc"
+	grep -q "stopped" "$T/$1.log" || fail "daemon $1: no clean stop"
+}
+
+expect() {
+	# expect WHAT PATTERN TEXT
+	if printf '%s\n' "$3" | grep -qE -- "$2"; then
+		echo "ok: $1"
+	else
+		fail "$1: wanted /$2/, got:"
+		printf '%s\n' "$3" | sed 's/^/  | /'
+	fi
+}
