@@ -1,13 +1,13 @@
 /*
  * pf_log.c: log lines to stderr, one per call, with a level prefix that
- * journald understands ("<N>") when stderr is not a terminal.
+ * journald understands ("<N>") when stderr goes to the journal (systemd
+ * sets JOURNAL_STREAM then).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pf.h"
 
@@ -20,7 +20,7 @@ log_init(const char *progname, int level)
 {
 	prog = progname;
 	min_level = level;
-	journal = !isatty(STDERR_FILENO);
+	journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
 void

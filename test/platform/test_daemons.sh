@@ -3,6 +3,16 @@
 # UDP, TCP and IPv6, ping between them, neighbours reloaded on SIGHUP, the
 # state directory lock, and a clean stop on SIGTERM.
 . "$(dirname "$0")/lib.sh"
+
+# -n checks a configuration: good, then broken with its line number.
+printf '[platform]\nlog = info\n' >"$T/good.conf"
+out=$("$MDAEMON" -n -c "$T/good.conf" 2>&1) || fail "-n rejected a good config"
+expect "-n accepts a good config" "configuration OK" "$out"
+printf '[platform]\nlog = info\n[limits]\nslice = many\n' >"$T/bad.conf"
+if out=$("$MDAEMON" -n -c "$T/bad.conf" 2>&1); then
+	fail "-n accepted a broken config"
+fi
+expect "-n names the bad line" "bad.conf: line 4: slice" "$out"
 A=$BASE B=$((BASE + 1)) C=$((BASE + 2))
 cat >"$T/a.conf" <<CONF
 [neighbours]
