@@ -76,6 +76,18 @@ digit_in_base(uint8_t c, unsigned base)
 	return d >= 0 && (unsigned)d < base ? d : -1;
 }
 
+/* A bad based integer is one syntax error: skip to its closing `#`
+ * (or to white space), so the rest of it is not read as more tokens. */
+static int
+skip_based(const uint8_t *p, uint32_t len, uint32_t *i)
+{
+	while (*i < len && p[*i] != '#' && p[*i] > 32 && p[*i] < 127)
+		(*i)++;
+	if (*i < len && p[*i] == '#')
+		(*i)++;
+	return M0_ESYNTAX;
+}
+
 /* Decimal or based integer at p[*i]. Values up to 2^64-1 are accepted
  * and read as two's complement, so every int64 has a literal form. */
 static int
@@ -92,14 +104,14 @@ scan_number(const uint8_t *p, uint32_t len, uint32_t *i, int64_t *out)
 	if (*i < len && p[*i] == '#') {
 		(*i)++;
 		if (over || v < 2 || v > 36)
-			return M0_ESYNTAX;
+			return skip_based(p, len, i);
 		unsigned base = (unsigned)v;
 		uint64_t b = 0;
 		uint32_t nd = 0;
 		while (*i < len && p[*i] != '#') {
 			int d = digit_in_base(p[*i], base);
 			if (d < 0)
-				return M0_ESYNTAX;
+				return skip_based(p, len, i);
 			if (b > (UINT64_MAX - (unsigned)d) / base)
 				over = true;
 			b = b * base + (unsigned)d;
@@ -167,7 +179,10 @@ scan_hex(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 	uint32_t j = *i + 1, nd = 0;
 	while (j < len && p[j] != '\\') {
 		if (hexval(p[j]) < 0) {
-			*i = j + 1;
+			/* One error for the whole hex string: skip to its end. */
+			while (j < len && p[j] != '\\')
+				j++;
+			*i = j < len ? j + 1 : len;
 			return M0_ESYNTAX;
 		}
 		j++;
@@ -215,7 +230,7 @@ scan_atom(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 {
 	uint8_t c = p[*i];
 	if (is_digit(c)) {
-		int64_t v;
+		int64_t v = 0;
 		int err = scan_number(p, len, i, &v);
 		if (err)
 			return err;
