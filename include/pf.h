@@ -308,4 +308,23 @@ void fatal(const char *fmt, ...)
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/* ---- the control socket (pf_ctl.c, protocol in pf_proto.h) ---- */
+
+struct pf_ctl;
+
+/*
+ * Listens on the Unix socket (path), owner-only, and answers requests
+ * about (pf) and (net) (may be NULL). Injected messengers run (setup)
+ * first. Returns NULL with a message in err (the loop must still run to
+ * release what was opened).
+ */
+struct pf_ctl *pf_ctl_new(struct pf_platform *pf, struct pf_net *net,
+    const char *path, int (*setup)(struct m0_state *s), char *err,
+    size_t errlen);
+
+/* Closes the socket and its clients and removes the path. Run the loop
+ * until it ends, then pf_ctl_free(). */
+void pf_ctl_close(struct pf_ctl *c);
+void pf_ctl_free(struct pf_ctl *c);
+
 #endif

@@ -9,7 +9,8 @@
  * With no configuration it listens on 127.0.0.1:19760 and keeps its state
  * in the working directory. Flags override the file. SIGTERM and SIGINT
  * stop it cleanly, SIGHUP reloads the neighbours, SIGUSR1 logs the
- * counters (they are logged at shutdown too).
+ * counters (they are logged at shutdown too). m0ctl talks to it through
+ * STATEDIR/control.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,11 +29,13 @@
 #include <sodium.h>
 
 #include "pf.h"
+#include "pf_proto.h"
 
 struct daemon {
 	uv_loop_t loop;
 	struct pf_platform *pf;
 	struct pf_net *net;
+	struct pf_ctl *ctl;
 	struct pf_conf conf;
 	const char *conf_path;
 	char **nbr_flags; /* -N, applied again on reload */
@@ -433,6 +436,15 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	char ctlpath[1100];
+	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", d.conf.state_dir,
+	    PF_CONTROL_NAME);
+	if (!(d.ctl = pf_ctl_new(d.pf, d.net, ctlpath, proc_setup, err,
+		  sizeof(err)))) {
+		log_warnx("control socket: %s", err);
+		rc = 1;
+		goto out;
+	}
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	for (int i = 0; i < 4; i++) {
 		uv_signal_init(&d.loop, &d.sig[i]);
@@ -447,10 +459,12 @@ main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&d.sig[i], NULL);
 out:
+	pf_ctl_close(d.ctl);
 	pf_net_close(d.net);
 	pf_free(d.pf);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	pf_net_free(d.net);
+	pf_ctl_free(d.ctl);
 	if (uv_loop_close(&d.loop))
 		log_warnx("handles left open at exit");
 	free(d.nbr_flags);

@@ -6,7 +6,8 @@
  *
  * Cases: short version flags codelen crc oversize random (1000 random
  * datagrams), tcpgarbage, tcpcrc, tcptrunc (half a messenger, then
- * close), tcpbig (a header announcing 1 GiB), flood N (N messengers that
+ * close), tcpbig (a header announcing 1 GiB), ctl PATH (bad requests
+ * on the control socket), flood N (N messengers that
  * sleep 1 s each). Exits 0 when everything could be sent.
  */
 #include <arpa/inet.h>
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "m0.h"
+#include "pf_proto.h"
 
 static struct sockaddr_in to;
 
@@ -51,6 +54,25 @@ tcp(const void *p, size_t len)
 	}
 	ssize_t n = write(fd, p, len);
 	usleep(50000); /* let the platform read before we hang up */
+	close(fd);
+	return n == (ssize_t)len ? 0 : 1;
+}
+
+/* A control socket client that speaks badly; the answer is ignored. */
+static int
+ctl(const char *path, const void *p, size_t len)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		perror("hostile: control socket");
+		close(fd);
+		return 1;
+	}
+	ssize_t n = write(fd, p, len);
+	char buf[256];
+	(void)!read(fd, buf, sizeof(buf));
 	close(fd);
 	return n == (ssize_t)len ? 0 : 1;
 }
@@ -109,6 +131,27 @@ main(int argc, char **argv)
 		} else if (!strcmp(c, "tcpbig")) {
 			b[12] = 0x40; /* 1 GiB of code announced */
 			rc |= tcp(b, n);
+		} else if (!strcmp(c, "ctl") && i + 1 < argc) {
+			const char *path = argv[++i];
+			struct pf_msg_hdr h = {PF_MSG_STATUS, 0, 99, 0};
+			rc |= ctl(path, &h, sizeof(h)); /* another version */
+			h = (struct pf_msg_hdr){PF_MSG_STATUS, 0xffffffffu,
+			    PF_PROTO_VERSION, 0};
+			rc |= ctl(path, &h, sizeof(h)); /* 4 GiB announced */
+			h = (struct pf_msg_hdr){77, 3, PF_PROTO_VERSION, 0};
+			memcpy(b, &h, sizeof(h));
+			memcpy(b + sizeof(h), "abc", 3);
+			rc |= ctl(path, b, sizeof(h) + 3); /* unknown request */
+			h = (struct pf_msg_hdr){PF_MSG_INJECT, 5,
+			    PF_PROTO_VERSION, 0};
+			memcpy(b, &h, sizeof(h));
+			memcpy(b + sizeof(h), "junk!", 5);
+			rc |= ctl(path, b, sizeof(h) + 5); /* not a messenger */
+			h = (struct pf_msg_hdr){PF_MSG_KILL, 20,
+			    PF_PROTO_VERSION, 0};
+			memcpy(b, &h, sizeof(h));
+			memcpy(b + sizeof(h), "12345678901234567890", 20);
+			rc |= ctl(path, b, sizeof(h) + 20); /* no such id */
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {
 			int count = atoi(argv[++i]);
 			for (int k = 0; k < count; k++) {

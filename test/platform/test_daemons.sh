@@ -77,6 +77,32 @@ else
 fi
 
 expect "replies counted" "tx=[1-9]" "$(stats b)"
+
+# The control socket: status, ps, kill, neighbours, inject.
+"$M0INJECT" -w 0.1 -t 127.0.0.1:$B -e 'longdict ( 20000000 sleep'
+sleep 0.1
+expect "m0ctl status" "^processes +0 running, 1 waiting" \
+    "$("$M0CTL" -s "$T/b" status)"
+expect "m0ctl status --json" '"waiting":1' "$("$M0CTL" -s "$T/b" --json status)"
+if command -v python3 >/dev/null; then
+	"$M0CTL" -s "$T/b" --json status | python3 -m json.tool >/dev/null ||
+	    fail "status --json is not JSON"
+	"$M0CTL" -s "$T/b" --json ps | python3 -m json.tool >/dev/null ||
+	    fail "ps --json is not JSON"
+fi
+ps=$("$M0CTL" -s "$T/b" ps)
+expect "m0ctl ps" "waiting" "$ps"
+id=$(printf '%s\n' "$ps" | awk '$3 == "waiting" { print $1; exit }')
+expect "m0ctl kill" "^killed process $id$" "$("$M0CTL" -s "$T/b" kill "$id")"
+expect "killed" "0 running, 0 waiting" "$("$M0CTL" -s "$T/b" status)"
+"$M0CTL" -s "$T/b" kill 999999 2>/dev/null && fail "kill of no process succeeded"
+expect "m0ctl neighbours" "^a +127.0.0.1:$A$" "$("$M0CTL" -s "$T/b" neighbours)"
+printf '"injected by m0ctl\\x0a" print\n' >"$T/i.m0"
+expect "m0ctl inject" "^process [0-9]+$" "$("$M0CTL" -s "$T/b" inject "$T/i.m0")"
+sleep 0.1
+expect "the injected messenger ran" "injected by m0ctl" "$(cat "$T/b.out")"
+[ "$(stat -c %a "$T/b/control")" = 700 ] || [ "$(stat -c %a "$T/b/control")" = 600 ] ||
+    fail "the control socket is not owner-only"
 stop a
 stop b
 stop c

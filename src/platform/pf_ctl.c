@@ -1,0 +1,550 @@
+/*
+ * pf_ctl.c: the control socket of a platform (include/pf_proto.h): a Unix
+ * stream socket, owner-only, that answers status, ps, kill, neighbours and
+ * inject, one request per connection. A client that speaks another version
+ * or sends an oversized request gets an error and is dropped.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pf_net.h"
+#include "pf_proto.h"
+
+struct ctl_client {
+	struct pf_ctl *ctl;
+	uv_pipe_t h;
+	uv_write_t wreq;
+	uint8_t *buf;
+	size_t len, cap;
+	bool answered;
+	struct ctl_client *prev, *next;
+	char *reply; /* header + payload, until written */
+};
+
+struct pf_ctl {
+	struct pf_platform *pf;
+	struct pf_net *net;
+	int (*setup)(struct m0_state *s);
+	uv_pipe_t srv;
+	bool srv_on;
+	int64_t started_us;
+	struct ctl_client *clients;
+	char path[1100];
+};
+
+/* ---- text answers ---- */
+
+struct cbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+cprintf(struct cbuf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = b->oom ? 0
+			       : vsnprintf(b->p ? b->p + b->n : NULL,
+				     b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (b->oom || n < 0)
+			return;
+		if ((size_t)n < b->cap - b->n) {
+			b->n += (size_t)n;
+			return;
+		}
+		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static const char *const pf_ids[] = {
+#define ID(id, s) #id,
+    PF_DROPMAP(ID)
+#undef ID
+};
+static const char *const net_ids[] = {
+#define ID(id, s) #id,
+    PF_NETDROPMAP(ID)
+#undef ID
+};
+
+static void
+lower(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
+							      : src[i]);
+	dst[i] = 0;
+}
+
+static void
+add_heap(void *ud, struct pf_proc *p)
+{
+	struct pf_proc_info info;
+	pf_proc_info(p, &info);
+	*(uint64_t *)ud += info.heap;
+}
+
+static long
+rss_kb(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void
+cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
+{
+	struct pf_stats ps;
+	struct pf_net_stats ns = {0};
+	uint64_t heaps = 0;
+	pf_get_stats(c->pf, &ps);
+	if (c->net)
+		pf_net_get_stats(c->net, &ns);
+	pf_foreach(c->pf, add_heap, &heaps);
+	long long up = (long long)((pf_now_us() - c->started_us) / 1000000);
+	unsigned long long gl = m0_global_bytes(pf_global(c->pf));
+	char id[64], a[80];
+#define U(x) ((unsigned long long)(x))
+	if (json) {
+		cprintf(b, "{\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
+			   "\"waiting\":%llu,\"created\":%llu,\"ended\":%llu},"
+			   "\"queues\":%llu,\"memory\":{\"global_bytes\":%llu,"
+			   "\"process_bytes\":%llu,\"rss_kb\":%ld},\"links\":{"
+			   "\"listen\":[",
+		    up, U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended),
+		    U(ps.queues), gl, U(heaps), rss_kb());
+		for (int i = 0; c->net && i < c->net->nls; i++) {
+			pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a,
+			    sizeof(a));
+			cprintf(b, "%s\"%s\"", i ? "," : "", a);
+		}
+		cprintf(b, "],\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,"
+			   "\"tx_bytes\":%llu,\"tcp_open\":%llu,"
+			   "\"tcp_accepted\":%llu,\"tcp_connected\":%llu},"
+			   "\"drops\":{",
+		    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes),
+		    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
+		for (int i = 0; i < PF_DROP_N; i++) {
+			lower(id, pf_ids[i], sizeof(id));
+			cprintf(b, "%s\"%s\":%llu", i ? "," : "", id,
+			    U(ps.drops[i]));
+		}
+		for (int i = 0; i < PF_NDROP_N; i++) {
+			lower(id, net_ids[i], sizeof(id));
+			cprintf(b, ",\"%s\":%llu", id, U(ns.drops[i]));
+		}
+		cprintf(b, "}}\n");
+		return;
+	}
+	cprintf(b, "uptime     %llds\n", up);
+	cprintf(b, "processes  %llu running, %llu waiting (%llu created, "
+		   "%llu ended)\n",
+	    U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended));
+	cprintf(b, "queues     %llu\n", U(ps.queues));
+	cprintf(b, "memory     global %llu B, processes %llu B, rss %ld kB\n",
+	    gl, U(heaps), rss_kb());
+	for (int i = 0; c->net && i < c->net->nls; i++) {
+		pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a, sizeof(a));
+		cprintf(b, "link %-3d   %s (udpip, tcpip)\n", i, a);
+	}
+	cprintf(b, "traffic    rx %llu (%llu B), tx %llu (%llu B)\n", U(ns.rx),
+	    U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes));
+	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
+	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
+	cprintf(b, "drops\n");
+	for (int i = 0; i < PF_DROP_N; i++) {
+		lower(id, pf_ids[i], sizeof(id));
+		cprintf(b, "  %-14s %10llu  %s\n", id, U(ps.drops[i]),
+		    pf_drop_reason(i));
+	}
+	for (int i = 0; i < PF_NDROP_N; i++) {
+		lower(id, net_ids[i], sizeof(id));
+		cprintf(b, "  %-14s %10llu  %s\n", id, U(ns.drops[i]),
+		    pf_net_drop_reason(i));
+	}
+}
+
+struct ps_ctx {
+	struct cbuf *b;
+	bool json;
+	int n;
+};
+
+static void
+ps_one(void *ud, struct pf_proc *p)
+{
+	struct ps_ctx *x = ud;
+	struct pf_proc_info i;
+	pf_proc_info(p, &i);
+	const char *where = !i.in_queue ? "-" : i.head ? "head" : "waiting";
+	if (x->json)
+		cprintf(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
+			      "\"%s\",\"age_ms\":%lld,\"steps\":%llu,"
+			      "\"heap\":%llu}",
+		    x->n ? "," : "", U(i.id), U(i.queue), where,
+		    (long long)(i.age_us / 1000), U(i.steps), U(i.heap));
+	else
+		cprintf(x->b, "%8llu %016llx %-8s %10lld %12llu %10llu\n",
+		    U(i.id), U(i.queue), where, (long long)(i.age_us / 1000),
+		    U(i.steps), U(i.heap));
+	x->n++;
+}
+
+static void
+cmd_ps(struct pf_ctl *c, bool json, struct cbuf *b)
+{
+	struct ps_ctx x = {b, json, 0};
+	if (json)
+		cprintf(b, "[");
+	else
+		cprintf(b, "%8s %-16s %-8s %10s %12s %10s\n", "ID", "QUEUE",
+		    "STATE", "AGE_MS", "STEPS", "HEAP");
+	pf_foreach(c->pf, ps_one, &x);
+	if (json)
+		cprintf(b, "]\n");
+}
+
+struct kill_ctx {
+	uint64_t key;
+	uint64_t ids[64];
+	int n;
+};
+
+static void
+kill_pick(void *ud, struct pf_proc *p)
+{
+	struct kill_ctx *k = ud;
+	struct pf_proc_info i;
+	pf_proc_info(p, &i);
+	if (i.in_queue && i.queue == k->key && k->n < 64)
+		k->ids[k->n++] = i.id;
+}
+
+static int
+cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
+{
+	char *end;
+	if (strlen(arg) == 16) {
+		struct kill_ctx k = {0};
+		errno = 0;
+		k.key = strtoull(arg, &end, 16);
+		if (*end || errno)
+			goto bad;
+		int killed = 0, now;
+		do { /* 64 at a time: never free while walking the list */
+			k.n = 0;
+			now = 0;
+			pf_foreach(c->pf, kill_pick, &k);
+			for (int i = 0; i < k.n; i++)
+				now += pf_kill(c->pf, k.ids[i]) == 0;
+			killed += now;
+		} while (k.n == 64 && now > 0);
+		cprintf(b, "killed %d processes of queue %s\n", killed, arg);
+		return 0;
+	}
+	errno = 0;
+	unsigned long long id = strtoull(arg, &end, 10);
+	if (!*arg || *end || errno)
+		goto bad;
+	if (pf_kill(c->pf, id)) {
+		cprintf(b, "no process %llu\n", id);
+		return -1;
+	}
+	cprintf(b, "killed process %llu\n", id);
+	return 0;
+bad:
+	cprintf(b, "kill: want a process id or a queue key (16 hex digits)\n");
+	return -1;
+}
+
+static void
+cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b)
+{
+	char a[80];
+	if (json)
+		cprintf(b, "{");
+	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
+		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
+		if (json)
+			cprintf(b, "%s\"%s\":\"%s\"", i ? "," : "",
+			    c->net->nbr[i].name, a);
+		else
+			cprintf(b, "%-20s %s\n", c->net->nbr[i].name, a);
+	}
+	if (json)
+		cprintf(b, "}\n");
+}
+
+static int
+cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
+{
+	struct m0_msg m;
+	size_t used;
+	int w = m0_wire_decode(p, len, UINT32_MAX, &m, &used);
+	if (w != M0_WIRE_OK) {
+		cprintf(b, "not a messenger: %s\n", m0_wire_strerror(w));
+		return -1;
+	}
+	/* Its origin is the console, so its answers reach the log. */
+	struct pf_origin ori = {.family = "console"};
+	uint64_t id;
+	int err = pf_spawn(c->pf, &m, &ori, c->setup, NULL, &id);
+	if (err) {
+		cprintf(b, "not started: %s\n",
+		    err > 0 ? m0_strerror(err) : "process cap reached");
+		return -1;
+	}
+	cprintf(b, "process %llu\n", U(id));
+	return 0;
+#undef U
+}
+
+/* ---- the socket ---- */
+
+static void
+client_closed(uv_handle_t *h)
+{
+	struct ctl_client *k = h->data;
+	free(k->buf);
+	free(k->reply);
+	free(k);
+}
+
+static void
+client_close(struct ctl_client *k)
+{
+	if (uv_is_closing((uv_handle_t *)&k->h))
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		k->ctl->clients = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	uv_close((uv_handle_t *)&k->h, client_closed);
+}
+
+static void
+answered(uv_write_t *req, int status)
+{
+	client_close(req->data);
+}
+
+static void
+answer(struct ctl_client *k, uint32_t type, struct cbuf *b)
+{
+	k->answered = true;
+	uv_read_stop((uv_stream_t *)&k->h);
+	if (b->oom) {
+		client_close(k);
+		return;
+	}
+	struct pf_msg_hdr h = {.type = type,
+	    .len = (uint32_t)b->n,
+	    .version = PF_PROTO_VERSION};
+	k->reply = malloc(sizeof(h) + b->n);
+	if (!k->reply) {
+		client_close(k);
+		return;
+	}
+	memcpy(k->reply, &h, sizeof(h));
+	if (b->n)
+		memcpy(k->reply + sizeof(h), b->p, b->n);
+	uv_buf_t ub = uv_buf_init(k->reply, (unsigned)(sizeof(h) + b->n));
+	k->wreq.data = k;
+	if (uv_write(&k->wreq, (uv_stream_t *)&k->h, &ub, 1, answered))
+		client_close(k);
+}
+
+static void
+dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
+{
+	struct pf_ctl *c = k->ctl;
+	struct cbuf b = {0};
+	char arg[64] = "";
+	if (h->type != PF_MSG_INJECT) {
+		size_t n = h->len < sizeof(arg) - 1 ? h->len : sizeof(arg) - 1;
+		memcpy(arg, p, n);
+		arg[n] = 0;
+	}
+	bool json = strcmp(arg, "json") == 0;
+	int r = 0;
+	switch (h->type) {
+	case PF_MSG_STATUS:
+		cmd_status(c, json, &b);
+		break;
+	case PF_MSG_PS:
+		cmd_ps(c, json, &b);
+		break;
+	case PF_MSG_KILL:
+		r = cmd_kill(c, arg, &b);
+		break;
+	case PF_MSG_NEIGHBOURS:
+		cmd_neighbours(c, json, &b);
+		break;
+	case PF_MSG_INJECT:
+		r = cmd_inject(c, p, h->len, &b);
+		break;
+	default:
+		cprintf(&b, "unknown request %u\n", h->type);
+		r = -1;
+		break;
+	}
+	answer(k, r ? PF_MSG_ERROR : PF_MSG_REPLY, &b);
+	free(b.p);
+}
+
+static void
+client_alloc(uv_handle_t *hd, size_t hint, uv_buf_t *buf)
+{
+	struct ctl_client *k = hd->data;
+	if (k->cap - k->len < 4096 && k->cap < PF_PROTO_MAX + 16) {
+		size_t ncap = k->cap ? k->cap * 2 : 8192;
+		if (ncap > PF_PROTO_MAX + 16)
+			ncap = PF_PROTO_MAX + 16;
+		uint8_t *nb = realloc(k->buf, ncap);
+		if (nb) {
+			k->buf = nb;
+			k->cap = ncap;
+		}
+	}
+	buf->base = (char *)k->buf + k->len;
+	buf->len = k->cap - k->len;
+}
+
+static void
+client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct ctl_client *k = s->data;
+	if (n < 0) {
+		client_close(k);
+		return;
+	}
+	if (k->answered)
+		return;
+	k->len += (size_t)n;
+	if (k->len < sizeof(struct pf_msg_hdr))
+		return;
+	struct pf_msg_hdr h;
+	memcpy(&h, k->buf, sizeof(h));
+	struct cbuf b = {0};
+	if (h.version != PF_PROTO_VERSION) {
+		cprintf(&b, "protocol version %u, want %u\n", h.version,
+		    PF_PROTO_VERSION);
+	} else if (h.len > PF_PROTO_MAX) {
+		cprintf(&b, "request too large\n");
+	} else if (k->len - sizeof(h) >= h.len) {
+		dispatch(k, &h, k->buf + sizeof(h));
+		return;
+	} else {
+		return; /* wait for the rest */
+	}
+	answer(k, PF_MSG_ERROR, &b);
+	free(b.p);
+}
+
+static void
+on_client(uv_stream_t *srv, int status)
+{
+	struct pf_ctl *c = srv->data;
+	if (status < 0)
+		return;
+	struct ctl_client *k = calloc(1, sizeof(*k));
+	if (!k)
+		return;
+	k->ctl = c;
+	uv_pipe_init(c->pf->loop, &k->h, 0);
+	k->h.data = k;
+	k->next = c->clients;
+	if (c->clients)
+		c->clients->prev = k;
+	c->clients = k;
+	if (uv_accept(srv, (uv_stream_t *)&k->h) ||
+	    uv_read_start((uv_stream_t *)&k->h, client_alloc, client_read))
+		client_close(k);
+}
+
+static void
+srv_failed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+struct pf_ctl *
+pf_ctl_new(struct pf_platform *pf, struct pf_net *net, const char *path,
+    int (*setup)(struct m0_state *s), char *err, size_t errlen)
+{
+	struct pf_ctl *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->pf = pf;
+	c->net = net;
+	c->setup = setup;
+	c->started_us = pf_now_us();
+	if (strlen(path) >= sizeof(c->path) || strlen(path) >= 108) {
+		snprintf(err, errlen, "%s: path too long for a socket", path);
+		free(c);
+		return NULL;
+	}
+	strcpy(c->path, path);
+	/* The state directory is locked, so a socket left there is stale. */
+	unlink(path);
+	uv_pipe_init(pf->loop, &c->srv, 0);
+	c->srv.data = c;
+	c->srv_on = true;
+	mode_t old = umask(077);
+	int e = uv_pipe_bind(&c->srv, path);
+	umask(old);
+	if (!e)
+		e = uv_listen((uv_stream_t *)&c->srv, 16, on_client);
+	if (e) {
+		snprintf(err, errlen, "%s: %s", path, uv_strerror(e));
+		uv_close((uv_handle_t *)&c->srv, srv_failed);
+		return NULL;
+	}
+	return c;
+}
+
+void
+pf_ctl_close(struct pf_ctl *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_close(c->clients);
+	if (c->srv_on) {
+		uv_close((uv_handle_t *)&c->srv, NULL);
+		c->srv_on = false;
+		unlink(c->path);
+	}
+}
+
+void
+pf_ctl_free(struct pf_ctl *c)
+{
+	free(c);
+}
