@@ -10,15 +10,19 @@ int
 m0__op_exec(struct m0_state *s)
 {
 	M0_NEED(s, 1);
-	struct m0_value v = *M0_TOP(s, 0);
+	struct m0_value v = *M0_TOP(s, 0), *val;
 	if ((v.type == M0_TARRAY || v.type == M0_TSTRING) &&
 	    !(v.u.o->attr & M0_AX))
-		return M0_EACCESS_CHECK;
+		return m0__fail(s, M0_EACCESS_CHECK, &v);
+	if (v.type == M0_TNAME && m0__lookup(s, v.u.name, &val))
+		return m0__fail(s, M0_EUNDEFINED, &v); /* operand stays */
 	s->sp--;
 	int err = m0__exec(s, &v);
-	if (err && err != M0__BLOCK && err != M0__END && v.type != M0_TOPER &&
-	    v.type != M0_TNAME)
-		s->os[s->sp++] = v; /* operand stays for the handler */
+	/* Nothing ran when there was no room for its frame: the operand
+	 * stays for the handler. Errors of an operator run by ! leave that
+	 * operator's operands instead. */
+	if (err == M0_EEXEC_STACK_OVERFLOW)
+		s->os[s->sp++] = v;
 	return err;
 }
 
