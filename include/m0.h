@@ -218,6 +218,60 @@ int m0_state_set_ori_addr(struct m0_state *s, const char *family,
 int m0_global_define(struct m0_global *g, const char *table,
     const char *name, const char *code);
 
+/*
+ * Extension operators: services of the platform (native code, money) that
+ * appear in MØ as operators of _sys, like the built-in ones (spec Part B).
+ * An extension operator is a function that reads its operands with the
+ * m0_get_* calls, checks all of them first, then pops and pushes; on
+ * error it returns an m0_err (or an appended one) and leaves the stack as
+ * it found it, so the operands stay for the handler (spec A5).
+ */
+#define M0_MAX_EXT_OPS 64
+#define M0_MAX_ERRORS 64
+#define M0_EXT_BLOCK 101 /* the operator blocked the process (as E does) */
+
+typedef int (*m0_ext_fn)(struct m0_state *s, void *ud);
+
+/* Appends (name) to _ena (spec A5: append only). Returns the error's
+ * number, or -1 when the table is full or out of memory. Call before
+ * processes run: _ena is rebuilt. */
+int m0_global_add_error(struct m0_global *g, const char *name);
+
+/* The _ena name of an error, appended ones included. */
+const char *m0_global_strerror(const struct m0_global *g, int err);
+
+/* Adds operator (name) to _sys and, when (alias) is not NULL, the bound
+ * one-operator procedure (alias) to longdict. (fn) is called with (ud).
+ * Returns an m0_err. */
+int m0_global_add_op(struct m0_global *g, const char *name, const char *alias,
+    m0_ext_fn fn, void *ud);
+
+/* Operand k from the top (0 is the top), checked: M0_ESTACK_UNDERFLOW,
+ * M0_ETYPE_CHECK or M0_EACCESS_CHECK (a string without read) otherwise.
+ * String bytes stay valid until the process runs again. */
+int m0_get_int(struct m0_state *s, uint32_t k, int64_t *v);
+int m0_get_key(struct m0_state *s, uint32_t k, uint64_t *v);
+int m0_get_string(struct m0_state *s, uint32_t k, const uint8_t **p,
+    size_t *n);
+/* Field (name) of the dict at operand k: *found 0 when absent. */
+int m0_get_field_int(struct m0_state *s, uint32_t k, const char *name,
+    int64_t *v, int *found);
+/* 1 when operand k is null, 0 when it is something else, or an error. */
+int m0_is_null(struct m0_state *s, uint32_t k);
+
+/* Pops n operands (they must be there). */
+void m0_pop(struct m0_state *s, uint32_t n);
+
+/* Pushes; each returns an m0_err (a full stack, the heap quota). */
+int m0_push_int(struct m0_state *s, int64_t v);
+int m0_push_key(struct m0_state *s, uint64_t v);
+int m0_push_null(struct m0_state *s);
+int m0_push_string(struct m0_state *s, const void *p, size_t n);
+int m0_push_name(struct m0_state *s, const char *name);
+int m0_push_dict(struct m0_state *s);
+/* Pops a value and stores it under (name) in the dict now on top. */
+int m0_set_field(struct m0_state *s, const char *name);
+
 /* Runs a global collection: frees global objects no process or _sys can
  * reach. Call between slices only. */
 void m0_global_gc(struct m0_global *g);

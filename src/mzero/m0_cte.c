@@ -33,6 +33,7 @@ m0__buf_put(struct m0_buf *b, const void *p, size_t n)
 }
 
 struct emit {
+	const struct m0_global *g;
 	struct m0_buf *b;
 	bool display; /* display form: never fails */
 	size_t limit;
@@ -184,8 +185,10 @@ emit_simple(struct emit *e, const struct m0_value *v, bool in_proc)
 			break;
 		}
 		tokz(e, "--");
-		m0__buf_put(e->b, m0__ops[v->u.op].name,
-		    strlen(m0__ops[v->u.op].name));
+		{
+			const char *n = m0__op_name(e->g, v->u.op);
+			m0__buf_put(e->b, n, strlen(n));
+		}
 		m0__buf_put(e->b, "--", 2);
 		break;
 	case M0_TDICT:
@@ -267,7 +270,7 @@ done:
 int
 m0__cte(struct m0_state *s, const struct m0_value *v, struct m0_buf *b)
 {
-	struct emit e = {b, false, s->g->lim.max_len, M0_OK};
+	struct emit e = {s->g, b, false, s->g->lim.max_len, M0_OK};
 	emit(&e, v, false);
 	if (b->oom)
 		return M0__ENOMEM;
@@ -277,7 +280,7 @@ m0__cte(struct m0_state *s, const struct m0_value *v, struct m0_buf *b)
 void
 m0__display(struct m0_state *s, const struct m0_value *v, struct m0_buf *b)
 {
-	struct emit e = {b, true, (size_t)s->g->lim.max_len, M0_OK};
+	struct emit e = {s->g, b, true, (size_t)s->g->lim.max_len, M0_OK};
 	emit(&e, v, true);
 	if (e.err) {
 		/* Too long to show: say so instead. */

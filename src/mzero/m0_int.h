@@ -190,7 +190,14 @@ struct m0_global {
 	struct m0_value adr;      /* _adr */
 	struct m0_value cha;      /* _cha */
 	struct m0_name *opname[M0_NOPS];
-	struct m0_name *errname[M0_NERR];
+	struct m0_name *errname[M0_MAX_ERRORS];
+	uint32_t nerr; /* errors in _ena, appended ones included, plus 1 */
+	struct m0_ext {
+		struct m0_name *name;
+		m0_ext_fn fn;
+		void *ud;
+	} ext[M0_MAX_EXT_OPS];
+	uint32_t next;
 	struct m0_name *n_err; /* "_err" */
 	struct m0_state *states; /* all live states, for global GC */
 	uint32_t work_cap;
@@ -232,6 +239,8 @@ struct m0_state {
 };
 
 int m0__stop(struct m0_state *s);
+int m0__ext_call(struct m0_state *s, uint32_t op);
+const char *m0__op_name(const struct m0_global *g, uint32_t op);
 const char *m0__type_name(int t);
 
 /* ---- heap (m0_heap.c) ---- */

@@ -211,7 +211,7 @@ const char *
 m0_state_error_text(struct m0_state *s)
 {
 	struct m0_buf b = {0};
-	const char *n = m0_strerror(s->lasterr);
+	const char *n = m0_global_strerror(s->g, s->lasterr);
 	m0__buf_put(&b, n, strlen(n));
 	m0__buf_put(&b, " ", 1);
 	m0__display(s, &s->errobj, &b);

@@ -152,6 +152,7 @@ build(struct m0_global *g, struct m0_state *b)
 		if (!(g->errname[i] = m0__intern(g, ena[i - 1],
 			  strlen(ena[i - 1]))))
 			return M0_EIMPLEMENTATION_LIMIT;
+	g->nerr = M0_NERR;
 	if (!(g->n_err = m0__intern(g, "_err", 4)))
 		return M0_EIMPLEMENTATION_LIMIT;
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)

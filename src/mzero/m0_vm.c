@@ -126,7 +126,9 @@ static inline int
 call_op(struct m0_state *s, uint32_t op)
 {
 	s->cur = m0__oper(op);
-	return m0__ops[op].fn(s);
+	if (op < M0_NOPS)
+		return m0__ops[op].fn(s);
+	return m0__ext_call(s, op);
 }
 
 /* Runs an array or string as code: needs the exec attribute. */
@@ -264,6 +266,9 @@ raise_error(struct m0_state *s, int err)
 	s->errobj = obj;
 	if (has_frame(s, M0_FERRH))
 		return end_process(s, M0_END_FATAL);
+	if (err <= 0 || (uint32_t)err >= s->g->nerr)
+		err = M0_EIMPLEMENTATION_LIMIT; /* an extension's bad code */
+	s->lasterr = err;
 	struct m0_value name = m0__namev(s->g->errname[err], true);
 	if (push_force(s, &obj) || push_force(s, &name))
 		return end_process(s, M0_END_FATAL);
@@ -395,9 +400,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 	if (s->blocked)
 		return M0_RUN_BLOCKED;
 #if !defined(M0_DISPATCH_SWITCH)
-	static const void *optab[M0_NOPS];
+	static const void *optab[M0_NOPS + M0_MAX_EXT_OPS];
 	if (!optab[0]) {
-		for (uint32_t i = 0; i < M0_NOPS; i++)
+		for (uint32_t i = 0; i < M0_NOPS + M0_MAX_EXT_OPS; i++)
 			optab[i] = &&L_default;
 		optab[M0_OP_ADD] = &&L_M0_OP_ADD;
 		optab[M0_OP_SUB] = &&L_M0_OP_SUB;
