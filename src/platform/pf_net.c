@@ -7,6 +7,8 @@
  * pf_tcp.c.
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -432,6 +434,61 @@ define_adr(struct pf_net *n, const char *family)
 	return err;
 }
 
+/* `_bca`: [udpip ifindex [broadcast port]] for every IPv4 listen address
+ * and interface with a broadcast address that it can reach: all of them
+ * for a wildcard listen address, its own interface's otherwise. */
+static int
+define_bca(struct pf_net *n)
+{
+	struct ifaddrs *ifs = NULL, *i;
+	size_t cap = 64, len = 1;
+	char *src = malloc(cap);
+	if (!src)
+		return M0_EIMPLEMENTATION_LIMIT;
+	strcpy(src, "[");
+	if (getifaddrs(&ifs))
+		ifs = NULL; /* no interfaces: no broadcast */
+	for (int l = 0; l < n->nls; l++) {
+		struct sockaddr_in *ls = (struct sockaddr_in *)&n->ls[l].sa;
+		if (ls->sin_family != AF_INET)
+			continue;
+		for (i = ifs; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+			    !(i->ifa_flags & IFF_BROADCAST) ||
+			    !(i->ifa_flags & IFF_UP) || !i->ifa_broadaddr)
+				continue;
+			struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
+			if (ls->sin_addr.s_addr != htonl(INADDR_ANY) &&
+			    ls->sin_addr.s_addr != a->sin_addr.s_addr)
+				continue;
+			struct sockaddr_in b =
+			    *(struct sockaddr_in *)i->ifa_broadaddr;
+			b.sin_port = ls->sin_port;
+			char one[96];
+			size_t m = (size_t)snprintf(one, sizeof(one), "['udpip %d ",
+			    l);
+			m += (size_t)addr_src(one + m, sizeof(one) - m,
+			    (struct sockaddr *)&b);
+			m += (size_t)snprintf(one + m, sizeof(one) - m, "]");
+			if (len + m + 2 > cap) {
+				char *ns = realloc(src, cap * 2 + m);
+				if (!ns)
+					break;
+				src = ns;
+				cap = cap * 2 + m;
+			}
+			memcpy(src + len, one, m);
+			len += m;
+		}
+	}
+	if (ifs)
+		freeifaddrs(ifs);
+	strcpy(src + len, "]");
+	int err = m0_global_define(pf_global(n->pf), "_sys", "_bca", src);
+	free(src);
+	return err;
+}
+
 int
 pf_net_start(struct pf_net *n, char *err, size_t errlen)
 {
@@ -457,6 +514,8 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 		e = define_adr(n, "udpip");
 	if (!e)
 		e = define_adr(n, "tcpip");
+	if (!e)
+		e = define_bca(n);
 	if (!e)
 		e = pf_net_set_neighbours(n, NULL, 0);
 	if (e) {

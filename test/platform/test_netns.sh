@@ -1,0 +1,80 @@
+#!/bin/sh
+# Four platforms, each in a network namespace of its own on one bridge
+# (10.77.0.0/24, the bridge in a fifth namespace), all on port 19760 of
+# 0.0.0.0: discover.m0 must find every one of them by broadcast. The test
+# makes and removes its namespaces itself; it is skipped (77) without
+# root or network namespaces.
+set -u
+[ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
+command -v ip >/dev/null || { echo "skip: no ip"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-netns.XXXXXX")
+S=mz$$
+N=4
+FAILED=0
+cleanup() {
+	for i in $(seq 1 $N); do
+		[ -f "$T/n$i.pid" ] && kill -9 "$(cat "$T/n$i.pid")" 2>/dev/null
+		ip netns del "${S}n$i" 2>/dev/null
+	done
+	ip netns del "${S}b" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+if ! ip netns add "${S}b" 2>/dev/null; then
+	echo "skip: cannot make network namespaces"
+	exit 77
+fi
+ip -n "${S}b" link add br0 type bridge
+ip -n "${S}b" link set br0 up
+for i in $(seq 1 $N); do
+	ip netns add "${S}n$i"
+	ip -n "${S}b" link add "h$i" type veth peer name eth0 netns "${S}n$i"
+	ip -n "${S}b" link set "h$i" master br0 up
+	ip -n "${S}n$i" addr add "10.77.0.$i/24" brd + dev eth0
+	ip -n "${S}n$i" link set eth0 up
+	ip -n "${S}n$i" link set lo up
+done
+printf '[platform]\naccept = any\nlisten = 0.0.0.0:19760\n' >"$T/any.conf"
+for i in $(seq 1 $N); do
+	ip netns exec "${S}n$i" "$MDAEMON" -f -c "$T/any.conf" -s "$T/n$i" \
+	    >"$T/n$i.out" 2>"$T/n$i.log" &
+	echo $! >"$T/n$i.pid"
+done
+for i in $(seq 1 $N); do
+	k=0
+	until grep -q "ready:" "$T/n$i.log" 2>/dev/null; do
+		k=$((k + 1))
+		if [ $k -gt 100 ]; then
+			echo "FAIL: daemon $i did not start"
+			cat "$T/n$i.log"
+			exit 1
+		fi
+		sleep 0.05
+	done
+done
+found=$(ip netns exec "${S}n1" "$M0INJECT" --idle 2 "$MESSENGERS/discover.m0" |
+    sort -u)
+printf '%s\n' "$found"
+count=$(printf '%s\n' "$found" | grep -c '^platform [0-9a-f]\{16\}$')
+if [ "$count" = $N ]; then
+	echo "ok: broadcast found all $N platforms"
+else
+	echo "FAIL: broadcast found $count platforms, not $N"
+	FAILED=1
+fi
+# Each platform is reachable across the bridge by unicast too.
+out=$(ip netns exec "${S}n2" "$M0INJECT" -t 10.77.0.4 "$MESSENGERS/hello.m0")
+if printf '%s\n' "$out" | grep -q '^hello from \[0 19760\]$'; then
+	echo "ok: hello across the bridge"
+else
+	echo "FAIL: hello across the bridge: $out"
+	FAILED=1
+fi
+for i in $(seq 1 $N); do
+	kill -TERM "$(cat "$T/n$i.pid")"
+done
+sleep 0.3
+for i in $(seq 1 $N); do
+	grep -q stopped "$T/n$i.log" || { echo "FAIL: daemon $i did not stop"; FAILED=1; }
+done
+exit $FAILED
