@@ -280,10 +280,12 @@ pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 		r->tokens = cap;
 		r->last_us = now;
 	}
-	r->tokens += (now - r->last_us) * (int64_t)n->cfg.rate;
-	r->last_us = now;
-	if (r->tokens > cap)
+	int64_t idle = now - r->last_us, rate = n->cfg.rate;
+	if (idle >= cap / rate)
+		r->tokens = cap; /* full again; and idle * rate cannot overflow */
+	else if ((r->tokens += idle * rate) > cap)
 		r->tokens = cap;
+	r->last_us = now;
 	if (r->tokens < 1000000)
 		return false;
 	r->tokens -= 1000000;

@@ -26,6 +26,29 @@ out=$("$M0INJECT" -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
 expect "still serving udp" "^hello from \[2130706433 $P\]$" "$out"
 out=$("$M0INJECT" --tcp -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
 expect "still serving tcp" "^hello from \[2130706433 $P\]$" "$out"
+# Sending limits: the rate of one destination, the TCP send queue.
+R=$((BASE + 1)) CLOSED=$((BASE + 2))
+printf '[limits]\nrate = 10\nburst = 5\ntcp_queue = 64k\n' >"$T/r.conf"
+start r "$R" -c "$T/r.conf"
+flood='_ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! "x" $'
+out=$("$M0INJECT" -t 127.0.0.1:$R -e "50 {P $flood} L")
+got=$(printf '%s\n' "$out" | grep -c '^x$')
+[ "$got" -ge 5 ] && [ "$got" -le 7 ] && echo "ok: rate limit lets $got of 50 through" ||
+    fail "rate limit let $got of 50 through"
+big='[2130706433 '$CLOSED'] 0 {} _cha '"'"'tcpip G '"'"'_key G ! 20000 S $'
+"$M0INJECT" -w 0.3 -t 127.0.0.1:$R -e "5 {P $big} L" >/dev/null
+sleep 0.3
+s=$(stats r)
+for k in tx_rate tx_queue; do
+	v=$(printf '%s\n' "$s" | tr ' ' '\n' | sed -n "s/^$k=//p")
+	if [ -n "$v" ] && [ "$v" -gt 0 ]; then
+		echo "ok: $k counted ($v)"
+	else
+		fail "$k not counted"
+	fi
+done
+stop r
+
 expect "control socket still answers" "^processes" "$("$M0CTL" -s "$T/h" status)"
 stop h
 exit $FAILED
