@@ -131,7 +131,7 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 		return M0_OK;
 	}
 	if (d->h.n >= s->g->lim.max_len)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return M0_EDICT_FULL; /* the only limit a dict has (A2) */
 	if (d->used == d->cap) {
 		uint32_t cap = d->cap;
 		if (d->h.n * 2 >= cap)

@@ -244,6 +244,8 @@ m0_global_new(const struct m0_limits *lim, const struct m0_host *host,
 		g->lim.dict_depth = 4;
 	if (g->lim.max_len > M0_MAX_LEN)
 		g->lim.max_len = M0_MAX_LEN;
+	if (g->lim.max_len < 1024)
+		g->lim.max_len = 1024; /* _sys and longdict must fit */
 	g->host = host;
 	g->hid = hid;
 	g->pid = pid;

@@ -117,6 +117,22 @@ test_vm_operand_overflow(void **st)
 	m0_global_free(g);
 }
 
+/* A dict holding the element limit refuses a new key with dict_full;
+ * an existing key can still be replaced. */
+static void
+test_vm_dict_full(void **st)
+{
+	struct m0_limits lim = {0};
+	lim.max_len = 1024;
+	struct m0_global *g = global(&lim);
+	assert_int_equal(th_run(g, "D { 2000 { 1 I X 1 : } L } H P ptop P P P "
+				   "0 I 5 7 : 5 G ptop",
+			     1000),
+	    M0_END_NORMAL);
+	assert_string_equal(T.out, "dict_full\n7\n");
+	m0_global_free(g);
+}
+
 /* A process's memory is all returned when it ends. */
 static void
 test_vm_state_free_returns_memory(void **st)
@@ -163,6 +179,7 @@ main(void)
 	    cmocka_unit_test(test_vm_allocation_without_end),
 	    cmocka_unit_test(test_vm_collects_cycles),
 	    cmocka_unit_test(test_vm_operand_overflow),
+	    cmocka_unit_test(test_vm_dict_full),
 	    cmocka_unit_test(test_vm_state_free_returns_memory),
 	    cmocka_unit_test(test_vm_global_store_and_collect),
 	};
