@@ -1,0 +1,222 @@
+/*
+ * test_kvm.c: contexts and the pool: creation limits, error strings,
+ * reuse that leaks nothing from one user to the next, and the pool used
+ * from two threads at once.
+ */
+#include <pthread.h>
+
+#include "kvm_test.h"
+
+static void
+test_strerror_all_distinct(void **state)
+{
+	int i, j;
+
+	(void)state;
+	assert_string_equal(kvm_strerror(KVM_OK), "success");
+	for (i = 0; i < KVM_ERR_N; i++)
+		for (j = i + 1; j < KVM_ERR_N; j++)
+			assert_string_not_equal(kvm_strerror(i),
+			    kvm_strerror(j));
+	assert_string_equal(kvm_strerror(KVM_ERR_N), "unknown kvm error");
+}
+
+static void
+test_ctx_slab_cap(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 8u << 20};
+	struct kvm_ctx *ctx = (void *)1;
+
+	(void)state;
+	assert_int_equal(kvm_ctx_new(&cfg, 9u << 20, &ctx), KVM_ERR_SLAB_CAP);
+	assert_null(ctx);
+	cfg.slab_max = 4ull << 30;
+	assert_int_equal(kvm_ctx_new(&cfg, 1u << 20, &ctx), KVM_ERR_SLAB_CAP);
+	cfg.slab_max = 8u << 20;
+	assert_int_equal(kvm_ctx_new(&cfg, 8u << 20, &ctx), KVM_OK);
+	assert_int_equal(kvm_ctx_mem_used(ctx), 8 * 4096);
+	kvm_ctx_free(ctx);
+	kvm_ctx_free(NULL);
+}
+
+/* The slab size asked for is a hard limit on pages, tables included. */
+static void
+test_ctx_slab_full(void **state)
+{
+	struct kvm_ctx *ctx;
+	uint64_t a;
+	enum kvm_err err = KVM_OK;
+
+	(void)state;
+	assert_int_equal(kvm_ctx_new(NULL, 64 * 4096, &ctx), KVM_OK);
+	for (a = 0x100000; err == KVM_OK; a += 4096)
+		err = kvm_mem_map(ctx, a, 4096, KVM_PROT_USER);
+	assert_int_equal(err, KVM_ERR_SLAB_FULL);
+	assert_int_equal(kvm_ctx_mem_used(ctx), 64 * 4096);
+	/* 8 reserved + 3 tables + 53 data pages; the failing map undid */
+	assert_int_equal((a - 0x100000) / 4096 - 1, 64 - 8 - 3);
+	kvm_ctx_free(ctx);
+}
+
+/* Halt with the dword at T_DATA: mov eax, [T_DATA]; halt. */
+static const uint8_t t_read_data[] = {
+	0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
+	T_HALT_EAX,
+};
+
+static uint32_t
+t_guest_reads(struct kvm_ctx *ctx)
+{
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+
+	assert_int_equal(kvm_mem_load(ctx, T_CODE, t_read_data,
+	    sizeof(t_read_data), KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE;
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	return ex.u.halt.status;
+}
+
+static void
+test_pool_reuse_leaks_nothing(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 32u << 20, .pool_max = 2};
+	struct kvm_pool *pool;
+	struct kvm_ctx *c1, *c2;
+	struct kvm_guest_regs r;
+	uint32_t v = 0x11111111, w = 0x22222222, got = 0;
+	uint8_t zero[4096], page[4096];
+
+	(void)state;
+	memset(zero, 0, sizeof(zero));
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c1), KVM_OK);
+	assert_int_equal(kvm_mem_map(c1, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(kvm_mem_write(c1, T_DATA, &v, 4), KVM_OK);
+	assert_int_equal(t_guest_reads(c1), v); /* its TLB now holds T_DATA */
+	kvm_regs_get(c1, &r);
+	r.r12 = 0xdeadbeef, r.fs_base = 0x1000;
+	assert_int_equal(kvm_regs_set(c1, &r), KVM_OK);
+	kvm_pool_release(pool, c1);
+	assert_int_equal(kvm_pool_idle(pool), 1);
+
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c2), KVM_OK);
+	assert_ptr_equal(c1, c2); /* the same VM, reset */
+	assert_int_equal(kvm_pool_idle(pool), 0);
+	assert_int_equal(kvm_ctx_mem_used(c2), 8 * 4096);
+	kvm_regs_get(c2, &r);
+	assert_int_equal(r.r12, 0);
+	assert_int_equal(r.fs_base, 0);
+	assert_int_equal(kvm_mem_read(c2, T_DATA, &got, 4), KVM_ERR_UNMAPPED);
+	/* Map something else first so that T_DATA gets another physical
+	 * page than user 1 had: a stale translation would then show. */
+	assert_int_equal(kvm_mem_map(c2, 0x10000000, 8 * 4096,
+	    KVM_PROT_USER | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(kvm_mem_map(c2, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(kvm_mem_read(c2, T_DATA, page, 4096), KVM_OK);
+	assert_memory_equal(page, zero, 4096);
+	assert_int_equal(kvm_mem_write(c2, T_DATA, &w, 4), KVM_OK);
+	assert_int_equal(t_guest_reads(c2), w);
+	kvm_pool_release(pool, c2);
+	kvm_pool_free(pool);
+}
+
+static void
+test_pool_limit(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 4u << 20, .ctx_max = 2};
+	struct kvm_pool *pool;
+	struct kvm_ctx *a, *b, *c;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &a), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &b), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_ERR_LIMIT);
+	assert_null(c);
+	kvm_pool_release(pool, a);
+	assert_int_equal(kvm_pool_acquire(pool, 8u << 20, &c),
+	    KVM_ERR_SLAB_CAP);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	kvm_pool_release(pool, b);
+	kvm_pool_release(pool, c);
+	kvm_pool_free(pool);
+}
+
+struct t_worker {
+	struct kvm_pool *pool;
+	int rounds, ok;
+};
+
+static void *
+t_worker_main(void *arg)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x2a, 0x00, 0x00, 0x00, /* mov eax, 42 */
+		T_HALT_EAX,
+	};
+	struct t_worker *w = arg;
+	struct kvm_guest_regs r;
+	struct kvm_ctx *ctx;
+	struct kvm_exit ex;
+	int i;
+
+	for (i = 0; i < w->rounds; i++) {
+		if (kvm_pool_acquire(w->pool, 1u << 20, &ctx) != KVM_OK)
+			return NULL;
+		memset(&r, 0, sizeof(r));
+		r.rip = T_CODE;
+		if (kvm_mem_load(ctx, T_CODE, code, sizeof(code),
+			KVM_PROT_USER | KVM_PROT_EXEC) != KVM_OK ||
+		    kvm_regs_set(ctx, &r) != KVM_OK ||
+		    kvm_ctx_run(ctx, 100000, &ex) != KVM_OK ||
+		    ex.kind != KVM_EXITK_HALT || ex.u.halt.status != 42) {
+			kvm_pool_release(w->pool, ctx);
+			return NULL;
+		}
+		kvm_pool_release(w->pool, ctx);
+	}
+	w->ok = 1;
+	return NULL;
+}
+
+/* The loop thread and a worker share the pool; runs happen on both. */
+static void
+test_pool_two_threads(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 4u << 20, .pool_max = 4};
+	struct t_worker a = {0}, b = {0};
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &a.pool), KVM_OK);
+	b.pool = a.pool;
+	a.rounds = b.rounds = 200;
+	assert_int_equal(pthread_create(&th, NULL, t_worker_main, &a), 0);
+	t_worker_main(&b);
+	pthread_join(th, NULL);
+	assert_true(a.ok);
+	assert_true(b.ok);
+	assert_true(kvm_pool_idle(a.pool) <= 2);
+	kvm_pool_free(a.pool);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strerror_all_distinct),
+		cmocka_unit_test(test_ctx_slab_cap),
+		cmocka_unit_test(test_ctx_slab_full),
+		cmocka_unit_test(test_pool_reuse_leaks_nothing),
+		cmocka_unit_test(test_pool_limit),
+		cmocka_unit_test(test_pool_two_threads),
+	};
+
+	t_require_kvm();
+	return cmocka_run_group_tests_name("kvm", tests, NULL, NULL);
+}
