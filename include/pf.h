@@ -194,7 +194,7 @@ const char *pf_net_drop_reason(int reason);
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
 	uint32_t max_msg;    /* bytes of a messenger on TCP [max_dgram] */
-	uint32_t rate;       /* messengers/s per destination [100000] */
+	uint32_t rate;       /* messengers/s per destination [1000000] */
 	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
 	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
 	uint32_t tcp_conns;  /* open TCP connections [256] */

@@ -380,7 +380,7 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	if (!n->cfg.max_msg)
 		n->cfg.max_msg = n->cfg.max_dgram;
 	if (!n->cfg.rate)
-		n->cfg.rate = 100000;
+		n->cfg.rate = 1000000;
 	if (!n->cfg.burst)
 		n->cfg.burst = n->cfg.rate / 10 ? n->cfg.rate / 10 : 1;
 	if (!n->cfg.tcp_queue)
