@@ -147,7 +147,7 @@ struct money_serial_info {
 
 struct money_ledger_stats {
 	uint64_t records;    /* records in the file */
-	uint64_t bytes;      /* file size */
+	uint64_t bytes;      /* bytes of records; the file may run on in zeros */
 	uint64_t serials;    /* serials in the index */
 	uint64_t commits;    /* commits since open */
 	uint64_t truncated;  /* bytes of torn tail cut at open */

@@ -28,6 +28,10 @@
 #define REC_COMMIT 4
 #define LEDGER_MAGIC "mzeroldg"
 #define LEDGER_VERSION 1
+/* The file is kept extended with written zeros ahead of the last record:
+ * overwriting allocated blocks lets fdatasync() skip the inode (size)
+ * update, which costs about three times the data flush on ext4. */
+#define PREALLOC ((uint64_t)1 << 20)
 
 /* Record layout (big-endian):
  *  0 type, 1 flags (issue kind), 2..4 zero, 4 count (COMMIT: records in
@@ -72,6 +76,7 @@ struct money_ledger {
 	uint8_t *stage;   /* staged records, REC_LEN each */
 	size_t nstage, stage_cap;
 	uint64_t nrec;    /* records in the file */
+	uint64_t fsize;   /* file size: nrec * REC_LEN plus zeros */
 	uint64_t batch;   /* last batch cut */
 	uint64_t durable; /* last batch synced */
 	uint64_t commits, truncated;
@@ -317,6 +322,22 @@ create_file(const char *path)
 	return money__file_replace(path, buf, sizeof(buf), 0600);
 }
 
+/* Writes zeros over [from, to) of (fd). */
+static enum money_err
+zero_fill(int fd, uint64_t from, uint64_t to)
+{
+	static const uint8_t zeros[65536];
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) :
+		    sizeof(zeros);
+		if (money__write_all(fd, zeros, n, (off_t)from) < 0)
+			return money__io_err();
+		from += n;
+	}
+	return MONEY_OK;
+}
+
 static enum money_err
 read_file(int fd, uint8_t **out, uint64_t *size)
 {
@@ -376,13 +397,22 @@ money_ledger_open(const char *path, struct money_ledger **out)
 	if ((err = replay(l, buf, size, &keep)) != MONEY_OK)
 		goto err_buf;
 	l->nrec = keep;
-	if (size != keep * REC_LEN) {
-		/* Cut the torn tail for good before anything is appended. */
-		l->truncated = size - keep * REC_LEN;
-		if (money__io_ftruncate(l->fd, (off_t)(keep * REC_LEN)) < 0 ||
-		    money__io_fsync(l->fd) < 0) {
-			err = money__io_err();
-			goto err_buf;
+	l->fsize = size;
+	{
+		/* A torn tail is overwritten with zeros (and synced) before
+		 * anything is appended; zeros are preallocated space. */
+		uint64_t end = size;
+		while (end > keep * REC_LEN && buf[end - 1] == 0)
+			end--;
+		if (end > keep * REC_LEN) {
+			l->truncated = end - keep * REC_LEN;
+			if ((err = zero_fill(l->fd, keep * REC_LEN, end)) !=
+			        MONEY_OK ||
+			    money__io_fsync(l->fd) < 0) {
+				if (err == MONEY_OK)
+					err = money__io_err();
+				goto err_buf;
+			}
 		}
 	}
 	free(buf);
@@ -527,8 +557,18 @@ money_ledger_commit(struct money_ledger *l, const struct money_totals *totals)
 		rec_seal(batch + k * REC_LEN, first + k);
 	rec_commit(batch + n * REC_LEN, bno, totals, (uint32_t)n, first + n);
 	off = (off_t)(first * REC_LEN);
-	if (money__write_all(l->fd, batch, (n + 1) * REC_LEN, off) < 0 ||
-	    money__io_datasync(l->fd) < 0)
+	if ((uint64_t)off + (n + 1) * REC_LEN > l->fsize) {
+		/* Extend by whole zeroed chunks; the same fdatasync below
+		 * makes the new size durable. */
+		uint64_t to = ((uint64_t)off + (n + 1) * REC_LEN + PREALLOC) /
+		    PREALLOC * PREALLOC;
+		err = zero_fill(l->fd, l->fsize, to);
+		if (err == MONEY_OK)
+			l->fsize = to;
+	}
+	if (err == MONEY_OK &&
+	    (money__write_all(l->fd, batch, (n + 1) * REC_LEN, off) < 0 ||
+	        money__io_datasync(l->fd) < 0))
 		err = money__io_err();
 
 	pthread_mutex_lock(&l->mu);
@@ -697,6 +737,7 @@ money_ledger_compact(struct money_ledger *l, uint64_t now,
 	}
 	close(l->fd);
 	l->fd = fd;
+	l->fsize = n * REC_LEN;
 	/* Rebuild the index without the pruned serials. */
 	{
 		struct entry *old = l->tab;
