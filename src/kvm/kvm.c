@@ -169,7 +169,7 @@ kvm__slab_reset(struct kvm_ctx *ctx)
 	ctx->hiwater = KVM__RESV_PAGES;
 }
 
-static enum kvm_err
+enum kvm_err
 kvm__slot_set(struct kvm_ctx *ctx, int present)
 {
 	struct kvm_userspace_memory_region mr;
@@ -177,7 +177,14 @@ kvm__slot_set(struct kvm_ctx *ctx, int present)
 	memset(&mr, 0, sizeof(mr));
 	mr.slot = 0;
 	mr.guest_phys_addr = 0;
-	mr.memory_size = present ? ctx->slab_pages * KVM__PAGE : 0;
+	/* The slot spans the user's limit rounded up to 2 MiB, not the whole
+	 * reservation: re-adding a slot costs in proportion to its size
+	 * (per-page metadata), and the allocator never hands out a page
+	 * beyond the limit anyway. */
+	ctx->slot_pages = (ctx->limit + 511) & ~511ull;
+	if (ctx->slot_pages > ctx->slab_pages)
+		ctx->slot_pages = ctx->slab_pages;
+	mr.memory_size = present ? ctx->slot_pages * KVM__PAGE : 0;
 	mr.userspace_addr = (uint64_t)(uintptr_t)ctx->slab;
 	if (ioctl(ctx->vmfd, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
 		return KVM_ERR_SYS;
@@ -196,9 +203,15 @@ kvm__slot_reset(struct kvm_ctx *ctx)
 {
 	enum kvm_err err;
 
+	/* nothing derived yet if the guest has not run since the last one */
+	if (!ctx->ran)
+		return KVM_OK;
 	if ((err = kvm__slot_set(ctx, 0)) != KVM_OK)
 		return err;
-	return kvm__slot_set(ctx, 1);
+	if ((err = kvm__slot_set(ctx, 1)) != KVM_OK)
+		return err;
+	ctx->ran = 0;
+	return KVM_OK;
 }
 
 static uint64_t

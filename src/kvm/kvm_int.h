@@ -88,6 +88,7 @@ struct kvm_ctx {
 	uint8_t *slab;       /* cfg.slab_max bytes reserved, NORESERVE */
 	uint64_t slab_pages; /* pages reserved */
 	uint64_t limit;      /* pages the current user may hold */
+	uint64_t slot_pages; /* pages in the KVM memory slot (>= limit) */
 	uint64_t *bitmap;    /* one bit per slab page: allocated */
 	uint64_t used;       /* allocated pages incl. reserved */
 	uint64_t hint;       /* next page to try */
@@ -96,6 +97,7 @@ struct kvm_ctx {
 	uint64_t fs_base, gs_base;
 	int bases_dirty;
 	int tlb_dirty;       /* a present PTE was removed or narrowed */
+	int ran;             /* KVM_RUN since the slot was last (re)added */
 	uint8_t *in_data;    /* pending `in` data in the run page, or NULL */
 	unsigned in_size;
 	timer_t timer;
@@ -115,6 +117,7 @@ enum kvm_err kvm__page_alloc(struct kvm_ctx *ctx, uint64_t *gpa);
 void kvm__page_free(struct kvm_ctx *ctx, uint64_t gpa);
 void kvm__slab_reset(struct kvm_ctx *ctx);
 enum kvm_err kvm__slot_reset(struct kvm_ctx *ctx);
+enum kvm_err kvm__slot_set(struct kvm_ctx *ctx, int present);
 
 /* kvm_x86_64.c */
 enum kvm_err kvm__arch_init(struct kvm_ctx *ctx);

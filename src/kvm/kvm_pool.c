@@ -97,6 +97,16 @@ kvm_pool_acquire(struct kvm_pool *p, uint64_t slab_size, struct kvm_ctx **out)
 		c->limit = pages < KVM__RESV_PAGES + 1 ? KVM__RESV_PAGES + 1
 							: pages;
 		c->next = NULL;
+		/* a user of another size needs the slot resized */
+		if (((c->limit + 511) & ~511ull) != c->slot_pages &&
+		    (kvm__slot_set(c, 0) != KVM_OK ||
+			kvm__slot_set(c, 1) != KVM_OK)) {
+			kvm_ctx_free(c);
+			pthread_mutex_lock(&p->lock);
+			p->nout--;
+			pthread_mutex_unlock(&p->lock);
+			return KVM_ERR_SYS;
+		}
 		*out = c;
 		return KVM_OK;
 	}

@@ -267,6 +267,7 @@ kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 		armed = 1;
 	}
 	ctx->in_data = NULL;
+	ctx->ran = 1;
 	for (;;) {
 		r = ioctl(ctx->vcpufd, KVM_RUN, 0);
 		if (r < 0 && errno != EINTR && errno != EAGAIN) {

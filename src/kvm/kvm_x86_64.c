@@ -182,23 +182,25 @@ kvm__sregs_build(struct kvm_sregs *sr)
 static enum kvm_err
 kvm__msrs_set(struct kvm_ctx *ctx, uint64_t fs, uint64_t gs, int all)
 {
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[6];
+		uint8_t b[sizeof(struct kvm_msrs) +
+		    6 * sizeof(struct kvm_msr_entry)];
 	} m;
+	struct kvm_msr_entry *e = m.h.entries;
 	uint32_t n = 0;
 
 	memset(&m, 0, sizeof(m));
-	m.e[n].index = MSR_FS_BASE, m.e[n++].data = fs;
-	m.e[n].index = MSR_GS_BASE, m.e[n++].data = gs;
+	e[n].index = MSR_FS_BASE, e[n++].data = fs;
+	e[n].index = MSR_GS_BASE, e[n++].data = gs;
+	e[n].index = MSR_KGS_BASE, e[n++].data = 0;
 	if (all) {
-		m.e[n].index = MSR_KGS_BASE, m.e[n++].data = 0;
-		m.e[n].index = MSR_STAR;
-		m.e[n++].data = (uint64_t)(0x18 | 3) << 48 |
+		e[n].index = MSR_STAR;
+		e[n++].data = (uint64_t)(0x18 | 3) << 48 |
 		    (uint64_t)KVM__SEL_KCODE << 32;
-		m.e[n].index = MSR_LSTAR;
-		m.e[n++].data = KVM__LSTAR;
-		m.e[n].index = MSR_FMASK, m.e[n++].data = FMASK_VALUE;
+		e[n].index = MSR_LSTAR;
+		e[n++].data = KVM__LSTAR;
+		e[n].index = MSR_FMASK, e[n++].data = FMASK_VALUE;
 	}
 	m.h.nmsrs = n;
 	if (ioctl(ctx->vcpufd, KVM_SET_MSRS, &m) != (int)n)
@@ -218,21 +220,21 @@ kvm__apply_bases(struct kvm_ctx *ctx)
 /* Registers, MSRs, events and FPU back to the initial state; used at
  * creation (after saving that state) and by the pool's reset. */
 static enum kvm_err
-kvm__vcpu_state_init(struct kvm_ctx *ctx)
+kvm__vcpu_state_init(struct kvm_ctx *ctx, int all_msrs)
 {
 	struct kvm_regs r;
 	struct kvm_vcpu_events ev;
 	if (ioctl(ctx->vcpufd, KVM_SET_SREGS, &ctx->sregs0) < 0)
 		return KVM_ERR_SYS;
-	if (kvm__msrs_set(ctx, 0, 0, 1) != KVM_OK)
+	if (kvm__msrs_set(ctx, 0, 0, all_msrs) != KVM_OK)
 		return KVM_ERR_SYS;
+	/* through the sync-regs page: applied by the next KVM_RUN, and
+	 * one ioctl cheaper than KVM_SET_REGS */
 	memset(&r, 0, sizeof(r));
 	r.rflags = RFLAGS_FIXED;
-	if (ioctl(ctx->vcpufd, KVM_SET_REGS, &r) < 0)
-		return KVM_ERR_SYS;
 	ctx->run->s.regs.regs = r;
 	ctx->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	ctx->run->kvm_dirty_regs = 0;
+	ctx->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 	ctx->run->immediate_exit = 0;
 	memset(&ev, 0, sizeof(ev));
 	if (ioctl(ctx->vcpufd, KVM_SET_VCPU_EVENTS, &ev) < 0)
@@ -263,7 +265,7 @@ kvm__arch_init(struct kvm_ctx *ctx)
 		if (ioctl(ctx->vcpufd, KVM_GET_XSAVE, ctx->xsave0) < 0)
 			return KVM_ERR_SYS;
 	}
-	return kvm__vcpu_state_init(ctx);
+	return kvm__vcpu_state_init(ctx, 1);
 }
 
 enum kvm_err
@@ -277,7 +279,8 @@ kvm__arch_reset(struct kvm_ctx *ctx)
 	/* the previous user's translations must not survive */
 	if (kvm__slot_reset(ctx) != KVM_OK)
 		return KVM_ERR_SYS;
-	return kvm__vcpu_state_init(ctx);
+	/* STAR, LSTAR, FMASK: the guest cannot change them */
+	return kvm__vcpu_state_init(ctx, 0);
 }
 
 /* Finds the leaf entry for (gva), creating missing tables when (create).
