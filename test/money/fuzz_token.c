@@ -12,17 +12,32 @@
 #include "money.h"
 
 static struct money_bank bank;
+static char dir[] = "/tmp/fuzz-token-XXXXXX";
+
+static void
+cleanup(void)
+{
+	char p[sizeof(dir) + 16];
+
+	money_book_expire(&bank.book, 0);
+	money_bank_close(&bank);
+	snprintf(p, sizeof(p), "%s/ledger", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/identity", dir);
+	unlink(p);
+	rmdir(dir);
+}
 
 static void
 init(void)
 {
-	char dir[] = "/tmp/fuzz-token-XXXXXX";
 	uint8_t tok[MONEY_TOKEN_LEN];
 
 	if (money_init() != MONEY_OK || mkdtemp(dir) == NULL ||
 	    money_bank_open(&bank, dir) != MONEY_OK ||
 	    money_bank_mint(&bank, 5, UINT64_MAX, tok) != MONEY_OK)
 		abort();
+	atexit(cleanup);
 }
 
 int
