@@ -133,7 +133,8 @@ kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 
 	if (ctx == NULL)
 		return;
-	keep = kvm__ctx_reset(ctx) == KVM_OK;
+	/* a context that hit an unexpected exit is not trusted again */
+	keep = ctx->state != KVM__ST_BROKEN && kvm__ctx_reset(ctx) == KVM_OK;
 	pthread_mutex_lock(&p->lock);
 	p->nout--;
 	if (keep && p->nidle < p->cfg.pool_max) {

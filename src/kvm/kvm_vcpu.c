@@ -263,7 +263,10 @@ kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 	if (budget_us > 0) {
 		if ((err = kvm__timer_ready(ctx)) != KVM_OK)
 			return err;
-		kvm__timer_arm(ctx, budget_us * 1000ull);
+		/* clamp: a budget over ~584 years would overflow the ns */
+		kvm__timer_arm(ctx, budget_us > UINT64_MAX / 1000
+			? UINT64_MAX / 1000 * 1000
+			: budget_us * 1000ull);
 		armed = 1;
 	}
 	ctx->in_data = NULL;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "kvm_test.h"
+#include "kvm_int.h"
 
 static void
 test_strerror_all_distinct(void **state)
@@ -147,6 +148,34 @@ test_pool_limit(void **state)
 	kvm_pool_free(pool);
 }
 
+/* A context that hit an unexpected exit is freed, not pooled. The IDT is
+ * wiped through the internal header to force a triple fault. */
+static void
+test_pool_broken_not_reused(void **state)
+{
+	static const uint8_t ud2[] = {0x0f, 0x0b};
+	struct kvm_config cfg = {.slab_max = 4u << 20};
+	struct kvm_guest_regs r;
+	struct kvm_pool *pool;
+	struct kvm_ctx *c;
+	struct kvm_exit ex;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	assert_int_equal(kvm_mem_load(c, T_CODE, ud2, 2,
+	    KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE;
+	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
+	memset(c->slab + KVM__GPA_IDT, 0, 4096);
+	assert_int_equal(kvm_ctx_run(c, 1000000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_ERROR);
+	kvm_pool_release(pool, c);
+	assert_int_equal(kvm_pool_idle(pool), 0);
+	kvm_pool_free(pool);
+}
+
 struct t_worker {
 	struct kvm_pool *pool;
 	int rounds, ok;
@@ -214,6 +243,7 @@ main(void)
 		cmocka_unit_test(test_ctx_slab_full),
 		cmocka_unit_test(test_pool_reuse_leaks_nothing),
 		cmocka_unit_test(test_pool_limit),
+		cmocka_unit_test(test_pool_broken_not_reused),
 		cmocka_unit_test(test_pool_two_threads),
 	};
 
