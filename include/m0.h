@@ -256,11 +256,21 @@ int m0_get_string(struct m0_state *s, uint32_t k, const uint8_t **p,
 /* Field (name) of the dict at operand k: *found 0 when absent. */
 int m0_get_field_int(struct m0_state *s, uint32_t k, const char *name,
     int64_t *v, int *found);
+/* Length of the array at operand k, and its string element i (checked
+ * like m0_get_string). */
+int m0_get_array_len(struct m0_state *s, uint32_t k, size_t *n);
+int m0_get_array_string(struct m0_state *s, uint32_t k, size_t i,
+    const uint8_t **p, size_t *n);
 /* 1 when operand k is null, 0 when it is something else, or an error. */
 int m0_is_null(struct m0_state *s, uint32_t k);
 
 /* Pops n operands (they must be there). */
 void m0_pop(struct m0_state *s, uint32_t n);
+/* Removes the n operands under the top one (an operator's operands under
+ * its result). */
+void m0_drop_under(struct m0_state *s, uint32_t n);
+/* Pops n values and pushes them as one array, bottom first. */
+int m0_pack(struct m0_state *s, uint32_t n);
 
 /* Pushes; each returns an m0_err (a full stack, the heap quota). */
 int m0_push_int(struct m0_state *s, int64_t v);

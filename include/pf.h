@@ -152,6 +152,16 @@ void pf_proc_set_manual(struct pf_proc *p);
  * m0_state_run() status, and M0_RUN_BLOCKED while it waits. */
 int pf_run_manual(struct pf_proc *p, int64_t budget);
 
+/*
+ * Offers native code to messengers (spec Part B, docs/native.md): the
+ * operators _nnw … _nrn and their errors. (slab_max) caps a context's
+ * guest memory (0: 256 MiB), (ctx_max) the live contexts (0: 64). Without
+ * /dev/kvm the operators exist and raise native_unavailable. Returns an
+ * m0_err.
+ */
+int pf_native_init(struct pf_platform *pf, uint64_t slab_max,
+    uint32_t ctx_max);
+
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
 

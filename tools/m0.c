@@ -37,7 +37,8 @@ usage(void)
 	    "  --data FILE     data field of the messenger\n"
 	    "  --slice N       steps per slice (default 1000)\n"
 	    "  --heap BYTES    local heap quota per process\n"
-	    "  --steps N       step limit per process (0: none)\n");
+	    "  --steps N       step limit per process (0: none)\n"
+	    "  --life SECONDS  wall-clock limit per process (0: none)\n");
 }
 
 static void
@@ -105,6 +106,8 @@ platform(uv_loop_t *loop, const struct pf_config *cfg)
 	    .send = console_send};
 	int64_t addr0 = 0;
 	pf_add_family(pf, &con, &addr0, 1);
+	/* Native code: without /dev/kvm its operators raise an error. */
+	pf_native_init(pf, 0, 0);
 	pf_set_console(pf, console_out, NULL);
 	return pf;
 }
@@ -177,6 +180,7 @@ main(int argc, char **argv)
 	    {"slice", required_argument, 0, 'S'},
 	    {"heap", required_argument, 0, 'H'},
 	    {"steps", required_argument, 0, 'T'},
+	    {"life", required_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
@@ -202,6 +206,9 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			cfg.max_steps = strtoull(optarg, NULL, 0);
+			break;
+		case 'F':
+			cfg.max_life_us = (int64_t)(strtod(optarg, NULL) * 1e6);
 			break;
 		case 'h':
 			usage();

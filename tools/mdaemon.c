@@ -409,6 +409,10 @@ main(int argc, char **argv)
 	    .send = console_send};
 	int64_t addr0 = 0;
 	pf_add_family(d.pf, &con, &addr0, 1);
+	/* Native code for messengers; without /dev/kvm its operators raise
+	 * native_unavailable and the platform runs on. */
+	if (pf_native_init(d.pf, 0, 0))
+		fatalx("native code: out of memory");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
 	if (!(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)))

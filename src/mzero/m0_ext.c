@@ -173,6 +173,39 @@ m0_get_field_int(struct m0_state *s, uint32_t k, const char *name,
 }
 
 int
+m0_get_array_len(struct m0_state *s, uint32_t k, size_t *n)
+{
+	struct m0_value *a;
+	int err = arg(s, k, M0_TARRAY, &a);
+	if (err)
+		return err;
+	if (!(a->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
+	*n = a->len;
+	return M0_OK;
+}
+
+int
+m0_get_array_string(struct m0_state *s, uint32_t k, size_t i,
+    const uint8_t **p, size_t *n)
+{
+	size_t len;
+	int err = m0_get_array_len(s, k, &len);
+	if (err)
+		return err;
+	if (i >= len)
+		return M0_ERANGE_CHECK;
+	const struct m0_value *e = &M0_ELEMS(M0_TOP(s, k))[i];
+	if (e->type != M0_TSTRING)
+		return M0_ETYPE_CHECK;
+	if (!(e->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
+	*p = M0_BYTES(e);
+	*n = e->len;
+	return M0_OK;
+}
+
+int
 m0_is_null(struct m0_state *s, uint32_t k)
 {
 	if (k >= s->sp)
@@ -184,6 +217,30 @@ void
 m0_pop(struct m0_state *s, uint32_t n)
 {
 	s->sp = n > s->sp ? 0 : s->sp - n;
+}
+
+void
+m0_drop_under(struct m0_state *s, uint32_t n)
+{
+	if (s->sp < n + 1)
+		return;
+	s->os[s->sp - 1 - n] = s->os[s->sp - 1];
+	s->sp -= n;
+}
+
+int
+m0_pack(struct m0_state *s, uint32_t n)
+{
+	struct m0_value a;
+	if (n > s->sp)
+		return M0_ESTACK_UNDERFLOW;
+	int err = m0__new_array(s, false, n, &a);
+	if (err)
+		return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+	memcpy(M0_ARR(&a)->v, s->os + s->sp - n, n * sizeof(struct m0_value));
+	s->sp -= n;
+	s->os[s->sp++] = a;
+	return M0_OK;
 }
 
 static int

@@ -74,6 +74,7 @@ struct pf_proc {
 	uint32_t theap;       /* index in the timer heap + 1, 0: none */
 	int64_t deadline;
 	int64_t born;
+	struct pf_nrun *nrun; /* a native run it waits for (pf_native.c) */
 };
 
 struct pf_fam {
@@ -89,6 +90,7 @@ struct pf_chankey {
 
 struct pf_platform {
 	uv_loop_t *loop;
+	struct pf_native *native; /* NULL until pf_native_init() */
 	struct pf_config cfg;
 	struct m0_host host;
 	struct m0_global *g;
@@ -118,6 +120,11 @@ struct pf_platform {
 void pf__make_runnable(struct pf_proc *p);
 void pf__sched_init(struct pf_platform *pf);
 void pf__end_proc(struct pf_proc *p);
+
+/* pf_native.c */
+bool pf__native_step(struct pf_proc *p);
+void pf__native_release(struct pf_proc *p);
+void pf__native_free(struct pf_platform *pf);
 
 /* pf_queue.c */
 int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);

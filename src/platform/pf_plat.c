@@ -180,6 +180,7 @@ pf_free(struct pf_platform *pf)
 		pf->on_end = NULL;
 		pf__end_proc(p);
 	}
+	pf__native_free(pf);
 	uv_close((uv_handle_t *)&pf->idle, NULL);
 	uv_close((uv_handle_t *)&pf->timer, NULL);
 	uv_run(pf->loop, UV_RUN_NOWAIT);

@@ -49,6 +49,7 @@ pf__end_proc(struct pf_proc *p)
 	}
 	pf__leave(p);
 	pf__timer_del(p);
+	pf__native_release(p);
 	if (p->state == PF_RUNNABLE && !p->manual)
 		pf__list_del(&p->run);
 	pf__list_del(&p->all);
@@ -86,6 +87,21 @@ idle_cb(uv_idle_t *h)
 		    PF_CONTAINER(pf->runq.next, struct pf_proc, run);
 		pf__list_del(&p->run);
 		p->state = PF_RUNNING;
+		if (p->nrun) {
+			/* Waiting on native code: one slice of guest time,
+			 * then others get their turn. The lifetime limit
+			 * holds here too: guest time is lifetime. */
+			if (over_limits(p)) {
+				m0_state_kill(p->s);
+				pf__end_proc(p);
+				continue;
+			}
+			pf__native_step(p);
+			pf__make_runnable(p);
+			if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
+				break;
+			continue;
+		}
 		uint64_t before = m0_state_steps(p->s);
 		int r = m0_state_run(p->s, pf->cfg.slice);
 		pf->st.slices++;
@@ -96,7 +112,7 @@ idle_cb(uv_idle_t *h)
 		}
 		if (r == M0_RUN_DONE)
 			pf__end_proc(p);
-		else if (r == M0_RUN_YIELD)
+		else if (r == M0_RUN_YIELD || (r == M0_RUN_BLOCKED && p->nrun))
 			pf__make_runnable(p);
 		/* M0_RUN_BLOCKED: pf__enter put it among the waiters. */
 		if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
@@ -121,6 +137,10 @@ pf_run_manual(struct pf_proc *p, int64_t budget)
 {
 	if (p->state == PF_WAITING)
 		return M0_RUN_BLOCKED;
+	if (p->nrun) {
+		pf__native_step(p);
+		return M0_RUN_YIELD;
+	}
 	p->state = PF_RUNNING;
 	int r = m0_state_run(p->s, budget);
 	if (r != M0_RUN_BLOCKED)

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Native code under messenger control (issue 4, docs/native.md): every
+# exit kind and map operator from MØ, the Linux personality messenger
+# running musl programs locally and on a remote mdaemon, runaway and
+# faulting guests. Skips (77) only where /dev/kvm cannot be opened.
+#   test_native.sh M0 MDAEMON M0INJECT GUESTDIR
+set -u
+m0=$1 mdaemon=$2 m0inject=$3 guests=$4
+here=$(cd "$(dirname "$0")" && pwd)
+linux=$here/../../messengers/linux.m0
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "no /dev/kvm: skipped"
+	exit 77
+fi
+tmp=$(mktemp -d)
+dpid=""
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fails=0
+check() { # name want got
+	if [ "$2" = "$3" ]; then
+		echo "ok $1"
+	else
+		printf 'FAIL %s\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
+		fails=$((fails + 1))
+	fi
+}
+
+for t in exits maps; do
+	check "$t.m0" "$(cat "$here/$t.out")" \
+	    "$(cd "$here" && timeout 60 "$m0" "$t.m0" 2>&1)"
+done
+
+# The Linux personality, locally.
+check linux-hello "hello from native code" \
+    "$(timeout 60 "$m0" --data "$guests/hello" "$linux" 2>&1)"
+check linux-hello-pie "hello from native code" \
+    "$(timeout 60 "$m0" --data "$guests/hello-pie" "$linux" 2>&1)"
+check linux-primes 664579 "$(timeout 120 "$m0" --data "$guests/primes" "$linux" 2>&1)"
+check linux-heap "heap ok" "$(timeout 60 "$m0" --data "$guests/heap" "$linux" 2>&1)"
+out=$(timeout 60 "$m0" --data "$guests/fault" "$linux" 2>&1)
+case $out in
+"linux: the program stopped: fault at "*) echo "ok linux-fault" ;;
+*) check linux-fault "linux: the program stopped: fault at ..." "$out" ;;
+esac
+# A guest that spins forever: its messenger ends at the lifetime limit.
+start=$(date +%s)
+timeout 30 "$m0" --life 1 --data "$guests/spin" "$linux" >/dev/null 2>&1
+check linux-spin-limited "1 fast" "$? $([ $(($(date +%s) - start)) -lt 10 ] && echo fast)"
+
+# The same through a remote daemon: the personality travels as a
+# messenger with the program in its data field, and the output comes
+# back to the injector.
+port=$((20000 + $$ % 20000))
+"$mdaemon" -f -l "127.0.0.1:$port" -s "$tmp" >"$tmp/out" 2>"$tmp/log" &
+dpid=$!
+sleep 0.5
+for p in hello primes heap; do
+	want=$(case $p in hello) echo "hello from native code" ;;
+	    primes) echo 664579 ;; heap) echo "heap ok" ;; esac)
+	got=$(timeout 60 "$m0inject" -t "127.0.0.1:$port" --data "$guests/$p" \
+	    -w 30 --idle 10 "$linux" 2>&1 | grep -v '^$')
+	check "remote-$p" "$want" "$got"
+done
+# Contexts of ended processes went back to the pool: the daemon is
+# healthy and answers.
+got=$(timeout 20 "$m0inject" -t "127.0.0.1:$port" --data "$guests/hello" \
+    -w 10 --idle 5 "$linux" 2>&1 | grep -v '^$')
+check remote-again "hello from native code" "$got"
+[ $fails = 0 ]
