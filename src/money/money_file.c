@@ -80,16 +80,6 @@ money__io_rename(const char *from, const char *to)
 }
 
 int
-money__io_ftruncate(int fd, off_t len)
-{
-	if (fault_now()) {
-		errno = money__fail_mode == MONEY__FAIL_CRASH ? EINTR : EIO;
-		return -1;
-	}
-	return ftruncate(fd, len);
-}
-
-int
 money__write_all(int fd, const void *buf, size_t len, off_t off)
 {
 	const uint8_t *p = buf;

@@ -59,7 +59,6 @@ ssize_t money__io_pwrite(int fd, const void *buf, size_t len, off_t off);
 int money__io_datasync(int fd);
 int money__io_fsync(int fd);
 int money__io_rename(const char *from, const char *to);
-int money__io_ftruncate(int fd, off_t len);
 
 /* Writes all of (buf, len) at (off); -1 on error (errno set). */
 int money__write_all(int fd, const void *buf, size_t len, off_t off);
