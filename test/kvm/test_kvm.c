@@ -4,6 +4,7 @@
  * from two threads at once.
  */
 #include <pthread.h>
+#include <signal.h>
 
 #include "kvm_test.h"
 #include "kvm_int.h"
@@ -213,6 +214,47 @@ t_worker_main(void *arg)
 	return NULL;
 }
 
+/* A worker that blocked the preemption signal still gets preempted: the
+ * core unblocks it for the thread that runs. */
+static void *
+t_spin_main(void *arg)
+{
+	static const uint8_t spin[] = {0xeb, 0xfe}; /* jmp . */
+	struct kvm_exit *ex = arg;
+	struct kvm_guest_regs r;
+	struct kvm_ctx *ctx;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + KVM_SIGNAL_RT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE;
+	if (kvm_ctx_new(NULL, 1u << 20, &ctx) != KVM_OK)
+		return NULL;
+	if (kvm_mem_load(ctx, T_CODE, spin, 2, KVM_PROT_USER | KVM_PROT_EXEC) ==
+		KVM_OK &&
+	    kvm_regs_set(ctx, &r) == KVM_OK)
+		(void)kvm_ctx_run(ctx, 10000, ex);
+	kvm_ctx_free(ctx);
+	return NULL;
+}
+
+static void
+test_run_worker_budget(void **state)
+{
+	struct kvm_exit ex;
+	pthread_t th;
+
+	(void)state;
+	memset(&ex, 0, sizeof(ex));
+	ex.kind = KVM_EXITK_ERROR;
+	assert_int_equal(pthread_create(&th, NULL, t_spin_main, &ex), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(ex.kind, KVM_EXITK_BUDGET);
+	assert_true(ex.ran_ns >= 10000000ull);
+}
+
 /* The loop thread and a worker share the pool; runs happen on both. */
 static void
 test_pool_two_threads(void **state)
@@ -245,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_pool_limit),
 		cmocka_unit_test(test_pool_broken_not_reused),
 		cmocka_unit_test(test_pool_two_threads),
+		cmocka_unit_test(test_run_worker_budget),
 	};
 
 	t_require_kvm();

@@ -15,7 +15,10 @@ t_guest(const char *name, size_t *len)
 	char path[4096];
 	void *img;
 
-	assert_non_null(dir);
+	if (dir == NULL) {
+		/* no musl-gcc at configure time: no guest programs */
+		skip();
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	img = serve_slurp(path, len);
 	if (img == NULL)
@@ -304,6 +307,63 @@ test_elf_hostile_headers(void **state)
 #undef T_BAD
 }
 
+/* Two segments sharing a page (code, then data + bss across two more
+ * pages): the shared page gets both rights, bytes land where the headers
+ * say, the bss is zero, and the entry runs. */
+static void
+test_elf_load_shared_page_and_bss(void **state)
+{
+	uint8_t b[1024], got[16];
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(void *)(b + sizeof(*eh));
+	struct kvm_elf_info info;
+	struct kvm_range r;
+	struct kvm_exit ex;
+	kvm_gva_t cur = 0;
+	struct kvm_ctx *ctx;
+	size_t len;
+
+	(void)state;
+	len = t_elf_min(b, sizeof(b));
+	eh->e_phnum = 2;
+	ph[0].p_filesz = ph[0].p_memsz = 0x100;
+	ph[1] = ph[0];
+	ph[1].p_flags = PF_R | PF_W;
+	ph[1].p_offset = 0x100;
+	ph[1].p_vaddr = 0x400100;
+	ph[1].p_filesz = 0x10;
+	ph[1].p_memsz = 0x2000;
+	assert_true(len <= 0x180);
+	len = 0x180;
+	b[0xf0] = 0xeb; /* jmp . at the entry, inside the code segment */
+	b[0xf1] = 0xfe;
+	eh->e_entry = 0x4000f0;
+	memset(b + 0x100, 0xab, 0x10);
+	memset(b + 0x110, 0xcd, 0x70); /* file bytes past filesz: not bss */
+	assert_int_equal(kvm_ctx_new(NULL, 4u << 20, &ctx), KVM_OK);
+	assert_int_equal(kvm_elf_load(ctx, b, len, 0, &info), KVM_OK);
+	assert_int_equal(info.lo, 0x400000);
+	assert_int_equal(info.hi, 0x403000);
+	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
+	assert_int_equal(r.start, 0x400000);
+	assert_int_equal(r.len, 4096);
+	assert_int_equal(r.prot, KVM_PROT_USER | KVM_PROT_READ |
+	    KVM_PROT_WRITE | KVM_PROT_EXEC);
+	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
+	assert_int_equal(r.start, 0x401000);
+	assert_int_equal(r.len, 2 * 4096);
+	assert_int_equal(r.prot, KVM_PROT_USER | KVM_PROT_READ |
+	    KVM_PROT_WRITE);
+	assert_int_equal(kvm_mem_read(ctx, 0x400100, got, 16), KVM_OK);
+	assert_memory_equal(got, b + 0x100, 16);
+	assert_int_equal(kvm_mem_read(ctx, 0x400110, got, 16), KVM_OK);
+	memset(b, 0, 16);
+	assert_memory_equal(got, b, 16); /* bss, not the file's 0xcd */
+	assert_int_equal(kvm_ctx_run(ctx, 2000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_BUDGET); /* the jmp . runs */
+	kvm_ctx_free(ctx);
+}
+
 static void
 test_elf_too_many_loads(void **state)
 {
@@ -382,6 +442,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_elf_hostile_headers),
 		cmocka_unit_test(test_elf_too_many_loads),
+		cmocka_unit_test(test_elf_load_shared_page_and_bss),
 		cmocka_unit_test(test_elf_mutations_never_crash),
 		cmocka_unit_test(test_stack_layout),
 		cmocka_unit_test(test_prog_hello),

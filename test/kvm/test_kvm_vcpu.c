@@ -270,6 +270,65 @@ test_exception_int3_traps_after(void **state)
 	kvm_ctx_free(ctx);
 }
 
+/* Single-step: TF makes #DB (vector 1) a trap after one instruction. */
+static void
+test_exception_db_single_step(void **state)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+		0xb8, 0x02, 0x00, 0x00, 0x00, /* mov eax, 2 */
+		T_HALT_EAX,
+	};
+	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+
+	(void)state;
+	kvm_regs_get(ctx, &r);
+	r.rflags |= 0x100; /* TF */
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_EXCEPTION);
+	assert_int_equal(ex.u.exception.vector, 1);
+	kvm_regs_get(ctx, &r);
+	assert_int_equal(r.rip, T_CODE + 5);
+	assert_int_equal(r.rax, 1);
+	r.rflags &= ~0x100ull;
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, 2);
+	kvm_ctx_free(ctx);
+}
+
+/* Alignment check: AC in rflags (CR0.AM is set) makes a misaligned load in
+ * ring 3 raise #AC, vector 17, whose error code is 0. */
+static void
+test_exception_ac_alignment(void **state)
+{
+	static const uint8_t code[] = {
+		0x8b, 0x03, /* mov eax, [rbx] */
+		T_HALT_EAX,
+	};
+	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+
+	(void)state;
+	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ), KVM_OK);
+	kvm_regs_get(ctx, &r);
+	r.rbx = T_DATA + 1;
+	r.rflags |= 0x40000; /* AC */
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_EXCEPTION);
+	assert_int_equal(ex.u.exception.vector, 17);
+	assert_int_equal(ex.u.exception.error_code, 0);
+	kvm_regs_get(ctx, &r);
+	r.rflags &= ~0x40000ull;
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	kvm_ctx_free(ctx);
+}
+
 /* hlt, a forbidden port, writes to CR3, cli: all #GP in ring 3. */
 static void
 test_exception_privileged_gp(void **state)
@@ -436,6 +495,8 @@ main(void)
 		cmocka_unit_test(test_exception_ud_skip_resume),
 		cmocka_unit_test(test_exception_de_vector),
 		cmocka_unit_test(test_exception_int3_traps_after),
+		cmocka_unit_test(test_exception_db_single_step),
+		cmocka_unit_test(test_exception_ac_alignment),
 		cmocka_unit_test(test_exception_privileged_gp),
 		cmocka_unit_test(test_budget_stops_spin_and_resumes),
 		cmocka_unit_test(test_budget_short_never_lost),
