@@ -237,6 +237,71 @@ test_fault_broken_until_reopen(void **state)
 	mt_rmdir(dir);
 }
 
+/* A crash tears a batch; the recovery at the next open (zeroing the torn
+ * tail, then fsync) fails or crashes too; a third start must still find
+ * the acknowledged state. */
+static void
+test_fault_during_recovery(void **state)
+{
+	char dir[PATH_MAX];
+	struct money_bank b;
+	struct money_ledger_stats ls;
+	uint8_t tok[2][MONEY_TOKEN_LEN];
+	int64_t amt;
+	uint64_t ticket;
+
+	for (int step = 1; step <= 2; step++) {
+		for (int mode = 0; mode < 2; mode++) {
+			mt_tmpdir(dir, sizeof(dir));
+			assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
+			assert_int_equal(money_bank_mint(&b, 5, 4000000000u,
+			                     tok[0]),
+			    MONEY_OK);
+			assert_int_equal(money_bank_mint(&b, 6, 4000000000u,
+			                     tok[1]),
+			    MONEY_OK);
+			assert_int_equal(money_bank_deposit_stage(&b, tok[0],
+			                     MONEY_TOKEN_LEN, 1700000000, &amt,
+			                     &ticket),
+			    MONEY_OK);
+			assert_int_equal(money_bank_commit(&b), MONEY_OK);
+			/* tear the next batch: half of its write */
+			money__fail_mode = MONEY__FAIL_CRASH;
+			money__fail_at = 1;
+			assert_int_equal(money_bank_deposit_stage(&b, tok[1],
+			                     MONEY_TOKEN_LEN, 1700000000, &amt,
+			                     &ticket),
+			    MONEY_OK);
+			assert_int_equal(money_bank_commit(&b), MONEY_ERR_CRASH);
+			money_bank_close(&b);
+			money__crashed = 0;
+			/* recovery fails at its zero-fill (1) or fsync (2) */
+			money__fail_mode = mode ? MONEY__FAIL_CRASH :
+			                          MONEY__FAIL_ERROR;
+			money__fail_at = step;
+			assert_int_not_equal(money_bank_open(&b, dir), MONEY_OK);
+			assert_int_equal(money__fail_at, 0);
+			money__crashed = 0;
+			assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
+			money_ledger_stats(b.ledger, &ls);
+			/* zeros left by a completed zero-fill are not torn */
+			assert_true(ls.truncated > 0 || mode == 1 || step == 2);
+			assert_int_equal(money_bank_deposit_stage(&b, tok[0],
+			                     MONEY_TOKEN_LEN, 1700000000, &amt,
+			                     &ticket),
+			    MONEY_ERR_SPENT);
+			assert_int_equal(money_bank_deposit_stage(&b, tok[1],
+			                     MONEY_TOKEN_LEN, 1700000000, &amt,
+			                     &ticket),
+			    MONEY_OK);
+			assert_int_equal(money_bank_commit(&b), MONEY_OK);
+			assert_true(money_book_check(&b.book));
+			money_bank_close(&b);
+			mt_rmdir(dir);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -244,6 +309,7 @@ main(void)
 		cmocka_unit_test(test_fault_error_every_boundary),
 		cmocka_unit_test(test_fault_crash_every_boundary),
 		cmocka_unit_test(test_fault_broken_until_reopen),
+		cmocka_unit_test(test_fault_during_recovery),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	return cmocka_run_group_tests_name("money_fault", tests, NULL, NULL);
