@@ -41,6 +41,8 @@ kvm__pte_prot(uint64_t pte)
 	return prot;
 }
 
+static int kvm__find(struct kvm_ctx *ctx, kvm_gva_t *gva, uint64_t *pte);
+
 /* A page-aligned, non-empty range inside the user half, overflow-safe. */
 static enum kvm_err
 kvm__range_check(kvm_gva_t gva, uint64_t len)
@@ -79,6 +81,9 @@ kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot)
 
 	if ((err = kvm__range_check(gva, len)) != KVM_OK)
 		return err;
+	/* bounds the loops below by the slab, not by the caller's len */
+	if (len / KVM__PAGE > ctx->limit - ctx->used)
+		return KVM_ERR_SLAB_FULL;
 	for (off = 0; off < len; off += KVM__PAGE)
 		if (kvm__leaf(ctx, gva + off) != NULL)
 			return KVM_ERR_MAPPED;
@@ -101,15 +106,20 @@ enum kvm_err
 kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len)
 {
 	enum kvm_err err;
-	uint64_t off, *e;
+	kvm_gva_t a = gva, end;
+	uint64_t pte, *e;
 
 	if ((err = kvm__range_check(gva, len)) != KVM_OK)
 		return err;
-	for (off = 0; off < len; off += KVM__PAGE) {
-		if ((e = kvm__leaf(ctx, gva + off)) == NULL)
-			continue;
-		kvm__page_free(ctx, *e & KVM__PTE_ADDR);
-		*e = 0;
+	end = gva + len;
+	/* jump from mapped page to mapped page: the whole user half costs
+	 * what is mapped, not 2^35 steps */
+	while (a < end && kvm__find(ctx, &a, &pte) && a < end) {
+		if ((e = kvm__leaf(ctx, a)) != NULL) {
+			kvm__page_free(ctx, *e & KVM__PTE_ADDR);
+			*e = 0;
+		}
+		a += KVM__PAGE;
 	}
 	kvm__tlb_flush(ctx);
 	return KVM_OK;

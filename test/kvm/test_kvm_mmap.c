@@ -142,6 +142,31 @@ test_unmap_returns_pages(void **state)
 	kvm_ctx_free(ctx);
 }
 
+/* Huge ranges cost what is mapped, not what is named. */
+static void
+test_huge_ranges_are_cheap(void **state)
+{
+	struct kvm_ctx *ctx = t_ctx();
+	uint64_t base = kvm_ctx_mem_used(ctx);
+	struct kvm_range r;
+	kvm_gva_t cur = 0;
+
+	(void)state;
+	assert_int_equal(kvm_mem_map(ctx, 0, KVM_USER_END, RW),
+	    KVM_ERR_SLAB_FULL);
+	assert_int_equal(kvm_mem_map(ctx, 0x1000, 1ull << 40, RW),
+	    KVM_ERR_SLAB_FULL);
+	assert_int_equal(kvm_ctx_mem_used(ctx), base);
+	assert_int_equal(kvm_mem_map(ctx, 0x5000, 4096, RW), KVM_OK);
+	assert_int_equal(kvm_mem_map(ctx, 0x7fff00000000ull, 4096, RW),
+	    KVM_OK);
+	assert_int_equal(kvm_mem_protect(ctx, 0, KVM_USER_END, RW),
+	    KVM_ERR_UNMAPPED);
+	assert_int_equal(kvm_mem_unmap(ctx, 0, KVM_USER_END), KVM_OK);
+	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_ERR_END);
+	kvm_ctx_free(ctx);
+}
+
 /* Guest accesses: a loop reading [rbx] then writing [rbx]; each probe sets
  * rbx. mov eax,[rbx]; mov [rbx],eax; halt. */
 static const uint8_t t_probe[] = {
@@ -319,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_map_inspect_ranges),
 		cmocka_unit_test(test_read_write_across_pages),
 		cmocka_unit_test(test_unmap_returns_pages),
+		cmocka_unit_test(test_huge_ranges_are_cheap),
 		cmocka_unit_test(test_isolation_guest_faults),
 		cmocka_unit_test(test_isolation_guest_cannot_reach_tables),
 		cmocka_unit_test(test_unmap_protect_flush_tlb),
