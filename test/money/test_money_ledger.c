@@ -3,6 +3,7 @@
  * refusals, torn-tail truncation, corruption detection and compaction.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -379,6 +380,78 @@ test_ledger_compaction_prunes(void **state)
 	assert_true(money_ledger_lookup(f->l, s, &info));
 }
 
+/* Eight threads race to spend the same 300 serials, committing as they
+ * go: each serial is accepted exactly once. */
+#define RACE_THREADS 8
+#define RACE_SERIALS 300
+
+struct race {
+	struct money_ledger *l;
+	int won[RACE_SERIALS];
+	uint64_t seed;
+};
+
+static void *
+racer(void *p)
+{
+	struct race *r = p;
+	struct money_totals t = {0};
+	uint8_t s[MONEY_SERIAL_LEN];
+	uint64_t ticket;
+
+	for (uint64_t i = 0; i < RACE_SERIALS; i++) {
+		serial_of(s, i);
+		if (money_ledger_stage_spend(r->l, s, &ticket) == MONEY_OK)
+			r->won[i]++;
+		if (mt_rand(&r->seed) % 8 == 0 &&
+		    money_ledger_commit(r->l, &t) != MONEY_OK)
+			return p; /* reported through won[] sums */
+	}
+	return NULL;
+}
+
+static void
+test_ledger_concurrent_double_spend(void **state)
+{
+	struct fx *f = *state;
+	struct race r[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	struct money_totals t = {0};
+	uint8_t s[MONEY_SERIAL_LEN];
+	uint64_t ticket;
+
+	for (uint64_t i = 0; i < RACE_SERIALS; i++) {
+		serial_of(s, i);
+		money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 1, 1000,
+		    &ticket);
+	}
+	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
+	for (int k = 0; k < RACE_THREADS; k++) {
+		memset(&r[k], 0, sizeof(r[k]));
+		r[k].l = f->l;
+		r[k].seed = (uint64_t)k + 1;
+		assert_int_equal(pthread_create(&th[k], NULL, racer, &r[k]), 0);
+	}
+	for (int k = 0; k < RACE_THREADS; k++) {
+		void *ret;
+		pthread_join(th[k], &ret);
+		assert_null(ret);
+	}
+	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
+	for (int i = 0; i < RACE_SERIALS; i++) {
+		int sum = 0;
+		for (int k = 0; k < RACE_THREADS; k++)
+			sum += r[k].won[i];
+		assert_int_equal(sum, 1);
+	}
+	reopen(f);
+	{
+		struct money_ledger_stats ls;
+		money_ledger_stats(f->l, &ls);
+		assert_int_equal(ls.outstanding, 0);
+	}
+}
+
 int
 main(void)
 {
@@ -399,6 +472,8 @@ main(void)
 		    test_ledger_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_compaction_prunes,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ledger_concurrent_double_spend, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("money_ledger", tests, NULL, NULL);
 }
