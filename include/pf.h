@@ -187,7 +187,11 @@ struct pf_net;
 	X(TX_RATE, "send rate limit of the destination")                      \
 	X(TX_QUEUE, "TCP send queue full")                                    \
 	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
-	X(TX_ERROR, "send failed")
+	X(TX_ERROR, "send failed")                                            \
+	X(AUTH_UNKNOWN, "envelope from an unknown key")                       \
+	X(AUTH_BAD, "envelope failed authentication")                         \
+	X(AUTH_REPLAY, "envelope replayed or out of time")                    \
+	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")
 
 enum pf_netdrop {
 #define PF__ND(id, s) PF_NDROP_##id,
@@ -222,6 +226,8 @@ struct pf_net_stats {
 struct pf_neighbour {
 	char name[64];
 	struct sockaddr_storage sa;
+	int pinned;               /* key is set: udpip only in envelopes */
+	unsigned char key[32];    /* the neighbour's Ed25519 public key */
 };
 
 /*
@@ -246,6 +252,14 @@ int pf_net_start(struct pf_net *n, char *err, size_t errlen);
  * m0_err. */
 int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
     size_t count);
+
+/*
+ * Gives the links the platform's Ed25519 secret key (64 bytes, copied
+ * into sodium_malloc memory), so that pinned neighbours can be talked to
+ * in authenticated envelopes (pf_auth.c). Returns 0, or -1 when out of
+ * memory.
+ */
+int pf_net_set_identity(struct pf_net *n, const unsigned char *sk);
 
 /* Sets whom messengers are taken from (pf_net_config.accept_any). */
 void pf_net_set_accept(struct pf_net *n, int accept_any);

@@ -2,14 +2,15 @@
  * m0inject: sends a messenger to a platform and prints what comes back.
  *
  *   m0inject [-t HOST[:PORT]] [--tcp] [-w SECONDS] [--idle SECONDS]
- *            [--data FILE] [--queue KEY] (FILE | -e CODE)
+ *            [--replies N] [--data FILE] [--queue KEY] (FILE | -e CODE)
  *
  * The source is loaded like m0 loads it (`#` comments, #include,
  * #includestring). The messenger goes over UDP (default) or TCP to HOST
  * (default 127.0.0.1:19760; IPv6 as [ADDR]:PORT) from a socket of our own;
  * whatever arrives on that socket is printed: a messenger as its code
- * text, anything else as it is. We stop after -w seconds (default 5) or
- * when nothing arrived for --idle seconds (default 1).
+ * text, anything else as it is. We stop after -w seconds (default 5),
+ * when nothing arrived for --idle seconds (default 1), or after --replies
+ * replies.
  *
  * Exit status: 0 when the messenger was sent, 1 when it could not be, 2
  * for usage errors.
@@ -34,6 +35,8 @@ struct inject {
 	bool use_tcp;
 	int sent;   /* 1 sent, -1 failed */
 	uint64_t idle_ms;
+	long replies; /* stop after this many; 0: no limit */
+	long got;
 	uint8_t *msg;
 	size_t msglen;
 	uint8_t *rx;
@@ -54,6 +57,7 @@ usage(FILE *f)
 	    "  -w, --wait S     print replies for at most S seconds (default 5)\n"
 	    "  --idle S         stop when nothing came for S seconds "
 	    "(default 1)\n"
+	    "  --replies N      stop after N replies\n"
 	    "  --data FILE      data field of the messenger\n"
 	    "  --queue KEY      queue key, 16 hex digits (default: random)\n");
 }
@@ -74,6 +78,15 @@ static void
 got_something(struct inject *in)
 {
 	uv_timer_start(&in->idle, on_timer, in->idle_ms, 0);
+}
+
+static void
+got_reply(struct inject *in)
+{
+	if (in->replies && ++in->got >= in->replies)
+		stop(in);
+	else
+		got_something(in);
 }
 
 /* A messenger prints as its code, anything else as it is. */
@@ -108,7 +121,7 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	if (n < 0 || !from)
 		return;
 	print_reply((const uint8_t *)buf->base, (size_t)n);
-	got_something(h->data);
+	got_reply(h->data);
 }
 
 static void
@@ -147,10 +160,12 @@ tcp_drain(struct inject *in, bool eof)
 		if (framed && need && need <= have) {
 			print_reply(p, need);
 			off += need;
+			got_reply(in);
 			continue;
 		}
 		print_reply(p, have);
 		off += have;
+		got_reply(in);
 	}
 	memmove(in->rx, in->rx + off, in->rxlen - off);
 	in->rxlen -= off;
@@ -238,6 +253,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {{"tcp", no_argument, 0, 'T'},
 	    {"wait", required_argument, 0, 'w'},
 	    {"idle", required_argument, 0, 'i'},
+	    {"replies", required_argument, 0, 'r'},
 	    {"data", required_argument, 0, 'd'},
 	    {"queue", required_argument, 0, 'q'},
 	    {"help", no_argument, 0, 'h'},
@@ -263,6 +279,13 @@ main(int argc, char **argv)
 			if (parse_seconds(optarg, &in.idle_ms))
 				goto bad;
 			break;
+		case 'r': {
+			char *end;
+			in.replies = strtol(optarg, &end, 10);
+			if (*end || in.replies < 1)
+				goto bad;
+			break;
+		}
 		case 'e':
 			code = optarg;
 			break;

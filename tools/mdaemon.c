@@ -43,6 +43,7 @@ struct daemon {
 	uv_signal_t sig[4];
 	int64_t started_us;
 	int lock_fd;
+	unsigned char *sk; /* Ed25519 secret key until the links have it */
 };
 
 static void
@@ -50,15 +51,17 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]...\n"
-	    "               [-s STATEDIR] [-f] [-n] [-v]\n"
+	    "               [-s STATEDIR] [-f] [-n] [-p] [-v]\n"
 	    "  -c FILE     configuration (INI; see docs/platform.md)\n"
 	    "  -l ADDR:PORT  listen for UDP and TCP (repeatable; IPv6 as\n"
 	    "              [ADDR]:PORT; default 127.0.0.1:19760; broadcast\n"
 	    "              reaches only 0.0.0.0:PORT)\n"
-	    "  -N NAME=ADDR:PORT  add a neighbour (repeatable)\n"
+	    "  -N NAME=ADDR:PORT[,KEY]  add a neighbour (repeatable); KEY, its\n"
+	    "              public key in hex, pins it: authenticated links only\n"
 	    "  -s STATEDIR state directory (default: the working directory)\n"
 	    "  -f          stay in the foreground\n"
 	    "  -n          check the configuration and exit\n"
+	    "  -p          print this platform's public key and exit\n"
 	    "  -v          log debug messages\n");
 }
 
@@ -211,6 +214,40 @@ reload(struct daemon *d)
 
 /* ---- state directory: lock and identity ---- */
 
+/*
+ * The platform's Ed25519 identity, made on first use: STATEDIR/identity
+ * holds the secret key. *skp is sodium_malloc'd; the caller frees it.
+ */
+static void
+identity_load(const char *dir, unsigned char **skp, unsigned char *pk)
+{
+	char path[1100];
+	unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!sk)
+		fatalx("sodium_malloc");
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		fatal("state directory %s", dir);
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, sk, crypto_sign_SECRETKEYBYTES);
+		close(fd);
+		if (r != crypto_sign_SECRETKEYBYTES)
+			fatalx("%s: not an identity (delete it to make a new one)",
+			    path);
+		crypto_sign_ed25519_sk_to_pk(pk, sk);
+	} else {
+		crypto_sign_keypair(pk, sk);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, sk, crypto_sign_SECRETKEYBYTES) !=
+				  crypto_sign_SECRETKEYBYTES)
+			fatal("%s", path);
+		close(fd);
+		log_info("new identity in %s", path);
+	}
+	*skp = sk;
+}
+
 static int
 state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 {
@@ -231,37 +268,19 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 	if (ftruncate(d->lock_fd, 0) || write(d->lock_fd, pidbuf, (size_t)n) < 0)
 		log_warn("%s", path);
 
-	/* The platform's Ed25519 identity; _hid and _pid derive from its
-	 * public key with different BLAKE2b keys, so they are stable across
-	 * restarts and differ from each other. */
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], *sk;
-	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (!sk)
-		fatalx("sodium_malloc");
-	snprintf(path, sizeof(path), "%s/identity", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t r = read(fd, sk, crypto_sign_SECRETKEYBYTES);
-		close(fd);
-		if (r != crypto_sign_SECRETKEYBYTES)
-			fatalx("%s: not an identity (delete it to make a new one)",
-			    path);
-		crypto_sign_ed25519_sk_to_pk(pk, sk);
-	} else {
-		crypto_sign_keypair(pk, sk);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, sk, crypto_sign_SECRETKEYBYTES) !=
-				  crypto_sign_SECRETKEYBYTES)
-			fatal("%s", path);
-		close(fd);
-		log_info("new identity in %s", path);
-	}
-	sodium_free(sk);
-	unsigned char h[8];
-	crypto_generichash(h, 8, pk, sizeof(pk), (const unsigned char *)"mzero-hid-v1", 12);
+	/* _hid and _pid derive from the public key with different BLAKE2b
+	 * keys, so they are stable across restarts and differ. */
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], h[8];
+	identity_load(dir, &d->sk, pk);
+	crypto_generichash(h, 8, pk, sizeof(pk),
+	    (const unsigned char *)"mzero-hid-v1", 12);
 	memcpy(hid, h, 8);
-	crypto_generichash(h, 8, pk, sizeof(pk), (const unsigned char *)"mzero-pid-v1", 12);
+	crypto_generichash(h, 8, pk, sizeof(pk),
+	    (const unsigned char *)"mzero-pid-v1", 12);
 	memcpy(pid, h, 8);
+	char hex[65];
+	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+	log_info("identity %s", hex);
 	return 0;
 }
 
@@ -314,11 +333,11 @@ main(int argc, char **argv)
 	    {0, 0, 0, 0}};
 	const char *state = NULL;
 	char **listens = calloc((size_t)argc, sizeof(char *));
-	int nl = 0, foreground = 0, check = 0, verbose = 0, c;
+	int nl = 0, foreground = 0, check = 0, verbose = 0, pubkey = 0, c;
 	d.nbr_flags = calloc((size_t)argc, sizeof(char *));
 	if (!listens || !d.nbr_flags)
 		return 1;
-	while ((c = getopt_long(argc, argv, "c:l:N:s:fnvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:N:s:fnpvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.conf_path = optarg;
@@ -340,6 +359,9 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'p':
+			pubkey = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -392,6 +414,15 @@ main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		fatalx("libsodium");
+	if (pubkey) {
+		unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+		char hex[65];
+		identity_load(d.conf.state_dir, &d.sk, pk);
+		sodium_free(d.sk);
+		sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+		printf("%s\n", hex);
+		return 0;
+	}
 	if (state_open(&d, &d.conf.pf.hid, &d.conf.pf.pid))
 		return 1;
 	if (!foreground && daemon(1, 1))
@@ -415,8 +446,11 @@ main(int argc, char **argv)
 		fatalx("native code: out of memory");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
-	if (!(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)))
+	if (!(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
+	    pf_net_set_identity(d.net, d.sk))
 		fatalx("out of memory");
+	sodium_free(d.sk);
+	d.sk = NULL;
 	int rc = 0;
 	for (int i = 0; i < d.conf.nlisten; i++) {
 		char a[64];

@@ -6,7 +6,7 @@
  *   [limits]     max_procs, heap_quota, global_quota, slice, max_steps,
  *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
  *                tcp_conns, tcp_idle
- *   [neighbours] NAME = ADDR[:PORT]
+ *   [neighbours] NAME = ADDR[:PORT] [KEY]
  */
 #include <errno.h>
 #include <ini.h>
@@ -56,6 +56,28 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+static int
+parse_key(const char *s, unsigned char *key)
+{
+	for (int i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char ch = s[2 * i + j];
+			v <<= 4;
+			if (ch >= '0' && ch <= '9')
+				v |= (unsigned)(ch - '0');
+			else if (ch >= 'a' && ch <= 'f')
+				v |= (unsigned)(ch - 'a' + 10);
+			else if (ch >= 'A' && ch <= 'F')
+				v |= (unsigned)(ch - 'A' + 10);
+			else
+				return -1;
+		}
+		key[i] = (unsigned char)v;
+	}
 	return 0;
 }
 
@@ -110,10 +132,28 @@ pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
 	}
 	struct pf_neighbour *n = &c->nbr[c->nnbr];
 	memset(n, 0, sizeof(*n));
-	if (pf_parse_hostport(addr, &n->sa)) {
-		snprintf(err, errlen, "neighbour %s: not an ADDR:PORT: %.80s",
-		    name, addr);
+	/* "ADDR[:PORT] [KEY]": a key pins the neighbour (pf_auth.c). */
+	char a[128];
+	size_t al = strcspn(addr, " \t,");
+	const char *key = addr + al + strspn(addr + al, " \t,");
+	if (al >= sizeof(a)) {
+		snprintf(err, errlen, "neighbour %s: address too long", name);
 		return -1;
+	}
+	memcpy(a, addr, al);
+	a[al] = 0;
+	if (pf_parse_hostport(a, &n->sa)) {
+		snprintf(err, errlen, "neighbour %s: not an ADDR:PORT: %.80s",
+		    name, a);
+		return -1;
+	}
+	if (*key) {
+		if (strlen(key) != 64 || parse_key(key, n->key)) {
+			snprintf(err, errlen,
+			    "neighbour %s: the key must be 64 hex digits", name);
+			return -1;
+		}
+		n->pinned = 1;
 	}
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	c->nnbr++;

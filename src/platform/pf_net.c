@@ -390,8 +390,9 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	if (!n->cfg.tcp_idle_s)
 		n->cfg.tcp_idle_s = 120;
 	n->rxbuf = malloc(n->cfg.max_dgram);
+	n->authbuf = malloc((size_t)n->cfg.max_dgram + 128);
 	n->rate = calloc(PF_RATE_SLOTS, sizeof(*n->rate));
-	if (!n->rxbuf || !n->rate) {
+	if (!n->rxbuf || !n->authbuf || !n->rate) {
 		pf_net_free(n);
 		return NULL;
 	}
@@ -581,6 +582,8 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	free(n->nbr);
 	n->nbr = copy;
 	n->nnbr = count;
+	if (pf__auth_derive(n))
+		return M0_EIMPLEMENTATION_LIMIT;
 	return M0_OK;
 }
 
@@ -636,7 +639,9 @@ pf_net_free(struct pf_net *n)
 {
 	if (!n)
 		return;
+	pf__auth_free(n);
 	free(n->rxbuf);
+	free(n->authbuf);
 	free(n->rate);
 	free(n->nbr);
 	free(n);

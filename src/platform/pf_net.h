@@ -15,6 +15,9 @@
 
 #define PF_NET_MAX_LISTEN 16
 #define PF_RATE_SLOTS 4096
+#define PF_AUTH_VERSION 1             /* envelope version byte */
+#define PF_AUTH_WINDOW_US 60000000LL /* envelope age accepted */
+#define PF_AUTH_NONCES 4096          /* nonces remembered */
 
 enum pf_fkind { PF_FUDP, PF_FTCP };
 
@@ -79,6 +82,14 @@ struct pf_net {
 	struct pf_rate *rate;
 	struct pf_net_stats st;
 	int pending_close; /* handles not yet closed */
+	/* authenticated links (pf_auth.c) */
+	bool has_identity;
+	unsigned char *auth_sk;  /* Curve25519 secret, sodium_malloc */
+	unsigned char auth_pk[32];
+	unsigned char *auth_k;   /* shared key per neighbour, sodium_malloc */
+	uint64_t auth_seen[PF_AUTH_NONCES];
+	size_t auth_next;
+	uint8_t *authbuf; /* opened envelopes and envelopes to send */
 };
 
 /* pf_net.c */
@@ -89,6 +100,16 @@ int pf__sa_port(const struct sockaddr *sa);
 bool pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b);
 size_t pf__sa_len(const struct sockaddr *sa);
 void pf__net_handle_closed(uv_handle_t *h);
+
+/* pf_auth.c */
+int pf__auth_derive(struct pf_net *n);
+void pf__auth_free(struct pf_net *n);
+const struct pf_neighbour *pf__auth_pinned(const struct pf_net *n,
+    const struct sockaddr *sa, size_t *ix);
+size_t pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in,
+    size_t len, uint8_t *out, size_t cap);
+int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
+    uint8_t *out, size_t cap, size_t *outlen);
 
 /* pf_udp.c */
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);

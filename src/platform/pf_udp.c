@@ -32,9 +32,22 @@ udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		n->st.drops[PF_NDROP_OVERSIZE]++;
 		return;
 	}
+	const uint8_t *p = (const uint8_t *)buf->base;
+	size_t len = (size_t)nread;
+	if (len >= 3 && p[2] == PF_AUTH_VERSION) {
+		int r = pf__auth_open(n, p, len, n->authbuf,
+		    (size_t)n->cfg.max_dgram + 128, &len);
+		if (r) {
+			n->st.drops[r]++;
+			return;
+		}
+		p = n->authbuf;
+	} else if (pf__auth_pinned(n, from, NULL)) {
+		n->st.drops[PF_NDROP_AUTH_REQUIRED]++;
+		return;
+	}
 	struct m0_msg msg;
-	int w = m0_wire_decode((const uint8_t *)buf->base, (size_t)nread,
-	    n->cfg.max_msg, &msg, NULL);
+	int w = m0_wire_decode(p, len, n->cfg.max_msg, &msg, NULL);
 	if (w != M0_WIRE_OK) {
 		n->st.drops[PF_NDROP_WIRE_SHORT + w - M0_WIRE_SHORT]++;
 		return;
@@ -91,6 +104,20 @@ pf__udp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
     size_t len)
 {
 	struct pf_listen *l = &n->ls[d->ifindex];
+	size_t ix;
+	if (pf__auth_pinned(n, (const struct sockaddr *)&d->sa, &ix)) {
+		if (len + 128 > n->cfg.max_dgram) {
+			n->st.drops[PF_NDROP_TX_TOO_BIG]++;
+			return;
+		}
+		len = pf__auth_wrap(n, ix, buf, len, n->authbuf,
+		    (size_t)n->cfg.max_dgram + 128);
+		if (!len) { /* no identity of our own */
+			n->st.drops[PF_NDROP_TX_ERROR]++;
+			return;
+		}
+		buf = n->authbuf;
+	}
 	if (len > n->cfg.max_dgram) {
 		n->st.drops[PF_NDROP_TX_TOO_BIG]++;
 		return;

@@ -21,7 +21,7 @@ start c $pc $(n b $pb) $(n d $pd) $(n a $pa)
 start d $pd $(n c $pc) $(n e $pe)
 start e $pe $(n d $pd) $(n a $pa)
 echo "injecting explore.m0 at a"
-"$M0INJECT" -t 127.0.0.1:$pa --idle 3 "$MESSENGERS/explore.m0" >"$out"
+"$M0INJECT" -t 127.0.0.1:$pa --idle 3 --replies 1 "$MESSENGERS/explore.m0" >"$out"
 # Platforms by address, links with their round trips.
 awk -F'"' '
 !/ -> / && /label=/ { name[$2] = $4 }

@@ -7,7 +7,8 @@
  * Cases: short version flags codelen crc oversize random (1000 random
  * datagrams), tcpgarbage, tcpcrc, tcptrunc (half a messenger, then
  * close), tcpbig (a header announcing 1 GiB), ctl PATH (bad requests
- * on the control socket), flood N (N messengers that
+ * on the control socket), env KEYHEX (an envelope from that key with a
+ * garbage box), flood N (N messengers that
  * sleep 1 s each). Exits 0 when everything could be sent.
  */
 #include <arpa/inet.h>
@@ -152,6 +153,21 @@ main(int argc, char **argv)
 			memcpy(b, &h, sizeof(h));
 			memcpy(b + sizeof(h), "12345678901234567890", 20);
 			rc |= ctl(path, b, sizeof(h) + 20); /* no such id */
+		} else if (!strcmp(c, "env") && i + 1 < argc) {
+			/* An envelope from a known key whose box is garbage. */
+			const char *hex = argv[++i];
+			b[0] = 'M';
+			b[1] = '0';
+			b[2] = 1;
+			b[3] = 0;
+			for (int k = 0; k < 32 && hex[2 * k] && hex[2 * k + 1]; k++) {
+				unsigned v;
+				sscanf(hex + 2 * k, "%2x", &v);
+				b[4 + k] = (uint8_t)v;
+			}
+			for (int k = 36; k < 160; k++)
+				b[k] = (uint8_t)rand();
+			rc |= udp(b, 160);
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {
 			int count = atoi(argv[++i]);
 			for (int k = 0; k < count; k++) {

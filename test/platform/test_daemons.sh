@@ -23,37 +23,37 @@ start a "$A" -c "$T/a.conf"
 start b "$B" -N a=127.0.0.1:$A -N c=127.0.0.1:$C
 start c "$C" -N a=127.0.0.1:$A -N b=127.0.0.1:$B -l "[::1]:$C"
 
-out=$("$M0INJECT" -t 127.0.0.1:$A "$MESSENGERS/hello.m0")
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A "$MESSENGERS/hello.m0")
 expect "hello over udp" "^hello from \[2130706433 $A\]$" "$out"
 expect "hello on the console" "hello: a messenger from \['udpip0\[2130706433 " \
     "$(cat "$T/a.out")"
-out=$("$M0INJECT" --tcp -t 127.0.0.1:$B "$MESSENGERS/hello.m0")
+out=$("$M0INJECT" -w 10 --replies 1 --tcp -t 127.0.0.1:$B "$MESSENGERS/hello.m0")
 expect "hello over tcp" "^hello from \[2130706433 $B\]$" "$out"
 if "$M0INJECT" -w 0.2 -t "[::1]:$C" -e '' 2>/dev/null; then
-	out=$("$M0INJECT" -t "[::1]:$C" "$MESSENGERS/hello.m0")
+	out=$("$M0INJECT" -w 10 --replies 1 -t "[::1]:$C" "$MESSENGERS/hello.m0")
 	expect "hello over ipv6" "^hello from \[\"::1\" ?$C\]$" "$out"
 else
 	echo "skip: no ipv6 loopback"
 fi
 
-out=$("$M0INJECT" -t 127.0.0.1:$A "$MESSENGERS/ping.m0")
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A "$MESSENGERS/ping.m0")
 expect "ping the first neighbour" "^ping b: round trip [0-9]+ us$" "$out"
 printf c >"$T/name"
-out=$("$M0INJECT" --data "$T/name" -t 127.0.0.1:$B "$MESSENGERS/ping.m0")
+out=$("$M0INJECT" -w 10 --replies 1 --data "$T/name" -t 127.0.0.1:$B "$MESSENGERS/ping.m0")
 expect "ping a named neighbour" "^ping c: round trip [0-9]+ us$" "$out"
 expect "ping reached c" "ping: here from \['udpip" "$(cat "$T/c.out")"
 printf zz >"$T/name"
-out=$("$M0INJECT" --data "$T/name" -t 127.0.0.1:$B "$MESSENGERS/ping.m0")
+out=$("$M0INJECT" -w 10 --replies 1 --data "$T/name" -t 127.0.0.1:$B "$MESSENGERS/ping.m0")
 expect "ping an unknown neighbour" "^ping: no neighbour zz$" "$out"
 
 # Messengers see the neighbours in _nbr; SIGHUP reloads them.
 nbr='"" _nbr {P _cts + " " +} L _ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! X $'
-out=$("$M0INJECT" -t 127.0.0.1:$A -e "$nbr")
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr")
 expect "_nbr lists the neighbours" "^b c $" "$out"
 printf '[neighbours]\nd = 127.0.0.1:%s\n' $B >"$T/a.conf"
 kill -HUP "$(cat "$T/a.pid")"
 sleep 0.2
-out=$("$M0INJECT" -t 127.0.0.1:$A -e "$nbr")
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr")
 expect "SIGHUP reloads the neighbours" "^d $" "$out"
 
 # One daemon per state directory.
@@ -66,10 +66,10 @@ fi
 
 # The same identity after a restart.
 hid='_hid _cte _ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! X $'
-h1=$("$M0INJECT" -t 127.0.0.1:$C -e "$hid")
+h1=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$C -e "$hid")
 stop c
 start c "$C"
-h2=$("$M0INJECT" -t 127.0.0.1:$C -e "$hid")
+h2=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$C -e "$hid")
 if [ -n "$h1" ] && [ "$h1" = "$h2" ]; then
 	echo "ok: _hid is stable across restarts"
 else

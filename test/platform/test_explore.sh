@@ -13,7 +13,7 @@ start c $pc $(n b $pb) $(n d $pd) $(n a $pa)
 start d $pd $(n c $pc) $(n e $pe)
 start e $pe $(n d $pd) $(n a $pa)
 
-"$M0INJECT" -t 127.0.0.1:$pa --idle 3 "$MESSENGERS/explore.m0" >"$T/topo.dot"
+"$M0INJECT" -t 127.0.0.1:$pa --idle 3 --replies 1 "$MESSENGERS/explore.m0" >"$T/topo.dot"
 cat "$T/topo.dot"
 nodes=$(grep -c '\[label="127.0.0.1:' "$T/topo.dot")
 edges=$(grep -c ' -> .*us"\]' "$T/topo.dot")
@@ -31,7 +31,7 @@ fi
 # d dies: the exploration ends with what is reachable.
 kill -9 "$(cat "$T/d.pid")"
 # (--idle counts from the send: the graph must come within 3 s.)
-"$M0INJECT" -t 127.0.0.1:$pb --idle 3 "$MESSENGERS/explore.m0" >"$T/topo2.dot"
+"$M0INJECT" -t 127.0.0.1:$pb --idle 3 --replies 1 "$MESSENGERS/explore.m0" >"$T/topo2.dot"
 cat "$T/topo2.dot"
 nodes=$(grep -c '\[label="127.0.0.1:' "$T/topo2.dot")
 lost=$(grep -c 'lost:d' "$T/topo2.dot")
@@ -39,7 +39,7 @@ lost=$(grep -c 'lost:d' "$T/topo2.dot")
 [ "$lost" = 2 ] && echo "ok: d's 2 links lost" || fail "$lost links to d lost, not 2"
 for x in a b c e; do
 	p=$(eval echo \$p$x)
-	out=$("$M0INJECT" -t 127.0.0.1:$p "$MESSENGERS/hello.m0")
+	out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$p "$MESSENGERS/hello.m0")
 	expect "$x healthy" "^hello from \[2130706433 $p\]$" "$out"
 	stop $x
 done

@@ -22,9 +22,9 @@ for k in wire_short wire_version wire_flags wire_code_len wire_crc oversize \
 	fi
 done
 sleep 1 # the flood sleeps 1 s, then the cap has room again
-out=$("$M0INJECT" -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
 expect "still serving udp" "^hello from \[2130706433 $P\]$" "$out"
-out=$("$M0INJECT" --tcp -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
+out=$("$M0INJECT" -w 10 --replies 1 --tcp -t 127.0.0.1:$P "$MESSENGERS/hello.m0")
 expect "still serving tcp" "^hello from \[2130706433 $P\]$" "$out"
 # Sending limits: the rate of one destination, the TCP send queue.
 R=$((BASE + 1)) CLOSED=$((BASE + 2))

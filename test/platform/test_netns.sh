@@ -63,7 +63,7 @@ else
 	FAILED=1
 fi
 # Each platform is reachable across the bridge by unicast too.
-out=$(ip netns exec "${S}n2" "$M0INJECT" -t 10.77.0.4 "$MESSENGERS/hello.m0")
+out=$(ip netns exec "${S}n2" "$M0INJECT" -w 10 --replies 1 -t 10.77.0.4 "$MESSENGERS/hello.m0")
 if printf '%s\n' "$out" | grep -q '^hello from \[0 19760\]$'; then
 	echo "ok: hello across the bridge"
 else

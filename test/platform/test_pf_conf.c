@@ -71,7 +71,10 @@ test_conf_every_key(void **state)
 			   "tcp_idle = 30\n"
 			   "[neighbours]\n"
 			   "b = 127.0.0.1:19763\n"
-			   "node-c.1 = [::1]\n";
+			   "node-c.1 = [::1]\n"
+			   "p = 127.0.0.1:9 "
+			   "00112233445566778899aabbccddeeff"
+			   "00112233445566778899AABBCCDDEEFF\n";
 	assert_int_equal(parse(text), 0);
 	assert_int_equal(c.nlisten, 3);
 	assert_int_equal(c.listen[0].ss_family, AF_INET);
@@ -95,7 +98,12 @@ test_conf_every_key(void **state)
 	assert_int_equal(c.net.tcp_queue, 65536);
 	assert_int_equal(c.net.tcp_conns, 32);
 	assert_int_equal(c.net.tcp_idle_s, 30);
-	assert_int_equal(c.nnbr, 2);
+	assert_int_equal(c.nnbr, 3);
+	assert_int_equal(c.nbr[0].pinned, 0);
+	assert_int_equal(c.nbr[2].pinned, 1);
+	assert_int_equal(c.nbr[2].key[0], 0x00);
+	assert_int_equal(c.nbr[2].key[31], 0xff);
+	assert_int_equal(port_of(&c.nbr[2].sa), 9);
 	assert_string_equal(c.nbr[0].name, "b");
 	assert_int_equal(port_of(&c.nbr[0].sa), 19763);
 	assert_string_equal(c.nbr[1].name, "node-c.1");
@@ -129,6 +137,8 @@ test_conf_errors_name_their_line(void **state)
 	    "line 3: neighbour b given twice");
 	expect_error("[neighbours]\nb/c = 127.0.0.1\n", "line 2: neighbour name");
 	expect_error("[neighbours]\nb = [::1\n", "line 2: neighbour b");
+	expect_error("[neighbours]\nb = 127.0.0.1 abc\n",
+	    "line 2: neighbour b: the key must be 64 hex digits");
 	/* The first error wins, whatever comes later. */
 	expect_error("[limits]\nslice = x\n[platform]\nnot ini\n", "line 2");
 	expect_error("[platform]\nnot ini\n[limits]\nslice = x\n", "line 2");
