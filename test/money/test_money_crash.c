@@ -210,7 +210,13 @@ test_crash_kill9_rounds(void **state)
 			child(dir, p[1], seed + (uint64_t)round);
 		}
 		close(p[1]);
-		usleep(2000 + (useconds_t)(mt_rand(&seed) % 40000));
+		/* Wait for the first acknowledgement, so that the kill
+		 * lands in the loop even on a slow, loaded machine. */
+		while (len < LINE_LEN &&
+		    (n = read(p[0], buf + len, sizeof(buf) - len)) > 0)
+			len += (size_t)n;
+		assert_true(len >= LINE_LEN);
+		usleep((useconds_t)(mt_rand(&seed) % 30000));
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFSIGNALED(status)); /* not an early _exit */
@@ -221,7 +227,7 @@ test_crash_kill9_rounds(void **state)
 		parse(buf, len);
 		check(dir);
 	}
-	assert_true(ntoks > ROUNDS); /* the children did real work */
+	assert_true(ntoks >= ROUNDS); /* the children did real work */
 	print_message("%d tokens acknowledged over %d kills\n", ntoks, ROUNDS);
 	mt_rmdir(dir);
 }
