@@ -258,6 +258,31 @@ test_token_forged(void **state)
 	    MONEY_ERR_FORGED);
 }
 
+/* Defence in depth: a validly signed token that reuses an issued serial
+ * with another amount (only a holder of the key could make one) is
+ * refused as altered, from the issue record. */
+static void
+test_token_altered_validly_signed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t tok[MONEY_TOKEN_LEN], body[MONEY_TOKEN_BODY_LEN];
+	struct money_token t;
+	int64_t amount;
+
+	assert_int_equal(money_bank_mint(&f->bank, 10, f->now + 60, tok),
+	    MONEY_OK);
+	memcpy(body, tok, sizeof(body));
+	body[56] = 99; /* amount 10 -> 99 */
+	assert_int_equal(money_ident_sign(f->bank.ident, "mzero/token/v1",
+	                     body, sizeof(body), tok + MONEY_TOKEN_BODY_LEN),
+	    MONEY_OK);
+	memcpy(tok, body, sizeof(body));
+	assert_int_equal(money_token_decode(tok, sizeof(tok), &t), MONEY_OK);
+	assert_int_equal(money_token_verify(&t), MONEY_OK);
+	assert_int_equal(deposit(f, tok, sizeof(tok), &amount),
+	    MONEY_ERR_ALTERED);
+}
+
 static void
 test_token_foreign(void **state)
 {
@@ -371,6 +396,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_forged, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_token_altered_validly_signed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_foreign, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_token_expired, setup,
