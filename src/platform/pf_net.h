@@ -113,6 +113,8 @@ int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
 
 /* pf_udp.c */
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);
+void pf__udp_input(struct pf_listen *l, const uint8_t *p, size_t len,
+    const struct sockaddr *from, bool partial);
 void pf__udp_send(struct pf_net *n, const struct pf_dest *d,
     const uint8_t *buf, size_t len);
 
@@ -122,5 +124,7 @@ void pf__tcp_send(struct pf_net *n, const struct pf_dest *d,
     const uint8_t *buf, size_t len);
 void pf__tcp_sweep(struct pf_net *n, int64_t now_us);
 void pf__tcp_close_all(struct pf_net *n);
+void pf__tcp_input(struct pf_conn *c, const uint8_t *p, size_t len);
+struct pf_conn *pf__tcp_conn_fake(struct pf_net *n, const struct sockaddr *peer);
 
 #endif

@@ -64,10 +64,10 @@ conn_new(struct pf_net *n, int ifindex, bool inbound)
 	return c;
 }
 
-static void
-conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* Grows the receive buffer towards one frame; returns the room left. */
+static size_t
+rx_room(struct pf_conn *c)
 {
-	struct pf_conn *c = h->data;
 	if (c->rxcap - c->rxlen < 4096 && c->rxcap < max_frame(c->net)) {
 		size_t ncap = c->rxcap ? c->rxcap * 2 : 8192;
 		if (ncap > max_frame(c->net))
@@ -78,8 +78,15 @@ conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 			c->rxcap = ncap;
 		}
 	}
+	return c->rxcap - c->rxlen;
+}
+
+static void
+conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct pf_conn *c = h->data;
+	buf->len = rx_room(c);
 	buf->base = (char *)c->rx + c->rxlen;
-	buf->len = c->rxcap - c->rxlen;
 }
 
 /* Drop the peer: the stream cannot be resynchronised after garbage. */
@@ -152,6 +159,37 @@ conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	c->rxlen += (size_t)nread;
 	c->last_us = (int64_t)uv_now(c->net->loop) * 1000;
 	conn_frames(c);
+}
+
+/* Bytes as if read from the peer (the fuzz target's way in). */
+void
+pf__tcp_input(struct pf_conn *c, const uint8_t *p, size_t len)
+{
+	while (len && c->state != PF_CCLOSING) {
+		size_t room = rx_room(c);
+		if (!room) {
+			conn_bad(c, PF_NDROP_TX_ERROR);
+			return;
+		}
+		size_t n = len < room ? len : room;
+		memcpy(c->rx + c->rxlen, p, n);
+		c->rxlen += n;
+		p += n;
+		len -= n;
+		conn_frames(c);
+	}
+}
+
+/* An open inbound connection with no socket behind it (fuzzing). */
+struct pf_conn *
+pf__tcp_conn_fake(struct pf_net *n, const struct sockaddr *peer)
+{
+	struct pf_conn *c = conn_new(n, 0, true);
+	if (c) {
+		memcpy(&c->peer, peer, pf__sa_len(peer));
+		c->state = PF_COPEN;
+	}
+	return c;
 }
 
 static void

@@ -19,21 +19,16 @@ udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = l->net->cfg.max_dgram;
 }
 
-static void
-udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-    const struct sockaddr *from, unsigned flags)
+void
+pf__udp_input(struct pf_listen *l, const uint8_t *p, size_t len,
+    const struct sockaddr *from, bool partial)
 {
-	struct pf_listen *l = h->data;
 	struct pf_net *n = l->net;
-	if (nread < 0 || !from)
-		return; /* a socket error (ICMP) or nothing more to read */
-	n->st.rx_bytes += (uint64_t)nread;
-	if (flags & UV_UDP_PARTIAL) {
+	n->st.rx_bytes += len;
+	if (partial) {
 		n->st.drops[PF_NDROP_OVERSIZE]++;
 		return;
 	}
-	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t len = (size_t)nread;
 	if (len >= 3 && p[2] == PF_AUTH_VERSION) {
 		int r = pf__auth_open(n, p, len, n->authbuf,
 		    (size_t)n->cfg.max_dgram + 128, &len);
@@ -53,6 +48,16 @@ udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		return;
 	}
 	pf__net_arrive(n, PF_FUDP, l->index, from, &msg);
+}
+
+static void
+udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+    const struct sockaddr *from, unsigned flags)
+{
+	if (nread < 0 || !from)
+		return; /* a socket error (ICMP) or nothing more to read */
+	pf__udp_input(h->data, (const uint8_t *)buf->base, (size_t)nread, from,
+	    flags & UV_UDP_PARTIAL);
 }
 
 int
