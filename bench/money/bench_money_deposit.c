@@ -37,6 +37,12 @@
  * would. A deposit counts when
  * its ticket is durable, i.e. when a daemon would acknowledge it. The
  * ratio is deposits/s over raw verifies/s (target >= 0.8).
+ *
+ * A second model, "loop", is measured on another TOKENS tokens in each
+ * round: one thread runs DEPOSITORS simulated processes as the daemon's
+ * loop thread would (see loop_model()) and a worker commits; it is
+ * compared with raw verification on one thread, since the loop verifies
+ * on one thread.
  */
 #include <pthread.h>
 #include <sys/resource.h>
@@ -137,6 +143,103 @@ depositor(void *arg)
 	return NULL;
 }
 
+/*
+ * The loop model: what the daemon's single loop thread would do. One
+ * thread interleaves DEPOSITORS simulated processes: each idle one runs
+ * the redemption path and is parked with its ticket; a worker thread
+ * commits whenever something is staged and none is running (as a
+ * uv_queue_work would); parked processes whose ticket is durable resume
+ * and deposit again. The loop blocks only when every process is parked.
+ */
+static pthread_mutex_t lm_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lm_cv = PTHREAD_COND_INITIALIZER;
+static int lm_request, lm_busy, lm_quit;
+
+static void *
+loop_committer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lm_mu);
+	for (;;) {
+		while (!lm_request && !lm_quit)
+			pthread_cond_wait(&lm_cv, &lm_mu);
+		if (lm_quit)
+			break;
+		lm_request = 0;
+		pthread_mutex_unlock(&lm_mu);
+		if (money_bank_commit(&bank) != MONEY_OK)
+			abort();
+		pthread_mutex_lock(&lm_mu);
+		lm_busy = 0;
+		batches++;
+		pthread_cond_broadcast(&lm_cv);
+	}
+	pthread_mutex_unlock(&lm_mu);
+	return NULL;
+}
+
+static void
+loop_model(long from, long to, int ndep)
+{
+	uint64_t *ticket = calloc((size_t)ndep, sizeof(*ticket));
+	uint64_t now = (uint64_t)time(NULL), durable, staged = 0;
+	long next = from, acked = 0;
+	pthread_t th;
+
+	if (ticket == NULL)
+		abort();
+	lm_quit = lm_request = lm_busy = 0;
+	pthread_create(&th, NULL, loop_committer, NULL);
+	while (acked < to - from) {
+		int parked = 0;
+		for (int i = 0; i < ndep; i++) {
+			int64_t amount;
+			durable = money_ledger_durable(bank.ledger);
+			if (ticket[i] != 0 && ticket[i] <= durable) {
+				ticket[i] = 0; /* acknowledged: resumes */
+				acked++;
+			}
+			if (ticket[i] == 0 && next < to) {
+				if (money_bank_deposit_stage(&bank, toks[next],
+				        MONEY_TOKEN_LEN, now, &amount,
+				        &ticket[i]) != MONEY_OK) {
+					atomic_fetch_add(&failures, 1);
+					acked++;
+					ticket[i] = 0;
+				} else if (ticket[i] > staged) {
+					staged = ticket[i];
+				}
+				next++;
+				/* As the daemon would after each _dep: start a
+				 * commit when none is running. */
+				pthread_mutex_lock(&lm_mu);
+				if (!lm_busy && staged > durable) {
+					lm_busy = lm_request = 1;
+					pthread_cond_signal(&lm_cv);
+				}
+				pthread_mutex_unlock(&lm_mu);
+			}
+			parked += ticket[i] != 0;
+		}
+		pthread_mutex_lock(&lm_mu);
+		if (!lm_busy && staged > money_ledger_durable(bank.ledger)) {
+			lm_busy = lm_request = 1;
+			pthread_cond_broadcast(&lm_cv);
+		}
+		/* Nothing to run: sleep until a commit completes. */
+		if (parked == ndep || (next >= to && parked > 0))
+			while (lm_busy)
+				pthread_cond_wait(&lm_cv, &lm_mu);
+		pthread_mutex_unlock(&lm_mu);
+	}
+	pthread_mutex_lock(&lm_mu);
+	lm_quit = 1;
+	pthread_cond_broadcast(&lm_cv);
+	pthread_mutex_unlock(&lm_mu);
+	pthread_join(th, NULL);
+	free(ticket);
+}
+
 struct raw_arg {
 	long from, to;
 };
@@ -199,7 +302,7 @@ main(int argc, char **argv)
 	const char *base = argc > 1 ? argv[1] : "/tmp";
 	int ndep = argc > 3 ? atoi(argv[3]) : 64;
 	int rounds = argc > 4 ? atoi(argv[4]) : 5;
-	double rn[64], r1[64], dr[64], rc[64], raw_cpu;
+	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[4096];
 	pthread_t *th;
@@ -217,11 +320,12 @@ main(int argc, char **argv)
 	if (money_init() != MONEY_OK || mkdtemp(dir) == NULL ||
 	    money_bank_open(&bank, dir) != MONEY_OK)
 		return 1;
-	toks = malloc((size_t)ntok * MONEY_TOKEN_LEN);
+	/* first half: threads model; second half: loop model */
+	toks = malloc((size_t)ntok * 2 * MONEY_TOKEN_LEN);
 	th = calloc((size_t)ndep, sizeof(*th));
 	if (toks == NULL || th == NULL)
 		return 1;
-	for (long i = 0; i < ntok; i++) {
+	for (long i = 0; i < 2 * ntok; i++) {
 		struct money_token t;
 		if (money_book_mint(&bank.book, 10) != MONEY_OK ||
 		    money_token_sign(bank.ident, 10, exp, &t) != MONEY_OK ||
@@ -236,7 +340,7 @@ main(int argc, char **argv)
 	printf("dir %s, %ld tokens, %d depositors, %d CPUs, %d rounds\n",
 	    base, ntok, ndep, ncpu, rounds);
 	printf("round  raw/s(1)  raw/s(%d)  deposits/s  per-commit  cpu  "
-	       "ratio(%d)  ratio(1)  per-cpu\n",
+	       "ratio(%d)  ratio(1)  per-cpu     loop/s  loop(1)\n",
 	    ncpu, ncpu);
 	for (int r = 0; r < rounds; r++) {
 		long from = ntok * r / rounds, to = ntok * (r + 1) / rounds;
@@ -260,12 +364,23 @@ main(int argc, char **argv)
 		rn[r] = dep_rate / rawn;
 		r1[r] = dep_rate / raw1;
 		dr[r] = dep_rate;
+		pc = batches > b0 ? (double)(to - from) / (double)(batches - b0) :
+		                    0.0;
+		/* the loop model, on its own share of the second half */
+		{
+			long lf = ntok + ntok * r / rounds;
+			long lt = ntok + ntok * (r + 1) / rounds;
+			double raw1l, tl;
+			raw1l = raw_rate(1, lf, lt);
+			tl = now_s();
+			loop_model(lf, lt, ndep);
+			tl = now_s() - tl;
+			lr[r] = (double)(lt - lf) / tl / raw1l;
+			ld[r] = (double)(lt - lf) / tl;
+		}
 		printf("%5d  %8.0f  %8.0f  %10.0f  %10.1f  %3.0f%%  %9.3f  "
-		       "%8.3f  %7.3f\n",
-		    r, raw1, rawn, dep_rate,
-		    batches > b0 ? (double)(to - from) / (double)(batches - b0) :
-		                   0.0,
-		    busy * 100, rn[r], r1[r], rc[r]);
+		       "%8.3f  %7.3f  %9.0f  %8.3f\n",
+		    r, raw1, rawn, dep_rate, pc, busy * 100, rn[r], r1[r], rc[r], ld[r], lr[r]);
 	}
 	money_ledger_stats(bank.ledger, &st);
 	printf("median: deposits %.0f /s, ratio deposits/raw(%d threads) "
@@ -273,6 +388,9 @@ main(int argc, char **argv)
 	       "%ld refused\n",
 	    median(dr, rounds), ncpu, median(rn, rounds), median(r1, rounds),
 	    median(rc, rounds), (long)atomic_load(&failures));
+	printf("loop model: median %.0f deposits/s, ratio to raw(1 thread) "
+	       "%.3f\n",
+	    median(ld, rounds), median(lr, rounds));
 	printf("ledger %llu records, %llu bytes\n",
 	    (unsigned long long)st.records, (unsigned long long)st.bytes);
 
