@@ -28,10 +28,16 @@ if command -v dot >/dev/null; then
 	dot -Tsvg "$T/topo.dot" >/dev/null || fail "dot rejects the graph"
 fi
 
-# d dies: the exploration ends with what is reachable.
+# d dies mid-exploration (stopped first, so that the explorers are
+# waiting for it when the kill comes): the exploration ends with what is
+# reachable. (--idle counts from the send: the graph must come within 3 s.)
+kill -STOP "$(cat "$T/d.pid")"
+"$M0INJECT" -t 127.0.0.1:$pb --idle 3 --replies 1 "$MESSENGERS/explore.m0" \
+    >"$T/topo2.dot" &
+inj=$!
+sleep 0.3
 kill -9 "$(cat "$T/d.pid")"
-# (--idle counts from the send: the graph must come within 3 s.)
-"$M0INJECT" -t 127.0.0.1:$pb --idle 3 --replies 1 "$MESSENGERS/explore.m0" >"$T/topo2.dot"
+wait $inj
 cat "$T/topo2.dot"
 nodes=$(grep -c '\[label="127.0.0.1:' "$T/topo2.dot")
 lost=$(grep -c 'lost:d' "$T/topo2.dot")
