@@ -154,6 +154,7 @@ depositor(void *arg)
 static pthread_mutex_t lm_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lm_cv = PTHREAD_COND_INITIALIZER;
 static int lm_request, lm_busy, lm_quit;
+static double lm_idle; /* seconds the loop slept waiting for a commit */
 
 static void *
 loop_committer(void *arg)
@@ -227,9 +228,12 @@ loop_model(long from, long to, int ndep)
 			pthread_cond_broadcast(&lm_cv);
 		}
 		/* Nothing to run: sleep until a commit completes. */
-		if (parked == ndep || (next >= to && parked > 0))
+		if (parked == ndep || (next >= to && parked > 0)) {
+			double w = now_s();
 			while (lm_busy)
 				pthread_cond_wait(&lm_cv, &lm_mu);
+			lm_idle += now_s() - w;
+		}
 		pthread_mutex_unlock(&lm_mu);
 	}
 	pthread_mutex_lock(&lm_mu);
@@ -302,7 +306,7 @@ main(int argc, char **argv)
 	const char *base = argc > 1 ? argv[1] : "/tmp";
 	int ndep = argc > 3 ? atoi(argv[3]) : 64;
 	int rounds = argc > 4 ? atoi(argv[4]) : 5;
-	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc;
+	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc, li[64];
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[4096];
 	pthread_t *th;
@@ -340,7 +344,7 @@ main(int argc, char **argv)
 	printf("dir %s, %ld tokens, %d depositors, %d CPUs, %d rounds\n",
 	    base, ntok, ndep, ncpu, rounds);
 	printf("round  raw/s(1)  raw/s(%d)  deposits/s  per-commit  cpu  "
-	       "ratio(%d)  ratio(1)  per-cpu     loop/s  loop(1)\n",
+	       "ratio(%d)  ratio(1)  per-cpu     loop/s  loop(1)  idle\n",
 	    ncpu, ncpu);
 	for (int r = 0; r < rounds; r++) {
 		long from = ntok * r / rounds, to = ntok * (r + 1) / rounds;
@@ -372,15 +376,18 @@ main(int argc, char **argv)
 			long lt = ntok + ntok * (r + 1) / rounds;
 			double raw1l, tl;
 			raw1l = raw_rate(1, lf, lt);
+			lm_idle = 0;
 			tl = now_s();
 			loop_model(lf, lt, ndep);
 			tl = now_s() - tl;
 			lr[r] = (double)(lt - lf) / tl / raw1l;
+			li[r] = lm_idle / tl;
 			ld[r] = (double)(lt - lf) / tl;
 		}
 		printf("%5d  %8.0f  %8.0f  %10.0f  %10.1f  %3.0f%%  %9.3f  "
-		       "%8.3f  %7.3f  %9.0f  %8.3f\n",
-		    r, raw1, rawn, dep_rate, pc, busy * 100, rn[r], r1[r], rc[r], ld[r], lr[r]);
+		       "%8.3f  %7.3f  %9.0f  %8.3f  %3.0f%%\n",
+		    r, raw1, rawn, dep_rate, pc, busy * 100, rn[r], r1[r], rc[r],
+		    ld[r], lr[r], li[r] * 100);
 	}
 	money_ledger_stats(bank.ledger, &st);
 	printf("median: deposits %.0f /s, ratio deposits/raw(%d threads) "
