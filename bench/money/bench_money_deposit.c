@@ -74,6 +74,7 @@ static pthread_cond_t gc_cv[2] = {PTHREAD_COND_INITIALIZER,
     PTHREAD_COND_INITIALIZER};
 static int committing;
 static uint64_t batches;
+static double commit_s; /* time spent in commits, threads model */
 
 static double
 cpu_s(void)
@@ -102,11 +103,13 @@ wait_durable(uint64_t ticket)
 	pthread_mutex_lock(&gc_mu);
 	while (money_ledger_durable(bank.ledger) < ticket) {
 		if (!committing) {
+			double c = now_s();
 			committing = 1;
 			pthread_mutex_unlock(&gc_mu);
 			if (money_bank_commit(&bank) != MONEY_OK)
 				abort();
 			pthread_mutex_lock(&gc_mu);
+			commit_s += now_s() - c;
 			committing = 0;
 			batches++;
 			{
@@ -155,6 +158,8 @@ static pthread_mutex_t lm_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lm_cv = PTHREAD_COND_INITIALIZER;
 static int lm_request, lm_busy, lm_quit;
 static double lm_idle; /* seconds the loop slept waiting for a commit */
+static double lm_commit_s;
+static long lm_commits;
 
 static void *
 loop_committer(void *arg)
@@ -166,11 +171,14 @@ loop_committer(void *arg)
 			pthread_cond_wait(&lm_cv, &lm_mu);
 		if (lm_quit)
 			break;
+		double c = now_s();
 		lm_request = 0;
 		pthread_mutex_unlock(&lm_mu);
 		if (money_bank_commit(&bank) != MONEY_OK)
 			abort();
 		pthread_mutex_lock(&lm_mu);
+		lm_commit_s += now_s() - c;
+		lm_commits++;
 		lm_busy = 0;
 		batches++;
 		pthread_cond_broadcast(&lm_cv);
@@ -307,6 +315,7 @@ main(int argc, char **argv)
 	int ndep = argc > 3 ? atoi(argv[3]) : 64;
 	int rounds = argc > 4 ? atoi(argv[4]) : 5;
 	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc, li[64];
+	uint64_t batches_threads = 0;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[4096];
 	pthread_t *th;
@@ -370,6 +379,7 @@ main(int argc, char **argv)
 		dr[r] = dep_rate;
 		pc = batches > b0 ? (double)(to - from) / (double)(batches - b0) :
 		                    0.0;
+		batches_threads += batches - b0;
 		/* the loop model, on its own share of the second half */
 		{
 			long lf = ntok + ntok * r / rounds;
@@ -395,6 +405,13 @@ main(int argc, char **argv)
 	       "%ld refused\n",
 	    median(dr, rounds), ncpu, median(rn, rounds), median(r1, rounds),
 	    median(rc, rounds), (long)atomic_load(&failures));
+	printf("mean commit (write + fdatasync), threads model: %.2f ms; "
+	       "with %d depositors each waiting for its own deposit, "
+	       "deposits/s <= about %d / that\n",
+	    batches_threads ? commit_s * 1e3 / (double)batches_threads : 0.0,
+	    ndep, ndep);
+	printf("loop model: %ld commits, mean %.2f ms\n", lm_commits,
+	    lm_commits ? lm_commit_s * 1e3 / (double)lm_commits : 0.0);
 	printf("loop model: median %.0f deposits/s, ratio to raw(1 thread) "
 	       "%.3f\n",
 	    median(ld, rounds), median(lr, rounds));
