@@ -200,7 +200,7 @@ loop_model(long from, long to, int ndep)
 	lm_quit = lm_request = lm_busy = 0;
 	pthread_create(&th, NULL, loop_committer, NULL);
 	while (acked < to - from) {
-		int parked = 0;
+		int worked = 0;
 		for (int i = 0; i < ndep; i++) {
 			int64_t amount;
 			durable = money_ledger_durable(bank.ledger);
@@ -219,6 +219,7 @@ loop_model(long from, long to, int ndep)
 					staged = ticket[i];
 				}
 				next++;
+				worked++;
 				/* As the daemon would after each _dep: start a
 				 * commit when none is running. */
 				pthread_mutex_lock(&lm_mu);
@@ -228,15 +229,15 @@ loop_model(long from, long to, int ndep)
 				}
 				pthread_mutex_unlock(&lm_mu);
 			}
-			parked += ticket[i] != 0;
 		}
 		pthread_mutex_lock(&lm_mu);
 		if (!lm_busy && staged > money_ledger_durable(bank.ledger)) {
 			lm_busy = lm_request = 1;
 			pthread_cond_broadcast(&lm_cv);
 		}
-		/* Nothing to run: sleep until a commit completes. */
-		if (parked == ndep || (next >= to && parked > 0)) {
+		/* Nothing ran this pass (every process is parked): sleep
+		 * until a commit completes. */
+		if (worked == 0) {
 			double w = now_s();
 			while (lm_busy)
 				pthread_cond_wait(&lm_cv, &lm_mu);
