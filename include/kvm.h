@@ -260,7 +260,8 @@ unsigned kvm_pool_idle(struct kvm_pool *pool);
 /*
  * kvm_mem_map: maps (len) bytes at (gva), both page aligned, with (prot)
  * (enum kvm_prot bits). Fresh zeroed pages come from the slab. All pages
- * must be unmapped before; on error nothing changes.
+ * must be unmapped before; on error nothing changes. A range larger than
+ * the free slab is refused at once, so the cost is bounded by the slab.
  * Returns KVM_OK, or KVM_ERR_ALIGN, RANGE, MAPPED, SLAB_FULL.
  */
 enum kvm_err kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
@@ -268,7 +269,8 @@ enum kvm_err kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
 
 /*
  * kvm_mem_unmap: unmaps the pages of [gva, gva+len) that are mapped and
- * returns them to the slab; unmapped pages in the range are skipped.
+ * returns them to the slab; unmapped pages in the range are skipped (in
+ * whole empty tables at a time: the cost is what is mapped, not len).
  * Returns KVM_OK, or KVM_ERR_ALIGN, RANGE.
  */
 enum kvm_err kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len);

@@ -15,8 +15,10 @@
 
 #include "kvm_int.h"
 
-/* Budget for finishing a trampoline path that the timer interrupted. */
-#define KVM__KERNEL_GRACE_NS 20000
+/* Budget for finishing a trampoline path that the timer interrupted:
+ * 20 us, doubling up to 100 ms. */
+#define KVM__KERNEL_GRACE_NS 20000ull
+#define KVM__KERNEL_GRACE_MAX_NS 100000000ull
 
 static pthread_once_t kvm__sig_once = PTHREAD_ONCE_INIT;
 
@@ -248,6 +250,7 @@ kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 {
 	struct kvm_run *run = ctx->run;
 	uint64_t t0 = kvm__now_ns();
+	uint64_t grace = KVM__KERNEL_GRACE_NS;
 	enum kvm_err err;
 	int r, armed = 0;
 
@@ -282,9 +285,15 @@ kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 				continue; /* someone else's signal */
 			if (run->s.regs.regs.rip >= KVM_USER_END) {
 				/* Stopped inside the trampoline: let it reach
-				 * its exit or ring 3 before reporting. */
+				 * its exit or ring 3 before reporting. The
+				 * grace doubles each time: where the trampoline
+				 * is emulated (PVM) and the host is loaded, a
+				 * fixed short grace could expire before any
+				 * progress, forever. */
 				run->immediate_exit = 0;
-				kvm__timer_arm(ctx, KVM__KERNEL_GRACE_NS);
+				kvm__timer_arm(ctx, grace);
+				if (grace < KVM__KERNEL_GRACE_MAX_NS)
+					grace *= 2;
 				continue;
 			}
 			ctx->state = KVM__ST_USER;
