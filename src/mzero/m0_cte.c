@@ -177,6 +177,10 @@ emit_simple(struct emit *e, const struct m0_value *v, bool in_proc)
 		tokz(e, "[");
 		break;
 	case M0_TSTRING:
+		if (!e->display && !(v->u.o->attr & M0_AR)) {
+			e->err = M0_EACCESS_CHECK; /* no copy of the unreadable */
+			break;
+		}
 		quoted(e, M0_BYTES(v), v->len);
 		break;
 	case M0_TOPER:
@@ -220,6 +224,10 @@ emit(struct emit *e, const struct m0_value *root, bool in_proc)
 		if (e->err || e->b->oom)
 			break;
 		if (cur.type == M0_TARRAY) {
+			if (!e->display && !(cur.u.o->attr & M0_AR)) {
+				e->err = M0_EACCESS_CHECK;
+				break;
+			}
 			if (cur.u.o->mark == MARK_BUSY) {
 				if (!e->display) {
 					e->err = M0_ECIRCULAR_DATA;

@@ -142,6 +142,8 @@ m0__op_ctk(struct m0_state *s)
 	struct m0_value *v = M0_TOP(s, 0);
 	if (v->type != M0_TSTRING)
 		return M0_ETYPE_CHECK;
+	if (!(v->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
 	if (v->len != 8)
 		return M0_ERANGE_CHECK;
 	uint64_t k = 0;
@@ -158,6 +160,8 @@ m0__op_ctn(struct m0_state *s)
 	struct m0_value *v = M0_TOP(s, 0);
 	if (v->type != M0_TSTRING)
 		return M0_ETYPE_CHECK;
+	if (!(v->u.o->attr & M0_AR))
+		return M0_EACCESS_CHECK;
 	struct m0_name *n = m0__intern(s->g, (const char *)M0_BYTES(v), v->len);
 	if (!n)
 		return M0_EIMPLEMENTATION_LIMIT;
@@ -222,6 +226,9 @@ m0__op_ctm(struct m0_state *s)
 	if (e[0].type != M0_TKEY || e[1].type != M0_TSTRING ||
 	    (e[2].type != M0_TSTRING && e[2].type != M0_TNULL))
 		return M0_ETYPE_CHECK;
+	if (!(e[1].u.o->attr & M0_AR) ||
+	    (e[2].type == M0_TSTRING && !(e[2].u.o->attr & M0_AR)))
+		return M0_EACCESS_CHECK;
 	struct m0_msg m = {.queue = e[0].u.k,
 	    .code = M0_BYTES(&e[1]),
 	    .code_len = e[1].len};

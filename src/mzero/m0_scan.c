@@ -118,8 +118,11 @@ scan_number(const uint8_t *p, uint32_t len, uint32_t *i, int64_t *out)
 			nd++;
 			(*i)++;
 		}
-		if (*i >= len || nd == 0 || over)
+		if (*i >= len || nd == 0 || over) {
+			if (*i < len)
+				(*i)++; /* the closing #: one error per token */
 			return M0_ESYNTAX;
+		}
 		(*i)++;
 		v = b;
 	}

@@ -59,7 +59,7 @@ static const struct {
     {"land", "{0= X 0= | 0=}"}, {"lor", "{0= X 0= & 0=}"},
     {"lxor", "{0= X 0= ^}"}, {"lnot", "{0=}"},
     {"makechannel", "{3 2 R _cha X G'_key G !}"},
-    {"repeat", "{{P}X + L}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
+    {"repeat", "{X 0 I 0 < {X L} {X {P} X + L} ?}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
     {"inet_to_int", "{X 256* + X 65536* + X 16777216* +}"}};
 
 static int

@@ -220,6 +220,20 @@ push_force(struct m0_state *s, const struct m0_value *v)
 	return M0_OK;
 }
 
+/* An error raised while _err runs ends the process unless an H that the
+ * handler itself set up will catch it (spec A5: "if _err itself fails"). */
+static bool
+handler_unprotected(const struct m0_state *s)
+{
+	for (uint32_t i = s->esp; i-- > 0;) {
+		if (s->es[i].kind == M0_FSTOP)
+			return false;
+		if (s->es[i].kind == M0_FERRH)
+			return true;
+	}
+	return false;
+}
+
 static bool
 has_frame(const struct m0_state *s, uint8_t kind)
 {
@@ -264,7 +278,7 @@ raise_error(struct m0_state *s, int err)
 	s->errset = 0;
 	s->lasterr = err;
 	s->errobj = obj;
-	if (has_frame(s, M0_FERRH))
+	if (handler_unprotected(s))
 		return end_process(s, M0_END_FATAL);
 	if (err <= 0 || (uint32_t)err >= s->g->nerr)
 		err = M0_EIMPLEMENTATION_LIMIT; /* an extension's bad code */

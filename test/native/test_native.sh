@@ -5,7 +5,8 @@
 # faulting guests. Skips (77) only where /dev/kvm cannot be opened.
 #   test_native.sh M0 MDAEMON M0INJECT GUESTDIR
 set -u
-m0=$1 mdaemon=$2 m0inject=$3 guests=$4
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+m0=$(abs "$1") mdaemon=$(abs "$2") m0inject=$(abs "$3") guests=$(abs "$4/.")
 here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
@@ -63,12 +64,12 @@ for p in hello primes heap; do
 	want=$(case $p in hello) echo "hello from native code" ;;
 	    primes) echo 664579 ;; heap) echo "heap ok" ;; esac)
 	got=$(timeout 60 "$m0inject" -t "127.0.0.1:$port" --data "$guests/$p" \
-	    -w 30 --idle 10 "$linux" 2>&1 | grep -v '^$')
+	    -w 30 --idle 3 "$linux" 2>&1 | grep -v '^$')
 	check "remote-$p" "$want" "$got"
 done
 # Contexts of ended processes went back to the pool: the daemon is
 # healthy and answers.
 got=$(timeout 20 "$m0inject" -t "127.0.0.1:$port" --data "$guests/hello" \
-    -w 10 --idle 5 "$linux" 2>&1 | grep -v '^$')
+    -w 10 --idle 3 "$linux" 2>&1 | grep -v '^$')
 check remote-again "hello from native code" "$got"
 [ $fails = 0 ]
