@@ -218,6 +218,7 @@ struct pf_net_config {
 
 struct pf_net_stats {
 	uint64_t rx, rx_bytes, tx, tx_bytes;
+	uint64_t rx_auth, tx_auth; /* envelopes opened, envelopes made */
 	uint64_t tcp_accepted, tcp_connected, tcp_open;
 	uint64_t drops[PF_NDROP_N];
 };

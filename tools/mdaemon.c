@@ -135,14 +135,15 @@ log_stats(struct daemon *d)
 	pf_net_get_stats(d->net, &ns);
 	log_info("stats: uptime=%llds created=%llu ended=%llu running=%llu "
 		 "waiting=%llu queues=%llu rx=%llu rx_bytes=%llu tx=%llu "
-		 "tx_bytes=%llu tcp_accepted=%llu tcp_connected=%llu "
-		 "tcp_open=%llu",
+		 "tx_bytes=%llu rx_auth=%llu tx_auth=%llu tcp_accepted=%llu "
+		 "tcp_connected=%llu tcp_open=%llu",
 	    (long long)((pf_now_us() - d->started_us) / 1000000),
 	    (unsigned long long)ps.created, (unsigned long long)ps.ended,
 	    (unsigned long long)ps.running, (unsigned long long)ps.waiting,
 	    (unsigned long long)ps.queues, (unsigned long long)ns.rx,
 	    (unsigned long long)ns.rx_bytes, (unsigned long long)ns.tx,
-	    (unsigned long long)ns.tx_bytes,
+	    (unsigned long long)ns.tx_bytes, (unsigned long long)ns.rx_auth,
+	    (unsigned long long)ns.tx_auth,
 	    (unsigned long long)ns.tcp_accepted,
 	    (unsigned long long)ns.tcp_connected,
 	    (unsigned long long)ns.tcp_open);

@@ -3,14 +3,15 @@
  *
  * A neighbour whose Ed25519 public key is configured ("pinned") is talked
  * to only in envelopes, and plain messengers from its address are
- * dropped. An envelope is one datagram:
+ * dropped. An envelope is one datagram, or one frame on a TCP stream:
  *
  *    0  2  "M0"
  *    2  1  version 1 (plain receivers drop it: messengers have 0)
  *    3  1  flags 0
- *    4 32  the sender's Ed25519 public key
- *   36 24  nonce (random)
- *   60     crypto_box(nonce, shared key): time (8, big-endian µs since
+ *    4  4  length of the box (big-endian)
+ *    8 32  the sender's Ed25519 public key
+ *   40 24  nonce (random)
+ *   64     crypto_box(nonce, shared key): time (8, big-endian µs since
  *          the epoch) and the messenger; 16 bytes of MAC in front
  *
  * The shared key is X25519 between the two identities converted to
@@ -24,7 +25,9 @@
 
 #include "pf_net.h"
 
-#define ENV_HDR 60
+#define ENV_HDR 64
+#define ENV_PK 8
+#define ENV_NONCE 40
 #define ENV_OVER (ENV_HDR + crypto_box_MACBYTES + 8)
 
 int
@@ -99,15 +102,21 @@ pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in, size_t len,
 	out[1] = '0';
 	out[2] = PF_AUTH_VERSION;
 	out[3] = 0;
-	memcpy(out + 4, n->auth_pk, 32);
-	randombytes_buf(out + 36, crypto_box_NONCEBYTES);
+	size_t box = len + 8 + crypto_box_MACBYTES;
+	out[4] = (uint8_t)(box >> 24);
+	out[5] = (uint8_t)(box >> 16);
+	out[6] = (uint8_t)(box >> 8);
+	out[7] = (uint8_t)box;
+	memcpy(out + ENV_PK, n->auth_pk, 32);
+	randombytes_buf(out + ENV_NONCE, crypto_box_NONCEBYTES);
 	uint64_t t = (uint64_t)pf_now_us();
 	for (int i = 0; i < 8; i++)
 		plain[i] = (uint8_t)(t >> (56 - 8 * i));
 	memcpy(plain + 8, in, len);
 	/* In place: libsodium allows the message to overlap the box. */
-	crypto_box_easy_afternm(out + ENV_HDR, plain, len + 8, out + 36,
+	crypto_box_easy_afternm(out + ENV_HDR, plain, len + 8, out + ENV_NONCE,
 	    n->auth_k + ix * crypto_box_BEFORENMBYTES);
+	n->st.tx_auth++;
 	return len + ENV_OVER;
 }
 
@@ -125,31 +134,44 @@ replayed(struct pf_net *n, const uint8_t *nonce)
 
 int
 pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
-    uint8_t *out, size_t cap, size_t *outlen)
+    uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix)
 {
-	if (len < ENV_OVER || in[3] != 0)
+	if (len < ENV_OVER || in[3] != 0 ||
+	    pf__auth_frame_len(in, len) != len)
 		return PF_NDROP_AUTH_BAD;
 	if (!n->has_identity || !n->auth_k)
 		return PF_NDROP_AUTH_UNKNOWN;
 	size_t ix = n->nnbr;
 	for (size_t i = 0; i < n->nnbr; i++)
-		if (n->nbr[i].pinned && !memcmp(n->nbr[i].key, in + 4, 32))
+		if (n->nbr[i].pinned && !memcmp(n->nbr[i].key, in + ENV_PK, 32))
 			ix = i;
 	if (ix == n->nnbr)
 		return PF_NDROP_AUTH_UNKNOWN;
 	size_t plen = len - ENV_HDR - crypto_box_MACBYTES;
 	if (plen > cap ||
 	    crypto_box_open_easy_afternm(out, in + ENV_HDR, len - ENV_HDR,
-		in + 36, n->auth_k + ix * crypto_box_BEFORENMBYTES))
+		in + ENV_NONCE, n->auth_k + ix * crypto_box_BEFORENMBYTES))
 		return PF_NDROP_AUTH_BAD;
 	uint64_t t = 0;
 	for (int i = 0; i < 8; i++)
 		t = t << 8 | out[i];
 	int64_t age = pf_now_us() - (int64_t)t;
 	if (age > PF_AUTH_WINDOW_US || age < -PF_AUTH_WINDOW_US ||
-	    replayed(n, in + 36))
+	    replayed(n, in + ENV_NONCE))
 		return PF_NDROP_AUTH_REPLAY;
 	memmove(out, out + 8, plen - 8);
 	*outlen = plen - 8;
+	n->st.rx_auth++;
+	if (from_ix)
+		*from_ix = ix;
 	return 0;
+}
+
+size_t
+pf__auth_frame_len(const uint8_t *p, size_t have)
+{
+	if (have < 8)
+		return 0;
+	return ENV_HDR + ((size_t)p[4] << 24 | (size_t)p[5] << 16 |
+			     (size_t)p[6] << 8 | p[7]);
 }

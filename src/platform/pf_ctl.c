@@ -141,11 +141,13 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 			cprintf(b, "%s\"%s\"", i ? "," : "", a);
 		}
 		cprintf(b, "],\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,"
-			   "\"tx_bytes\":%llu,\"tcp_open\":%llu,"
+			   "\"tx_bytes\":%llu,\"rx_auth\":%llu,\"tx_auth\":%llu,"
+			   "\"tcp_open\":%llu,"
 			   "\"tcp_accepted\":%llu,\"tcp_connected\":%llu},"
 			   "\"drops\":{",
 		    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes),
-		    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
+		    U(ns.rx_auth), U(ns.tx_auth), U(ns.tcp_open),
+		    U(ns.tcp_accepted), U(ns.tcp_connected));
 		for (int i = 0; i < PF_DROP_N; i++) {
 			lower(id, pf_ids[i], sizeof(id));
 			cprintf(b, "%s\"%s\":%llu", i ? "," : "", id,
@@ -169,8 +171,10 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 		pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a, sizeof(a));
 		cprintf(b, "link %-3d   %s (udpip, tcpip)\n", i, a);
 	}
-	cprintf(b, "traffic    rx %llu (%llu B), tx %llu (%llu B)\n", U(ns.rx),
-	    U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes));
+	cprintf(b, "traffic    rx %llu (%llu B), tx %llu (%llu B); envelopes "
+		   "%llu in, %llu out\n",
+	    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes), U(ns.rx_auth),
+	    U(ns.tx_auth));
 	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
 	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
 	cprintf(b, "drops\n");

@@ -390,7 +390,12 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	if (!n->cfg.tcp_idle_s)
 		n->cfg.tcp_idle_s = 120;
 	n->rxbuf = malloc(n->cfg.max_dgram);
-	n->authbuf = malloc((size_t)n->cfg.max_dgram + 128);
+	/* The largest frame, datagram or TCP, and an envelope around it. */
+	n->authcap = (n->cfg.max_dgram > (size_t)n->cfg.max_msg + 24
+			     ? n->cfg.max_dgram
+			     : (size_t)n->cfg.max_msg + 24) +
+	    128;
+	n->authbuf = malloc(n->authcap);
 	n->rate = calloc(PF_RATE_SLOTS, sizeof(*n->rate));
 	if (!n->rxbuf || !n->authbuf || !n->rate) {
 		pf_net_free(n);
@@ -582,6 +587,8 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	free(n->nbr);
 	n->nbr = copy;
 	n->nnbr = count;
+	for (struct pf_conn *c = n->conns; c; c = c->next)
+		c->authed = false; /* its neighbour index is stale now */
 	if (pf__auth_derive(n))
 		return M0_EIMPLEMENTATION_LIMIT;
 	return M0_OK;

@@ -57,6 +57,8 @@ struct pf_conn {
 	int ifindex;
 	enum pf_cstate state;
 	bool inbound;
+	bool authed;       /* a pinned neighbour's envelope came on it */
+	size_t auth_ix;    /* that neighbour */
 	uint8_t *rx;
 	size_t rxlen, rxcap;
 	size_t queued; /* bytes written and not yet completed */
@@ -90,6 +92,7 @@ struct pf_net {
 	uint64_t auth_seen[PF_AUTH_NONCES];
 	size_t auth_next;
 	uint8_t *authbuf; /* opened envelopes and envelopes to send */
+	size_t authcap;
 };
 
 /* pf_net.c */
@@ -109,7 +112,9 @@ const struct pf_neighbour *pf__auth_pinned(const struct pf_net *n,
 size_t pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in,
     size_t len, uint8_t *out, size_t cap);
 int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
-    uint8_t *out, size_t cap, size_t *outlen);
+    uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix);
+/* Bytes of the envelope at p (0: its length is not there yet). */
+size_t pf__auth_frame_len(const uint8_t *p, size_t have);
 
 /* pf_udp.c */
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);

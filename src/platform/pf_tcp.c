@@ -107,6 +107,36 @@ conn_frames(struct pf_conn *c)
 	while (c->state != PF_CCLOSING && c->rxlen - off >= 16) {
 		const uint8_t *p = c->rx + off;
 		size_t have = c->rxlen - off;
+		if (p[2] == PF_AUTH_VERSION) {
+			size_t need = pf__auth_frame_len(p, have);
+			if (need > max_frame(n) + 128) {
+				conn_bad(c, PF_NDROP_AUTH_BAD);
+				return;
+			}
+			if (have < need)
+				break;
+			size_t len, ix;
+			int r = pf__auth_open(n, p, need, n->authbuf,
+			    n->authcap, &len, &ix);
+			struct m0_msg msg;
+			size_t used;
+			int w = r ? M0_WIRE_OK
+				  : m0_wire_decode(n->authbuf, len, n->cfg.max_msg,
+					&msg, &used);
+			if (r || w != M0_WIRE_OK) {
+				conn_bad(c, r ? r
+					      : PF_NDROP_WIRE_SHORT + w -
+						    M0_WIRE_SHORT);
+				return;
+			}
+			c->authed = true; /* answers on it go in envelopes */
+			c->auth_ix = ix;
+			n->st.rx_bytes += need;
+			off += need;
+			pf__net_arrive(n, PF_FTCP, c->ifindex,
+			    (struct sockaddr *)&c->peer, &msg);
+			continue;
+		}
 		/* Check what the header says before waiting for the rest. */
 		if (p[2] != 0) {
 			conn_bad(c, PF_NDROP_WIRE_VERSION);
@@ -335,6 +365,24 @@ pf__tcp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
 	if (!c && !(c = conn_open(n, d))) {
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		return;
+	}
+	/* To a pinned neighbour, or on a connection one authenticated:
+	 * in envelopes. */
+	size_t ix;
+	if (c->authed || pf__auth_pinned(n, (struct sockaddr *)&d->sa, &ix)) {
+		if (c->authed)
+			ix = c->auth_ix;
+		if (len + 128 > n->authcap) { /* no room for the envelope */
+			n->st.drops[PF_NDROP_TX_TOO_BIG]++;
+			return;
+		}
+		len = pf__auth_wrap(n, ix, buf, len, n->authbuf,
+		    n->authcap);
+		if (!len) {
+			n->st.drops[PF_NDROP_TX_ERROR]++;
+			return;
+		}
+		buf = n->authbuf;
 	}
 	if (c->queued + len > n->cfg.tcp_queue) {
 		n->st.drops[PF_NDROP_TX_QUEUE]++;

@@ -31,7 +31,7 @@ pf__udp_input(struct pf_listen *l, const uint8_t *p, size_t len,
 	}
 	if (len >= 3 && p[2] == PF_AUTH_VERSION) {
 		int r = pf__auth_open(n, p, len, n->authbuf,
-		    (size_t)n->cfg.max_dgram + 128, &len);
+		    n->authcap, &len, NULL);
 		if (r) {
 			n->st.drops[r]++;
 			return;
@@ -116,7 +116,7 @@ pf__udp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
 			return;
 		}
 		len = pf__auth_wrap(n, ix, buf, len, n->authbuf,
-		    (size_t)n->cfg.max_dgram + 128);
+		    n->authcap);
 		if (!len) { /* no identity of our own */
 			n->st.drops[PF_NDROP_TX_ERROR]++;
 			return;

@@ -156,16 +156,13 @@ main(int argc, char **argv)
 		} else if (!strcmp(c, "env") && i + 1 < argc) {
 			/* An envelope from a known key whose box is garbage. */
 			const char *hex = argv[++i];
-			b[0] = 'M';
-			b[1] = '0';
-			b[2] = 1;
-			b[3] = 0;
+			memcpy(b, "M0\x01\x00\x00\x00\x00\x60", 8); /* 96 */
 			for (int k = 0; k < 32 && hex[2 * k] && hex[2 * k + 1]; k++) {
 				unsigned v;
 				sscanf(hex + 2 * k, "%2x", &v);
-				b[4 + k] = (uint8_t)v;
+				b[8 + k] = (uint8_t)v;
 			}
-			for (int k = 36; k < 160; k++)
+			for (int k = 40; k < 160; k++)
 				b[k] = (uint8_t)rand();
 			rc |= udp(b, 160);
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {

@@ -13,6 +13,13 @@ start a "$A" -N "b=127.0.0.1:$B,$kb"
 start b "$B" -N "a=127.0.0.1:$A,$ka"
 start d "$D" -N "a=127.0.0.1:$A,$kd"
 
+# TCP between pinned neighbours: a sends to b in an envelope; b answers
+# on the same connection, in an envelope too, and a tells the injector.
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A "$(dirname "$0")/tcp_back.m0")
+expect "tcpip between pinned neighbours" "^tcp ok$" "$out"
+expect "b opened an envelope" " rx_auth=[1-9]" "$(stats b | head -n 1)"
+expect "a opened the answer" " rx_auth=[1-9]" "$(stats a | head -n 1)"
+
 out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A "$MESSENGERS/ping.m0")
 expect "ping over an authenticated link" "^ping b: round trip [0-9]+ us$" "$out"
 out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$B "$MESSENGERS/ping.m0")
