@@ -10,7 +10,9 @@
  * the reserved area's user-visible state (PML4 user half, trap frame, cr2
  * slot) is cleared; general registers, segment and control registers,
  * MSRs (fs/gs bases), pending events and the FPU/SSE/AVX state return to
- * their initial values. The VM, vCPU, slot, slab mapping and timer stay.
+ * their initial values (when the guest ran for this user; otherwise KVM
+ * still holds the state of the last full reset and only the sync-regs
+ * page is reset). The VM, vCPU, slot, slab mapping and timer stay.
  */
 #include <stdlib.h>
 

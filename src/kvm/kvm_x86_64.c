@@ -272,13 +272,28 @@ enum kvm_err
 kvm__arch_reset(struct kvm_ctx *ctx)
 {
 	uint64_t *pml4 = (uint64_t *)(ctx->slab + KVM__GPA_PML4);
+	int ran = ctx->ran;
 
 	/* User half of the PML4 and the stack page (stale frames, cr2). */
 	memset(pml4, 0, 256 * sizeof(uint64_t));
 	memset(ctx->slab + KVM__GPA_STACK, 0, KVM__PAGE);
+
 	/* the previous user's translations must not survive */
 	if (kvm__slot_reset(ctx) != KVM_OK)
 		return KVM_ERR_SYS;
+	if (!ran) {
+		/* The vCPU never ran for this user: KVM still holds the
+		 * state of the last full reset, and only the sync-regs page
+		 * and our caches can differ. Saves four ioctls. */
+		memset(&ctx->run->s.regs.regs, 0, sizeof(struct kvm_regs));
+		ctx->run->s.regs.regs.rflags = RFLAGS_FIXED;
+		ctx->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+		ctx->state = KVM__ST_USER;
+		ctx->fs_base = ctx->gs_base = 0;
+		ctx->bases_dirty = 0;
+		ctx->in_data = NULL;
+		return KVM_OK;
+	}
 	/* STAR, LSTAR, FMASK: the guest cannot change them */
 	return kvm__vcpu_state_init(ctx, 0);
 }

@@ -127,6 +127,48 @@ test_pool_reuse_leaks_nothing(void **state)
 	kvm_pool_free(pool);
 }
 
+/* A user who never ran gets the cheap reset; the next one must still
+ * start clean: no mapping, zero registers, and a guest that works. */
+static void
+test_pool_reuse_after_no_run(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 8u << 20, .pool_max = 1};
+	struct kvm_pool *pool;
+	struct kvm_ctx *c;
+	struct kvm_guest_regs r;
+	uint32_t v = 0x5a5a;
+	kvm_gva_t cur = 0;
+	struct kvm_range rg;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE, r.rbx = 7, r.fs_base = 0x9000;
+	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
+	kvm_pool_release(pool, c); /* never ran */
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	assert_int_equal(kvm_mem_next(c, &cur, &rg), KVM_ERR_END);
+	kvm_regs_get(c, &r);
+	assert_int_equal(r.rbx, 0);
+	assert_int_equal(r.rip, 0);
+	assert_int_equal(r.fs_base, 0);
+	assert_int_equal(kvm_ctx_mem_used(c), 8 * 4096);
+	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(kvm_mem_write(c, T_DATA, &v, 4), KVM_OK);
+	assert_int_equal(t_guest_reads(c), v);
+	kvm_pool_release(pool, c); /* ran: full reset */
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(t_guest_reads(c), 0);
+	kvm_pool_release(pool, c);
+	kvm_pool_free(pool);
+}
+
 static void
 test_pool_limit(void **state)
 {
@@ -284,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_ctx_slab_cap),
 		cmocka_unit_test(test_ctx_slab_full),
 		cmocka_unit_test(test_pool_reuse_leaks_nothing),
+		cmocka_unit_test(test_pool_reuse_after_no_run),
 		cmocka_unit_test(test_pool_limit),
 		cmocka_unit_test(test_pool_broken_not_reused),
 		cmocka_unit_test(test_pool_two_threads),
