@@ -196,10 +196,8 @@ m0_get_array_string(struct m0_state *s, uint32_t k, size_t i,
 	if (i >= len)
 		return M0_ERANGE_CHECK;
 	const struct m0_value *e = &M0_ELEMS(M0_TOP(s, k))[i];
-	if (e->type != M0_TSTRING)
-		return M0_ETYPE_CHECK;
-	if (!(e->u.o->attr & M0_AR))
-		return M0_EACCESS_CHECK;
+	if ((err = m0__readable(e, M0_TSTRING)))
+		return err;
 	*p = M0_BYTES(e);
 	*n = e->len;
 	return M0_OK;

@@ -382,6 +382,16 @@ m0__fail(struct m0_state *s, int err, const struct m0_value *obj)
 	return err;
 }
 
+/* A composite of type t that may be read: the check every reading
+ * operator makes (type_check, then access_check). */
+static inline int
+m0__readable(const struct m0_value *v, uint8_t t)
+{
+	if (v->type != t)
+		return M0_ETYPE_CHECK;
+	return v->u.o->attr & M0_AR ? M0_OK : M0_EACCESS_CHECK;
+}
+
 static inline uint8_t
 m0__attr(const struct m0_value *v)
 {

@@ -140,10 +140,9 @@ m0__op_ctk(struct m0_state *s)
 {
 	M0_NEED(s, 1);
 	struct m0_value *v = M0_TOP(s, 0);
-	if (v->type != M0_TSTRING)
-		return M0_ETYPE_CHECK;
-	if (!(v->u.o->attr & M0_AR))
-		return M0_EACCESS_CHECK;
+	int err;
+	if ((err = m0__readable(v, M0_TSTRING)))
+		return err;
 	if (v->len != 8)
 		return M0_ERANGE_CHECK;
 	uint64_t k = 0;
@@ -158,10 +157,9 @@ m0__op_ctn(struct m0_state *s)
 {
 	M0_NEED(s, 1);
 	struct m0_value *v = M0_TOP(s, 0);
-	if (v->type != M0_TSTRING)
-		return M0_ETYPE_CHECK;
-	if (!(v->u.o->attr & M0_AR))
-		return M0_EACCESS_CHECK;
+	int err;
+	if ((err = m0__readable(v, M0_TSTRING)))
+		return err;
 	struct m0_name *n = m0__intern(s->g, (const char *)M0_BYTES(v), v->len);
 	if (!n)
 		return M0_EIMPLEMENTATION_LIMIT;

@@ -75,10 +75,9 @@ m0__op_submit(struct m0_state *s)
 {
 	M0_NEED(s, 2);
 	struct m0_value *to = M0_TOP(s, 1), *str = M0_TOP(s, 0);
-	if (str->type != M0_TSTRING)
-		return M0_ETYPE_CHECK;
-	if (!(str->u.o->attr & M0_AR))
-		return M0_EACCESS_CHECK;
+	int err = m0__readable(str, M0_TSTRING);
+	if (err)
+		return err;
 	if (to->type == M0_TKEY) {
 		HOST(s)->chan_send(HOST(s)->ud, s, to->u.k, M0_BYTES(str),
 		    str->len);
@@ -89,7 +88,7 @@ m0__op_submit(struct m0_state *s)
 	if (m0_wire_decode(M0_BYTES(str), str->len, s->g->lim.max_msg, &m,
 		NULL) != M0_WIRE_OK)
 		return M0_ERANGE_CHECK;
-	int err = HOST(s)->submit(HOST(s)->ud, s, to, &m);
+	err = HOST(s)->submit(HOST(s)->ud, s, to, &m);
 	if (err)
 		return err;
 	s->sp -= 2;
@@ -136,10 +135,9 @@ m0__op_print(struct m0_state *s)
 {
 	M0_NEED(s, 1);
 	struct m0_value *v = M0_TOP(s, 0);
-	if (v->type != M0_TSTRING)
-		return M0_ETYPE_CHECK;
-	if (!(v->u.o->attr & M0_AR))
-		return M0_EACCESS_CHECK;
+	int err = m0__readable(v, M0_TSTRING);
+	if (err)
+		return err;
 	HOST(s)->console(HOST(s)->ud, s, M0_BYTES(v), v->len);
 	s->sp--;
 	return M0_OK;
