@@ -86,3 +86,21 @@ expect() {
 		printf '%s\n' "$3" | sed 's/^/  | /'
 	fi
 }
+
+# eventually WHAT PATTERN CMD...: runs CMD until its output matches (5 s
+# at most), then judges it like expect. For state that settles after a
+# signal or an arrival, on a machine that may be busy.
+eventually() {
+	what=$1 pat=$2
+	shift 2
+	i=0
+	while :; do
+		got=$("$@" 2>&1)
+		if printf '%s\n' "$got" | grep -qE -- "$pat" || [ $i -ge 50 ]; then
+			break
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	expect "$what" "$pat" "$got"
+}

@@ -52,9 +52,8 @@ out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr")
 expect "_nbr lists the neighbours" "^b c $" "$out"
 printf '[neighbours]\nd = 127.0.0.1:%s\n' $B >"$T/a.conf"
 kill -HUP "$(cat "$T/a.pid")"
-sleep 0.2
-out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr")
-expect "SIGHUP reloads the neighbours" "^d $" "$out"
+eventually "SIGHUP reloads the neighbours" "^d $" \
+    "$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr"
 
 # One daemon per state directory.
 if "$MDAEMON" -f -l 127.0.0.1:$((BASE + 3)) -s "$T/a" 2>"$T/second.log"; then
@@ -80,9 +79,8 @@ expect "replies counted" "tx=[1-9]" "$(stats b)"
 
 # The control socket: status, ps, kill, neighbours, inject.
 "$M0INJECT" -w 0.1 -t 127.0.0.1:$B -e 'longdict ( 20000000 sleep'
-sleep 0.1
-expect "m0ctl status" "^processes +0 running, 1 waiting" \
-    "$("$M0CTL" -s "$T/b" status)"
+eventually "m0ctl status" "^processes +0 running, 1 waiting" \
+    "$M0CTL" -s "$T/b" status
 expect "m0ctl status --json" '"waiting":1' "$("$M0CTL" -s "$T/b" --json status)"
 if command -v python3 >/dev/null; then
 	"$M0CTL" -s "$T/b" --json status | python3 -m json.tool >/dev/null ||
@@ -94,13 +92,12 @@ ps=$("$M0CTL" -s "$T/b" ps)
 expect "m0ctl ps" "waiting" "$ps"
 id=$(printf '%s\n' "$ps" | awk '$3 == "waiting" { print $1; exit }')
 expect "m0ctl kill" "^killed process $id$" "$("$M0CTL" -s "$T/b" kill "$id")"
-expect "killed" "0 running, 0 waiting" "$("$M0CTL" -s "$T/b" status)"
+eventually "killed" "0 running, 0 waiting" "$M0CTL" -s "$T/b" status
 "$M0CTL" -s "$T/b" kill 999999 2>/dev/null && fail "kill of no process succeeded"
 expect "m0ctl neighbours" "^a +127.0.0.1:$A$" "$("$M0CTL" -s "$T/b" neighbours)"
 printf '"injected by m0ctl\\x0a" print\n' >"$T/i.m0"
 expect "m0ctl inject" "^process [0-9]+$" "$("$M0CTL" -s "$T/b" inject "$T/i.m0")"
-sleep 0.1
-expect "the injected messenger ran" "injected by m0ctl" "$(cat "$T/b.out")"
+eventually "the injected messenger ran" "injected by m0ctl" cat "$T/b.out"
 [ "$(stat -c %a "$T/b/control")" = 700 ] || [ "$(stat -c %a "$T/b/control")" = 600 ] ||
     fail "the control socket is not owner-only"
 stop a
