@@ -212,8 +212,8 @@ int m0_state_set_ori_addr(struct m0_state *s, const char *family,
  * Defines a platform value: runs (code), MØ source that must not call the
  * platform (no E, Q or $), in a fresh state, and stores the value it
  * leaves on top, deep-copied into global memory with read+exec only
- * (nested arrays and dicts too), under (name) in the dict (table): "_sys"
- * or "_adr". An earlier value is replaced. Returns an m0_err.
+ * (nested arrays and dicts too), under (name) in the dict (table): "_sys",
+ * "_adr" or "longdict". An earlier value is replaced. Returns an m0_err.
  */
 int m0_global_define(struct m0_global *g, const char *table,
     const char *name, const char *code);

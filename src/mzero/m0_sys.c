@@ -434,6 +434,7 @@ m0_global_define(struct m0_global *g, const char *table, const char *name,
 {
 	struct m0_value *d = strcmp(table, "_sys") == 0 ? &g->sys
 	    : strcmp(table, "_adr") == 0		  ? &g->adr
+	    : strcmp(table, "longdict") == 0		  ? &g->longdict
 							  : NULL;
 	if (!d)
 		return M0_EUNDEFINED;

@@ -524,6 +524,13 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 		e = define_adr(n, "tcpip");
 	if (!e)
 		e = define_bca(n);
+	/* Long aliases (Part B): procedures, so they see a reloaded _nbr. */
+	if (!e)
+		e = m0_global_define(pf_global(n->pf), "longdict", "neighbours",
+		    "{_nbr}");
+	if (!e)
+		e = m0_global_define(pf_global(n->pf), "longdict", "broadcasts",
+		    "{_bca}");
 	if (!e)
 		e = pf_net_set_neighbours(n, NULL, 0);
 	if (e) {

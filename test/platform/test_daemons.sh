@@ -50,6 +50,9 @@ expect "ping an unknown neighbour" "^ping: no neighbour zz$" "$out"
 nbr='"" _nbr {P _cts + " " +} L _ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! X $'
 out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$nbr")
 expect "_nbr lists the neighbours" "^b c $" "$out"
+lnbr='longdict ( "" neighbours {P _cts + " " +} L _ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! X $'
+out=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$A -e "$lnbr")
+expect "longdict neighbours" "^b c $" "$out"
 printf '[neighbours]\nd = 127.0.0.1:%s\n' $B >"$T/a.conf"
 kill -HUP "$(cat "$T/a.pid")"
 eventually "SIGHUP reloads the neighbours" "^d $" \
