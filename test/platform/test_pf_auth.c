@@ -1,0 +1,184 @@
+/*
+ * test_pf_auth.c: the envelopes of authenticated links (pf_auth.c): a
+ * wrapped messenger opens for the pinned peer, and a replay, a changed
+ * byte, an unknown key and a missing identity are each refused with
+ * their own reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "../../src/platform/pf_net.h"
+
+struct side {
+	uv_loop_t loop;
+	struct pf_platform *pf;
+	struct pf_net *n;
+	unsigned char pk[32], sk[64];
+};
+
+static struct side a, b;
+static uint8_t env[1024], out[1024];
+
+static void
+side_init(struct side *s)
+{
+	uv_loop_init(&s->loop);
+	s->pf = pf_new(&s->loop, NULL);
+	s->n = pf_net_new(s->pf, NULL, NULL);
+	assert_non_null(s->pf);
+	assert_non_null(s->n);
+	crypto_sign_keypair(s->pk, s->sk);
+}
+
+static void
+side_free(struct side *s)
+{
+	pf_net_close(s->n);
+	pf_free(s->pf);
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	pf_net_free(s->n);
+	uv_loop_close(&s->loop);
+}
+
+/* (s) pins (peer) at 127.0.0.1:port. */
+static void
+pin(struct side *s, const struct side *peer, int port)
+{
+	struct pf_neighbour nb = {.pinned = 1};
+	char addr[32];
+	snprintf(nb.name, sizeof(nb.name), "peer");
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	pf_parse_hostport(addr, &nb.sa);
+	memcpy(nb.key, peer->pk, 32);
+	/* Without pf_net_start: only the neighbour list and keys matter. */
+	free(s->n->nbr);
+	s->n->nbr = malloc(sizeof(nb));
+	memcpy(s->n->nbr, &nb, sizeof(nb));
+	s->n->nnbr = 1;
+	assert_int_equal(pf__auth_derive(s->n), 0);
+}
+
+static int
+setup(void **state)
+{
+	assert_true(sodium_init() >= 0);
+	side_init(&a);
+	side_init(&b);
+	assert_int_equal(pf_net_set_identity(a.n, a.sk), 0);
+	assert_int_equal(pf_net_set_identity(b.n, b.sk), 0);
+	pin(&a, &b, 2);
+	pin(&b, &a, 1);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	side_free(&a);
+	side_free(&b);
+	return 0;
+}
+
+static size_t
+wrap(const char *text)
+{
+	size_t n = pf__auth_wrap(a.n, 0, (const uint8_t *)text, strlen(text),
+	    env, sizeof(env));
+	assert_int_not_equal(n, 0);
+	assert_int_equal(env[2], PF_AUTH_VERSION);
+	assert_int_equal(pf__auth_frame_len(env, n), n);
+	return n;
+}
+
+static void
+test_auth_opens_for_the_peer(void **state)
+{
+	size_t n = wrap("hello"), len, ix;
+	assert_null(memmem(env, n, "hello", 5)); /* encrypted */
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     &ix),
+	    0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "hello", 5);
+	assert_int_equal(ix, 0);
+}
+
+static void
+test_auth_refuses_a_replay(void **state)
+{
+	size_t n = wrap("once"), len;
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+}
+
+static void
+test_auth_refuses_a_changed_byte(void **state)
+{
+	size_t n = wrap("intact"), len;
+	for (size_t i = 40; i < n; i += 7) {
+		env[i] ^= 0x20;
+		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
+				     &len, NULL),
+		    PF_NDROP_AUTH_BAD);
+		env[i] ^= 0x20;
+	}
+	env[3] = 1; /* flags */
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_BAD);
+	env[3] = 0;
+	assert_int_equal(pf__auth_open(b.n, env, n - 1, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_BAD);
+}
+
+static void
+test_auth_refuses_an_unknown_key(void **state)
+{
+	size_t n = wrap("who"), len;
+	env[8] ^= 1; /* another sender key */
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_UNKNOWN);
+	/* a pinned with b's key, not its own: b's envelopes fail at b. */
+	env[8] ^= 1;
+	assert_int_equal(pf__auth_open(a.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_UNKNOWN);
+}
+
+static void
+test_auth_pinned_addresses(void **state)
+{
+	struct sockaddr_storage sa;
+	size_t ix;
+	pf_parse_hostport("127.0.0.1:2", &sa);
+	assert_non_null(pf__auth_pinned(a.n, (struct sockaddr *)&sa, &ix));
+	pf_parse_hostport("127.0.0.1:3", &sa);
+	assert_null(pf__auth_pinned(a.n, (struct sockaddr *)&sa, &ix));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_auth_opens_for_the_peer),
+	    cmocka_unit_test(test_auth_refuses_a_replay),
+	    cmocka_unit_test(test_auth_refuses_a_changed_byte),
+	    cmocka_unit_test(test_auth_refuses_an_unknown_key),
+	    cmocka_unit_test(test_auth_pinned_addresses),
+	};
+	return cmocka_run_group_tests_name("pf_auth", tests, setup, teardown);
+}
