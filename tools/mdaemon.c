@@ -249,6 +249,17 @@ identity_load(const char *dir, unsigned char **skp, unsigned char *pk)
 	*skp = sk;
 }
 
+/* The lock file names the daemon's pid (after daemon(3) forked). */
+static void
+write_pid(struct daemon *d)
+{
+	char pidbuf[32];
+	int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) ||
+	    pwrite(d->lock_fd, pidbuf, (size_t)n, 0) < 0)
+		log_warn("%s/mdaemon.lock", d->conf.state_dir);
+}
+
 static int
 state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 {
@@ -264,11 +275,6 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 		log_warnx("state directory %s is in use by another mdaemon", dir);
 		return -1;
 	}
-	char pidbuf[32];
-	int n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
-	if (ftruncate(d->lock_fd, 0) || write(d->lock_fd, pidbuf, (size_t)n) < 0)
-		log_warn("%s", path);
-
 	/* _hid and _pid derive from the public key with different BLAKE2b
 	 * keys, so they are stable across restarts and differ. */
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], h[8];
@@ -428,6 +434,7 @@ main(int argc, char **argv)
 		return 1;
 	if (!foreground && daemon(1, 1))
 		fatal("daemon");
+	write_pid(&d);
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&d.loop);
 	d.started_us = pf_now_us();
