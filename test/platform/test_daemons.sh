@@ -66,6 +66,15 @@ else
 	    "$(cat "$T/second.log")"
 fi
 
+# Without -f it detaches; the lock file names the running daemon.
+"$MDAEMON" -l 127.0.0.1:$((BASE + 4)) -s "$T/bg" 2>"$T/bg.log" ||
+    fail "mdaemon without -f failed"
+eventually "a detached daemon answers" "^processes" "$M0CTL" -s "$T/bg" status
+bgpid=$(cat "$T/bg/mdaemon.lock")
+PIDS="$PIDS $bgpid"
+kill -TERM "$bgpid"
+eventually "it stops on SIGTERM to the pid in the lock" "stopped" cat "$T/bg.log"
+
 # The same identity after a restart.
 hid='_hid _cte _ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! X $'
 h1=$("$M0INJECT" -w 10 --replies 1 -t 127.0.0.1:$C -e "$hid")
