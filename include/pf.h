@@ -38,6 +38,8 @@ struct pf_config {
 	uint32_t max_procs;   /* default 100000 */
 	uint64_t max_steps;   /* per process; 0: no limit */
 	int64_t max_life_us;  /* per process wall clock; 0: no limit */
+	uint64_t native_slab;     /* guest memory of a native context [256m] */
+	uint32_t native_contexts; /* live native contexts [64] */
 	uint64_t hid, pid;
 };
 
@@ -155,7 +157,8 @@ int pf_run_manual(struct pf_proc *p, int64_t budget);
 /*
  * Offers native code to messengers (spec Part B, docs/native.md): the
  * operators _nnw … _nrn and their errors. (slab_max) caps a context's
- * guest memory (0: 256 MiB), (ctx_max) the live contexts (0: 64). Without
+ * guest memory, (ctx_max) the live contexts; 0 takes the platform's
+ * config (native_slab, native_contexts), else 256 MiB and 64. Without
  * /dev/kvm the operators exist and raise native_unavailable. Returns an
  * m0_err.
  */

@@ -5,7 +5,7 @@
  *   [platform]   listen, state, log, accept
  *   [limits]     max_procs, heap_quota, global_quota, slice, max_steps,
  *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
- *                tcp_conns, tcp_idle
+ *                tcp_conns, tcp_idle, native_slab, native_contexts
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  */
 #include <errno.h>
@@ -181,6 +181,8 @@ static const struct {
     L32("tcp_queue", net.tcp_queue, 1u << 30),
     L32("tcp_conns", net.tcp_conns, 100000),
     L32("tcp_idle", net.tcp_idle_s, 1u << 30),
+    L64("native_slab", pf.native_slab, 3ull << 30),
+    L32("native_contexts", pf.native_contexts, 4096),
 #undef L32
 #undef L64
 };

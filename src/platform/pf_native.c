@@ -623,6 +623,10 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	if (!n)
 		return M0_EIMPLEMENTATION_LIMIT;
 	struct m0_global *g = pf->g;
+	if (!slab_max)
+		slab_max = pf->cfg.native_slab;
+	if (!ctx_max)
+		ctx_max = pf->cfg.native_contexts;
 	n->slab_max = slab_max ? slab_max : 256u << 20;
 	n->run_max_us = 60u * 1000000;
 	struct kvm_config kc = {.slab_max = n->slab_max, .ctx_max = ctx_max};

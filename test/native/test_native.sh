@@ -72,4 +72,16 @@ done
 got=$(timeout 20 "$m0inject" -t "127.0.0.1:$port" --data "$guests/hello" \
     -w 10 --idle 3 "$linux" 2>&1 | grep -v '^$')
 check remote-again "hello from native code" "$got"
+# The caps come from the daemon's config: two contexts, 1 MiB each.
+kill "$dpid"
+wait "$dpid" 2>/dev/null
+mkdir -p "$tmp/caps"
+printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nnative_slab = 1m\nnative_contexts = 2\n' \
+    "$port" >"$tmp/caps/conf"
+"$mdaemon" -f -c "$tmp/caps/conf" -s "$tmp/caps" >/dev/null 2>&1 &
+dpid=$!
+sleep 0.5
+got=$(timeout 20 "$m0inject" -t "127.0.0.1:$port" -w 5 --idle 2 -e \
+    "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! [ 1048576 _nnw P 1048576 _nnw P { 1048576 _nnw } H P X P { 2097152 _nnw } H P X P ] _cte \$" 2>&1)
+check native-caps "[1048576'native_limit _ctx2097152'range_check _ctx]" "$got"
 [ $fails = 0 ]
