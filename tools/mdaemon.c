@@ -79,7 +79,8 @@ console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
     int64_t ifindex, void **dest)
 {
 	*dest = NULL;
-	return M0_OK;
+	/* ifindex indexes _adr 'console, which is [0] (spec A6). */
+	return ifindex == 0 ? M0_OK : M0_ERANGE_CHECK;
 }
 
 static void
