@@ -2,7 +2,10 @@
  * pf_chan.c: channel keys (spec A6). A family's key factory checks the
  * address and returns a fresh random key good for one submission; `$` on
  * it hands the bytes to the family's send function. Any other key does
- * nothing, as in 1994.
+ * nothing, as in 1994. A key belongs to the process that made it: keys
+ * not used when it ends are freed with it, and a process holds at most
+ * PF_KEYS_PER_PROC unused keys, so no messenger can make the platform
+ * keep memory for it after it is gone.
  */
 #include <stdlib.h>
 #include <sys/random.h>
@@ -19,6 +22,9 @@ int
 pf__chan_key(struct pf_platform *pf, struct m0_state *s, const char *family,
     const struct m0_value *addr, int64_t ifindex, uint64_t *key)
 {
+	struct pf_proc *owner = m0_state_ud(s);
+	if (owner && owner->nkeys >= PF_KEYS_PER_PROC)
+		return M0_EIMPLEMENTATION_LIMIT;
 	struct pf_fam *fam = NULL;
 	for (int i = 0; i < pf->nfams; i++)
 		if (strcmp(pf->fams[i]->f.name, family) == 0)
@@ -53,6 +59,12 @@ pf__chan_key(struct pf_platform *pf, struct m0_state *s, const char *family,
 		c->key = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
 	c->fam = fam;
 	c->dest = dest;
+	c->owner = owner;
+	pf__list_init(&c->own);
+	if (owner) {
+		pf__list_add_tail(&owner->keys, &c->own);
+		owner->nkeys++;
+	}
 	c->next = pf->ktab[khash(c->key) & pf->kmask];
 	pf->ktab[khash(c->key) & pf->kmask] = c;
 	pf->nkeys++;
@@ -75,12 +87,37 @@ pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
 			continue;
 		*pp = c->next; /* one use */
 		pf->nkeys--;
+		if (c->owner) {
+			pf__list_del(&c->own);
+			c->owner->nkeys--;
+		}
 		c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
 		free(c);
 		return;
 	}
+}
+
+/* The process ends: the keys it made and did not use go with it. */
+void
+pf__chan_release(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	while (!pf__list_empty(&p->keys)) {
+		struct pf_chankey *c =
+		    PF_CONTAINER(p->keys.next, struct pf_chankey, own);
+		struct pf_chankey **pp = &pf->ktab[khash(c->key) & pf->kmask];
+		while (*pp != c)
+			pp = &(*pp)->next;
+		*pp = c->next;
+		pf->nkeys--;
+		pf__list_del(&c->own);
+		if (c->fam->f.dest_free)
+			c->fam->f.dest_free(c->fam->f.ud, c->dest);
+		free(c);
+	}
+	p->nkeys = 0;
 }
 
 void

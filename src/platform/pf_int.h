@@ -75,6 +75,8 @@ struct pf_proc {
 	int64_t deadline;
 	int64_t born;
 	struct pf_nrun *nrun; /* a native run it waits for (pf_native.c) */
+	struct pf_link keys;  /* channel keys it made and has not used */
+	uint32_t nkeys;
 };
 
 struct pf_fam {
@@ -85,8 +87,13 @@ struct pf_chankey {
 	uint64_t key;
 	struct pf_fam *fam;
 	void *dest;
-	struct pf_chankey *next;
+	struct pf_chankey *next; /* hash chain */
+	struct pf_proc *owner;   /* the process that made it */
+	struct pf_link own;      /* the owner's unused keys */
 };
+
+/* A process may hold this many keys it has not used yet. */
+#define PF_KEYS_PER_PROC 4096
 
 struct pf_platform {
 	uv_loop_t *loop;
@@ -143,5 +150,6 @@ int pf__chan_key(struct pf_platform *pf, struct m0_state *s,
 void pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
     size_t len);
 void pf__chan_free(struct pf_platform *pf);
+void pf__chan_release(struct pf_proc *p);
 
 #endif

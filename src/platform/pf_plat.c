@@ -234,6 +234,7 @@ proc_new(struct pf_platform *pf, struct m0_state *s)
 	p->id = ++pf->next_id;
 	p->born = pf_now_us();
 	pf__list_init(&p->run);
+	pf__list_init(&p->keys);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
 	pf->nprocs++;

@@ -50,6 +50,7 @@ pf__end_proc(struct pf_proc *p)
 	pf__leave(p);
 	pf__timer_del(p);
 	pf__native_release(p);
+	pf__chan_release(p);
 	if (p->state == PF_RUNNABLE && !p->manual)
 		pf__list_del(&p->run);
 	pf__list_del(&p->all);
