@@ -142,7 +142,8 @@ struct m0_host {
 	/* Queue enter. timeout_us < 0: untimed. Otherwise deadline is an
 	 * absolute time in µs. Returns 0 when the process heads the queue at
 	 * once, 1 when it must wait (the platform later resumes it with
-	 * m0_state_resume_int()). */
+	 * m0_state_resume_int()), 2 when the queue cannot be made (the
+	 * platform's queue cap): then nothing changed. */
 	int (*enter)(void *ud, struct m0_state *s, uint64_t key, int timed,
 	    int64_t deadline_us);
 	void (*leave)(void *ud, struct m0_state *s);

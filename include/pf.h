@@ -21,7 +21,8 @@ struct pf_proc;
 	X(PROC_CAP, "process cap reached")                                    \
 	X(NO_MEMORY, "out of memory creating a process")                      \
 	X(STEP_LIMIT, "process step limit")                                   \
-	X(LIFE_LIMIT, "process lifetime limit")
+	X(LIFE_LIMIT, "process lifetime limit")                              \
+	X(QUEUE_CAP, "queue cap reached")
 
 enum pf_drop {
 #define PF__D(id, s) PF_DROP_##id,
@@ -38,6 +39,7 @@ struct pf_config {
 	uint32_t max_procs;   /* default 100000 */
 	uint64_t max_steps;   /* per process; 0: no limit */
 	int64_t max_life_us;  /* per process wall clock; 0: no limit */
+	uint32_t max_queues;      /* queues alive at once [1000000] */
 	uint64_t native_slab;     /* guest memory of a native context [256m] */
 	uint32_t native_contexts; /* live native contexts [64] */
 	uint64_t hid, pid;

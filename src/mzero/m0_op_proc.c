@@ -26,11 +26,11 @@ m0__op_enter(struct m0_state *s)
 	M0_NEED(s, 1);
 	struct m0_value *t = M0_TOP(s, 0);
 	if (t->type == M0_TKEY) {
-		uint64_t k = t->u.k;
+		int r = HOST(s)->enter(HOST(s)->ud, s, t->u.k, 0, 0);
+		if (r == 2)
+			return M0_EIMPLEMENTATION_LIMIT; /* queue cap */
 		s->sp--;
-		if (HOST(s)->enter(HOST(s)->ud, s, k, 0, 0))
-			return M0__BLOCK;
-		return M0_OK;
+		return r ? M0__BLOCK : M0_OK;
 	}
 	M0_NEED(s, 2);
 	struct m0_value *k = M0_TOP(s, 1);
@@ -43,9 +43,11 @@ m0__op_enter(struct m0_state *s)
 		int64_t now = HOST(s)->now(HOST(s)->ud);
 		deadline = t->u.i > INT64_MAX - now ? INT64_MAX : now + t->u.i;
 	}
-	uint64_t key = k->u.k;
+	int r = HOST(s)->enter(HOST(s)->ud, s, k->u.k, 1, deadline);
+	if (r == 2)
+		return M0_EIMPLEMENTATION_LIMIT; /* queue cap */
 	s->sp -= 2;
-	if (HOST(s)->enter(HOST(s)->ud, s, key, 1, deadline))
+	if (r)
 		return M0__BLOCK; /* the platform pushes 0 or 1 */
 	return m0__push_int(s, 0);
 }

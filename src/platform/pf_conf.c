@@ -169,6 +169,7 @@ static const struct {
 #define L32(k, f, m) {k, offsetof(struct pf_conf, f), 32, m}
 #define L64(k, f, m) {k, offsetof(struct pf_conf, f), 64, m}
     L32("max_procs", pf.max_procs, 100000000),
+    L32("max_queues", pf.max_queues, 100000000),
     L64("heap_quota", pf.lim.heap_quota, 1ull << 40),
     L64("global_quota", pf.lim.global_quota, 1ull << 40),
     L64("slice", pf.slice, 1000000000),

@@ -34,7 +34,10 @@ static int
 h_enter(void *ud, struct m0_state *s, uint64_t key, int timed,
     int64_t deadline)
 {
-	return pf__enter(PROC(s), key, timed, deadline);
+	int r = pf__enter(PROC(s), key, timed, deadline);
+	if (r == 2)
+		((struct pf_platform *)ud)->st.drops[PF_DROP_QUEUE_CAP]++;
+	return r;
 }
 
 static void
@@ -60,7 +63,7 @@ h_current(void *ud, struct m0_state *s, uint64_t *key)
 }
 
 static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s);
-static void proc_join(struct pf_proc *p, uint64_t queue);
+static int proc_join(struct pf_proc *p, uint64_t queue);
 
 static int
 h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
@@ -81,7 +84,7 @@ h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return M0_OK;
 	}
-	proc_join(p, msg->queue);
+	proc_join(p, msg->queue); /* a drop is counted: $ never fails */
 	return M0_OK;
 }
 
@@ -139,6 +142,8 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.slice = 1000;
 	if (!pf->cfg.max_procs)
 		pf->cfg.max_procs = 100000;
+	if (!pf->cfg.max_queues)
+		pf->cfg.max_queues = 1000000;
 	pf->host = (struct m0_host){.ud = pf,
 	    .enter = h_enter,
 	    .leave = h_leave,
@@ -242,13 +247,24 @@ proc_new(struct pf_platform *pf, struct m0_state *s)
 	return p;
 }
 
-/* An arriving messenger joins the queue named in its header (A5). */
-static void
+/* An arriving messenger joins the queue named in its header (A5); when
+ * that queue cannot be made it is dropped and counted. Returns 0, or -1
+ * when dropped (p is gone). */
+static int
 proc_join(struct pf_proc *p, uint64_t queue)
 {
 	p->state = PF_RUNNING; /* not in any list yet */
-	if (pf__enter(p, queue, false, 0) == 0)
+	int r = pf__enter(p, queue, false, 0);
+	if (r == 2) {
+		struct pf_platform *pf = p->pf;
+		pf->st.drops[PF_DROP_QUEUE_CAP]++;
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+		return -1;
+	}
+	if (r == 0)
 		pf__make_runnable(p);
+	return 0;
 }
 
 int
@@ -277,11 +293,13 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return err ? err : M0_EIMPLEMENTATION_LIMIT;
 	}
-	proc_join(p, msg->queue);
+	uint64_t pid = p->id;
+	if (proc_join(p, msg->queue))
+		return -1;
 	if (out)
 		*out = p;
 	if (id)
-		*id = p->id;
+		*id = pid;
 	return M0_OK;
 }
 

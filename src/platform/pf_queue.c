@@ -27,7 +27,7 @@ pf__queue_get(struct pf_platform *pf, uint64_t key, bool create)
 	for (struct pf_queue *q = pf->qtab[h & pf->qmask]; q; q = q->hnext)
 		if (q->key == key)
 			return q;
-	if (!create)
+	if (!create || pf->nqueues >= pf->cfg.max_queues)
 		return NULL;
 	if (pf->nqueues >= pf->qmask) {
 		uint32_t ncap = (pf->qmask + 1) * 2;
@@ -242,12 +242,16 @@ pf__leave(struct pf_proc *p)
 		queue_delete(p->pf, q);
 }
 
-/* Returns 0 when p heads the queue at once, 1 when it waits. */
+/* Returns 0 when p heads the queue at once, 1 when it waits, 2 when the
+ * queue cannot be made (the queue cap): then p stays where it was. */
 int
 pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline)
 {
+	struct pf_platform *pf = p->pf;
+	if (!pf__queue_get(pf, key, false) && pf->nqueues >= pf->cfg.max_queues)
+		return 2;
 	pf__leave(p);
-	struct pf_queue *q = pf__queue_get(p->pf, key, true);
+	struct pf_queue *q = pf__queue_get(pf, key, true);
 	if (!q)
 		return 0; /* no memory for the queue: run on, in none */
 	p->q = q;

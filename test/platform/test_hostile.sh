@@ -37,4 +37,14 @@ stop r
 
 expect "control socket still answers" "^processes" "$("$M0CTL" -s "$T/h" status)"
 stop h
+
+# Queues are capped: beyond max_queues, E on a new key is refused with
+# implementation_limit and counted; queues already there still work.
+Q=$((BASE + 9))
+printf '[limits]\nmax_queues = 10\n' >"$T/q.conf"
+start q "$Q" -c "$T/q.conf"
+out=$("$M0INJECT" -t 127.0.0.1:$Q -e "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! [ 20 { P ; 1 Q } L { ; E } H P X P , E ] _cte \$")
+expect "queue cap refuses E" "implementation_limit" "$out"
+eventually "queue_cap counted" " queue_cap=[1-9]" stats q
+stop q
 exit $FAILED
