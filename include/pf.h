@@ -87,6 +87,11 @@ int pf_add_family(struct pf_platform *pf, const struct pf_family *fam,
     const int64_t *addrs, size_t n);
 
 void pf_set_console(struct pf_platform *pf, pf_console_cb cb, void *ud);
+
+/* Registers the `console` channel family (spec A6): `_adr 'console` is
+ * [0], and text sent on its keys goes to the pf_set_console() callback
+ * (with no process). Returns an m0_err. */
+int pf_add_console(struct pf_platform *pf);
 void pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud);
 
 /*

@@ -62,21 +62,6 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 
 /* The console family: any address, text goes to stdout. */
 static int
-console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
-    int64_t ifindex, void **dest)
-{
-	*dest = NULL;
-	/* ifindex indexes _adr 'console, which is [0] (spec A6). */
-	return ifindex == 0 ? M0_OK : M0_ERANGE_CHECK;
-}
-
-static void
-console_send(void *ud, void *dest, const uint8_t *buf, size_t len)
-{
-	fwrite(buf, 1, len, stdout);
-}
-
-static int
 setup_run(struct m0_state *s)
 {
 	return m0_state_add_console_words(s);
@@ -101,12 +86,7 @@ platform(uv_loop_t *loop, const struct pf_config *cfg)
 		fprintf(stderr, "m0: out of memory\n");
 		exit(1);
 	}
-	struct pf_family con = {.name = "console",
-	    .mtu = 65000,
-	    .check = console_check,
-	    .send = console_send};
-	int64_t addr0 = 0;
-	pf_add_family(pf, &con, &addr0, 1);
+	pf_add_console(pf);
 	/* Native code: without /dev/kvm its operators raise an error. */
 	pf_native_init(pf, 0, 0);
 	pf_set_console(pf, console_out, NULL);

@@ -74,22 +74,6 @@ console_out(void *ud, struct pf_proc *p, const void *buf, size_t len)
 	fflush(stdout);
 }
 
-static int
-console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
-    int64_t ifindex, void **dest)
-{
-	*dest = NULL;
-	/* ifindex indexes _adr 'console, which is [0] (spec A6). */
-	return ifindex == 0 ? M0_OK : M0_ERANGE_CHECK;
-}
-
-static void
-console_send(void *ud, void *dest, const uint8_t *buf, size_t len)
-{
-	fwrite(buf, 1, len, stdout);
-	fflush(stdout);
-}
-
 static void
 on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 {
@@ -443,12 +427,7 @@ main(int argc, char **argv)
 		fatalx("out of memory");
 	pf_set_end(d.pf, on_end, &d);
 	pf_set_console(d.pf, console_out, &d);
-	struct pf_family con = {.name = "console",
-	    .mtu = 65000,
-	    .check = console_check,
-	    .send = console_send};
-	int64_t addr0 = 0;
-	pf_add_family(d.pf, &con, &addr0, 1);
+	pf_add_console(d.pf);
 	/* Native code for messengers; without /dev/kvm its operators raise
 	 * native_unavailable and the platform runs on. */
 	if (pf_native_init(d.pf, 0, 0))

@@ -136,3 +136,35 @@ pf__chan_free(struct pf_platform *pf)
 	for (int i = 0; i < pf->nfams; i++)
 		free(pf->fams[i]);
 }
+
+/* ---- the console family: text to whatever the program set with
+ * pf_set_console() (stdout in m0 and mdaemon) ---- */
+
+static int
+console_check(void *ud, struct m0_state *s, const struct m0_value *addr,
+    int64_t ifindex, void **dest)
+{
+	*dest = NULL;
+	/* ifindex indexes _adr 'console, which is [0] (spec A6). */
+	return ifindex == 0 ? M0_OK : M0_ERANGE_CHECK;
+}
+
+static void
+console_send(void *ud, void *dest, const uint8_t *buf, size_t len)
+{
+	struct pf_platform *pf = ud;
+	if (pf->console)
+		pf->console(pf->console_ud, NULL, buf, len);
+}
+
+int
+pf_add_console(struct pf_platform *pf)
+{
+	struct pf_family con = {.name = "console",
+	    .mtu = 65000,
+	    .ud = pf,
+	    .check = console_check,
+	    .send = console_send};
+	int64_t addr0 = 0;
+	return pf_add_family(pf, &con, &addr0, 1);
+}
