@@ -103,6 +103,7 @@ struct pf_platform {
 	struct m0_global *g;
 	uv_idle_t idle;
 	uv_timer_t timer;
+	uv_timer_t life; /* sweeps waiting processes past max_life */
 	bool idle_on;
 	struct pf_link runq;
 	struct pf_link all;
@@ -127,6 +128,7 @@ struct pf_platform {
 void pf__make_runnable(struct pf_proc *p);
 void pf__sched_init(struct pf_platform *pf);
 void pf__end_proc(struct pf_proc *p);
+void pf__life_init(struct pf_platform *pf);
 
 /* pf_native.c */
 bool pf__native_step(struct pf_proc *p);

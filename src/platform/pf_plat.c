@@ -171,6 +171,7 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	}
 	pf__sched_init(pf);
 	pf__timer_init(pf);
+	pf__life_init(pf);
 	return pf;
 }
 
@@ -188,6 +189,7 @@ pf_free(struct pf_platform *pf)
 	pf__native_free(pf);
 	uv_close((uv_handle_t *)&pf->idle, NULL);
 	uv_close((uv_handle_t *)&pf->timer, NULL);
+	uv_close((uv_handle_t *)&pf->life, NULL);
 	uv_run(pf->loop, UV_RUN_NOWAIT);
 	pf__queues_free(pf);
 	pf__chan_free(pf);

@@ -148,3 +148,42 @@ pf_run_manual(struct pf_proc *p, int64_t budget)
 		p->state = PF_RUNNABLE;
 	return r;
 }
+
+/*
+ * The lifetime limit is checked after each slice, but a process that
+ * waits in a queue runs no slices: a timer sweeps the waiting ones, so a
+ * messenger cannot outlive max_life by never running again.
+ */
+static void
+life_cb(uv_timer_t *t)
+{
+	struct pf_platform *pf = t->data;
+	int64_t now = pf_now_us();
+	struct pf_link *l = pf->all.next, *next;
+	for (; l != &pf->all; l = next) {
+		next = l->next;
+		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
+		if (p->state != PF_WAITING || p->manual ||
+		    now - p->born < pf->cfg.max_life_us)
+			continue;
+		pf->st.drops[PF_DROP_LIFE_LIMIT]++;
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+	}
+}
+
+void
+pf__life_init(struct pf_platform *pf)
+{
+	uv_timer_init(pf->loop, &pf->life);
+	pf->life.data = pf;
+	if (pf->cfg.max_life_us <= 0)
+		return;
+	uint64_t every = (uint64_t)pf->cfg.max_life_us / 4000;
+	if (every < 10)
+		every = 10;
+	if (every > 1000)
+		every = 1000;
+	uv_timer_start(&pf->life, life_cb, every, every);
+	uv_unref((uv_handle_t *)&pf->life); /* never keeps the loop alive */
+}

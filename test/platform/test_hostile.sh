@@ -47,4 +47,15 @@ out=$("$M0INJECT" -t 127.0.0.1:$Q -e "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key
 expect "queue cap refuses E" "implementation_limit" "$out"
 eventually "queue_cap counted" " queue_cap=[1-9]" stats q
 stop q
+
+# The lifetime limit reaches processes that only wait: one that enters a
+# stopped queue forever is removed after max_life and counted.
+W=$((BASE + 10))
+printf '[limits]\nmax_life = 1\n' >"$T/w.conf"
+start w "$W" -c "$T/w.conf"
+"$M0INJECT" -t 127.0.0.1:$W -w 0.2 -e "; 0 I 1 Q E" >/dev/null
+expect "a waiting process" ", 1 waiting" "$("$M0CTL" -s "$T/w" status)"
+eventually "life_limit counted" " life_limit=[1-9]" stats w
+expect "no process left" ", 0 waiting" "$("$M0CTL" -s "$T/w" status)"
+stop w
 exit $FAILED
