@@ -32,6 +32,8 @@ enum pf_drop {
 };
 
 const char *pf_drop_reason(int reason);
+/* The counter's name for machines and logs: "proc_cap", ... */
+const char *pf_drop_id(int reason);
 
 struct pf_config {
 	struct m0_limits lim; /* zero fields: interpreter defaults */
@@ -211,6 +213,8 @@ enum pf_netdrop {
 };
 
 const char *pf_net_drop_reason(int reason);
+/* The counter's name for machines and logs: "wire_crc", ... */
+const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 

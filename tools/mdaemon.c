@@ -92,28 +92,8 @@ proc_setup(struct m0_state *s)
 /* ---- counters ---- */
 
 static void
-lower_id(char *dst, const char *src, size_t len)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < len; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
-							      : src[i]);
-	dst[i] = 0;
-}
-
-static void
 log_stats(struct daemon *d)
 {
-	static const char *const pf_ids[] = {
-#define ID(id, s) #id,
-	    PF_DROPMAP(ID)
-#undef ID
-	};
-	static const char *const net_ids[] = {
-#define ID(id, s) #id,
-	    PF_NETDROPMAP(ID)
-#undef ID
-	};
 	struct pf_stats ps;
 	struct pf_net_stats ns;
 	pf_get_stats(d->pf, &ps);
@@ -132,17 +112,15 @@ log_stats(struct daemon *d)
 	    (unsigned long long)ns.tcp_accepted,
 	    (unsigned long long)ns.tcp_connected,
 	    (unsigned long long)ns.tcp_open);
-	char line[2048], id[64];
+	char line[2048];
 	size_t n = (size_t)snprintf(line, sizeof(line), "drops:");
 	for (int i = 0; i < PF_DROP_N; i++) {
-		lower_id(id, pf_ids[i], sizeof(id));
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", id,
-		    (unsigned long long)ps.drops[i]);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+		    pf_drop_id(i), (unsigned long long)ps.drops[i]);
 	}
 	for (int i = 0; i < PF_NDROP_N && n < sizeof(line); i++) {
-		lower_id(id, net_ids[i], sizeof(id));
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", id,
-		    (unsigned long long)ns.drops[i]);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+		    pf_net_drop_id(i), (unsigned long long)ns.drops[i]);
 	}
 	log_info("%s", line);
 }

@@ -71,27 +71,6 @@ cprintf(struct cbuf *b, const char *fmt, ...)
 	}
 }
 
-static const char *const pf_ids[] = {
-#define ID(id, s) #id,
-    PF_DROPMAP(ID)
-#undef ID
-};
-static const char *const net_ids[] = {
-#define ID(id, s) #id,
-    PF_NETDROPMAP(ID)
-#undef ID
-};
-
-static void
-lower(char *dst, const char *src, size_t len)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < len; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
-							      : src[i]);
-	dst[i] = 0;
-}
-
 static void
 add_heap(void *ud, struct pf_proc *p)
 {
@@ -125,7 +104,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	pf_foreach(c->pf, add_heap, &heaps);
 	long long up = (long long)((pf_now_us() - c->started_us) / 1000000);
 	unsigned long long gl = m0_global_bytes(pf_global(c->pf));
-	char id[64], a[80];
+	char a[80];
 #define U(x) ((unsigned long long)(x))
 	if (json) {
 		cprintf(b, "{\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
@@ -149,13 +128,12 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 		    U(ns.rx_auth), U(ns.tx_auth), U(ns.tcp_open),
 		    U(ns.tcp_accepted), U(ns.tcp_connected));
 		for (int i = 0; i < PF_DROP_N; i++) {
-			lower(id, pf_ids[i], sizeof(id));
-			cprintf(b, "%s\"%s\":%llu", i ? "," : "", id,
+			cprintf(b, "%s\"%s\":%llu", i ? "," : "", pf_drop_id(i),
 			    U(ps.drops[i]));
 		}
 		for (int i = 0; i < PF_NDROP_N; i++) {
-			lower(id, net_ids[i], sizeof(id));
-			cprintf(b, ",\"%s\":%llu", id, U(ns.drops[i]));
+			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
+			    U(ns.drops[i]));
 		}
 		cprintf(b, "}}\n");
 		return;
@@ -179,13 +157,12 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
 	cprintf(b, "drops\n");
 	for (int i = 0; i < PF_DROP_N; i++) {
-		lower(id, pf_ids[i], sizeof(id));
-		cprintf(b, "  %-14s %10llu  %s\n", id, U(ps.drops[i]),
+		cprintf(b, "  %-14s %10llu  %s\n", pf_drop_id(i), U(ps.drops[i]),
 		    pf_drop_reason(i));
 	}
 	for (int i = 0; i < PF_NDROP_N; i++) {
-		lower(id, net_ids[i], sizeof(id));
-		cprintf(b, "  %-14s %10llu  %s\n", id, U(ns.drops[i]),
+		cprintf(b, "  %-14s %10llu  %s\n", pf_net_drop_id(i),
+		    U(ns.drops[i]),
 		    pf_net_drop_reason(i));
 	}
 }

@@ -130,6 +130,9 @@ void pf__sched_init(struct pf_platform *pf);
 void pf__end_proc(struct pf_proc *p);
 void pf__life_init(struct pf_platform *pf);
 
+/* pf_plat.c: an X-macro id in lower case, the form counters are named */
+void pf__lower(char *dst, const char *src, size_t len);
+
 /* pf_native.c */
 bool pf__native_step(struct pf_proc *p);
 void pf__native_release(struct pf_proc *p);

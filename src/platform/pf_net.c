@@ -26,6 +26,22 @@ pf_net_drop_reason(int reason)
 	return reason >= 0 && reason < PF_NDROP_N ? net_reasons[reason] : "?";
 }
 
+const char *
+pf_net_drop_id(int reason)
+{
+	static const char *const ids[] = {
+#define PF__NDI(id, s) #id,
+		PF_NETDROPMAP(PF__NDI)
+#undef PF__NDI
+	};
+	static char low[PF_NDROP_N][32];
+	if (reason < 0 || reason >= PF_NDROP_N)
+		return "?";
+	if (!low[reason][0])
+		pf__lower(low[reason], ids[reason], sizeof(low[reason]));
+	return low[reason];
+}
+
 /* ---- socket addresses ---- */
 
 size_t

@@ -20,6 +20,32 @@ pf_drop_reason(int reason)
 	return reason >= 0 && reason < PF_DROP_N ? drop_reasons[reason] : "?";
 }
 
+void
+pf__lower(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < len; i++)
+		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
+							      : src[i]);
+	dst[i] = 0;
+}
+
+const char *
+pf_drop_id(int reason)
+{
+	static const char *const ids[] = {
+#define PF__DI(id, s) #id,
+		PF_DROPMAP(PF__DI)
+#undef PF__DI
+	};
+	static char low[PF_DROP_N][32];
+	if (reason < 0 || reason >= PF_DROP_N)
+		return "?";
+	if (!low[reason][0])
+		pf__lower(low[reason], ids[reason], sizeof(low[reason]));
+	return low[reason];
+}
+
 int64_t
 pf_now_us(void)
 {
