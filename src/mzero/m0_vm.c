@@ -13,12 +13,6 @@
 #define NAME_CHAIN_MAX 64 /* name -> name -> ... resolutions in one step */
 #define ERR_HEADROOM 8    /* stack slots kept for raising an error */
 
-#if defined(M0_DISPATCH_SWITCH)
-#define M0_DISPATCH "switch"
-#else
-#define M0_DISPATCH "goto"
-#endif
-
 /*
  * Grows one of a process's stacks to hold need entries, doubling, at most
  * to max. The first stacks live inside the state (inline) and are never
