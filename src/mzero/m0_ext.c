@@ -35,15 +35,6 @@ m0__ext_call(struct m0_state *s, uint32_t op)
 	return err == M0_EXT_BLOCK ? M0__BLOCK : err;
 }
 
-/* Stores v under name in a read-only system dict. */
-static int
-sys_set(struct m0_state *b, struct m0_value *d, const char *name,
-    struct m0_value v)
-{
-	int err = m0__dict_set_str(b, M0_DICT(d), name, &v);
-	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
-}
-
 int
 m0_global_add_error(struct m0_global *g, const char *name)
 {
@@ -60,9 +51,9 @@ m0_global_add_error(struct m0_global *g, const char *name)
 	for (uint32_t i = 1; i <= g->nerr; i++)
 		M0_ARR(&a)->v[i - 1] = m0__namev(g->errname[i], true);
 	a.u.o->attr = M0_AR | M0_AX;
-	int err = sys_set(b, &g->sys, "_ena", a);
+	int err = m0__gset(b, &g->sys, "_ena", a);
 	if (!err)
-		err = sys_set(b, &g->longdict, "errors", a);
+		err = m0__gset(b, &g->longdict, "errors", a);
 	m0_state_free(b);
 	if (err)
 		return -1;
@@ -83,7 +74,7 @@ m0_global_add_op(struct m0_global *g, const char *name, const char *alias,
 	}
 	uint32_t op = M0_NOPS + g->next;
 	g->ext[g->next] = (struct m0_ext){n, fn, ud};
-	int err = sys_set(b, &g->sys, name, m0__oper(op));
+	int err = m0__gset(b, &g->sys, name, m0__oper(op));
 	if (!err && alias) {
 		struct m0_value p;
 		err = m0__new_array(b, true, 1, &p);
@@ -91,7 +82,7 @@ m0_global_add_op(struct m0_global *g, const char *name, const char *alias,
 			M0_ARR(&p)->v[0] = m0__oper(op);
 			p.x = 1;
 			p.u.o->attr = M0_AR | M0_AX;
-			err = sys_set(b, &g->longdict, alias, p);
+			err = m0__gset(b, &g->longdict, alias, p);
 		} else {
 			err = M0_EIMPLEMENTATION_LIMIT;
 		}
@@ -234,17 +225,11 @@ m0_pack(struct m0_state *s, uint32_t n)
 		return M0_ESTACK_UNDERFLOW;
 	int err = m0__new_array(s, false, n, &a);
 	if (err)
-		return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+		return m0__nomem(err);
 	memcpy(M0_ARR(&a)->v, s->os + s->sp - n, n * sizeof(struct m0_value));
 	s->sp -= n;
 	s->os[s->sp++] = a;
 	return M0_OK;
-}
-
-static int
-nomem(int err)
-{
-	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
 }
 
 int
@@ -273,7 +258,7 @@ m0_push_string(struct m0_state *s, const void *p, size_t n)
 	struct m0_value v;
 	if (n > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;
-	int err = nomem(m0__new_string(s, false, p, (uint32_t)n, &v));
+	int err = m0__nomem(m0__new_string(s, false, p, (uint32_t)n, &v));
 	return err ? err : m0__push(s, &v);
 }
 
@@ -291,7 +276,7 @@ int
 m0_push_dict(struct m0_state *s)
 {
 	struct m0_value d;
-	int err = nomem(m0__new_dict(s, false, 8, &d));
+	int err = m0__nomem(m0__new_dict(s, false, 8, &d));
 	return err ? err : m0__push(s, &d);
 }
 
@@ -303,7 +288,7 @@ m0_set_field(struct m0_state *s, const char *name)
 	struct m0_value *d = M0_TOP(s, 1);
 	if (d->type != M0_TDICT)
 		return M0_ETYPE_CHECK;
-	int err = nomem(m0__dict_set_str(s, M0_DICT(d), name, M0_TOP(s, 0)));
+	int err = m0__nomem(m0__dict_set_str(s, M0_DICT(d), name, M0_TOP(s, 0)));
 	if (!err)
 		s->sp--;
 	return err;

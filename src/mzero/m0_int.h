@@ -344,7 +344,8 @@ bool m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
     uint32_t used, uint32_t need, uint32_t max, size_t size);
 
 /* ---- system dictionary (m0_sys.c) ---- */
-int m0__sys_build(struct m0_global *g);
+int m0__gset(struct m0_state *b, struct m0_value *d, const char *k,
+    struct m0_value v);
 
 /* ---- operand stack helpers for operators ---- */
 #define M0_NEED(s, n)                                                         \
@@ -380,6 +381,14 @@ m0__fail(struct m0_state *s, int err, const struct m0_value *obj)
 	s->errobj = *obj;
 	s->errset = 1;
 	return err;
+}
+
+/* Quota errors become implementation_limit where no retry follows (the
+ * VM retries an operator after collecting; callers outside it cannot). */
+static inline int
+m0__nomem(int err)
+{
+	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
 }
 
 /* A composite of type t that may be read: the check every reading

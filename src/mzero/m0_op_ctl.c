@@ -198,6 +198,6 @@ out:
 		seen[i]->mark = 0;
 	free(work);
 	free(seen);
-	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+	return m0__nomem(err);
 #undef PUSHW
 }

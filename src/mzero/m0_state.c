@@ -64,15 +64,9 @@ m0_state_free(struct m0_state *s)
 }
 
 static int
-nomem(int err)
-{
-	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
-}
-
-static int
 set(struct m0_state *s, const char *k, const struct m0_value *v)
 {
-	return nomem(m0__dict_set_str(s, M0_DICT(&s->locd), k, v));
+	return m0__nomem(m0__dict_set_str(s, M0_DICT(&s->locd), k, v));
 }
 
 int
@@ -89,24 +83,24 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	if (wl > g->lim.max_msg + 64u)
 		err = M0_EIMPLEMENTATION_LIMIT;
 	if (!err)
-		err = nomem(m0__new_dict(s, false, 8, &s->locd));
+		err = m0__nomem(m0__new_dict(s, false, 8, &s->locd));
 	if (!err)
-		err = nomem(m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
+		err = m0__nomem(m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
 	if (!err) {
 		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
 		mgr.u.o->attr = M0_AR;
-		err = nomem(m0__new_string(s, false, msg->code, msg->code_len,
+		err = m0__nomem(m0__new_string(s, false, msg->code, msg->code_len,
 		    &cod));
 	}
 	if (!err) {
 		cod.u.o->attr = M0_AR | M0_AX;
 		if (msg->data)
-			err = nomem(m0__new_string(s, false, msg->data,
+			err = m0__nomem(m0__new_string(s, false, msg->data,
 			    msg->data_len, &dat));
 	}
 	if (!err && ori) {
 		if (parent)
-			err = nomem(m0__copy_into(s, ori, &o));
+			err = m0__nomem(m0__copy_into(s, ori, &o));
 		else if (!m0__composite(ori))
 			o = *ori;
 	}
@@ -141,9 +135,9 @@ m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
 	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
 	if (!fam)
 		return M0_EIMPLEMENTATION_LIMIT;
-	int err = nomem(m0__new_array(s, false, 3, &a));
+	int err = m0__nomem(m0__new_array(s, false, 3, &a));
 	if (!err && addr_str)
-		err = nomem(m0__new_string(s, false, addr_str,
+		err = m0__nomem(m0__new_string(s, false, addr_str,
 		    (uint32_t)strlen(addr_str), &addr));
 	if (err)
 		return err;

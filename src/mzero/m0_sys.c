@@ -62,24 +62,19 @@ static const struct {
     {"repeat", "{X 0 I 0 < {X L} {X {P} X + L} ?}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
     {"inet_to_int", "{X 256* + X 65536* + X 16777216* +}"}};
 
-static int
-nomem(int err)
-{
-	return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
-}
-
-static int
-gset(struct m0_state *b, struct m0_value *d, const char *k,
+/* Stores v under k in a system dict (no copy, no attribute check). */
+int
+m0__gset(struct m0_state *b, struct m0_value *d, const char *k,
     struct m0_value v)
 {
-	return nomem(m0__dict_set_str(b, M0_DICT(d), k, &v));
+	return m0__nomem(m0__dict_set_str(b, M0_DICT(d), k, &v));
 }
 
 static int
 name_array(struct m0_state *b, const char *const *names, uint32_t n,
     struct m0_value *out)
 {
-	int err = nomem(m0__new_array(b, true, n, out));
+	int err = m0__nomem(m0__new_array(b, true, n, out));
 	for (uint32_t i = 0; !err && i < n; i++) {
 		struct m0_name *nm = m0__intern(b->g, names[i], strlen(names[i]));
 		if (!nm)
@@ -100,12 +95,12 @@ compile(struct m0_state *b, const char *code, struct m0_value *out)
 	int err = m0__scan(b, (const uint8_t *)code, (uint32_t)strlen(code),
 	    &pos, &p);
 	if (err)
-		return nomem(err);
+		return m0__nomem(err);
 	b->os[b->sp++] = p;
 	err = m0__op_bind(b);
 	b->sp--;
 	if (!err)
-		err = nomem(m0__to_global(b, &p, out));
+		err = m0__nomem(m0__to_global(b, &p, out));
 	if (!err)
 		out->u.o->attr = M0_AR | M0_AX;
 	return err;
@@ -129,11 +124,11 @@ build(struct m0_global *g, struct m0_state *b)
 	    {"_rx", 5}, {"_wx", 6}, {"_rwx", 7}};
 	struct m0_value v;
 	int err;
-	if ((err = nomem(m0__new_dict(b, true, 128, &g->sys))) ||
-	    (err = nomem(m0__new_dict(b, true, 16, &g->gdict))) ||
-	    (err = nomem(m0__new_dict(b, true, 128, &g->longdict))) ||
-	    (err = nomem(m0__new_dict(b, true, 4, &g->adr))) ||
-	    (err = nomem(m0__new_dict(b, true, 4, &g->cha))))
+	if ((err = m0__nomem(m0__new_dict(b, true, 128, &g->sys))) ||
+	    (err = m0__nomem(m0__new_dict(b, true, 16, &g->gdict))) ||
+	    (err = m0__nomem(m0__new_dict(b, true, 128, &g->longdict))) ||
+	    (err = m0__nomem(m0__new_dict(b, true, 4, &g->adr))) ||
+	    (err = m0__nomem(m0__new_dict(b, true, 4, &g->cha))))
 		return err;
 	b->ds[0] = g->sys;
 	for (uint32_t i = 0; i < M0_NOPS; i++) {
@@ -145,7 +140,7 @@ build(struct m0_global *g, struct m0_state *b)
 		if (m0__ops[i].hidden)
 			continue;
 		n->op = (int16_t)i;
-		if ((err = gset(b, &g->sys, m0__ops[i].name, m0__oper(i))))
+		if ((err = m0__gset(b, &g->sys, m0__ops[i].name, m0__oper(i))))
 			return err;
 	}
 	for (int i = 1; i < M0_NERR; i++)
@@ -156,31 +151,31 @@ build(struct m0_global *g, struct m0_state *b)
 	if (!(g->n_err = m0__intern(g, "_err", 4)))
 		return M0_EIMPLEMENTATION_LIMIT;
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if ((err = gset(b, &g->sys, attrs[i].n, m0__int(attrs[i].v))))
+		if ((err = m0__gset(b, &g->sys, attrs[i].n, m0__int(attrs[i].v))))
 			return err;
 	if ((err = name_array(b, ena, M0_NERR - 1, &v)) ||
-	    (err = gset(b, &g->sys, "_ena", v)) ||
+	    (err = m0__gset(b, &g->sys, "_ena", v)) ||
 	    (err = name_array(b, tna, M0_NTYPE, &v)) ||
-	    (err = gset(b, &g->sys, "_tna", v)))
+	    (err = m0__gset(b, &g->sys, "_tna", v)))
 		return err;
 	const char *cpy = "mzero: an MØ messenger platform (after Tschudin et "
 			  "al., Geneva 1994)";
-	if ((err = nomem(m0__new_string(b, true, cpy, strlen(cpy), &v))))
+	if ((err = m0__nomem(m0__new_string(b, true, cpy, strlen(cpy), &v))))
 		return err;
 	v.u.o->attr = M0_AR;
 	g->gdict.u.o->attr = M0_AR | M0_AW;
 	g->adr.u.o->attr = M0_AR | M0_AX;
 	g->cha.u.o->attr = M0_AR | M0_AX;
-	if ((err = gset(b, &g->sys, "_cpy", v)) ||
-	    (err = gset(b, &g->sys, "_", g->gdict)) ||
-	    (err = gset(b, &g->sys, "_adr", g->adr)) ||
-	    (err = gset(b, &g->sys, "_cha", g->cha)) ||
-	    (err = gset(b, &g->sys, "_ver", m0__int(1))) ||
-	    (err = gset(b, &g->sys, "_err", m0__oper(M0_OP_STOP))) ||
-	    (err = gset(b, &g->sys, "null", m0__null())) ||
-	    (err = gset(b, &g->sys, "_hid", m0__key(g->hid))) ||
-	    (err = gset(b, &g->sys, "_pid", m0__key(g->pid))) ||
-	    (err = gset(b, &g->sys, "longdict", g->longdict)))
+	if ((err = m0__gset(b, &g->sys, "_cpy", v)) ||
+	    (err = m0__gset(b, &g->sys, "_", g->gdict)) ||
+	    (err = m0__gset(b, &g->sys, "_adr", g->adr)) ||
+	    (err = m0__gset(b, &g->sys, "_cha", g->cha)) ||
+	    (err = m0__gset(b, &g->sys, "_ver", m0__int(1))) ||
+	    (err = m0__gset(b, &g->sys, "_err", m0__oper(M0_OP_STOP))) ||
+	    (err = m0__gset(b, &g->sys, "null", m0__null())) ||
+	    (err = m0__gset(b, &g->sys, "_hid", m0__key(g->hid))) ||
+	    (err = m0__gset(b, &g->sys, "_pid", m0__key(g->pid))) ||
+	    (err = m0__gset(b, &g->sys, "longdict", g->longdict)))
 		return err;
 	/* longdict: aliases, values, procedures. */
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
@@ -188,29 +183,29 @@ build(struct m0_global *g, struct m0_state *b)
 		    strlen(aliases[i].op));
 		if (!n || n->op < 0)
 			return M0_EIMPLEMENTATION_LIMIT;
-		if ((err = nomem(m0__new_array(b, true, 1, &v))))
+		if ((err = m0__nomem(m0__new_array(b, true, 1, &v))))
 			return err;
 		M0_ARR(&v)->v[0] = m0__oper((uint32_t)n->op);
 		v.x = 1;
 		v.u.o->attr = M0_AR | M0_AX;
-		if ((err = gset(b, &g->longdict, aliases[i].alias, v)))
+		if ((err = m0__gset(b, &g->longdict, aliases[i].alias, v)))
 			return err;
 	}
 	struct m0_value *ena_v = m0__dict_find(M0_DICT(&g->sys),
 	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_ena", 4)});
 	struct m0_value *tna_v = m0__dict_find(M0_DICT(&g->sys),
 	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_tna", 4)});
-	if ((err = gset(b, &g->longdict, "addrdict", g->adr)) ||
-	    (err = gset(b, &g->longdict, "channeldict", g->cha)) ||
-	    (err = gset(b, &g->longdict, "errors", *ena_v)) ||
-	    (err = gset(b, &g->longdict, "globaldict", g->gdict)) ||
-	    (err = gset(b, &g->longdict, "systemdict", g->sys)) ||
-	    (err = gset(b, &g->longdict, "types", *tna_v)) ||
-	    (err = gset(b, &g->longdict, "version", m0__int(1))))
+	if ((err = m0__gset(b, &g->longdict, "addrdict", g->adr)) ||
+	    (err = m0__gset(b, &g->longdict, "channeldict", g->cha)) ||
+	    (err = m0__gset(b, &g->longdict, "errors", *ena_v)) ||
+	    (err = m0__gset(b, &g->longdict, "globaldict", g->gdict)) ||
+	    (err = m0__gset(b, &g->longdict, "systemdict", g->sys)) ||
+	    (err = m0__gset(b, &g->longdict, "types", *tna_v)) ||
+	    (err = m0__gset(b, &g->longdict, "version", m0__int(1))))
 		return err;
 	for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
 		if ((err = compile(b, procs[i].code, &v)) ||
-		    (err = gset(b, &g->longdict, procs[i].name, v)))
+		    (err = m0__gset(b, &g->longdict, procs[i].name, v)))
 			return err;
 	}
 	g->longdict.u.o->attr = M0_AR | M0_AX;
@@ -296,13 +291,13 @@ m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
 	struct m0_name *fam = m0__intern(g, family, strlen(family));
 	int err = fam ? M0_OK : M0_EIMPLEMENTATION_LIMIT;
 	if (!err)
-		err = nomem(m0__new_dict(b, true, 8, &desc));
+		err = m0__nomem(m0__new_dict(b, true, 8, &desc));
 	if (!err)
-		err = nomem(m0__new_array(b, true, (uint32_t)n, &arr));
+		err = m0__nomem(m0__new_array(b, true, (uint32_t)n, &arr));
 	if (!err) {
 		/* chankey is hidden: put the oper in by hand after compiling
 		 * the family name into the procedure. */
-		err = nomem(m0__new_array(b, true, 2, &key));
+		err = m0__nomem(m0__new_array(b, true, 2, &key));
 	}
 	if (!err) {
 		M0_ARR(&key)->v[0] = m0__namev(fam, false);
@@ -313,28 +308,28 @@ m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
 			M0_ARR(&arr)->v[i] = m0__int(addrs[i]);
 		arr.u.o->attr = M0_AR | M0_AX;
 		struct m0_value des;
-		err = nomem(m0__new_string(b, true, family, strlen(family), &des));
+		err = m0__nomem(m0__new_string(b, true, family, strlen(family), &des));
 		if (!err)
 			des.u.o->attr = M0_AR;
 		if (!err)
-			err = gset(b, &desc, "_aut", m0__int(0));
+			err = m0__gset(b, &desc, "_aut", m0__int(0));
 		if (!err)
-			err = gset(b, &desc, "_des", des);
+			err = m0__gset(b, &desc, "_des", des);
 		if (!err)
-			err = gset(b, &desc, "_key", key);
+			err = m0__gset(b, &desc, "_key", key);
 		if (!err)
-			err = gset(b, &desc, "_mtu", m0__int(mtu));
+			err = m0__gset(b, &desc, "_mtu", m0__int(mtu));
 		if (!err)
-			err = gset(b, &desc, "_tar", m0__null());
+			err = m0__gset(b, &desc, "_tar", m0__null());
 		if (!err)
-			err = gset(b, &desc, "_typ", m0__namev(fam, false));
+			err = m0__gset(b, &desc, "_typ", m0__namev(fam, false));
 		desc.u.o->attr = M0_AR | M0_AX;
 	}
 	struct m0_value fk = m0__namev(fam, false);
 	if (!err)
-		err = nomem(m0__dict_put(b, M0_DICT(&g->cha), &fk, &desc));
+		err = m0__nomem(m0__dict_put(b, M0_DICT(&g->cha), &fk, &desc));
 	if (!err)
-		err = nomem(m0__dict_put(b, M0_DICT(&g->adr), &fk, &arr));
+		err = m0__nomem(m0__dict_put(b, M0_DICT(&g->adr), &fk, &arr));
 	m0_state_free(b);
 	return err;
 }
@@ -380,14 +375,14 @@ addr_value(struct m0_state *s, const struct m0_addr *a, struct m0_value *out)
 {
 	struct m0_value h = m0__int(a->host);
 	int err = M0_OK;
-	if (a->str && (err = nomem(m0__new_string(s, false, a->str,
+	if (a->str && (err = m0__nomem(m0__new_string(s, false, a->str,
 			   (uint32_t)a->str_len, &h))))
 		return err;
 	if (!a->has_port) {
 		*out = h;
 		return M0_OK;
 	}
-	if ((err = nomem(m0__new_array(s, false, 2, out))))
+	if ((err = m0__nomem(m0__new_array(s, false, 2, out))))
 		return err;
 	M0_ARR(out)->v[0] = h;
 	M0_ARR(out)->v[1] = m0__int(a->port);
@@ -404,13 +399,13 @@ m0_state_set_ori_addr(struct m0_state *s, const char *family,
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = addr_value(s, a, &addr);
 	if (!err)
-		err = nomem(m0__new_array(s, false, 3, &o));
+		err = m0__nomem(m0__new_array(s, false, 3, &o));
 	if (err)
 		return err;
 	M0_ARR(&o)->v[0] = m0__namev(fam, false);
 	M0_ARR(&o)->v[1] = m0__int(ifindex);
 	M0_ARR(&o)->v[2] = addr;
-	return nomem(m0__dict_set_str(s, M0_DICT(&s->locd), "_ori", &o));
+	return m0__nomem(m0__dict_set_str(s, M0_DICT(&s->locd), "_ori", &o));
 }
 
 /* Platform values are shared by every process: nobody may change them. */
@@ -450,12 +445,12 @@ m0_global_define(struct m0_global *g, const char *table, const char *name,
 	if (!err && b->sp == 0)
 		err = M0_ESTACK_UNDERFLOW;
 	if (!err)
-		err = nomem(m0__to_global(b, M0_TOP(b, 0), &v));
+		err = m0__nomem(m0__to_global(b, M0_TOP(b, 0), &v));
 	if (!err) {
 		freeze(&v, 0);
 		struct m0_name *n = m0__intern(g, name, strlen(name));
 		struct m0_value k = m0__namev(n, false);
-		err = n ? nomem(m0__dict_put(b, M0_DICT(d), &k, &v))
+		err = n ? m0__nomem(m0__dict_put(b, M0_DICT(d), &k, &v))
 			: M0_EIMPLEMENTATION_LIMIT;
 	}
 	m0_state_free(b);

@@ -753,7 +753,7 @@ m0_state_push_code(struct m0_state *s, const void *code, size_t len)
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = m0__new_string(s, false, code, (uint32_t)len, &v);
 	if (err)
-		return err == M0__ENOMEM ? M0_EIMPLEMENTATION_LIMIT : err;
+		return m0__nomem(err);
 	if (s->end == M0_END_NORMAL || s->end == M0_END_ERROR)
 		s->end = M0_END_NONE;
 	if ((err = push_frame(s, M0_FBASE, NULL, NULL, 0, 0, false)))
