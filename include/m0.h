@@ -166,6 +166,10 @@ struct m0_host {
 	/* Console output of the process (print, ptop, stack). */
 	void (*console)(void *ud, struct m0_state *s, const void *buf,
 	    size_t len);
+	/* A process stored an entry into `_` (new key or new value): returns
+	 * when the entry expires (absolute µs), or 0 for never. The platform
+	 * charges the rent here (docs/money.md). NULL: entries never expire. */
+	int64_t (*gstore)(void *ud, struct m0_state *s);
 };
 
 /*
@@ -290,6 +294,11 @@ void m0_global_gc(struct m0_global *g);
 /* Bytes held by the global heap. */
 uint64_t m0_global_bytes(const struct m0_global *g);
 
+/* Removes the entries of `_` whose lease (m0_host.gstore) ended at or
+ * before (now_us); their memory goes at the next global collection.
+ * Returns how many were removed. */
+uint32_t m0_global_expire(struct m0_global *g, int64_t now_us);
+
 /*
  * Creates a process for messenger msg: local dict with _mgr _cod _dat _ori
  * _loc on the dict stack [_sys, local], ready to run _cod. (parent) and
@@ -319,6 +328,10 @@ int m0_state_run(struct m0_state *s, int64_t budget);
 /* Resumes a blocked process with an int result pushed (timed enter's
  * 0/1) or nothing (push = 0). */
 void m0_state_resume_int(struct m0_state *s, int push, int64_t v);
+
+/* Resumes a blocked process by raising (err) on the operator that
+ * blocked (its operands are still on the stack). */
+void m0_state_resume_error(struct m0_state *s, int err);
 
 /* Marks the process ended (the platform removed it). */
 void m0_state_kill(struct m0_state *s);

@@ -241,6 +241,14 @@ enum money_err money_ident_sign(struct money_ident *id, const char *domain,
     const uint8_t *msg, size_t len, uint8_t sig[MONEY_SIG_LEN]);
 
 /*
+ * money_ident_box_sk: the X25519 secret key of (id) (the Ed25519 key
+ * converted, for crypto_box with neighbours) into (out), which should be
+ * sodium_malloc memory that the caller wipes.
+ * Returns MONEY_OK, or MONEY_ERR_IDENT.
+ */
+enum money_err money_ident_box_sk(struct money_ident *id, uint8_t out[32]);
+
+/*
  * money_sig_verify: checks (sig) over (domain) and (msg, len), as made by
  * money_ident_sign(), against the public key (pk).
  * Returns 1 if valid, 0 if not.

@@ -177,6 +177,60 @@ int pf_native_init(struct pf_platform *pf, uint64_t slab_max,
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
 
+/* ---- money (pf_money.c, pf_charge.c; docs/money.md) ---- */
+
+struct money_bank;
+
+/* Zero fields take the defaults in brackets. */
+struct pf_money_config {
+	int charged;           /* economy: 0 free, 1 charged [0] */
+	int64_t allowance;     /* units an arrival gets for steps [100] */
+	int64_t token_ttl_s;   /* life of a withdrawn token [7 days] */
+	int64_t quote_ttl_s;   /* life of a price quote [60] */
+	int64_t epoch_ms;      /* price epoch [1000] */
+	int64_t store_lease_s; /* rent period of an entry in `_` [600] */
+	int64_t mem_capacity;  /* heap bytes the prices are set for [1 GiB] */
+	int64_t link_capacity; /* bytes/s per family the prices assume [10M] */
+};
+
+struct pf_money_stats {
+	int charged;
+	int64_t minted, held, outstanding, burned, charged_units, lost;
+	int64_t lost_at_open;
+	uint64_t removed;       /* processes removed at zero credit */
+	uint64_t deposits, withdrawals, refused, expired_store;
+	uint64_t ledger_records, ledger_serials, commits;
+	uint64_t epoch;
+	int64_t price[16]; /* by enum money_res; MONEY_PRICE_SCALE = 1 */
+	int nprices;
+};
+
+/*
+ * Gives the platform money: (bank) (opened by the caller, borrowed until
+ * pf_free()) holds the identity and ledger; the MØ operators _bal _dep
+ * _wdr _prc _quo _ofr and their errors are added, every process gets an
+ * account, and when (cfg)->charged the platform charges for its services.
+ * Call before any process runs. Returns an m0_err.
+ */
+int pf_money_init(struct pf_platform *pf, struct money_bank *bank,
+    const struct pf_money_config *cfg);
+
+/* Money counters and prices; all zero without money. */
+void pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st);
+
+/*
+ * Mints a token of (amount) units (administrative): (cb) is called once
+ * the issue is durable with 0 and the token's MONEY_TOKEN_LEN bytes, or
+ * with an enum money_err and NULL. Returns 0, or -1 without money.
+ */
+typedef void (*pf_mint_cb)(void *ud, int err, const uint8_t *token);
+int pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb,
+    void *ud);
+
+/* Closes every account and commits the book; call before pf_free() and
+ * money_bank_close() at shutdown. */
+void pf_money_close(struct pf_platform *pf);
+
 /* ---- network links: udpip and tcpip (pf_net.c, pf_udp.c, pf_tcp.c) ---- */
 
 struct pf_net;
@@ -269,12 +323,14 @@ int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
     size_t count);
 
 /*
- * Gives the links the platform's Ed25519 secret key (64 bytes, copied
- * into sodium_malloc memory), so that pinned neighbours can be talked to
- * in authenticated envelopes (pf_auth.c). Returns 0, or -1 when out of
- * memory.
+ * Gives the links the platform's identity: (box_sk) its X25519 secret key
+ * (32 bytes, money_ident_box_sk(); copied into sodium_malloc memory) and
+ * (pk) its Ed25519 public key (32 bytes), so that pinned neighbours can be
+ * talked to in authenticated envelopes (pf_auth.c). Returns 0, or -1 when
+ * out of memory.
  */
-int pf_net_set_identity(struct pf_net *n, const unsigned char *sk);
+int pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
+    const unsigned char *pk);
 
 /* Sets whom messengers are taken from (pf_net_config.accept_any). */
 void pf_net_set_accept(struct pf_net *n, int accept_any);
@@ -292,6 +348,16 @@ int pf_parse_hostport(const char *s, struct sockaddr_storage *ss);
 /* Writes "ADDR:PORT" or "[V6]:PORT". */
 void pf_format_sa(const struct sockaddr *sa, char *buf, size_t len);
 
+/*
+ * One request of (type) with (len) bytes at (payload) on the control
+ * socket at (path) (include/pf_proto.h). On success returns 0 with the
+ * answer's type in *(rtype) and its text, NUL-terminated and malloc'd, in
+ * *(reply), *(rlen) bytes. On error returns -1 with a message in (err).
+ */
+int pf_ctl_call(const char *path, uint32_t type, const void *payload,
+    size_t len, uint32_t *rtype, char **reply, size_t *rlen, char *err,
+    size_t errlen);
+
 /* ---- configuration of mdaemon (pf_conf.c) ---- */
 
 enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
@@ -307,9 +373,15 @@ struct pf_conf {
 	int accept;    /* 1 any, 0 neighbours, -1 not set */
 	struct pf_config pf;
 	struct pf_net_config net;
+	struct pf_money_config money;
 	struct pf_neighbour nbr[PF_CONF_MAX_NBR];
 	size_t nnbr;
 };
+
+/* economy = free | charged (also mdaemon --economy). Returns 0, or -1
+ * with a message in err. */
+int pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
+    size_t errlen);
 
 /* Sets the defaults: no listen address yet, state ".", log info. */
 void pf_conf_init(struct pf_conf *c);

@@ -25,6 +25,8 @@ enum pf_msg_type {
 			       key (16 hex digits) */
 	PF_MSG_NEIGHBOURS,  /* payload: "" or "json" */
 	PF_MSG_INJECT,      /* payload: a messenger (spec A6) */
+	PF_MSG_MINT,        /* payload: an amount (decimal); the reply is a
+			       fresh token in hex, sent once it is durable */
 	PF_MSG_REPLY = 100, /* payload: the answer */
 	PF_MSG_ERROR,       /* payload: why not */
 };

@@ -4,11 +4,13 @@
  *
  *   m0ctl [-s STATEDIR | -S SOCKET] [--json] COMMAND [ARG]
  *
- *   status            uptime, processes, queues, links, drops, memory
+ *   status            uptime, processes, queues, links, drops, memory,
+ *                     money
  *   ps                processes with queue, state, age, steps, memory
  *   kill ID|KEY       a process by id, or every process of a queue
  *   neighbours        the configured neighbours
  *   inject FILE       run a messenger there (its _ori is the console)
+ *   mint AMOUNT       a fresh token of the platform's money, in hex
  *
  * The default socket is ./control (the daemon's default state directory
  * is the working directory). Exit status: 0 done, 1 refused or failed,
@@ -43,6 +45,7 @@ static const struct cmd_entry cmds[] = {
     {"kill", NULL, PF_MSG_KILL, 1, false, "kill ID|KEY"},
     {"neighbours", "neighbors", PF_MSG_NEIGHBOURS, 0, true, "neighbours"},
     {"inject", NULL, PF_MSG_INJECT, 1, false, "inject FILE"},
+    {"mint", NULL, PF_MSG_MINT, 1, false, "mint AMOUNT   (prints a token in hex)"},
 };
 
 static void
@@ -52,38 +55,6 @@ usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-read_all(int fd, void *p, size_t n)
-{
-	char *c = p;
-	while (n) {
-		ssize_t r = read(fd, c, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 /* The payload of inject: the file as a messenger with a random queue. */
@@ -166,41 +137,18 @@ main(int argc, char **argv)
 		plen = 4;
 	}
 
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int n = sock ? snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock)
-		     : snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-			   state, PF_CONTROL_NAME);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "m0ctl: socket path too long\n");
-		return 2;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		fprintf(stderr, "m0ctl: %s: %s\n", sun.sun_path, strerror(errno));
-		return 1;
-	}
-	struct pf_msg_hdr h = {.type = ce->type,
-	    .len = (uint32_t)plen,
-	    .version = PF_PROTO_VERSION};
-	if (write_all(fd, &h, sizeof(h)) || write_all(fd, payload, plen)) {
-		fprintf(stderr, "m0ctl: send: %s\n", strerror(errno));
+	char path[1100], err[1200], *text;
+	size_t rlen;
+	uint32_t rtype;
+	snprintf(path, sizeof(path), "%s/%s", state, PF_CONTROL_NAME);
+	if (pf_ctl_call(sock ? sock : path, ce->type, payload, plen, &rtype,
+		&text, &rlen, err, sizeof(err))) {
+		fprintf(stderr, "m0ctl: %s\n", err);
+		free(payload);
 		return 1;
 	}
 	free(payload);
-	struct pf_msg_hdr r;
-	if (read_all(fd, &r, sizeof(r)) || r.version != PF_PROTO_VERSION ||
-	    r.len > PF_PROTO_MAX) {
-		fprintf(stderr, "m0ctl: no answer from the platform\n");
-		return 1;
-	}
-	char *text = malloc((size_t)r.len + 1);
-	if (!text || read_all(fd, text, r.len)) {
-		fprintf(stderr, "m0ctl: short answer\n");
-		return 1;
-	}
-	close(fd);
-	FILE *out = r.type == PF_MSG_REPLY ? stdout : stderr;
-	fwrite(text, 1, r.len, out);
+	fwrite(text, 1, rlen, rtype == PF_MSG_REPLY ? stdout : stderr);
 	free(text);
-	return r.type == PF_MSG_REPLY ? 0 : 1;
+	return rtype == PF_MSG_REPLY ? 0 : 1;
 }

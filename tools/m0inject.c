@@ -2,7 +2,8 @@
  * m0inject: sends a messenger to a platform and prints what comes back.
  *
  *   m0inject [-t HOST[:PORT]] [--tcp] [-w SECONDS] [--idle SECONDS]
- *            [--replies N] [--data FILE] [--queue KEY] (FILE | -e CODE)
+ *            [--replies N] [--data FILE] [--queue KEY]
+ *            [--fund N [-s STATEDIR | -S SOCKET]] (FILE | -e CODE)
  *
  * The source is loaded like m0 loads it (`#` comments, #include,
  * #includestring). The messenger goes over UDP (default) or TCP to HOST
@@ -11,6 +12,10 @@
  * text, anything else as it is. We stop after -w seconds (default 5),
  * when nothing arrived for --idle seconds (default 1), or after --replies
  * replies.
+ *
+ * With --fund N the target platform (on this host) mints N units through
+ * its control socket and the messenger's code starts with a deposit of
+ * that token, so it arrives with money (docs/money.md).
  *
  * Exit status: 0 when the messenger was sent, 1 when it could not be, 2
  * for usage errors.
@@ -24,6 +29,7 @@
 #include <sys/random.h>
 
 #include "pf.h"
+#include "pf_proto.h"
 
 struct inject {
 	uv_loop_t loop;
@@ -59,7 +65,11 @@ usage(FILE *f)
 	    "(default 1)\n"
 	    "  --replies N      stop after N replies\n"
 	    "  --data FILE      data field of the messenger\n"
-	    "  --queue KEY      queue key, 16 hex digits (default: random)\n");
+	    "  --queue KEY      queue key, 16 hex digits (default: random)\n"
+	    "  --fund N         mint N units at the target (same host) and\n"
+	    "                   deposit them first\n"
+	    "  -s STATEDIR, -S SOCKET  the target's control socket for --fund\n"
+	    "                   (default ./control)\n");
 }
 
 static void
@@ -239,6 +249,46 @@ parse_seconds(const char *s, uint64_t *ms)
 	return 0;
 }
 
+/* Mints (amount) at the platform behind the control socket (sock) and
+ * returns malloc'd MØ source that deposits the token: `"\xHH.." _dep P`. */
+static char *
+fund_prefix(const char *sock, long long amount, size_t *len)
+{
+	char arg[32], err[1200], *hex;
+	size_t hl;
+	uint32_t type;
+	snprintf(arg, sizeof(arg), "%lld", amount);
+	if (pf_ctl_call(sock, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
+		err, sizeof(err))) {
+		fprintf(stderr, "m0inject: --fund: %s\n", err);
+		return NULL;
+	}
+	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
+		hex[--hl] = 0;
+	if (type != PF_MSG_REPLY || hl % 2) {
+		fprintf(stderr, "m0inject: --fund: %s\n", hex);
+		free(hex);
+		return NULL;
+	}
+	char *out = malloc(hl * 2 + 16);
+	if (!out) {
+		free(hex);
+		return NULL;
+	}
+	size_t n = 0;
+	out[n++] = '"';
+	for (size_t i = 0; i < hl; i += 2) {
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[i];
+		out[n++] = hex[i + 1];
+	}
+	n += (size_t)sprintf(out + n, "\" _dep P\n");
+	free(hex);
+	*len = n;
+	return out;
+}
+
 static void
 close_cb(uv_handle_t *h, void *arg)
 {
@@ -256,14 +306,17 @@ main(int argc, char **argv)
 	    {"replies", required_argument, 0, 'r'},
 	    {"data", required_argument, 0, 'd'},
 	    {"queue", required_argument, 0, 'q'},
+	    {"fund", required_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0}};
 	const char *target = "127.0.0.1", *code = NULL, *data_file = NULL;
 	uint64_t wait_ms = 5000, queue = 0;
 	bool have_queue = false;
+	long long fund = 0;
+	const char *state = ".", *sock = NULL;
 	in.idle_ms = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, "t:w:e:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:w:e:s:S:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			target = optarg;
@@ -288,6 +341,19 @@ main(int argc, char **argv)
 		}
 		case 'e':
 			code = optarg;
+			break;
+		case 'F': {
+			char *end;
+			fund = strtoll(optarg, &end, 10);
+			if (*end || fund < 1)
+				goto bad;
+			break;
+		}
+		case 's':
+			state = optarg;
+			break;
+		case 'S':
+			sock = optarg;
 			break;
 		case 'd':
 			data_file = optarg;
@@ -328,6 +394,23 @@ main(int argc, char **argv)
 	}
 	if (!have_queue && getrandom(&queue, sizeof(queue), 0) != sizeof(queue))
 		return 1;
+	if (fund) {
+		char ctl[1100];
+		size_t pl;
+		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
+		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
+		char *both = pre ? malloc(pl + srclen + 1) : NULL;
+		if (!both) {
+			free(pre);
+			return 1;
+		}
+		memcpy(both, pre, pl);
+		memcpy(both + pl, src, srclen + 1);
+		free(pre);
+		free(src);
+		src = both;
+		srclen += pl;
+	}
 	if (srclen > (64u << 20) || datalen > (64u << 20)) {
 		fprintf(stderr, "m0inject: messenger too large\n");
 		return 2;

@@ -4,7 +4,7 @@
  * to neighbours, to whoever sent them, and to the console.
  *
  *   mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]... [-s STATEDIR]
- *           [-f] [-n] [-v]
+ *           [--economy free|charged] [-f] [-n] [-v]
  *
  * With no configuration it listens on 127.0.0.1:19760 and keeps its state
  * in the working directory. Flags override the file. SIGTERM and SIGINT
@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
 
@@ -43,7 +44,7 @@ struct daemon {
 	uv_signal_t sig[4];
 	int64_t started_us;
 	int lock_fd;
-	unsigned char *sk; /* Ed25519 secret key until the links have it */
+	struct money_bank bank; /* identity, ledger and book */
 };
 
 static void
@@ -59,6 +60,8 @@ usage(FILE *f)
 	    "  -N NAME=ADDR:PORT[,KEY]  add a neighbour (repeatable); KEY, its\n"
 	    "              public key in hex, pins it: authenticated links only\n"
 	    "  -s STATEDIR state directory (default: the working directory)\n"
+	    "  --economy free|charged  whether services are paid for\n"
+	    "              (default free; docs/money.md)\n"
 	    "  -f          stay in the foreground\n"
 	    "  -n          check the configuration and exit\n"
 	    "  -p          print this platform's public key and exit\n"
@@ -178,40 +181,6 @@ reload(struct daemon *d)
 
 /* ---- state directory: lock and identity ---- */
 
-/*
- * The platform's Ed25519 identity, made on first use: STATEDIR/identity
- * holds the secret key. *skp is sodium_malloc'd; the caller frees it.
- */
-static void
-identity_load(const char *dir, unsigned char **skp, unsigned char *pk)
-{
-	char path[1100];
-	unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (!sk)
-		fatalx("sodium_malloc");
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		fatal("state directory %s", dir);
-	snprintf(path, sizeof(path), "%s/identity", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t r = read(fd, sk, crypto_sign_SECRETKEYBYTES);
-		close(fd);
-		if (r != crypto_sign_SECRETKEYBYTES)
-			fatalx("%s: not an identity (delete it to make a new one)",
-			    path);
-		crypto_sign_ed25519_sk_to_pk(pk, sk);
-	} else {
-		crypto_sign_keypair(pk, sk);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, sk, crypto_sign_SECRETKEYBYTES) !=
-				  crypto_sign_SECRETKEYBYTES)
-			fatal("%s", path);
-		close(fd);
-		log_info("new identity in %s", path);
-	}
-	*skp = sk;
-}
-
 /* The lock file names the daemon's pid (after daemon(3) forked). */
 static void
 write_pid(struct daemon *d)
@@ -238,19 +207,28 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 		log_warnx("state directory %s is in use by another mdaemon", dir);
 		return -1;
 	}
-	/* _hid and _pid derive from the public key with different BLAKE2b
-	 * keys, so they are stable across restarts and differ. */
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], h[8];
-	identity_load(dir, &d->sk, pk);
-	crypto_generichash(h, 8, pk, sizeof(pk),
-	    (const unsigned char *)"mzero-hid-v1", 12);
-	memcpy(hid, h, 8);
-	crypto_generichash(h, 8, pk, sizeof(pk),
-	    (const unsigned char *)"mzero-pid-v1", 12);
-	memcpy(pid, h, 8);
+	/* The bank holds the identity (made on first use), the ledger and
+	 * the book; _hid and _pid derive from the public key (docs/money.md),
+	 * so they are stable across restarts, and _pid names the currency. */
+	enum money_err me = money_bank_open(&d->bank, dir);
+	if (me) {
+		log_warnx("state directory %s: %s", dir, money_strerror(me));
+		return -1;
+	}
+	const uint8_t *h = money_ident_hid(d->bank.ident);
+	*hid = 0;
+	*pid = 0;
+	for (int i = 0; i < 8; i++) {
+		*hid = *hid << 8 | h[i];
+		*pid = *pid << 8 | money_ident_pid(d->bank.ident)[i];
+	}
 	char hex[65];
-	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+	sodium_bin2hex(hex, sizeof(hex), money_ident_pk(d->bank.ident), 32);
 	log_info("identity %s", hex);
+	if (d->bank.lost_at_open)
+		log_warnx("money: %lld units held by processes were lost when "
+			  "the platform last stopped (crash)",
+		    (long long)d->bank.lost_at_open);
 	return 0;
 }
 
@@ -300,7 +278,8 @@ main(int argc, char **argv)
 {
 	static struct daemon d;
 	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-	    {0, 0, 0, 0}};
+	    {"economy", required_argument, 0, 'E'}, {0, 0, 0, 0}};
+	const char *economy = NULL;
 	const char *state = NULL;
 	char **listens = calloc((size_t)argc, sizeof(char *));
 	int nl = 0, foreground = 0, check = 0, verbose = 0, pubkey = 0, c;
@@ -333,6 +312,9 @@ main(int argc, char **argv)
 		case 'p':
 			pubkey = 1;
 			break;
+		case 'E':
+			economy = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -364,6 +346,10 @@ main(int argc, char **argv)
 		return 1;
 	if (state)
 		snprintf(d.conf.state_dir, sizeof(d.conf.state_dir), "%s", state);
+	if (economy && pf_conf_set_economy(&d.conf, economy, err, sizeof(err))) {
+		log_warnx("--%s", err);
+		return 2;
+	}
 	if (!d.conf.nlisten)
 		pf_parse_hostport("127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
 	if (d.conf.accept < 0) {
@@ -382,14 +368,19 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	if (sodium_init() < 0)
+	if (money_init())
 		fatalx("libsodium");
 	if (pubkey) {
-		unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+		struct money_ident *id;
 		char hex[65];
-		identity_load(d.conf.state_dir, &d.sk, pk);
-		sodium_free(d.sk);
-		sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+		if (mkdir(d.conf.state_dir, 0700) && errno != EEXIST)
+			fatal("state directory %s", d.conf.state_dir);
+		enum money_err me = money_ident_open(d.conf.state_dir, &id);
+		if (me)
+			fatalx("%s/identity: %s", d.conf.state_dir,
+			    money_strerror(me));
+		sodium_bin2hex(hex, sizeof(hex), money_ident_pk(id), 32);
+		money_ident_free(id);
 		printf("%s\n", hex);
 		return 0;
 	}
@@ -410,13 +401,17 @@ main(int argc, char **argv)
 	 * native_unavailable and the platform runs on. */
 	if (pf_native_init(d.pf, 0, 0))
 		fatalx("native code: out of memory");
+	if (pf_money_init(d.pf, &d.bank, &d.conf.money))
+		fatalx("money: out of memory");
+	log_info("economy %s", d.conf.money.charged ? "charged" : "free");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
-	if (!(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
-	    pf_net_set_identity(d.net, d.sk))
+	unsigned char *box = sodium_malloc(32);
+	if (!box || money_ident_box_sk(d.bank.ident, box) ||
+	    !(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
+	    pf_net_set_identity(d.net, box, money_ident_pk(d.bank.ident)))
 		fatalx("out of memory");
-	sodium_free(d.sk);
-	d.sk = NULL;
+	sodium_free(box);
 	int rc = 0;
 	for (int i = 0; i < d.conf.nlisten; i++) {
 		char a[64];
@@ -465,7 +460,9 @@ main(int argc, char **argv)
 out:
 	pf_ctl_close(d.ctl);
 	pf_net_close(d.net);
+	pf_money_close(d.pf);
 	pf_free(d.pf);
+	money_bank_close(&d.bank); /* commits the book: nothing held is lost */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	pf_net_free(d.net);
 	pf_ctl_free(d.ctl);

@@ -258,6 +258,19 @@ money_ident_sign(struct money_ident *id, const char *domain,
 	return MONEY_OK;
 }
 
+enum money_err
+money_ident_box_sk(struct money_ident *id, uint8_t out[32])
+{
+	int r;
+
+	pthread_mutex_lock(&id->mu);
+	sodium_mprotect_readonly(id->sk);
+	r = crypto_sign_ed25519_sk_to_curve25519(out, id->sk);
+	sodium_mprotect_noaccess(id->sk);
+	pthread_mutex_unlock(&id->mu);
+	return r ? MONEY_ERR_IDENT : MONEY_OK;
+}
+
 int
 money_sig_verify(const uint8_t pk[MONEY_PK_LEN], const char *domain,
     const uint8_t *msg, size_t len, const uint8_t sig[MONEY_SIG_LEN])

@@ -118,6 +118,20 @@ rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 }
 
 /* Raw put: no copy-on-store; the `:` operator decides about globals. */
+static int
+lease(struct m0_state *s, const struct m0_value *k)
+{
+	const struct m0_host *h = s->g->host;
+	int64_t until = h && h->gstore ? h->gstore(h->ud, s) : 0;
+	if (until <= 0)
+		return M0_OK;
+	struct m0_value v = m0__int(until);
+	int err = m0__dict_put(s, M0_DICT(&s->g->leases), k, &v);
+	if (err) /* an entry without its lease would stay for free */
+		m0__dict_del(s, M0_DICT(&s->g->gdict), k);
+	return err;
+}
+
 int
 m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
     const struct m0_value *v)
@@ -128,7 +142,7 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 	uint32_t *slot = slot_of(d, k, h);
 	if (*slot) {
 		d->ent[*slot - 1].v = *v;
-		return M0_OK;
+		return d == M0_DICT(&s->g->gdict) ? lease(s, k) : M0_OK;
 	}
 	if (d->h.n >= s->g->lim.max_len)
 		return M0_EDICT_FULL; /* the only limit a dict has (A2) */
@@ -148,7 +162,29 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 	e->hash = h;
 	*slot = ++d->used;
 	d->h.n++;
-	return M0_OK;
+	return d == M0_DICT(&s->g->gdict) ? lease(s, k) : M0_OK;
+}
+
+/* A store into `_` runs on the platform's lease: a charged platform sells
+ * space in `_` for a time (rent) and takes the entry back when it ends. */
+uint32_t
+m0_global_expire(struct m0_global *g, int64_t now_us)
+{
+	struct m0_dict *l = M0_DICT(&g->leases);
+	struct m0_state tmp = {.g = g}; /* the dict calls only use s->g */
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < l->used; i++) {
+		struct m0_dent *e = &l->ent[i];
+		if (e->k.type == M0_TEMPTY || e->v.u.i > now_us)
+			continue;
+		struct m0_value k = e->k;
+		m0__dict_del(&tmp, M0_DICT(&g->gdict), &k);
+		m0__dict_del(&tmp, l, &k); /* tombstones: i stays valid */
+		n++;
+	}
+	if (n)
+		g->gc_due = true;
+	return n;
 }
 
 /* Removal: tombstone the entry and re-seat the index cluster after it. */

@@ -262,6 +262,7 @@ m0_global_gc(struct m0_global *g)
 {
 	mark_value(g, &g->sys, false);
 	mark_value(g, &g->longdict, false);
+	mark_value(g, &g->leases, false);
 	mark_drain(g, false);
 	for (struct m0_state *s = g->states; s; s = s->gnext)
 		mark_state(s, false);

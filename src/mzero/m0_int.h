@@ -186,6 +186,7 @@ struct m0_global {
 	bool gc_due;
 	struct m0_value sys;      /* _sys */
 	struct m0_value gdict;    /* _ */
+	struct m0_value leases;   /* key of _ -> expiry in µs (hidden) */
 	struct m0_value longdict; /* longdict */
 	struct m0_value adr;      /* _adr */
 	struct m0_value cha;      /* _cha */

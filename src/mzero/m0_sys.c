@@ -126,6 +126,7 @@ build(struct m0_global *g, struct m0_state *b)
 	int err;
 	if ((err = m0__nomem(m0__new_dict(b, true, 128, &g->sys))) ||
 	    (err = m0__nomem(m0__new_dict(b, true, 16, &g->gdict))) ||
+	    (err = m0__nomem(m0__new_dict(b, true, 16, &g->leases))) ||
 	    (err = m0__nomem(m0__new_dict(b, true, 128, &g->longdict))) ||
 	    (err = m0__nomem(m0__new_dict(b, true, 4, &g->adr))) ||
 	    (err = m0__nomem(m0__new_dict(b, true, 4, &g->cha))))

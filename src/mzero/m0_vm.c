@@ -739,6 +739,13 @@ m0_state_resume_int(struct m0_state *s, int push, int64_t v)
 }
 
 void
+m0_state_resume_error(struct m0_state *s, int err)
+{
+	s->blocked = false;
+	(void)raise_error(s, err); /* an unhandled one ends the process */
+}
+
+void
 m0_state_kill(struct m0_state *s)
 {
 	s->blocked = false;

@@ -31,15 +31,15 @@
 #define ENV_OVER (ENV_HDR + crypto_box_MACBYTES + 8)
 
 int
-pf_net_set_identity(struct pf_net *n, const unsigned char *sk)
+pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
+    const unsigned char *pk)
 {
 	if (sodium_init() < 0)
 		return -1;
 	if (!n->auth_sk && !(n->auth_sk = sodium_malloc(32)))
 		return -1;
-	if (crypto_sign_ed25519_sk_to_curve25519(n->auth_sk, sk))
-		return -1;
-	crypto_sign_ed25519_sk_to_pk(n->auth_pk, sk);
+	memcpy(n->auth_sk, box_sk, 32);
+	memcpy(n->auth_pk, pk, 32);
 	n->has_identity = true;
 	/* Keys derived for neighbours pinned before the identity. */
 	return pf__auth_derive(n);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#include "pf_int.h"
+#include "pf_money.h"
 
 static uint32_t
 khash(uint64_t k)
@@ -77,8 +77,8 @@ nomem:
 }
 
 void
-pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
-    size_t len)
+pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
+    const uint8_t *buf, size_t len)
 {
 	struct pf_chankey **pp = &pf->ktab[khash(key) & pf->kmask];
 	for (; *pp; pp = &(*pp)->next) {
@@ -91,7 +91,10 @@ pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
 			pf__list_del(&c->own);
 			c->owner->nkeys--;
 		}
-		c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
+		/* Paid before it leaves (pf_charge.c); the key is used up
+		 * either way. */
+		if (pf__charge_send(from, c->fam->f.name, len))
+			c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
 		free(c);

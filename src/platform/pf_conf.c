@@ -7,6 +7,8 @@
  *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
  *                tcp_conns, tcp_idle, native_slab, native_contexts
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
+ *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
+ *                store_lease, mem_capacity, link_capacity
  */
 #include <errno.h>
 #include <ini.h>
@@ -184,16 +186,30 @@ static const struct {
     L32("tcp_idle", net.tcp_idle_s, 1u << 30),
     L64("native_slab", pf.native_slab, 3ull << 30),
     L32("native_contexts", pf.native_contexts, 4096),
+    /* [money] (pf.h struct pf_money_config) */
+    L64("allowance", money.allowance, 1ull << 40),
+    L64("token_ttl", money.token_ttl_s, 1ull << 32), /* seconds */
+    L64("quote_ttl", money.quote_ttl_s, 1ull << 32),
+    L64("epoch", money.epoch_ms, 1ull << 32),         /* ms */
+    L64("store_lease", money.store_lease_s, 1ull << 32),
+    L64("mem_capacity", money.mem_capacity, 1ull << 50),
+    L64("link_capacity", money.link_capacity, 1ull << 40),
 #undef L32
 #undef L64
 };
 
+/* The keys of [limits] come first in the table, those of [money] after
+ * "allowance". */
 static int
-set_limit(struct pf_conf *c, const char *name, const char *value, char *err,
-    size_t errlen)
+set_limit(struct pf_conf *c, const char *section, const char *name,
+    const char *value, char *err, size_t errlen)
 {
+	bool money = strcmp(section, "money") == 0, in_money = false;
+	if (money && strcmp(name, "economy") == 0)
+		return pf_conf_set_economy(c, value, err, errlen);
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		if (strcmp(limits[i].name, name))
+		in_money |= strcmp(limits[i].name, "allowance") == 0;
+		if (strcmp(limits[i].name, name) || in_money != money)
 			continue;
 		uint64_t v;
 		if (parse_u64(value, limits[i].max, &v)) {
@@ -212,8 +228,23 @@ set_limit(struct pf_conf *c, const char *name, const char *value, char *err,
 		}
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key %.60s in [limits]", name);
+	snprintf(err, errlen, "unknown key %.60s in [%s]", name, section);
 	return -1;
+}
+
+int
+pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
+    size_t errlen)
+{
+	if (strcmp(value, "free") == 0)
+		c->money.charged = 0;
+	else if (strcmp(value, "charged") == 0)
+		c->money.charged = 1;
+	else {
+		snprintf(err, errlen, "economy: free or charged");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -264,8 +295,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 	int r;
 	if (strcmp(section, "platform") == 0)
 		r = set_platform(x->c, name, value, msg, sizeof(msg));
-	else if (strcmp(section, "limits") == 0)
-		r = set_limit(x->c, name, value, msg, sizeof(msg));
+	else if (strcmp(section, "limits") == 0 ||
+	    strcmp(section, "money") == 0)
+		r = set_limit(x->c, section, name, value, msg, sizeof(msg));
 	else if (strcmp(section, "neighbours") == 0 ||
 	    strcmp(section, "neighbors") == 0)
 		r = pf_conf_add_neighbour(x->c, name, value, msg, sizeof(msg));

@@ -1,7 +1,7 @@
 /*
  * pf_ctl.c: the control socket of a platform (include/pf_proto.h): a Unix
- * stream socket, owner-only, that answers status, ps, kill, neighbours and
- * inject, one request per connection. A client that speaks another version
+ * stream socket, owner-only, that answers status, ps, kill, neighbours,
+ * inject and mint, one request per connection. A client that speaks another version
  * or sends an oversized request gets an error and is dropped.
  */
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "money.h"
 #include "pf_net.h"
 #include "pf_proto.h"
 
@@ -21,6 +22,8 @@ struct ctl_client {
 	uint8_t *buf;
 	size_t len, cap;
 	bool answered;
+	bool minting; /* a mint answers later; keep k until it does */
+	bool closed;
 	struct ctl_client *prev, *next;
 	char *reply; /* header + payload, until written */
 };
@@ -92,6 +95,68 @@ rss_kb(void)
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* Money in units; prices in units per resource unit, fixed point. */
+static void
+money_text(struct pf_ctl *c, struct cbuf *b)
+{
+	struct pf_money_stats m;
+	pf_money_get_stats(c->pf, &m);
+	if (!m.nprices)
+		return;
+	cprintf(b, "economy    %s\n", m.charged ? "charged" : "free");
+	cprintf(b, "money      minted %lld, held %lld, outstanding %lld, "
+		   "burned %lld (charged %lld), lost %lld (%lld at start)\n",
+	    (long long)m.minted, (long long)m.held, (long long)m.outstanding,
+	    (long long)m.burned, (long long)m.charged_units, (long long)m.lost,
+	    (long long)m.lost_at_open);
+	cprintf(b, "ledger     %llu records, %llu serials, %llu commits; "
+		   "%llu deposits, %llu withdrawals, %llu refused\n",
+	    (unsigned long long)m.ledger_records,
+	    (unsigned long long)m.ledger_serials,
+	    (unsigned long long)m.commits, (unsigned long long)m.deposits,
+	    (unsigned long long)m.withdrawals, (unsigned long long)m.refused);
+	cprintf(b, "removals   %llu (credit exhausted); %llu entries of _ "
+		   "expired\n",
+	    (unsigned long long)m.removed,
+	    (unsigned long long)m.expired_store);
+	cprintf(b, "prices     epoch %llu, per unit of resource x 1e-6:",
+	    (unsigned long long)m.epoch);
+	for (int r = 0; r < m.nprices; r++)
+		cprintf(b, " %s=%lld", money_res_name((enum money_res)r),
+		    (long long)m.price[r]);
+	cprintf(b, "\n");
+}
+
+static void
+money_json(struct pf_ctl *c, struct cbuf *b)
+{
+	struct pf_money_stats m;
+	pf_money_get_stats(c->pf, &m);
+	if (!m.nprices)
+		return;
+	cprintf(b, ",\"money\":{\"economy\":\"%s\",\"minted\":%lld,"
+		   "\"held\":%lld,\"outstanding\":%lld,\"burned\":%lld,"
+		   "\"charged\":%lld,\"lost\":%lld,\"lost_at_start\":%lld,"
+		   "\"removed\":%llu,\"deposits\":%llu,\"withdrawals\":%llu,"
+		   "\"refused\":%llu,\"store_expired\":%llu,"
+		   "\"ledger_records\":%llu,\"ledger_serials\":%llu,"
+		   "\"commits\":%llu,\"epoch\":%llu,\"prices\":{",
+	    m.charged ? "charged" : "free", (long long)m.minted,
+	    (long long)m.held, (long long)m.outstanding, (long long)m.burned,
+	    (long long)m.charged_units, (long long)m.lost,
+	    (long long)m.lost_at_open, (unsigned long long)m.removed,
+	    (unsigned long long)m.deposits, (unsigned long long)m.withdrawals,
+	    (unsigned long long)m.refused,
+	    (unsigned long long)m.expired_store,
+	    (unsigned long long)m.ledger_records,
+	    (unsigned long long)m.ledger_serials,
+	    (unsigned long long)m.commits, (unsigned long long)m.epoch);
+	for (int r = 0; r < m.nprices; r++)
+		cprintf(b, "%s\"%s\":%lld", r ? "," : "",
+		    money_res_name((enum money_res)r), (long long)m.price[r]);
+	cprintf(b, "}}");
+}
+
 static void
 cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 {
@@ -135,7 +200,9 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
 			    U(ns.drops[i]));
 		}
-		cprintf(b, "}}\n");
+		cprintf(b, "}");
+		money_json(c, b);
+		cprintf(b, "}\n");
 		return;
 	}
 	cprintf(b, "uptime     %llds\n", up);
@@ -165,6 +232,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 		    U(ns.drops[i]),
 		    pf_net_drop_reason(i));
 	}
+	money_text(c, b);
 }
 
 struct ps_ctx {
@@ -302,12 +370,60 @@ cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
 #undef U
 }
 
+static void answer(struct ctl_client *k, uint32_t type, struct cbuf *b);
+static void client_closed(uv_handle_t *h);
+
+static void
+mint_done(void *ud, int err, const uint8_t *token)
+{
+	struct ctl_client *k = ud;
+	struct cbuf b = {0};
+	k->minting = false;
+	if (k->closed) { /* the client left: the token expires unused */
+		client_closed((uv_handle_t *)&k->h);
+		return;
+	}
+	if (err) {
+		cprintf(&b, "mint failed: %s\n", money_strerror(err));
+	} else {
+		for (size_t i = 0; i < MONEY_TOKEN_LEN; i++)
+			cprintf(&b, "%02x", token[i]);
+		cprintf(&b, "\n");
+	}
+	answer(k, err ? PF_MSG_ERROR : PF_MSG_REPLY, &b);
+	free(b.p);
+}
+
+/* Returns 1 when the answer comes later. */
+static int
+cmd_mint(struct ctl_client *k, const char *arg, struct cbuf *b)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || n <= 0) {
+		cprintf(b, "mint: want a positive amount\n");
+		return -1;
+	}
+	k->minting = true;
+	if (pf_money_mint(k->ctl->pf, n, mint_done, k)) {
+		k->minting = false;
+		cprintf(b, "mint: this platform has no money\n");
+		return -1;
+	}
+	return 1;
+}
+
 /* ---- the socket ---- */
 
 static void
 client_closed(uv_handle_t *h)
 {
 	struct ctl_client *k = h->data;
+	if (k->minting) { /* mint_done() frees it */
+		k->closed = true;
+		return;
+	}
 	free(k->buf);
 	free(k->reply);
 	free(k);
@@ -387,6 +503,10 @@ dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 		break;
 	case PF_MSG_INJECT:
 		r = cmd_inject(c, p, h->len, &b);
+		break;
+	case PF_MSG_MINT:
+		if ((r = cmd_mint(k, arg, &b)) == 1)
+			return; /* answered when the issue is durable */
 		break;
 	default:
 		cprintf(&b, "unknown request %u\n", h->type);

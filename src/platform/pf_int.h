@@ -77,6 +77,7 @@ struct pf_proc {
 	struct pf_nrun *nrun; /* a native run it waits for (pf_native.c) */
 	struct pf_link keys;  /* channel keys it made and has not used */
 	uint32_t nkeys;
+	struct pf_acct *acct; /* its money, when the platform has money */
 };
 
 struct pf_fam {
@@ -98,6 +99,7 @@ struct pf_chankey {
 struct pf_platform {
 	uv_loop_t *loop;
 	struct pf_native *native; /* NULL until pf_native_init() */
+	struct pf_money *money;   /* NULL until pf_money_init() */
 	struct pf_config cfg;
 	struct m0_host host;
 	struct m0_global *g;
@@ -152,7 +154,8 @@ struct pf_queue *pf__queue_get(struct pf_platform *pf, uint64_t key,
 int pf__chan_key(struct pf_platform *pf, struct m0_state *s,
     const char *family, const struct m0_value *addr, int64_t ifindex,
     uint64_t *key);
-void pf__chan_send(struct pf_platform *pf, uint64_t key, const uint8_t *buf,
+void pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
+    const uint8_t *buf,
     size_t len);
 void pf__chan_free(struct pf_platform *pf);
 void pf__chan_release(struct pf_proc *p);

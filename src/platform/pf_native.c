@@ -17,7 +17,7 @@
 #include <sys/random.h>
 
 #include "kvm.h"
-#include "pf_int.h"
+#include "pf_money.h"
 
 #define PF_NATIVE_SLICE_US 2000
 
@@ -579,11 +579,13 @@ pf__native_step(struct pf_proc *p)
 	struct pf_native *n = p->pf->native;
 	struct pf_nrun *r = p->nrun;
 	struct kvm_exit e;
-	uint64_t slice = r->left_us < PF_NATIVE_SLICE_US ? r->left_us
-							  : PF_NATIVE_SLICE_US;
+	/* A process that pays more per step gets longer guest slices. */
+	uint64_t share = pf__share_us(p, PF_NATIVE_SLICE_US);
+	uint64_t slice = r->left_us < share ? r->left_us : share;
 	enum kvm_err ke = kvm_ctx_run(r->c->ctx, slice, &e);
 	if (ke == KVM_OK) {
 		r->ran_ns += e.ran_ns;
+		pf__charge_native(p, e.ran_ns);
 		r->left_us -= slice < r->left_us ? slice : r->left_us;
 		if (e.kind == KVM_EXITK_BUDGET && r->left_us > 0)
 			return false;
@@ -676,4 +678,18 @@ pf__native_free(struct pf_platform *pf)
 		kvm_pool_free(n->pool);
 	free(n);
 	pf->native = NULL;
+}
+
+/* Guest memory the process holds in its contexts (rent, pf_charge.c). */
+uint64_t
+pf__native_bytes(struct pf_proc *p)
+{
+	struct pf_native *n = p->pf->native;
+	uint64_t b = 0;
+	if (!n)
+		return 0;
+	for (struct pf_nctx *c = n->all; c; c = c->next)
+		if (c->owner == p)
+			b += kvm_ctx_mem_used(c->ctx);
+	return b;
 }

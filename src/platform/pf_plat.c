@@ -6,7 +6,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "pf_int.h"
+#include "pf_money.h"
 
 static const char *const drop_reasons[] = {
 #define PF__DS(id, s) s,
@@ -88,7 +88,8 @@ h_current(void *ud, struct m0_state *s, uint64_t *key)
 	return 1;
 }
 
-static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s);
+static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s,
+    bool arrival);
 static int proc_join(struct pf_proc *p, uint64_t queue);
 
 static int
@@ -104,7 +105,7 @@ h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
 	int err = m0_state_new_msg(pf->g, msg, s, ori, &ns);
 	if (err)
 		return err;
-	struct pf_proc *p = proc_new(pf, ns);
+	struct pf_proc *p = proc_new(pf, ns, false);
 	if (!p) {
 		m0_state_free(ns);
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
@@ -125,7 +126,7 @@ static void
 h_chan_send(void *ud, struct m0_state *s, uint64_t key, const uint8_t *buf,
     size_t len)
 {
-	pf__chan_send(ud, key, buf, len);
+	pf__chan_send(ud, PROC(s), key, buf, len);
 }
 
 static int64_t
@@ -213,6 +214,7 @@ pf_free(struct pf_platform *pf)
 		pf__end_proc(p);
 	}
 	pf__native_free(pf);
+	pf__money_free(pf);
 	uv_close((uv_handle_t *)&pf->idle, NULL);
 	uv_close((uv_handle_t *)&pf->timer, NULL);
 	uv_close((uv_handle_t *)&pf->life, NULL);
@@ -257,7 +259,7 @@ pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud)
 }
 
 static struct pf_proc *
-proc_new(struct pf_platform *pf, struct m0_state *s)
+proc_new(struct pf_platform *pf, struct m0_state *s, bool arrival)
 {
 	struct pf_proc *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -270,6 +272,7 @@ proc_new(struct pf_platform *pf, struct m0_state *s)
 	pf__list_init(&p->keys);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
+	pf__acct_open(p, arrival);
 	pf->nprocs++;
 	pf->st.created++;
 	return p;
@@ -315,7 +318,7 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 		    ori->addr_int, ori->addr_str);
 	if (!err && setup)
 		err = setup(s);
-	struct pf_proc *p = err ? NULL : proc_new(pf, s);
+	struct pf_proc *p = err ? NULL : proc_new(pf, s, true);
 	if (!p) {
 		m0_state_free(s);
 		pf->st.drops[PF_DROP_NO_MEMORY]++;

@@ -8,7 +8,7 @@
  */
 #include <stdlib.h>
 
-#include "pf_int.h"
+#include "pf_money.h"
 
 #define SCHED_BUDGET_US 2000
 
@@ -51,6 +51,8 @@ pf__end_proc(struct pf_proc *p)
 	pf__timer_del(p);
 	pf__native_release(p);
 	pf__chan_release(p);
+	pf__acct_close(p);
+	free(p->acct);
 	if (p->state == PF_RUNNABLE && !p->manual)
 		pf__list_del(&p->run);
 	pf__list_del(&p->all);
@@ -98,18 +100,38 @@ idle_cb(uv_idle_t *h)
 				continue;
 			}
 			pf__native_step(p);
+			if (pf__acct_broke(p)) {
+				pf__remove_broke(p);
+				continue;
+			}
 			pf__make_runnable(p);
 			if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
 				break;
 			continue;
 		}
+		int64_t budget = pf__charge_budget(p, pf->cfg.slice);
+		if (budget <= 0) {
+			pf__remove_broke(p);
+			continue;
+		}
 		uint64_t before = m0_state_steps(p->s);
-		int r = m0_state_run(p->s, pf->cfg.slice);
+		uint64_t t0 = pf->money ? uv_hrtime() : 0;
+		if (pf->money)
+			pf->money->gmark = m0_global_bytes(pf->g);
+		int r = m0_state_run(p->s, budget);
+		uint64_t used = m0_state_steps(p->s) - before;
 		pf->st.slices++;
-		pf->st.steps += m0_state_steps(p->s) - before;
+		pf->st.steps += used;
+		if (pf->money)
+			pf__charge_steps(p, used, uv_hrtime() - t0);
 		if (r == M0_RUN_YIELD && over_limits(p)) {
 			m0_state_kill(p->s);
 			r = M0_RUN_DONE;
+		}
+		if (r != M0_RUN_DONE && pf__acct_broke(p) &&
+		    !(r == M0_RUN_BLOCKED && p->acct->wait)) {
+			pf__remove_broke(p);
+			continue;
 		}
 		if (r == M0_RUN_DONE)
 			pf__end_proc(p);

@@ -80,7 +80,7 @@ th_init(struct th *t, struct m0_host *h)
 	memset(t, 0, sizeof(*t));
 	*h = (struct m0_host){t, th_enter, th_leave, th_qctl, th_current,
 	    th_submit, th_chan_key, th_chan_send, th_now, th_random,
-	    th_console};
+	    th_console, NULL};
 }
 
 /* Runs code as a messenger to its end with the console words; returns

@@ -72,8 +72,11 @@ setup(void **state)
 	assert_true(sodium_init() >= 0);
 	side_init(&a);
 	side_init(&b);
-	assert_int_equal(pf_net_set_identity(a.n, a.sk), 0);
-	assert_int_equal(pf_net_set_identity(b.n, b.sk), 0);
+	unsigned char x[32];
+	assert_int_equal(crypto_sign_ed25519_sk_to_curve25519(x, a.sk), 0);
+	assert_int_equal(pf_net_set_identity(a.n, x, a.pk), 0);
+	assert_int_equal(crypto_sign_ed25519_sk_to_curve25519(x, b.sk), 0);
+	assert_int_equal(pf_net_set_identity(b.n, x, b.pk), 0);
 	pin(&a, &b, 2);
 	pin(&b, &a, 1);
 	return 0;

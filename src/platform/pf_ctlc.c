@@ -1,0 +1,95 @@
+/*
+ * pf_ctlc.c: the client side of the control socket (include/pf_proto.h),
+ * shared by m0ctl and m0inject --fund: one request, one answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "pf_int.h"
+#include "pf_proto.h"
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+	while (n) {
+		ssize_t r = read(fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+pf_ctl_call(const char *path, uint32_t type, const void *payload, size_t len,
+    uint32_t *rtype, char **reply, size_t *rlen, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	*reply = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct pf_msg_hdr h = {.type = type,
+	    .len = (uint32_t)len,
+	    .version = PF_PROTO_VERSION};
+	struct pf_msg_hdr r;
+	if (len > PF_PROTO_MAX || write_all(fd, &h, sizeof(h)) ||
+	    write_all(fd, payload, len)) {
+		snprintf(err, errlen, "send: %s", strerror(errno));
+		goto fail;
+	}
+	if (read_all(fd, &r, sizeof(r)) || r.version != PF_PROTO_VERSION ||
+	    r.len > PF_PROTO_MAX) {
+		snprintf(err, errlen, "no answer from the platform");
+		goto fail;
+	}
+	char *text = malloc((size_t)r.len + 1);
+	if (!text || read_all(fd, text, r.len)) {
+		free(text);
+		snprintf(err, errlen, "short answer");
+		goto fail;
+	}
+	text[r.len] = 0;
+	close(fd);
+	*rtype = r.type;
+	*reply = text;
+	*rlen = r.len;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}

@@ -1,0 +1,487 @@
+/*
+ * pf_money.c: money for messengers (spec Part B, docs/money.md). The bank
+ * (src/money) keeps the identity, the spent-serial ledger and the book;
+ * this file offers it to MØ as the operators _bal _dep _wdr _prc _quo _ofr
+ * and runs the group commit: a deposit or withdrawal is staged on the loop
+ * thread and the process waits; one commit at a time runs on the libuv
+ * thread pool and writes and syncs everything staged so far, so concurrent
+ * deposits share one fdatasync; when it is durable the waiting processes
+ * are credited (or handed their token) and resume. Nothing is acknowledged
+ * to a messenger before the ledger has it on disk.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "pf_money.h"
+
+#define MONEY(s) (((struct pf_proc *)m0_state_ud(s))->pf->money)
+#define PROC(s) ((struct pf_proc *)m0_state_ud(s))
+
+static uint64_t
+now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* The MØ error of a refusal by the bank. */
+static int
+merr(struct pf_money *m, enum money_err e)
+{
+	switch (e) {
+	case MONEY_OK:
+		return M0_OK;
+	case MONEY_ERR_MALFORMED:
+		return m->e_malformed;
+	case MONEY_ERR_FORGED:
+		return m->e_forged;
+	case MONEY_ERR_ALTERED:
+		return m->e_altered;
+	case MONEY_ERR_FOREIGN:
+		return m->e_foreign;
+	case MONEY_ERR_EXPIRED:
+		return m->e_expired;
+	case MONEY_ERR_SPENT:
+	case MONEY_ERR_DUP:
+		return m->e_spent;
+	case MONEY_ERR_CREDIT:
+	case MONEY_ERR_CLOSED:
+		return m->e_credit;
+	case MONEY_ERR_OVERFLOW:
+	case MONEY_ERR_INVAL:
+		return M0_ERANGE_CHECK;
+	default:
+		return m->e_ledger; /* NOMEM, SYS, BROKEN, CORRUPT, ... */
+	}
+}
+
+/* ---- group commit ---- */
+
+static void
+work_cb(uv_work_t *w)
+{
+	struct pf_money *m = w->data;
+	m->commit_err = money_ledger_commit(m->bank->ledger, &m->snap);
+}
+
+static void mints_run(struct pf_money *m);
+
+/* Everything waiting for a batch that is now durable goes on; after a
+ * failed commit everything still waiting fails (the ledger refuses more
+ * until the daemon restarts and reopens it). */
+static void
+settle(struct pf_money *m, enum money_err err)
+{
+	struct money_book *b = &m->bank->book;
+	uint64_t durable = money_ledger_durable(m->bank->ledger);
+	struct pf_link *l = m->waiters.next, *next;
+	for (; l != &m->waiters; l = next) {
+		next = l->next;
+		struct pf_mwait *w = PF_CONTAINER(l, struct pf_mwait, link);
+		bool ok = w->ticket <= durable;
+		if (!ok && !err)
+			continue; /* staged after this commit began */
+		pf__list_del(&w->link);
+		struct pf_proc *p = w->p;
+		switch (w->kind) {
+		case PF_MW_DEP:
+			if (ok) {
+				money_account_deposit(b,
+				    p ? &p->acct->credit : &m->dead, w->amount);
+				m->deposits++;
+				if (p)
+					p->acct->broke = false;
+			}
+			break;
+		case PF_MW_WDR:
+			if (ok)
+				m->withdrawals++;
+			else /* never issued: the credit comes back */
+				money_account_deposit(b,
+				    p ? &p->acct->credit : &m->dead, w->amount);
+			break;
+		case PF_MW_MINT:
+			if (!ok)
+				money_book_unmint(b, w->amount);
+			w->cb(w->ud, ok ? 0 : (int)err, ok ? w->token : NULL);
+			break;
+		}
+		if (p) {
+			p->acct->wait = NULL;
+			if (!ok) {
+				m0_state_resume_error(p->s, m->e_ledger);
+			} else if (w->kind == PF_MW_DEP) {
+				m0_pop(p->s, 1);
+				m0_state_resume_int(p->s, 1, w->amount);
+			} else {
+				m0_pop(p->s, 1);
+				if (m0_push_string(p->s, w->token, MONEY_TOKEN_LEN))
+					m0_push_null(p->s); /* heap full */
+				m0_state_resume_int(p->s, 0, 0);
+			}
+			pf__make_runnable(p);
+		}
+		sodium_memzero(w->token, sizeof(w->token));
+		free(w);
+	}
+}
+
+static void
+after_work_cb(uv_work_t *w, int status)
+{
+	struct pf_money *m = w->data;
+	m->committing = false;
+	enum money_err err = status ? MONEY_ERR_SYS : m->commit_err;
+	if (err)
+		log_warnx("money: ledger commit failed: %s; money operations "
+			  "fail until restart", money_strerror(err));
+	settle(m, err);
+	mints_run(m);
+	pf__money_kick(m);
+}
+
+/* Starts a commit when something waits for one and none is running. The
+ * book rides along as it is now: everything it counts was staged before,
+ * so a restart never finds more outstanding than was minted. */
+void
+pf__money_kick(struct pf_money *m)
+{
+	if (m->committing || pf__list_empty(&m->waiters))
+		return;
+	money_book_totals(&m->bank->book, &m->snap);
+	m->work.data = m;
+	if (uv_queue_work(m->pf->loop, &m->work, work_cb, after_work_cb)) {
+		settle(m, MONEY_ERR_SYS);
+		return;
+	}
+	m->committing = true;
+}
+
+static struct pf_mwait *
+wait_new(struct pf_money *m, struct pf_proc *p, enum pf_mwait_kind kind,
+    uint64_t ticket, int64_t amount)
+{
+	struct pf_mwait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->kind = kind;
+	w->p = p;
+	w->ticket = ticket;
+	w->amount = amount;
+	pf__list_add_tail(&m->waiters, &w->link);
+	if (p) {
+		p->acct->wait = w;
+		p->state = PF_IDLE; /* in no list until the commit settles */
+	}
+	return w;
+}
+
+/* The process ends while it waits: the commit still settles the money. */
+void
+pf__money_wait_drop(struct pf_proc *p)
+{
+	if (p->acct && p->acct->wait) {
+		p->acct->wait->p = NULL;
+		p->acct->wait = NULL;
+	}
+}
+
+/* Mints are staged only while no commit runs, so that the book of the
+ * commit that carries a mint always counts it. */
+static void
+mints_run(struct pf_money *m)
+{
+	struct money_book *b = &m->bank->book;
+	while (!m->committing && !pf__list_empty(&m->mints)) {
+		struct pf_mwait *w =
+		    PF_CONTAINER(m->mints.next, struct pf_mwait, link);
+		pf__list_del(&w->link);
+		struct money_token t;
+		uint64_t exp = now_s() + (uint64_t)m->cfg.token_ttl_s;
+		enum money_err err = money_book_mint(b, w->amount);
+		if (!err && (err = money_token_sign(m->bank->ident, w->amount,
+				 exp, &t)) == MONEY_OK)
+			err = money_ledger_stage_issue(m->bank->ledger, t.serial,
+			    MONEY_ISSUE_MINT, w->amount, exp, &w->ticket);
+		if (err) {
+			if (err != MONEY_ERR_OVERFLOW)
+				money_book_unmint(b, w->amount);
+			w->cb(w->ud, (int)err, NULL);
+			free(w);
+			continue;
+		}
+		money_token_encode(&t, w->token);
+		sodium_memzero(&t, sizeof(t));
+		pf__list_add_tail(&m->waiters, &w->link);
+		pf__money_kick(m);
+	}
+}
+
+int
+pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb, void *ud)
+{
+	struct pf_money *m = pf->money;
+	if (!m || amount <= 0)
+		return -1;
+	struct pf_mwait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->kind = PF_MW_MINT;
+	w->amount = amount;
+	w->cb = cb;
+	w->ud = ud;
+	pf__list_add_tail(&m->mints, &w->link);
+	mints_run(m);
+	return 0;
+}
+
+/* ---- operators ---- */
+
+/* -- int: own credit, allowance included */
+static int
+op_bal(struct m0_state *s, void *ud)
+{
+	struct pf_acct *a = PROC(s)->acct;
+	return m0_push_int(s, a->credit.credit + a->allow.credit);
+}
+
+/* token _dep int */
+static int
+op_dep(struct m0_state *s, void *ud)
+{
+	struct pf_money *m = ud;
+	struct pf_proc *p = PROC(s);
+	const uint8_t *buf;
+	size_t len;
+	int64_t amount;
+	uint64_t ticket;
+	int err = m0_get_string(s, 0, &buf, &len);
+	if (err)
+		return err;
+	enum money_err me = money_bank_deposit_stage(m->bank, buf, len,
+	    now_s(), &amount, &ticket);
+	if (me) {
+		m->refused++;
+		return merr(m, me);
+	}
+	if (!wait_new(m, p, PF_MW_DEP, ticket, amount)) {
+		/* Staged: the spend commits with the next batch anyway, so
+		 * the amount must be accounted for. */
+		money_account_deposit(&m->bank->book, &m->dead, amount);
+		return M0_EIMPLEMENTATION_LIMIT;
+	}
+	pf__money_kick(m);
+	return M0_EXT_BLOCK;
+}
+
+/* int _wdr token */
+static int
+op_wdr(struct m0_state *s, void *ud)
+{
+	struct pf_money *m = ud;
+	struct pf_proc *p = PROC(s);
+	int64_t amount;
+	uint64_t ticket;
+	int err = m0_get_int(s, 0, &amount);
+	if (err)
+		return err;
+	if (amount <= 0)
+		return M0_ERANGE_CHECK;
+	uint8_t tok[MONEY_TOKEN_LEN];
+	uint64_t exp = now_s() + (uint64_t)m->cfg.token_ttl_s;
+	enum money_err me = money_bank_withdraw_stage(m->bank,
+	    &p->acct->credit, amount, exp, tok, &ticket);
+	if (me)
+		return merr(m, me);
+	struct pf_mwait *w = wait_new(m, p, PF_MW_WDR, ticket, amount);
+	if (!w) /* issued but never handed out: it expires unredeemed */
+		return M0_EIMPLEMENTATION_LIMIT;
+	memcpy(w->token, tok, sizeof(tok));
+	sodium_memzero(tok, sizeof(tok));
+	pf__money_kick(m);
+	return M0_EXT_BLOCK;
+}
+
+/* -- dict: the current prices by resource name, and their scale */
+static int
+op_prc(struct m0_state *s, void *ud)
+{
+	struct pf_money *m = ud;
+	int err = m0_push_dict(s);
+	for (int r = 0; !err && r < MONEY_RES_N; r++)
+		if (!(err = m0_push_int(s, m->prices.price[r])))
+			err = m0_set_field(s, money_res_name((enum money_res)r));
+	if (!err && !(err = m0_push_int(s, MONEY_PRICE_SCALE)))
+		err = m0_set_field(s, "scale");
+	if (!err && !(err = m0_push_int(s, (int64_t)m->prices.epoch)))
+		err = m0_set_field(s, "epoch");
+	return err;
+}
+
+/* -- string: the current prices signed by this platform (a quote) */
+static int
+op_quo(struct m0_state *s, void *ud)
+{
+	struct pf_money *m = ud;
+	struct money_quote q;
+	uint8_t out[MONEY_QUOTE_LEN];
+	enum money_err me = money_quote_make(m->bank->ident, &m->prices,
+	    now_s(), (uint64_t)m->cfg.quote_ttl_s, &q, out);
+	if (me)
+		return merr(m, me);
+	return m0_push_string(s, out, sizeof(out));
+}
+
+/* int _ofr --: offer (int) per step, fixed point, for a larger share of
+ * the processor; 0 goes back to paying the price */
+static int
+op_ofr(struct m0_state *s, void *ud)
+{
+	int64_t offer;
+	int err = m0_get_int(s, 0, &offer);
+	if (err)
+		return err;
+	if (offer < 0)
+		return M0_ERANGE_CHECK;
+	PROC(s)->acct->offer = offer;
+	m0_pop(s, 1);
+	return M0_OK;
+}
+
+static const struct {
+	const char *name, *alias;
+	m0_ext_fn fn;
+} ops[] = {
+	{"_bal", "balance", op_bal},
+	{"_dep", "deposit", op_dep},
+	{"_wdr", "withdraw", op_wdr},
+	{"_prc", "prices", op_prc},
+	{"_quo", "quote", op_quo},
+	{"_ofr", "offer", op_ofr},
+};
+
+int
+pf_money_init(struct pf_platform *pf, struct money_bank *bank,
+    const struct pf_money_config *cfg)
+{
+	struct m0_global *g = pf->g;
+	struct pf_money *m = calloc(1, sizeof(*m));
+	if (!m)
+		return M0_EIMPLEMENTATION_LIMIT;
+	m->pf = pf;
+	m->bank = bank;
+	if (cfg)
+		m->cfg = *cfg;
+	if (m->cfg.allowance <= 0)
+		m->cfg.allowance = 100;
+	if (m->cfg.token_ttl_s <= 0)
+		m->cfg.token_ttl_s = 7 * 24 * 3600;
+	if (m->cfg.quote_ttl_s <= 0)
+		m->cfg.quote_ttl_s = 60;
+	if (m->cfg.epoch_ms <= 0)
+		m->cfg.epoch_ms = 1000;
+	if (m->cfg.store_lease_s <= 0)
+		m->cfg.store_lease_s = 600;
+	if (m->cfg.mem_capacity <= 0)
+		m->cfg.mem_capacity = (int64_t)1 << 30;
+	if (m->cfg.link_capacity <= 0)
+		m->cfg.link_capacity = 10 * 1000 * 1000;
+	money_prices_init(&m->prices);
+	m->dead.closed = 1;
+	pf__list_init(&m->waiters);
+	pf__list_init(&m->mints);
+	struct {
+		int *id;
+		const char *name;
+	} errs[] = {{&m->e_malformed, "token_malformed"},
+	    {&m->e_forged, "token_forged"}, {&m->e_altered, "token_altered"},
+	    {&m->e_foreign, "token_foreign"}, {&m->e_expired, "token_expired"},
+	    {&m->e_spent, "token_spent"}, {&m->e_credit, "credit_low"},
+	    {&m->e_ledger, "ledger_failed"}};
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		if ((*errs[i].id = m0_global_add_error(g, errs[i].name)) < 0)
+			goto err;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn, m))
+			goto err;
+	pf->money = m;
+	pf->host.gstore = pf__gstore;
+	pf__epoch_start(m);
+	return M0_OK;
+err:
+	free(m);
+	return M0_EIMPLEMENTATION_LIMIT;
+}
+
+void
+pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	struct pf_money *m = pf->money;
+	if (!m)
+		return;
+	const struct money_book *b = &m->bank->book;
+	struct money_ledger_stats ls;
+	money_ledger_stats(m->bank->ledger, &ls);
+	st->charged = m->cfg.charged;
+	st->minted = b->minted;
+	st->held = b->held;
+	st->outstanding = b->outstanding;
+	st->burned = b->burned;
+	st->charged_units = b->charged;
+	st->lost = b->lost;
+	st->lost_at_open = m->bank->lost_at_open;
+	st->removed = m->removed;
+	st->deposits = m->deposits;
+	st->withdrawals = m->withdrawals;
+	st->refused = m->refused;
+	st->expired_store = m->expired_store;
+	st->ledger_records = ls.records;
+	st->ledger_serials = ls.serials;
+	st->commits = ls.commits;
+	st->epoch = m->prices.epoch;
+	st->nprices = MONEY_RES_N;
+	for (int r = 0; r < MONEY_RES_N && r < 16; r++)
+		st->price[r] = m->prices.price[r];
+}
+
+void
+pf_money_close(struct pf_platform *pf)
+{
+	struct pf_money *m = pf->money;
+	if (!m)
+		return;
+	/* Let a commit in flight finish and settle its waiters. */
+	while (m->committing)
+		uv_run(pf->loop, UV_RUN_ONCE);
+	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next)
+		pf__acct_close(PF_CONTAINER(l, struct pf_proc, all));
+}
+
+/* After pf_money_close() or with the loop stopped: what still waits was
+ * staged but not committed; the bank's final commit writes it, and a
+ * deposit of a gone process is burned. */
+void
+pf__money_free(struct pf_platform *pf)
+{
+	struct pf_money *m = pf->money;
+	if (!m)
+		return;
+	pf_money_close(pf);
+	uv_close((uv_handle_t *)&m->epoch, NULL);
+	while (!pf__list_empty(&m->waiters) || !pf__list_empty(&m->mints)) {
+		struct pf_link *l = pf__list_empty(&m->waiters)
+		    ? m->mints.next : m->waiters.next;
+		struct pf_mwait *w = PF_CONTAINER(l, struct pf_mwait, link);
+		pf__list_del(l);
+		if (w->kind == PF_MW_DEP)
+			money_account_deposit(&m->bank->book, &m->dead,
+			    w->amount);
+		else if (w->kind == PF_MW_MINT && w->cb)
+			w->cb(w->ud, MONEY_ERR_BROKEN, NULL);
+		free(w);
+	}
+	free(m);
+	pf->money = NULL;
+}
