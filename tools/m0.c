@@ -5,6 +5,10 @@
  *   m0 --messenger FILE     run a wire-format messenger
  *   m0                      REPL (longdict loaded, errors survive)
  *
+ * With --state DIR the platform has money (docs/money.md): its identity
+ * and ledger live in DIR, --economy charged makes it charge, and --fund N
+ * starts the messenger with a deposit of N freshly minted units.
+ *
  * Exit status: 0 when the first process ended normally, 1 when it ended
  * through the error handler, 2 for usage errors.
  */
@@ -19,6 +23,9 @@
 
 #include <editline/readline.h>
 
+#include <sys/stat.h>
+
+#include "money.h"
 #include "pf.h"
 
 struct run {
@@ -38,7 +45,11 @@ usage(void)
 	    "  --slice N       steps per slice (default 1000)\n"
 	    "  --heap BYTES    local heap quota per process\n"
 	    "  --steps N       step limit per process (0: none)\n"
-	    "  --life SECONDS  wall-clock limit per process (0: none)\n");
+	    "  --life SECONDS  wall-clock limit per process (0: none)\n"
+	    "  --state DIR     give the platform money; identity and ledger "
+	    "in DIR\n"
+	    "  --economy free|charged  (with --state; default free)\n"
+	    "  --fund N        (with --state) deposit N minted units first\n");
 }
 
 static void
@@ -91,6 +102,74 @@ platform(uv_loop_t *loop, const struct pf_config *cfg)
 	pf_native_init(pf, 0, 0);
 	pf_set_console(pf, console_out, NULL);
 	return pf;
+}
+
+static int
+open_money(struct pf_platform *pf, struct money_bank *bank, const char *dir,
+    const struct pf_money_config *mcfg)
+{
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		fprintf(stderr, "m0: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	enum money_err me = money_init();
+	if (!me)
+		me = money_bank_open(bank, dir);
+	if (me) {
+		fprintf(stderr, "m0: %s: %s\n", dir, money_strerror(me));
+		return -1;
+	}
+	if (pf_money_init(pf, bank, mcfg)) {
+		fprintf(stderr, "m0: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+struct minted {
+	int done, err;
+	uint8_t token[MONEY_TOKEN_LEN];
+};
+
+static void
+minted(void *ud, int err, const uint8_t *token)
+{
+	struct minted *m = ud;
+	m->done = 1;
+	m->err = err;
+	if (!err)
+		memcpy(m->token, token, MONEY_TOKEN_LEN);
+}
+
+/* Prefixes the messenger's code with a deposit of a fresh token. */
+static int
+fund_code(uv_loop_t *loop, struct pf_platform *pf, long long amount,
+    struct m0_msg *msg, char **src)
+{
+	struct minted m = {0};
+	if (pf_money_mint(pf, amount, minted, &m))
+		return -1;
+	while (!m.done)
+		uv_run(loop, UV_RUN_ONCE);
+	if (m.err) {
+		fprintf(stderr, "m0: --fund: %s\n", money_strerror(m.err));
+		return -1;
+	}
+	size_t n = MONEY_TOKEN_LEN * 4 + 16 + msg->code_len;
+	char *code = malloc(n);
+	if (!code)
+		return -1;
+	size_t k = 0;
+	code[k++] = '"';
+	for (int i = 0; i < MONEY_TOKEN_LEN; i++)
+		k += (size_t)sprintf(code + k, "\\x%02x", m.token[i]);
+	k += (size_t)sprintf(code + k, "\" _dep P\n");
+	memcpy(code + k, msg->code, msg->code_len);
+	msg->code = (const uint8_t *)code;
+	msg->code_len = (uint32_t)(k + msg->code_len);
+	free(*src);
+	*src = code;
+	return 0;
 }
 
 static int
@@ -162,10 +241,16 @@ main(int argc, char **argv)
 	    {"heap", required_argument, 0, 'H'},
 	    {"steps", required_argument, 0, 'T'},
 	    {"life", required_argument, 0, 'F'},
+	    {"state", required_argument, 0, 's'},
+	    {"economy", required_argument, 0, 'E'},
+	    {"fund", required_argument, 0, 'f'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
 	struct pf_config cfg = {0};
+	struct pf_money_config mcfg = {0};
+	const char *state = NULL;
+	long long fund = 0;
 	cfg.slice = 1000;
 	int c;
 	while ((c = getopt_long(argc, argv, "e:h", opts, NULL)) != -1) {
@@ -191,6 +276,19 @@ main(int argc, char **argv)
 		case 'F':
 			cfg.max_life_us = (int64_t)(strtod(optarg, NULL) * 1e6);
 			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'E':
+			if (strcmp(optarg, "free") && strcmp(optarg, "charged")) {
+				usage();
+				return 2;
+			}
+			mcfg.charged = strcmp(optarg, "charged") == 0;
+			break;
+		case 'f':
+			fund = strtoll(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage();
 			return 0;
@@ -199,7 +297,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (cfg.slice <= 0) {
+	if (cfg.slice <= 0 || fund < 0 || ((fund || mcfg.charged) && !state)) {
 		usage();
 		return 2;
 	}
@@ -262,6 +360,11 @@ main(int argc, char **argv)
 	struct run r = {0};
 	struct pf_platform *pf = platform(&loop, &cfg);
 	pf_set_end(pf, on_end, &r);
+	struct money_bank bank;
+	if (state && open_money(pf, &bank, state, &mcfg))
+		return 1;
+	if (fund && fund_code(&loop, pf, fund, &msg, &src))
+		return 1;
 	int err = pf_spawn(pf, &msg, NULL, setup_run, NULL, &r.first);
 	free(src);
 	free(data);
@@ -273,7 +376,10 @@ main(int argc, char **argv)
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	fflush(stdout);
+	pf_money_close(pf);
 	pf_free(pf);
+	if (state)
+		money_bank_close(&bank);
 	uv_loop_close(&loop);
 	return r.first_end == M0_END_ERROR || r.first_end == M0_END_FATAL ||
 		   r.first_end == M0_END_KILLED

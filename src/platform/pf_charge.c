@@ -58,9 +58,9 @@ pf__step_price(struct pf_money *m, const struct pf_acct *a)
 static void
 settle(struct pf_money *m, struct pf_acct *a, bool steps)
 {
+	if (a->owe < SCALE)
+		return; /* most slices: no whole unit yet, no division */
 	int64_t units = (int64_t)(a->owe / SCALE);
-	if (units <= 0)
-		return;
 	a->owe -= (__int128)units * SCALE;
 	int ex = 0;
 	if (steps && a->allow.credit > 0) {
@@ -111,31 +111,30 @@ pf__charge_budget(struct pf_proc *p, int64_t slice)
 		return slice;
 	int64_t price = m->prices.price[MONEY_RES_STEP];
 	int64_t mine = pf__step_price(m, a);
-	__int128 budget = (__int128)slice * mine / price;
-	if (budget > (__int128)slice * MAX_SHARE)
-		budget = (__int128)slice * MAX_SHARE;
+	__int128 budget = slice;
+	if (mine != price) {
+		budget = (__int128)slice * mine / price;
+		if (budget > (__int128)slice * MAX_SHARE)
+			budget = (__int128)slice * MAX_SHARE;
+	}
+	/* Divide only when the credit does not cover the whole slice. */
 	__int128 funds = (__int128)(a->credit.credit + a->allow.credit) * SCALE
 	    - a->owe;
-	__int128 afford = funds > 0 ? funds / mine : 0;
-	if (afford < budget)
-		budget = afford;
+	if (budget * mine > funds)
+		budget = funds > 0 ? funds / mine : 0;
 	return (int64_t)budget;
 }
 
 void
-pf__charge_steps(struct pf_proc *p, uint64_t steps, uint64_t ns)
+pf__charge_steps(struct pf_proc *p, uint64_t steps)
 {
 	struct pf_money *m = p->pf->money;
-	if (!m)
-		return;
-	m->busy_ns += ns;
 	struct pf_acct *a = p->acct;
 	if (!a || !m->cfg.charged)
 		return;
 	owe(a, steps, pf__step_price(m, a));
 	settle(m, a, true);
-	if (a->credit.credit + a->allow.credit == 0 &&
-	    a->owe + pf__step_price(m, a) > 0)
+	if (a->credit.credit + a->allow.credit == 0)
 		a->broke = true; /* cannot pay for one more step */
 }
 

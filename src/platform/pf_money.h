@@ -70,7 +70,7 @@ void pf__money_free(struct pf_platform *pf);
 void pf__acct_open(struct pf_proc *p, bool arrival);
 void pf__acct_close(struct pf_proc *p);
 int64_t pf__charge_budget(struct pf_proc *p, int64_t slice);
-void pf__charge_steps(struct pf_proc *p, uint64_t steps, uint64_t ns);
+void pf__charge_steps(struct pf_proc *p, uint64_t steps);
 bool pf__charge_send(struct pf_proc *p, const char *family, size_t len);
 void pf__charge_native(struct pf_proc *p, uint64_t ns);
 uint64_t pf__share_us(struct pf_proc *p, uint64_t us);

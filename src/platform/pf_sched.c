@@ -115,15 +115,14 @@ idle_cb(uv_idle_t *h)
 			continue;
 		}
 		uint64_t before = m0_state_steps(p->s);
-		uint64_t t0 = pf->money ? uv_hrtime() : 0;
 		if (pf->money)
 			pf->money->gmark = m0_global_bytes(pf->g);
 		int r = m0_state_run(p->s, budget);
 		uint64_t used = m0_state_steps(p->s) - before;
 		pf->st.slices++;
 		pf->st.steps += used;
-		if (pf->money)
-			pf__charge_steps(p, used, uv_hrtime() - t0);
+		if (p->acct)
+			pf__charge_steps(p, used);
 		if (r == M0_RUN_YIELD && over_limits(p)) {
 			m0_state_kill(p->s);
 			r = M0_RUN_DONE;
@@ -141,6 +140,8 @@ idle_cb(uv_idle_t *h)
 		if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
 			break;
 	}
+	if (pf->money) /* the processor's utilization, for the step price */
+		pf->money->busy_ns += uv_hrtime() - start;
 	if (pf__list_empty(&pf->runq)) {
 		uv_idle_stop(&pf->idle);
 		pf->idle_on = false;
