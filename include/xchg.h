@@ -34,6 +34,7 @@
 	X(QUOTE_FORGED, "exchange quote signature is invalid")                \
 	X(QUOTE_EXPIRED, "quote has expired")                                 \
 	X(QUOTE_FUTURE, "quote is not valid yet")                             \
+	X(STALE, "rates are stale: the new epoch was not rated yet")          \
 	X(BAD_TOKEN, "token is malformed or forged")                          \
 	X(TOKEN_EXPIRED, "token has expired or expires too soon")             \
 	X(HELD, "token is already held by this exchange")                     \
@@ -93,7 +94,8 @@ struct xchg_rate_param {
 	int64_t target;   /* reserve value (local units) above which the
 	                     bid is cut; full cut at twice it; >= 1 */
 	uint32_t denom;   /* D_r: the mid moves at most 1/D_r per epoch */
-	uint32_t cover;   /* epochs of price moves the band covers (0..4) */
+	uint32_t cover;   /* epochs of foreign price moves the band covers
+	                     (0..4) */
 	uint32_t pdenom;  /* D assumed for every platform's price rule */
 };
 
@@ -388,12 +390,15 @@ enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
 /*
  * xchg_exchange_epoch: one epoch of the rate rule for every known
  * currency with the platform's current prices (own) and its reserve.
- * Call once per price epoch, after money_prices_epoch(). Currencies
- * whose rate cannot be represented keep their last rate.
+ * Call once per price epoch, right after money_prices_epoch(); (until) is
+ * when the next epoch begins: the rates, and every quote made from them,
+ * are valid only before it (sell, buy and quote then fail with
+ * XCHG_ERR_STALE until the next call). Currencies whose rate cannot be
+ * represented keep their last rate.
  * Returns the number of currencies rated.
  */
 size_t xchg_exchange_epoch(struct xchg_exchange *x,
-    const struct money_prices *own);
+    const struct money_prices *own, uint64_t until);
 
 /*
  * xchg_exchange_rate: the current rate of (currency) (borrowed pointer,
@@ -404,10 +409,10 @@ const struct xchg_rate *xchg_exchange_rate(struct xchg_exchange *x,
 
 /*
  * xchg_exchange_quote: signs the bid and ask of (currency) at (now), valid
- * for the configured TTL but never beyond the price quote it rests on,
- * into (q) and its bytes into (out).
+ * for the configured TTL but never beyond the price quote it rests on nor
+ * beyond the end of the own epoch, into (q) and its bytes into (out).
  * Returns XCHG_OK, or XCHG_ERR_UNKNOWN, XCHG_ERR_OWN, XCHG_ERR_QUOTE_EXPIRED
- * (the currency's price quote expired), XCHG_ERR_NOMEM.
+ * (the currency's price quote expired), XCHG_ERR_STALE, XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
     const uint8_t currency[MONEY_PK_LEN], uint64_t now, struct xchg_quote *q,
@@ -423,7 +428,8 @@ enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
  * transfer from the exchange's account).
  * Returns XCHG_OK, or XCHG_ERR_BAD_TOKEN, XCHG_ERR_OWN,
  * XCHG_ERR_TOKEN_EXPIRED, XCHG_ERR_UNKNOWN, XCHG_ERR_QUOTE_EXPIRED,
- * XCHG_ERR_HELD, XCHG_ERR_SPENT, XCHG_ERR_RANGE and the reserve's write
+ * XCHG_ERR_STALE, XCHG_ERR_HELD, XCHG_ERR_SPENT, XCHG_ERR_RANGE and the
+ * reserve's write
  * errors (then nothing is to be credited).
  */
 enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
@@ -439,7 +445,8 @@ enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
  * marked SOLD durably before its bytes are written to (out); *(cost) is
  * the local amount to charge, *(amount) the token's face value.
  * Returns XCHG_OK, or XCHG_ERR_UNKNOWN, XCHG_ERR_OWN,
- * XCHG_ERR_QUOTE_EXPIRED, XCHG_ERR_EMPTY (no token, or none affordable:
+ * XCHG_ERR_QUOTE_EXPIRED, XCHG_ERR_STALE, XCHG_ERR_EMPTY (no token, or none
+ * affordable:
  * then XCHG_ERR_CREDIT when a token exists but costs more than (offer)),
  * XCHG_ERR_INVAL, XCHG_ERR_RANGE and the reserve's write errors.
  */

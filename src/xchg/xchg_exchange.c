@@ -54,6 +54,7 @@ struct xchg_exchange {
 	struct xchg_config cfg;
 	struct xchg_reserve *res;
 	struct money_prices own;
+	uint64_t own_until; /* the own epoch ends here */
 	int have_own;
 	struct known *k;
 	uint32_t nk, capk;
@@ -225,11 +226,13 @@ xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
 }
 
 size_t
-xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own)
+xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own,
+    uint64_t until)
 {
 	size_t n = 0;
 
 	x->own = *own;
+	x->own_until = until;
 	x->have_own = 1;
 	for (uint32_t i = 0; i < x->nk; i++) {
 		x->k[i].prev = x->k[i].rate;
@@ -263,6 +266,8 @@ usable(struct xchg_exchange *x, const uint8_t *pk, uint64_t now,
 		return XCHG_ERR_QUOTE_EXPIRED;
 	if (now < k->q.issued)
 		return XCHG_ERR_QUOTE_FUTURE;
+	if (now >= x->own_until)
+		return XCHG_ERR_STALE;
 	*out = k;
 	return XCHG_OK;
 }
@@ -292,6 +297,8 @@ xchg_exchange_quote(struct xchg_exchange *x,
 	q->expires = now + x->cfg.quote_ttl;
 	if (q->expires > k->q.expires)
 		q->expires = k->q.expires;
+	if (q->expires > x->own_until)
+		q->expires = x->own_until;
 	q->bid = k->rate.bid;
 	q->ask = k->rate.ask;
 	q->avail = s.amount[XCHG_HELD];

@@ -3,8 +3,8 @@
  *
  *   level(x)  = sum over resources of basket[r] * price_x[r]
  *   parity    = level(P) / level(C)         local units per foreign unit
- *   lo, hi    = the least and greatest parity that the two price rules
- *               can reach within `cover` epochs of the quotes
+ *   lo, hi    = the least and greatest parity the foreign price rule
+ *               can reach within `cover` epochs of its quote
  *   mid'      = parity clamped to mid * [1 - 1/D_r, 1 + 1/D_r]
  *   bid       = min(mid, lo) * (1 - spread) * (1 - pressure)   rounded down
  *   ask       = max(mid, hi) * (1 + spread)                     rounded up
@@ -262,7 +262,10 @@ xchg_rate_update(struct xchg_rate *r, const int64_t own[MONEY_RES_N],
 	lc = xchg__level128(foreign);
 	if (lp == 0 || lc == 0)
 		return XCHG_ERR_INVAL;
-	level_band(own, p->cover, p->pdenom, &lp_lo, &lp_hi);
+	/* Own prices are current (the exchange re-rates at each of its own
+	 * epochs and its quotes end with the epoch), so only the foreign
+	 * quote, which may be an epoch old, needs the band. */
+	level_band(own, 0, p->pdenom, &lp_lo, &lp_hi);
 	level_band(foreign, p->cover, p->pdenom, &lc_lo, &lc_hi);
 	if (xchg__rat_make(lp, lc, 0, &n.parity) < 0 ||
 	    xchg__rat_make(lp_lo, lc_hi, 0, &n.lo) < 0 ||

@@ -215,10 +215,13 @@ ent_find(struct xchg_reserve *r, const uint8_t *pk, const uint8_t *serial)
 	}
 }
 
+/* HELD and CLEARING sums are what is there now; the terminal ones count
+ * every entry into them, so a token sold, bought back and sold again
+ * counts as sold twice, also across compaction, which forgets it. */
 static void
 sums_move(struct cur *c, int from, int to, int64_t amount)
 {
-	if (from) {
+	if (from == XCHG_HELD || from == XCHG_CLEARING) {
 		c->sums.amount[from] -= amount;
 		c->sums.tokens[from]--;
 	}

@@ -266,10 +266,13 @@ test_cycle_quote_validity_covered(void **state)
 				e1[c][r] = money_price_next(e0[c][r],
 				    xt_range(&s, 0, MONEY_PPM), &mp.param[r]);
 		}
+		/* Each platform knows its own current prices; another's it
+		 * knows from a quote of this epoch or the one before. */
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
 				memcpy(view[p][c],
-				    (xt_rand(&s) & 1) ? e1[c] : e0[c],
+				    (c == p || (xt_rand(&s) & 1)) ? e1[c] :
+				                                     e0[c],
 				    sizeof(e0[c]));
 		build(&m, &s, view);
 		for (int j = 0; j < 40; j++, cycles++) {
@@ -311,7 +314,8 @@ test_cycle_without_band_gains(void **state)
 		}
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
-				memcpy(view[p][c], (p + c) & 1 ? e1[c] : e0[c],
+				memcpy(view[p][c],
+				    (p == c || ((p + c) & 1)) ? e1[c] : e0[c],
 				    sizeof(e0[c]));
 		build(&m, &s, view);
 		for (int p = 0; p < m.n; p++)
