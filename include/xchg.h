@@ -112,7 +112,7 @@ struct xchg_rate {
 
 /*
  * xchg_rate_param_default: fills (p) with the defaults: spread 1%,
- * pressure up to 5%, target 1000 units, D_r = 16, cover 1, pdenom 8.
+ * pressure up to 5%, target 1000 units, D_r = 8, cover 1, pdenom 8.
  */
 void xchg_rate_param_default(struct xchg_rate_param *p);
 

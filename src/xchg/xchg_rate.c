@@ -33,7 +33,7 @@ xchg_rate_param_default(struct xchg_rate_param *p)
 	p->spread = 10000;
 	p->press = 50000;
 	p->target = 1000;
-	p->denom = 16;
+	p->denom = 8;
 	p->cover = 1;
 	p->pdenom = 8;
 }
