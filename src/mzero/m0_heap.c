@@ -87,6 +87,7 @@ m0__new_array(struct m0_state *s, bool global, uint32_t n,
 	if (!a)
 		return M0__ENOMEM;
 	a->h.n = n;
+	a->code = NULL;
 	for (uint32_t i = 0; i < n; i++)
 		a->v[i] = m0__null();
 	*out = (struct m0_value){.type = M0_TARRAY, .len = n};
@@ -138,6 +139,12 @@ obj_free(struct m0_global *g, struct m0_heap *h, struct m0_obj *o)
 			    ((size_t)d->mask + 1) * sizeof(uint32_t);
 			free(d->ent);
 			free(d->idx);
+		}
+	} else if (o->type == M0_TARRAY) {
+		struct m0_array *a = (struct m0_array *)o;
+		if (a->code) {
+			h->bytes -= (size_t)o->n + 1; /* m0__code_get */
+			free(a->code);
 		}
 	}
 	h->bytes -= obj_size(o);

@@ -88,6 +88,7 @@ _Static_assert(sizeof(struct m0_value) == 16, "values are 16 bytes");
 
 struct m0_array {
 	struct m0_obj h;
+	uint8_t *code; /* threaded form (m0_code.c), made on first run */
 	struct m0_value v[];
 };
 
@@ -333,6 +334,40 @@ void m0__buf_put(struct m0_buf *b, const void *p, size_t n);
 int m0__cte(struct m0_state *s, const struct m0_value *v, struct m0_buf *b);
 void m0__display(struct m0_state *s, const struct m0_value *v,
     struct m0_buf *b);
+
+/* ---- threaded form of procedures (m0_code.c) ---- */
+/*
+ * One byte per element of an array, plus an end byte: the VM opcode for
+ * the instruction that starts at that element. Fused opcodes (the _I and
+ * 2 forms) cover two or three elements and read their operands from the
+ * elements themselves, so the form holds no pointers and every index is
+ * still a valid place to resume.
+ */
+enum m0_tcode {
+	M0_T_PUSH,   /* a literal */
+	M0_T_CALL,   /* an executable name */
+	M0_T_SLOW,   /* anything done through exec_token */
+	M0_T_RET,    /* past the last element */
+	M0_T_ADD,
+	M0_T_SUB,
+	M0_T_LT,
+	M0_T_GT,
+	M0_T_EQ,
+	M0_T_POP,
+	M0_T_EXCH,
+	M0_T_INDEX,
+	M0_T_IFELSE,
+	M0_T_ADDI,   /* int + */
+	M0_T_SUBI,   /* int - */
+	M0_T_LTI,    /* int < */
+	M0_T_GTI,    /* int > */
+	M0_T_EQI,    /* int = */
+	M0_T_INDEXK, /* int I, int >= 0 */
+	M0_T_IFELSE2, /* array array ? */
+	M0_T_N
+};
+const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
+void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 
 /* ---- the VM (m0_vm.c) ---- */
 int m0__push_frame(struct m0_state *s, uint8_t kind,

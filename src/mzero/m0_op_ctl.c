@@ -183,8 +183,10 @@ m0__op_bind(struct m0_state *s)
 			if (e->type == M0_TNAME && e->x) {
 				struct m0_value *val;
 				if (!m0__lookup(s, e->u.name, &val) &&
-				    val->type == M0_TOPER)
+				    val->type == M0_TOPER) {
 					*e = *val;
+					m0__code_touch(a, i, i + 1);
+				}
 			} else if (e->type == M0_TARRAY && e->x &&
 			    e->u.o->mark != 2 && !e->u.o->global) {
 				e->u.o->mark = 2;

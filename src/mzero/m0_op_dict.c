@@ -108,6 +108,7 @@ put_array(struct m0_state *s, struct m0_value *a, struct m0_value *ix,
 		if (!a->u.o->global) {
 			memmove(M0_ELEMS(a) + off, M0_ELEMS(v),
 			    len * sizeof(struct m0_value));
+			m0__code_touch(M0_ARR(a), a->off + off, a->off + off + len);
 			return M0_OK;
 		}
 		/* Copy all first, so a failure leaves the target as it was. */
@@ -116,8 +117,11 @@ put_array(struct m0_state *s, struct m0_value *a, struct m0_value *ix,
 			return M0__ENOMEM;
 		for (uint32_t k = 0; k < len && !err; k++)
 			err = m0__to_global(s, &M0_ELEMS(v)[k], &tmp[k]);
-		if (!err)
+		if (!err) {
 			memcpy(M0_ELEMS(a) + off, tmp, len * sizeof(*tmp));
+			m0__code_touch(M0_ARR(a), a->off + off,
+			    a->off + off + len);
+		}
 		free(tmp);
 		return err;
 	}
@@ -127,6 +131,7 @@ put_array(struct m0_state *s, struct m0_value *a, struct m0_value *ix,
 	if ((err = storable(s, a, v, &c)))
 		return err;
 	M0_ELEMS(a)[i] = c;
+	m0__code_touch(M0_ARR(a), a->off + i, a->off + i + 1);
 	return M0_OK;
 }
 

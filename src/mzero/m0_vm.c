@@ -392,10 +392,18 @@ step_loop(struct m0_state *s, struct m0_frame *f)
 #define vmdispatch(o) switch (o)
 #define vmcase(l) case l:
 #define vmdefault default:
+#define tswitch(o) switch (o)
+#define tcase(l) case l:
+#define tdefault default:
+#define tdispatch() goto t_dispatch
 #else
 #define vmdispatch(o) goto *optab[o];
 #define vmcase(l) L_##l:
 #define vmdefault L_default:
+#define tswitch(o) goto *ttab[o];
+#define tcase(l) T_##l:
+#define tdefault
+#define tdispatch() goto *ttab[*pc]
 #endif
 
 
@@ -409,6 +417,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		return M0_RUN_BLOCKED;
 #if !defined(M0_DISPATCH_SWITCH)
 	static const void *optab[M0_NOPS + M0_MAX_EXT_OPS];
+	static const void *ttab[M0_T_N];
 	if (!optab[0]) {
 		for (uint32_t i = 0; i < M0_NOPS + M0_MAX_EXT_OPS; i++)
 			optab[i] = &&L_default;
@@ -421,6 +430,28 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		optab[M0_OP_EXCH] = &&L_M0_OP_EXCH;
 		optab[M0_OP_INDEX] = &&L_M0_OP_INDEX;
 		optab[M0_OP_IFELSE] = &&L_M0_OP_IFELSE;
+#define TSET(l) ttab[l] = &&T_##l
+		TSET(M0_T_PUSH);
+		TSET(M0_T_CALL);
+		TSET(M0_T_SLOW);
+		TSET(M0_T_RET);
+		TSET(M0_T_ADD);
+		TSET(M0_T_SUB);
+		TSET(M0_T_LT);
+		TSET(M0_T_GT);
+		TSET(M0_T_EQ);
+		TSET(M0_T_POP);
+		TSET(M0_T_EXCH);
+		TSET(M0_T_INDEX);
+		TSET(M0_T_IFELSE);
+		TSET(M0_T_ADDI);
+		TSET(M0_T_SUBI);
+		TSET(M0_T_LTI);
+		TSET(M0_T_GTI);
+		TSET(M0_T_EQI);
+		TSET(M0_T_INDEXK);
+		TSET(M0_T_IFELSE2);
+#undef TSET
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 	}
 #endif
@@ -459,11 +490,17 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			 * (Lua's savepc).
 			 */
 			const struct m0_value *el, *ip, *end;
+			/* Initialised only for the compiler: with computed
+			 * goto it assumes any label may be reached from any
+			 * dispatch. */
+			const uint8_t *pc = NULL;
+			const struct m0_value *v = NULL;
+			struct m0_value bv;
 			uint32_t esp0;
 			int64_t fuel = s->fuel;
 			uint32_t sp = s->sp, cap = s->os_cap;
 			struct m0_value *os = s->os;
-			bool last;
+			bool last = false;
 #define SAVE() (s->fuel = fuel, s->sp = sp)
 #define LOAD() (fuel = s->fuel, sp = s->sp, os = s->os, cap = s->os_cap)
 /* By index: a call may have moved the exec stack, and an unwind (Z, J)
@@ -480,8 +517,33 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			end = el + f->a.len;
 			ip = el + f->i;
 			esp0 = s->esp;
+			if (ip >= end) {
+				/* Stopped after an inline operator on the last
+				 * element: only the return is left. */
+				s->esp--;
+				goto t_next;
+			}
+			/* A whole array runs in its threaded form; a view
+			 * (`[off len] G`) or a quota too full for the form
+			 * runs element by element below. */
+			if (f->a.off == 0 && f->a.len == M0_ARR(&f->a)->h.n) {
+				pc = M0_ARR(&f->a)->code;
+				if (!pc) {
+					SAVE();
+					pc = m0__code_get(s, M0_ARR(&f->a));
+					LOAD(); /* charging may ask for a collection */
+					if (fuel <= 0) {
+						err = M0_OK;
+						goto proc_out;
+					}
+				}
+				if (pc) {
+					pc += ip - el;
+					goto t_dispatch;
+				}
+			}
 			for (;;) {
-				const struct m0_value *v = ip++;
+				v = ip++;
 				last = ip == end;
 				fuel--;
 				if (last)
@@ -617,37 +679,278 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					break;
 				}
 				if (last || s->esp != esp0) {
-					/* Go straight on when the next frame is a
-					 * procedure too (a call or a return), or a
-					 * counted loop over one. */
 					SAVEPC();
-					if (s->esp == 0)
-						break;
-					f = &s->es[s->esp - 1];
-					if (f->kind == M0_FPROC)
-						goto enter_proc;
-					if (f->kind == M0_FLOOPN && f->i < f->n &&
-					    f->b.type == M0_TARRAY && f->b.len &&
-					    (f->b.u.o->attr & M0_AX) && sp < cap &&
-					    s->esp < s->es_cap &&
-					    s->esp < g->lim.exec_depth) {
-						fuel--;
-						/* Field by field: building the value in
-						 * memory first stalls store forwarding. */
-						os[sp].type = M0_TINT;
-						os[sp].x = 0;
-						os[sp++].u.i = f->i++;
-						struct m0_frame *nf = &s->es[s->esp++];
-						nf->kind = M0_FPROC;
-						nf->i = 0;
-						nf->a = f->b;
-						f = nf;
-						goto enter_proc;
-					}
-					break;
+					goto t_next;
 				}
 			}
+			goto proc_out;
+
+			/*
+			 * Go straight on when the next frame is a procedure
+			 * too (a call or a return), or a counted loop over one.
+			 */
+		t_next:
+			if (s->esp == 0)
+				goto proc_ok;
+			f = &s->es[s->esp - 1];
+			if (f->kind == M0_FPROC)
+				goto enter_proc;
+			if (f->kind == M0_FLOOPN && f->i < f->n &&
+			    f->b.type == M0_TARRAY && f->b.len &&
+			    (f->b.u.o->attr & M0_AX) && sp < cap &&
+			    s->esp < s->es_cap && s->esp < g->lim.exec_depth) {
+				fuel--;
+				/* Field by field: building the value in memory
+				 * first stalls store forwarding. */
+				os[sp].type = M0_TINT;
+				os[sp].x = 0;
+				os[sp++].u.i = f->i++;
+				struct m0_frame *nf = &s->es[s->esp++];
+				nf->kind = M0_FPROC;
+				nf->i = 0;
+				nf->a = f->b;
+				f = nf;
+				goto t_enter;
+			}
+			goto proc_ok;
+
+			/*
+			 * The threaded form (m0_code.c). pc walks the opcode
+			 * bytes beside ip. A handler runs with fuel >= 1; a
+			 * fused one needs fuel for all its elements, else it
+			 * runs its first element alone (t_push: all fused
+			 * instructions start with a literal), as it does when
+			 * its parts would not all take the fast path. Inline
+			 * operators never pop the frame on the last element:
+			 * M0_T_RET does, as nothing can observe the difference;
+			 * anything that can (calls, errors, other operators)
+			 * goes through t_slow, which pops first like the loop
+			 * above.
+			 */
+#define TNEXT(w)                                                              \
+	do {                                                                  \
+		ip += (w);                                                    \
+		pc += (w);                                                    \
+		fuel -= (w);                                                  \
+		if (fuel <= 0)                                                \
+			goto t_fuel;                                          \
+		tdispatch();                                                  \
+	} while (0)
+/* Leaves the instruction of width w to run the procedure bv next. */
+#define TBRANCH(w)                                                            \
+	do {                                                                  \
+		ip += (w);                                                    \
+		pc += (w);                                                    \
+		fuel -= (w);                                                  \
+		goto t_branch;                                                \
+	} while (0)
+#define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
+		t_dispatch:
+			tswitch(*pc)
+			{
+			tcase(M0_T_PUSH)
+			t_push:
+				if (sp >= cap)
+					goto t_slow;
+				os[sp++] = *ip;
+				TNEXT(1);
+			tcase(M0_T_CALL)
+			{
+				/* Cached lookup of a procedure: the epoch is
+				 * checked before the slot is looked at. */
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != g->epoch)
+					goto t_slow;
+				const struct m0_value *val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    !(val->u.o->attr & M0_AX) || !val->len ||
+				    !TROOM)
+					goto t_slow;
+				bv = *val;
+				TBRANCH(1);
+			}
+			tcase(M0_T_RET)
+				s->esp--;
+				goto t_next;
+			tcase(M0_T_ADD)
+				if (!RINTS2)
+					goto t_slow;
+				R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i +
+				    (uint64_t)R(0)->u.i);
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_SUB)
+				if (!RINTS2)
+					goto t_slow;
+				R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i -
+				    (uint64_t)R(0)->u.i);
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_LT)
+				if (!RINTS2)
+					goto t_slow;
+				R(1)->u.i = R(1)->u.i < R(0)->u.i;
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_GT)
+				if (!RINTS2)
+					goto t_slow;
+				R(1)->u.i = R(1)->u.i > R(0)->u.i;
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_EQ)
+				if (!RINTS2)
+					goto t_slow;
+				R(1)->u.i = R(1)->u.i == R(0)->u.i;
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_POP)
+				if (sp < 1)
+					goto t_slow;
+				sp--;
+				TNEXT(1);
+			tcase(M0_T_EXCH)
+				if (sp < 2)
+					goto t_slow;
+				{
+					struct m0_value t = *R(0);
+					*R(0) = *R(1);
+					*R(1) = t;
+				}
+				TNEXT(1);
+			tcase(M0_T_INDEX)
+				if (sp < 2 || R(0)->type != M0_TINT ||
+				    R(0)->u.i < 0 ||
+				    (uint64_t)R(0)->u.i >= sp - 1)
+					goto t_slow;
+				*R(0) = *R(1 + R(0)->u.i);
+				TNEXT(1);
+			tcase(M0_T_IFELSE)
+			{
+				if (sp < 3 || R(2)->type != M0_TINT)
+					goto t_slow;
+				const struct m0_value *b = R(2)->u.i ? R(1) : R(0);
+				if (b->type != M0_TARRAY ||
+				    !(b->u.o->attr & M0_AX) || !TROOM)
+					goto t_slow;
+				sp -= 3;
+				if (b->len == 0)
+					TNEXT(1);
+				bv = *b;
+				TBRANCH(1);
+			}
+			/* int OP: the operator applied to the top and the
+			 * literal, without pushing the literal. */
+#define TFUSEI(expr)                                                          \
+	do {                                                                  \
+		if (fuel < 2 || sp >= cap || sp < 1 || R(0)->type != M0_TINT) \
+			goto t_push;                                          \
+		int64_t a = R(0)->u.i, k = ip->u.i;                           \
+		R(0)->u.i = (expr);                                           \
+		TNEXT(2);                                                     \
+	} while (0)
+			tcase(M0_T_ADDI)
+				TFUSEI((int64_t)((uint64_t)a + (uint64_t)k));
+			tcase(M0_T_SUBI)
+				TFUSEI((int64_t)((uint64_t)a - (uint64_t)k));
+			tcase(M0_T_LTI)
+				TFUSEI(a < k);
+			tcase(M0_T_GTI)
+				TFUSEI(a > k);
+			tcase(M0_T_EQI)
+				TFUSEI(a == k);
+#undef TFUSEI
+			tcase(M0_T_INDEXK)
+				/* k I with k >= 0 (0 I is dup) */
+				if (fuel < 2 || sp >= cap ||
+				    (uint64_t)ip->u.i >= sp)
+					goto t_push;
+				os[sp] = os[sp - 1 - ip->u.i];
+				sp++;
+				TNEXT(2);
+			tcase(M0_T_IFELSE2)
+			{
+				/* {a} {b} ?: the branches are the elements; the
+				 * stack must have had room for them. */
+				if (fuel < 3 || sp < 1 || R(0)->type != M0_TINT ||
+				    cap - sp < 2)
+					goto t_push;
+				const struct m0_value *b = R(0)->u.i ? ip : ip + 1;
+				if (!(b->u.o->attr & M0_AX))
+					goto t_push;
+				if (b->len == 0) {
+					sp--;
+					TNEXT(3);
+				}
+				if (!TROOM)
+					goto t_push;
+				sp--;
+				bv = *b;
+				TBRANCH(3);
+			}
+			tcase(M0_T_SLOW)
+			tdefault
+				goto t_slow;
+			}
+
+		t_slow: {
+			/* One element through the general path, exactly as
+			 * the loop above runs it. */
+			v = ip++;
+			pc++;
+			fuel--;
+			last = ip == end;
+			if (last)
+				s->esp--; /* tail call: no frame kept */
+			SAVEPC();
 			SAVE();
+			err = exec_token(s, v);
+			if (err == M0__ENOMEM) {
+				err = retry_token(s, v);
+				LOAD();
+				goto proc_out;
+			}
+			LOAD();
+			if (err || fuel <= 0)
+				goto proc_out;
+			if (last || s->esp != esp0)
+				goto t_next;
+			tdispatch();
+		}
+		t_branch: {
+			/* Calls bv; the caller's frame goes on a tail call. */
+			if (ip == end)
+				s->esp--;
+			else
+				s->es[esp0 - 1].i = ip - el;
+			struct m0_frame *nf = &s->es[s->esp++];
+			nf->kind = M0_FPROC;
+			nf->i = 0;
+			nf->a = bv;
+			f = nf;
+		}
+		t_enter:
+			/* A new frame f at its first element: in the threaded
+			 * form already, the checks of enter_proc are known. */
+			if (fuel <= 0)
+				goto proc_ok;
+			pc = M0_ARR(&f->a)->code;
+			if (!pc || f->a.off != 0 ||
+			    f->a.len != M0_ARR(&f->a)->h.n)
+				goto enter_proc;
+			el = ip = M0_ELEMS(&f->a);
+			end = el + f->a.len;
+			esp0 = s->esp;
+			tdispatch();
+		t_fuel:
+			s->es[esp0 - 1].i = ip - el;
+		proc_ok:
+			err = M0_OK;
+		proc_out:
+			SAVE();
+#undef TNEXT
+#undef TBRANCH
+#undef TROOM
 #undef SAVE
 #undef LOAD
 #undef SAVEPC

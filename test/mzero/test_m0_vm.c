@@ -44,6 +44,59 @@ test_vm_resume_every_step(void **st)
 	m0_global_free(g);
 }
 
+/* Runs code to its end in slices of budget steps; returns the steps
+ * taken and leaves the output in T.out. */
+static uint64_t
+run_steps(struct m0_global *g, const char *code, int64_t budget)
+{
+	struct m0_msg m = {.code = (const uint8_t *)code,
+	    .code_len = (uint32_t)strlen(code)};
+	struct m0_state *s;
+	T.n = 0;
+	T.out[0] = 0;
+	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
+	m0_state_add_console_words(s);
+	int64_t slices = 0;
+	while (m0_state_run(s, budget) == M0_RUN_YIELD)
+		slices++;
+	assert_int_equal(m0_state_end(s), M0_END_NORMAL);
+	uint64_t steps = m0_state_steps(s);
+	/* Every slice but the last used its whole budget. */
+	assert_true(steps >= (uint64_t)(slices * budget));
+	m0_state_free(s);
+	return steps;
+}
+
+/* Fused instructions (`0 I`, `1 -`, `{} {} ?`) count one step per
+ * element and can be cut by the budget anywhere: every budget gives the
+ * output and the step count of one long run. */
+static void
+test_vm_fused_budgets(void **st)
+{
+	const char *code =
+	    ". 'f { 0 I 2 < {} { 1 - 0 I f X 1 - f + } ? } : 12 f ptop "
+	    "{ 0 I 3 > { 1 } { 2 } ? 1 + 1 I 1 = } . 'g 2 I : P "
+	    "5 g 2 g stack 1 O { P P } L "
+	    "{ \"a\" 1 - } H stack 1 O { P P } L "
+	    "{ 1 2 0 I 9 I } H stack 1 O { P P } L "
+	    "{ null { 2 } { 3 } ? } H stack 1 O { P P } L "
+	    "{ 1 2 { 7 } { 8 } ? 3 O } ! stack";
+	struct m0_global *g = global(NULL);
+	uint64_t steps = run_steps(g, code, 1 << 30);
+	char full[4096];
+	strcpy(full, T.out);
+	/* As element-by-element execution gave before the threaded form. */
+	assert_string_equal(full,
+	    "144\n0\n3\n2\n0\n2\n5\n1\ntype_check\n-----\n1\n\"a\"\n1\n"
+	    "stack_underflow\n--I--\n9\n2\n2\n1\n1\ntype_check\n--?--\n"
+	    "{3}\n{2}\nnull\n1\n7\n1\n");
+	for (int64_t b = 1; b <= 7; b++) {
+		assert_int_equal(run_steps(g, code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	m0_global_free(g);
+}
+
 /* A messenger looping forever yields every budget and never ends. */
 static void
 test_vm_infinite_loop_yields(void **st)
@@ -174,6 +227,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vm_resume_every_step),
+	    cmocka_unit_test(test_vm_fused_budgets),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
 	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
 	    cmocka_unit_test(test_vm_allocation_without_end),
