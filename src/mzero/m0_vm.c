@@ -705,12 +705,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				os[sp].type = M0_TINT;
 				os[sp].x = 0;
 				os[sp++].u.i = f->i++;
-				struct m0_frame *nf = &s->es[s->esp++];
-				nf->kind = M0_FPROC;
-				nf->i = 0;
-				nf->a = f->b;
-				f = nf;
-				goto t_enter;
+				bv = f->b;
+				goto t_push_frame;
 			}
 			goto proc_ok;
 
@@ -923,25 +919,28 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				s->esp--;
 			else
 				s->es[esp0 - 1].i = ip - el;
+		}
+		t_push_frame: {
+			/* A new frame for bv at its first element. When bv is
+			 * in the threaded form the checks of enter_proc are
+			 * known; bv, not the frame just written, feeds the
+			 * loads that lead to the dispatch. */
 			struct m0_frame *nf = &s->es[s->esp++];
 			nf->kind = M0_FPROC;
 			nf->i = 0;
 			nf->a = bv;
 			f = nf;
-		}
-		t_enter:
-			/* A new frame f at its first element: in the threaded
-			 * form already, the checks of enter_proc are known. */
 			if (fuel <= 0)
 				goto proc_ok;
-			pc = M0_ARR(&f->a)->code;
-			if (!pc || f->a.off != 0 ||
-			    f->a.len != M0_ARR(&f->a)->h.n)
+			struct m0_array *arr = M0_ARR(&bv);
+			pc = arr->code;
+			if (!pc || bv.off != 0 || bv.len != arr->h.n)
 				goto enter_proc;
-			el = ip = M0_ELEMS(&f->a);
-			end = el + f->a.len;
+			el = ip = arr->v;
+			end = el + bv.len;
 			esp0 = s->esp;
 			tdispatch();
+		}
 		t_fuel:
 			s->es[esp0 - 1].i = ip - el;
 		proc_ok:
