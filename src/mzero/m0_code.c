@@ -31,16 +31,26 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 	switch (e->type) {
 	case M0_TOPER:
 		switch (e->u.op) {
-		case M0_OP_ADD: return M0_T_ADD;
-		case M0_OP_SUB: return M0_T_SUB;
-		case M0_OP_LT: return M0_T_LT;
-		case M0_OP_GT: return M0_T_GT;
-		case M0_OP_EQ: return M0_T_EQ;
-		case M0_OP_POP: return M0_T_POP;
-		case M0_OP_EXCH: return M0_T_EXCH;
-		case M0_OP_INDEX: return M0_T_INDEX;
-		case M0_OP_IFELSE: return M0_T_IFELSE;
-		default: return M0_T_SLOW;
+		case M0_OP_ADD:
+			return M0_T_ADD;
+		case M0_OP_SUB:
+			return M0_T_SUB;
+		case M0_OP_LT:
+			return M0_T_LT;
+		case M0_OP_GT:
+			return M0_T_GT;
+		case M0_OP_EQ:
+			return M0_T_EQ;
+		case M0_OP_POP:
+			return M0_T_POP;
+		case M0_OP_EXCH:
+			return M0_T_EXCH;
+		case M0_OP_INDEX:
+			return M0_T_INDEX;
+		case M0_OP_IFELSE:
+			return M0_T_IFELSE;
+		default:
+			return M0_T_SLOW;
 		}
 	case M0_TNAME:
 		return e->x ? M0_T_CALL : M0_T_PUSH;
@@ -48,13 +58,20 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 		if (!e1 || e1->type != M0_TOPER)
 			return M0_T_PUSH;
 		switch (e1->u.op) {
-		case M0_OP_ADD: return M0_T_ADDI;
-		case M0_OP_SUB: return M0_T_SUBI;
-		case M0_OP_LT: return M0_T_LTI;
-		case M0_OP_GT: return M0_T_GTI;
-		case M0_OP_EQ: return M0_T_EQI;
-		case M0_OP_INDEX: return e->u.i >= 0 ? M0_T_INDEXK : M0_T_PUSH;
-		default: return M0_T_PUSH;
+		case M0_OP_ADD:
+			return M0_T_ADDI;
+		case M0_OP_SUB:
+			return M0_T_SUBI;
+		case M0_OP_LT:
+			return M0_T_LTI;
+		case M0_OP_GT:
+			return M0_T_GTI;
+		case M0_OP_EQ:
+			return M0_T_EQI;
+		case M0_OP_INDEX:
+			return e->u.i >= 0 ? M0_T_INDEXK : M0_T_PUSH;
+		default:
+			return M0_T_PUSH;
 		}
 	case M0_TARRAY:
 		if (e1 && e1->type == M0_TARRAY && i + 2 < n &&
