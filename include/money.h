@@ -565,7 +565,7 @@ const char *money_res_name(enum money_res r);
 
 /*
  * money_prices_init: fills (p) with the default parameters (target 50%,
- * D = 8, floor 1) and their initial prices, epoch 0.
+ * D = 8, floor 64) and their initial prices, epoch 0.
  */
 void money_prices_init(struct money_prices *p);
 

@@ -19,17 +19,20 @@ static const char *const res_names[] = {
 #undef MONEY__N
 };
 
-/* Initial prices in fixed point (MONEY_PRICE_SCALE = 1 unit): a step costs
- * a micro-unit, so a million steps cost one unit. */
+/* Initial prices in fixed point (MONEY_PRICE_SCALE = 1 unit): a thousand
+ * steps cost a unit, a kilobyte of heap held for a second a unit. Prices
+ * start well above the floor so that the rule's smallest move (1) stays
+ * within its bound of 1/D (docs/money.md). */
+#define RES_FLOOR 64 /* 8 * D: a rise of 1 is at most 1/8 */
 static const int64_t res_initial[MONEY_RES_N] = {
-	[MONEY_RES_STEP] = 1,
-	[MONEY_RES_MEM] = 1,
-	[MONEY_RES_STORE] = 10,
-	[MONEY_RES_SEND_UDPIP] = 10,
-	[MONEY_RES_SEND_TCPIP] = 10,
-	[MONEY_RES_SEND_CONSOLE] = 1,
-	[MONEY_RES_NATIVE] = 100,
-	[MONEY_RES_GUEST_MEM] = 1,
+	[MONEY_RES_STEP] = 1000,
+	[MONEY_RES_MEM] = 1000,
+	[MONEY_RES_STORE] = 10000,
+	[MONEY_RES_SEND_UDPIP] = 10000,
+	[MONEY_RES_SEND_TCPIP] = 10000,
+	[MONEY_RES_SEND_CONSOLE] = 1000,
+	[MONEY_RES_NATIVE] = 100000,
+	[MONEY_RES_GUEST_MEM] = 1000,
 };
 
 const char *
@@ -47,7 +50,7 @@ money_prices_init(struct money_prices *p)
 	for (int r = 0; r < MONEY_RES_N; r++) {
 		struct money_price_param *q = &p->param[r];
 		q->initial = res_initial[r];
-		q->floor = 1;
+		q->floor = RES_FLOOR;
 		q->ceil = INT64_MAX / 2;
 		q->target = MONEY_PPM / 2;
 		q->denom = 8;

@@ -68,9 +68,12 @@ settle(struct pf_money *m, struct pf_acct *a, bool steps)
 		money_account_charge(&m->bank->book, &a->allow, part, NULL);
 		units -= part;
 	}
-	if (units > 0 || a->credit.credit == 0)
-		money_account_charge(&m->bank->book, &a->credit, units, &ex);
-	if (ex && a->allow.credit == 0)
+	if (units == 0)
+		return;
+	/* What the credit cannot pay is not owed further: the process goes.
+	 * The allowance keeps a process alive only for steps. */
+	money_account_charge(&m->bank->book, &a->credit, units, &ex);
+	if (ex && (!steps || a->allow.credit == 0))
 		a->broke = true;
 }
 
@@ -237,7 +240,7 @@ pf__gstore(void *ud, struct m0_state *s)
 /* ---- epochs ---- */
 
 static void
-rent(struct pf_money *m, int64_t dt_us, int64_t *heap, int64_t *guest)
+rent(struct pf_money *m, int64_t now, int64_t *heap, int64_t *guest)
 {
 	struct pf_platform *pf = m->pf;
 	struct pf_link *l = pf->all.next, *next;
@@ -251,6 +254,9 @@ rent(struct pf_money *m, int64_t dt_us, int64_t *heap, int64_t *guest)
 		struct pf_acct *a = p->acct;
 		if (!a || !m->cfg.charged || a->wait)
 			continue; /* a deposit in flight pays next epoch */
+		int64_t since = p->born > m->last_epoch_us ? p->born
+							   : m->last_epoch_us;
+		int64_t dt_us = now > since ? now - since : 0;
 		owe(a, (__int128)hb * dt_us / 1000000,
 		    m->prices.price[MONEY_RES_MEM]);
 		owe(a, (__int128)gb * dt_us / 1000000,
@@ -270,9 +276,9 @@ epoch_cb(uv_timer_t *t)
 	int64_t dt = now - m->last_epoch_us;
 	if (dt <= 0)
 		dt = 1;
-	m->last_epoch_us = now;
 	int64_t heap = 0, guest = 0;
-	rent(m, dt, &heap, &guest);
+	rent(m, now, &heap, &guest);
+	m->last_epoch_us = now;
 	uint32_t gone = m0_global_expire(pf->g, now);
 	m->expired_store += gone;
 	int64_t used[MONEY_RES_N] = {0}, cap[MONEY_RES_N] = {0};

@@ -225,7 +225,9 @@ test_rate_band_covers_one_epoch(void **state)
 	for (int i = 0; i < 2000; i++) {
 		for (int k = 0; k < MONEY_RES_N; k++) {
 			own[k] = xt_range(&s, 1, i & 1 ? 30 : 100000000);
-			f[k] = xt_range(&s, 1, i & 1 ? 30 : 100000000);
+			/* a quoted price is never under its floor */
+			int64_t lo = mp.param[k].floor;
+			f[k] = xt_range(&s, lo, i & 1 ? lo + 30 : 100000000);
 			f1[k] = money_price_next(f[k],
 			    xt_range(&s, 0, MONEY_PPM), &mp.param[k]);
 		}
