@@ -246,6 +246,51 @@ op_bal(struct m0_state *s, void *ud)
 	return m0_push_int(s, a->credit.credit + a->allow.credit);
 }
 
+/* A deposit being verified on the thread pool: the signature check is
+ * most of a deposit's cost, so the loop and the other processes go on
+ * meanwhile, and both processors verify when many deposit at once. */
+struct pf_verify {
+	uv_work_t work;
+	struct pf_money *m;
+	struct pf_mwait *w; /* not yet among the waiters */
+	uint64_t now;
+	enum money_err err;
+};
+
+static void
+verify_cb(uv_work_t *req)
+{
+	struct pf_verify *v = req->data;
+	v->err = money_bank_deposit_stage(v->m->bank, v->w->token,
+	    MONEY_TOKEN_LEN, v->now, &v->w->amount, &v->w->ticket);
+}
+
+static void
+verified_cb(uv_work_t *req, int status)
+{
+	struct pf_verify *v = req->data;
+	struct pf_money *m = v->m;
+	struct pf_mwait *w = v->w;
+	struct pf_proc *p = w->p;
+	enum money_err err = status ? MONEY_ERR_SYS : v->err;
+	m->verifying--;
+	free(v);
+	if (err) {
+		m->refused++;
+		if (p) {
+			p->acct->wait = NULL;
+			m0_state_resume_error(p->s, merr(m, err));
+			pf__make_runnable(p);
+		}
+		free(w);
+		return;
+	}
+	/* Staged: even if the process is gone the spend commits with the
+	 * next batch, and its amount is settled (burned) then. */
+	pf__list_add_tail(&m->waiters, &w->link);
+	pf__money_kick(m);
+}
+
 /* token _dep int */
 static int
 op_dep(struct m0_state *s, void *ud)
@@ -254,24 +299,36 @@ op_dep(struct m0_state *s, void *ud)
 	struct pf_proc *p = PROC(s);
 	const uint8_t *buf;
 	size_t len;
-	int64_t amount;
-	uint64_t ticket;
 	int err = m0_get_string(s, 0, &buf, &len);
 	if (err)
 		return err;
-	enum money_err me = money_bank_deposit_stage(m->bank, buf, len,
-	    now_s(), &amount, &ticket);
-	if (me) {
+	if (len != MONEY_TOKEN_LEN) { /* no signature to check */
 		m->refused++;
-		return merr(m, me);
+		return m->e_malformed;
 	}
-	if (!wait_new(m, p, PF_MW_DEP, ticket, amount)) {
-		/* Staged: the spend commits with the next batch anyway, so
-		 * the amount must be accounted for. */
-		money_account_deposit(&m->bank->book, &m->dead, amount);
+	struct pf_verify *v = calloc(1, sizeof(*v));
+	struct pf_mwait *w = calloc(1, sizeof(*w));
+	if (!v || !w) {
+		free(v);
+		free(w);
 		return M0_EIMPLEMENTATION_LIMIT;
 	}
-	pf__money_kick(m);
+	w->kind = PF_MW_DEP;
+	w->p = p;
+	memcpy(w->token, buf, MONEY_TOKEN_LEN);
+	pf__list_init(&w->link);
+	v->m = m;
+	v->w = w;
+	v->now = now_s();
+	v->work.data = v;
+	if (uv_queue_work(m->pf->loop, &v->work, verify_cb, verified_cb)) {
+		free(v);
+		free(w);
+		return M0_EIMPLEMENTATION_LIMIT;
+	}
+	m->verifying++;
+	p->acct->wait = w;
+	p->state = PF_IDLE; /* in no list until it is verified and durable */
 	return M0_EXT_BLOCK;
 }
 
@@ -452,8 +509,8 @@ pf_money_close(struct pf_platform *pf)
 	struct pf_money *m = pf->money;
 	if (!m)
 		return;
-	/* Let a commit in flight finish and settle its waiters. */
-	while (m->committing)
+	/* Let verifications and a commit in flight finish and settle. */
+	while (m->committing || m->verifying)
 		uv_run(pf->loop, UV_RUN_ONCE);
 	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next)
 		pf__acct_close(PF_CONTAINER(l, struct pf_proc, all));

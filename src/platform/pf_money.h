@@ -43,6 +43,7 @@ struct pf_money {
 	/* group commit on the libuv thread pool, one at a time */
 	uv_work_t work;
 	bool committing;
+	uint32_t verifying;       /* deposits on the thread pool */
 	struct money_totals snap; /* the book when this commit was started */
 	enum money_err commit_err;
 	struct pf_link waiters;   /* struct pf_mwait, in ticket order */

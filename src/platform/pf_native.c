@@ -177,7 +177,7 @@ op_free(struct m0_state *s, void *ud)
 static int
 map_op(struct m0_state *s, struct pf_native *n, int what)
 {
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	uint64_t addr, len, prot = 0;
 	uint32_t base = what == 2 ? 0 : 1;
 	int err;
@@ -220,7 +220,7 @@ static int
 op_maps(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int err = ctx_arg(s, 0, &c);
 	if (err)
 		return err;
@@ -252,7 +252,7 @@ static int
 op_write(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	uint64_t addr;
 	const uint8_t *p;
 	size_t len;
@@ -272,7 +272,7 @@ static int
 op_read(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	uint64_t addr, len;
 	int err;
 	if ((err = u64_arg(s, 0, &len)) || (err = u64_arg(s, 1, &addr)) ||
@@ -301,7 +301,7 @@ static int
 op_load(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	uint64_t addr, prot;
 	const uint8_t *p;
 	size_t len;
@@ -380,7 +380,7 @@ static int
 op_exec(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	const uint8_t *img;
 	size_t len, cnt;
 	int err = M0_OK;
@@ -430,7 +430,7 @@ op_exec(struct m0_state *s, void *ud)
 static int
 op_regs(struct m0_state *s, void *ud)
 {
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int err = ctx_arg(s, 0, &c);
 	if (err)
 		return err;
@@ -454,7 +454,7 @@ static int
 op_setregs(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int err = ctx_arg(s, 1, &c);
 	if (err)
 		return err;
@@ -480,7 +480,7 @@ op_setregs(struct m0_state *s, void *ud)
 static int
 op_sysret(struct m0_state *s, void *ud)
 {
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int64_t v;
 	int err;
 	if ((err = m0_get_int(s, 0, &v)) || (err = ctx_arg(s, 1, &c)))
@@ -495,7 +495,7 @@ static int
 op_run(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c;
+	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int64_t budget;
 	int err;
 	if ((err = m0_get_int(s, 0, &budget)) || (err = ctx_arg(s, 1, &c)))
