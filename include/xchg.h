@@ -42,7 +42,8 @@
 	X(STATE, "token is not in a state that allows this")                  \
 	X(CORRUPT, "reserve file is corrupt")                                 \
 	X(BROKEN, "reserve failed a write or sync; reopen it")                \
-	X(CRASH, "simulated crash (fault injection)")
+	X(CRASH, "simulated crash (fault injection)")                         \
+	X(BUSY, "reserve has a commit in flight or records staged")
 
 enum xchg_err {
 	XCHG_OK = 0,
@@ -240,6 +241,7 @@ struct xchg_reserve_stats {
 	uint64_t records;   /* records in the file */
 	uint64_t entries;   /* tokens in the index */
 	uint64_t truncated; /* bytes of torn tail cut at open */
+	uint64_t commits;   /* batches made durable since open */
 };
 
 /*
@@ -278,6 +280,46 @@ enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
     const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to);
 
 /*
+ * Group commit. xchg_reserve_stage_add() and xchg_reserve_stage_set() do
+ * what xchg_reserve_add() and xchg_reserve_set() do (same checks, same
+ * errors, and the index changes at once, so a second request for the
+ * serial is refused while the first is staged) but only stage the
+ * record, setting *(ticket): the change is durable, and may be
+ * acknowledged, once xchg_reserve_durable() >= *(ticket). A commit cuts
+ * everything staged into one batch (xchg_reserve_commit_begin(), on the
+ * reserve's thread; *(b) is NULL when nothing is staged), writes it with
+ * one write and one fdatasync (xchg_reserve_commit_write(), on any
+ * thread: it touches only the file and (b)) and ends
+ * (xchg_reserve_commit_end(), on the reserve's thread again; frees (b)).
+ * One batch at a time: begin returns XCHG_ERR_BUSY while one is in
+ * flight, and staging goes on meanwhile. A failed batch breaks the
+ * reserve (every waiter must be refused; reopen to learn what is
+ * durable). xchg_reserve_commit() runs the three steps inline.
+ * Returns XCHG_OK or the errors named above; commit_end returns the
+ * batch's write error (XCHG_ERR_SYS, XCHG_ERR_CRASH).
+ */
+struct xchg_batch;
+enum xchg_err xchg_reserve_stage_add(struct xchg_reserve *r,
+    const struct money_token *t, uint64_t *ticket);
+enum xchg_err xchg_reserve_stage_set(struct xchg_reserve *r,
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
+    uint64_t *ticket);
+enum xchg_err xchg_reserve_commit_begin(struct xchg_reserve *r,
+    struct xchg_batch **b);
+void xchg_reserve_commit_write(struct xchg_batch *b);
+enum xchg_err xchg_reserve_commit_end(struct xchg_reserve *r,
+    struct xchg_batch *b);
+enum xchg_err xchg_reserve_commit(struct xchg_reserve *r);
+
+/*
+ * xchg_reserve_durable: the number of the last batch made durable;
+ * xchg_reserve_staged: records staged and not yet cut into a batch.
+ */
+uint64_t xchg_reserve_durable(struct xchg_reserve *r);
+uint64_t xchg_reserve_staged(struct xchg_reserve *r);
+
+/*
  * xchg_reserve_lookup: the state of (currency, serial) and its token into
  * (t) (may be NULL). Returns the state, or 0 when unknown.
  */
@@ -311,14 +353,18 @@ enum xchg_err xchg_reserve_pick(struct xchg_reserve *r,
  */
 enum xchg_err xchg_reserve_expire(struct xchg_reserve *r, uint64_t now,
     uint64_t *count);
+/* The same, staged for group commit; *(ticket) as above (0: nothing). */
+enum xchg_err xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
+    uint64_t *count, uint64_t *ticket);
 
 /*
  * xchg_reserve_compact: rewrites the file with the live entries only
  * (HELD and CLEARING, plus terminal ones that are not yet expired at
  * (now), which must still refuse their serial), atomically (temp file,
  * fsync, rename, fsync of the directory). Sums of dropped entries are
- * kept in a SUMS record so that losses stay counted.
- * Returns XCHG_OK, or XCHG_ERR_SYS, XCHG_ERR_CRASH, XCHG_ERR_NOMEM; after
+ * kept in a SUMS record so that losses stay counted. Needs nothing staged
+ * or in flight (XCHG_ERR_BUSY).
+ * Returns XCHG_OK, or XCHG_ERR_BUSY, XCHG_ERR_SYS, XCHG_ERR_CRASH, XCHG_ERR_NOMEM; after
  * SYS or CRASH the reserve is broken.
  */
 enum xchg_err xchg_reserve_compact(struct xchg_reserve *r, uint64_t now);
@@ -345,6 +391,10 @@ struct xchg_config {
 	uint64_t min_life;   /* a token sold to us or by us must stay valid
 	                        this long (time to clear it); 600 */
 	uint32_t max_currencies; /* known currencies at most; 4096 */
+	uint64_t quote_life; /* a learnt price quote counts as valid at most
+	                        this long after it was issued, whatever its
+	                        own TTL (Theorem 3 wants at most one epoch);
+	                        0: its own TTL */
 };
 
 struct xchg_exchange;
@@ -454,5 +504,26 @@ enum xchg_err xchg_exchange_buy(struct xchg_exchange *x,
     const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
     uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
     int64_t *amount);
+
+/*
+ * xchg_exchange_sell_stage, xchg_exchange_buy_stage: xchg_exchange_sell()
+ * and xchg_exchange_buy() with group commit: the same checks and results,
+ * but the reserve record is only staged, and *(ticket) is set as by
+ * xchg_reserve_stage_add(). Credit the seller, or hand the token to the
+ * buyer, only once xchg_reserve_durable() >= *(ticket); if the commit
+ * fails, the sale never happened (refund the buyer).
+ */
+enum xchg_err xchg_exchange_sell_stage(struct xchg_exchange *x,
+    const uint8_t *tok, size_t len, uint64_t now, int64_t *local,
+    uint64_t *ticket);
+enum xchg_err xchg_exchange_buy_stage(struct xchg_exchange *x,
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
+    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
+    int64_t *amount, uint64_t *ticket);
+
+/*
+ * xchg_exchange_config: the configuration (x) runs with (borrowed).
+ */
+const struct xchg_config *xchg_exchange_config(struct xchg_exchange *x);
 
 #endif /* XCHG_H */

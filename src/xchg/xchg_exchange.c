@@ -191,6 +191,13 @@ xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
 		return err;
 	if (memcmp(q.issuer, money_ident_pk(x->id), MONEY_PK_LEN) == 0)
 		return XCHG_ERR_OWN;
+	/* A quote valid longer than an epoch would let a rate rest on
+	 * prices two epochs old, beyond what the band covers (Theorem 3):
+	 * it counts as valid only for quote_life. */
+	if (x->cfg.quote_life > 0 && q.expires - q.issued > x->cfg.quote_life)
+		q.expires = q.issued + x->cfg.quote_life;
+	if (now >= q.expires)
+		return XCHG_ERR_QUOTE_EXPIRED;
 	k = find(x, q.issuer);
 	if (k != NULL) {
 		struct money_quote old = k->q;
@@ -305,9 +312,28 @@ xchg_exchange_quote(struct xchg_exchange *x,
 	return xchg_quote_sign(x->id, q, out);
 }
 
+const struct xchg_config *
+xchg_exchange_config(struct xchg_exchange *x)
+{
+	return &x->cfg;
+}
+
 enum xchg_err
 xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
     uint64_t now, int64_t *local)
+{
+	uint64_t ticket;
+	enum xchg_err err = xchg_exchange_sell_stage(x, tok, len, now, local,
+	    &ticket);
+
+	if (err == XCHG_OK && (err = xchg_reserve_commit(x->res)) != XCHG_OK)
+		*local = 0;
+	return err;
+}
+
+enum xchg_err
+xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
+    size_t len, uint64_t now, int64_t *local, uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -337,7 +363,7 @@ xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
 		return err;
 	if (v < 1)
 		return XCHG_ERR_RANGE; /* worth nothing here: keep it */
-	err = xchg_reserve_add(x->res, &t);
+	err = xchg_reserve_stage_add(x->res, &t, ticket);
 	if (err != XCHG_OK)
 		return err;
 	*local = v;
@@ -349,6 +375,24 @@ xchg_exchange_buy(struct xchg_exchange *x,
     const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
     uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
     int64_t *amount)
+{
+	uint64_t ticket;
+	enum xchg_err err = xchg_exchange_buy_stage(x, currency, want, offer,
+	    now, out, cost, amount, &ticket);
+
+	if (err == XCHG_OK && (err = xchg_reserve_commit(x->res)) != XCHG_OK) {
+		*cost = 0;
+		*amount = 0;
+		memset(out, 0, MONEY_TOKEN_LEN);
+	}
+	return err;
+}
+
+enum xchg_err
+xchg_exchange_buy_stage(struct xchg_exchange *x,
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
+    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
+    int64_t *amount, uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -383,7 +427,8 @@ xchg_exchange_buy(struct xchg_exchange *x,
 		return err;
 	if (*cost > offer) /* cannot happen: most was derived from offer */
 		return XCHG_ERR_CREDIT;
-	err = xchg_reserve_set(x->res, t.currency, t.serial, XCHG_SOLD);
+	err = xchg_reserve_stage_set(x->res, t.currency, t.serial, XCHG_SOLD,
+	    ticket);
 	if (err != XCHG_OK) {
 		*cost = 0;
 		return err;

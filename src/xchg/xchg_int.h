@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <sodium.h>
+
 #include "xchg.h"
 
 /* Domain labels for signatures and hashes (docs/xchg.md). */
@@ -78,5 +80,80 @@ xchg__io_err(void)
 {
 	return xchg__crashed ? XCHG_ERR_CRASH : XCHG_ERR_SYS;
 }
+
+
+/* ---- the reserve's index (xchg_index.c) and file (xchg_reserve.c) ---- */
+
+/* One token the reserve knows, in a stable array. */
+struct xchg__ent {
+	struct money_token tok;
+	uint32_t cur;  /* index into curs */
+	uint32_t hpos; /* position in the currency's held list, when HELD */
+	uint8_t state;
+};
+
+/* One currency: its sums by state and the list of HELD entries. */
+struct xchg__cur {
+	uint8_t pk[MONEY_PK_LEN];
+	struct xchg_reserve_sums sums;
+	uint32_t *held; /* entry indices */
+	uint32_t nheld, capheld;
+};
+
+/* A batch cut for commit (xchg_reserve_commit_begin): sealed records
+ * written at their place by any thread, then ended on the owner's. */
+struct xchg_batch {
+	int fd;
+	uint8_t *buf;   /* n sealed records */
+	size_t n;
+	uint64_t first; /* seq of the first record */
+	uint64_t no;    /* batch number: the tickets it makes durable */
+	enum xchg_err err;
+};
+
+struct xchg_reserve {
+	char *path;
+	int fd;
+	int broken;
+	uint64_t nrec; /* records durable in the file */
+	uint64_t next; /* seq of the next record staged */
+	uint64_t truncated;
+	/* group commit: records staged (unsealed) since the last cut */
+	uint8_t *stage;
+	size_t nstage, capstage;
+	uint64_t batch;   /* last batch cut */
+	uint64_t durable; /* last batch made durable */
+	int inflight;     /* a batch is being written */
+	uint64_t commits;
+	/* index */
+	struct xchg__ent *ents;
+	uint32_t nents, capents;
+	uint32_t *etab; /* entry index + 1; 0 empty */
+	uint32_t etabsz;
+	struct xchg__cur *curs;
+	uint32_t ncurs, capcurs;
+	uint32_t *ctab; /* cur index + 1 */
+	uint32_t ctabsz;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+};
+
+/* The index of currency (pk), created when (create); -1 if absent or out
+ * of memory. */
+long xchg__cur_find(struct xchg_reserve *r, const uint8_t *pk, int create);
+/* The entry of (pk, serial), or -1. */
+long xchg__ent_find(struct xchg_reserve *r, const uint8_t *pk,
+    const uint8_t *serial);
+/* Moves entry (e) to state (to), keeping sums and held lists; -1 when
+ * out of memory (nothing changed). */
+int xchg__ent_set(struct xchg_reserve *r, uint32_t e, int to);
+/* Adds (t) as HELD (or re-adds a token sold or expired here).
+ * Returns XCHG_OK, XCHG_ERR_HELD, XCHG_ERR_SPENT or XCHG_ERR_NOMEM. */
+enum xchg_err xchg__apply_add(struct xchg_reserve *r,
+    const struct money_token *t);
+/* Whether a token in (state) may be added again, and whether the state
+ * machine allows (from) -> (to). */
+int xchg__may_readd(int state);
+int xchg__transition_ok(int from, int to);
+void xchg__free_index(struct xchg_reserve *r);
 
 #endif /* XCHG_INT_H */

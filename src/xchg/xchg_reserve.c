@@ -2,17 +2,18 @@
  * xchg_reserve.c: the foreign tokens an exchange holds, written ahead.
  *
  * The file is an append-only sequence of 160-byte records, each with its
- * own keyed checksum and sequence number (docs/xchg.md). Every change is
- * one record, written and fdatasync()ed before the call returns, so what
- * a caller acknowledged survives any crash. A crash can leave at most one
- * torn record at the end; open cuts it. A bad record followed by a good
- * one cannot come from a crash and is corruption. Compaction rewrites the
- * live entries into a temp file, syncs it and renames it over the file.
- *
- * In memory: a stable array of entries, an open-addressed table of their
- * indices keyed by (currency, serial) through a keyed SipHash (issuers
- * choose serials, so they must not be able to choose collisions), and per
- * currency the sums by state and the list of HELD entries for picking.
+ * own keyed checksum and sequence number (docs/xchg.md), grouped in
+ * batches: the last record of a batch carries the batch's record count.
+ * Changes are staged (applied to the index at once, so a second request
+ * for the same serial sees the first), then a commit writes every staged
+ * record in one write and one fdatasync; a caller acknowledges a change
+ * only once the batch of its ticket is durable. Several exchanges thus
+ * share one sync, and the write can run on another thread than the one
+ * that stages (commit_begin / commit_write / commit_end). A crash can
+ * leave only the last batch incomplete; open cuts it. A complete batch
+ * after a bad record cannot come from a crash and is corruption.
+ * Compaction rewrites the live entries into a temp file, syncs it and
+ * renames it over the file. The index lives in xchg_index.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "xchg_int.h"
 
 #define REC_LEN 160
+#define REC_COUNT 4 /* last record of a batch: records in it, u32 */
 #define REC_PAYLOAD 16
 #define REC_SUM 152
 #define REC_HEADER 1
@@ -35,300 +35,37 @@
 #define REC_STATE 3
 #define REC_SUMS 4
 #define MAGIC "mzeroxrs"
-#define FILE_VERSION 1
+#define FILE_VERSION 2
 
 /* The terminal states a SUMS record carries, in its order. */
 static const int sums_states[4] = { XCHG_CLEARED, XCHG_SPENT, XCHG_SOLD,
 	XCHG_EXPIRED };
 
-struct ent {
-	struct money_token tok;
-	uint32_t cur;  /* index into curs */
-	uint32_t hpos; /* position in the currency's held list, when HELD */
-	uint8_t state;
-};
-
-struct cur {
-	uint8_t pk[MONEY_PK_LEN];
-	struct xchg_reserve_sums sums;
-	uint32_t *held; /* entry indices */
-	uint32_t nheld, capheld;
-};
-
-struct xchg_reserve {
-	char *path;
-	int fd;
-	int broken;
-	uint64_t nrec; /* records in the file = next seq */
-	uint64_t truncated;
-	struct ent *ents;
-	uint32_t nents, capents;
-	uint32_t *etab; /* entry index + 1; 0 empty */
-	uint32_t etabsz;
-	struct cur *curs;
-	uint32_t ncurs, capcurs;
-	uint32_t *ctab; /* cur index + 1 */
-	uint32_t ctabsz;
-	uint8_t hkey[crypto_shorthash_KEYBYTES];
-};
-
-static uint64_t
-hash(const struct xchg_reserve *r, const uint8_t *a, size_t alen,
-    const uint8_t *b, size_t blen)
-{
-	uint8_t buf[MONEY_PK_LEN + MONEY_SERIAL_LEN], out[8];
-
-	memcpy(buf, a, alen);
-	if (blen)
-		memcpy(buf + alen, b, blen);
-	crypto_shorthash(out, buf, alen + blen, r->hkey);
-	return xchg__get64(out);
-}
-
-/* ---- currencies ---- */
-
-static int
-ctab_grow(struct xchg_reserve *r)
-{
-	uint32_t sz = r->ctabsz ? r->ctabsz * 2 : 64;
-	uint32_t *t = calloc(sz, sizeof(*t));
-
-	if (t == NULL)
-		return -1;
-	for (uint32_t i = 0; i < r->ncurs; i++) {
-		uint64_t h = hash(r, r->curs[i].pk, MONEY_PK_LEN, NULL, 0);
-		while (t[h & (sz - 1)])
-			h++;
-		t[h & (sz - 1)] = i + 1;
-	}
-	free(r->ctab);
-	r->ctab = t;
-	r->ctabsz = sz;
-	return 0;
-}
-
-/* The index of currency (pk), created when (create); -1 if absent or out
- * of memory. */
-static long
-cur_find(struct xchg_reserve *r, const uint8_t *pk, int create)
-{
-	uint64_t h;
-	struct cur *c;
-
-	if (r->ctabsz) {
-		h = hash(r, pk, MONEY_PK_LEN, NULL, 0);
-		for (;; h++) {
-			uint32_t v = r->ctab[h & (r->ctabsz - 1)];
-			if (v == 0)
-				break;
-			if (memcmp(r->curs[v - 1].pk, pk, MONEY_PK_LEN) == 0)
-				return v - 1;
-		}
-	}
-	if (!create)
-		return -1;
-	if ((r->ncurs + 1) * 2 > r->ctabsz && ctab_grow(r) < 0)
-		return -1;
-	if (r->ncurs == r->capcurs) {
-		uint32_t n = r->capcurs ? r->capcurs * 2 : 8;
-		void *p = realloc(r->curs, n * sizeof(*r->curs));
-		if (p == NULL)
-			return -1;
-		r->curs = p;
-		r->capcurs = n;
-	}
-	c = &r->curs[r->ncurs];
-	memset(c, 0, sizeof(*c));
-	memcpy(c->pk, pk, MONEY_PK_LEN);
-	h = hash(r, pk, MONEY_PK_LEN, NULL, 0);
-	while (r->ctab[h & (r->ctabsz - 1)])
-		h++;
-	r->ctab[h & (r->ctabsz - 1)] = r->ncurs + 1;
-	return r->ncurs++;
-}
-
-static int
-held_push(struct cur *c, uint32_t e, struct ent *ent)
-{
-	if (c->nheld == c->capheld) {
-		uint32_t n = c->capheld ? c->capheld * 2 : 16;
-		void *p = realloc(c->held, n * sizeof(*c->held));
-		if (p == NULL)
-			return -1;
-		c->held = p;
-		c->capheld = n;
-	}
-	ent->hpos = c->nheld;
-	c->held[c->nheld++] = e;
-	return 0;
-}
-
-static void
-held_remove(struct xchg_reserve *r, struct cur *c, struct ent *ent)
-{
-	uint32_t last = c->held[--c->nheld];
-
-	c->held[ent->hpos] = last;
-	r->ents[last].hpos = ent->hpos;
-}
-
-/* ---- entries ---- */
-
-static int
-etab_grow(struct xchg_reserve *r)
-{
-	uint32_t sz = r->etabsz ? r->etabsz * 2 : 256;
-	uint32_t *t = calloc(sz, sizeof(*t));
-
-	if (t == NULL)
-		return -1;
-	for (uint32_t i = 0; i < r->nents; i++) {
-		const struct money_token *k = &r->ents[i].tok;
-		uint64_t h = hash(r, k->currency, MONEY_PK_LEN, k->serial,
-		    MONEY_SERIAL_LEN);
-		while (t[h & (sz - 1)])
-			h++;
-		t[h & (sz - 1)] = i + 1;
-	}
-	free(r->etab);
-	r->etab = t;
-	r->etabsz = sz;
-	return 0;
-}
-
-static long
-ent_find(struct xchg_reserve *r, const uint8_t *pk, const uint8_t *serial)
-{
-	uint64_t h;
-
-	if (r->etabsz == 0)
-		return -1;
-	h = hash(r, pk, MONEY_PK_LEN, serial, MONEY_SERIAL_LEN);
-	for (;; h++) {
-		uint32_t v = r->etab[h & (r->etabsz - 1)];
-		if (v == 0)
-			return -1;
-		const struct money_token *k = &r->ents[v - 1].tok;
-		if (memcmp(k->serial, serial, MONEY_SERIAL_LEN) == 0 &&
-		    memcmp(k->currency, pk, MONEY_PK_LEN) == 0)
-			return v - 1;
-	}
-}
-
-/* HELD and CLEARING sums are what is there now; the terminal ones count
- * every entry into them, so a token sold, bought back and sold again
- * counts as sold twice, also across compaction, which forgets it. */
-static void
-sums_move(struct cur *c, int from, int to, int64_t amount)
-{
-	if (from == XCHG_HELD || from == XCHG_CLEARING) {
-		c->sums.amount[from] -= amount;
-		c->sums.tokens[from]--;
-	}
-	c->sums.amount[to] += amount;
-	c->sums.tokens[to]++;
-}
-
-/* Sets entry (e) to state (to), keeping sums and the held list. */
-static int
-ent_set(struct xchg_reserve *r, uint32_t e, int to)
-{
-	struct ent *ent = &r->ents[e];
-	struct cur *c = &r->curs[ent->cur];
-
-	if (to == XCHG_HELD && ent->state != XCHG_HELD &&
-	    held_push(c, e, ent) < 0)
-		return -1;
-	if (ent->state == XCHG_HELD && to != XCHG_HELD)
-		held_remove(r, c, ent);
-	sums_move(c, ent->state, to, ent->tok.amount);
-	ent->state = (uint8_t)to;
-	return 0;
-}
-
-/* Whether a token in (state) may be added again: one we sold may come
- * back; one that expired here cannot pass the expiry check anyway. */
-static int
-may_readd(int state)
-{
-	return state == XCHG_SOLD || state == XCHG_EXPIRED;
-}
-
-static int
-transition_ok(int from, int to)
-{
-	switch (from) {
-	case XCHG_HELD:
-		return to == XCHG_CLEARING || to == XCHG_SOLD ||
-		    to == XCHG_EXPIRED;
-	case XCHG_CLEARING:
-		return to == XCHG_CLEARED || to == XCHG_SPENT ||
-		    to == XCHG_HELD || to == XCHG_EXPIRED;
-	default:
-		return 0;
-	}
-}
-
-/* Adds (t) as HELD in memory. Returns XCHG_OK, XCHG_ERR_HELD,
- * XCHG_ERR_SPENT or XCHG_ERR_NOMEM. */
-static enum xchg_err
-apply_add(struct xchg_reserve *r, const struct money_token *t)
-{
-	long e = ent_find(r, t->currency, t->serial), c;
-	struct ent *ent;
-
-	if (e >= 0) {
-		int s = r->ents[e].state;
-		if (!may_readd(s))
-			return s == XCHG_HELD || s == XCHG_CLEARING ?
-			    XCHG_ERR_HELD : XCHG_ERR_SPENT;
-		r->ents[e].tok = *t;
-		return ent_set(r, (uint32_t)e, XCHG_HELD) < 0 ? XCHG_ERR_NOMEM :
-		                                                XCHG_OK;
-	}
-	c = cur_find(r, t->currency, 1);
-	if (c < 0)
-		return XCHG_ERR_NOMEM;
-	if ((r->nents + 1) * 2 > r->etabsz && etab_grow(r) < 0)
-		return XCHG_ERR_NOMEM;
-	if (r->nents == r->capents) {
-		uint32_t n = r->capents ? r->capents * 2 : 64;
-		void *p = realloc(r->ents, n * sizeof(*r->ents));
-		if (p == NULL)
-			return XCHG_ERR_NOMEM;
-		r->ents = p;
-		r->capents = n;
-	}
-	ent = &r->ents[r->nents];
-	memset(ent, 0, sizeof(*ent));
-	ent->tok = *t;
-	ent->cur = (uint32_t)c;
-	if (held_push(&r->curs[c], r->nents, ent) < 0)
-		return XCHG_ERR_NOMEM;
-	sums_move(&r->curs[c], 0, XCHG_HELD, t->amount);
-	ent->state = XCHG_HELD;
-	uint64_t h = hash(r, t->currency, MONEY_PK_LEN, t->serial,
-	    MONEY_SERIAL_LEN);
-	while (r->etab[h & (r->etabsz - 1)])
-		h++;
-	r->etab[h & (r->etabsz - 1)] = r->nents + 1;
-	r->nents++;
-	return XCHG_OK;
-}
-
 /* ---- records ---- */
 
+/* Sets the seq and the batch count (0 unless it ends a batch) of a
+ * record whose type, state and payload are filled, and checksums it. */
 static void
-rec_seal(uint8_t rec[REC_LEN], int type, int state, uint64_t seq)
+rec_seal(uint8_t rec[REC_LEN], uint64_t seq, uint32_t count)
 {
 	uint8_t h[16];
 
-	rec[0] = (uint8_t)type;
-	rec[1] = (uint8_t)state;
+	rec[REC_COUNT] = (uint8_t)(count >> 24);
+	rec[REC_COUNT + 1] = (uint8_t)(count >> 16);
+	rec[REC_COUNT + 2] = (uint8_t)(count >> 8);
+	rec[REC_COUNT + 3] = (uint8_t)count;
 	xchg__put64(rec + 8, seq);
 	crypto_generichash(h, sizeof(h), rec, REC_SUM,
 	    (const uint8_t *)XCHG__DOM_RESERVE, sizeof(XCHG__DOM_RESERVE) - 1);
 	memcpy(rec + REC_SUM, h, 8);
+}
+
+static uint32_t
+rec_count(const uint8_t rec[REC_LEN])
+{
+	return (uint32_t)rec[REC_COUNT] << 24 |
+	    (uint32_t)rec[REC_COUNT + 1] << 16 |
+	    (uint32_t)rec[REC_COUNT + 2] << 8 | rec[REC_COUNT + 3];
 }
 
 static int
@@ -346,27 +83,47 @@ static void
 rec_header(uint8_t rec[REC_LEN])
 {
 	memset(rec, 0, REC_LEN);
+	rec[0] = REC_HEADER;
 	memcpy(rec + REC_PAYLOAD, MAGIC, 8);
 	xchg__put64(rec + REC_PAYLOAD + 8, FILE_VERSION);
-	rec_seal(rec, REC_HEADER, 0, 0);
 }
 
-/* The dropped (terminal) sums of (c) as a SUMS payload. */
 static void
-rec_sums(uint8_t rec[REC_LEN], const struct cur *c,
-    const struct xchg_reserve_sums *d, uint64_t seq)
+rec_add(uint8_t rec[REC_LEN], const struct money_token *t)
 {
 	memset(rec, 0, REC_LEN);
+	rec[0] = REC_ADD;
+	rec[1] = XCHG_HELD;
+	money_token_encode(t, rec + REC_PAYLOAD);
+}
+
+static void
+rec_state(uint8_t rec[REC_LEN], const uint8_t *currency,
+    const uint8_t *serial, int to)
+{
+	memset(rec, 0, REC_LEN);
+	rec[0] = REC_STATE;
+	rec[1] = (uint8_t)to;
+	memcpy(rec + REC_PAYLOAD, currency, MONEY_PK_LEN);
+	memcpy(rec + REC_PAYLOAD + MONEY_PK_LEN, serial, MONEY_SERIAL_LEN);
+}
+
+/* The dropped (terminal) sums (d) of (c) as a SUMS payload. */
+static void
+rec_sums(uint8_t rec[REC_LEN], const struct xchg__cur *c,
+    const struct xchg_reserve_sums *d)
+{
+	memset(rec, 0, REC_LEN);
+	rec[0] = REC_SUMS;
 	memcpy(rec + REC_PAYLOAD, c->pk, MONEY_PK_LEN);
 	for (int i = 0; i < 4; i++) {
 		uint8_t *p = rec + REC_PAYLOAD + MONEY_PK_LEN + 16 * i;
 		xchg__put64(p, (uint64_t)d->amount[sums_states[i]]);
 		xchg__put64(p + 8, d->tokens[sums_states[i]]);
 	}
-	rec_seal(rec, REC_SUMS, 0, seq);
 }
 
-/* Applies one valid record in replay. */
+/* Applies one committed record in replay. */
 static enum xchg_err
 rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 {
@@ -385,7 +142,7 @@ rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 		if (money_token_decode(rec + REC_PAYLOAD, MONEY_TOKEN_LEN,
 		        &t) != MONEY_OK)
 			return XCHG_ERR_CORRUPT;
-		switch (apply_add(r, &t)) {
+		switch (xchg__apply_add(r, &t)) {
 		case XCHG_OK:
 			return XCHG_OK;
 		case XCHG_ERR_NOMEM:
@@ -394,14 +151,14 @@ rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 			return XCHG_ERR_CORRUPT;
 		}
 	case REC_STATE:
-		e = ent_find(r, rec + REC_PAYLOAD,
+		e = xchg__ent_find(r, rec + REC_PAYLOAD,
 		    rec + REC_PAYLOAD + MONEY_PK_LEN);
-		if (e < 0 || !transition_ok(r->ents[e].state, rec[1]))
+		if (e < 0 || !xchg__transition_ok(r->ents[e].state, rec[1]))
 			return XCHG_ERR_CORRUPT;
-		return ent_set(r, (uint32_t)e, rec[1]) < 0 ? XCHG_ERR_NOMEM :
-		                                             XCHG_OK;
+		return xchg__ent_set(r, (uint32_t)e, rec[1]) < 0 ?
+		    XCHG_ERR_NOMEM : XCHG_OK;
 	case REC_SUMS:
-		c = cur_find(r, rec + REC_PAYLOAD, 1);
+		c = xchg__cur_find(r, rec + REC_PAYLOAD, 1);
 		if (c < 0)
 			return XCHG_ERR_NOMEM;
 		for (int i = 0; i < 4; i++) {
@@ -420,29 +177,31 @@ rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 	}
 }
 
-/* Appends one sealed record and syncs it; on failure the reserve is
- * broken, because the file may hold the record or part of it. */
-static enum xchg_err
-append(struct xchg_reserve *r, uint8_t rec[REC_LEN])
-{
-	if (xchg__io_write(r->fd, rec, REC_LEN, (off_t)(r->nrec * REC_LEN)) <
-	        0 ||
-	    xchg__io_datasync(r->fd) < 0) {
-		r->broken = 1;
-		return xchg__io_err();
-	}
-	r->nrec++;
-	return XCHG_OK;
-}
-
 /* ---- open, replay, close ---- */
+
+/* Whether the record at (j) ends a batch whose records are all valid. */
+static int
+batch_ok(const uint8_t *buf, uint64_t j)
+{
+	uint32_t c;
+
+	if (!rec_valid(buf + j * REC_LEN, j))
+		return 0;
+	c = rec_count(buf + j * REC_LEN);
+	if (c == 0 || c > j + 1)
+		return 0;
+	for (uint64_t k = j + 1 - c; k < j; k++)
+		if (!rec_valid(buf + k * REC_LEN, k))
+			return 0;
+	return 1;
+}
 
 static enum xchg_err
 replay(struct xchg_reserve *r)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
-	uint64_t n, i, good;
+	uint64_t n, i, done = 0;
 	enum xchg_err err = XCHG_OK;
 	size_t size;
 
@@ -464,30 +223,41 @@ replay(struct xchg_reserve *r)
 		}
 	}
 	n = size / REC_LEN;
-	for (good = 0; good < n; good++) {
-		if (!rec_valid(buf + good * REC_LEN, good))
+	/* Apply each batch once its last record is seen. */
+	for (i = 0; i < n; i++) {
+		uint32_t c;
+		if (!rec_valid(buf + i * REC_LEN, i))
 			break;
-		err = rec_apply(r, buf + good * REC_LEN, good);
-		if (err != XCHG_OK)
+		c = rec_count(buf + i * REC_LEN);
+		if (c == 0)
+			continue;
+		if (c != i + 1 - done) {
+			err = XCHG_ERR_CORRUPT;
 			goto out;
+		}
+		for (; done <= i; done++) {
+			err = rec_apply(r, buf + done * REC_LEN, done);
+			if (err != XCHG_OK)
+				goto out;
+		}
 	}
-	/* Only the last record can be torn: each is synced before the next
-	 * is written. A valid record after a bad one is damage. */
-	for (i = good + 1; i < n; i++) {
-		if (rec_valid(buf + i * REC_LEN, i)) {
+	/* Only the last batch can be incomplete: each is synced before the
+	 * next is written. A complete batch further on is damage. */
+	for (uint64_t j = i + 1; j < n; j++) {
+		if (batch_ok(buf, j)) {
 			err = XCHG_ERR_CORRUPT;
 			goto out;
 		}
 	}
-	if ((uint64_t)size > good * REC_LEN) {
-		r->truncated = size - good * REC_LEN;
-		if (xchg__io_truncate(r->fd, (off_t)(good * REC_LEN)) < 0 ||
+	if ((uint64_t)size > done * REC_LEN) {
+		r->truncated = size - done * REC_LEN;
+		if (xchg__io_truncate(r->fd, (off_t)(done * REC_LEN)) < 0 ||
 		    xchg__io_datasync(r->fd) < 0) {
 			err = xchg__io_err();
 			goto out;
 		}
 	}
-	r->nrec = good;
+	r->nrec = r->next = done;
 out:
 	free(buf);
 	return err;
@@ -520,36 +290,22 @@ xchg_reserve_open(const char *path, struct xchg_reserve **out)
 	if (err != XCHG_OK)
 		goto err_free;
 	if (r->nrec == 0) {
-		/* New, or a header torn before anything was acknowledged. */
+		/* New, or a header torn before anything was acknowledged:
+		 * the header is a batch of its own. */
 		rec_header(rec);
-		err = append(r, rec);
-		if (err == XCHG_OK && xchg__sync_dir(path) < 0)
+		rec_seal(rec, 0, 1);
+		if (xchg__io_write(r->fd, rec, REC_LEN, 0) < 0 ||
+		    xchg__io_datasync(r->fd) < 0 || xchg__sync_dir(path) < 0) {
 			err = xchg__io_err();
-		if (err != XCHG_OK)
 			goto err_free;
+		}
+		r->nrec = r->next = 1;
 	}
 	*out = r;
 	return XCHG_OK;
 err_free:
 	xchg_reserve_close(r);
 	return err;
-}
-
-static void
-free_index(struct xchg_reserve *r)
-{
-	for (uint32_t i = 0; i < r->ncurs; i++)
-		free(r->curs[i].held);
-	free(r->curs);
-	free(r->ctab);
-	free(r->ents);
-	free(r->etab);
-	r->curs = NULL;
-	r->ctab = NULL;
-	r->ents = NULL;
-	r->etab = NULL;
-	r->ncurs = r->capcurs = r->ctabsz = 0;
-	r->nents = r->capents = r->etabsz = 0;
 }
 
 void
@@ -559,65 +315,184 @@ xchg_reserve_close(struct xchg_reserve *r)
 		return;
 	if (r->fd >= 0)
 		close(r->fd);
-	free_index(r);
+	xchg__free_index(r);
+	free(r->stage);
 	free(r->path);
 	free(r);
 }
 
-/* ---- changes ---- */
+/* ---- staging and group commit ---- */
+
+/* Room for one more staged record: the caller fills it and counts it. */
+static uint8_t *
+stage_slot(struct xchg_reserve *r)
+{
+	if (r->nstage == r->capstage) {
+		size_t n = r->capstage ? r->capstage * 2 : 32;
+		uint8_t *p = realloc(r->stage, n * REC_LEN);
+		if (p == NULL)
+			return NULL;
+		r->stage = p;
+		r->capstage = n;
+	}
+	return r->stage + r->nstage * REC_LEN;
+}
 
 enum xchg_err
-xchg_reserve_add(struct xchg_reserve *r, const struct money_token *t)
+xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
+    uint64_t *ticket)
 {
-	uint8_t rec[REC_LEN];
+	uint8_t *rec;
 	long e;
 	enum xchg_err err;
 
 	if (r->broken)
 		return XCHG_ERR_BROKEN;
-	e = ent_find(r, t->currency, t->serial);
-	if (e >= 0 && !may_readd(r->ents[e].state))
+	e = xchg__ent_find(r, t->currency, t->serial);
+	if (e >= 0 && !xchg__may_readd(r->ents[e].state))
 		return r->ents[e].state == XCHG_HELD ||
 		        r->ents[e].state == XCHG_CLEARING ?
 		    XCHG_ERR_HELD :
 		    XCHG_ERR_SPENT;
-	memset(rec, 0, REC_LEN);
-	money_token_encode(t, rec + REC_PAYLOAD);
-	rec_seal(rec, REC_ADD, XCHG_HELD, r->nrec);
-	err = append(r, rec);
+	if ((rec = stage_slot(r)) == NULL)
+		return XCHG_ERR_NOMEM;
+	err = xchg__apply_add(r, t);
 	if (err != XCHG_OK)
 		return err;
-	err = apply_add(r, t);
-	if (err != XCHG_OK)
-		r->broken = 1; /* the file is ahead of memory */
+	rec_add(rec, t);
+	r->nstage++;
+	r->next++;
+	*ticket = r->batch + 1;
+	return XCHG_OK;
+}
+
+enum xchg_err
+xchg_reserve_stage_set(struct xchg_reserve *r,
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
+    uint64_t *ticket)
+{
+	uint8_t *rec;
+	long e;
+
+	if (r->broken)
+		return XCHG_ERR_BROKEN;
+	e = xchg__ent_find(r, currency, serial);
+	if (e < 0 || !xchg__transition_ok(r->ents[e].state, (int)to))
+		return XCHG_ERR_STATE;
+	if ((rec = stage_slot(r)) == NULL ||
+	    xchg__ent_set(r, (uint32_t)e, (int)to) < 0)
+		return XCHG_ERR_NOMEM;
+	rec_state(rec, currency, serial, (int)to);
+	r->nstage++;
+	r->next++;
+	*ticket = r->batch + 1;
+	return XCHG_OK;
+}
+
+enum xchg_err
+xchg_reserve_commit_begin(struct xchg_reserve *r, struct xchg_batch **out)
+{
+	struct xchg_batch *b;
+
+	*out = NULL;
+	if (r->broken)
+		return XCHG_ERR_BROKEN;
+	if (r->inflight)
+		return XCHG_ERR_BUSY;
+	if (r->nstage == 0)
+		return XCHG_OK;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return XCHG_ERR_NOMEM;
+	b->fd = r->fd;
+	b->buf = r->stage;
+	b->n = r->nstage;
+	b->first = r->nrec;
+	for (size_t k = 0; k < b->n; k++)
+		rec_seal(b->buf + k * REC_LEN, b->first + k,
+		    k + 1 == b->n ? (uint32_t)b->n : 0);
+	r->stage = NULL;
+	r->nstage = r->capstage = 0;
+	b->no = ++r->batch;
+	r->inflight = 1;
+	*out = b;
+	return XCHG_OK;
+}
+
+void
+xchg_reserve_commit_write(struct xchg_batch *b)
+{
+	b->err = XCHG_OK;
+	if (xchg__io_write(b->fd, b->buf, b->n * REC_LEN,
+	        (off_t)(b->first * REC_LEN)) < 0 ||
+	    xchg__io_datasync(b->fd) < 0)
+		b->err = xchg__io_err();
+}
+
+enum xchg_err
+xchg_reserve_commit_end(struct xchg_reserve *r, struct xchg_batch *b)
+{
+	enum xchg_err err = b->err;
+
+	r->inflight = 0;
+	if (err != XCHG_OK) {
+		/* The file may hold the batch or part of it, and memory is
+		 * ahead of it: only a reopen knows what was durable. */
+		r->broken = 1;
+	} else {
+		r->nrec = b->first + b->n;
+		r->durable = b->no;
+		r->commits++;
+	}
+	free(b->buf);
+	free(b);
 	return err;
+}
+
+enum xchg_err
+xchg_reserve_commit(struct xchg_reserve *r)
+{
+	struct xchg_batch *b;
+	enum xchg_err err = xchg_reserve_commit_begin(r, &b);
+
+	if (err != XCHG_OK || b == NULL)
+		return err;
+	xchg_reserve_commit_write(b);
+	return xchg_reserve_commit_end(r, b);
+}
+
+uint64_t
+xchg_reserve_durable(struct xchg_reserve *r)
+{
+	return r->durable;
+}
+
+uint64_t
+xchg_reserve_staged(struct xchg_reserve *r)
+{
+	return r->nstage;
+}
+
+/* ---- changes, one at a time ---- */
+
+enum xchg_err
+xchg_reserve_add(struct xchg_reserve *r, const struct money_token *t)
+{
+	uint64_t ticket;
+	enum xchg_err err = xchg_reserve_stage_add(r, t, &ticket);
+
+	return err != XCHG_OK ? err : xchg_reserve_commit(r);
 }
 
 enum xchg_err
 xchg_reserve_set(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
     const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to)
 {
-	uint8_t rec[REC_LEN];
-	long e;
-	enum xchg_err err;
+	uint64_t ticket;
+	enum xchg_err err = xchg_reserve_stage_set(r, currency, serial, to,
+	    &ticket);
 
-	if (r->broken)
-		return XCHG_ERR_BROKEN;
-	e = ent_find(r, currency, serial);
-	if (e < 0 || !transition_ok(r->ents[e].state, (int)to))
-		return XCHG_ERR_STATE;
-	memset(rec, 0, REC_LEN);
-	memcpy(rec + REC_PAYLOAD, currency, MONEY_PK_LEN);
-	memcpy(rec + REC_PAYLOAD + MONEY_PK_LEN, serial, MONEY_SERIAL_LEN);
-	rec_seal(rec, REC_STATE, (int)to, r->nrec);
-	err = append(r, rec);
-	if (err != XCHG_OK)
-		return err;
-	if (ent_set(r, (uint32_t)e, (int)to) < 0) {
-		r->broken = 1;
-		return XCHG_ERR_NOMEM;
-	}
-	return XCHG_OK;
+	return err != XCHG_OK ? err : xchg_reserve_commit(r);
 }
 
 int
@@ -625,7 +500,7 @@ xchg_reserve_lookup(struct xchg_reserve *r,
     const uint8_t currency[MONEY_PK_LEN],
     const uint8_t serial[MONEY_SERIAL_LEN], struct money_token *t)
 {
-	long e = ent_find(r, currency, serial);
+	long e = xchg__ent_find(r, currency, serial);
 
 	if (e < 0)
 		return 0;
@@ -638,7 +513,7 @@ void
 xchg_reserve_sums(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
     struct xchg_reserve_sums *s)
 {
-	long c = cur_find(r, currency, 0);
+	long c = xchg__cur_find(r, currency, 0);
 
 	if (c < 0)
 		memset(s, 0, sizeof(*s));
@@ -650,7 +525,7 @@ enum xchg_err
 xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
     int64_t want, int64_t most, uint64_t valid_until, struct money_token *t)
 {
-	long c = cur_find(r, currency, 0);
+	long c = xchg__cur_find(r, currency, 0);
 	const struct money_token *fit = NULL, *big = NULL;
 	int any = 0;
 
@@ -678,18 +553,20 @@ xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 }
 
 enum xchg_err
-xchg_reserve_expire(struct xchg_reserve *r, uint64_t now, uint64_t *count)
+xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
+    uint64_t *count, uint64_t *ticket)
 {
 	enum xchg_err err = XCHG_OK;
 	uint64_t n = 0;
 
+	*ticket = 0;
 	for (uint32_t i = 0; i < r->nents && err == XCHG_OK; i++) {
-		struct ent *e = &r->ents[i];
+		struct xchg__ent *e = &r->ents[i];
 		if ((e->state != XCHG_HELD && e->state != XCHG_CLEARING) ||
 		    e->tok.expiry > now)
 			continue;
-		err = xchg_reserve_set(r, e->tok.currency, e->tok.serial,
-		    XCHG_EXPIRED);
+		err = xchg_reserve_stage_set(r, e->tok.currency, e->tok.serial,
+		    XCHG_EXPIRED, ticket);
 		if (err == XCHG_OK)
 			n++;
 	}
@@ -698,13 +575,23 @@ xchg_reserve_expire(struct xchg_reserve *r, uint64_t now, uint64_t *count)
 	return err;
 }
 
+enum xchg_err
+xchg_reserve_expire(struct xchg_reserve *r, uint64_t now, uint64_t *count)
+{
+	uint64_t ticket;
+	enum xchg_err err = xchg_reserve_expire_stage(r, now, count, &ticket);
+	enum xchg_err cerr = xchg_reserve_commit(r);
+
+	return err != XCHG_OK ? err : cerr;
+}
+
 int
 xchg_reserve_each(struct xchg_reserve *r,
     const uint8_t currency[MONEY_PK_LEN], int state,
     int (*fn)(void *arg, const struct money_token *t, int state), void *arg)
 {
 	for (uint32_t i = 0; i < r->nents; i++) {
-		const struct ent *e = &r->ents[i];
+		const struct xchg__ent *e = &r->ents[i];
 		int v;
 		if (state && e->state != state)
 			continue;
@@ -724,12 +611,13 @@ xchg_reserve_stats(struct xchg_reserve *r, struct xchg_reserve_stats *st)
 	st->records = r->nrec;
 	st->entries = r->nents;
 	st->truncated = r->truncated;
+	st->commits = r->commits;
 }
 
 /* ---- compaction ---- */
 
 static int
-keep(const struct ent *e, uint64_t now)
+keep(const struct xchg__ent *e, uint64_t now)
 {
 	if (e->state == XCHG_HELD || e->state == XCHG_CLEARING)
 		return 1;
@@ -751,9 +639,11 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 
 	if (r->broken)
 		return XCHG_ERR_BROKEN;
+	if (r->inflight || r->nstage)
+		return XCHG_ERR_BUSY;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", r->path) >= (int)sizeof(tmp))
 		return XCHG_ERR_INVAL;
-	cap = ((size_t)1 + r->ncurs + 2 * (size_t)r->nents) * REC_LEN;
+	cap = ((size_t)1 + r->ncurs + 3 * (size_t)r->nents) * REC_LEN;
 	buf = malloc(cap);
 	drop = calloc(r->ncurs ? r->ncurs : 1, sizeof(*drop));
 	if (buf == NULL || drop == NULL) {
@@ -772,7 +662,7 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 		}
 	}
 	for (uint32_t i = 0; i < r->nents; i++) {
-		const struct ent *e = &r->ents[i];
+		const struct xchg__ent *e = &r->ents[i];
 		if (keep(e, now)) {
 			drop[e->cur].amount[e->state] -= e->tok.amount;
 			drop[e->cur].tokens[e->state]--;
@@ -781,36 +671,24 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 	rec_header(buf);
 	seq = 1;
 	for (uint32_t c = 0; c < r->ncurs; c++, seq++)
-		rec_sums(buf + seq * REC_LEN, &r->curs[c], &drop[c], seq);
+		rec_sums(buf + seq * REC_LEN, &r->curs[c], &drop[c]);
 	for (uint32_t i = 0; i < r->nents; i++) {
-		const struct ent *e = &r->ents[i];
-		uint8_t *rec;
+		const struct xchg__ent *e = &r->ents[i];
 		if (!keep(e, now))
 			continue;
-		rec = buf + seq * REC_LEN;
-		memset(rec, 0, REC_LEN);
-		money_token_encode(&e->tok, rec + REC_PAYLOAD);
-		rec_seal(rec, REC_ADD, XCHG_HELD, seq++);
+		rec_add(buf + seq++ * REC_LEN, &e->tok);
 		if (e->state == XCHG_HELD)
 			continue;
-		if (e->state != XCHG_CLEARING) {
-			/* Terminal states are reached through CLEARING. */
-			rec = buf + seq * REC_LEN;
-			memset(rec, 0, REC_LEN);
-			memcpy(rec + REC_PAYLOAD, e->tok.currency,
-			    MONEY_PK_LEN);
-			memcpy(rec + REC_PAYLOAD + MONEY_PK_LEN,
-			    e->tok.serial, MONEY_SERIAL_LEN);
-			rec_seal(rec, REC_STATE, XCHG_CLEARING, seq++);
-		}
-		rec = buf + seq * REC_LEN;
-		memset(rec, 0, REC_LEN);
-		memcpy(rec + REC_PAYLOAD, e->tok.currency, MONEY_PK_LEN);
-		memcpy(rec + REC_PAYLOAD + MONEY_PK_LEN, e->tok.serial,
-		    MONEY_SERIAL_LEN);
-		rec_seal(rec, REC_STATE, e->state, seq++);
+		if (e->state != XCHG_CLEARING) /* terminal: via CLEARING */
+			rec_state(buf + seq++ * REC_LEN, e->tok.currency,
+			    e->tok.serial, XCHG_CLEARING);
+		rec_state(buf + seq++ * REC_LEN, e->tok.currency,
+		    e->tok.serial, e->state);
 	}
 	free(drop);
+	/* The whole new file is one batch. */
+	for (uint64_t k = 0; k < seq; k++)
+		rec_seal(buf + k * REC_LEN, k, k + 1 == seq ? (uint32_t)seq : 0);
 
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -833,8 +711,8 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 	 * the next open would. */
 	close(r->fd);
 	r->fd = fd;
-	free_index(r);
-	r->nrec = 0;
+	xchg__free_index(r);
+	r->nrec = r->next = 0;
 	r->truncated = 0;
 	if (replay(r) != XCHG_OK) {
 		r->broken = 1;

@@ -382,6 +382,86 @@ test_reserve_fault_every_io_call(void **state)
 	print_message("%ld I/O calls, each failed and crashed in turn\n", e);
 }
 
+
+/* Group commit: many staged changes share one write and one sync; the
+ * index sees them at once; an uncut or torn batch is not durable, and a
+ * torn batch is cut whatever part of it reached the file. */
+static void
+test_reserve_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct xchg_reserve *r;
+	struct xchg_reserve_stats st;
+	struct xchg_batch *b;
+	uint64_t tk[NTOK], calls, t2;
+	struct stat sb;
+	int fd;
+
+	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(xchg_reserve_stage_add(r, &f->t[i], &tk[i]),
+		    XCHG_OK);
+	assert_int_equal(tk[0], tk[3]);
+	assert_true(xchg_reserve_durable(r) < tk[0]);
+	/* Staged is already known: a second sale of a serial is refused. */
+	assert_int_equal(xchg_reserve_stage_add(r, &f->t[1], &t2),
+	    XCHG_ERR_HELD);
+	assert_int_equal(xchg_reserve_compact(r, NOW), XCHG_ERR_BUSY);
+	calls = (uint64_t)xchg__io_calls;
+	assert_int_equal(xchg_reserve_commit_begin(r, &b), XCHG_OK);
+	assert_non_null(b);
+	/* Staging goes on while a batch is in flight; a second begin waits. */
+	assert_int_equal(xchg_reserve_stage_set(r, f->t[0].currency,
+	                     f->t[0].serial, XCHG_CLEARING, &t2),
+	    XCHG_OK);
+	assert_true(t2 > tk[0]);
+	struct xchg_batch *b2;
+	assert_int_equal(xchg_reserve_commit_begin(r, &b2), XCHG_ERR_BUSY);
+	xchg_reserve_commit_write(b);
+	assert_int_equal(xchg_reserve_commit_end(r, b), XCHG_OK);
+	assert_int_equal((uint64_t)xchg__io_calls - calls, 2); /* one batch */
+	assert_int_equal(xchg_reserve_durable(r), tk[0]);
+	assert_int_equal(xchg_reserve_staged(r), 1);
+	assert_int_equal(xchg_reserve_commit(r), XCHG_OK);
+	assert_int_equal(xchg_reserve_durable(r), t2);
+	assert_int_equal(xchg_reserve_commit_begin(r, &b), XCHG_OK);
+	assert_null(b); /* nothing staged */
+	/* Staged but never committed: gone after a reopen. */
+	assert_int_equal(xchg_reserve_stage_add(r, &f->t[4], &t2), XCHG_OK);
+	xchg_reserve_close(r);
+	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
+	assert_int_equal(xchg_reserve_lookup(r, f->t[4].currency,
+	                     f->t[4].serial, NULL),
+	    0);
+	assert_int_equal(xchg_reserve_lookup(r, f->t[0].currency,
+	                     f->t[0].serial, NULL),
+	    XCHG_CLEARING);
+	xchg_reserve_stats(r, &st);
+	assert_int_equal(st.records, 6);
+	/* A batch of three torn in any way (its last record missing, or a
+	 * hole in the middle): cut, never corruption, never applied. */
+	for (int hole = 0; hole < 3; hole++) {
+		for (int i = 4; i < 7; i++)
+			assert_int_equal(xchg_reserve_stage_add(r, &f->t[i],
+			                     &t2),
+			    XCHG_OK);
+		assert_int_equal(xchg_reserve_commit(r), XCHG_OK);
+		xchg_reserve_close(r);
+		fd = open(f->path, O_RDWR);
+		uint8_t z[160] = {0};
+		assert_int_equal(pwrite(fd, z, 160, (off_t)(6 + hole) * 160),
+		    160);
+		close(fd);
+		assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
+		xchg_reserve_stats(r, &st);
+		assert_int_equal(st.records, 6);
+		assert_int_equal(st.entries, 4);
+		assert_int_equal(stat(f->path, &sb), 0);
+		assert_int_equal(sb.st_size, 6 * 160);
+	}
+	xchg_reserve_close(r);
+}
+
 int
 main(void)
 {
@@ -393,6 +473,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reserve_compaction, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_fault_every_io_call,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserve_group_commit,
 		    setup, teardown),
 	};
 
