@@ -1,0 +1,53 @@
+#!/bin/sh
+# Scheduling by payment (issue 5, acceptance 3; docs/money.md "Scheduling
+# by payment"): two CPU-bound messengers on a charged daemon offer prices
+# per step (_ofr) in the ratios 1:1, 2:1 and 10:1; the steps they run in
+# the same 1.2 s match the ratio of their offers within 5%. The offers
+# are 10, 20 and 100 times the initial step price: the ratio holds while
+# the price (rising under this load by at most 1/8 per 1 s epoch) stays
+# at or below the smaller offer and the larger stays within 100 times the
+# price (the most a slice grows).
+. "$(dirname "$0")/lib.sh"
+port=19946
+
+# steps JSON ID
+steps() {
+	printf '%s' "$1" | grep -o "\"id\":$2,[^}]*" | grep -o '"steps":[0-9]*' |
+	    cut -d: -f2
+}
+# pair NAME LO HI: offers of LO and HI times the initial step price
+pair() {
+	start "$1" $port --economy charged
+	p0=$(jnum "$(status "$1")" step)
+	set -- "$1" $(($2 * p0)) $(($3 * p0))
+	for o in "$2" "$3"; do
+		"$M0INJECT" -t 127.0.0.1:$port -w 0.1 --fund 1000000000000 \
+		    -s "$tmp/$1" -e "$o _ofr 1 N { 1 P } L" >/dev/null
+	done
+	# both running: each has deposited its fund and run a few slices
+	_i=0
+	while [ $_i -lt 100 ]; do
+		_a=$("$M0CTL" -s "$tmp/$1" --json ps)
+		_l=$(steps "$_a" 1) _h=$(steps "$_a" 2)
+		[ "${_l:-0}" -gt 1000000 ] && [ "${_h:-0}" -gt 1000000 ] && break
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	sleep 1.2
+	_b=$("$M0CTL" -s "$tmp/$1" --json ps)
+	_p=$(jnum "$(status "$1")" step)
+	stop "$dpid"
+	dl=$(($(steps "$_b" 1) - _l)) dh=$(($(steps "$_b" 2) - _h))
+	awk -v dl="$dl" -v dh="$dh" -v lo="$2" -v hi="$3" -v p="$_p" -v n="$1" '
+	BEGIN {
+		want = hi / lo; got = dl > 0 ? dh / dl : 0
+		printf "%s: offers %d:%d, steps %d : %d, ratio %.4f (want %.4f, %+.2f%%), step price at the end %d\n",
+		    n, hi, lo, dh, dl, got, want, (got / want - 1) * 100, p
+		exit (got >= want * 0.95 && got <= want * 1.05) ? 0 : 1
+	}' && ok "$1 share within 5%" || fail "$1 share off by more than 5%"
+	port=$((port + 1))
+}
+pair 1to1 10 10
+pair 2to1 10 20
+pair 10to1 10 100
+finish
