@@ -231,6 +231,16 @@ int pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb,
  * money_bank_close() at shutdown. */
 void pf_money_close(struct pf_platform *pf);
 
+/*
+ * Gives the platform (which has money) the exchange (x) (opened by the
+ * caller on the bank's identity, borrowed until pf_free(); close it after
+ * pf_free()): the MØ operators _xlr _xqt _xsl _xby _xcl _xcd _xrs and
+ * their errors (docs/xchg.md), re-rated after every price epoch. Call
+ * after pf_money_init() and before any process runs. Returns an m0_err.
+ */
+struct xchg_exchange;
+int pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x);
+
 /* ---- network links: udpip and tcpip (pf_net.c, pf_udp.c, pf_tcp.c) ---- */
 
 struct pf_net;
@@ -365,6 +375,15 @@ enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
 #define PF_CONF_MAX_LISTEN 16
 #define PF_CONF_MAX_NBR 256
 
+/* [exchange] (docs/xchg.md): zero fields take the exchange's defaults. */
+struct pf_xchg_conf {
+	uint64_t clear_key;  /* capability of clearing messengers; 0: none */
+	int64_t spread;      /* ppm each side */
+	int64_t target;      /* reserve value (local units) where pressure starts */
+	int64_t min_life_s;  /* life a token must have left to be traded */
+	int64_t quote_ttl_s; /* life of an exchange quote */
+};
+
 struct pf_conf {
 	struct sockaddr_storage listen[PF_CONF_MAX_LISTEN];
 	int nlisten;
@@ -374,6 +393,7 @@ struct pf_conf {
 	struct pf_config pf;
 	struct pf_net_config net;
 	struct pf_money_config money;
+	struct pf_xchg_conf xchg;
 	struct pf_neighbour nbr[PF_CONF_MAX_NBR];
 	size_t nnbr;
 };

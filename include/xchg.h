@@ -395,6 +395,9 @@ struct xchg_config {
 	                        this long after it was issued, whatever its
 	                        own TTL (Theorem 3 wants at most one epoch);
 	                        0: its own TTL */
+	uint64_t clear_key;  /* the capability a clearing messenger shows to
+	                        take held tokens (the daemon's _xcl); 0: no
+	                        clearing */
 };
 
 struct xchg_exchange;

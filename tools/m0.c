@@ -27,6 +27,7 @@
 
 #include "money.h"
 #include "pf.h"
+#include "xchg.h"
 
 struct run {
 	uint64_t first;
@@ -106,7 +107,7 @@ platform(uv_loop_t *loop, const struct pf_config *cfg)
 
 static int
 open_money(struct pf_platform *pf, struct money_bank *bank, const char *dir,
-    const struct pf_money_config *mcfg)
+    const struct pf_money_config *mcfg, struct xchg_exchange **xchg)
 {
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		fprintf(stderr, "m0: %s: %s\n", dir, strerror(errno));
@@ -121,6 +122,18 @@ open_money(struct pf_platform *pf, struct money_bank *bank, const char *dir,
 	}
 	if (pf_money_init(pf, bank, mcfg)) {
 		fprintf(stderr, "m0: out of memory\n");
+		return -1;
+	}
+	/* The exchange beside the bank (DIR/reserve, docs/xchg.md); no
+	 * clearing key, so no clearing from m0. */
+	struct xchg_config xc;
+	xchg_config_default(&xc);
+	xc.quote_life = mcfg->epoch_ms >= 2000 ? (uint64_t)(mcfg->epoch_ms / 1000)
+	                                       : 1;
+	enum xchg_err xe = xchg_exchange_open(dir, bank->ident, &xc, xchg);
+	if (xe || pf_xchg_init(pf, *xchg)) {
+		fprintf(stderr, "m0: %s/reserve: %s\n", dir,
+		    xe ? xchg_strerror(xe) : "out of memory");
 		return -1;
 	}
 	return 0;
@@ -361,7 +374,8 @@ main(int argc, char **argv)
 	struct pf_platform *pf = platform(&loop, &cfg);
 	pf_set_end(pf, on_end, &r);
 	struct money_bank bank;
-	if (state && open_money(pf, &bank, state, &mcfg))
+	struct xchg_exchange *xchg = NULL;
+	if (state && open_money(pf, &bank, state, &mcfg, &xchg))
 		return 1;
 	if (fund && fund_code(&loop, pf, fund, &msg, &src))
 		return 1;
@@ -378,6 +392,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 	pf_money_close(pf);
 	pf_free(pf);
+	xchg_exchange_close(xchg);
 	if (state)
 		money_bank_close(&bank);
 	uv_loop_close(&loop);

@@ -31,6 +31,7 @@
 #include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
+#include "xchg.h"
 
 struct daemon {
 	uv_loop_t loop;
@@ -45,6 +46,7 @@ struct daemon {
 	int64_t started_us;
 	int lock_fd;
 	struct money_bank bank; /* identity, ledger and book */
+	struct xchg_exchange *xchg; /* beside the bank: STATEDIR/reserve */
 };
 
 static void
@@ -232,6 +234,41 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 	return 0;
 }
 
+/* The exchange (docs/xchg.md), its reserve in STATEDIR/reserve and its
+ * [exchange] settings. A learnt price quote counts for one price epoch at
+ * most (whole seconds, at least 1), as the no-gain proof assumes. The
+ * reserve is compacted here, before the loop runs, because compaction
+ * syncs on the calling thread. */
+static int
+exchange_open(struct daemon *d)
+{
+	const struct pf_xchg_conf *c = &d->conf.xchg;
+	struct xchg_config xc;
+	xchg_config_default(&xc);
+	int64_t ep = d->conf.money.epoch_ms > 0 ? d->conf.money.epoch_ms : 1000;
+	xc.quote_life = ep >= 2000 ? (uint64_t)(ep / 1000) : 1;
+	xc.clear_key = c->clear_key;
+	if (c->spread)
+		xc.rate.spread = (uint32_t)c->spread;
+	if (c->target)
+		xc.rate.target = c->target;
+	if (c->min_life_s)
+		xc.min_life = (uint64_t)c->min_life_s;
+	if (c->quote_ttl_s)
+		xc.quote_ttl = (uint64_t)c->quote_ttl_s;
+	enum xchg_err e = xchg_exchange_open(d->conf.state_dir, d->bank.ident,
+	    &xc, &d->xchg);
+	if (!e)
+		e = xchg_reserve_compact(xchg_exchange_reserve(d->xchg),
+		    (uint64_t)time(NULL));
+	if (e) {
+		log_warnx("exchange: %s/reserve: %s", d->conf.state_dir,
+		    xchg_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- systemd readiness, without libsystemd ---- */
 
 static void
@@ -403,6 +440,10 @@ main(int argc, char **argv)
 		fatalx("native code: out of memory");
 	if (pf_money_init(d.pf, &d.bank, &d.conf.money))
 		fatalx("money: out of memory");
+	if (exchange_open(&d))
+		return 1;
+	if (pf_xchg_init(d.pf, d.xchg))
+		fatalx("exchange: out of memory");
 	log_info("economy %s", d.conf.money.charged ? "charged" : "free");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
@@ -462,6 +503,7 @@ out:
 	pf_net_close(d.net);
 	pf_money_close(d.pf);
 	pf_free(d.pf);
+	xchg_exchange_close(d.xchg); /* after pf_free: it borrowed it */
 	money_bank_close(&d.bank); /* commits the book: nothing held is lost */
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	pf_net_free(d.net);

@@ -301,6 +301,8 @@ epoch_cb(uv_timer_t *t)
 	if (!cap[MONEY_RES_GUEST_MEM])
 		cap[MONEY_RES_GUEST_MEM] = (int64_t)256 << 20;
 	money_prices_epoch(&m->prices, used, cap);
+	if (m->epoch_hook) /* the exchange re-rates on the new prices */
+		m->epoch_hook(m->epoch_ud, &m->prices);
 	m->busy_ns = 0;
 	m->native_us = 0;
 	memset(m->sent, 0, sizeof(m->sent));

@@ -9,9 +9,12 @@
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
  *                store_lease, mem_capacity, link_capacity
+ *   [exchange]   clear_key, spread, target, min_life, quote_ttl
+ *                (docs/xchg.md)
  */
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -287,6 +290,50 @@ set_platform(struct pf_conf *c, const char *name, const char *value,
 	return -1;
 }
 
+/* [exchange]: clear_key is 16 hex digits (a capability), the rest
+ * numbers. */
+static int
+set_exchange(struct pf_conf *c, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		uint64_t max;
+	} keys[] = {
+	    {"spread", offsetof(struct pf_xchg_conf, spread), 999999},
+	    {"target", offsetof(struct pf_xchg_conf, target), 1ull << 50},
+	    {"min_life", offsetof(struct pf_xchg_conf, min_life_s), 1ull << 32},
+	    {"quote_ttl", offsetof(struct pf_xchg_conf, quote_ttl_s), 1ull << 32},
+	};
+	uint64_t v;
+	if (strcmp(name, "clear_key") == 0) {
+		char *end;
+		errno = 0;
+		v = strtoull(value, &end, 16);
+		if (errno || *end || strlen(value) != 16 || v == 0) {
+			snprintf(err, errlen, "clear_key: 16 hex digits, not 0");
+			return -1;
+		}
+		c->xchg.clear_key = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, name))
+			continue;
+		if (parse_u64(value, keys[i].max, &v)) {
+			snprintf(err, errlen, "%s: not a number up to %llu: %.80s",
+			    name, (unsigned long long)keys[i].max, value);
+			return -1;
+		}
+		int64_t iv = (int64_t)v;
+		memcpy((char *)&c->xchg + keys[i].off, &iv, sizeof(iv));
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key %.60s in [exchange]", name);
+	return -1;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -298,6 +345,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 	else if (strcmp(section, "limits") == 0 ||
 	    strcmp(section, "money") == 0)
 		r = set_limit(x->c, section, name, value, msg, sizeof(msg));
+	else if (strcmp(section, "exchange") == 0)
+		r = set_exchange(x->c, name, value, msg, sizeof(msg));
 	else if (strcmp(section, "neighbours") == 0 ||
 	    strcmp(section, "neighbors") == 0)
 		r = pf_conf_add_neighbour(x->c, name, value, msg, sizeof(msg));

@@ -509,6 +509,7 @@ pf_money_close(struct pf_platform *pf)
 	struct pf_money *m = pf->money;
 	if (!m)
 		return;
+	pf__xchg_close(m->xchg); /* the exchange's waiters first */
 	/* Let verifications and a commit in flight finish and settle. */
 	while (m->committing || m->verifying)
 		uv_run(pf->loop, UV_RUN_ONCE);
@@ -539,6 +540,7 @@ pf__money_free(struct pf_platform *pf)
 			w->cb(w->ud, MONEY_ERR_BROKEN, NULL);
 		free(w);
 	}
+	pf__xchg_free(m->xchg);
 	free(m);
 	pf->money = NULL;
 }

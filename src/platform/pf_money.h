@@ -56,6 +56,11 @@ struct pf_money {
 	int64_t sent[MONEY_RES_N];       /* bytes sent, this epoch */
 	int64_t native_us;               /* vCPU µs, this epoch */
 	uint64_t epochs;
+	/* the exchange (pf_xchg.c), when the platform has one: called
+	 * after each price epoch */
+	struct pf_xchg *xchg;
+	void (*epoch_hook)(void *ud, const struct money_prices *p);
+	void *epoch_ud;
 	/* counters */
 	uint64_t removed, deposits, withdrawals, refused, expired_store;
 	int e_malformed, e_forged, e_altered, e_foreign, e_expired, e_spent;
@@ -80,6 +85,11 @@ void pf__remove_broke(struct pf_proc *p);
 int64_t pf__gstore(void *ud, struct m0_state *s);
 void pf__epoch_start(struct pf_money *m);
 int64_t pf__step_price(struct pf_money *m, const struct pf_acct *a);
+
+/* pf_xchg.c */
+struct pf_xchg;
+void pf__xchg_close(struct pf_xchg *xs);
+void pf__xchg_free(struct pf_xchg *xs);
 
 /* pf_native.c */
 uint64_t pf__native_bytes(struct pf_proc *p);
