@@ -517,6 +517,12 @@ pf_money_close(struct pf_platform *pf)
 		pf__acct_close(PF_CONTAINER(l, struct pf_proc, all));
 }
 
+static void
+money_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 /* After pf_money_close() or with the loop stopped: what still waits was
  * staged but not committed; the bank's final commit writes it, and a
  * deposit of a gone process is burned. */
@@ -527,7 +533,9 @@ pf__money_free(struct pf_platform *pf)
 	if (!m)
 		return;
 	pf_money_close(pf);
-	uv_close((uv_handle_t *)&m->epoch, NULL);
+	/* m holds the epoch timer: it is freed in the close callback (the
+	 * loop still touches a closing handle; pf_free runs the loop). */
+	uv_close((uv_handle_t *)&m->epoch, money_closed);
 	while (!pf__list_empty(&m->waiters) || !pf__list_empty(&m->mints)) {
 		struct pf_link *l = pf__list_empty(&m->waiters)
 		    ? m->mints.next : m->waiters.next;
@@ -541,6 +549,5 @@ pf__money_free(struct pf_platform *pf)
 		free(w);
 	}
 	pf__xchg_free(m->xchg);
-	free(m);
 	pf->money = NULL;
 }
