@@ -241,6 +241,15 @@ void pf_money_close(struct pf_platform *pf);
 struct xchg_exchange;
 int pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x);
 
+/* Exchange counters for m0ctl status; all zero without an exchange. */
+struct pf_xchg_stats {
+	int present;
+	uint64_t sells, buys, refused;
+	int64_t minted, burned; /* local units paid to sellers, from buyers */
+	uint64_t reserve_records, reserve_tokens, reserve_commits;
+};
+void pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st);
+
 /* ---- network links: udpip and tcpip (pf_net.c, pf_udp.c, pf_tcp.c) ---- */
 
 struct pf_net;

@@ -125,6 +125,18 @@ money_text(struct pf_ctl *c, struct cbuf *b)
 		cprintf(b, " %s=%lld", money_res_name((enum money_res)r),
 		    (long long)m.price[r]);
 	cprintf(b, "\n");
+	struct pf_xchg_stats x;
+	pf_xchg_get_stats(c->pf, &x);
+	if (!x.present)
+		return;
+	cprintf(b, "exchange   %llu sold to us, %llu bought, %llu refused; "
+		   "paid out %lld, taken in %lld; reserve %llu tokens, %llu "
+		   "records, %llu commits\n",
+	    (unsigned long long)x.sells, (unsigned long long)x.buys,
+	    (unsigned long long)x.refused, (long long)x.minted,
+	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
+	    (unsigned long long)x.reserve_records,
+	    (unsigned long long)x.reserve_commits);
 }
 
 static void
@@ -155,6 +167,19 @@ money_json(struct pf_ctl *c, struct cbuf *b)
 		cprintf(b, "%s\"%s\":%lld", r ? "," : "",
 		    money_res_name((enum money_res)r), (long long)m.price[r]);
 	cprintf(b, "}}");
+	struct pf_xchg_stats x;
+	pf_xchg_get_stats(c->pf, &x);
+	if (!x.present)
+		return;
+	cprintf(b, ",\"exchange\":{\"sells\":%llu,\"buys\":%llu,"
+		   "\"refused\":%llu,\"paid_out\":%lld,\"taken_in\":%lld,"
+		   "\"reserve_tokens\":%llu,\"reserve_records\":%llu,"
+		   "\"reserve_commits\":%llu}",
+	    (unsigned long long)x.sells, (unsigned long long)x.buys,
+	    (unsigned long long)x.refused, (long long)x.minted,
+	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
+	    (unsigned long long)x.reserve_records,
+	    (unsigned long long)x.reserve_commits);
 }
 
 static void

@@ -720,3 +720,23 @@ pf__xchg_free(struct pf_xchg *xs)
 {
 	free(xs);
 }
+
+void
+pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	struct pf_xchg *xs = pf->money ? pf->money->xchg : NULL;
+	if (!xs)
+		return;
+	struct xchg_reserve_stats rs;
+	xchg_reserve_stats(xs->r, &rs);
+	st->present = 1;
+	st->sells = xs->sells;
+	st->buys = xs->buys;
+	st->refused = xs->refused;
+	st->minted = xs->minted;
+	st->burned = xs->burned;
+	st->reserve_records = rs.records;
+	st->reserve_tokens = rs.entries;
+	st->reserve_commits = rs.commits;
+}
