@@ -21,28 +21,28 @@
 #include "money.h"
 
 /* Error codes: one list generates the enum and xchg_strerror(). */
-#define XCHG_ERRMAP(X)                                                        \
-	X(NOMEM, "out of memory")                                             \
-	X(SYS, "a system call failed (see errno)")                            \
-	X(INVAL, "invalid argument")                                          \
-	X(RANGE, "rate or amount out of range")                               \
-	X(UNKNOWN, "unknown currency (no valid price quote)")                 \
-	X(OWN, "own currency: deposit it, do not exchange it")                \
-	X(EMPTY, "reserve holds no fitting token")                            \
-	X(CREDIT, "the credit offered does not cover the price")              \
-	X(QUOTE_MALFORMED, "exchange quote is malformed")                     \
-	X(QUOTE_FORGED, "exchange quote signature is invalid")                \
-	X(QUOTE_EXPIRED, "quote has expired")                                 \
-	X(QUOTE_FUTURE, "quote is not valid yet")                             \
-	X(STALE, "rates are stale: the new epoch was not rated yet")          \
-	X(BAD_TOKEN, "token is malformed or forged")                          \
-	X(TOKEN_EXPIRED, "token has expired or expires too soon")             \
-	X(HELD, "token is already held by this exchange")                     \
-	X(SPENT, "token is known to be spent")                                \
-	X(STATE, "token is not in a state that allows this")                  \
-	X(CORRUPT, "reserve file is corrupt")                                 \
-	X(BROKEN, "reserve failed a write or sync; reopen it")                \
-	X(CRASH, "simulated crash (fault injection)")                         \
+#define XCHG_ERRMAP(X)                                                         \
+	X(NOMEM, "out of memory")                                              \
+	X(SYS, "a system call failed (see errno)")                             \
+	X(INVAL, "invalid argument")                                           \
+	X(RANGE, "rate or amount out of range")                                \
+	X(UNKNOWN, "unknown currency (no valid price quote)")                  \
+	X(OWN, "own currency: deposit it, do not exchange it")                 \
+	X(EMPTY, "reserve holds no fitting token")                             \
+	X(CREDIT, "the credit offered does not cover the price")               \
+	X(QUOTE_MALFORMED, "exchange quote is malformed")                      \
+	X(QUOTE_FORGED, "exchange quote signature is invalid")                 \
+	X(QUOTE_EXPIRED, "quote has expired")                                  \
+	X(QUOTE_FUTURE, "quote is not valid yet")                              \
+	X(STALE, "rates are stale: the new epoch was not rated yet")           \
+	X(BAD_TOKEN, "token is malformed or forged")                           \
+	X(TOKEN_EXPIRED, "token has expired or expires too soon")              \
+	X(HELD, "token is already held by this exchange")                      \
+	X(SPENT, "token is known to be spent")                                 \
+	X(STATE, "token is not in a state that allows this")                   \
+	X(CORRUPT, "reserve file is corrupt")                                  \
+	X(BROKEN, "reserve failed a write or sync; reopen it")                 \
+	X(CRASH, "simulated crash (fault injection)")                          \
 	X(BUSY, "reserve has a commit in flight or records staged")
 
 enum xchg_err {
@@ -50,7 +50,7 @@ enum xchg_err {
 #define XCHG__E(id, s) XCHG_ERR_##id,
 	XCHG_ERRMAP(XCHG__E)
 #undef XCHG__E
-	XCHG_ERR_N
+	    XCHG_ERR_N
 };
 
 /*
@@ -78,26 +78,26 @@ struct xchg_rat {
 /* The price-level basket: quantities of each resource in a typical visit
  * (docs/xchg.md). The level is sum(weight[r] * price[r]) in fixed point
  * (MONEY_PRICE_SCALE = one unit). */
-#define XCHG_BASKET(X)                                                        \
-	X(STEP, 10000)                                                        \
-	X(MEM, 10000)                                                         \
-	X(STORE, 1000)                                                        \
-	X(SEND_UDPIP, 1000)                                                   \
-	X(SEND_TCPIP, 1000)                                                   \
-	X(SEND_CONSOLE, 100)                                                  \
-	X(NATIVE, 100)                                                        \
+#define XCHG_BASKET(X)                                                         \
+	X(STEP, 10000)                                                         \
+	X(MEM, 10000)                                                          \
+	X(STORE, 1000)                                                         \
+	X(SEND_UDPIP, 1000)                                                    \
+	X(SEND_TCPIP, 1000)                                                    \
+	X(SEND_CONSOLE, 100)                                                   \
+	X(NATIVE, 100)                                                         \
 	X(GUEST_MEM, 10000)
 
 struct xchg_rate_param {
-	uint32_t spread;  /* sigma, ppm: bid <= low parity * (1 - sigma),
-	                     ask >= high parity * (1 + sigma); < 10^6 */
-	uint32_t press;   /* rho, ppm: largest cut of the bid by pressure */
-	int64_t target;   /* reserve value (local units) above which the
-	                     bid is cut; full cut at twice it; >= 1 */
-	uint32_t denom;   /* D_r: the mid moves at most 1/D_r per epoch */
-	uint32_t cover;   /* epochs of foreign price moves the band covers
-	                     (0..4) */
-	uint32_t pdenom;  /* D assumed for every platform's price rule */
+	uint32_t spread; /* sigma, ppm: bid <= low parity * (1 - sigma),
+	                    ask >= high parity * (1 + sigma); < 10^6 */
+	uint32_t press;  /* rho, ppm: largest cut of the bid by pressure */
+	int64_t target;  /* reserve value (local units) above which the
+	                    bid is cut; full cut at twice it; >= 1 */
+	uint32_t denom;  /* D_r: the mid moves at most 1/D_r per epoch */
+	uint32_t cover;  /* epochs of foreign price moves the band covers
+	                    (0..4) */
+	uint32_t pdenom; /* D assumed for every platform's price rule */
 };
 
 /* The rate of one foreign currency at one platform. */
@@ -142,8 +142,9 @@ enum xchg_err xchg_level(const int64_t price[MONEY_RES_N], uint64_t *level);
  * represented), XCHG_ERR_INVAL (bad parameters or prices < 1).
  */
 enum xchg_err xchg_rate_update(struct xchg_rate *r,
-    const int64_t own[MONEY_RES_N], const int64_t foreign[MONEY_RES_N],
-    int64_t held, const struct xchg_rate_param *p);
+                               const int64_t own[MONEY_RES_N],
+                               const int64_t foreign[MONEY_RES_N], int64_t held,
+                               const struct xchg_rate_param *p);
 
 /*
  * xchg_rat_mul_floor, xchg_rat_mul_ceil: (amount) >= 0 times (r), rounded
@@ -151,9 +152,9 @@ enum xchg_err xchg_rate_update(struct xchg_rate *r,
  * Returns XCHG_OK, or XCHG_ERR_RANGE beyond INT64_MAX, XCHG_ERR_INVAL.
  */
 enum xchg_err xchg_rat_mul_floor(int64_t amount, struct xchg_rat r,
-    int64_t *out);
+                                 int64_t *out);
 enum xchg_err xchg_rat_mul_ceil(int64_t amount, struct xchg_rat r,
-    int64_t *out);
+                                int64_t *out);
 
 /*
  * xchg_rat_cmp: -1, 0 or 1 as (a) is less than, equal to or greater than
@@ -193,7 +194,7 @@ struct xchg_quote {
  * times), XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_quote_sign(struct money_ident *id, struct xchg_quote *q,
-    uint8_t out[XCHG_QUOTE_LEN]);
+                              uint8_t out[XCHG_QUOTE_LEN]);
 
 /*
  * xchg_quote_encode: the canonical XCHG_QUOTE_LEN bytes of (q) into (out).
@@ -207,7 +208,7 @@ void xchg_quote_encode(const struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN]);
  * Returns XCHG_OK or XCHG_ERR_QUOTE_MALFORMED.
  */
 enum xchg_err xchg_quote_decode(const uint8_t *buf, size_t len,
-    struct xchg_quote *q);
+                                struct xchg_quote *q);
 
 /*
  * xchg_quote_verify: checks the signature of (q) against its issuer and
@@ -266,7 +267,7 @@ void xchg_reserve_close(struct xchg_reserve *r);
  * XCHG_ERR_SYS, XCHG_ERR_CRASH, XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_reserve_add(struct xchg_reserve *r,
-    const struct money_token *t);
+                               const struct money_token *t);
 
 /*
  * xchg_reserve_set: moves the token (currency, serial) to state (to),
@@ -276,8 +277,9 @@ enum xchg_err xchg_reserve_add(struct xchg_reserve *r,
  * write errors of xchg_reserve_add().
  */
 enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to);
+                               const uint8_t currency[MONEY_PK_LEN],
+                               const uint8_t serial[MONEY_SERIAL_LEN],
+                               enum xchg_state to);
 
 /*
  * Group commit. xchg_reserve_stage_add() and xchg_reserve_stage_set() do
@@ -300,16 +302,17 @@ enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
  */
 struct xchg_batch;
 enum xchg_err xchg_reserve_stage_add(struct xchg_reserve *r,
-    const struct money_token *t, uint64_t *ticket);
+                                     const struct money_token *t,
+                                     uint64_t *ticket);
 enum xchg_err xchg_reserve_stage_set(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
-    uint64_t *ticket);
+                                     const uint8_t currency[MONEY_PK_LEN],
+                                     const uint8_t serial[MONEY_SERIAL_LEN],
+                                     enum xchg_state to, uint64_t *ticket);
 enum xchg_err xchg_reserve_commit_begin(struct xchg_reserve *r,
-    struct xchg_batch **b);
+                                        struct xchg_batch **b);
 void xchg_reserve_commit_write(struct xchg_batch *b);
 enum xchg_err xchg_reserve_commit_end(struct xchg_reserve *r,
-    struct xchg_batch *b);
+                                      struct xchg_batch *b);
 enum xchg_err xchg_reserve_commit(struct xchg_reserve *r);
 
 /*
@@ -324,14 +327,16 @@ uint64_t xchg_reserve_staged(struct xchg_reserve *r);
  * (t) (may be NULL). Returns the state, or 0 when unknown.
  */
 int xchg_reserve_lookup(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], struct money_token *t);
+                        const uint8_t currency[MONEY_PK_LEN],
+                        const uint8_t serial[MONEY_SERIAL_LEN],
+                        struct money_token *t);
 
 /*
  * xchg_reserve_sums: the sums for (currency) into (s).
  */
 void xchg_reserve_sums(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN], struct xchg_reserve_sums *s);
+                       const uint8_t currency[MONEY_PK_LEN],
+                       struct xchg_reserve_sums *s);
 
 /*
  * xchg_reserve_pick: chooses a HELD token of (currency) that stays valid
@@ -342,8 +347,9 @@ void xchg_reserve_sums(struct xchg_reserve *r,
  * XCHG_ERR_CREDIT (valid tokens exist, all larger than (most)).
  */
 enum xchg_err xchg_reserve_pick(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t most,
-    uint64_t valid_until, struct money_token *t);
+                                const uint8_t currency[MONEY_PK_LEN],
+                                int64_t want, int64_t most,
+                                uint64_t valid_until, struct money_token *t);
 
 /*
  * xchg_reserve_expire: moves every HELD or CLEARING token whose expiry is
@@ -352,10 +358,10 @@ enum xchg_err xchg_reserve_pick(struct xchg_reserve *r,
  * Returns XCHG_OK or the write errors.
  */
 enum xchg_err xchg_reserve_expire(struct xchg_reserve *r, uint64_t now,
-    uint64_t *count);
+                                  uint64_t *count);
 /* The same, staged for group commit; *(ticket) as above (0: nothing). */
 enum xchg_err xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
-    uint64_t *count, uint64_t *ticket);
+                                        uint64_t *count, uint64_t *ticket);
 
 /*
  * xchg_reserve_compact: rewrites the file with the live entries only
@@ -364,8 +370,8 @@ enum xchg_err xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
  * fsync, rename, fsync of the directory). Sums of dropped entries are
  * kept in a SUMS record so that losses stay counted. Needs nothing staged
  * or in flight (XCHG_ERR_BUSY).
- * Returns XCHG_OK, or XCHG_ERR_BUSY, XCHG_ERR_SYS, XCHG_ERR_CRASH, XCHG_ERR_NOMEM; after
- * SYS or CRASH the reserve is broken.
+ * Returns XCHG_OK, or XCHG_ERR_BUSY, XCHG_ERR_SYS, XCHG_ERR_CRASH,
+ * XCHG_ERR_NOMEM; after SYS or CRASH the reserve is broken.
  */
 enum xchg_err xchg_reserve_compact(struct xchg_reserve *r, uint64_t now);
 
@@ -374,8 +380,8 @@ enum xchg_err xchg_reserve_compact(struct xchg_reserve *r, uint64_t now);
  * (currency) (NULL: all) in state (state) (0: any), in no fixed order;
  * stops when (fn) returns non-zero and returns that value, else 0.
  */
-int xchg_reserve_each(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN], int state,
+int xchg_reserve_each(
+    struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN], int state,
     int (*fn)(void *arg, const struct money_token *t, int state), void *arg);
 
 /*
@@ -387,17 +393,17 @@ void xchg_reserve_stats(struct xchg_reserve *r, struct xchg_reserve_stats *st);
 
 struct xchg_config {
 	struct xchg_rate_param rate;
-	uint64_t quote_ttl;  /* seconds an exchange quote is valid; 10 */
-	uint64_t min_life;   /* a token sold to us or by us must stay valid
-	                        this long (time to clear it); 600 */
+	uint64_t quote_ttl;      /* seconds an exchange quote is valid; 10 */
+	uint64_t min_life;       /* a token sold to us or by us must stay valid
+	                            this long (time to clear it); 600 */
 	uint32_t max_currencies; /* known currencies at most; 4096 */
-	uint64_t quote_life; /* a learnt price quote counts as valid at most
-	                        this long after it was issued, whatever its
-	                        own TTL (Theorem 3 wants at most one epoch);
-	                        0: its own TTL */
-	uint64_t clear_key;  /* the capability a clearing messenger shows to
-	                        take held tokens (the daemon's _xcl); 0: no
-	                        clearing */
+	uint64_t quote_life;     /* a learnt price quote counts as valid at most
+	                            this long after it was issued, whatever its
+	                            own TTL (Theorem 3 wants at most one epoch);
+	                            0: its own TTL */
+	uint64_t clear_key;      /* the capability a clearing messenger shows to
+	                            take held tokens (the daemon's _xcl); 0: no
+	                            clearing */
 };
 
 struct xchg_exchange;
@@ -415,7 +421,8 @@ void xchg_config_default(struct xchg_config *c);
  * Returns XCHG_OK, or XCHG_ERR_INVAL and the errors of xchg_reserve_open().
  */
 enum xchg_err xchg_exchange_open(const char *dir, struct money_ident *id,
-    const struct xchg_config *cfg, struct xchg_exchange **out);
+                                 const struct xchg_config *cfg,
+                                 struct xchg_exchange **out);
 
 /*
  * xchg_exchange_close: frees (x) and closes its reserve; NULL is ignored.
@@ -438,7 +445,7 @@ struct xchg_reserve *xchg_exchange_reserve(struct xchg_exchange *x);
  * currencies, or no rate), XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
-    size_t len, uint64_t now);
+                                  size_t len, uint64_t now);
 
 /*
  * xchg_exchange_epoch: one epoch of the rate rule for every known
@@ -451,14 +458,15 @@ enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
  * Returns the number of currencies rated.
  */
 size_t xchg_exchange_epoch(struct xchg_exchange *x,
-    const struct money_prices *own, uint64_t until);
+                           const struct money_prices *own, uint64_t until);
 
 /*
  * xchg_exchange_rate: the current rate of (currency) (borrowed pointer,
  * valid until the next call on (x)), or NULL when unknown or not rated.
  */
-const struct xchg_rate *xchg_exchange_rate(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN]);
+const struct xchg_rate *
+xchg_exchange_rate(struct xchg_exchange *x,
+                   const uint8_t currency[MONEY_PK_LEN]);
 
 /*
  * xchg_exchange_quote: signs the bid and ask of (currency) at (now), valid
@@ -468,8 +476,9 @@ const struct xchg_rate *xchg_exchange_rate(struct xchg_exchange *x,
  * (the currency's price quote expired), XCHG_ERR_STALE, XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], uint64_t now, struct xchg_quote *q,
-    uint8_t out[XCHG_QUOTE_LEN]);
+                                  const uint8_t currency[MONEY_PK_LEN],
+                                  uint64_t now, struct xchg_quote *q,
+                                  uint8_t out[XCHG_QUOTE_LEN]);
 
 /*
  * xchg_exchange_sell: a messenger sells the foreign token in the (len)
@@ -486,7 +495,7 @@ enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
  * errors (then nothing is to be credited).
  */
 enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
-    size_t len, uint64_t now, int64_t *local);
+                                 size_t len, uint64_t now, int64_t *local);
 
 /*
  * xchg_exchange_buy: a messenger buys one whole token of (currency) from
@@ -504,9 +513,10 @@ enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
  * XCHG_ERR_INVAL, XCHG_ERR_RANGE and the reserve's write errors.
  */
 enum xchg_err xchg_exchange_buy(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
-    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-    int64_t *amount);
+                                const uint8_t currency[MONEY_PK_LEN],
+                                int64_t want, int64_t offer, uint64_t now,
+                                uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
+                                int64_t *amount);
 
 /*
  * xchg_exchange_sell_stage, xchg_exchange_buy_stage: xchg_exchange_sell()
@@ -517,12 +527,15 @@ enum xchg_err xchg_exchange_buy(struct xchg_exchange *x,
  * fails, the sale never happened (refund the buyer).
  */
 enum xchg_err xchg_exchange_sell_stage(struct xchg_exchange *x,
-    const uint8_t *tok, size_t len, uint64_t now, int64_t *local,
-    uint64_t *ticket);
+                                       const uint8_t *tok, size_t len,
+                                       uint64_t now, int64_t *local,
+                                       uint64_t *ticket);
 enum xchg_err xchg_exchange_buy_stage(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
-    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-    int64_t *amount, uint64_t *ticket);
+                                      const uint8_t currency[MONEY_PK_LEN],
+                                      int64_t want, int64_t offer, uint64_t now,
+                                      uint8_t out[MONEY_TOKEN_LEN],
+                                      int64_t *cost, int64_t *amount,
+                                      uint64_t *ticket);
 
 /*
  * xchg_exchange_config: the configuration (x) runs with (borrowed).

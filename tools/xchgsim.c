@@ -22,10 +22,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: xchgsim [-n N] [-e EPOCHS] [-s SEED] [-t ring|random]\n"
-	    "               [-d DEGREE] [-m MESSENGERS] "
-	    "[-S calm|greedy|inflate|all]\n"
-	    "               [--csv DIR] [--plot DIR]\n");
+	        "usage: xchgsim [-n N] [-e EPOCHS] [-s SEED] [-t ring|random]\n"
+	        "               [-d DEGREE] [-m MESSENGERS] "
+	        "[-S calm|greedy|inflate|all]\n"
+	        "               [--csv DIR] [--plot DIR]\n");
 	exit(2);
 }
 
@@ -33,12 +33,17 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "csv", required_argument, NULL, 'c' },
-		{ "plot", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+	    {"csv", required_argument, NULL, 'c'},
+	    {"plot", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sim_cfg cfg = { .n = 100, .epochs = 300, .seed = 1,
-		.topo = SIM_RING, .scenario = SIM_ALL, .degree = 2, .mpp = 10 };
+	struct sim_cfg cfg = {.n = 100,
+	                      .epochs = 300,
+	                      .seed = 1,
+	                      .topo = SIM_RING,
+	                      .scenario = SIM_ALL,
+	                      .degree = 2,
+	                      .mpp = 10};
 	const char *csv = NULL, *plot = NULL;
 	struct sim_summary sum;
 	struct sim_row *rows;
@@ -46,13 +51,23 @@ main(int argc, char **argv)
 	int c, ok;
 
 	while ((c = getopt_long(argc, argv, "n:e:s:t:d:m:S:", opts, NULL)) !=
-	    -1) {
+	       -1) {
 		switch (c) {
-		case 'n': cfg.n = atoi(optarg); break;
-		case 'e': cfg.epochs = atoi(optarg); break;
-		case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
-		case 'd': cfg.degree = atoi(optarg); break;
-		case 'm': cfg.mpp = atoi(optarg); break;
+		case 'n':
+			cfg.n = atoi(optarg);
+			break;
+		case 'e':
+			cfg.epochs = atoi(optarg);
+			break;
+		case 's':
+			cfg.seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'd':
+			cfg.degree = atoi(optarg);
+			break;
+		case 'm':
+			cfg.mpp = atoi(optarg);
+			break;
 		case 't':
 			if (strcmp(optarg, "ring") == 0)
 				cfg.topo = SIM_RING;
@@ -73,9 +88,14 @@ main(int argc, char **argv)
 			else
 				usage();
 			break;
-		case 'c': csv = optarg; break;
-		case 'p': plot = optarg; break;
-		default: usage();
+		case 'c':
+			csv = optarg;
+			break;
+		case 'p':
+			plot = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc)
@@ -85,7 +105,8 @@ main(int argc, char **argv)
 	s = sim_new(&cfg);
 	rows = calloc((size_t)(cfg.epochs > 0 ? cfg.epochs : 1), sizeof(*rows));
 	if (s == NULL || rows == NULL) {
-		fprintf(stderr, "xchgsim: bad configuration or out of memory\n");
+		fprintf(stderr,
+		        "xchgsim: bad configuration or out of memory\n");
 		return 2;
 	}
 	sim_run(s, rows, &sum);

@@ -38,8 +38,8 @@ struct xwait {
 	struct pf_mwait base; /* base.p, base.ticket; base.link in waiters */
 	enum xw_kind kind;
 	int64_t local; /* sell: credit due; buy: cost paid; cleared: count */
-	uint8_t token[MONEY_TOKEN_LEN];       /* buy: the token sold */
-	struct money_token *toks;             /* clear: handed out */
+	uint8_t token[MONEY_TOKEN_LEN]; /* buy: the token sold */
+	struct money_token *toks;       /* clear: handed out */
 	size_t ntoks;
 };
 
@@ -134,7 +134,8 @@ orphan(struct pf_xchg *xs, struct xwait *w)
 	case XW_CLEAR:
 		for (size_t i = 0; i < w->ntoks; i++)
 			(void)xchg_reserve_stage_set(xs->r, w->toks[i].currency,
-			    w->toks[i].serial, XCHG_HELD, &t);
+			                             w->toks[i].serial,
+			                             XCHG_HELD, &t);
 		break;
 	default:
 		break;
@@ -156,7 +157,8 @@ resume(struct pf_xchg *xs, struct xwait *w, struct pf_proc *p)
 	case XW_BUY:
 		m0_pop(s, 3);
 		if (m0_push_string(s, w->token, sizeof(w->token)))
-			m0_push_null(s); /* heap full: the token is lost to it */
+			m0_push_null(
+			    s); /* heap full: the token is lost to it */
 		break;
 	case XW_CLEAR:
 		m0_pop(s, 2);
@@ -235,7 +237,8 @@ after_work_cb(uv_work_t *req, int status)
 	enum xchg_err err = xchg_reserve_commit_end(xs->r, b);
 	if (err) {
 		log_warnx("exchange: reserve commit failed: %s; the exchange "
-			  "refuses everything until restart", xchg_strerror(err));
+		          "refuses everything until restart",
+		          xchg_strerror(err));
 		xs->broken = true;
 	}
 	settle(xs, err);
@@ -265,8 +268,7 @@ kick(struct pf_xchg *xs)
 
 /* Blocks (p) until the batch of (ticket) is durable. */
 static struct xwait *
-block(struct pf_xchg *xs, struct pf_proc *p, enum xw_kind kind,
-    uint64_t ticket)
+block(struct pf_xchg *xs, struct pf_proc *p, enum xw_kind kind, uint64_t ticket)
 {
 	struct xwait *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -356,8 +358,8 @@ op_xsl(struct m0_state *s, void *ud)
 		return err;
 	if (xs->broken)
 		return refuse(xs, XCHG_ERR_BROKEN);
-	enum xchg_err xe = xchg_exchange_sell_stage(xs->x, b, n, now_s(),
-	    &local, &ticket);
+	enum xchg_err xe =
+	    xchg_exchange_sell_stage(xs->x, b, n, now_s(), &local, &ticket);
 	if (xe)
 		return refuse(xs, xe);
 	struct xwait *w = block(xs, PROC(s), XW_SELL, ticket);
@@ -381,8 +383,8 @@ op_xby(struct m0_state *s, void *ud)
 	int64_t want, offer, cost, amount;
 	uint64_t ticket;
 	int err;
-	if ((err = m0_get_int(s, 0, &offer)) || (err = m0_get_int(s, 1, &want)) ||
-	    (err = get_currency(s, 2, pk)))
+	if ((err = m0_get_int(s, 0, &offer)) ||
+	    (err = m0_get_int(s, 1, &want)) || (err = get_currency(s, 2, pk)))
 		return err;
 	if (want < 0 || offer < 1)
 		return M0_ERANGE_CHECK;
@@ -391,9 +393,9 @@ op_xby(struct m0_state *s, void *ud)
 	int64_t credit = p->acct->credit.credit;
 	if (credit < 1)
 		return refuse(xs, XCHG_ERR_CREDIT);
-	enum xchg_err xe = xchg_exchange_buy_stage(xs->x, pk, want,
-	    offer < credit ? offer : credit, now_s(), tok, &cost, &amount,
-	    &ticket);
+	enum xchg_err xe = xchg_exchange_buy_stage(
+	    xs->x, pk, want, offer < credit ? offer : credit, now_s(), tok,
+	    &cost, &amount, &ticket);
 	if (xe)
 		return refuse(xs, xe);
 	/* Paid now (burned); refunded if the commit fails. */
@@ -401,7 +403,8 @@ op_xby(struct m0_state *s, void *ud)
 	xs->burned += cost;
 	struct xwait *w = block(xs, p, XW_BUY, ticket);
 	if (!w)
-		return M0_EIMPLEMENTATION_LIMIT; /* sold, unclaimed: see orphan */
+		return M0_EIMPLEMENTATION_LIMIT; /* sold, unclaimed: see orphan
+		                                  */
 	w->local = cost;
 	memcpy(w->token, tok, sizeof(tok));
 	sodium_memzero(tok, sizeof(tok));
@@ -445,12 +448,13 @@ op_xcl(struct m0_state *s, void *ud)
 		return M0_EIMPLEMENTATION_LIMIT;
 	xchg_reserve_each(xs->r, pk, XCHG_HELD, collect_cb, &c);
 	for (size_t i = 0; i < c.n; i++) {
-		enum xchg_err xe = xchg_reserve_stage_set(xs->r, pk,
-		    c.v[i].serial, XCHG_CLEARING, &ticket);
+		enum xchg_err xe = xchg_reserve_stage_set(
+		    xs->r, pk, c.v[i].serial, XCHG_CLEARING, &ticket);
 		if (xe) { /* only NOMEM or BROKEN: give back what moved */
 			for (size_t j = 0; j < i; j++)
-				(void)xchg_reserve_stage_set(xs->r, pk,
-				    c.v[j].serial, XCHG_HELD, &ticket);
+				(void)xchg_reserve_stage_set(
+				    xs->r, pk, c.v[j].serial, XCHG_HELD,
+				    &ticket);
 			free(c.v);
 			kick(xs);
 			return refuse(xs, xe);
@@ -475,7 +479,7 @@ op_xcl(struct m0_state *s, void *ud)
 /* Decodes token i of the array at operand k. */
 static int
 array_token(struct m0_state *s, uint32_t k, size_t i, struct money_token *t,
-    const uint8_t **raw)
+            const uint8_t **raw)
 {
 	size_t n;
 	int err = m0_get_array_string(s, k, i, raw, &n);
@@ -509,7 +513,8 @@ op_xcd(struct m0_state *s, void *ud)
 	/* Check everything first. */
 	for (int a = 0; a < 3; a++) {
 		for (size_t i = 0; i < n[a]; i++) {
-			if ((err = array_token(s, (uint32_t)(2 - a), i, &t, &raw)))
+			if ((err = array_token(s, (uint32_t)(2 - a), i, &t,
+			                       &raw)))
 				return err;
 			if (!have)
 				memcpy(cur, t.currency, MONEY_PK_LEN);
@@ -521,7 +526,7 @@ op_xcd(struct m0_state *s, void *ud)
 				return M0_ERANGE_CHECK;
 			struct money_token held;
 			int st = xchg_reserve_lookup(xs->r, t.currency,
-			    t.serial, &held);
+			                             t.serial, &held);
 			if (a < 2) { /* exactly a token we sent to clear */
 				money_token_encode(&held, enc);
 				if (st != XCHG_CLEARING ||
@@ -548,8 +553,9 @@ op_xcd(struct m0_state *s, void *ud)
 			enum xchg_err xe;
 			array_token(s, (uint32_t)(2 - a), i, &t, &raw);
 			if (a < 2)
-				xe = xchg_reserve_stage_set(xs->r, t.currency,
-				    t.serial, a == 0 ? XCHG_CLEARED : XCHG_SPENT,
+				xe = xchg_reserve_stage_set(
+				    xs->r, t.currency, t.serial,
+				    a == 0 ? XCHG_CLEARED : XCHG_SPENT,
 				    &ticket);
 			else
 				xe = xchg_reserve_stage_add(xs->r, &t, &ticket);
@@ -579,8 +585,8 @@ static int
 op_xrs(struct m0_state *s, void *ud)
 {
 	struct pf_xchg *xs = ud;
-	static const char *const names[XCHG_STATE_N] = {NULL, "held",
-	    "clearing", "cleared", "spent", "sold", "expired"};
+	static const char *const names[XCHG_STATE_N] = {
+	    NULL, "held", "clearing", "cleared", "spent", "sold", "expired"};
 	uint8_t pk[MONEY_PK_LEN];
 	struct xchg_reserve_sums sums;
 	int err = get_currency(s, 0, pk);
@@ -619,13 +625,10 @@ static const struct {
 	const char *name, *alias;
 	m0_ext_fn fn;
 } ops[] = {
-	{"_xlr", "learnrate", op_xlr},
-	{"_xqt", "xquote", op_xqt},
-	{"_xsl", "xsell", op_xsl},
-	{"_xby", "xbuy", op_xby},
-	{"_xcl", "xclear", op_xcl},
-	{"_xcd", "xcleared", op_xcd},
-	{"_xrs", "xreserve", op_xrs},
+    {"_xlr", "learnrate", op_xlr}, {"_xqt", "xquote", op_xqt},
+    {"_xsl", "xsell", op_xsl},     {"_xby", "xbuy", op_xby},
+    {"_xcl", "xclear", op_xcl},    {"_xcd", "xcleared", op_xcd},
+    {"_xrs", "xreserve", op_xrs},
 };
 
 /* ---- epochs ---- */
@@ -642,10 +645,11 @@ epoch_hook(void *ud, const struct money_prices *prices)
 	xchg_exchange_epoch(xs->x, prices, until);
 	if (++xs->epochs % 60 == 0 && !xs->broken) {
 		uint64_t n = 0, t;
-		if (xchg_reserve_expire_stage(xs->r, now_s(), &n, &t) == XCHG_OK &&
+		if (xchg_reserve_expire_stage(xs->r, now_s(), &n, &t) ==
+		        XCHG_OK &&
 		    n)
 			log_info("exchange: %llu reserve tokens expired",
-			    (unsigned long long)n);
+			         (unsigned long long)n);
 		kick(xs);
 	}
 }
@@ -668,12 +672,15 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 	xs->r = xchg_exchange_reserve(x);
 	pf__list_init(&xs->waiters);
 	/* Each refusal a distinct error: xchg_ and the lower-case name. */
-	static const enum xchg_err refusals[] = {XCHG_ERR_RANGE,
-	    XCHG_ERR_UNKNOWN, XCHG_ERR_OWN, XCHG_ERR_EMPTY, XCHG_ERR_CREDIT,
-	    XCHG_ERR_QUOTE_MALFORMED, XCHG_ERR_QUOTE_FORGED,
-	    XCHG_ERR_QUOTE_EXPIRED, XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_STALE,
-	    XCHG_ERR_BAD_TOKEN, XCHG_ERR_TOKEN_EXPIRED, XCHG_ERR_HELD,
-	    XCHG_ERR_SPENT, XCHG_ERR_STATE};
+	static const enum xchg_err refusals[] = {
+	    XCHG_ERR_RANGE,        XCHG_ERR_UNKNOWN,
+	    XCHG_ERR_OWN,          XCHG_ERR_EMPTY,
+	    XCHG_ERR_CREDIT,       XCHG_ERR_QUOTE_MALFORMED,
+	    XCHG_ERR_QUOTE_FORGED, XCHG_ERR_QUOTE_EXPIRED,
+	    XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_STALE,
+	    XCHG_ERR_BAD_TOKEN,    XCHG_ERR_TOKEN_EXPIRED,
+	    XCHG_ERR_HELD,         XCHG_ERR_SPENT,
+	    XCHG_ERR_STATE};
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
 		char name[40];
 		const char *e = xchg_errname(refusals[i]);
@@ -688,7 +695,8 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 	if ((xs->e_failed = m0_global_add_error(g, "xchg_failed")) < 0)
 		goto err;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn, xs))
+		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
+		                     xs))
 			goto err;
 	m->xchg = xs;
 	m->epoch_hook = epoch_hook;

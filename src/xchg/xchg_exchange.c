@@ -12,17 +12,15 @@
 
 #include "xchg_int.h"
 
-static const char *const err_msg[] = {
-	"success",
+static const char *const err_msg[] = {"success",
 #define XCHG__S(id, s) s,
-	XCHG_ERRMAP(XCHG__S)
+                                      XCHG_ERRMAP(XCHG__S)
 #undef XCHG__S
 };
 
-static const char *const err_name[] = {
-	"OK",
+static const char *const err_name[] = {"OK",
 #define XCHG__N(id, s) #id,
-	XCHG_ERRMAP(XCHG__N)
+                                       XCHG_ERRMAP(XCHG__N)
 #undef XCHG__N
 };
 
@@ -72,7 +70,7 @@ xchg_config_default(struct xchg_config *c)
 
 enum xchg_err
 xchg_exchange_open(const char *dir, struct money_ident *id,
-    const struct xchg_config *cfg, struct xchg_exchange **out)
+                   const struct xchg_config *cfg, struct xchg_exchange **out)
 {
 	struct xchg_exchange *x;
 	char path[4096];
@@ -80,7 +78,7 @@ xchg_exchange_open(const char *dir, struct money_ident *id,
 
 	*out = NULL;
 	if (cfg != NULL && (xchg_rate_param_check(&cfg->rate) != XCHG_OK ||
-	                       cfg->quote_ttl == 0 || cfg->max_currencies == 0))
+	                    cfg->quote_ttl == 0 || cfg->max_currencies == 0))
 		return XCHG_ERR_INVAL;
 	if (snprintf(path, sizeof(path), "%s/reserve", dir) >=
 	    (int)sizeof(path))
@@ -137,8 +135,8 @@ exposure(struct xchg_exchange *x, const uint8_t *pk)
 	int64_t v;
 
 	xchg_reserve_sums(x->res, pk, &s);
-	if (__builtin_add_overflow(s.amount[XCHG_HELD],
-	        s.amount[XCHG_CLEARING], &v))
+	if (__builtin_add_overflow(s.amount[XCHG_HELD], s.amount[XCHG_CLEARING],
+	                           &v))
 		return INT64_MAX;
 	return v;
 }
@@ -153,7 +151,7 @@ rate_one(struct xchg_exchange *x, struct known *k)
 	enum xchg_err err;
 
 	err = xchg_rate_update(&r, x->own.price, k->q.price,
-	    exposure(x, k->q.issuer), &x->cfg.rate);
+	                       exposure(x, k->q.issuer), &x->cfg.rate);
 	if (err == XCHG_OK)
 		k->rate = r;
 	return err;
@@ -178,7 +176,7 @@ from_money_quote_err(enum money_err e)
 
 enum xchg_err
 xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
-    uint64_t now)
+                    uint64_t now)
 {
 	struct money_quote q;
 	struct known *k;
@@ -234,7 +232,7 @@ xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
 
 size_t
 xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own,
-    uint64_t until)
+                    uint64_t until)
 {
 	size_t n = 0;
 
@@ -250,7 +248,8 @@ xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own,
 }
 
 const struct xchg_rate *
-xchg_exchange_rate(struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN])
+xchg_exchange_rate(struct xchg_exchange *x,
+                   const uint8_t currency[MONEY_PK_LEN])
 {
 	struct known *k = find(x, currency);
 
@@ -260,7 +259,7 @@ xchg_exchange_rate(struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN]
 /* The known, rated currency (pk) whose price quote is valid at (now). */
 static enum xchg_err
 usable(struct xchg_exchange *x, const uint8_t *pk, uint64_t now,
-    struct known **out)
+       struct known **out)
 {
 	struct known *k;
 
@@ -281,8 +280,8 @@ usable(struct xchg_exchange *x, const uint8_t *pk, uint64_t now,
 
 enum xchg_err
 xchg_exchange_quote(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], uint64_t now, struct xchg_quote *q,
-    uint8_t out[XCHG_QUOTE_LEN])
+                    const uint8_t currency[MONEY_PK_LEN], uint64_t now,
+                    struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN])
 {
 	struct xchg_reserve_sums s;
 	struct known *k;
@@ -320,11 +319,11 @@ xchg_exchange_config(struct xchg_exchange *x)
 
 enum xchg_err
 xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
-    uint64_t now, int64_t *local)
+                   uint64_t now, int64_t *local)
 {
 	uint64_t ticket;
-	enum xchg_err err = xchg_exchange_sell_stage(x, tok, len, now, local,
-	    &ticket);
+	enum xchg_err err =
+	    xchg_exchange_sell_stage(x, tok, len, now, local, &ticket);
 
 	if (err == XCHG_OK && (err = xchg_reserve_commit(x->res)) != XCHG_OK)
 		*local = 0;
@@ -333,7 +332,8 @@ xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
 
 enum xchg_err
 xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
-    size_t len, uint64_t now, int64_t *local, uint64_t *ticket)
+                         size_t len, uint64_t now, int64_t *local,
+                         uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -371,14 +371,13 @@ xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
 }
 
 enum xchg_err
-xchg_exchange_buy(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
-    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-    int64_t *amount)
+xchg_exchange_buy(struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN],
+                  int64_t want, int64_t offer, uint64_t now,
+                  uint8_t out[MONEY_TOKEN_LEN], int64_t *cost, int64_t *amount)
 {
 	uint64_t ticket;
-	enum xchg_err err = xchg_exchange_buy_stage(x, currency, want, offer,
-	    now, out, cost, amount, &ticket);
+	enum xchg_err err = xchg_exchange_buy_stage(
+	    x, currency, want, offer, now, out, cost, amount, &ticket);
 
 	if (err == XCHG_OK && (err = xchg_reserve_commit(x->res)) != XCHG_OK) {
 		*cost = 0;
@@ -390,9 +389,10 @@ xchg_exchange_buy(struct xchg_exchange *x,
 
 enum xchg_err
 xchg_exchange_buy_stage(struct xchg_exchange *x,
-    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
-    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-    int64_t *amount, uint64_t *ticket)
+                        const uint8_t currency[MONEY_PK_LEN], int64_t want,
+                        int64_t offer, uint64_t now,
+                        uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
+                        int64_t *amount, uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -407,8 +407,8 @@ xchg_exchange_buy_stage(struct xchg_exchange *x,
 	err = usable(x, currency, now, &k);
 	if (err != XCHG_OK)
 		return err;
-	until = now > UINT64_MAX - x->cfg.min_life ? UINT64_MAX :
-	                                             now + x->cfg.min_life;
+	until = now > UINT64_MAX - x->cfg.min_life ? UINT64_MAX
+	                                           : now + x->cfg.min_life;
 	/* The largest face value whose price ceil(a * ask) fits the offer:
 	 * a * ask <= offer, i.e. a <= offer * den / num. */
 	most = (xchg_u128)(uint64_t)offer * k->rate.ask.den / k->rate.ask.num;
@@ -418,8 +418,8 @@ xchg_exchange_buy_stage(struct xchg_exchange *x,
 		err = xchg_reserve_pick(x->res, currency, 0, 0, until, &t);
 		return err == XCHG_OK ? XCHG_ERR_CREDIT : err;
 	}
-	err = xchg_reserve_pick(x->res, currency, want, (int64_t)most, until,
-	    &t);
+	err =
+	    xchg_reserve_pick(x->res, currency, want, (int64_t)most, until, &t);
 	if (err != XCHG_OK)
 		return err;
 	err = xchg_rat_mul_ceil(t.amount, k->rate.ask, cost);
@@ -428,7 +428,7 @@ xchg_exchange_buy_stage(struct xchg_exchange *x,
 	if (*cost > offer) /* cannot happen: most was derived from offer */
 		return XCHG_ERR_CREDIT;
 	err = xchg_reserve_stage_set(x->res, t.currency, t.serial, XCHG_SOLD,
-	    ticket);
+	                             ticket);
 	if (err != XCHG_OK) {
 		*cost = 0;
 		return err;

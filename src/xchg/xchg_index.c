@@ -14,7 +14,7 @@
 
 static uint64_t
 hash(const struct xchg_reserve *r, const uint8_t *a, size_t alen,
-    const uint8_t *b, size_t blen)
+     const uint8_t *b, size_t blen)
 {
 	uint8_t buf[MONEY_PK_LEN + MONEY_SERIAL_LEN], out[8];
 
@@ -102,8 +102,7 @@ held_push(struct xchg__cur *c, uint32_t e, struct xchg__ent *ent)
 }
 
 static void
-held_remove(struct xchg_reserve *r, struct xchg__cur *c,
-    struct xchg__ent *ent)
+held_remove(struct xchg_reserve *r, struct xchg__cur *c, struct xchg__ent *ent)
 {
 	uint32_t last = c->held[--c->nheld];
 
@@ -124,7 +123,7 @@ etab_grow(struct xchg_reserve *r)
 	for (uint32_t i = 0; i < r->nents; i++) {
 		const struct money_token *k = &r->ents[i].tok;
 		uint64_t h = hash(r, k->currency, MONEY_PK_LEN, k->serial,
-		    MONEY_SERIAL_LEN);
+		                  MONEY_SERIAL_LEN);
 		while (t[h & (sz - 1)])
 			h++;
 		t[h & (sz - 1)] = i + 1;
@@ -136,8 +135,7 @@ etab_grow(struct xchg_reserve *r)
 }
 
 long
-xchg__ent_find(struct xchg_reserve *r, const uint8_t *pk,
-    const uint8_t *serial)
+xchg__ent_find(struct xchg_reserve *r, const uint8_t *pk, const uint8_t *serial)
 {
 	uint64_t h;
 
@@ -199,10 +197,10 @@ xchg__transition_ok(int from, int to)
 	switch (from) {
 	case XCHG_HELD:
 		return to == XCHG_CLEARING || to == XCHG_SOLD ||
-		    to == XCHG_EXPIRED;
+		       to == XCHG_EXPIRED;
 	case XCHG_CLEARING:
 		return to == XCHG_CLEARED || to == XCHG_SPENT ||
-		    to == XCHG_HELD || to == XCHG_EXPIRED;
+		       to == XCHG_HELD || to == XCHG_EXPIRED;
 	default:
 		return 0;
 	}
@@ -217,11 +215,13 @@ xchg__apply_add(struct xchg_reserve *r, const struct money_token *t)
 	if (e >= 0) {
 		int s = r->ents[e].state;
 		if (!xchg__may_readd(s))
-			return s == XCHG_HELD || s == XCHG_CLEARING ?
-			    XCHG_ERR_HELD : XCHG_ERR_SPENT;
+			return s == XCHG_HELD || s == XCHG_CLEARING
+			           ? XCHG_ERR_HELD
+			           : XCHG_ERR_SPENT;
 		r->ents[e].tok = *t;
-		return xchg__ent_set(r, (uint32_t)e, XCHG_HELD) < 0 ?
-		    XCHG_ERR_NOMEM : XCHG_OK;
+		return xchg__ent_set(r, (uint32_t)e, XCHG_HELD) < 0
+		           ? XCHG_ERR_NOMEM
+		           : XCHG_OK;
 	}
 	c = xchg__cur_find(r, t->currency, 1);
 	if (c < 0)
@@ -244,8 +244,8 @@ xchg__apply_add(struct xchg_reserve *r, const struct money_token *t)
 		return XCHG_ERR_NOMEM;
 	sums_move(&r->curs[c], 0, XCHG_HELD, t->amount);
 	ent->state = XCHG_HELD;
-	uint64_t h = hash(r, t->currency, MONEY_PK_LEN, t->serial,
-	    MONEY_SERIAL_LEN);
+	uint64_t h =
+	    hash(r, t->currency, MONEY_PK_LEN, t->serial, MONEY_SERIAL_LEN);
 	while (r->etab[h & (r->etabsz - 1)])
 		h++;
 	r->etab[h & (r->etabsz - 1)] = r->nents + 1;

@@ -81,7 +81,6 @@ xchg__io_err(void)
 	return xchg__crashed ? XCHG_ERR_CRASH : XCHG_ERR_SYS;
 }
 
-
 /* ---- the reserve's index (xchg_index.c) and file (xchg_reserve.c) ---- */
 
 /* One token the reserve knows, in a stable array. */
@@ -104,7 +103,7 @@ struct xchg__cur {
  * written at their place by any thread, then ended on the owner's. */
 struct xchg_batch {
 	int fd;
-	uint8_t *buf;   /* n sealed records */
+	uint8_t *buf; /* n sealed records */
 	size_t n;
 	uint64_t first; /* seq of the first record */
 	uint64_t no;    /* batch number: the tickets it makes durable */
@@ -142,14 +141,14 @@ struct xchg_reserve {
 long xchg__cur_find(struct xchg_reserve *r, const uint8_t *pk, int create);
 /* The entry of (pk, serial), or -1. */
 long xchg__ent_find(struct xchg_reserve *r, const uint8_t *pk,
-    const uint8_t *serial);
+                    const uint8_t *serial);
 /* Moves entry (e) to state (to), keeping sums and held lists; -1 when
  * out of memory (nothing changed). */
 int xchg__ent_set(struct xchg_reserve *r, uint32_t e, int to);
 /* Adds (t) as HELD (or re-adds a token sold or expired here).
  * Returns XCHG_OK, XCHG_ERR_HELD, XCHG_ERR_SPENT or XCHG_ERR_NOMEM. */
 enum xchg_err xchg__apply_add(struct xchg_reserve *r,
-    const struct money_token *t);
+                              const struct money_token *t);
 /* Whether a token in (state) may be added again, and whether the state
  * machine allows (from) -> (to). */
 int xchg__may_readd(int state);

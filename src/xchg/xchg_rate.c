@@ -22,7 +22,7 @@
 
 static const uint32_t basket[MONEY_RES_N] = {
 #define XCHG__W(id, w) [MONEY_RES_##id] = w,
-	XCHG_BASKET(XCHG__W)
+    XCHG_BASKET(XCHG__W)
 #undef XCHG__W
 };
 
@@ -198,7 +198,7 @@ xchg_level(const int64_t price[MONEY_RES_N], uint64_t *level)
  */
 static void
 level_band(const int64_t price[MONEY_RES_N], uint32_t n, uint32_t d,
-    xchg_u128 *lo, xchg_u128 *hi)
+           xchg_u128 *lo, xchg_u128 *hi)
 {
 	*lo = 0;
 	*hi = 0;
@@ -220,10 +220,10 @@ level_band(const int64_t price[MONEY_RES_N], uint32_t n, uint32_t d,
 /* (a) * (m / s), rounded as asked, as a 64-bit rational. */
 static int
 rat_scale(struct xchg_rat a, uint64_t m, uint64_t s, int up,
-    struct xchg_rat *out)
+          struct xchg_rat *out)
 {
 	return xchg__rat_make((xchg_u128)a.num * m, (xchg_u128)a.den * s, up,
-	    out);
+	                      out);
 }
 
 /* The bid cut, ppm, for (held) foreign units valued at (mid). */
@@ -243,13 +243,13 @@ pressure(int64_t held, struct xchg_rat mid, const struct xchg_rate_param *p)
 	/* Linear from 0 at the target to the full cut at twice it, rounded
 	 * up: the platform errs toward paying less. */
 	return (uint32_t)((excess * p->press + (uint64_t)p->target - 1) /
-	    (uint64_t)p->target);
+	                  (uint64_t)p->target);
 }
 
 enum xchg_err
 xchg_rate_update(struct xchg_rate *r, const int64_t own[MONEY_RES_N],
-    const int64_t foreign[MONEY_RES_N], int64_t held,
-    const struct xchg_rate_param *p)
+                 const int64_t foreign[MONEY_RES_N], int64_t held,
+                 const struct xchg_rate_param *p)
 {
 	struct xchg_rate n = *r;
 	xchg_u128 lp, lc, lp_lo, lp_hi, lc_lo, lc_hi;
@@ -289,8 +289,8 @@ xchg_rate_update(struct xchg_rate *r, const int64_t own[MONEY_RES_N],
 
 	cut = pressure(held, n.mid, p);
 	base = xchg_rat_cmp(n.mid, n.lo) < 0 ? n.mid : n.lo;
-	if (xchg__rat_make((xchg_u128)base.num * (XCHG_PPM - p->spread) *
-	            (XCHG_PPM - cut),
+	if (xchg__rat_make(
+	        (xchg_u128)base.num * (XCHG_PPM - p->spread) * (XCHG_PPM - cut),
 	        (xchg_u128)base.den * XCHG_PPM * XCHG_PPM, 0, &n.bid) < 0)
 		return XCHG_ERR_RANGE;
 	base = xchg_rat_cmp(n.mid, n.hi) > 0 ? n.mid : n.hi;

@@ -38,8 +38,8 @@
 #define FILE_VERSION 2
 
 /* The terminal states a SUMS record carries, in its order. */
-static const int sums_states[4] = { XCHG_CLEARED, XCHG_SPENT, XCHG_SOLD,
-	XCHG_EXPIRED };
+static const int sums_states[4] = {XCHG_CLEARED, XCHG_SPENT, XCHG_SOLD,
+                                   XCHG_EXPIRED};
 
 /* ---- records ---- */
 
@@ -56,7 +56,8 @@ rec_seal(uint8_t rec[REC_LEN], uint64_t seq, uint32_t count)
 	rec[REC_COUNT + 3] = (uint8_t)count;
 	xchg__put64(rec + 8, seq);
 	crypto_generichash(h, sizeof(h), rec, REC_SUM,
-	    (const uint8_t *)XCHG__DOM_RESERVE, sizeof(XCHG__DOM_RESERVE) - 1);
+	                   (const uint8_t *)XCHG__DOM_RESERVE,
+	                   sizeof(XCHG__DOM_RESERVE) - 1);
 	memcpy(rec + REC_SUM, h, 8);
 }
 
@@ -64,8 +65,8 @@ static uint32_t
 rec_count(const uint8_t rec[REC_LEN])
 {
 	return (uint32_t)rec[REC_COUNT] << 24 |
-	    (uint32_t)rec[REC_COUNT + 1] << 16 |
-	    (uint32_t)rec[REC_COUNT + 2] << 8 | rec[REC_COUNT + 3];
+	       (uint32_t)rec[REC_COUNT + 1] << 16 |
+	       (uint32_t)rec[REC_COUNT + 2] << 8 | rec[REC_COUNT + 3];
 }
 
 static int
@@ -74,9 +75,10 @@ rec_valid(const uint8_t rec[REC_LEN], uint64_t seq)
 	uint8_t h[16];
 
 	crypto_generichash(h, sizeof(h), rec, REC_SUM,
-	    (const uint8_t *)XCHG__DOM_RESERVE, sizeof(XCHG__DOM_RESERVE) - 1);
+	                   (const uint8_t *)XCHG__DOM_RESERVE,
+	                   sizeof(XCHG__DOM_RESERVE) - 1);
 	return sodium_memcmp(h, rec + REC_SUM, 8) == 0 &&
-	    xchg__get64(rec + 8) == seq;
+	       xchg__get64(rec + 8) == seq;
 }
 
 static void
@@ -98,8 +100,8 @@ rec_add(uint8_t rec[REC_LEN], const struct money_token *t)
 }
 
 static void
-rec_state(uint8_t rec[REC_LEN], const uint8_t *currency,
-    const uint8_t *serial, int to)
+rec_state(uint8_t rec[REC_LEN], const uint8_t *currency, const uint8_t *serial,
+          int to)
 {
 	memset(rec, 0, REC_LEN);
 	rec[0] = REC_STATE;
@@ -111,7 +113,7 @@ rec_state(uint8_t rec[REC_LEN], const uint8_t *currency,
 /* The dropped (terminal) sums (d) of (c) as a SUMS payload. */
 static void
 rec_sums(uint8_t rec[REC_LEN], const struct xchg__cur *c,
-    const struct xchg_reserve_sums *d)
+         const struct xchg_reserve_sums *d)
 {
 	memset(rec, 0, REC_LEN);
 	rec[0] = REC_SUMS;
@@ -140,7 +142,7 @@ rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 	switch (rec[0]) {
 	case REC_ADD:
 		if (money_token_decode(rec + REC_PAYLOAD, MONEY_TOKEN_LEN,
-		        &t) != MONEY_OK)
+		                       &t) != MONEY_OK)
 			return XCHG_ERR_CORRUPT;
 		switch (xchg__apply_add(r, &t)) {
 		case XCHG_OK:
@@ -152,18 +154,19 @@ rec_apply(struct xchg_reserve *r, const uint8_t rec[REC_LEN], uint64_t seq)
 		}
 	case REC_STATE:
 		e = xchg__ent_find(r, rec + REC_PAYLOAD,
-		    rec + REC_PAYLOAD + MONEY_PK_LEN);
+		                   rec + REC_PAYLOAD + MONEY_PK_LEN);
 		if (e < 0 || !xchg__transition_ok(r->ents[e].state, rec[1]))
 			return XCHG_ERR_CORRUPT;
-		return xchg__ent_set(r, (uint32_t)e, rec[1]) < 0 ?
-		    XCHG_ERR_NOMEM : XCHG_OK;
+		return xchg__ent_set(r, (uint32_t)e, rec[1]) < 0
+		           ? XCHG_ERR_NOMEM
+		           : XCHG_OK;
 	case REC_SUMS:
 		c = xchg__cur_find(r, rec + REC_PAYLOAD, 1);
 		if (c < 0)
 			return XCHG_ERR_NOMEM;
 		for (int i = 0; i < 4; i++) {
-			const uint8_t *p = rec + REC_PAYLOAD + MONEY_PK_LEN +
-			    16 * i;
+			const uint8_t *p =
+			    rec + REC_PAYLOAD + MONEY_PK_LEN + 16 * i;
 			uint64_t a = xchg__get64(p);
 			if (a > INT64_MAX)
 				return XCHG_ERR_CORRUPT;
@@ -213,8 +216,8 @@ replay(struct xchg_reserve *r)
 		if (buf == NULL)
 			return XCHG_ERR_NOMEM;
 		for (size_t got = 0; got < size;) {
-			ssize_t k = pread(r->fd, buf + got, size - got,
-			    (off_t)got);
+			ssize_t k =
+			    pread(r->fd, buf + got, size - got, (off_t)got);
 			if (k <= 0) {
 				free(buf);
 				return k < 0 ? XCHG_ERR_SYS : XCHG_ERR_CORRUPT;
@@ -340,7 +343,7 @@ stage_slot(struct xchg_reserve *r)
 
 enum xchg_err
 xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
-    uint64_t *ticket)
+                       uint64_t *ticket)
 {
 	uint8_t *rec;
 	long e;
@@ -351,9 +354,9 @@ xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
 	e = xchg__ent_find(r, t->currency, t->serial);
 	if (e >= 0 && !xchg__may_readd(r->ents[e].state))
 		return r->ents[e].state == XCHG_HELD ||
-		        r->ents[e].state == XCHG_CLEARING ?
-		    XCHG_ERR_HELD :
-		    XCHG_ERR_SPENT;
+		               r->ents[e].state == XCHG_CLEARING
+		           ? XCHG_ERR_HELD
+		           : XCHG_ERR_SPENT;
 	if ((rec = stage_slot(r)) == NULL)
 		return XCHG_ERR_NOMEM;
 	err = xchg__apply_add(r, t);
@@ -368,9 +371,9 @@ xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
 
 enum xchg_err
 xchg_reserve_stage_set(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
-    uint64_t *ticket)
+                       const uint8_t currency[MONEY_PK_LEN],
+                       const uint8_t serial[MONEY_SERIAL_LEN],
+                       enum xchg_state to, uint64_t *ticket)
 {
 	uint8_t *rec;
 	long e;
@@ -410,7 +413,7 @@ xchg_reserve_commit_begin(struct xchg_reserve *r, struct xchg_batch **out)
 	b->first = r->nrec;
 	for (size_t k = 0; k < b->n; k++)
 		rec_seal(b->buf + k * REC_LEN, b->first + k,
-		    k + 1 == b->n ? (uint32_t)b->n : 0);
+		         k + 1 == b->n ? (uint32_t)b->n : 0);
 	r->stage = NULL;
 	r->nstage = r->capstage = 0;
 	b->no = ++r->batch;
@@ -424,7 +427,7 @@ xchg_reserve_commit_write(struct xchg_batch *b)
 {
 	b->err = XCHG_OK;
 	if (xchg__io_write(b->fd, b->buf, b->n * REC_LEN,
-	        (off_t)(b->first * REC_LEN)) < 0 ||
+	                   (off_t)(b->first * REC_LEN)) < 0 ||
 	    xchg__io_datasync(b->fd) < 0)
 		b->err = xchg__io_err();
 }
@@ -486,19 +489,20 @@ xchg_reserve_add(struct xchg_reserve *r, const struct money_token *t)
 
 enum xchg_err
 xchg_reserve_set(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to)
+                 const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to)
 {
 	uint64_t ticket;
-	enum xchg_err err = xchg_reserve_stage_set(r, currency, serial, to,
-	    &ticket);
+	enum xchg_err err =
+	    xchg_reserve_stage_set(r, currency, serial, to, &ticket);
 
 	return err != XCHG_OK ? err : xchg_reserve_commit(r);
 }
 
 int
 xchg_reserve_lookup(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN],
-    const uint8_t serial[MONEY_SERIAL_LEN], struct money_token *t)
+                    const uint8_t currency[MONEY_PK_LEN],
+                    const uint8_t serial[MONEY_SERIAL_LEN],
+                    struct money_token *t)
 {
 	long e = xchg__ent_find(r, currency, serial);
 
@@ -511,7 +515,7 @@ xchg_reserve_lookup(struct xchg_reserve *r,
 
 void
 xchg_reserve_sums(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-    struct xchg_reserve_sums *s)
+                  struct xchg_reserve_sums *s)
 {
 	long c = xchg__cur_find(r, currency, 0);
 
@@ -523,7 +527,8 @@ xchg_reserve_sums(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 
 enum xchg_err
 xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-    int64_t want, int64_t most, uint64_t valid_until, struct money_token *t)
+                  int64_t want, int64_t most, uint64_t valid_until,
+                  struct money_token *t)
 {
 	long c = xchg__cur_find(r, currency, 0);
 	const struct money_token *fit = NULL, *big = NULL;
@@ -553,8 +558,8 @@ xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 }
 
 enum xchg_err
-xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
-    uint64_t *count, uint64_t *ticket)
+xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now, uint64_t *count,
+                          uint64_t *ticket)
 {
 	enum xchg_err err = XCHG_OK;
 	uint64_t n = 0;
@@ -566,7 +571,7 @@ xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
 		    e->tok.expiry > now)
 			continue;
 		err = xchg_reserve_stage_set(r, e->tok.currency, e->tok.serial,
-		    XCHG_EXPIRED, ticket);
+		                             XCHG_EXPIRED, ticket);
 		if (err == XCHG_OK)
 			n++;
 	}
@@ -586,9 +591,10 @@ xchg_reserve_expire(struct xchg_reserve *r, uint64_t now, uint64_t *count)
 }
 
 int
-xchg_reserve_each(struct xchg_reserve *r,
-    const uint8_t currency[MONEY_PK_LEN], int state,
-    int (*fn)(void *arg, const struct money_token *t, int state), void *arg)
+xchg_reserve_each(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
+                  int state,
+                  int (*fn)(void *arg, const struct money_token *t, int state),
+                  void *arg)
 {
 	for (uint32_t i = 0; i < r->nents; i++) {
 		const struct xchg__ent *e = &r->ents[i];
@@ -624,7 +630,7 @@ keep(const struct xchg__ent *e, uint64_t now)
 	/* A cleared or spent serial must keep being refused while the
 	 * token could still be presented. */
 	return (e->state == XCHG_CLEARED || e->state == XCHG_SPENT) &&
-	    e->tok.expiry > now;
+	       e->tok.expiry > now;
 }
 
 enum xchg_err
@@ -681,14 +687,15 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 			continue;
 		if (e->state != XCHG_CLEARING) /* terminal: via CLEARING */
 			rec_state(buf + seq++ * REC_LEN, e->tok.currency,
-			    e->tok.serial, XCHG_CLEARING);
-		rec_state(buf + seq++ * REC_LEN, e->tok.currency,
-		    e->tok.serial, e->state);
+			          e->tok.serial, XCHG_CLEARING);
+		rec_state(buf + seq++ * REC_LEN, e->tok.currency, e->tok.serial,
+		          e->state);
 	}
 	free(drop);
 	/* The whole new file is one batch. */
 	for (uint64_t k = 0; k < seq; k++)
-		rec_seal(buf + k * REC_LEN, k, k + 1 == seq ? (uint32_t)seq : 0);
+		rec_seal(buf + k * REC_LEN, k,
+		         k + 1 == seq ? (uint32_t)seq : 0);
 
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {

@@ -30,12 +30,12 @@ open_x(struct fx *f)
 	struct money_quote q;
 
 	assert_int_equal(xchg_exchange_open(f->xdir, f->a, NULL, &f->x),
-	    XCHG_OK);
+	                 XCHG_OK);
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 3600), 0);
 	assert_int_equal(money_quote_make(f->b, &f->pb, NOW, 60, &q, f->qb),
-	    MONEY_OK);
+	                 MONEY_OK);
 	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW),
-	    XCHG_OK);
+	                 XCHG_OK);
 }
 
 static int
@@ -80,7 +80,7 @@ teardown(void **state)
 
 static void
 token(struct money_ident *id, int64_t amount, uint64_t expiry,
-    uint8_t out[MONEY_TOKEN_LEN])
+      uint8_t out[MONEY_TOKEN_LEN])
 {
 	struct money_token t;
 
@@ -94,13 +94,13 @@ test_exchange_quote_signed(void **state)
 	struct fx *f = *state;
 	struct xchg_quote q, d;
 	uint8_t buf[XCHG_QUOTE_LEN];
-	const struct xchg_rate *r = xchg_exchange_rate(f->x,
-	    money_ident_pk(f->b));
+	const struct xchg_rate *r =
+	    xchg_exchange_rate(f->x, money_ident_pk(f->b));
 
 	assert_non_null(r);
 	assert_true(xchg_rat_double(r->parity) == 0.5);
-	assert_int_equal(xchg_exchange_quote(f->x, money_ident_pk(f->b), NOW + 1,
-	                     &q, buf),
+	assert_int_equal(
+	    xchg_exchange_quote(f->x, money_ident_pk(f->b), NOW + 1, &q, buf),
 	    XCHG_OK);
 	assert_int_equal(xchg_quote_decode(buf, sizeof(buf), &d), XCHG_OK);
 	assert_int_equal(xchg_quote_verify(&d, NOW + 1), XCHG_OK);
@@ -112,18 +112,18 @@ test_exchange_quote_signed(void **state)
 	assert_true(xchg_rat_double(d.ask) > 0.5);
 	assert_int_equal(d.expires, NOW + 11);
 	/* Never beyond the price quote it rests on. */
-	assert_int_equal(xchg_exchange_quote(f->x, money_ident_pk(f->b),
-	                     NOW + 55, &q, buf),
+	assert_int_equal(
+	    xchg_exchange_quote(f->x, money_ident_pk(f->b), NOW + 55, &q, buf),
 	    XCHG_OK);
 	assert_int_equal(q.expires, NOW + 60);
-	assert_int_equal(xchg_exchange_quote(f->x, money_ident_pk(f->b),
-	                     NOW + 60, &q, buf),
+	assert_int_equal(
+	    xchg_exchange_quote(f->x, money_ident_pk(f->b), NOW + 60, &q, buf),
 	    XCHG_ERR_QUOTE_EXPIRED);
-	assert_int_equal(xchg_exchange_quote(f->x, money_ident_pk(f->c), NOW,
-	                     &q, buf),
+	assert_int_equal(
+	    xchg_exchange_quote(f->x, money_ident_pk(f->c), NOW, &q, buf),
 	    XCHG_ERR_UNKNOWN);
-	assert_int_equal(xchg_exchange_quote(f->x, money_ident_pk(f->a), NOW,
-	                     &q, buf),
+	assert_int_equal(
+	    xchg_exchange_quote(f->x, money_ident_pk(f->a), NOW, &q, buf),
 	    XCHG_ERR_OWN);
 }
 
@@ -135,37 +135,40 @@ test_exchange_learn_refusals(void **state)
 	uint8_t buf[MONEY_QUOTE_LEN];
 
 	assert_int_equal(xchg_exchange_learn(f->x, f->qb, 10, NOW),
-	    XCHG_ERR_QUOTE_MALFORMED);
-	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb),
-	                     NOW + 60),
+	                 XCHG_ERR_QUOTE_MALFORMED);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW + 60),
 	    XCHG_ERR_QUOTE_EXPIRED);
-	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb),
-	                     NOW - 1),
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW - 1),
 	    XCHG_ERR_QUOTE_FUTURE);
 	memcpy(buf, f->qb, sizeof(buf));
 	buf[70] ^= 1;
 	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW),
-	    XCHG_ERR_QUOTE_FORGED);
+	                 XCHG_ERR_QUOTE_FORGED);
 	assert_int_equal(money_quote_make(f->a, &f->pa, NOW, 60, &q, buf),
-	    MONEY_OK);
+	                 MONEY_OK);
 	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW),
-	    XCHG_ERR_OWN);
+	                 XCHG_ERR_OWN);
 	/* A newer quote with other prices re-rates at once. */
 	f->pb.epoch++;
 	for (int r = 0; r < MONEY_RES_N; r++)
 		f->pb.price[r] *= 2;
 	assert_int_equal(money_quote_make(f->b, &f->pb, NOW + 5, 60, &q, buf),
-	    MONEY_OK);
+	                 MONEY_OK);
 	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW + 5),
-	    XCHG_OK);
-	assert_true(xchg_rat_double(xchg_exchange_rate(f->x,
-	                money_ident_pk(f->b))->parity) == 0.25);
+	                 XCHG_OK);
+	assert_true(
+	    xchg_rat_double(
+	        xchg_exchange_rate(f->x, money_ident_pk(f->b))->parity) ==
+	    0.25);
 	/* An older one is ignored. */
-	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb),
-	                     NOW + 6),
-	    XCHG_OK);
-	assert_true(xchg_rat_double(xchg_exchange_rate(f->x,
-	                money_ident_pk(f->b))->parity) == 0.25);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW + 6), XCHG_OK);
+	assert_true(
+	    xchg_rat_double(
+	        xchg_exchange_rate(f->x, money_ident_pk(f->b))->parity) ==
+	    0.25);
 }
 
 static void
@@ -173,66 +176,65 @@ test_exchange_sell_and_refusals(void **state)
 {
 	struct fx *f = *state;
 	uint8_t t[MONEY_TOKEN_LEN], bad[MONEY_TOKEN_LEN];
-	const struct xchg_rate *r = xchg_exchange_rate(f->x,
-	    money_ident_pk(f->b));
+	const struct xchg_rate *r =
+	    xchg_exchange_rate(f->x, money_ident_pk(f->b));
 	int64_t local, want;
 
 	token(f->b, 1000, NOW + 100000, t);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_OK);
+	                 XCHG_OK);
 	assert_int_equal(xchg_rat_mul_floor(1000, r->bid, &want), XCHG_OK);
 	assert_int_equal(local, want);
 	/* parity 1/2, cut by the band (one epoch of b's prices, 1/8) and
 	 * the spread: about 0.5 * 8/9 * 0.99 */
 	assert_true(local < 500 && local >= 430);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_ERR_HELD);
+	                 XCHG_ERR_HELD);
 	assert_int_equal(local, 0);
 	memcpy(bad, t, sizeof(bad));
 	bad[100] ^= 1;
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_BAD_TOKEN);
 	assert_int_equal(xchg_exchange_sell(f->x, t, 100, NOW, &local),
-	    XCHG_ERR_BAD_TOKEN);
+	                 XCHG_ERR_BAD_TOKEN);
 	token(f->b, 1000, NOW + 599, bad);
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_TOKEN_EXPIRED);
 	token(f->b, 1000, NOW, bad);
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_TOKEN_EXPIRED);
 	token(f->c, 1000, NOW + 100000, bad);
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_UNKNOWN);
 	token(f->a, 1000, NOW + 100000, bad);
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_OWN);
 	token(f->b, 1000, NOW + 100000, bad);
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW + 60,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW + 60, &local),
 	    XCHG_ERR_QUOTE_EXPIRED);
 	token(f->b, 1, NOW + 100000, bad); /* worth less than a local unit */
-	assert_int_equal(xchg_exchange_sell(f->x, bad, sizeof(bad), NOW,
-	                     &local),
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_RANGE);
 	/* Known spent: the clearing came back refused. */
 	struct money_token d;
 	assert_int_equal(money_token_decode(t, sizeof(t), &d), MONEY_OK);
 	struct xchg_reserve *res = xchg_exchange_reserve(f->x);
-	assert_int_equal(xchg_reserve_set(res, d.currency, d.serial,
-	                     XCHG_CLEARING),
+	assert_int_equal(
+	    xchg_reserve_set(res, d.currency, d.serial, XCHG_CLEARING),
 	    XCHG_OK);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_ERR_HELD);
-	assert_int_equal(xchg_reserve_set(res, d.currency, d.serial,
-	                     XCHG_SPENT),
-	    XCHG_OK);
+	                 XCHG_ERR_HELD);
+	assert_int_equal(
+	    xchg_reserve_set(res, d.currency, d.serial, XCHG_SPENT), XCHG_OK);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_ERR_SPENT);
+	                 XCHG_ERR_SPENT);
 }
 
 static void
@@ -243,19 +245,19 @@ test_exchange_buy(void **state)
 	const uint8_t *pb = money_ident_pk(f->b);
 	int64_t local, cost, amount, want;
 
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost,
-	                     &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost, &amount),
 	    XCHG_ERR_EMPTY);
 	for (int64_t a = 100; a <= 800; a *= 2) {
 		token(f->b, a, NOW + 100000, t);
-		assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW,
-		                     &local),
+		assert_int_equal(
+		    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
 		    XCHG_OK);
 	}
 	const struct xchg_rate *r = xchg_exchange_rate(f->x, pb);
 	/* Smallest token of at least 300: the 400. */
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 300, 100000, NOW, out,
-	                     &cost, &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 300, 100000, NOW, out, &cost, &amount),
 	    XCHG_OK);
 	assert_int_equal(amount, 400);
 	assert_int_equal(xchg_rat_mul_ceil(400, r->ask, &want), XCHG_OK);
@@ -266,39 +268,38 @@ test_exchange_buy(void **state)
 	assert_int_equal(money_token_verify(&d), MONEY_OK);
 	assert_int_equal(d.amount, 400);
 	/* An offer of 150 local units affords only the 100 (about 50). */
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 800, 150, NOW, out, &cost,
-	                     &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 800, 150, NOW, out, &cost, &amount),
 	    XCHG_OK);
 	assert_int_equal(amount, 200);
 	assert_true(cost <= 150);
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 10, NOW, out, &cost,
-	                     &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 0, 10, NOW, out, &cost, &amount),
 	    XCHG_ERR_CREDIT);
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 0, NOW, out, &cost,
-	                     &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 0, 0, NOW, out, &cost, &amount),
 	    XCHG_ERR_INVAL);
 	assert_int_equal(xchg_exchange_buy(f->x, money_ident_pk(f->c), 0, 10,
-	                     NOW, out, &cost, &amount),
-	    XCHG_ERR_UNKNOWN);
+	                                   NOW, out, &cost, &amount),
+	                 XCHG_ERR_UNKNOWN);
 	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW + 60, out,
-	                     &cost, &amount),
-	    XCHG_ERR_QUOTE_EXPIRED);
+	                                   &cost, &amount),
+	                 XCHG_ERR_QUOTE_EXPIRED);
 	/* After the own epoch ends, nothing until it is rated. */
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 30), 1);
 	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW + 30, out,
-	                     &cost, &amount),
-	    XCHG_ERR_STALE);
+	                                   &cost, &amount),
+	                 XCHG_ERR_STALE);
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 3600), 1);
 	/* What we sold may come back. */
-	assert_int_equal(xchg_exchange_sell(f->x, out, sizeof(out), NOW,
-	                     &local),
-	    XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, out, sizeof(out), NOW, &local), XCHG_OK);
 	/* Buy out the rest, then empty. */
 	while (xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost,
-	           &amount) == XCHG_OK)
+	                         &amount) == XCHG_OK)
 		;
-	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost,
-	                     &amount),
+	assert_int_equal(
+	    xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost, &amount),
 	    XCHG_ERR_EMPTY);
 }
 
@@ -313,15 +314,15 @@ test_exchange_reserve_persists_and_presses(void **state)
 	bid0 = xchg_exchange_rate(f->x, money_ident_pk(f->b))->bid;
 	token(f->b, 1000000, NOW + 100000, t);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_OK);
+	                 XCHG_OK);
 	xchg_exchange_close(f->x);
 	open_x(f);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	    XCHG_ERR_HELD);
+	                 XCHG_ERR_HELD);
 	/* Half a million local units held, the target is a thousand: the
 	 * bid is cut by the full pressure. */
-	const struct xchg_rate *r = xchg_exchange_rate(f->x,
-	    money_ident_pk(f->b));
+	const struct xchg_rate *r =
+	    xchg_exchange_rate(f->x, money_ident_pk(f->b));
 	assert_int_equal(r->pressure, 50000);
 	assert_true(xchg_rat_double(r->bid) < xchg_rat_double(bid0) * 0.951);
 }
@@ -334,7 +335,7 @@ test_exchange_error_names(void **state)
 		assert_non_null(xchg_errname(e));
 		for (int g = 0; g < e; g++)
 			assert_string_not_equal(xchg_strerror(e),
-			    xchg_strerror(g));
+			                        xchg_strerror(g));
 	}
 	assert_string_equal(xchg_errname(XCHG_ERR_EMPTY), "EMPTY");
 	assert_string_equal(xchg_strerror(XCHG_ERR_N), "unknown error");
@@ -344,17 +345,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_exchange_quote_signed,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exchange_learn_refusals,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exchange_sell_and_refusals,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exchange_buy, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_exchange_reserve_persists_and_presses, setup, teardown),
-		cmocka_unit_test(test_exchange_error_names),
+	    cmocka_unit_test_setup_teardown(test_exchange_quote_signed, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange_learn_refusals, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange_sell_and_refusals,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange_buy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_reserve_persists_and_presses, setup, teardown),
+	    cmocka_unit_test(test_exchange_error_names),
 	};
 
 	return cmocka_run_group_tests_name("xchg_exchange", tests, NULL, NULL);

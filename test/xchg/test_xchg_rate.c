@@ -41,7 +41,7 @@ test_rate_level_is_the_basket(void **state)
 	flat(p, 1);
 	assert_int_equal(xchg_level(p, &l), XCHG_OK);
 	assert_int_equal(l, 10000 + 10000 + 1000 + 1000 + 1000 + 100 + 100 +
-	        10000);
+	                        10000);
 	p[MONEY_RES_NATIVE] = 1000;
 	assert_int_equal(xchg_level(p, &l), XCHG_OK);
 	assert_int_equal(l, 33200 - 100 + 100000);
@@ -55,7 +55,7 @@ static void
 test_rate_parity_from_levels(void **state)
 {
 	struct xchg_rate_param pa = bare();
-	struct xchg_rate r = { 0 };
+	struct xchg_rate r = {0};
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N];
 
 	flat(own, 6);
@@ -75,7 +75,7 @@ static void
 test_rate_spread_and_rounding(void **state)
 {
 	struct xchg_rate_param pa = bare();
-	struct xchg_rate r = { 0 };
+	struct xchg_rate r = {0};
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N], v;
 
 	pa.spread = 10000;
@@ -97,7 +97,7 @@ test_rate_spread_and_rounding(void **state)
 	assert_int_equal(xchg_rat_mul_ceil(1, r.ask, &v), XCHG_OK);
 	assert_int_equal(v, 3);
 	assert_int_equal(xchg_rat_mul_ceil(INT64_MAX, r.ask, &v),
-	    XCHG_ERR_RANGE);
+	                 XCHG_ERR_RANGE);
 	assert_int_equal(xchg_rat_mul_floor(-1, r.ask, &v), XCHG_ERR_INVAL);
 }
 
@@ -108,9 +108,9 @@ test_rate_rat_make_rounds_as_asked(void **state)
 
 	for (int i = 0; i < 20000; i++) {
 		xchg_u128 n = ((xchg_u128)xt_rand(&s) << 64 | xt_rand(&s)) >>
-		    (xt_rand(&s) % 100);
+		              (xt_rand(&s) % 100);
 		xchg_u128 d = ((xchg_u128)xt_rand(&s) << 64 | xt_rand(&s)) >>
-		    (xt_rand(&s) % 100);
+		              (xt_rand(&s) % 100);
 		struct xchg_rat lo, hi;
 		if (d == 0 || n == 0)
 			continue;
@@ -119,10 +119,10 @@ test_rate_rat_make_rounds_as_asked(void **state)
 		/* lo <= n/d <= hi whenever they exist */
 		if (a == 0)
 			assert_true((long double)lo.num / lo.den <=
-			    (long double)n / d * (1 + 1e-15L));
+			            (long double)n / d * (1 + 1e-15L));
 		if (b == 0)
 			assert_true((long double)hi.num / hi.den >=
-			    (long double)n / d * (1 - 1e-15L));
+			            (long double)n / d * (1 - 1e-15L));
 		if (a == 0 && lo.den && n <= UINT64_MAX && d <= UINT64_MAX)
 			assert_true((xchg_u128)lo.num * d <= n * lo.den);
 		if (b == 0 && n <= UINT64_MAX && d <= UINT64_MAX)
@@ -132,9 +132,8 @@ test_rate_rat_make_rounds_as_asked(void **state)
 	}
 	/* Exact when it fits after reduction. */
 	struct xchg_rat q;
-	assert_int_equal(xchg__rat_make((xchg_u128)6 << 70, (xchg_u128)4 << 70,
-	                     0, &q),
-	    0);
+	assert_int_equal(
+	    xchg__rat_make((xchg_u128)6 << 70, (xchg_u128)4 << 70, 0, &q), 0);
 	assert_int_equal(q.num, 3);
 	assert_int_equal(q.den, 2);
 	assert_int_equal(xchg__rat_make(1, 0, 0, &q), -1);
@@ -144,7 +143,7 @@ static void
 test_rate_mid_step_is_bounded(void **state)
 {
 	struct xchg_rate_param pa = bare();
-	struct xchg_rate r = { 0 };
+	struct xchg_rate r = {0};
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N];
 	struct xchg_rat prev;
 
@@ -158,7 +157,8 @@ test_rate_mid_step_is_bounded(void **state)
 	for (int e = 0; e < 30; e++) {
 		prev = r.mid;
 		assert_int_equal(xchg_rate_update(&r, own, f, 0, &pa), XCHG_OK);
-		long double a = xchg_rat_double(prev), b = xchg_rat_double(r.mid);
+		long double a = xchg_rat_double(prev),
+		            b = xchg_rat_double(r.mid);
 		assert_true(b <= a * 9 / 8 * (1 + 1e-15L));
 		assert_true(b >= a);
 		/* The ask never sits below parity, however far the mid lags. */
@@ -172,8 +172,8 @@ test_rate_mid_step_is_bounded(void **state)
 	flat(f, 1000);
 	prev = r.mid;
 	assert_int_equal(xchg_rate_update(&r, own, f, 0, &pa), XCHG_OK);
-	assert_true(xchg_rat_double(r.mid) >= xchg_rat_double(prev) * 7 / 8 -
-	        1e-12);
+	assert_true(xchg_rat_double(r.mid) >=
+	            xchg_rat_double(prev) * 7 / 8 - 1e-12);
 	assert_true(xchg_rat_cmp(r.bid, r.parity) <= 0);
 	assert_true(xchg_rat_double(r.bid) < 1.0001);
 }
@@ -182,7 +182,7 @@ static void
 test_rate_pressure_cuts_the_bid(void **state)
 {
 	struct xchg_rate_param pa = bare();
-	struct xchg_rate r = { 0 }, r2;
+	struct xchg_rate r = {0}, r2;
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N];
 
 	pa.press = 50000;
@@ -200,15 +200,15 @@ test_rate_pressure_cuts_the_bid(void **state)
 	assert_int_equal(xchg_rate_update(&r2, own, f, 750, &pa), XCHG_OK);
 	assert_int_equal(r2.pressure, 25000);
 	assert_true((__int128)r2.bid.num * 1000000 ==
-	    (__int128)r2.bid.den * 2 * 975000);
+	            (__int128)r2.bid.den * 2 * 975000);
 	assert_int_equal(xchg_rat_cmp(r2.ask, r.ask), 0);
 	/* Far above: bounded by the full cut. */
 	r2 = r;
 	assert_int_equal(xchg_rate_update(&r2, own, f, INT64_MAX, &pa),
-	    XCHG_OK);
+	                 XCHG_OK);
 	assert_int_equal(r2.pressure, 50000);
 	assert_true((__int128)r2.bid.num * 1000000 ==
-	    (__int128)r2.bid.den * 2 * 950000);
+	            (__int128)r2.bid.den * 2 * 950000);
 }
 
 static void
@@ -216,7 +216,7 @@ test_rate_band_covers_one_epoch(void **state)
 {
 	struct xchg_rate_param pa = bare();
 	struct money_prices mp;
-	struct xchg_rate r = { 0 };
+	struct xchg_rate r = {0};
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N], f1[MONEY_RES_N];
 	uint64_t s = 99;
 
@@ -228,14 +228,14 @@ test_rate_band_covers_one_epoch(void **state)
 			/* a quoted price is never under its floor */
 			int64_t lo = mp.param[k].floor;
 			f[k] = xt_range(&s, lo, i & 1 ? lo + 30 : 100000000);
-			f1[k] = money_price_next(f[k],
-			    xt_range(&s, 0, MONEY_PPM), &mp.param[k]);
+			f1[k] = money_price_next(
+			    f[k], xt_range(&s, 0, MONEY_PPM), &mp.param[k]);
 		}
 		memset(&r, 0, sizeof(r));
 		assert_int_equal(xchg_rate_update(&r, own, f, 0, &pa), XCHG_OK);
-		struct xchg_rate r1 = { 0 };
+		struct xchg_rate r1 = {0};
 		assert_int_equal(xchg_rate_update(&r1, own, f1, 0, &pa),
-		    XCHG_OK);
+		                 XCHG_OK);
 		/* The parity after any one epoch lies in the band. */
 		assert_true(xchg_rat_cmp(r.lo, r1.parity) <= 0);
 		assert_true(xchg_rat_cmp(r.hi, r1.parity) >= 0);
@@ -246,7 +246,7 @@ static void
 test_rate_refuses_bad_input(void **state)
 {
 	struct xchg_rate_param pa = bare();
-	struct xchg_rate r = { 0 };
+	struct xchg_rate r = {0};
 	int64_t own[MONEY_RES_N], f[MONEY_RES_N];
 
 	flat(own, 1);
@@ -275,14 +275,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rate_level_is_the_basket),
-		cmocka_unit_test(test_rate_parity_from_levels),
-		cmocka_unit_test(test_rate_spread_and_rounding),
-		cmocka_unit_test(test_rate_rat_make_rounds_as_asked),
-		cmocka_unit_test(test_rate_mid_step_is_bounded),
-		cmocka_unit_test(test_rate_pressure_cuts_the_bid),
-		cmocka_unit_test(test_rate_band_covers_one_epoch),
-		cmocka_unit_test(test_rate_refuses_bad_input),
+	    cmocka_unit_test(test_rate_level_is_the_basket),
+	    cmocka_unit_test(test_rate_parity_from_levels),
+	    cmocka_unit_test(test_rate_spread_and_rounding),
+	    cmocka_unit_test(test_rate_rat_make_rounds_as_asked),
+	    cmocka_unit_test(test_rate_mid_step_is_bounded),
+	    cmocka_unit_test(test_rate_pressure_cuts_the_bid),
+	    cmocka_unit_test(test_rate_band_covers_one_epoch),
+	    cmocka_unit_test(test_rate_refuses_bad_input),
 	};
 
 	return cmocka_run_group_tests_name("xchg_rate", tests, NULL, NULL);

@@ -37,8 +37,10 @@ setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/reserve", f->dir);
 	f->issuer = xt_ident(f->iddir, sizeof(f->iddir));
 	for (int i = 0; i < NTOK; i++)
-		assert_int_equal(money_token_sign(f->issuer, 100 * (i + 1),
-		                     i == 5 ? NOW + 10 : NOW + 100000, &f->t[i]),
+		assert_int_equal(
+		    money_token_sign(f->issuer, 100 * (i + 1),
+		                     i == 5 ? NOW + 10 : NOW + 100000,
+		                     &f->t[i]),
 		    MONEY_OK);
 	xchg__fail_at = 0;
 	xchg__crashed = 0;
@@ -72,28 +74,25 @@ test_reserve_states_and_refusals(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(xchg_reserve_add(r, &f->t[i]), XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[0]), XCHG_ERR_HELD);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial,
-	                     XCHG_CLEARING),
-	    XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[0].serial, XCHG_CLEARING), XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[0]), XCHG_ERR_HELD);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_SOLD),
-	    XCHG_ERR_STATE);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial,
-	                     XCHG_CLEARED),
-	    XCHG_OK);
+	                 XCHG_ERR_STATE);
+	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_CLEARED),
+	                 XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[0]), XCHG_ERR_SPENT);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial,
-	                     XCHG_CLEARING),
-	    XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_CLEARING), XCHG_OK);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT),
-	    XCHG_OK);
+	                 XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[1]), XCHG_ERR_SPENT);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[2].serial, XCHG_SOLD),
-	    XCHG_OK);
+	                 XCHG_OK);
 	/* A token we sold may be sold back to us. */
 	assert_int_equal(xchg_reserve_add(r, &f->t[2]), XCHG_OK);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[7].serial, XCHG_SOLD),
-	    XCHG_ERR_STATE);
+	                 XCHG_ERR_STATE);
 	xchg_reserve_sums(r, cur, &s);
 	assert_int_equal(s.amount[XCHG_HELD], 300 + 400);
 	assert_int_equal(s.amount[XCHG_CLEARED], 100);
@@ -108,9 +107,9 @@ test_reserve_states_and_refusals(void **state)
 	assert_int_equal(xchg_reserve_pick(r, cur, 0, 0, NOW, &t), XCHG_OK);
 	assert_int_equal(t.amount, 400);
 	assert_int_equal(xchg_reserve_pick(r, cur, 0, 299, NOW, &t),
-	    XCHG_ERR_CREDIT);
+	                 XCHG_ERR_CREDIT);
 	assert_int_equal(xchg_reserve_pick(r, cur, 0, 0, NOW + 200000, &t),
-	    XCHG_ERR_EMPTY);
+	                 XCHG_ERR_EMPTY);
 	xchg_reserve_close(r);
 
 	/* Everything survives a reopen. */
@@ -119,7 +118,7 @@ test_reserve_states_and_refusals(void **state)
 	assert_int_equal(s.amount[XCHG_HELD], 700);
 	assert_int_equal(s.amount[XCHG_SPENT], 200);
 	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[0].serial, NULL),
-	    XCHG_CLEARED);
+	                 XCHG_CLEARED);
 	assert_int_equal(xchg_reserve_add(r, &f->t[1]), XCHG_ERR_SPENT);
 	xchg_reserve_close(r);
 }
@@ -172,7 +171,7 @@ test_reserve_torn_tail_and_corruption(void **state)
 		b ^= 0x40;
 		assert_int_equal(pwrite(fd, &b, 1, off), 1);
 		assert_int_equal(xchg_reserve_open(f->path, &r),
-		    XCHG_ERR_CORRUPT);
+		                 XCHG_ERR_CORRUPT);
 		b ^= 0x40;
 		assert_int_equal(pwrite(fd, &b, 1, off), 1);
 		close(fd);
@@ -195,15 +194,13 @@ test_reserve_compaction(void **state)
 	for (int i = 0; i < NTOK; i++)
 		assert_int_equal(xchg_reserve_add(r, &f->t[i]), XCHG_OK);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_SOLD),
-	    XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial,
-	                     XCHG_CLEARING),
-	    XCHG_OK);
+	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_CLEARING), XCHG_OK);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT),
-	    XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[2].serial,
-	                     XCHG_CLEARING),
-	    XCHG_OK);
+	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[2].serial, XCHG_CLEARING), XCHG_OK);
 	/* t[5] expires at NOW + 10. */
 	assert_int_equal(xchg_reserve_expire(r, NOW + 10, &n), XCHG_OK);
 	assert_int_equal(n, 1);
@@ -224,7 +221,7 @@ test_reserve_compaction(void **state)
 	assert_int_equal(s1.amount[XCHG_SPENT], 200);
 	assert_int_equal(s1.amount[XCHG_EXPIRED], 600);
 	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[2].serial, NULL),
-	    XCHG_CLEARING);
+	                 XCHG_CLEARING);
 	/* Once the spent token has expired its serial may be forgotten. */
 	assert_int_equal(xchg_reserve_compact(r, NOW + 100000), XCHG_OK);
 	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[1].serial, NULL), 0);
@@ -239,14 +236,26 @@ enum { OP_ADD, OP_SET, OP_EXPIRE, OP_COMPACT };
 static const struct op {
 	int kind, tok, to;
 } script[] = {
-	{ OP_ADD, 0, 0 }, { OP_ADD, 1, 0 }, { OP_ADD, 2, 0 },
-	{ OP_SET, 0, XCHG_CLEARING }, { OP_ADD, 3, 0 },
-	{ OP_SET, 0, XCHG_CLEARED }, { OP_SET, 1, XCHG_SOLD },
-	{ OP_ADD, 5, 0 }, { OP_SET, 2, XCHG_CLEARING },
-	{ OP_SET, 2, XCHG_SPENT }, { OP_COMPACT, 0, 0 }, { OP_ADD, 1, 0 },
-	{ OP_ADD, 4, 0 }, { OP_EXPIRE, 0, 0 }, { OP_SET, 3, XCHG_CLEARING },
-	{ OP_SET, 3, XCHG_HELD }, { OP_ADD, 6, 0 }, { OP_COMPACT, 0, 0 },
-	{ OP_SET, 4, XCHG_SOLD }, { OP_ADD, 7, 0 },
+    {OP_ADD, 0, 0},
+    {OP_ADD, 1, 0},
+    {OP_ADD, 2, 0},
+    {OP_SET, 0, XCHG_CLEARING},
+    {OP_ADD, 3, 0},
+    {OP_SET, 0, XCHG_CLEARED},
+    {OP_SET, 1, XCHG_SOLD},
+    {OP_ADD, 5, 0},
+    {OP_SET, 2, XCHG_CLEARING},
+    {OP_SET, 2, XCHG_SPENT},
+    {OP_COMPACT, 0, 0},
+    {OP_ADD, 1, 0},
+    {OP_ADD, 4, 0},
+    {OP_EXPIRE, 0, 0},
+    {OP_SET, 3, XCHG_CLEARING},
+    {OP_SET, 3, XCHG_HELD},
+    {OP_ADD, 6, 0},
+    {OP_COMPACT, 0, 0},
+    {OP_SET, 4, XCHG_SOLD},
+    {OP_ADD, 7, 0},
 };
 #define NOPS (int)(sizeof(script) / sizeof(script[0]))
 
@@ -287,7 +296,7 @@ run_op(struct fx *f, struct xchg_reserve *r, const struct op *o)
 		return xchg_reserve_add(r, &f->t[o->tok]);
 	case OP_SET:
 		return xchg_reserve_set(r, f->t[o->tok].currency,
-		    f->t[o->tok].serial, o->to);
+		                        f->t[o->tok].serial, o->to);
 	case OP_EXPIRE:
 		return xchg_reserve_expire(r, NOW + 10, NULL);
 	default:
@@ -305,11 +314,10 @@ matches(struct fx *f, struct xchg_reserve *r, int n)
 	model(f, n, st, &want);
 	for (int i = 0; i < NTOK; i++) {
 		int got = xchg_reserve_lookup(r, f->t[i].currency,
-		    f->t[i].serial, NULL);
+		                              f->t[i].serial, NULL);
 		/* Compaction forgets sold and expired serials. */
-		if (got != st[i] &&
-		    !(got == 0 &&
-		        (st[i] == XCHG_SOLD || st[i] == XCHG_EXPIRED)))
+		if (got != st[i] && !(got == 0 && (st[i] == XCHG_SOLD ||
+		                                   st[i] == XCHG_EXPIRED)))
 			return 0;
 	}
 	/* Sums equal to the model's: nothing lost, nothing twice. */
@@ -337,13 +345,13 @@ fault_run(struct fx *f, enum xchg__fail_mode mode, long *points)
 			enum xchg_err e = run_op(f, r, &script[i]);
 			if (e != XCHG_OK) {
 				assert_true(e == XCHG_ERR_SYS ||
-				    e == XCHG_ERR_CRASH);
+				            e == XCHG_ERR_CRASH);
 				assert_int_equal(e == XCHG_ERR_CRASH,
-				    mode == XCHG__FAIL_CRASH);
+				                 mode == XCHG__FAIL_CRASH);
 				failed = 1;
 				/* Broken until reopened. */
 				assert_int_equal(xchg_reserve_add(r, &f->t[7]),
-				    XCHG_ERR_BROKEN);
+				                 XCHG_ERR_BROKEN);
 				break;
 			}
 			acked = i + 1;
@@ -361,8 +369,8 @@ fault_run(struct fx *f, enum xchg__fail_mode mode, long *points)
 			assert_true(acked < NOPS && matches(f, r, acked + 1));
 		/* And it works on. */
 		struct money_token extra;
-		assert_int_equal(money_token_sign(f->issuer, 9, NOW + 100000,
-		                     &extra),
+		assert_int_equal(
+		    money_token_sign(f->issuer, 9, NOW + 100000, &extra),
 		    MONEY_OK);
 		assert_int_equal(xchg_reserve_add(r, &extra), XCHG_OK);
 		xchg_reserve_close(r);
@@ -382,7 +390,6 @@ test_reserve_fault_every_io_call(void **state)
 	print_message("%ld I/O calls, each failed and crashed in turn\n", e);
 }
 
-
 /* Group commit: many staged changes share one write and one sync; the
  * index sees them at once; an uncut or torn batch is not durable, and a
  * torn batch is cut whatever part of it reached the file. */
@@ -400,20 +407,21 @@ test_reserve_group_commit(void **state)
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(xchg_reserve_stage_add(r, &f->t[i], &tk[i]),
-		    XCHG_OK);
+		                 XCHG_OK);
 	assert_int_equal(tk[0], tk[3]);
 	assert_true(xchg_reserve_durable(r) < tk[0]);
 	/* Staged is already known: a second sale of a serial is refused. */
 	assert_int_equal(xchg_reserve_stage_add(r, &f->t[1], &t2),
-	    XCHG_ERR_HELD);
+	                 XCHG_ERR_HELD);
 	assert_int_equal(xchg_reserve_compact(r, NOW), XCHG_ERR_BUSY);
 	calls = (uint64_t)xchg__io_calls;
 	assert_int_equal(xchg_reserve_commit_begin(r, &b), XCHG_OK);
 	assert_non_null(b);
 	/* Staging goes on while a batch is in flight; a second begin waits. */
 	assert_int_equal(xchg_reserve_stage_set(r, f->t[0].currency,
-	                     f->t[0].serial, XCHG_CLEARING, &t2),
-	    XCHG_OK);
+	                                        f->t[0].serial, XCHG_CLEARING,
+	                                        &t2),
+	                 XCHG_OK);
 	assert_true(t2 > tk[0]);
 	struct xchg_batch *b2;
 	assert_int_equal(xchg_reserve_commit_begin(r, &b2), XCHG_ERR_BUSY);
@@ -430,11 +438,10 @@ test_reserve_group_commit(void **state)
 	assert_int_equal(xchg_reserve_stage_add(r, &f->t[4], &t2), XCHG_OK);
 	xchg_reserve_close(r);
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
-	assert_int_equal(xchg_reserve_lookup(r, f->t[4].currency,
-	                     f->t[4].serial, NULL),
-	    0);
-	assert_int_equal(xchg_reserve_lookup(r, f->t[0].currency,
-	                     f->t[0].serial, NULL),
+	assert_int_equal(
+	    xchg_reserve_lookup(r, f->t[4].currency, f->t[4].serial, NULL), 0);
+	assert_int_equal(
+	    xchg_reserve_lookup(r, f->t[0].currency, f->t[0].serial, NULL),
 	    XCHG_CLEARING);
 	xchg_reserve_stats(r, &st);
 	assert_int_equal(st.records, 6);
@@ -442,15 +449,14 @@ test_reserve_group_commit(void **state)
 	 * hole in the middle): cut, never corruption, never applied. */
 	for (int hole = 0; hole < 3; hole++) {
 		for (int i = 4; i < 7; i++)
-			assert_int_equal(xchg_reserve_stage_add(r, &f->t[i],
-			                     &t2),
-			    XCHG_OK);
+			assert_int_equal(
+			    xchg_reserve_stage_add(r, &f->t[i], &t2), XCHG_OK);
 		assert_int_equal(xchg_reserve_commit(r), XCHG_OK);
 		xchg_reserve_close(r);
 		fd = open(f->path, O_RDWR);
 		uint8_t z[160] = {0};
 		assert_int_equal(pwrite(fd, z, 160, (off_t)(6 + hole) * 160),
-		    160);
+		                 160);
 		close(fd);
 		assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 		xchg_reserve_stats(r, &st);
@@ -466,16 +472,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reserve_states_and_refusals,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_reserve_torn_tail_and_corruption, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reserve_compaction, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_reserve_fault_every_io_call,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reserve_group_commit,
-		    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve_states_and_refusals,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reserve_torn_tail_and_corruption, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve_compaction, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve_fault_every_io_call,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve_group_commit, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests_name("xchg_reserve", tests, NULL, NULL);

@@ -27,8 +27,13 @@ run(const struct sim_cfg *c, struct sim_summary *sum, struct sim_row *rows)
 static void
 test_sim_claims_hold(void **state)
 {
-	struct sim_cfg c = { .n = 30, .epochs = 200, .seed = 7,
-		.topo = SIM_RING, .scenario = SIM_ALL, .degree = 2, .mpp = 10 };
+	struct sim_cfg c = {.n = 30,
+	                    .epochs = 200,
+	                    .seed = 7,
+	                    .topo = SIM_RING,
+	                    .scenario = SIM_ALL,
+	                    .degree = 2,
+	                    .mpp = 10};
 	struct sim_summary s;
 
 	assert_int_equal(money_init(), MONEY_OK);
@@ -51,8 +56,13 @@ test_sim_claims_hold(void **state)
 static void
 test_sim_deterministic(void **state)
 {
-	struct sim_cfg c = { .n = 20, .epochs = 60, .seed = 11,
-		.topo = SIM_RANDOM, .scenario = SIM_ALL, .degree = 3, .mpp = 5 };
+	struct sim_cfg c = {.n = 20,
+	                    .epochs = 60,
+	                    .seed = 11,
+	                    .topo = SIM_RANDOM,
+	                    .scenario = SIM_ALL,
+	                    .degree = 3,
+	                    .mpp = 5};
 	static struct sim_row a[60], b[60];
 	struct sim_summary sa, sb;
 
@@ -67,7 +77,7 @@ test_sim_deterministic(void **state)
 static void
 test_sim_refuses_bad_config(void **state)
 {
-	struct sim_cfg c = { .n = 1, .epochs = 10, .mpp = 1 };
+	struct sim_cfg c = {.n = 1, .epochs = 10, .mpp = 1};
 
 	assert_null(sim_new(&c));
 	c.n = 10;
@@ -79,9 +89,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sim_claims_hold),
-		cmocka_unit_test(test_sim_deterministic),
-		cmocka_unit_test(test_sim_refuses_bad_config),
+	    cmocka_unit_test(test_sim_claims_hold),
+	    cmocka_unit_test(test_sim_deterministic),
+	    cmocka_unit_test(test_sim_refuses_bad_config),
 	};
 
 	return cmocka_run_group_tests_name("xchg_sim", tests, NULL, NULL);

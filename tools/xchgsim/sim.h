@@ -24,13 +24,13 @@ enum sim_scenario {
 };
 
 struct sim_cfg {
-	int n;           /* platforms, 2 .. 100000 */
+	int n; /* platforms, 2 .. 100000 */
 	int epochs;
 	uint64_t seed;
 	enum sim_topo topo;
 	enum sim_scenario scenario;
-	int degree;      /* chords per platform (ring) or edges (random) */
-	int mpp;         /* messengers per platform */
+	int degree; /* chords per platform (ring) or edges (random) */
+	int mpp;    /* messengers per platform */
 	int quiet;
 };
 
@@ -39,26 +39,26 @@ struct sim_row {
 	int epoch;
 	double level_min, level_mean, level_max; /* normal platforms */
 	double level_greedy, level_inflate;      /* 0 if absent */
-	double gap_mean, gap_max;   /* |mid - parity| / parity, normal pairs */
-	double tgap_mean;           /* against the true current parity */
-	double val_greedy, val_inflate; /* mean mid of that currency at its
-	                                   neighbours, / start */
-	double par_greedy, par_inflate; /* same for the true parity */
-	double reserve;   /* value of all reserves / start */
+	double gap_mean, gap_max; /* |mid - parity| / parity, normal pairs */
+	double tgap_mean;         /* against the true current parity */
+	double val_greedy, val_inflate;      /* mean mid of that currency at its
+	                                        neighbours, / start */
+	double par_greedy, par_inflate;      /* same for the true parity */
+	double reserve;                      /* value of all reserves / start */
 	double visits_greedy, visits_normal; /* arrivals per platform */
-	double cycle;     /* best 2- and 3-cycle factor - 1 */
+	double cycle; /* best 2- and 3-cycle factor - 1 */
 };
 
 struct sim_summary {
 	double level_spread_med, level_spread_max; /* max/min over 2nd half */
 	double gap_mean, gap_max, tgap_mean;       /* last epoch */
-	double cycle_best;    /* best cycle factor - 1 over the run */
-	int neg_cycle;        /* Bellman-Ford found a gaining cycle */
-	double infl_normal;   /* level end / start, mean of normal */
+	double cycle_best;  /* best cycle factor - 1 over the run */
+	int neg_cycle;      /* Bellman-Ford found a gaining cycle */
+	double infl_normal; /* level end / start, mean of normal */
 	double infl_greedy, infl_inflate;
 	double value_greedy, value_inflate; /* rate end / start */
-	double prop_inflate;  /* rate / parity change (1 = proportional) */
-	double money_inflate; /* its money supply end / start */
+	double prop_inflate;   /* rate / parity change (1 = proportional) */
+	double money_inflate;  /* its money supply end / start */
 	double traffic_greedy; /* arrivals at greedy / normal, 2nd half */
 	double steps_per_s;    /* platform-epochs per second */
 };
@@ -83,14 +83,14 @@ void sim_run(struct sim *s, struct sim_row *rows, struct sim_summary *sum);
  * Returns 1 if every claim holds, 0 if not.
  */
 int sim_print_summary(FILE *f, const struct sim_cfg *cfg,
-    const struct sim_summary *sum);
+                      const struct sim_summary *sum);
 
 /*
  * sim_write_csv, sim_plot: outputs (sim_out.c). sim_plot returns 0, or -1
  * when gnuplot is missing or fails (a note goes to stderr).
  */
 int sim_write_csv(const char *dir, const struct sim_cfg *cfg,
-    const struct sim_row *rows);
+                  const struct sim_row *rows);
 int sim_plot(const char *dir, const char *csvdir, const struct sim_cfg *cfg);
 
 #endif /* XCHGSIM_H */
