@@ -247,6 +247,7 @@ struct pf_xchg_stats {
 	uint64_t sells, buys, refused;
 	int64_t minted, burned; /* local units paid to sellers, from buyers */
 	uint64_t reserve_records, reserve_tokens, reserve_commits;
+	uint64_t reserve_compactions; /* while running (pf_xchg.c) */
 };
 void pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st);
 

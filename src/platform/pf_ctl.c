@@ -131,12 +131,13 @@ money_text(struct pf_ctl *c, struct cbuf *b)
 		return;
 	cprintf(b, "exchange   %llu sold to us, %llu bought, %llu refused; "
 		   "paid out %lld, taken in %lld; reserve %llu tokens, %llu "
-		   "records, %llu commits\n",
+		   "records, %llu commits, %llu compactions\n",
 	    (unsigned long long)x.sells, (unsigned long long)x.buys,
 	    (unsigned long long)x.refused, (long long)x.minted,
 	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
 	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits);
+	    (unsigned long long)x.reserve_commits,
+	    (unsigned long long)x.reserve_compactions);
 }
 
 static void
@@ -174,12 +175,13 @@ money_json(struct pf_ctl *c, struct cbuf *b)
 	cprintf(b, ",\"exchange\":{\"sells\":%llu,\"buys\":%llu,"
 		   "\"refused\":%llu,\"paid_out\":%lld,\"taken_in\":%lld,"
 		   "\"reserve_tokens\":%llu,\"reserve_records\":%llu,"
-		   "\"reserve_commits\":%llu}",
+		   "\"reserve_commits\":%llu,\"reserve_compactions\":%llu}",
 	    (unsigned long long)x.sells, (unsigned long long)x.buys,
 	    (unsigned long long)x.refused, (long long)x.minted,
 	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
 	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits);
+	    (unsigned long long)x.reserve_commits,
+	    (unsigned long long)x.reserve_compactions);
 }
 
 static void

@@ -58,6 +58,8 @@ struct pf_xchg {
 	/* counters (docs/xchg.md) */
 	int64_t minted, burned; /* local units: paid to sellers, from buyers */
 	uint64_t sells, buys, refused;
+	uint64_t compactions;
+	uint64_t compacted_at; /* records the last compaction kept */
 };
 
 static uint64_t
@@ -636,6 +638,39 @@ static const struct {
 /* After each price epoch: re-rate every currency for the epoch that
  * begins (its end rounded up to the second: quotes and tokens count in
  * seconds), and now and then expire what is due in the reserve. */
+/* The reserve file grows by a record per change. When it has grown past
+ * twice what the last compaction kept (plus some slack) and nothing is
+ * staged or in flight, it is rewritten with the live entries: one write
+ * and sync on the loop thread, like the ledger's prune, so the file stays
+ * bounded by what the reserve holds. */
+#define COMPACT_SLACK 256
+
+static void
+compact(struct pf_xchg *xs)
+{
+	struct xchg_reserve_stats rs;
+	if (xs->broken || xs->batch || xchg_reserve_staged(xs->r) ||
+	    !pf__list_empty(&xs->waiters))
+		return;
+	xchg_reserve_stats(xs->r, &rs);
+	if (!xs->compacted_at)
+		xs->compacted_at = rs.records ? rs.records : 1;
+	/* Doubling keeps the rewrites amortized O(1) per record and the
+	 * file within twice what the last compaction kept, plus slack. */
+	if (rs.records <= 2 * xs->compacted_at + COMPACT_SLACK)
+		return;
+	enum xchg_err e = xchg_reserve_compact(xs->r, now_s());
+	if (e) { /* the reserve refuses everything until a restart */
+		xs->broken = true;
+		log_warnx("exchange: compacting the reserve: %s; the exchange "
+			  "is closed until restart", xchg_strerror(e));
+	} else {
+		xs->compactions++;
+		xchg_reserve_stats(xs->r, &rs);
+		xs->compacted_at = rs.records ? rs.records : 1;
+	}
+}
+
 static void
 epoch_hook(void *ud, const struct money_prices *prices)
 {
@@ -652,6 +687,7 @@ epoch_hook(void *ud, const struct money_prices *prices)
 			         (unsigned long long)n);
 		kick(xs);
 	}
+	compact(xs);
 }
 
 /* ---- life ---- */
@@ -747,4 +783,5 @@ pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st)
 	st->reserve_records = rs.records;
 	st->reserve_tokens = rs.entries;
 	st->reserve_commits = rs.commits;
+	st->reserve_compactions = xs->compactions;
 }
