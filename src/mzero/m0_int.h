@@ -369,7 +369,7 @@ enum m0_tcode {
 const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
 void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 
-/* ---- the VM (m0_vm.c) ---- */
+/* ---- stacks, frames, calls, errors (m0_do.c) ---- */
 int m0__push_frame(struct m0_state *s, uint8_t kind,
     const struct m0_value *a, const struct m0_value *b, int64_t i,
     int64_t n);
@@ -378,6 +378,20 @@ int m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out);
 int m0__grow_os(struct m0_state *s, uint32_t need);
 bool m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
     uint32_t used, uint32_t need, uint32_t max, size_t size);
+int m0__exec_token(struct m0_state *s, const struct m0_value *v);
+int m0__retry_token(struct m0_state *s, const struct m0_value *v);
+int m0__step_loop(struct m0_state *s, struct m0_frame *f);
+int m0__settle(struct m0_state *s, int err);
+
+/* Calls operator op (built-in or extension) as the current object. */
+static inline int
+m0__call_op(struct m0_state *s, uint32_t op)
+{
+	s->cur = m0__oper(op);
+	if (op < M0_NOPS)
+		return m0__ops[op].fn(s);
+	return m0__ext_call(s, op);
+}
 
 /* ---- system dictionary (m0_sys.c) ---- */
 int m0__gset(struct m0_state *b, struct m0_value *d, const char *k,
