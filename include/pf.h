@@ -193,12 +193,29 @@ struct pf_money_config {
 	int64_t link_capacity; /* bytes/s per family the prices assume [10M] */
 };
 
+/* Why a deposit was refused, as `m0ctl status` counts it. */
+enum pf_refusal {
+	PF_REFUSAL_MALFORMED,
+	PF_REFUSAL_FORGED,
+	PF_REFUSAL_ALTERED,
+	PF_REFUSAL_FOREIGN,
+	PF_REFUSAL_EXPIRED,
+	PF_REFUSAL_SPENT,
+	PF_REFUSAL_OTHER, /* the ledger failed, memory ran out */
+	PF_REFUSAL_N
+};
+
+/* The name of refusal kind (r) in `m0ctl status`; "?" when out of range. */
+const char *pf_refusal_name(int r);
+
 struct pf_money_stats {
 	int charged;
 	int64_t minted, held, outstanding, burned, charged_units, lost;
 	int64_t lost_at_open;
 	uint64_t removed;       /* processes removed at zero credit */
 	uint64_t deposits, withdrawals, refused, expired_store;
+	/* refused deposits by kind (enum pf_refusal), summing to refused */
+	uint64_t refused_by[PF_REFUSAL_N];
 	uint64_t ledger_records, ledger_serials, commits;
 	uint64_t epoch;
 	int64_t price[16]; /* by enum money_res; MONEY_PRICE_SCALE = 1 */

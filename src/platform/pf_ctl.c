@@ -115,6 +115,11 @@ money_text(struct pf_ctl *c, struct cbuf *b)
 	    (unsigned long long)m.ledger_serials,
 	    (unsigned long long)m.commits, (unsigned long long)m.deposits,
 	    (unsigned long long)m.withdrawals, (unsigned long long)m.refused);
+	cprintf(b, "refused   ");
+	for (int r = 0; r < PF_REFUSAL_N; r++)
+		cprintf(b, " %s %llu", pf_refusal_name(r),
+		    (unsigned long long)m.refused_by[r]);
+	cprintf(b, "\n");
 	cprintf(b, "removals   %llu (credit exhausted); %llu entries of _ "
 		   "expired\n",
 	    (unsigned long long)m.removed,
@@ -167,6 +172,10 @@ money_json(struct pf_ctl *c, struct cbuf *b)
 	for (int r = 0; r < m.nprices; r++)
 		cprintf(b, "%s\"%s\":%lld", r ? "," : "",
 		    money_res_name((enum money_res)r), (long long)m.price[r]);
+	cprintf(b, "},\"refusals\":{");
+	for (int r = 0; r < PF_REFUSAL_N; r++)
+		cprintf(b, "%s\"%s\":%llu", r ? "," : "", pf_refusal_name(r),
+		    (unsigned long long)m.refused_by[r]);
 	cprintf(b, "}}");
 	struct pf_xchg_stats x;
 	pf_xchg_get_stats(c->pf, &x);

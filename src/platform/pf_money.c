@@ -56,6 +56,47 @@ merr(struct pf_money *m, enum money_err e)
 	}
 }
 
+const char *
+pf_refusal_name(int r)
+{
+	static const char *const names[PF_REFUSAL_N] = {"malformed",
+	    "forged", "altered", "foreign", "expired", "spent", "other"};
+	return r >= 0 && r < PF_REFUSAL_N ? names[r] : "?";
+}
+
+/* Counts a refused deposit under its kind. */
+static void
+refuse(struct pf_money *m, enum money_err e)
+{
+	enum pf_refusal r;
+	switch (e) {
+	case MONEY_ERR_MALFORMED:
+		r = PF_REFUSAL_MALFORMED;
+		break;
+	case MONEY_ERR_FORGED:
+		r = PF_REFUSAL_FORGED;
+		break;
+	case MONEY_ERR_ALTERED:
+		r = PF_REFUSAL_ALTERED;
+		break;
+	case MONEY_ERR_FOREIGN:
+		r = PF_REFUSAL_FOREIGN;
+		break;
+	case MONEY_ERR_EXPIRED:
+		r = PF_REFUSAL_EXPIRED;
+		break;
+	case MONEY_ERR_SPENT:
+	case MONEY_ERR_DUP:
+		r = PF_REFUSAL_SPENT;
+		break;
+	default:
+		r = PF_REFUSAL_OTHER;
+		break;
+	}
+	m->refused++;
+	m->refused_by[r]++;
+}
+
 /* ---- group commit ---- */
 
 static void
@@ -276,7 +317,7 @@ verified_cb(uv_work_t *req, int status)
 	m->verifying--;
 	free(v);
 	if (err) {
-		m->refused++;
+		refuse(m, err);
 		if (p) {
 			p->acct->wait = NULL;
 			m0_state_resume_error(p->s, merr(m, err));
@@ -303,7 +344,7 @@ op_dep(struct m0_state *s, void *ud)
 	if (err)
 		return err;
 	if (len != MONEY_TOKEN_LEN) { /* no signature to check */
-		m->refused++;
+		refuse(m, MONEY_ERR_MALFORMED);
 		return m->e_malformed;
 	}
 	struct pf_verify *v = calloc(1, sizeof(*v));
@@ -493,6 +534,7 @@ pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 	st->deposits = m->deposits;
 	st->withdrawals = m->withdrawals;
 	st->refused = m->refused;
+	memcpy(st->refused_by, m->refused_by, sizeof(st->refused_by));
 	st->expired_store = m->expired_store;
 	st->ledger_records = ls.records;
 	st->ledger_serials = ls.serials;

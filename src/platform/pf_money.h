@@ -63,6 +63,7 @@ struct pf_money {
 	void *epoch_ud;
 	/* counters */
 	uint64_t removed, deposits, withdrawals, refused, expired_store;
+	uint64_t refused_by[PF_REFUSAL_N];
 	int e_malformed, e_forged, e_altered, e_foreign, e_expired, e_spent;
 	int e_credit, e_ledger;
 };

@@ -102,10 +102,25 @@ check "withdrawn token redeems" "ok 7" "$(dep $PA "$tw")"
 expect_refused "withdrawn token redeems once" token_spent "$(dep $PA "$tw")"
 check "withdrawn token is foreign at b" token_foreign "$(depb "$tw")"
 
-# counters
+# counters, in all and by kind
 s=$(status a)
 check "refusals counted" "$refused" "$(jnum "$s" refused)"
+kinds() { # the "refusals" object of a status, as "kind n ..."
+	printf '%s' "$1" | grep -o '"refusals":{[^}]*}' | tr -d '"{}' |
+	    sed 's/^refusals://; s/:/ /g; s/,/ /g'
+}
+# malformed 5, forged 1, altered 4, foreign 1, spent: after the genuine
+# one, twice in a messenger, three concurrent, the withdrawn one
+check "refusals by kind" \
+    "malformed 5 forged 1 altered 4 foreign 1 expired 0 spent 6 other 0" \
+    "$(kinds "$s")"
 sb=$(status b)
 check "refusals counted at b" 2 "$(jnum "$sb" refused)"
+check "refusals by kind at b" \
+    "malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
+    "$(kinds "$sb")"
+check "refusals in the text status" \
+    "refused    malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
+    "$("$M0CTL" -s "$tmp/b" status | grep '^refused ')"
 check "withdrawals counted" 1 "$(jnum "$s" withdrawals)"
 finish
