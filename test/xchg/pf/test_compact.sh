@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 PA=19989 PB=19990
 printf '[money]\nepoch = 100\nquote_ttl = 10\n' >"$tmp/a.conf"
+cp "$tmp/a.conf" "$tmp/b.conf" # prices of both fall to the floor together
 start a $PA
 start b $PB
 pkb=$(pk b $PB)
@@ -50,9 +51,9 @@ x() {
 	fresh
 	inject a $PA "\\$qb\\ _xlr { $1 } try say" --replies 1
 }
-# The trade loaded A, whose prices rose by up to 1/8 every 100 ms epoch:
-# until they fall back a 10-unit token of B may be worth less than one
-# unit of A (xchg_range). Wait for that, at most 10 s.
+# Idle prices fall by 1/8 every 100 ms epoch to the floor, A's and B's
+# not in step (the trade ran at A): until they meet a 10-unit token of B
+# may be worth less than one unit of A (xchg_range). Wait, at most 10 s.
 i=0
 while [ $i -lt 50 ]; do
 	r=$(x "\\$first\\ _xsl")
