@@ -282,8 +282,8 @@ epoch_cb(uv_timer_t *t)
 	uint32_t gone = m0_global_expire(pf->g, now);
 	m->expired_store += gone;
 	int64_t used[MONEY_RES_N] = {0}, cap[MONEY_RES_N] = {0};
-	used[MONEY_RES_STEP] = (int64_t)(m->busy_ns / 1000);
-	cap[MONEY_RES_STEP] = dt;
+	used[MONEY_RES_STEP] = (int64_t)(m->demand_ns / 1000);
+	cap[MONEY_RES_STEP] = 2 * dt; /* target 1/2: one process at a time */
 	used[MONEY_RES_MEM] = heap;
 	cap[MONEY_RES_MEM] = m->cfg.mem_capacity;
 	used[MONEY_RES_STORE] = (int64_t)m0_global_bytes(pf->g);
@@ -303,7 +303,7 @@ epoch_cb(uv_timer_t *t)
 	money_prices_epoch(&m->prices, used, cap);
 	if (m->epoch_hook) /* the exchange re-rates on the new prices */
 		m->epoch_hook(m->epoch_ud, &m->prices);
-	m->busy_ns = 0;
+	m->demand_ns = 0;
 	m->native_us = 0;
 	memset(m->sent, 0, sizeof(m->sent));
 	m->epochs++;

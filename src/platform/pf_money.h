@@ -51,7 +51,8 @@ struct pf_money {
 	/* epochs */
 	uv_timer_t epoch;
 	int64_t last_epoch_us;
-	uint64_t busy_ns;                /* running slices, this epoch */
+	uint64_t demand_ns; /* running slices, this epoch, doubled while
+	                       others queue (pf_sched.c count_demand) */
 	uint64_t gmark;                  /* global heap bytes, last seen */
 	int64_t sent[MONEY_RES_N];       /* bytes sent, this epoch */
 	int64_t native_us;               /* vCPU µs, this epoch */

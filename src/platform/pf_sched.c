@@ -80,15 +80,35 @@ over_limits(struct pf_proc *p)
 	return false;
 }
 
+/*
+ * Demand for the processor, for the step price: time spent running a
+ * process counts once, twice while others queue behind it. The price
+ * targets half of twice the epoch, so it holds while messengers take the
+ * processor one at a time (one that computes for minutes on an idle host
+ * pays the same price throughout), rises while they queue for it and
+ * falls while it idles (docs/money.md, "Prices").
+ */
+static void
+count_demand(struct pf_platform *pf, uint64_t *mark, bool queued)
+{
+	uint64_t now = uv_hrtime();
+	if (pf->money)
+		pf->money->demand_ns += (now - *mark) * (queued ? 2 : 1);
+	*mark = now;
+}
+
 static void
 idle_cb(uv_idle_t *h)
 {
 	struct pf_platform *pf = h->data;
-	uint64_t start = uv_hrtime();
+	uint64_t start = uv_hrtime(), mark = start;
+	bool queued = false;
 	while (!pf__list_empty(&pf->runq)) {
+		count_demand(pf, &mark, queued);
 		struct pf_proc *p =
 		    PF_CONTAINER(pf->runq.next, struct pf_proc, run);
 		pf__list_del(&p->run);
+		queued = !pf__list_empty(&pf->runq);
 		p->state = PF_RUNNING;
 		if (p->nrun) {
 			/* Waiting on native code: one slice of guest time,
@@ -140,8 +160,7 @@ idle_cb(uv_idle_t *h)
 		if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
 			break;
 	}
-	if (pf->money) /* the processor's utilization, for the step price */
-		pf->money->busy_ns += uv_hrtime() - start;
+	count_demand(pf, &mark, queued);
 	if (pf__list_empty(&pf->runq)) {
 		uv_idle_stop(&pf->idle);
 		pf->idle_on = false;

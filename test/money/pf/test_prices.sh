@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prices follow load (issue 5, acceptance 4; docs/money.md "Prices"): on a
-# charged daemon with 100 ms epochs, two CPU-bound messengers (funded far
+# charged daemon with 100 ms epochs, one CPU-bound messenger alone leaves
+# the step price where it is; two CPU-bound messengers (funded far
 # beyond what they can spend here) make the step price rise epoch by
 # epoch, never by more than 1/8 (or 1 while 1/8 rounds to nothing); when
 # they are killed it falls, never by more than 1/8 per epoch, back to
@@ -21,15 +22,33 @@ sample() {
 	done
 }
 sample 3 >"$tmp/idle0"
+killall_p() {
+	for id in $("$M0CTL" -s "$tmp/p" ps | awk 'NR > 1 { print $1 }'); do
+		"$M0CTL" -s "$tmp/p" kill "$id" >/dev/null
+	done
+}
+# One CPU-bound messenger alone takes the processor without queueing:
+# the step price holds (it demands half of the capacity, the target).
+# The old rule, busy time against the epoch, raised it 1/8 every epoch.
+"$M0INJECT" -t 127.0.0.1:$P -w 0.1 --fund 1000000000000 -s "$tmp/p" \
+    -e "1 N { 1 P } L" >/dev/null
+sample 1 >"$tmp/alone"
+sleep 2 # 20 epochs
+sample 1 >>"$tmp/alone"
+killall_p
+set -- $(tr '\n' ' ' <"$tmp/alone")
+echo "one messenger alone: step price $2 at epoch $1, $4 at epoch $3"
+check "one messenger alone ran 2 s" 1 "$([ $(($3 - $1)) -ge 15 ] && echo 1)"
+check "the price holds for one messenger alone" 1 \
+    "$([ $(($4 * 8)) -le $(($2 * 9)) ] && echo 1)"
+sleep 0.3
 for i in 1 2; do
 	"$M0INJECT" -t 127.0.0.1:$P -w 0.1 --fund 1000000000000 -s "$tmp/p" \
 	    -e "1 N { 1 P } L" >/dev/null
 done
 sample 50 >"$tmp/load"
 "$M0CTL" -s "$tmp/p" ps
-for id in $("$M0CTL" -s "$tmp/p" ps | awk 'NR > 1 { print $1 }'); do
-	"$M0CTL" -s "$tmp/p" kill "$id" >/dev/null
-done
+killall_p
 check "load ended" 0 "$(jnum "$(status p)" running)"
 # idle: until the price has not moved for three epochs (at most 300
 # samples, about 15 s)
