@@ -25,6 +25,30 @@ now_s(void)
 	return (uint64_t)time(NULL);
 }
 
+/* What the token did wrong, when the bank refused it for that
+ * (PF_REFUSAL_OTHER: the ledger or memory failed). */
+static enum pf_refusal
+refusal_kind(enum money_err e)
+{
+	switch (e) {
+	case MONEY_ERR_MALFORMED:
+		return PF_REFUSAL_MALFORMED;
+	case MONEY_ERR_FORGED:
+		return PF_REFUSAL_FORGED;
+	case MONEY_ERR_ALTERED:
+		return PF_REFUSAL_ALTERED;
+	case MONEY_ERR_FOREIGN:
+		return PF_REFUSAL_FOREIGN;
+	case MONEY_ERR_EXPIRED:
+		return PF_REFUSAL_EXPIRED;
+	case MONEY_ERR_SPENT:
+	case MONEY_ERR_DUP:
+		return PF_REFUSAL_SPENT;
+	default:
+		return PF_REFUSAL_OTHER;
+	}
+}
+
 /* The MØ error of a refusal by the bank. */
 static int
 merr(struct pf_money *m, enum money_err e)
@@ -32,27 +56,17 @@ merr(struct pf_money *m, enum money_err e)
 	switch (e) {
 	case MONEY_OK:
 		return M0_OK;
-	case MONEY_ERR_MALFORMED:
-		return m->e_malformed;
-	case MONEY_ERR_FORGED:
-		return m->e_forged;
-	case MONEY_ERR_ALTERED:
-		return m->e_altered;
-	case MONEY_ERR_FOREIGN:
-		return m->e_foreign;
-	case MONEY_ERR_EXPIRED:
-		return m->e_expired;
-	case MONEY_ERR_SPENT:
-	case MONEY_ERR_DUP:
-		return m->e_spent;
 	case MONEY_ERR_CREDIT:
 	case MONEY_ERR_CLOSED:
 		return m->e_credit;
 	case MONEY_ERR_OVERFLOW:
 	case MONEY_ERR_INVAL:
 		return M0_ERANGE_CHECK;
-	default:
-		return m->e_ledger; /* NOMEM, SYS, BROKEN, CORRUPT, ... */
+	default: {
+		enum pf_refusal r = refusal_kind(e);
+		/* NOMEM, SYS, BROKEN, CORRUPT, ...: the ledger's fault */
+		return r == PF_REFUSAL_OTHER ? m->e_ledger : m->e_token[r];
+	}
 	}
 }
 
@@ -68,33 +82,7 @@ pf_refusal_name(int r)
 static void
 refuse(struct pf_money *m, enum money_err e)
 {
-	enum pf_refusal r;
-	switch (e) {
-	case MONEY_ERR_MALFORMED:
-		r = PF_REFUSAL_MALFORMED;
-		break;
-	case MONEY_ERR_FORGED:
-		r = PF_REFUSAL_FORGED;
-		break;
-	case MONEY_ERR_ALTERED:
-		r = PF_REFUSAL_ALTERED;
-		break;
-	case MONEY_ERR_FOREIGN:
-		r = PF_REFUSAL_FOREIGN;
-		break;
-	case MONEY_ERR_EXPIRED:
-		r = PF_REFUSAL_EXPIRED;
-		break;
-	case MONEY_ERR_SPENT:
-	case MONEY_ERR_DUP:
-		r = PF_REFUSAL_SPENT;
-		break;
-	default:
-		r = PF_REFUSAL_OTHER;
-		break;
-	}
-	m->refused++;
-	m->refused_by[r]++;
+	m->refused_by[refusal_kind(e)]++;
 }
 
 /* ---- group commit ---- */
@@ -345,7 +333,7 @@ op_dep(struct m0_state *s, void *ud)
 		return err;
 	if (len != MONEY_TOKEN_LEN) { /* no signature to check */
 		refuse(m, MONEY_ERR_MALFORMED);
-		return m->e_malformed;
+		return m->e_token[PF_REFUSAL_MALFORMED];
 	}
 	struct pf_verify *v = calloc(1, sizeof(*v));
 	struct pf_mwait *w = calloc(1, sizeof(*w));
@@ -489,17 +477,17 @@ pf_money_init(struct pf_platform *pf, struct money_bank *bank,
 	m->dead.closed = 1;
 	pf__list_init(&m->waiters);
 	pf__list_init(&m->mints);
-	struct {
-		int *id;
-		const char *name;
-	} errs[] = {{&m->e_malformed, "token_malformed"},
-	    {&m->e_forged, "token_forged"}, {&m->e_altered, "token_altered"},
-	    {&m->e_foreign, "token_foreign"}, {&m->e_expired, "token_expired"},
-	    {&m->e_spent, "token_spent"}, {&m->e_credit, "credit_low"},
-	    {&m->e_ledger, "ledger_failed"}};
-	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
-		if ((*errs[i].id = m0_global_add_error(g, errs[i].name)) < 0)
+	/* token_malformed ... token_spent, credit_low, ledger_failed: in
+	 * this order in _ena */
+	for (int r = 0; r < PF_REFUSAL_OTHER; r++) {
+		char name[32];
+		snprintf(name, sizeof(name), "token_%s", pf_refusal_name(r));
+		if ((m->e_token[r] = m0_global_add_error(g, name)) < 0)
 			goto err;
+	}
+	if ((m->e_credit = m0_global_add_error(g, "credit_low")) < 0 ||
+	    (m->e_ledger = m0_global_add_error(g, "ledger_failed")) < 0)
+		goto err;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn, m))
 			goto err;
@@ -533,8 +521,11 @@ pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 	st->removed = m->removed;
 	st->deposits = m->deposits;
 	st->withdrawals = m->withdrawals;
-	st->refused = m->refused;
-	memcpy(st->refused_by, m->refused_by, sizeof(st->refused_by));
+	st->refused = 0;
+	for (int r = 0; r < PF_REFUSAL_N; r++) {
+		st->refused_by[r] = m->refused_by[r];
+		st->refused += m->refused_by[r];
+	}
 	st->expired_store = m->expired_store;
 	st->ledger_records = ls.records;
 	st->ledger_serials = ls.serials;

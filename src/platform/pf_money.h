@@ -63,9 +63,9 @@ struct pf_money {
 	void (*epoch_hook)(void *ud, const struct money_prices *p);
 	void *epoch_ud;
 	/* counters */
-	uint64_t removed, deposits, withdrawals, refused, expired_store;
-	uint64_t refused_by[PF_REFUSAL_N];
-	int e_malformed, e_forged, e_altered, e_foreign, e_expired, e_spent;
+	uint64_t removed, deposits, withdrawals, expired_store;
+	uint64_t refused_by[PF_REFUSAL_N]; /* refused deposits by kind */
+	int e_token[PF_REFUSAL_OTHER]; /* token_malformed ... token_spent */
 	int e_credit, e_ledger;
 };
 
