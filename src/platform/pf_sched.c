@@ -91,9 +91,10 @@ over_limits(struct pf_proc *p)
 static void
 count_demand(struct pf_platform *pf, uint64_t *mark, bool queued)
 {
+	if (!pf->money) /* a free platform has no step price */
+		return;
 	uint64_t now = uv_hrtime();
-	if (pf->money)
-		pf->money->demand_ns += (now - *mark) * (queued ? 2 : 1);
+	pf->money->demand_ns += (now - *mark) * (queued ? 2 : 1);
 	*mark = now;
 }
 
