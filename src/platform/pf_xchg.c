@@ -635,9 +635,6 @@ static const struct {
 
 /* ---- epochs ---- */
 
-/* After each price epoch: re-rate every currency for the epoch that
- * begins (its end rounded up to the second: quotes and tokens count in
- * seconds), and now and then expire what is due in the reserve. */
 /* The reserve file grows by a record per change. When it has grown past
  * twice what the last compaction kept (plus some slack) and nothing is
  * staged or in flight, it is rewritten with the live entries: one write
@@ -671,6 +668,10 @@ compact(struct pf_xchg *xs)
 	}
 }
 
+/* After each price epoch: re-rate every currency for the epoch that
+ * begins (its end rounded up to the second: quotes and tokens count in
+ * seconds), now and then expire what is due in the reserve, and compact
+ * it when it has grown. */
 static void
 epoch_hook(void *ud, const struct money_prices *prices)
 {
