@@ -31,7 +31,6 @@
 #include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
-#include "xchg.h"
 
 struct daemon {
 	uv_loop_t loop;
@@ -45,8 +44,7 @@ struct daemon {
 	uv_signal_t sig[4];
 	int64_t started_us;
 	int lock_fd;
-	struct money_bank bank; /* identity, ledger and book */
-	struct xchg_exchange *xchg; /* beside the bank: STATEDIR/reserve */
+	struct pf_host host; /* platform, bank, money, exchange */
 };
 
 static void
@@ -194,8 +192,9 @@ write_pid(struct daemon *d)
 		log_warn("%s/mdaemon.lock", d->conf.state_dir);
 }
 
+/* The lock of the state directory: one daemon at a time. */
 static int
-state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
+state_lock(struct daemon *d)
 {
 	const char *dir = d->conf.state_dir;
 	char path[1100];
@@ -209,63 +208,34 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 		log_warnx("state directory %s is in use by another mdaemon", dir);
 		return -1;
 	}
-	/* The bank holds the identity (made on first use), the ledger and
-	 * the book; _hid and _pid derive from the public key (docs/money.md),
-	 * so they are stable across restarts, and _pid names the currency. */
-	enum money_err me = money_bank_open(&d->bank, dir);
-	if (me) {
-		log_warnx("state directory %s: %s", dir, money_strerror(me));
-		return -1;
-	}
-	const uint8_t *h = money_ident_hid(d->bank.ident);
-	*hid = 0;
-	*pid = 0;
-	for (int i = 0; i < 8; i++) {
-		*hid = *hid << 8 | h[i];
-		*pid = *pid << 8 | money_ident_pid(d->bank.ident)[i];
-	}
-	char hex[65];
-	sodium_bin2hex(hex, sizeof(hex), money_ident_pk(d->bank.ident), 32);
-	log_info("identity %s", hex);
-	if (d->bank.lost_at_open)
-		log_warnx("money: %lld units held by processes were lost when "
-			  "the platform last stopped (crash)",
-		    (long long)d->bank.lost_at_open);
 	return 0;
 }
 
-/* The exchange (docs/xchg.md), its reserve in STATEDIR/reserve and its
- * [exchange] settings. A learnt price quote counts for one price epoch at
- * most (whole seconds, at least 1), as the no-gain proof assumes. The
- * reserve is compacted here, before the loop runs, because compaction
- * syncs on the calling thread. */
+/* The host: platform, bank (identity made on first use, ledger, book),
+ * money and exchange, as m0 assembles it too (pf_host.c). */
 static int
-exchange_open(struct daemon *d)
+host_open(struct daemon *d)
 {
-	const struct pf_xchg_conf *c = &d->conf.xchg;
-	struct xchg_config xc;
-	xchg_config_default(&xc);
-	int64_t ep = d->conf.money.epoch_ms > 0 ? d->conf.money.epoch_ms : 1000;
-	xc.quote_life = ep >= 2000 ? (uint64_t)(ep / 1000) : 1;
-	xc.clear_key = c->clear_key;
-	if (c->spread)
-		xc.rate.spread = (uint32_t)c->spread;
-	if (c->target)
-		xc.rate.target = c->target;
-	if (c->min_life_s)
-		xc.min_life = (uint64_t)c->min_life_s;
-	if (c->quote_ttl_s)
-		xc.quote_ttl = (uint64_t)c->quote_ttl_s;
-	enum xchg_err e = xchg_exchange_open(d->conf.state_dir, d->bank.ident,
-	    &xc, &d->xchg);
-	if (!e)
-		e = xchg_reserve_compact(xchg_exchange_reserve(d->xchg),
-		    (uint64_t)time(NULL));
+	struct pf_host_config hc = {.pf = d->conf.pf,
+	    .state_dir = d->conf.state_dir,
+	    .money = d->conf.money,
+	    .xchg = &d->conf.xchg,
+	    .native = 1};
+	char err[400];
+	int e = pf_host_open(&d->host, &d->loop, &hc, err, sizeof(err));
 	if (e) {
-		log_warnx("exchange: %s/reserve: %s", d->conf.state_dir,
-		    xchg_strerror(e));
+		log_warnx("%s", err);
 		return -1;
 	}
+	d->pf = d->host.pf;
+	struct money_bank *b = d->host.bank;
+	char hex[65];
+	sodium_bin2hex(hex, sizeof(hex), money_ident_pk(b->ident), 32);
+	log_info("identity %s", hex);
+	if (b->lost_at_open)
+		log_warnx("money: %lld units held by processes were lost when "
+			  "the platform last stopped (crash)",
+		    (long long)b->lost_at_open);
 	return 0;
 }
 
@@ -421,7 +391,7 @@ main(int argc, char **argv)
 		printf("%s\n", hex);
 		return 0;
 	}
-	if (state_open(&d, &d.conf.pf.hid, &d.conf.pf.pid))
+	if (state_lock(&d))
 		return 1;
 	if (!foreground && daemon(1, 1))
 		fatal("daemon");
@@ -429,28 +399,20 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&d.loop);
 	d.started_us = pf_now_us();
-	if (!(d.pf = pf_new(&d.loop, &d.conf.pf)))
-		fatalx("out of memory");
+	if (host_open(&d)) {
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		return 1;
+	}
 	pf_set_end(d.pf, on_end, &d);
 	pf_set_console(d.pf, console_out, &d);
-	pf_add_console(d.pf);
-	/* Native code for messengers; without /dev/kvm its operators raise
-	 * native_unavailable and the platform runs on. */
-	if (pf_native_init(d.pf, 0, 0))
-		fatalx("native code: out of memory");
-	if (pf_money_init(d.pf, &d.bank, &d.conf.money))
-		fatalx("money: out of memory");
-	if (exchange_open(&d))
-		return 1;
-	if (pf_xchg_init(d.pf, d.xchg))
-		fatalx("exchange: out of memory");
 	log_info("economy %s", d.conf.money.charged ? "charged" : "free");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
 	unsigned char *box = sodium_malloc(32);
-	if (!box || money_ident_box_sk(d.bank.ident, box) ||
+	struct money_ident *ident = d.host.bank->ident;
+	if (!box || money_ident_box_sk(ident, box) ||
 	    !(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
-	    pf_net_set_identity(d.net, box, money_ident_pk(d.bank.ident)))
+	    pf_net_set_identity(d.net, box, money_ident_pk(ident)))
 		fatalx("out of memory");
 	sodium_free(box);
 	int rc = 0;
@@ -499,13 +461,13 @@ main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&d.sig[i], NULL);
 out:
+	/* Everything closes through callbacks in one run of the loop; the
+	 * bank commits its book after the platform is gone. */
 	pf_ctl_close(d.ctl);
 	pf_net_close(d.net);
-	pf_money_close(d.pf);
-	pf_free(d.pf);
-	xchg_exchange_close(d.xchg); /* after pf_free: it borrowed it */
-	money_bank_close(&d.bank); /* commits the book: nothing held is lost */
+	pf_host_close(&d.host);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	pf_host_free(&d.host);
 	pf_net_free(d.net);
 	pf_ctl_free(d.ctl);
 	if (uv_loop_close(&d.loop))

@@ -397,8 +397,7 @@ cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
 	uint64_t id;
 	int err = pf_spawn(c->pf, &m, &ori, c->setup, NULL, &id);
 	if (err) {
-		cprintf(b, "not started: %s\n",
-		    err > 0 ? m0_strerror(err) : "process cap reached");
+		cprintf(b, "not started: %s\n", pf_strerror(err));
 		return -1;
 	}
 	cprintf(b, "process %llu\n", U(id));
