@@ -7,6 +7,7 @@
 #ifndef PF_H
 #define PF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -15,6 +16,7 @@
 
 struct pf_platform;
 struct pf_proc;
+struct pf_net;
 
 /*
  * Errors of the platform's own calls (registration, setup, hosts). MØ
@@ -333,6 +335,47 @@ struct pf_xchg_stats {
 };
 void pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st);
 
+/* ---- the status table (pf_status.c): m0ctl text and JSON, the log ---- */
+
+/* One counter: (group) its section ("processes", "money.prices"; NULL at
+ * the top), (name) for machines, its (value), or a (word) instead
+ * ("charged", an address), and (note) a reason for people, or NULL. */
+struct pf_counter {
+	const char *group;
+	const char *name;
+	int64_t value;
+	const char *word;
+	const char *note;
+	bool service; /* added by a service: a log line per group */
+	char buf[48]; /* storage of a word made on the fly */
+};
+
+struct pf_status {
+	struct pf_counter *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Adds a counter to (st); out of memory marks st->oom. (group), (name)
+ * and (note) must outlive (st) (string literals, static names). */
+void pf_status_add(struct pf_status *st, const char *group,
+    const char *name, int64_t value, const char *note);
+/* Adds a word (copied, at most 47 bytes). */
+void pf_status_word(struct pf_status *st, const char *group,
+    const char *name, const char *word);
+
+/* Fills (st) (zeroed by the caller) with the counters of (pf), of (net)
+ * when not NULL, and of every service. */
+void pf_status_collect(struct pf_platform *pf, struct pf_net *net,
+    struct pf_status *st);
+void pf_status_free(struct pf_status *st);
+
+/* The table as m0ctl prints it, as JSON, and as lines for the daemon's
+ * log. Text and JSON are malloc'd (NULL when out of memory). */
+char *pf_status_text(const struct pf_status *st);
+char *pf_status_json(const struct pf_status *st);
+void pf_status_log(const struct pf_status *st);
+
 /* ---- a whole host: platform, bank, money, exchange (pf_host.c) ---- */
 
 struct pf_xchg_conf;
@@ -458,8 +501,8 @@ int pf_net_listen(struct pf_net *n, const struct sockaddr *sa, char *err,
  * with a message in err. */
 int pf_net_start(struct pf_net *n, char *err, size_t errlen);
 
-/* Replaces the neighbours (copied) and redefines `_nbr`. Returns an
- * m0_err. */
+/* Replaces the neighbours (copied) and redefines `_nbr`. Returns a
+ * pf_err (PF_ERR_NOMEM, PF_ERR_INTERP). */
 int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
     size_t count);
 

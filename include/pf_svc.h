@@ -36,7 +36,8 @@
  * run every callback. (proc_end) releases what a process held (it is
  * called before the meter closes the process's account). (proc_bytes)
  * tells the memory a process holds through the service (guest memory,
- * for rent). Any hook may be NULL.
+ * for rent). (stats) adds its counters to the status table (m0ctl
+ * status, the daemon's log) with pf_status_add(). Any hook may be NULL.
  */
 struct pf_service {
 	const char *name;
@@ -45,6 +46,7 @@ struct pf_service {
 	uint64_t (*proc_bytes)(void *ud, struct pf_proc *p);
 	void (*close)(void *ud);
 	void (*free)(void *ud);
+	void (*stats)(void *ud, struct pf_status *st);
 };
 
 /* Registers a service (copied); services close in the reverse order of

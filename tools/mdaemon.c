@@ -94,38 +94,14 @@ proc_setup(struct m0_state *s)
 
 /* ---- counters ---- */
 
+/* The status table, as m0ctl status shows it (pf_status.c). */
 static void
 log_stats(struct daemon *d)
 {
-	struct pf_stats ps;
-	struct pf_net_stats ns;
-	pf_get_stats(d->pf, &ps);
-	pf_net_get_stats(d->net, &ns);
-	log_info("stats: uptime=%llds created=%llu ended=%llu running=%llu "
-		 "waiting=%llu queues=%llu rx=%llu rx_bytes=%llu tx=%llu "
-		 "tx_bytes=%llu rx_auth=%llu tx_auth=%llu tcp_accepted=%llu "
-		 "tcp_connected=%llu tcp_open=%llu",
-	    (long long)((pf_now_us() - d->started_us) / 1000000),
-	    (unsigned long long)ps.created, (unsigned long long)ps.ended,
-	    (unsigned long long)ps.running, (unsigned long long)ps.waiting,
-	    (unsigned long long)ps.queues, (unsigned long long)ns.rx,
-	    (unsigned long long)ns.rx_bytes, (unsigned long long)ns.tx,
-	    (unsigned long long)ns.tx_bytes, (unsigned long long)ns.rx_auth,
-	    (unsigned long long)ns.tx_auth,
-	    (unsigned long long)ns.tcp_accepted,
-	    (unsigned long long)ns.tcp_connected,
-	    (unsigned long long)ns.tcp_open);
-	char line[2048];
-	size_t n = (size_t)snprintf(line, sizeof(line), "drops:");
-	for (int i = 0; i < PF_DROP_N; i++) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-		    pf_drop_id(i), (unsigned long long)ps.drops[i]);
-	}
-	for (int i = 0; i < PF_NDROP_N && n < sizeof(line); i++) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-		    pf_net_drop_id(i), (unsigned long long)ns.drops[i]);
-	}
-	log_info("%s", line);
+	struct pf_status st = {0};
+	pf_status_collect(d->pf, d->net, &st);
+	pf_status_log(&st);
+	pf_status_free(&st);
 }
 
 /* ---- configuration ---- */
@@ -174,7 +150,7 @@ reload(struct daemon *d)
 		return;
 	int e = pf_net_set_neighbours(d->net, c.nbr, c.nnbr);
 	if (e)
-		log_warnx("reload: %s", m0_strerror(e));
+		log_warnx("reload: %s", pf_strerror(e));
 	else
 		log_info("reload: %zu neighbours", c.nnbr);
 }
@@ -434,7 +410,7 @@ main(int argc, char **argv)
 	}
 	int e = pf_net_set_neighbours(d.net, d.conf.nbr, d.conf.nnbr);
 	if (e) {
-		log_warnx("neighbours: %s", m0_strerror(e));
+		log_warnx("neighbours: %s", pf_strerror(e));
 		rc = 1;
 		goto out;
 	}

@@ -74,201 +74,23 @@ cprintf(struct cbuf *b, const char *fmt, ...)
 	}
 }
 
-static void
-add_heap(void *ud, struct pf_proc *p)
-{
-	struct pf_proc_info info;
-	pf_proc_info(p, &info);
-	*(uint64_t *)ud += info.heap;
-}
+#define U(x) ((unsigned long long)(x))
 
-static long
-rss_kb(void)
-{
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
-	fclose(f);
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/* Money in units; prices in units per resource unit, fixed point. */
-static void
-money_text(struct pf_ctl *c, struct cbuf *b)
-{
-	struct pf_money_stats m;
-	pf_money_get_stats(c->pf, &m);
-	if (!m.nprices)
-		return;
-	cprintf(b, "economy    %s\n", m.charged ? "charged" : "free");
-	cprintf(b, "money      minted %lld, held %lld, outstanding %lld, "
-		   "burned %lld (charged %lld), lost %lld (%lld at start)\n",
-	    (long long)m.minted, (long long)m.held, (long long)m.outstanding,
-	    (long long)m.burned, (long long)m.charged_units, (long long)m.lost,
-	    (long long)m.lost_at_open);
-	cprintf(b, "ledger     %llu records, %llu serials, %llu commits; "
-		   "%llu deposits, %llu withdrawals, %llu refused\n",
-	    (unsigned long long)m.ledger_records,
-	    (unsigned long long)m.ledger_serials,
-	    (unsigned long long)m.commits, (unsigned long long)m.deposits,
-	    (unsigned long long)m.withdrawals, (unsigned long long)m.refused);
-	cprintf(b, "refused   ");
-	for (int r = 0; r < PF_REFUSAL_N; r++)
-		cprintf(b, " %s %llu", pf_refusal_name(r),
-		    (unsigned long long)m.refused_by[r]);
-	cprintf(b, "\n");
-	cprintf(b, "removals   %llu (credit exhausted); %llu entries of _ "
-		   "expired\n",
-	    (unsigned long long)m.removed,
-	    (unsigned long long)m.expired_store);
-	cprintf(b, "prices     epoch %llu, per unit of resource x 1e-6:",
-	    (unsigned long long)m.epoch);
-	for (int r = 0; r < m.nprices; r++)
-		cprintf(b, " %s=%lld", money_res_name((enum money_res)r),
-		    (long long)m.price[r]);
-	cprintf(b, "\n");
-	struct pf_xchg_stats x;
-	pf_xchg_get_stats(c->pf, &x);
-	if (!x.present)
-		return;
-	cprintf(b, "exchange   %llu sold to us, %llu bought, %llu refused; "
-		   "paid out %lld, taken in %lld; reserve %llu tokens, %llu "
-		   "records, %llu commits, %llu compactions\n",
-	    (unsigned long long)x.sells, (unsigned long long)x.buys,
-	    (unsigned long long)x.refused, (long long)x.minted,
-	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
-	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits,
-	    (unsigned long long)x.reserve_compactions);
-}
-
-static void
-money_json(struct pf_ctl *c, struct cbuf *b)
-{
-	struct pf_money_stats m;
-	pf_money_get_stats(c->pf, &m);
-	if (!m.nprices)
-		return;
-	cprintf(b, ",\"money\":{\"economy\":\"%s\",\"minted\":%lld,"
-		   "\"held\":%lld,\"outstanding\":%lld,\"burned\":%lld,"
-		   "\"charged\":%lld,\"lost\":%lld,\"lost_at_start\":%lld,"
-		   "\"removed\":%llu,\"deposits\":%llu,\"withdrawals\":%llu,"
-		   "\"refused\":%llu,\"store_expired\":%llu,"
-		   "\"ledger_records\":%llu,\"ledger_serials\":%llu,"
-		   "\"commits\":%llu,\"epoch\":%llu,\"prices\":{",
-	    m.charged ? "charged" : "free", (long long)m.minted,
-	    (long long)m.held, (long long)m.outstanding, (long long)m.burned,
-	    (long long)m.charged_units, (long long)m.lost,
-	    (long long)m.lost_at_open, (unsigned long long)m.removed,
-	    (unsigned long long)m.deposits, (unsigned long long)m.withdrawals,
-	    (unsigned long long)m.refused,
-	    (unsigned long long)m.expired_store,
-	    (unsigned long long)m.ledger_records,
-	    (unsigned long long)m.ledger_serials,
-	    (unsigned long long)m.commits, (unsigned long long)m.epoch);
-	for (int r = 0; r < m.nprices; r++)
-		cprintf(b, "%s\"%s\":%lld", r ? "," : "",
-		    money_res_name((enum money_res)r), (long long)m.price[r]);
-	cprintf(b, "},\"refusals\":{");
-	for (int r = 0; r < PF_REFUSAL_N; r++)
-		cprintf(b, "%s\"%s\":%llu", r ? "," : "", pf_refusal_name(r),
-		    (unsigned long long)m.refused_by[r]);
-	cprintf(b, "}}");
-	struct pf_xchg_stats x;
-	pf_xchg_get_stats(c->pf, &x);
-	if (!x.present)
-		return;
-	cprintf(b, ",\"exchange\":{\"sells\":%llu,\"buys\":%llu,"
-		   "\"refused\":%llu,\"paid_out\":%lld,\"taken_in\":%lld,"
-		   "\"reserve_tokens\":%llu,\"reserve_records\":%llu,"
-		   "\"reserve_commits\":%llu,\"reserve_compactions\":%llu}",
-	    (unsigned long long)x.sells, (unsigned long long)x.buys,
-	    (unsigned long long)x.refused, (long long)x.minted,
-	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
-	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits,
-	    (unsigned long long)x.reserve_compactions);
-}
-
+/* The status table (pf_status.c): the same counters as the log. */
 static void
 cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 {
-	struct pf_stats ps;
-	struct pf_net_stats ns = {0};
-	uint64_t heaps = 0;
-	pf_get_stats(c->pf, &ps);
-	if (c->net)
-		pf_net_get_stats(c->net, &ns);
-	pf_foreach(c->pf, add_heap, &heaps);
-	long long up = (long long)((pf_now_us() - c->started_us) / 1000000);
-	unsigned long long gl = m0_global_bytes(pf_global(c->pf));
-	char a[80];
-#define U(x) ((unsigned long long)(x))
-	if (json) {
-		cprintf(b, "{\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
-			   "\"waiting\":%llu,\"created\":%llu,\"ended\":%llu},"
-			   "\"queues\":%llu,\"memory\":{\"global_bytes\":%llu,"
-			   "\"process_bytes\":%llu,\"rss_kb\":%ld},\"links\":{"
-			   "\"listen\":[",
-		    up, U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended),
-		    U(ps.queues), gl, U(heaps), rss_kb());
-		for (int i = 0; c->net && i < c->net->nls; i++) {
-			pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a,
-			    sizeof(a));
-			cprintf(b, "%s\"%s\"", i ? "," : "", a);
-		}
-		cprintf(b, "],\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,"
-			   "\"tx_bytes\":%llu,\"rx_auth\":%llu,\"tx_auth\":%llu,"
-			   "\"tcp_open\":%llu,"
-			   "\"tcp_accepted\":%llu,\"tcp_connected\":%llu},"
-			   "\"drops\":{",
-		    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes),
-		    U(ns.rx_auth), U(ns.tx_auth), U(ns.tcp_open),
-		    U(ns.tcp_accepted), U(ns.tcp_connected));
-		for (int i = 0; i < PF_DROP_N; i++) {
-			cprintf(b, "%s\"%s\":%llu", i ? "," : "", pf_drop_id(i),
-			    U(ps.drops[i]));
-		}
-		for (int i = 0; i < PF_NDROP_N; i++) {
-			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
-			    U(ns.drops[i]));
-		}
-		cprintf(b, "}");
-		money_json(c, b);
-		cprintf(b, "}\n");
+	struct pf_status st = {0};
+	pf_status_collect(c->pf, c->net, &st);
+	char *out = st.oom ? NULL
+			   : json ? pf_status_json(&st) : pf_status_text(&st);
+	pf_status_free(&st);
+	if (!out) {
+		b->oom = true;
 		return;
 	}
-	cprintf(b, "uptime     %llds\n", up);
-	cprintf(b, "processes  %llu running, %llu waiting (%llu created, "
-		   "%llu ended)\n",
-	    U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended));
-	cprintf(b, "queues     %llu\n", U(ps.queues));
-	cprintf(b, "memory     global %llu B, processes %llu B, rss %ld kB\n",
-	    gl, U(heaps), rss_kb());
-	for (int i = 0; c->net && i < c->net->nls; i++) {
-		pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a, sizeof(a));
-		cprintf(b, "link %-3d   %s (udpip, tcpip)\n", i, a);
-	}
-	cprintf(b, "traffic    rx %llu (%llu B), tx %llu (%llu B); envelopes "
-		   "%llu in, %llu out\n",
-	    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes), U(ns.rx_auth),
-	    U(ns.tx_auth));
-	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
-	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
-	cprintf(b, "drops\n");
-	for (int i = 0; i < PF_DROP_N; i++) {
-		cprintf(b, "  %-14s %10llu  %s\n", pf_drop_id(i), U(ps.drops[i]),
-		    pf_drop_reason(i));
-	}
-	for (int i = 0; i < PF_NDROP_N; i++) {
-		cprintf(b, "  %-14s %10llu  %s\n", pf_net_drop_id(i),
-		    U(ns.drops[i]),
-		    pf_net_drop_reason(i));
-	}
-	money_text(c, b);
+	cprintf(b, "%s", out);
+	free(out);
 }
 
 struct ps_ctx {

@@ -112,7 +112,8 @@ struct pf_platform {
 	struct pf_meter meter;
 	bool metered;
 	bool closing;
-	bool freeing;  /* pf_free() called: release when nothing pends */
+	bool freeing;
+	int64_t started_us;  /* pf_free() called: release when nothing pends */
 	int pending;   /* handles and services still closing */
 	struct pf_config cfg;
 	struct m0_host host;

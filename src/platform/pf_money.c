@@ -450,6 +450,8 @@ static const struct {
 	{"_ofr", "offer", op_ofr},
 };
 
+static void svc_stats(void *ud, struct pf_status *st);
+
 /* pf_close(): the timer stops; work in flight finishes through its
  * callbacks (pf__money_idle reports the end). */
 static void
@@ -543,7 +545,7 @@ pf_money_init(struct pf_platform *pf, struct money_bank *bank,
 	struct pf_meter mt;
 	pf__meter_fill(m, &mt);
 	const struct pf_service svc = {.name = "money", .ud = m,
-	    .close = svc_close, .free = svc_free};
+	    .close = svc_close, .free = svc_free, .stats = svc_stats};
 	if ((err = pf__epoch_start(m)))
 		goto err;
 	if ((err = pf_add_service(pf, &svc))) {
@@ -595,6 +597,40 @@ pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 	st->nprices = MONEY_RES_N;
 	for (int r = 0; r < MONEY_RES_N && r < 16; r++)
 		st->price[r] = m->prices.price[r];
+}
+
+/* The service's counters in the status table (m0ctl status, the log). */
+static void
+svc_stats(void *ud, struct pf_status *st)
+{
+	struct pf_money *m = ud;
+	struct pf_money_stats ms;
+	pf_money_get_stats(m->pf, &ms);
+#define M(n, v) pf_status_add(st, "money", n, (int64_t)(v), NULL)
+	pf_status_word(st, "money", "economy", ms.charged ? "charged" : "free");
+	M("minted", ms.minted);
+	M("held", ms.held);
+	M("outstanding", ms.outstanding);
+	M("burned", ms.burned);
+	M("charged", ms.charged_units);
+	M("lost", ms.lost);
+	M("lost_at_start", ms.lost_at_open);
+	M("removed", ms.removed);
+	M("deposits", ms.deposits);
+	M("withdrawals", ms.withdrawals);
+	M("refused", ms.refused);
+	M("store_expired", ms.expired_store);
+	M("ledger_records", ms.ledger_records);
+	M("ledger_serials", ms.ledger_serials);
+	M("commits", ms.commits);
+	M("epoch", ms.epoch);
+#undef M
+	for (int r = 0; r < ms.nprices; r++)
+		pf_status_add(st, "money.prices",
+		    money_res_name((enum money_res)r), ms.price[r], NULL);
+	for (int r = 0; r < PF_REFUSAL_N; r++)
+		pf_status_add(st, "money.refusals", pf_refusal_name(r),
+		    (int64_t)ms.refused_by[r], NULL);
 }
 
 void

@@ -447,7 +447,7 @@ define_adr(struct pf_net *n, const char *family)
 	size_t cap = 16 + (size_t)n->nls * 64, len = 1;
 	char *src = malloc(cap);
 	if (!src)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	strcpy(src, "[");
 	for (int i = 0; i < n->nls; i++)
 		len += (size_t)addr_src(src + len, cap - len,
@@ -455,7 +455,7 @@ define_adr(struct pf_net *n, const char *family)
 	strcpy(src + len, "]");
 	int err = m0_global_define(pf_global(n->pf), "_adr", family, src);
 	free(src);
-	return err;
+	return err ? PF_ERR_INTERP : PF_OK;
 }
 
 /* `_bca`: [udpip ifindex [broadcast port]] for every IPv4 listen address
@@ -468,7 +468,7 @@ define_bca(struct pf_net *n)
 	size_t cap = 64, len = 1;
 	char *src = malloc(cap);
 	if (!src)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	strcpy(src, "[");
 	if (getifaddrs(&ifs))
 		ifs = NULL; /* no interfaces: no broadcast */
@@ -510,7 +510,7 @@ define_bca(struct pf_net *n)
 	strcpy(src + len, "]");
 	int err = m0_global_define(pf_global(n->pf), "_sys", "_bca", src);
 	free(src);
-	return err;
+	return err ? PF_ERR_INTERP : PF_OK;
 }
 
 int
@@ -541,17 +541,16 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	if (!e)
 		e = define_bca(n);
 	/* Long aliases (Part B): procedures, so they see a reloaded _nbr. */
-	if (!e)
-		e = m0_global_define(pf_global(n->pf), "longdict", "neighbours",
-		    "{_nbr}");
-	if (!e)
-		e = m0_global_define(pf_global(n->pf), "longdict", "broadcasts",
-		    "{_bca}");
+	if (!e && (m0_global_define(pf_global(n->pf), "longdict",
+		       "neighbours", "{_nbr}") ||
+		      m0_global_define(pf_global(n->pf), "longdict",
+			  "broadcasts", "{_bca}")))
+		e = PF_ERR_INTERP;
 	if (!e)
 		e = pf_net_set_neighbours(n, NULL, 0);
 	if (e) {
 		snprintf(err, errlen, "cannot register the links: %s",
-		    m0_strerror(e));
+		    pf_strerror(e));
 		return -1;
 	}
 	uv_timer_init(n->loop, &n->sweep);
@@ -578,7 +577,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 {
 	struct pf_neighbour *copy = NULL;
 	if (count && !(copy = malloc(count * sizeof(*copy))))
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	if (count)
 		memcpy(copy, nb, count * sizeof(*copy));
 	/* `_nbr`: a dict of name -> [udpip ifindex [host port]]. */
@@ -586,7 +585,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	char *src = malloc(cap);
 	if (!src) {
 		free(copy);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	}
 	len = (size_t)snprintf(src, cap, "D");
 	for (size_t i = 0; i < count; i++) {
@@ -605,7 +604,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	free(src);
 	if (err) {
 		free(copy);
-		return err;
+		return PF_ERR_INTERP;
 	}
 	free(n->nbr);
 	n->nbr = copy;
@@ -613,8 +612,8 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	for (struct pf_conn *c = n->conns; c; c = c->next)
 		c->authed = false; /* its neighbour index is stale now */
 	if (pf__auth_derive(n))
-		return M0_EIMPLEMENTATION_LIMIT;
-	return M0_OK;
+		return PF_ERR_NOMEM;
+	return PF_OK;
 }
 
 void

@@ -127,6 +127,7 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	if (!pf)
 		return NULL;
 	pf->loop = loop;
+	pf->started_us = pf_now_us();
 	if (cfg)
 		pf->cfg = *cfg;
 	if (!pf->cfg.slice)

@@ -738,6 +738,25 @@ svc_free(void *ud)
 	free(ud);
 }
 
+static void
+svc_stats(void *ud, struct pf_status *st)
+{
+	struct pf_xchg *xs = ud;
+	struct pf_xchg_stats x;
+	pf_xchg_get_stats(xs->pf, &x);
+#define X(n, v) pf_status_add(st, "exchange", n, (int64_t)(v), NULL)
+	X("sells", x.sells);
+	X("buys", x.buys);
+	X("refused", x.refused);
+	X("paid_out", x.minted);
+	X("taken_in", x.burned);
+	X("reserve_tokens", x.reserve_tokens);
+	X("reserve_records", x.reserve_records);
+	X("reserve_commits", x.reserve_commits);
+	X("reserve_compactions", x.reserve_compactions);
+#undef X
+}
+
 int
 pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 {
@@ -781,7 +800,7 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 		                     xs))
 			goto err;
 	const struct pf_service svc = {.name = "xchg", .ud = xs,
-	    .close = svc_close, .free = svc_free};
+	    .close = svc_close, .free = svc_free, .stats = svc_stats};
 	int e = pf_add_service(pf, &svc);
 	if (e) {
 		free(xs);

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -405,6 +406,44 @@ test_core_work_is_stepped_by_scheduler(void **state)
 }
 
 static void
+s_stats(void *ud, struct pf_status *st)
+{
+	pf_status_word(st, "svc", "mode", "on");
+	pf_status_add(st, "svc", "count", 7, NULL);
+	pf_status_add(st, "svc.sub", "a", 1, NULL);
+	pf_status_add(st, "svc.sub", "b", 2, NULL);
+	pf_status_add(st, "other", "c", 3, NULL);
+}
+
+/* One table feeds the text and the JSON; services add nested groups. */
+static void
+test_core_status_table(void **state)
+{
+	const struct pf_service svc = {.name = "s", .ud = NULL,
+	    .stats = s_stats};
+	assert_int_equal(pf_add_service(pf, &svc), PF_OK);
+	spawn(SPIN, 1);
+	spin_loop(1);
+	struct pf_status st = {0};
+	pf_status_collect(pf, NULL, &st);
+	assert_false(st.oom);
+	char *text = pf_status_text(&st), *json = pf_status_json(&st);
+	pf_status_free(&st);
+	assert_non_null(text);
+	assert_non_null(json);
+	assert_non_null(strstr(text, "processes  1 running, 0 waiting, 1 "
+				     "created, 0 ended\n"));
+	assert_non_null(strstr(text, "svc        on mode, 7 count\n"));
+	assert_non_null(strstr(text, "  credit                  0  credit "
+				     "exhausted\n"));
+	assert_non_null(strstr(json, "\"processes\":{\"running\":1,"));
+	assert_non_null(strstr(json, "\"svc\":{\"mode\":\"on\",\"count\":7,"
+				     "\"sub\":{\"a\":1,\"b\":2}},\"other\":{\"c\":3}}"));
+	free(text);
+	free(json);
+}
+
+static void
 test_core_errors_have_text(void **state)
 {
 	assert_string_equal(pf_strerror(PF_OK), "ok");
@@ -429,6 +468,7 @@ main(void)
 	    T(test_core_evict_waiting_process),
 	    T(test_core_close_waits_for_services),
 	    T(test_core_work_is_stepped_by_scheduler),
+	    T(test_core_status_table),
 	    T(test_core_errors_have_text),
 	};
 	return cmocka_run_group_tests_name("pf_core", tests, NULL, NULL);
