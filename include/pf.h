@@ -456,11 +456,19 @@ const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 
+/* Defaults and bounds of struct pf_net_config. */
+#define PF_DGRAM 65000             /* bytes of a datagram */
+#define PF_DGRAM_MAX 65507         /* the most a UDP datagram carries */
+#define PF_RATE 1000000            /* messengers/s per destination */
+#define PF_TCP_QUEUE (1u << 20)    /* bytes queued per TCP connection */
+#define PF_TCP_CONNS 256           /* open TCP connections */
+#define PF_TCP_IDLE_S 120          /* an idle connection is closed */
+
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
 	uint32_t max_msg;    /* bytes of a messenger on TCP [max_dgram] */
-	uint32_t rate;       /* messengers/s per destination [1000000] */
+	uint32_t rate;       /* messengers/s per destination [PF_RATE] */
 	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
 	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
 	uint32_t tcp_conns;  /* open TCP connections [256] */

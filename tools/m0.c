@@ -346,7 +346,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "m0: messenger too large\n");
 		return 2;
 	}
-	cfg.lim.max_msg = msg.code_len + msg.data_len + 64 > 65000
+	cfg.lim.max_msg = msg.code_len + msg.data_len + 64 > PF_DGRAM
 	    ? msg.code_len + msg.data_len + 64
 	    : 0;
 

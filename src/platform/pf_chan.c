@@ -164,7 +164,7 @@ int
 pf_add_console(struct pf_platform *pf)
 {
 	struct pf_family con = {.name = "console",
-	    .mtu = 65000,
+	    .mtu = PF_DGRAM,
 	    .ud = pf,
 	    .check = console_check,
 	    .send = console_send};

@@ -285,11 +285,18 @@ sa_hash(const struct sockaddr *sa)
 	return h;
 }
 
+/* A messenger in the token bucket: rate is per second, time in µs, so
+ * a token is a million of the bucket's units. */
+#define RATE_TOKEN PF_US_PER_S
+/* Idle TCP connections are looked for this often (ms). */
+#define SWEEP_MS 5000
+
 bool
 pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 {
 	struct pf_rate *r = &n->rate[sa_hash(sa) % PF_RATE_SLOTS];
-	int64_t now = uv_now(n->loop) * 1000, cap = (int64_t)n->cfg.burst * 1000000;
+	int64_t now = uv_now(n->loop) * 1000;
+	int64_t cap = (int64_t)n->cfg.burst * RATE_TOKEN;
 	if (!r->used || !pf__sa_equal((struct sockaddr *)&r->sa, sa)) {
 		memcpy(&r->sa, sa, pf__sa_len(sa));
 		r->used = true;
@@ -302,9 +309,9 @@ pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 	else if ((r->tokens += idle * rate) > cap)
 		r->tokens = cap;
 	r->last_us = now;
-	if (r->tokens < 1000000)
+	if (r->tokens < RATE_TOKEN)
 		return false;
-	r->tokens -= 1000000;
+	r->tokens -= RATE_TOKEN;
 	return true;
 }
 
@@ -391,20 +398,20 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	n->setup = setup;
 	if (cfg)
 		n->cfg = *cfg;
-	if (!n->cfg.max_dgram || n->cfg.max_dgram > 65507)
-		n->cfg.max_dgram = n->cfg.max_dgram ? 65507 : 65000;
+	if (!n->cfg.max_dgram || n->cfg.max_dgram > PF_DGRAM_MAX)
+		n->cfg.max_dgram = n->cfg.max_dgram ? PF_DGRAM_MAX : PF_DGRAM;
 	if (!n->cfg.max_msg)
 		n->cfg.max_msg = n->cfg.max_dgram;
 	if (!n->cfg.rate)
-		n->cfg.rate = 1000000;
+		n->cfg.rate = PF_RATE;
 	if (!n->cfg.burst)
 		n->cfg.burst = n->cfg.rate / 10 ? n->cfg.rate / 10 : 1;
 	if (!n->cfg.tcp_queue)
-		n->cfg.tcp_queue = 1u << 20;
+		n->cfg.tcp_queue = PF_TCP_QUEUE;
 	if (!n->cfg.tcp_conns)
-		n->cfg.tcp_conns = 256;
+		n->cfg.tcp_conns = PF_TCP_CONNS;
 	if (!n->cfg.tcp_idle_s)
-		n->cfg.tcp_idle_s = 120;
+		n->cfg.tcp_idle_s = PF_TCP_IDLE_S;
 	n->rxbuf = malloc(n->cfg.max_dgram);
 	/* The largest frame, datagram or TCP, and an envelope around it. */
 	n->authcap = (n->cfg.max_dgram > (size_t)n->cfg.max_msg + 24
@@ -555,7 +562,7 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	}
 	uv_timer_init(n->loop, &n->sweep);
 	n->sweep.data = n;
-	uv_timer_start(&n->sweep, on_sweep, 5000, 5000);
+	uv_timer_start(&n->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
 	uv_unref((uv_handle_t *)&n->sweep);
 	n->started = true;
 	return 0;

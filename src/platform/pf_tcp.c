@@ -417,7 +417,7 @@ pf__tcp_sweep(struct pf_net *n, int64_t now_us)
 	for (; c; c = next) {
 		next = c->next;
 		if (!c->queued &&
-		    now_us - c->last_us > (int64_t)n->cfg.tcp_idle_s * 1000000)
+		    now_us - c->last_us > (int64_t)n->cfg.tcp_idle_s * PF_US_PER_S)
 			conn_close(c);
 	}
 }

@@ -604,8 +604,8 @@ op_xrs(struct m0_state *s, void *ud)
 	const struct xchg_rate *r = xchg_exchange_rate(xs->x, pk);
 	int64_t bid = 0, ask = 0;
 	if (r) {
-		xchg_rat_mul_floor(1000000, r->bid, &bid);
-		xchg_rat_mul_ceil(1000000, r->ask, &ask);
+		xchg_rat_mul_floor(XCHG_PPM, r->bid, &bid);
+		xchg_rat_mul_ceil(XCHG_PPM, r->ask, &ask);
 	}
 	if ((err = m0_push_dict(s)))
 		return err;
