@@ -269,7 +269,8 @@ main(int argc, char **argv)
 
 	uv_close((uv_handle_t *)&run.warm, NULL);
 	uv_close((uv_handle_t *)&run.stop, NULL);
-	pf_money_close(run.pf);
+	pf_close(run.pf);
+	uv_run(&loop, UV_RUN_DEFAULT); /* the platform's close callbacks */
 	pf_free(run.pf);
 	uv_loop_close(&loop);
 	money_bank_close(&bank);
