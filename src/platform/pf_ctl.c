@@ -5,7 +5,6 @@
  * or sends an oversized request gets an error and is dropped.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -41,44 +40,11 @@ struct pf_ctl {
 
 /* ---- text answers ---- */
 
-struct cbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-cprintf(struct cbuf *b, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = b->oom ? 0
-			       : vsnprintf(b->p ? b->p + b->n : NULL,
-				     b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (b->oom || n < 0)
-			return;
-		if ((size_t)n < b->cap - b->n) {
-			b->n += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
 #define U(x) ((unsigned long long)(x))
 
 /* The status table (pf_status.c): the same counters as the log. */
 static void
-cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
+cmd_status(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 {
 	struct pf_status st = {0};
 	pf_status_collect(c->pf, c->net, &st);
@@ -89,12 +55,12 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 		b->oom = true;
 		return;
 	}
-	cprintf(b, "%s", out);
+	pf__sprint(b, "%s", out);
 	free(out);
 }
 
 struct ps_ctx {
-	struct cbuf *b;
+	struct pf_sbuf *b;
 	bool json;
 	int n;
 };
@@ -107,30 +73,30 @@ ps_one(void *ud, struct pf_proc *p)
 	pf_proc_info(p, &i);
 	const char *where = !i.in_queue ? "-" : i.head ? "head" : "waiting";
 	if (x->json)
-		cprintf(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
+		pf__sprint(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
 			      "\"%s\",\"age_ms\":%lld,\"steps\":%llu,"
 			      "\"heap\":%llu}",
 		    x->n ? "," : "", U(i.id), U(i.queue), where,
 		    (long long)(i.age_us / 1000), U(i.steps), U(i.heap));
 	else
-		cprintf(x->b, "%8llu %016llx %-8s %10lld %12llu %10llu\n",
+		pf__sprint(x->b, "%8llu %016llx %-8s %10lld %12llu %10llu\n",
 		    U(i.id), U(i.queue), where, (long long)(i.age_us / 1000),
 		    U(i.steps), U(i.heap));
 	x->n++;
 }
 
 static void
-cmd_ps(struct pf_ctl *c, bool json, struct cbuf *b)
+cmd_ps(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 {
 	struct ps_ctx x = {b, json, 0};
 	if (json)
-		cprintf(b, "[");
+		pf__sprint(b, "[");
 	else
-		cprintf(b, "%8s %-16s %-8s %10s %12s %10s\n", "ID", "QUEUE",
+		pf__sprint(b, "%8s %-16s %-8s %10s %12s %10s\n", "ID", "QUEUE",
 		    "STATE", "AGE_MS", "STEPS", "HEAP");
 	pf_foreach(c->pf, ps_one, &x);
 	if (json)
-		cprintf(b, "]\n");
+		pf__sprint(b, "]\n");
 }
 
 struct kill_ctx {
@@ -150,7 +116,7 @@ kill_pick(void *ud, struct pf_proc *p)
 }
 
 static int
-cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
+cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 {
 	char *end;
 	if (strlen(arg) == 16) {
@@ -168,7 +134,7 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
 				now += pf_kill(c->pf, k.ids[i]) == 0;
 			killed += now;
 		} while (k.n == 64 && now > 0);
-		cprintf(b, "killed %d processes of queue %s\n", killed, arg);
+		pf__sprint(b, "killed %d processes of queue %s\n", killed, arg);
 		return 0;
 	}
 	errno = 0;
@@ -176,42 +142,42 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
 	if (!*arg || *end || errno)
 		goto bad;
 	if (pf_kill(c->pf, id)) {
-		cprintf(b, "no process %llu\n", id);
+		pf__sprint(b, "no process %llu\n", id);
 		return -1;
 	}
-	cprintf(b, "killed process %llu\n", id);
+	pf__sprint(b, "killed process %llu\n", id);
 	return 0;
 bad:
-	cprintf(b, "kill: want a process id or a queue key (16 hex digits)\n");
+	pf__sprint(b, "kill: want a process id or a queue key (16 hex digits)\n");
 	return -1;
 }
 
 static void
-cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b)
+cmd_neighbours(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 {
 	char a[80];
 	if (json)
-		cprintf(b, "{");
+		pf__sprint(b, "{");
 	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
 		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
 		if (json)
-			cprintf(b, "%s\"%s\":\"%s\"", i ? "," : "",
+			pf__sprint(b, "%s\"%s\":\"%s\"", i ? "," : "",
 			    c->net->nbr[i].name, a);
 		else
-			cprintf(b, "%-20s %s\n", c->net->nbr[i].name, a);
+			pf__sprint(b, "%-20s %s\n", c->net->nbr[i].name, a);
 	}
 	if (json)
-		cprintf(b, "}\n");
+		pf__sprint(b, "}\n");
 }
 
 static int
-cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
+cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct pf_sbuf *b)
 {
 	struct m0_msg m;
 	size_t used;
 	int w = m0_wire_decode(p, len, UINT32_MAX, &m, &used);
 	if (w != M0_WIRE_OK) {
-		cprintf(b, "not a messenger: %s\n", m0_wire_strerror(w));
+		pf__sprint(b, "not a messenger: %s\n", m0_wire_strerror(w));
 		return -1;
 	}
 	/* Its origin is the console, so its answers reach the log. */
@@ -219,33 +185,33 @@ cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
 	uint64_t id;
 	int err = pf_spawn(c->pf, &m, &ori, c->setup, NULL, &id);
 	if (err) {
-		cprintf(b, "not started: %s\n", pf_strerror(err));
+		pf__sprint(b, "not started: %s\n", pf_strerror(err));
 		return -1;
 	}
-	cprintf(b, "process %llu\n", U(id));
+	pf__sprint(b, "process %llu\n", U(id));
 	return 0;
 #undef U
 }
 
-static void answer(struct ctl_client *k, uint32_t type, struct cbuf *b);
+static void answer(struct ctl_client *k, uint32_t type, struct pf_sbuf *b);
 static void client_closed(uv_handle_t *h);
 
 static void
 mint_done(void *ud, int err, const uint8_t *token)
 {
 	struct ctl_client *k = ud;
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	k->minting = false;
 	if (k->closed) { /* the client left: the token expires unused */
 		client_closed((uv_handle_t *)&k->h);
 		return;
 	}
 	if (err) {
-		cprintf(&b, "mint failed: %s\n", money_strerror(err));
+		pf__sprint(&b, "mint failed: %s\n", money_strerror(err));
 	} else {
 		for (size_t i = 0; i < MONEY_TOKEN_LEN; i++)
-			cprintf(&b, "%02x", token[i]);
-		cprintf(&b, "\n");
+			pf__sprint(&b, "%02x", token[i]);
+		pf__sprint(&b, "\n");
 	}
 	answer(k, err ? PF_MSG_ERROR : PF_MSG_REPLY, &b);
 	free(b.p);
@@ -253,19 +219,19 @@ mint_done(void *ud, int err, const uint8_t *token)
 
 /* Returns 1 when the answer comes later. */
 static int
-cmd_mint(struct ctl_client *k, const char *arg, struct cbuf *b)
+cmd_mint(struct ctl_client *k, const char *arg, struct pf_sbuf *b)
 {
 	char *end;
 	errno = 0;
 	long long n = strtoll(arg, &end, 10);
 	if (errno || end == arg || *end || n <= 0) {
-		cprintf(b, "mint: want a positive amount\n");
+		pf__sprint(b, "mint: want a positive amount\n");
 		return -1;
 	}
 	k->minting = true;
 	if (pf_money_mint(k->ctl->pf, n, mint_done, k)) {
 		k->minting = false;
-		cprintf(b, "mint: this platform has no money\n");
+		pf__sprint(b, "mint: this platform has no money\n");
 		return -1;
 	}
 	return 1;
@@ -307,7 +273,7 @@ answered(uv_write_t *req, int status)
 }
 
 static void
-answer(struct ctl_client *k, uint32_t type, struct cbuf *b)
+answer(struct ctl_client *k, uint32_t type, struct pf_sbuf *b)
 {
 	k->answered = true;
 	uv_read_stop((uv_stream_t *)&k->h);
@@ -336,7 +302,7 @@ static void
 dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 {
 	struct pf_ctl *c = k->ctl;
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	char arg[64] = "";
 	if (h->type != PF_MSG_INJECT) {
 		size_t n = h->len < sizeof(arg) - 1 ? h->len : sizeof(arg) - 1;
@@ -366,7 +332,7 @@ dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 			return; /* answered when the issue is durable */
 		break;
 	default:
-		cprintf(&b, "unknown request %u\n", h->type);
+		pf__sprint(&b, "unknown request %u\n", h->type);
 		r = -1;
 		break;
 	}
@@ -407,12 +373,12 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	struct pf_msg_hdr h;
 	memcpy(&h, k->buf, sizeof(h));
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	if (h.version != PF_PROTO_VERSION) {
-		cprintf(&b, "protocol version %u, want %u\n", h.version,
+		pf__sprint(&b, "protocol version %u, want %u\n", h.version,
 		    PF_PROTO_VERSION);
 	} else if (h.len > PF_PROTO_MAX) {
-		cprintf(&b, "request too large\n");
+		pf__sprint(&b, "request too large\n");
 	} else if (k->len - sizeof(h) >= h.len) {
 		dispatch(k, &h, k->buf + sizeof(h));
 		return;

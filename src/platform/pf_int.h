@@ -160,6 +160,16 @@ void pf__end_proc(struct pf_proc *p);
 void pf__life_init(struct pf_platform *pf);
 void pf__sched_close(struct pf_platform *pf);
 
+/* pf_status.c: text growing in a malloc'd buffer; out of memory sets
+ * oom and later prints do nothing. */
+struct pf_sbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+void pf__sprint(struct pf_sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* pf_util.c: an X-macro id in lower case, the form counters are named */
 void pf__lower(char *dst, const char *src, size_t len);
 /* pf_plat.c: a handle of the platform finished closing */

@@ -129,14 +129,8 @@ pf_status_collect(struct pf_platform *pf, struct pf_net *net,
 
 /* ---- writers ---- */
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-sprint(struct sbuf *b, const char *fmt, ...)
+void
+pf__sprint(struct pf_sbuf *b, const char *fmt, ...)
 {
 	for (;;) {
 		va_list ap;
@@ -163,7 +157,7 @@ sprint(struct sbuf *b, const char *fmt, ...)
 }
 
 static char *
-done(struct sbuf *b)
+done(struct pf_sbuf *b)
 {
 	if (b->oom || !b->p) {
 		free(b->p);
@@ -194,34 +188,34 @@ group_end(const struct pf_status *st, size_t i)
 char *
 pf_status_text(const struct pf_status *st)
 {
-	struct sbuf b = {0};
+	struct pf_sbuf b = {0};
 	for (size_t i = 0; i < st->n;) {
 		size_t e = group_end(st, i);
 		const struct pf_counter *c = &st->v[i];
 		if (!c->group) {
 			for (; i < e; i++)
-				sprint(&b, "%-10s %lld\n", st->v[i].name,
+				pf__sprint(&b, "%-10s %lld\n", st->v[i].name,
 				    (long long)st->v[i].value);
 			continue;
 		}
 		if (c->note) {
-			sprint(&b, "%s\n", c->group);
+			pf__sprint(&b, "%s\n", c->group);
 			for (; i < e; i++)
-				sprint(&b, "  %-14s %10lld  %s\n", st->v[i].name,
+				pf__sprint(&b, "  %-14s %10lld  %s\n", st->v[i].name,
 				    (long long)st->v[i].value, st->v[i].note);
 			continue;
 		}
-		sprint(&b, "%-10s", c->group);
+		pf__sprint(&b, "%-10s", c->group);
 		for (size_t k = i; k < e; k++) {
 			const struct pf_counter *x = &st->v[k];
 			if (x->word)
-				sprint(&b, "%s %s %s", k > i ? "," : "",
+				pf__sprint(&b, "%s %s %s", k > i ? "," : "",
 				    x->word, x->name);
 			else
-				sprint(&b, "%s %lld %s", k > i ? "," : "",
+				pf__sprint(&b, "%s %lld %s", k > i ? "," : "",
 				    (long long)x->value, x->name);
 		}
-		sprint(&b, "\n");
+		pf__sprint(&b, "\n");
 		i = e;
 	}
 	return done(&b);
@@ -236,12 +230,12 @@ head_len(const char *g)
 }
 
 static void
-json_value(struct sbuf *b, const struct pf_counter *c)
+json_value(struct pf_sbuf *b, const struct pf_counter *c)
 {
 	if (c->word)
-		sprint(b, "\"%s\":\"%s\"", c->name, c->word);
+		pf__sprint(b, "\"%s\":\"%s\"", c->name, c->word);
 	else
-		sprint(b, "\"%s\":%lld", c->name, (long long)c->value);
+		pf__sprint(b, "\"%s\":%lld", c->name, (long long)c->value);
 }
 
 /* JSON: top-level counters as members, a group as an object, and
@@ -249,54 +243,54 @@ json_value(struct sbuf *b, const struct pf_counter *c)
 char *
 pf_status_json(const struct pf_status *st)
 {
-	struct sbuf b = {0};
+	struct pf_sbuf b = {0};
 	const char *outer = NULL; /* the open object: head of its group */
 	bool inner = false;       /* an "a.b" object is open inside it */
 	bool top_first = true, outer_first = true;
-	sprint(&b, "{");
+	pf__sprint(&b, "{");
 	for (size_t i = 0; i < st->n; i++) {
 		const struct pf_counter *c = &st->v[i];
 		const char *g = c->group;
 		if (i > 0 && same(g, st->v[i - 1].group)) {
-			sprint(&b, ",");
+			pf__sprint(&b, ",");
 			json_value(&b, c);
 			continue;
 		}
 		if (inner)
-			sprint(&b, "}");
+			pf__sprint(&b, "}");
 		inner = false;
 		size_t hl = g ? head_len(g) : 0;
 		if (outer && (!g || hl != head_len(outer) ||
 				 strncmp(g, outer, hl))) {
-			sprint(&b, "}");
+			pf__sprint(&b, "}");
 			outer = NULL;
 		}
 		if (!g) {
-			sprint(&b, "%s", top_first ? "" : ",");
+			pf__sprint(&b, "%s", top_first ? "" : ",");
 			top_first = false;
 			json_value(&b, c);
 			continue;
 		}
 		if (!outer) {
-			sprint(&b, "%s\"%.*s\":{", top_first ? "" : ",",
+			pf__sprint(&b, "%s\"%.*s\":{", top_first ? "" : ",",
 			    (int)hl, g);
 			top_first = false;
 			outer = g;
 			outer_first = true;
 		}
-		sprint(&b, "%s", outer_first ? "" : ",");
+		pf__sprint(&b, "%s", outer_first ? "" : ",");
 		outer_first = false;
 		if (g[hl] == '.') {
-			sprint(&b, "\"%s\":{", g + hl + 1);
+			pf__sprint(&b, "\"%s\":{", g + hl + 1);
 			inner = true;
 		}
 		json_value(&b, c);
 	}
 	if (inner)
-		sprint(&b, "}");
+		pf__sprint(&b, "}");
 	if (outer)
-		sprint(&b, "}");
-	sprint(&b, "}\n");
+		pf__sprint(&b, "}");
+	pf__sprint(&b, "}\n");
 	return done(&b);
 }
 
@@ -306,38 +300,38 @@ pf_status_json(const struct pf_status *st)
 void
 pf_status_log(const struct pf_status *st)
 {
-	struct sbuf b = {0}, d = {0};
+	struct pf_sbuf b = {0}, d = {0};
 	for (size_t i = 0; i < st->n;) {
 		size_t e = group_end(st, i);
 		if (!st->v[i].service) {
 			i = e;
 			continue;
 		}
-		struct sbuf g = {0};
-		sprint(&g, "%s:", st->v[i].group ? st->v[i].group : "-");
+		struct pf_sbuf g = {0};
+		pf__sprint(&g, "%s:", st->v[i].group ? st->v[i].group : "-");
 		for (; i < e; i++)
 			if (st->v[i].word)
-				sprint(&g, " %s=%s", st->v[i].name, st->v[i].word);
+				pf__sprint(&g, " %s=%s", st->v[i].name, st->v[i].word);
 			else
-				sprint(&g, " %s=%lld", st->v[i].name,
+				pf__sprint(&g, " %s=%lld", st->v[i].name,
 				    (long long)st->v[i].value);
 		char *s = done(&g);
 		if (s)
 			log_info("%s", s);
 		free(s);
 	}
-	sprint(&b, "stats:");
-	sprint(&d, "drops:");
+	pf__sprint(&b, "stats:");
+	pf__sprint(&d, "drops:");
 	for (size_t i = 0; i < st->n; i++) {
 		const struct pf_counter *c = &st->v[i];
 		if (c->service)
 			continue;
 		bool drop = c->group && !strcmp(c->group, "drops");
-		struct sbuf *o = drop ? &d : &b;
+		struct pf_sbuf *o = drop ? &d : &b;
 		if (c->word)
-			sprint(o, " %s=%s", c->name, c->word);
+			pf__sprint(o, " %s=%s", c->name, c->word);
 		else
-			sprint(o, " %s=%lld", c->name, (long long)c->value);
+			pf__sprint(o, " %s=%lld", c->name, (long long)c->value);
 	}
 	char *s = done(&b), *t = done(&d);
 	if (s)
