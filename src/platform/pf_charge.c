@@ -98,7 +98,7 @@ m_turn(void *ud, struct pf_proc *p, int64_t slice)
 	struct pf_acct *a = ACCT(p);
 	/* `_` stores in this turn count global heap growth from here. */
 	m->gmark = m0_global_bytes(pf_global(m->pf));
-	if (!m->cfg.charged)
+	if (!a || !m->cfg.charged)
 		return slice;
 	int64_t price = step_price(m);
 	int64_t pay = pf__share_pay(a->offer, price);
@@ -116,7 +116,7 @@ m_steps(void *ud, struct pf_proc *p, uint64_t steps)
 {
 	struct pf_money *m = ud;
 	struct pf_acct *a = ACCT(p);
-	if (!m->cfg.charged)
+	if (!a || !m->cfg.charged)
 		return PF_PAID;
 	owe(a, steps, pf__share_pay(a->offer, step_price(m)));
 	settle(m, a, true);
