@@ -1,8 +1,8 @@
 /*
  * test_pf_auth.c: the envelopes of authenticated links (pf_auth.c): a
  * wrapped messenger opens for the pinned peer, and a replay, a changed
- * byte, an unknown key and a missing identity are each refused with
- * their own reason.
+ * byte, an unknown key, a missing identity and an envelope older or newer
+ * than the age window are each refused with their own reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +162,58 @@ test_auth_refuses_an_unknown_key(void **state)
 	    PF_NDROP_AUTH_UNKNOWN);
 }
 
+/*
+ * Re-seals the envelope in env (n bytes, made by wrap) with its timestamp
+ * moved by (shift_us) and a fresh nonce, as a sender with a skewed or
+ * stale clock would have made it. Header: 64 bytes, nonce at 40; the box
+ * holds an 8-byte big-endian time before the messenger.
+ */
+static void
+reseal(size_t n, int64_t shift_us)
+{
+	uint8_t plain[1024];
+	size_t plen = n - 64 - crypto_box_MACBYTES;
+	assert_int_equal(crypto_box_open_easy_afternm(plain, env + 64, n - 64,
+			     env + 40, a.n->auth_k),
+	    0);
+	uint64_t t = 0;
+	for (int i = 0; i < 8; i++)
+		t = t << 8 | plain[i];
+	t += (uint64_t)shift_us;
+	for (int i = 0; i < 8; i++)
+		plain[i] = (uint8_t)(t >> (56 - 8 * i));
+	randombytes_buf(env + 40, crypto_box_NONCEBYTES);
+	crypto_box_easy_afternm(env + 64, plain, plen, env + 40, a.n->auth_k);
+}
+
+static void
+test_auth_age_window(void **state)
+{
+	size_t n, len;
+	/* Inside the window on either side: opened. */
+	n = wrap("recent");
+	reseal(n, -(PF_AUTH_WINDOW_US - 2000000));
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	n = wrap("ahead");
+	reseal(n, PF_AUTH_WINDOW_US - 2000000);
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	/* A second past it, old or from the future: refused as a replay. */
+	n = wrap("stale");
+	reseal(n, -(PF_AUTH_WINDOW_US + 1000000));
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+	n = wrap("future");
+	reseal(n, PF_AUTH_WINDOW_US + 1000000);
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+}
+
 static void
 test_auth_pinned_addresses(void **state)
 {
@@ -182,6 +234,7 @@ main(void)
 	    cmocka_unit_test(test_auth_refuses_a_changed_byte),
 	    cmocka_unit_test(test_auth_refuses_an_unknown_key),
 	    cmocka_unit_test(test_auth_pinned_addresses),
+	    cmocka_unit_test(test_auth_age_window),
 	};
 	return cmocka_run_group_tests_name("pf_auth", tests, setup, teardown);
 }
