@@ -369,6 +369,15 @@ int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 int pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
     const unsigned char *pk);
 
+/*
+ * Keeps the per-peer replay state of authenticated links in the file at
+ * (path) (pf_replay.c): read now for the pinned neighbours, written at
+ * most once a second while it changes and when (n) is freed, so that a
+ * restarted platform refuses envelopes it accepted before. Returns 0, or
+ * -1 when out of memory.
+ */
+int pf_net_set_replay_file(struct pf_net *n, const char *path);
+
 /* Sets whom messengers are taken from (pf_net_config.accept_any). */
 void pf_net_set_accept(struct pf_net *n, int accept_any);
 

@@ -17,7 +17,8 @@
 #define PF_RATE_SLOTS 4096
 #define PF_AUTH_VERSION 1             /* envelope version byte */
 #define PF_AUTH_WINDOW_US 60000000LL /* envelope age accepted */
-#define PF_AUTH_NONCES 4096          /* nonces remembered */
+#define PF_REPLAY_BITS 4096          /* per-peer replay window */
+#define PF_REPLAY_CLOCK_SHIFT 8      /* send counters start at µs << 8 */
 
 enum pf_fkind { PF_FUDP, PF_FTCP };
 
@@ -45,6 +46,14 @@ struct pf_rate {
 	int64_t last_us;
 	int64_t tokens; /* µ-tokens: 1000000 per messenger */
 	bool used;
+};
+
+/* Replay state of one pinned neighbour (pf_replay.c), by its key. */
+struct pf_peer_ctr {
+	unsigned char pk[32];
+	uint64_t tx;  /* last counter sent to it */
+	uint64_t top; /* highest counter seen from it */
+	uint64_t map[PF_REPLAY_BITS / 64]; /* seen, below and at top */
 };
 
 enum pf_cstate { PF_CCONNECTING, PF_COPEN, PF_CCLOSING };
@@ -89,8 +98,11 @@ struct pf_net {
 	unsigned char *auth_sk;  /* Curve25519 secret, sodium_malloc */
 	unsigned char auth_pk[32];
 	unsigned char *auth_k;   /* shared key per neighbour, sodium_malloc */
-	uint64_t auth_seen[PF_AUTH_NONCES];
-	size_t auth_next;
+	struct pf_peer_ctr *peer; /* one per entry of nbr */
+	size_t npeer;
+	char *replay_path;
+	bool replay_dirty;
+	int64_t replay_saved_us;
 	uint8_t *authbuf; /* opened envelopes and envelopes to send */
 	size_t authcap;
 };
@@ -115,6 +127,13 @@ int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
     uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix);
 /* Bytes of the envelope at p (0: its length is not there yet). */
 size_t pf__auth_frame_len(const uint8_t *p, size_t have);
+
+/* pf_replay.c */
+int pf__replay_sync(struct pf_net *n);
+uint64_t pf__replay_next(struct pf_net *n, size_t ix);
+bool pf__replay_accept(struct pf_net *n, size_t ix, uint64_t ctr);
+void pf__replay_save(struct pf_net *n, bool force);
+void pf__replay_free(struct pf_net *n);
 
 /* pf_udp.c */
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);
