@@ -286,7 +286,10 @@ struct pf_net;
 	X(NOT_ACCEPTED, "sender is not a neighbour")                          \
 	X(SPAWN, "no process could be created")                               \
 	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                 \
-	X(TCP_CONN_CAP, "TCP connection cap reached")                         \
+	X(TCP_CONN_CAP, "inbound TCP connection cap reached")                 \
+	X(TCP_OUT_CAP, "outbound TCP connection cap reached")                 \
+	X(TCP_HOST_CAP, "TCP connections from one host at their cap")         \
+	X(TCP_SLOW, "TCP frame not completed in time: disconnected")          \
 	X(TX_RATE, "send rate limit of the destination")                      \
 	X(TX_QUEUE, "TCP send queue full")                                    \
 	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
@@ -316,7 +319,10 @@ struct pf_net_config {
 	uint32_t rate;       /* messengers/s per destination [1000000] */
 	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
 	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
-	uint32_t tcp_conns;  /* open TCP connections [256] */
+	uint32_t tcp_conns;  /* open inbound TCP connections [256] */
+	uint32_t tcp_out;    /* open outbound TCP connections [64] */
+	uint32_t tcp_per_host; /* inbound connections from one host [8] */
+	uint32_t tcp_frame_s; /* a started frame must end within [10] */
 	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
 	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
 };

@@ -5,7 +5,8 @@
  *   [platform]   listen, state, log, accept
  *   [limits]     max_procs, heap_quota, global_quota, slice, max_steps,
  *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
- *                tcp_conns, tcp_idle, native_slab, native_contexts
+ *                tcp_conns, tcp_out, tcp_per_host, tcp_frame, tcp_idle,
+ *                native_slab, native_contexts
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
  *                store_lease, mem_capacity, link_capacity
@@ -186,6 +187,9 @@ static const struct {
     L32("burst", net.burst, 100000000),
     L32("tcp_queue", net.tcp_queue, 1u << 30),
     L32("tcp_conns", net.tcp_conns, 100000),
+    L32("tcp_out", net.tcp_out, 100000),
+    L32("tcp_per_host", net.tcp_per_host, 100000),
+    L32("tcp_frame", net.tcp_frame_s, 1u << 30),
     L32("tcp_idle", net.tcp_idle_s, 1u << 30),
     L64("native_slab", pf.native_slab, 3ull << 30),
     L32("native_contexts", pf.native_contexts, 4096),

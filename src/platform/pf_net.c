@@ -90,6 +90,12 @@ pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b)
 	return sa_same(a, b, true);
 }
 
+bool
+pf__sa_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	return sa_same(a, b, false);
+}
+
 void
 pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -403,6 +409,12 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 		n->cfg.tcp_queue = 1u << 20;
 	if (!n->cfg.tcp_conns)
 		n->cfg.tcp_conns = 256;
+	if (!n->cfg.tcp_out)
+		n->cfg.tcp_out = 64;
+	if (!n->cfg.tcp_per_host)
+		n->cfg.tcp_per_host = 8;
+	if (!n->cfg.tcp_frame_s)
+		n->cfg.tcp_frame_s = 10;
 	if (!n->cfg.tcp_idle_s)
 		n->cfg.tcp_idle_s = 120;
 	n->rxbuf = malloc(n->cfg.max_dgram);
@@ -556,7 +568,8 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	}
 	uv_timer_init(n->loop, &n->sweep);
 	n->sweep.data = n;
-	uv_timer_start(&n->sweep, on_sweep, 5000, 5000);
+	/* Each second: frame deadlines are counted in seconds. */
+	uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
 	uv_unref((uv_handle_t *)&n->sweep);
 	n->started = true;
 	return 0;

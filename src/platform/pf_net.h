@@ -72,6 +72,7 @@ struct pf_conn {
 	size_t rxlen, rxcap;
 	size_t queued; /* bytes written and not yet completed */
 	int64_t last_us;
+	int64_t frame_us; /* when the unfinished frame began, 0: none */
 	struct pf_conn *prev, *next;
 };
 
@@ -87,6 +88,7 @@ struct pf_net {
 	uint8_t *rxbuf; /* UDP receive buffer, cfg.max_dgram bytes */
 	struct pf_conn *conns;
 	uint32_t nconns;
+	uint32_t nin, nout; /* of nconns: accepted, opened by us */
 	uv_timer_t sweep;
 	struct pf_neighbour *nbr;
 	size_t nnbr;
@@ -113,6 +115,7 @@ void pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 bool pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa);
 int pf__sa_port(const struct sockaddr *sa);
 bool pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b);
+bool pf__sa_same_host(const struct sockaddr *a, const struct sockaddr *b);
 size_t pf__sa_len(const struct sockaddr *sa);
 void pf__net_handle_closed(uv_handle_t *h);
 
