@@ -294,6 +294,8 @@ struct pf_net;
 	X(TX_QUEUE, "TCP send queue full")                                    \
 	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
 	X(TX_ERROR, "send failed")                                            \
+	X(TX_NOT_MESSENGER, "not a well-formed messenger: not sent")          \
+	X(TX_STRANGER, "byte budget toward a stranger spent")                 \
 	X(AUTH_UNKNOWN, "envelope from an unknown key")                       \
 	X(AUTH_BAD, "envelope failed authentication")                         \
 	X(AUTH_REPLAY, "envelope replayed or out of time")                    \
@@ -312,6 +314,14 @@ const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 
+/* An address prefix: ADDR/BITS. */
+struct pf_prefix {
+	struct sockaddr_storage sa;
+	int bits;
+};
+
+#define PF_EGRESS_MAX_ALLOW 16
+
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
@@ -325,6 +335,14 @@ struct pf_net_config {
 	uint32_t tcp_frame_s; /* a started frame must end within [10] */
 	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
 	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
+	/* Egress toward strangers (pf_egress.c): a bucket of bytes per host
+	 * [65536], refilled over a period [10 s], and bytes earned per byte
+	 * received from that host [4]. */
+	uint32_t egress_bytes;
+	uint32_t egress_period_s;
+	uint32_t egress_factor;
+	struct pf_prefix egress_allow[PF_EGRESS_MAX_ALLOW]; /* not strangers */
+	int negress_allow;
 };
 
 struct pf_net_stats {

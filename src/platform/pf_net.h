@@ -100,6 +100,11 @@ struct pf_net {
 	unsigned char *auth_sk;  /* Curve25519 secret, sodium_malloc */
 	unsigned char auth_pk[32];
 	unsigned char *auth_k;   /* shared key per neighbour, sodium_malloc */
+	struct pf_egress *egress; /* budgets toward strangers (pf_egress.c) */
+	struct sockaddr_storage *bcast; /* the broadcast addresses of _bca */
+	size_t nbcast;
+	uint8_t *framebuf; /* a string framed as a messenger */
+	size_t framecap;
 	struct pf_peer_ctr *peer; /* one per entry of nbr */
 	size_t npeer;
 	char *replay_path;
@@ -130,6 +135,16 @@ int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
     uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix);
 /* Bytes of the envelope at p (0: its length is not there yet). */
 size_t pf__auth_frame_len(const uint8_t *p, size_t have);
+
+/* pf_egress.c: a string to send as a messenger (*buf, *len: framed in
+ * n->framebuf unless it is one); 0, or the drop reason */
+int pf__egress_frame(struct pf_net *n, const uint8_t **buf, size_t *len);
+/* 0 when (len) bytes may go to (d), else the drop reason */
+int pf__egress_check(struct pf_net *n, const struct pf_dest *d,
+    const uint8_t *buf, size_t len);
+void pf__egress_earn(struct pf_net *n, const struct sockaddr *from,
+    size_t len);
+void pf__egress_free(struct pf_net *n);
 
 /* pf_replay.c */
 int pf__replay_sync(struct pf_net *n);
