@@ -386,8 +386,11 @@ main(int argc, char **argv)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
 	unsigned char *box = sodium_malloc(32);
 	struct money_ident *ident = d.host.bank->ident;
+	char replay[sizeof(d.conf.state_dir) + 8];
+	snprintf(replay, sizeof(replay), "%s/replay", d.conf.state_dir);
 	if (!box || money_ident_box_sk(ident, box) ||
 	    !(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
+	    pf_net_set_replay_file(d.net, replay) ||
 	    pf_net_set_identity(d.net, box, money_ident_pk(ident)))
 		fatalx("out of memory");
 	sodium_free(box);

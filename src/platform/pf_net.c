@@ -42,22 +42,7 @@ pf_net_drop_id(int reason)
 	return low[reason];
 }
 
-/* ---- socket addresses ---- */
-
-size_t
-pf__sa_len(const struct sockaddr *sa)
-{
-	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
-}
-
-int
-pf__sa_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-}
+/* ---- socket addresses (the rest in pf_addr.c) ---- */
 
 static void
 sa_set_port(struct sockaddr *sa, int port)
@@ -66,95 +51,6 @@ sa_set_port(struct sockaddr *sa, int port)
 		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
 	else
 		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
-}
-
-/* Same host (and port when ports is set). */
-static bool
-sa_same(const struct sockaddr *a, const struct sockaddr *b, bool ports)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (ports && pf__sa_port(a) != pf__sa_port(b))
-		return false;
-	if (a->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr,
-			   16) == 0;
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
-bool
-pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	return sa_same(a, b, true);
-}
-
-void
-pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    h, sizeof(h));
-		snprintf(buf, len, "[%s]:%d", h, pf__sa_port(sa));
-	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h,
-		    sizeof(h));
-		snprintf(buf, len, "%s:%d", h, pf__sa_port(sa));
-	}
-}
-
-static int
-parse_host(const char *h, int port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	return -1;
-}
-
-int
-pf_parse_hostport(const char *s, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *p, *end;
-	long port = PF_PORT;
-	if (*s == '[') {
-		end = strchr(s, ']');
-		if (!end)
-			return -1;
-		p = end[1] == ':' ? end + 2 : (end[1] ? NULL : end + 1);
-		s++;
-	} else {
-		end = strrchr(s, ':');
-		if (end && strchr(s, ':') != end)
-			end = NULL; /* a bare IPv6 address */
-		p = end ? end + 1 : s + strlen(s);
-		if (!end)
-			end = s + strlen(s);
-	}
-	if (!p || (size_t)(end - s) >= sizeof(host))
-		return -1;
-	if (*p) {
-		char *q;
-		port = strtol(p, &q, 10);
-		if (*q || port < 1 || port > 65535)
-			return -1;
-	}
-	memcpy(host, s, (size_t)(end - s));
-	host[end - s] = 0;
-	return parse_host(host, (int)port, ss);
 }
 
 /* [host port] for _ori, _adr and _nbr: IPv4 as an int, IPv6 a string. */
@@ -210,7 +106,7 @@ addr_to_sa(const struct m0_addr *a, struct sockaddr_storage *ss)
 		return M0_ERANGE_CHECK;
 	memcpy(h, a->str, a->str_len);
 	h[a->str_len] = 0;
-	return parse_host(h, port, ss) ? M0_ERANGE_CHECK : M0_OK;
+	return pf__parse_host(h, port, ss) ? M0_ERANGE_CHECK : M0_OK;
 }
 
 /* ---- arrivals ---- */
@@ -242,7 +138,7 @@ accepted(struct pf_net *n, const struct sockaddr *from)
 	if (n->cfg.accept_any)
 		return true;
 	for (size_t i = 0; i < n->nnbr; i++)
-		if (sa_same((struct sockaddr *)&n->nbr[i].sa, from, false))
+		if (pf__sa_same_host((struct sockaddr *)&n->nbr[i].sa, from))
 			return true;
 	return false;
 }
@@ -256,6 +152,7 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 		return;
 	}
 	n->st.rx++;
+	pf__egress_earn(n, from, m0_wire_size(msg));
 	arrival.net = n;
 	arrival.family = kind == PF_FUDP ? "udpip" : "tcpip";
 	arrival.ifindex = ifindex;
@@ -288,8 +185,8 @@ sa_hash(const struct sockaddr *sa)
 /* A messenger in the token bucket: rate is per second, time in µs, so
  * a token is a million of the bucket's units. */
 #define RATE_TOKEN PF_US_PER_S
-/* Idle TCP connections are looked for this often (ms). */
-#define SWEEP_MS 5000
+/* Idle and slow TCP connections are looked for this often (ms). */
+#define SWEEP_MS 1000
 
 bool
 pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
@@ -361,6 +258,13 @@ net_send(void *ud, void *dest, const uint8_t *buf, size_t len)
 	struct pf_dest *d = dest;
 	if (n->closing)
 		return;
+	int why = pf__egress_frame(n, &buf, &len);
+	if (!why)
+		why = pf__egress_check(n, d, buf, len);
+	if (why) {
+		n->st.drops[why]++;
+		return;
+	}
 	if (!pf__net_rate_ok(n, (struct sockaddr *)&d->sa)) {
 		n->st.drops[PF_NDROP_TX_RATE]++;
 		return;
@@ -410,6 +314,18 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 		n->cfg.tcp_queue = PF_TCP_QUEUE;
 	if (!n->cfg.tcp_conns)
 		n->cfg.tcp_conns = PF_TCP_CONNS;
+	if (!n->cfg.tcp_out)
+		n->cfg.tcp_out = 64;
+	if (!n->cfg.tcp_per_host)
+		n->cfg.tcp_per_host = 8;
+	if (!n->cfg.tcp_frame_s)
+		n->cfg.tcp_frame_s = 10;
+	if (!n->cfg.egress_bytes)
+		n->cfg.egress_bytes = 65536;
+	if (!n->cfg.egress_period_s)
+		n->cfg.egress_period_s = 10;
+	if (!n->cfg.egress_factor)
+		n->cfg.egress_factor = 4;
 	if (!n->cfg.tcp_idle_s)
 		n->cfg.tcp_idle_s = PF_TCP_IDLE_S;
 	n->rxbuf = malloc(n->cfg.max_dgram);
@@ -495,6 +411,14 @@ define_bca(struct pf_net *n)
 			struct sockaddr_in b =
 			    *(struct sockaddr_in *)i->ifa_broadaddr;
 			b.sin_port = ls->sin_port;
+			/* Broadcasts on these are no stranger's (pf_egress). */
+			struct sockaddr_storage *nb = realloc(n->bcast,
+			    (n->nbcast + 1) * sizeof(*nb));
+			if (nb) {
+				n->bcast = nb;
+				memset(&nb[n->nbcast], 0, sizeof(*nb));
+				memcpy(&nb[n->nbcast++], &b, sizeof(b));
+			}
 			char one[96];
 			size_t m = (size_t)snprintf(one, sizeof(one), "['udpip %d ",
 			    l);
@@ -562,6 +486,7 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	}
 	uv_timer_init(n->loop, &n->sweep);
 	n->sweep.data = n;
+	/* Each second: frame deadlines are counted in seconds. */
 	uv_timer_start(&n->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
 	uv_unref((uv_handle_t *)&n->sweep);
 	n->started = true;
@@ -676,6 +601,7 @@ pf_net_free(struct pf_net *n)
 	if (!n)
 		return;
 	pf__auth_free(n);
+	pf__egress_free(n);
 	free(n->rxbuf);
 	free(n->authbuf);
 	free(n->rate);

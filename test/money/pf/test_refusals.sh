@@ -6,7 +6,7 @@
 # several concurrent messengers is accepted exactly once; withdrawing more
 # than the credit is credit_low; a withdrawn token redeems once elsewhere.
 . "$(dirname "$0")/lib.sh"
-PA=19940 PB=19941
+PA=$((BASE + 0)) PB=$((BASE + 1))
 
 # a: charged (messengers pay for their answers with --fund); b: free,
 # tokens live one second.

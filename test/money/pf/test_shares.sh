@@ -8,7 +8,7 @@
 # load, about 3.2 times in 10 s) overtakes the lower offer, and in the
 # 2:1 case the higher one too: shares follow offers at any price.
 . "$(dirname "$0")/lib.sh"
-port=19946
+port=$((BASE + 6))
 
 # steps JSON ID
 steps() {
