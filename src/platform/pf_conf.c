@@ -229,7 +229,7 @@ set_limit(struct pf_conf *c, const char *section, const char *name,
 			return -1;
 		}
 		if (strcmp(name, "max_life") == 0)
-			v *= 1000000;
+			v *= PF_US_PER_S;
 		char *p = (char *)c + limits[i].off;
 		if (limits[i].width == 32) {
 			uint32_t v32 = (uint32_t)v;

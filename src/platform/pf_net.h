@@ -118,10 +118,13 @@ struct pf_net {
 void pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
     const struct sockaddr *from, const struct m0_msg *msg);
 bool pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa);
+
+/* pf_addr.c */
 int pf__sa_port(const struct sockaddr *sa);
 bool pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b);
 bool pf__sa_same_host(const struct sockaddr *a, const struct sockaddr *b);
 size_t pf__sa_len(const struct sockaddr *sa);
+int pf__parse_host(const char *h, int port, struct sockaddr_storage *ss);
 void pf__net_handle_closed(uv_handle_t *h);
 
 /* pf_auth.c */

@@ -457,11 +457,11 @@ pf__tcp_sweep(struct pf_net *n, int64_t now_us)
 	for (; c; c = next) {
 		next = c->next;
 		if (c->frame_us &&
-		    now_us - c->frame_us > (int64_t)n->cfg.tcp_frame_s * 1000000) {
+		    now_us - c->frame_us > (int64_t)n->cfg.tcp_frame_s * PF_US_PER_S) {
 			n->st.drops[PF_NDROP_TCP_SLOW]++;
 			conn_close(c);
 		} else if (!c->queued && now_us - c->last_us >
-					     (int64_t)n->cfg.tcp_idle_s * 1000000)
+					     (int64_t)n->cfg.tcp_idle_s * PF_US_PER_S)
 			conn_close(c);
 	}
 }

@@ -120,7 +120,7 @@ check "refusals by kind at b" \
     "malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
     "$(kinds "$sb")"
 check "refusals in the text status" \
-    "refused    malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
-    "$("$M0CTL" -s "$tmp/b" status | grep '^refused ')"
+    "money.refusals 0 malformed, 0 forged, 0 altered, 1 foreign, 1 expired, 0 spent, 0 other" \
+    "$("$M0CTL" -s "$tmp/b" status | grep '^money.refusals ')"
 check "withdrawals counted" 1 "$(jnum "$s" withdrawals)"
 finish
