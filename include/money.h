@@ -423,6 +423,15 @@ enum money_err money_ledger_commit(struct money_ledger *l,
     const struct money_totals *totals);
 
 /*
+ * money_ledger_abandon: breaks (l) without a commit, dropping what is
+ * staged (never acknowledged), for a caller that could not run the
+ * commit (e.g. the thread pool refused the work): it then refuses every
+ * waiter, as after a failed commit, and the ledger refuses everything
+ * with MONEY_ERR_BROKEN until it is reopened.
+ */
+void money_ledger_abandon(struct money_ledger *l);
+
+/*
  * money_ledger_durable: the number of the last batch made durable.
  */
 uint64_t money_ledger_durable(struct money_ledger *l);

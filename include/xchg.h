@@ -241,7 +241,10 @@ struct xchg_reserve_sums {
 };
 
 struct xchg_reserve_stats {
-	uint64_t records; /* rows of xchg_reserve (what pruning shrinks) */
+	uint64_t records; /* rows of xchg_reserve at open or at the last
+	                     prune, plus changes committed since: grows by
+	                     one per change, as a log would, so that a
+	                     caller can prune in proportion to the churn */
 	uint64_t entries; /* tokens in the index (rows plus staged adds) */
 	uint64_t commits; /* batches made durable since open */
 };

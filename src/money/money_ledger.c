@@ -503,6 +503,17 @@ money_ledger_commit(struct money_ledger *l, const struct money_totals *totals)
 	return err;
 }
 
+void
+money_ledger_abandon(struct money_ledger *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->broken = 1;
+	free(l->stage);
+	l->stage = NULL;
+	l->nstage = l->stage_cap = 0;
+	pthread_mutex_unlock(&l->mu);
+}
+
 uint64_t
 money_ledger_durable(struct money_ledger *l)
 {

@@ -94,6 +94,7 @@ struct xchg_reserve {
 	uint64_t durable; /* last batch made durable */
 	int inflight;     /* a batch is being written */
 	uint64_t commits;
+	uint64_t records; /* rows at open or prune plus changes since */
 	/* index */
 	struct xchg__ent *ents;
 	uint32_t nents, capents;

@@ -132,6 +132,7 @@ xchg_reserve_open(const char *path, struct xchg_reserve **out)
 	err = xerr(money_store_open(path, &r->store));
 	if (err == XCHG_OK)
 		err = xerr(money_store_run(r->store, load, r));
+	r->records = r->nents;
 	if (err != XCHG_OK) {
 		xchg_reserve_close(r);
 		return err;
@@ -317,6 +318,7 @@ xchg_reserve_commit_end(struct xchg_reserve *r, struct xchg_batch *b)
 	} else {
 		r->durable = b->no;
 		r->commits++;
+		r->records += b->n;
 	}
 	free(b->ops);
 	free(b);
@@ -485,7 +487,7 @@ xchg_reserve_each(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 void
 xchg_reserve_stats(struct xchg_reserve *r, struct xchg_reserve_stats *st)
 {
-	st->records = r->nents;
+	st->records = r->records;
 	st->entries = r->nents;
 	st->commits = r->commits;
 }
@@ -552,5 +554,6 @@ xchg_reserve_compact(struct xchg_reserve *r, uint64_t now)
 		r->broken = 1;
 		return err;
 	}
+	r->records = r->nents;
 	return XCHG_OK;
 }
