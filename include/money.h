@@ -151,7 +151,7 @@ struct money_serial_info {
 };
 
 struct money_ledger_stats {
-	uint64_t records;    /* rows of money_serial in the store */
+	uint64_t records;    /* rows of money_serial (issued serials) */
 	uint64_t serials;    /* serials known (rows plus staged issues) */
 	uint64_t commits;    /* commits since open */
 	int64_t outstanding; /* issued, not spent, not yet pruned */
@@ -232,6 +232,17 @@ void money_store_close(struct money_store *s);
 typedef int (*money_store_fn)(struct sqlite3 *db, void *arg);
 enum money_err money_store_run(struct money_store *s, money_store_fn fn,
     void *arg);
+
+/*
+ * money_store_stmt: inside (fn) of money_store_run() on (db), the
+ * statement for (sql), prepared at its first use and kept until the
+ * store closes, into *(out). (sql) must be a static string (the cache is
+ * keyed by its address, at most 16 of them per store); the statement is
+ * borrowed: bind, step and reset it (money_store_step()), never finalize.
+ * Returns SQLITE_OK or an SQLite error code.
+ */
+int money_store_stmt(struct sqlite3 *db, const char *sql,
+    struct sqlite3_stmt **out);
 
 /*
  * money_store_err: the money error for an SQLite result code (rc).

@@ -1,6 +1,7 @@
 /*
  * money_ledger.c: the issued/spent serial ledger. Durable state lives in
- * the store (money_store.c): one row of money_serial per serial and the
+ * the store (money_store.c): a row of money_serial per issued serial, a
+ * row of money_spent per spend (both appended in commit order) and the
  * totals in money_book. In memory, an open-addressing hash set of every
  * serial (loaded at open) answers lookups in O(1) without touching the
  * database, and holds the staged states, so that a second deposit of a
@@ -148,8 +149,7 @@ load(sqlite3 *db, void *arg)
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_prepare_v2(db,
-	    "SELECT serial, amount, expiry, spent FROM money_serial", -1, &st,
-	    NULL);
+	    "SELECT serial, amount, expiry FROM money_serial", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -157,7 +157,9 @@ load(sqlite3 *db, void *arg)
 		int64_t amount = sqlite3_column_int64(st, 1);
 		struct entry *e;
 		if (sqlite3_column_bytes(st, 0) != MONEY_SERIAL_LEN ||
-		    amount <= 0 || find(l, ser) != NULL) {
+		    amount <= 0 || find(l, ser) != NULL ||
+		    __builtin_add_overflow(l->outstanding, amount,
+		        &l->outstanding)) {
 			rc = SQLITE_CORRUPT;
 			break;
 		}
@@ -168,14 +170,27 @@ load(sqlite3 *db, void *arg)
 		e->amount = amount;
 		e->expiry = (uint64_t)sqlite3_column_int64(st, 2);
 		e->state |= E_ISSUED;
-		if (sqlite3_column_int(st, 3))
-			e->state |= E_SPENT;
-		else if (__builtin_add_overflow(l->outstanding, amount,
-		             &l->outstanding)) {
+		l->rows++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	rc = sqlite3_prepare_v2(db, "SELECT serial FROM money_spent", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *ser = sqlite3_column_blob(st, 0);
+		struct entry *e;
+		/* a spend of a serial never issued, or spent twice, cannot
+		 * come from this ledger */
+		if (sqlite3_column_bytes(st, 0) != MONEY_SERIAL_LEN ||
+		    (e = find(l, ser)) == NULL || (e->state & E_SPENT)) {
 			rc = SQLITE_CORRUPT;
 			break;
 		}
-		l->rows++;
+		e->state |= E_SPENT;
+		l->outstanding -= e->amount;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -375,14 +390,23 @@ struct batch {
 	int prune;
 };
 
+static const char sql_book[] =
+    "UPDATE money_book SET minted = ?1, burned = ?2, lost = ?3, batch = ?4"
+    " WHERE id = 1";
+static const char sql_issue[] =
+    "INSERT INTO money_serial(serial, kind, amount, expiry)"
+    " VALUES (?1, ?2, ?3, ?4)";
+static const char sql_spend[] = "INSERT INTO money_spent(serial) VALUES (?1)";
+static const char sql_prune_spent[] =
+    "DELETE FROM money_spent WHERE serial IN"
+    " (SELECT serial FROM money_serial WHERE expiry <= ?1)";
+static const char sql_prune[] = "DELETE FROM money_serial WHERE expiry <= ?1";
+
 static int
 book_write(sqlite3 *db, const struct money_totals *t, uint64_t no)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db,
-	    "UPDATE money_book SET minted = ?1, burned = ?2, lost = ?3,"
-	    " batch = ?4 WHERE id = 1",
-	    -1, &st, NULL);
+	int rc = money_store_stmt(db, sql_book, &st);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -393,26 +417,26 @@ book_write(sqlite3 *db, const struct money_totals *t, uint64_t no)
 	rc = money_store_step(st);
 	if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
 		rc = SQLITE_CORRUPT;
-	sqlite3_finalize(st);
 	return rc;
+}
+
+static int64_t
+prune_at(const struct batch *b)
+{
+	return b->prune_before > INT64_MAX ? INT64_MAX :
+	                                     (int64_t)b->prune_before;
 }
 
 static int
 batch_write(sqlite3 *db, void *arg)
 {
 	const struct batch *b = arg;
-	sqlite3_stmt *ins = NULL, *spend = NULL;
+	sqlite3_stmt *ins = NULL, *spend = NULL, *prune;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db,
-	    "INSERT INTO money_serial(serial, kind, amount, expiry)"
-	    " VALUES (?1, ?2, ?3, ?4)",
-	    -1, &ins, NULL);
+	rc = money_store_stmt(db, sql_issue, &ins);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db,
-		    "UPDATE money_serial SET spent = 1"
-		    " WHERE serial = ?1 AND spent = 0",
-		    -1, &spend, NULL);
+		rc = money_store_stmt(db, sql_spend, &spend);
 	for (size_t k = 0; rc == SQLITE_OK && k < b->n; k++) {
 		const struct op *o = &b->ops[k];
 		if (o->type == OP_ISSUE) {
@@ -426,25 +450,18 @@ batch_write(sqlite3 *db, void *arg)
 			sqlite3_bind_blob(spend, 1, o->serial,
 			    MONEY_SERIAL_LEN, SQLITE_STATIC);
 			rc = money_store_step(spend);
-			/* exactly one unspent row: else the memory and the
-			 * database disagree */
-			if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
-				rc = SQLITE_CORRUPT;
 		}
 	}
-	sqlite3_finalize(ins);
-	sqlite3_finalize(spend);
-	if (rc == SQLITE_OK && b->prune) {
-		rc = sqlite3_prepare_v2(db,
-		    "DELETE FROM money_serial WHERE expiry <= ?1", -1, &ins,
-		    NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(ins, 1,
-			    b->prune_before > INT64_MAX ? INT64_MAX :
-			                                  (int64_t)b->prune_before);
-			rc = money_store_step(ins);
-			sqlite3_finalize(ins);
-		}
+	/* Spends first: their serials are found through the issues. */
+	if (rc == SQLITE_OK && b->prune &&
+	    (rc = money_store_stmt(db, sql_prune_spent, &prune)) == SQLITE_OK) {
+		sqlite3_bind_int64(prune, 1, prune_at(b));
+		rc = money_store_step(prune);
+	}
+	if (rc == SQLITE_OK && b->prune &&
+	    (rc = money_store_stmt(db, sql_prune, &prune)) == SQLITE_OK) {
+		sqlite3_bind_int64(prune, 1, prune_at(b));
+		rc = money_store_step(prune);
 	}
 	if (rc == SQLITE_OK)
 		rc = book_write(db, b->totals, b->no);

@@ -35,11 +35,16 @@ static const char schema_v1[] =
     " minted INTEGER NOT NULL, burned INTEGER NOT NULL,"
     " lost INTEGER NOT NULL, batch INTEGER NOT NULL);"
     "INSERT INTO money_book VALUES (1, 0, 0, 0, 0);"
-    "CREATE TABLE money_serial(serial BLOB PRIMARY KEY,"
+    /* Issues and spends are appended in commit order (the ledger keeps
+     * the index by serial in memory), so a commit writes a page or two
+     * at the end of each table, not one page per random serial. */
+    "CREATE TABLE money_serial(id INTEGER PRIMARY KEY, serial BLOB NOT NULL,"
     " kind INTEGER NOT NULL, amount INTEGER NOT NULL CHECK (amount > 0),"
-    " expiry INTEGER NOT NULL, spent INTEGER NOT NULL DEFAULT 0)"
-    " WITHOUT ROWID;"
+    " expiry INTEGER NOT NULL);"
     "CREATE INDEX money_serial_expiry ON money_serial(expiry);"
+    "CREATE TABLE money_spent(id INTEGER PRIMARY KEY, serial BLOB NOT NULL);"
+    "CREATE VIEW money_ledger AS SELECT serial, kind, amount, expiry,"
+    " serial IN (SELECT serial FROM money_spent) AS spent FROM money_serial;"
     "CREATE TABLE xchg_reserve(currency BLOB NOT NULL, serial BLOB NOT NULL,"
     " state INTEGER NOT NULL, amount INTEGER NOT NULL,"
     " expiry INTEGER NOT NULL, token BLOB NOT NULL,"
@@ -48,8 +53,16 @@ static const char schema_v1[] =
     " amount INTEGER NOT NULL, tokens INTEGER NOT NULL,"
     " PRIMARY KEY (currency, state)) WITHOUT ROWID;";
 
+/* Statements prepared once and kept, keyed by their (static) text. */
+#define STORE_STMTS 16
+
 struct money_store {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} stmt[STORE_STMTS];
+	unsigned nstmt;
 	pthread_mutex_t mu; /* one transaction at a time */
 	dev_t dev;
 	ino_t ino;
@@ -59,6 +72,11 @@ struct money_store {
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct money_store *reg;
+/* The store whose transaction this thread runs (money_store_stmt). */
+static __thread struct money_store *cur;
+
+static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT";
 
 enum money_err
 money_store_err(int rc)
@@ -126,8 +144,11 @@ store_schema(sqlite3 *db)
 static enum money_err
 store_connect(struct money_store *s, const char *path)
 {
+	/* The cache holds the ledger's and the reserve's pages (up to
+	 * 32 MiB) so that a commit rarely reads from the file. */
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 	                              "PRAGMA synchronous = FULL;"
+	                              "PRAGMA cache_size = -32768;"
 	                              "PRAGMA foreign_keys = OFF;"
 	                              "PRAGMA trusted_schema = OFF;";
 	int rc = sqlite3_open_v2(path, &s->db,
@@ -226,6 +247,8 @@ money_store_close(struct money_store *s)
 		}
 	}
 	pthread_mutex_unlock(&reg_mu);
+	for (unsigned i = 0; i < s->nstmt; i++)
+		sqlite3_finalize(s->stmt[i].st);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -237,12 +260,19 @@ money_store_run(struct money_store *s, money_store_fn fn, void *arg)
 	enum money_err err;
 	int rc;
 
+	sqlite3_stmt *st;
+
 	pthread_mutex_lock(&s->mu);
-	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	cur = s;
+	rc = money_store_stmt(s->db, sql_begin, &st);
+	if (rc == SQLITE_OK)
+		rc = money_store_step(st);
 	if (rc == SQLITE_OK)
 		rc = fn(s->db, arg);
 	if (rc == SQLITE_OK || rc == SQLITE_DONE)
-		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		rc = money_store_stmt(s->db, sql_commit, &st);
+	if (rc == SQLITE_OK)
+		rc = money_store_step(st);
 	err = money_store_err(rc);
 	if (err != MONEY_OK) {
 		/* A failed COMMIT may have rolled back already; either way
@@ -250,8 +280,36 @@ money_store_run(struct money_store *s, money_store_fn fn, void *arg)
 		if (!sqlite3_get_autocommit(s->db))
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	cur = NULL;
 	pthread_mutex_unlock(&s->mu);
 	return err;
+}
+
+int
+money_store_stmt(struct sqlite3 *db, const char *sql,
+    struct sqlite3_stmt **out)
+{
+	struct money_store *s = cur;
+	int rc;
+
+	*out = NULL;
+	if (s == NULL || s->db != db)
+		return SQLITE_MISUSE;
+	for (unsigned i = 0; i < s->nstmt; i++) {
+		if (s->stmt[i].sql == sql) {
+			*out = s->stmt[i].st;
+			return SQLITE_OK;
+		}
+	}
+	if (s->nstmt == STORE_STMTS)
+		return SQLITE_MISUSE; /* a caller passed a non-static text */
+	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
+	    NULL);
+	if (rc == SQLITE_OK) {
+		s->stmt[s->nstmt].sql = sql;
+		s->stmt[s->nstmt++].st = *out;
+	}
+	return rc;
 }
 
 int

@@ -253,6 +253,16 @@ xchg_reserve_commit_begin(struct xchg_reserve *r, struct xchg_batch **out)
 	return XCHG_OK;
 }
 
+/* A token sold or expired here may come back: its row starts over as
+ * HELD. */
+static const char sql_add[] =
+    "INSERT INTO xchg_reserve(currency, serial, state, amount, expiry, token)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT(currency, serial) DO UPDATE SET state = ?3, amount = ?4,"
+    " expiry = ?5, token = ?6";
+static const char sql_set[] =
+    "UPDATE xchg_reserve SET state = ?3 WHERE currency = ?1 AND serial = ?2";
+
 static int
 batch_write(sqlite3 *db, void *arg)
 {
@@ -260,42 +270,29 @@ batch_write(sqlite3 *db, void *arg)
 	sqlite3_stmt *add = NULL, *set = NULL;
 	int rc;
 
-	/* A token sold or expired here may come back: its row starts
-	 * over as HELD. */
-	rc = sqlite3_prepare_v2(
-	    db,
-	    "INSERT INTO xchg_reserve(currency, serial, state, amount, expiry,"
-	    " token) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT(currency, serial) DO UPDATE SET state = ?3,"
-	    " amount = ?4, expiry = ?5, token = ?6",
-	    -1, &add, NULL);
+	rc = money_store_stmt(db, sql_add, &add);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db,
-		                        "UPDATE xchg_reserve SET state = ?3"
-		                        " WHERE currency = ?1 AND serial = ?2",
-		                        -1, &set, NULL);
+		rc = money_store_stmt(db, sql_set, &set);
 	for (size_t k = 0; rc == SQLITE_OK && k < b->n; k++) {
 		const struct xchg__op *op = &b->ops[k];
 		sqlite3_stmt *st = op->type == XCHG__OP_ADD ? add : set;
+		uint8_t tok[MONEY_TOKEN_LEN];
 		sqlite3_bind_blob(st, 1, op->tok.currency, MONEY_PK_LEN,
 		                  SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, op->tok.serial, MONEY_SERIAL_LEN,
 		                  SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, op->to);
 		if (op->type == XCHG__OP_ADD) {
-			uint8_t tok[MONEY_TOKEN_LEN];
 			money_token_encode(&op->tok, tok);
 			sqlite3_bind_int64(st, 4, op->tok.amount);
 			sqlite3_bind_int64(st, 5, (int64_t)op->tok.expiry);
 			sqlite3_bind_blob(st, 6, tok, sizeof(tok),
-			                  SQLITE_TRANSIENT);
+			                  SQLITE_STATIC);
 		}
 		rc = money_store_step(st);
 		if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
 			rc = SQLITE_CORRUPT; /* memory and rows disagree */
 	}
-	sqlite3_finalize(add);
-	sqlite3_finalize(set);
 	return rc;
 }
 

@@ -130,7 +130,7 @@ check "withdrawals counted" 1 "$(jnum "$s" withdrawals)"
 if command -v sqlite3 >/dev/null 2>&1; then
 	q() { sqlite3 -readonly "$tmp/a/state.db" "$1"; }
 	check "sqlite3: the withdrawn token's serial is spent" 1 \
-	    "$(q "SELECT spent FROM money_serial WHERE kind = 2")"
+	    "$(q "SELECT spent FROM money_ledger WHERE kind = 2")"
 	check "sqlite3: schema version" 1 "$(q "PRAGMA user_version")"
 	check "sqlite3: journal mode" wal "$(q "PRAGMA journal_mode")"
 fi
