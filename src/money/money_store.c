@@ -45,10 +45,12 @@ static const char schema_v1[] =
     "CREATE TABLE money_spent(id INTEGER PRIMARY KEY, serial BLOB NOT NULL);"
     "CREATE VIEW money_ledger AS SELECT serial, kind, amount, expiry,"
     " serial IN (SELECT serial FROM money_spent) AS spent FROM money_serial;"
-    "CREATE TABLE xchg_reserve(currency BLOB NOT NULL, serial BLOB NOT NULL,"
-    " state INTEGER NOT NULL, amount INTEGER NOT NULL,"
-    " expiry INTEGER NOT NULL, token BLOB NOT NULL,"
-    " PRIMARY KEY (currency, serial)) WITHOUT ROWID;"
+    /* Rows in the order tokens came (the reserve keeps the index by
+     * currency and serial in memory), changed in place by id. */
+    "CREATE TABLE xchg_reserve(id INTEGER PRIMARY KEY,"
+    " currency BLOB NOT NULL, serial BLOB NOT NULL, state INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL, expiry INTEGER NOT NULL,"
+    " token BLOB NOT NULL);"
     "CREATE TABLE xchg_pruned(currency BLOB NOT NULL, state INTEGER NOT NULL,"
     " amount INTEGER NOT NULL, tokens INTEGER NOT NULL,"
     " PRIMARY KEY (currency, state)) WITHOUT ROWID;";

@@ -52,6 +52,7 @@ xchg_u128 xchg__level128(const int64_t price[MONEY_RES_N]);
 /* One token the reserve knows, in a stable array. */
 struct xchg__ent {
 	struct money_token tok;
+	int64_t rowid; /* its row in xchg_reserve; 0 until staged */
 	uint32_t cur;  /* index into curs */
 	uint32_t hpos; /* position in the currency's held list, when HELD */
 	uint8_t state;
@@ -69,7 +70,8 @@ struct xchg__cur {
 struct xchg__op {
 	uint8_t type; /* XCHG__OP_ADD, XCHG__OP_STATE */
 	uint8_t to;   /* the new state */
-	struct money_token tok; /* ADD: all of it; STATE: currency, serial */
+	int64_t rowid;          /* the row it writes */
+	struct money_token tok; /* ADD: all of it; STATE: unused */
 };
 #define XCHG__OP_ADD 1
 #define XCHG__OP_STATE 2
@@ -95,6 +97,7 @@ struct xchg_reserve {
 	int inflight;     /* a batch is being written */
 	uint64_t commits;
 	uint64_t records; /* rows at open or prune plus changes since */
+	int64_t next_rowid; /* for the next token added */
 	/* index */
 	struct xchg__ent *ents;
 	uint32_t nents, capents;

@@ -47,8 +47,9 @@ load(sqlite3 *db, void *arg)
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT token, state FROM xchg_reserve",
+	rc = sqlite3_prepare_v2(db, "SELECT token, state, id FROM xchg_reserve",
 	                        -1, &st, NULL);
+	r->next_rowid = 1;
 	if (rc != SQLITE_OK)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -75,6 +76,9 @@ load(sqlite3 *db, void *arg)
 		if (rc != SQLITE_ROW)
 			break;
 		e = xchg__ent_find(r, t.currency, t.serial);
+		r->ents[e].rowid = sqlite3_column_int64(st, 2);
+		if (r->ents[e].rowid >= r->next_rowid)
+			r->next_rowid = r->ents[e].rowid + 1;
 		if (state != XCHG_HELD &&
 		    xchg__ent_set(r, (uint32_t)e, state) < 0) {
 			rc = SQLITE_NOMEM;
@@ -192,8 +196,12 @@ xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
 	err = xchg__apply_add(r, t);
 	if (err != XCHG_OK)
 		return err;
+	e = xchg__ent_find(r, t->currency, t->serial);
+	if (r->ents[e].rowid == 0)
+		r->ents[e].rowid = r->next_rowid++;
 	op->type = XCHG__OP_ADD;
 	op->to = XCHG_HELD;
+	op->rowid = r->ents[e].rowid;
 	op->tok = *t;
 	r->nstage++;
 	*ticket = r->batch + 1;
@@ -220,8 +228,7 @@ xchg_reserve_stage_set(struct xchg_reserve *r,
 	memset(op, 0, sizeof(*op));
 	op->type = XCHG__OP_STATE;
 	op->to = (uint8_t)to;
-	memcpy(op->tok.currency, currency, MONEY_PK_LEN);
-	memcpy(op->tok.serial, serial, MONEY_SERIAL_LEN);
+	op->rowid = r->ents[e].rowid;
 	r->nstage++;
 	*ticket = r->batch + 1;
 	return XCHG_OK;
@@ -256,12 +263,9 @@ xchg_reserve_commit_begin(struct xchg_reserve *r, struct xchg_batch **out)
 /* A token sold or expired here may come back: its row starts over as
  * HELD. */
 static const char sql_add[] =
-    "INSERT INTO xchg_reserve(currency, serial, state, amount, expiry, token)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-    " ON CONFLICT(currency, serial) DO UPDATE SET state = ?3, amount = ?4,"
-    " expiry = ?5, token = ?6";
-static const char sql_set[] =
-    "UPDATE xchg_reserve SET state = ?3 WHERE currency = ?1 AND serial = ?2";
+    "INSERT OR REPLACE INTO xchg_reserve(id, currency, serial, state,"
+    " amount, expiry, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_set[] = "UPDATE xchg_reserve SET state = ?2 WHERE id = ?1";
 
 static int
 batch_write(sqlite3 *db, void *arg)
@@ -275,23 +279,27 @@ batch_write(sqlite3 *db, void *arg)
 		rc = money_store_stmt(db, sql_set, &set);
 	for (size_t k = 0; rc == SQLITE_OK && k < b->n; k++) {
 		const struct xchg__op *op = &b->ops[k];
-		sqlite3_stmt *st = op->type == XCHG__OP_ADD ? add : set;
 		uint8_t tok[MONEY_TOKEN_LEN];
-		sqlite3_bind_blob(st, 1, op->tok.currency, MONEY_PK_LEN,
-		                  SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, op->tok.serial, MONEY_SERIAL_LEN,
-		                  SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, op->to);
 		if (op->type == XCHG__OP_ADD) {
 			money_token_encode(&op->tok, tok);
-			sqlite3_bind_int64(st, 4, op->tok.amount);
-			sqlite3_bind_int64(st, 5, (int64_t)op->tok.expiry);
-			sqlite3_bind_blob(st, 6, tok, sizeof(tok),
+			sqlite3_bind_int64(add, 1, op->rowid);
+			sqlite3_bind_blob(add, 2, op->tok.currency,
+			                  MONEY_PK_LEN, SQLITE_STATIC);
+			sqlite3_bind_blob(add, 3, op->tok.serial,
+			                  MONEY_SERIAL_LEN, SQLITE_STATIC);
+			sqlite3_bind_int(add, 4, op->to);
+			sqlite3_bind_int64(add, 5, op->tok.amount);
+			sqlite3_bind_int64(add, 6, (int64_t)op->tok.expiry);
+			sqlite3_bind_blob(add, 7, tok, sizeof(tok),
 			                  SQLITE_STATIC);
+			rc = money_store_step(add);
+		} else {
+			sqlite3_bind_int64(set, 1, op->rowid);
+			sqlite3_bind_int(set, 2, op->to);
+			rc = money_store_step(set);
+			if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
+				rc = SQLITE_CORRUPT; /* memory and rows disagree */
 		}
-		rc = money_store_step(st);
-		if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
-			rc = SQLITE_CORRUPT; /* memory and rows disagree */
 	}
 	return rc;
 }

@@ -181,6 +181,15 @@ test_reserve_rows_and_contradictions(void **state)
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_ERR_CORRUPT);
 	assert_null(r);
 	sql_exec(f->path, "UPDATE xchg_reserve SET state = 2 WHERE state = 9");
+	/* a token twice */
+	sql_exec(f->path, "INSERT INTO xchg_reserve(currency, serial, state,"
+	                  " amount, expiry, token) SELECT currency, serial,"
+	                  " 3, amount, expiry, token FROM xchg_reserve"
+	                  " WHERE state = 2");
+	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_ERR_CORRUPT);
+	sql_exec(f->path, "DELETE FROM xchg_reserve WHERE state = 3");
+	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
+	xchg_reserve_close(r);
 	/* a token that does not decode */
 	sql_exec(f->path, "UPDATE xchg_reserve SET token = x'00'"
 	                  " WHERE state = 2");
