@@ -22,6 +22,7 @@
 
 #include "money_int.h"
 #include "money_test.h"
+#include "sql_test.h"
 #include "vfs_fault.h"
 
 #define NTOK 8
@@ -267,24 +268,6 @@ test_fault_broken_until_reopen(void **state)
  * OFF) is undone by a crash at the next boundary, while one committed
  * with synchronous = FULL survives. This is what makes the sweeps above
  * catch an acknowledgement given too early. */
-static int
-count_rows(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int n = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
-}
-
 static void
 test_fault_shim_discards_unsynced(void **state)
 {
@@ -315,7 +298,8 @@ test_fault_shim_discards_unsynced(void **state)
 		assert_true(vf_fired() && vf_crashed());
 		sqlite3_close(db);
 		vf_restart();
-		assert_int_equal(count_rows(path), sync_full ? 1 : 0);
+		assert_int_equal(sql_int(path, "SELECT count(*) FROM t"),
+		    sync_full ? 1 : 0);
 		mt_rmdir(dir);
 	}
 }

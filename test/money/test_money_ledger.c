@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "money_test.h"
+#include "sql_test.h"
 
 struct fx {
 	char dir[PATH_MAX];
@@ -64,39 +65,6 @@ reopen(struct fx *f)
 {
 	money_ledger_close(f->l);
 	assert_int_equal(money_ledger_open(f->path, &f->l), MONEY_OK);
-}
-
-/* Runs (sql) on its own connection to (path); the first column of the
- * first row as an integer, or -1 when there is none. */
-static int64_t
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
-	                     NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	    SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	                     NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static int

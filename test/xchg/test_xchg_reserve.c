@@ -20,6 +20,7 @@
 #include "vfs_fault.h"
 #include "xchg_int.h"
 #include "xchg_test.h"
+#include "sql_test.h"
 
 #define NTOK 8
 #define NOW 1000000
@@ -123,33 +124,6 @@ test_reserve_states_and_refusals(void **state)
 	                 XCHG_CLEARED);
 	assert_int_equal(xchg_reserve_add(r, &f->t[1]), XCHG_ERR_SPENT);
 	xchg_reserve_close(r);
-}
-
-static int64_t
-sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-	                 SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* The rows say what the reserve says (the queries of docs/xchg.md), and
