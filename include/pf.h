@@ -286,11 +286,16 @@ struct pf_net;
 	X(NOT_ACCEPTED, "sender is not a neighbour")                          \
 	X(SPAWN, "no process could be created")                               \
 	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                 \
-	X(TCP_CONN_CAP, "TCP connection cap reached")                         \
+	X(TCP_CONN_CAP, "inbound TCP connection cap reached")                 \
+	X(TCP_OUT_CAP, "outbound TCP connection cap reached")                 \
+	X(TCP_HOST_CAP, "TCP connections from one host at their cap")         \
+	X(TCP_SLOW, "TCP frame not completed in time: disconnected")          \
 	X(TX_RATE, "send rate limit of the destination")                      \
 	X(TX_QUEUE, "TCP send queue full")                                    \
 	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
 	X(TX_ERROR, "send failed")                                            \
+	X(TX_NOT_MESSENGER, "not a well-formed messenger: not sent")          \
+	X(TX_STRANGER, "byte budget toward a stranger spent")                 \
 	X(AUTH_UNKNOWN, "envelope from an unknown key")                       \
 	X(AUTH_BAD, "envelope failed authentication")                         \
 	X(AUTH_REPLAY, "envelope replayed or out of time")                    \
@@ -309,6 +314,14 @@ const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 
+/* An address prefix: ADDR/BITS. */
+struct pf_prefix {
+	struct sockaddr_storage sa;
+	int bits;
+};
+
+#define PF_EGRESS_MAX_ALLOW 16
+
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
@@ -316,9 +329,20 @@ struct pf_net_config {
 	uint32_t rate;       /* messengers/s per destination [1000000] */
 	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
 	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
-	uint32_t tcp_conns;  /* open TCP connections [256] */
+	uint32_t tcp_conns;  /* open inbound TCP connections [256] */
+	uint32_t tcp_out;    /* open outbound TCP connections [64] */
+	uint32_t tcp_per_host; /* inbound connections from one host [8] */
+	uint32_t tcp_frame_s; /* a started frame must end within [10] */
 	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
 	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
+	/* Egress toward strangers (pf_egress.c): a bucket of bytes per host
+	 * [65536], refilled over a period [10 s], and bytes earned per byte
+	 * received from that host [4]. */
+	uint32_t egress_bytes;
+	uint32_t egress_period_s;
+	uint32_t egress_factor;
+	struct pf_prefix egress_allow[PF_EGRESS_MAX_ALLOW]; /* not strangers */
+	int negress_allow;
 };
 
 struct pf_net_stats {
@@ -368,6 +392,15 @@ int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
  */
 int pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
     const unsigned char *pk);
+
+/*
+ * Keeps the per-peer replay state of authenticated links in the file at
+ * (path) (pf_replay.c): read now for the pinned neighbours, written at
+ * most once a second while it changes and when (n) is freed, so that a
+ * restarted platform refuses envelopes it accepted before. Returns 0, or
+ * -1 when out of memory.
+ */
+int pf_net_set_replay_file(struct pf_net *n, const char *path);
 
 /* Sets whom messengers are taken from (pf_net_config.accept_any). */
 void pf_net_set_accept(struct pf_net *n, int accept_any);

@@ -99,7 +99,9 @@ got_reply(struct inject *in)
 		got_something(in);
 }
 
-/* A messenger prints as its code, anything else as it is. */
+/* A messenger prints as its code; one with empty code and a data field
+ * is text a platform framed (its links send nothing else: pf_egress.c)
+ * and prints as its data; anything else as it is. */
 static void
 print_reply(const uint8_t *p, size_t len)
 {
@@ -107,8 +109,9 @@ print_reply(const uint8_t *p, size_t len)
 	size_t used;
 	if (m0_wire_decode(p, len, UINT32_MAX, &m, &used) == M0_WIRE_OK &&
 	    used == len) {
-		p = m.code;
-		len = m.code_len;
+		bool text = m.code_len == 0 && m.data;
+		p = text ? m.data : m.code;
+		len = text ? m.data_len : m.code_len;
 	}
 	fwrite(p, 1, len, stdout);
 	if (len == 0 || p[len - 1] != '\n')

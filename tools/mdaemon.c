@@ -448,8 +448,11 @@ main(int argc, char **argv)
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
 	unsigned char *box = sodium_malloc(32);
+	char replay[sizeof(d.conf.state_dir) + 8];
+	snprintf(replay, sizeof(replay), "%s/replay", d.conf.state_dir);
 	if (!box || money_ident_box_sk(d.bank.ident, box) ||
 	    !(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
+	    pf_net_set_replay_file(d.net, replay) ||
 	    pf_net_set_identity(d.net, box, money_ident_pk(d.bank.ident)))
 		fatalx("out of memory");
 	sodium_free(box);

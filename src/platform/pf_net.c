@@ -90,6 +90,12 @@ pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b)
 	return sa_same(a, b, true);
 }
 
+bool
+pf__sa_same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	return sa_same(a, b, false);
+}
+
 void
 pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -256,6 +262,7 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 		return;
 	}
 	n->st.rx++;
+	pf__egress_earn(n, from, m0_wire_size(msg));
 	arrival.net = n;
 	arrival.family = kind == PF_FUDP ? "udpip" : "tcpip";
 	arrival.ifindex = ifindex;
@@ -354,6 +361,13 @@ net_send(void *ud, void *dest, const uint8_t *buf, size_t len)
 	struct pf_dest *d = dest;
 	if (n->closing)
 		return;
+	int why = pf__egress_frame(n, &buf, &len);
+	if (!why)
+		why = pf__egress_check(n, d, buf, len);
+	if (why) {
+		n->st.drops[why]++;
+		return;
+	}
 	if (!pf__net_rate_ok(n, (struct sockaddr *)&d->sa)) {
 		n->st.drops[PF_NDROP_TX_RATE]++;
 		return;
@@ -403,6 +417,18 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 		n->cfg.tcp_queue = 1u << 20;
 	if (!n->cfg.tcp_conns)
 		n->cfg.tcp_conns = 256;
+	if (!n->cfg.tcp_out)
+		n->cfg.tcp_out = 64;
+	if (!n->cfg.tcp_per_host)
+		n->cfg.tcp_per_host = 8;
+	if (!n->cfg.tcp_frame_s)
+		n->cfg.tcp_frame_s = 10;
+	if (!n->cfg.egress_bytes)
+		n->cfg.egress_bytes = 65536;
+	if (!n->cfg.egress_period_s)
+		n->cfg.egress_period_s = 10;
+	if (!n->cfg.egress_factor)
+		n->cfg.egress_factor = 4;
 	if (!n->cfg.tcp_idle_s)
 		n->cfg.tcp_idle_s = 120;
 	n->rxbuf = malloc(n->cfg.max_dgram);
@@ -488,6 +514,14 @@ define_bca(struct pf_net *n)
 			struct sockaddr_in b =
 			    *(struct sockaddr_in *)i->ifa_broadaddr;
 			b.sin_port = ls->sin_port;
+			/* Broadcasts on these are no stranger's (pf_egress). */
+			struct sockaddr_storage *nb = realloc(n->bcast,
+			    (n->nbcast + 1) * sizeof(*nb));
+			if (nb) {
+				n->bcast = nb;
+				memset(&nb[n->nbcast], 0, sizeof(*nb));
+				memcpy(&nb[n->nbcast++], &b, sizeof(b));
+			}
 			char one[96];
 			size_t m = (size_t)snprintf(one, sizeof(one), "['udpip %d ",
 			    l);
@@ -556,7 +590,8 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	}
 	uv_timer_init(n->loop, &n->sweep);
 	n->sweep.data = n;
-	uv_timer_start(&n->sweep, on_sweep, 5000, 5000);
+	/* Each second: frame deadlines are counted in seconds. */
+	uv_timer_start(&n->sweep, on_sweep, 1000, 1000);
 	uv_unref((uv_handle_t *)&n->sweep);
 	n->started = true;
 	return 0;
@@ -670,6 +705,7 @@ pf_net_free(struct pf_net *n)
 	if (!n)
 		return;
 	pf__auth_free(n);
+	pf__egress_free(n);
 	free(n->rxbuf);
 	free(n->authbuf);
 	free(n->rate);

@@ -6,7 +6,7 @@
 # several concurrent messengers is accepted exactly once; withdrawing more
 # than the credit is credit_low; a withdrawn token redeems once elsewhere.
 . "$(dirname "$0")/lib.sh"
-PA=19940 PB=19941
+PA=$((BASE + 0)) PB=$((BASE + 1))
 
 # a: charged (messengers pay for their answers with --fund); b: free,
 # tokens live one second.
@@ -139,7 +139,7 @@ fi
 # refuses to start, says why, and leaves the files alone.
 mkdir "$tmp/old"
 printf 'records' >"$tmp/old/ledger"
-if "$MDAEMON" -f -l 127.0.0.1:19942 -s "$tmp/old" >"$tmp/old.out" \
+if "$MDAEMON" -f -l "127.0.0.1:$((BASE + 9))" -s "$tmp/old" >"$tmp/old.out" \
     2>"$tmp/old.log"; then
 	fail "a daemon started on an old-format state directory"
 else

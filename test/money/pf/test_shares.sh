@@ -8,7 +8,7 @@
 # at or below the smaller offer and the larger stays within 100 times the
 # price (the most a slice grows).
 . "$(dirname "$0")/lib.sh"
-port=19946
+port=$((BASE + 6))
 
 # steps JSON ID
 steps() {
