@@ -274,7 +274,7 @@ main(int argc, char **argv)
 	pf_free(run.pf);
 	uv_loop_close(&loop);
 	money_bank_close(&bank);
-	snprintf(path, sizeof(path), "%s/ledger", dir);
+	snprintf(path, sizeof(path), "%s/" MONEY_STORE_FILE, dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/identity", dir);
 	unlink(path);

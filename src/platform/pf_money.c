@@ -4,8 +4,8 @@
  * this file offers it to MØ as the operators _bal _dep _wdr _prc _quo _ofr
  * and runs the group commit: a deposit or withdrawal is staged on the loop
  * thread and the process waits; one commit at a time runs on the libuv
- * thread pool and writes and syncs everything staged so far, so concurrent
- * deposits share one fdatasync; when it is durable the waiting processes
+ * thread pool and writes everything staged so far in one transaction of
+ * the store, so concurrent deposits share one commit; when it is durable the waiting processes
  * are credited (or handed their token) and resume. Nothing is acknowledged
  * to a messenger before the ledger has it on disk.
  */
@@ -160,6 +160,10 @@ after_work_cb(uv_work_t *w, int status)
 {
 	struct pf_money *m = w->data;
 	m->committing = false;
+	/* Not run (no pool, or cancelled): what is staged is dropped and
+	 * every waiter fails, as after a failed commit. */
+	if (status)
+		money_ledger_abandon(m->bank->ledger);
 	enum money_err err = status ? MONEY_ERR_SYS : m->commit_err;
 	if (err)
 		log_warnx("money: ledger commit failed: %s; money operations "
@@ -180,11 +184,10 @@ pf__money_kick(struct pf_money *m)
 		return;
 	money_book_totals(&m->bank->book, &m->snap);
 	m->work.data = m;
-	if (uv_queue_work(m->pf->loop, &m->work, work_cb, after_work_cb)) {
-		settle(m, MONEY_ERR_SYS);
-		return;
-	}
 	m->committing = true;
+	int rc = uv_queue_work(m->pf->loop, &m->work, work_cb, after_work_cb);
+	if (rc)
+		after_work_cb(&m->work, rc);
 }
 
 static struct pf_mwait *

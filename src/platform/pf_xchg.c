@@ -4,8 +4,8 @@
  * price quotes, signs exchange quotes and keeps the reserve of foreign
  * tokens; this file offers it to MØ as _xlr _xqt _xsl _xby _xcl _xcd _xrs
  * and moves the local money. Reserve changes are staged on the loop
- * thread and the process waits; one commit at a time writes and syncs
- * the whole batch on the libuv thread pool (as _dep does for the
+ * thread and the process waits; one commit at a time writes the whole
+ * batch in one transaction on the libuv thread pool (as _dep does for the
  * ledger), and when it is durable the waiters are paid or handed their
  * tokens and resume. Nothing is acknowledged before the reserve has it.
  *
@@ -237,8 +237,9 @@ after_work_cb(uv_work_t *req, int status)
 	struct pf_xchg *xs = req->data;
 	struct xchg_batch *b = xs->batch;
 	xs->batch = NULL;
-	if (status) /* cancelled: write it here */
-		xchg_reserve_commit_write(b);
+	/* Not run (no pool, or cancelled): the batch ends unwritten and
+	 * fails, and so does every waiter, as after a failed commit. */
+	(void)status;
 	enum xchg_err err = xchg_reserve_commit_end(xs->r, b);
 	if (err) {
 		log_warnx("exchange: reserve commit failed: %s; the exchange "
@@ -268,10 +269,9 @@ kick(struct pf_xchg *xs)
 	}
 	xs->batch = b;
 	xs->work.data = xs;
-	if (uv_queue_work(xs->pf->loop, &xs->work, work_cb, after_work_cb)) {
-		xchg_reserve_commit_write(b); /* no pool: block once */
-		after_work_cb(&xs->work, 0);
-	}
+	int rc = uv_queue_work(xs->pf->loop, &xs->work, work_cb, after_work_cb);
+	if (rc)
+		after_work_cb(&xs->work, rc);
 }
 
 /* Blocks (p) until the batch of (ticket) is durable. */
@@ -641,10 +641,10 @@ static const struct {
 
 /* ---- epochs ---- */
 
-/* The reserve file grows by a record per change. When it has grown past
- * twice what the last compaction kept (plus some slack) and nothing is
- * staged or in flight, it is rewritten with the live entries: one write
- * and sync on the loop thread, like the ledger's prune, so the file stays
+/* The reserve's record count grows by one per change. When it has grown
+ * past twice what the last prune kept (plus some slack) and nothing is
+ * staged or in flight, the dead rows are pruned: one DELETE transaction
+ * on the loop thread, like the ledger's prune, so the tables stay
  * bounded by what the reserve holds. */
 #define COMPACT_SLACK 256
 
