@@ -2,17 +2,20 @@
 # Native code under messenger control (issue 4, docs/native.md): every
 # exit kind and map operator from MØ, the Linux personality messenger
 # running musl programs locally and on a remote mdaemon, runaway and
-# faulting guests. Skips (77) only where /dev/kvm cannot be opened.
+# faulting guests. Runs on whichever backend the core chooses (KVM, or
+# the ptrace backend without /dev/kvm; MZERO_NATIVE forces one) and skips
+# (77) only where neither works.
 #   test_native.sh M0 MDAEMON M0INJECT GUESTDIR
 set -u
 abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
 m0=$(abs "$1") mdaemon=$(abs "$2") m0inject=$(abs "$3") guests=$(abs "$4/.")
 here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "no /dev/kvm: skipped"
-	exit 77
-fi
+case $("$m0" -e "4096 _nnw ptop" 2>&1) in
+*native_unavailable*)
+	echo "no native backend (neither /dev/kvm nor ptrace): skipped"
+	exit 77 ;;
+esac
 tmp=$(mktemp -d)
 dpid=""
 cleanup() {
