@@ -414,6 +414,12 @@ pt__fault(struct kvm_ctx *ctx, int sig, struct kvm_exit *ex)
 		pt__page_fault(ex, pt->regs.rip, 0x15);
 		return 1;
 	}
+	/* The fast path for hypercalls: a #GP (SIGSEGV from the kernel
+	 * itself) at an `in`/`out` to a hypercall port needs no frame. */
+	if (sig == SIGSEGV &&
+	    ptrace(PTRACE_GETSIGINFO, pt->pid, 0, &si) == 0 &&
+	    si.si_code == SI_KERNEL && pt__io(ctx, ex))
+		return 1;
 	if (pt__xstate(pt, 0, pt->xsave) < 0 ||
 	    ptrace(PTRACE_CONT, pt->pid, 0, (void *)(uintptr_t)sig) < 0)
 		return -1;

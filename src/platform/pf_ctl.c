@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kvm.h"
 #include "money.h"
 #include "pf_net.h"
 #include "pf_proto.h"
@@ -236,7 +237,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
 			    U(ns.drops[i]));
 		}
-		cprintf(b, "}");
+		cprintf(b, "},\"native\":\"%s\"", kvm_backend());
 		money_json(c, b);
 		cprintf(b, "}\n");
 		return;
@@ -258,6 +259,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	    U(ns.tx_auth));
 	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
 	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
+	cprintf(b, "native     %s backend\n", kvm_backend());
 	cprintf(b, "drops\n");
 	for (int i = 0; i < PF_DROP_N; i++) {
 		cprintf(b, "  %-14s %10llu  %s\n", pf_drop_id(i), U(ps.drops[i]),

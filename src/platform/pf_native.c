@@ -1,7 +1,7 @@
 /*
  * pf_native.c: native code under messenger control (spec Part B). A
- * messenger creates a native context (a KVM vCPU with its own guest
- * memory, src/kvm), states its memory map, loads code, sets registers and
+ * messenger creates a native context (a KVM vCPU, or a traced process
+ * where /dev/kvm is missing, with its own guest memory, src/kvm), states its memory map, loads code, sets registers and
  * runs it for a bounded time; every exit comes back to it as a dict, so
  * the messenger decides what comes next — including serving the guest's
  * system calls (messengers/linux.m0).
@@ -635,6 +635,12 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	n->avail = kvm_probe();
 	if (!n->avail)
 		n->avail = kvm_pool_new(&kc, &n->pool);
+	/* debug: m0 shares this and must keep stderr clean; m0ctl status
+	 * names the backend too */
+	if (n->avail)
+		log_debug("native code: unavailable (%s)", kvm_strerror(n->avail));
+	else
+		log_debug("native code: %s backend", kvm_backend());
 	n->e_unavail = m0_global_add_error(g, "native_unavailable");
 	n->e_key = m0_global_add_error(g, "native_key");
 	n->e_mem = m0_global_add_error(g, "native_memory");
