@@ -73,6 +73,10 @@ for cmd in "sha256sum data/fruit data/lines data/sub/random" \
 done
 check tree-pipeline "$(cd "$t" && $bb sh -c 'cat data/fruit | sort | uniq -c | sort -rn')" \
     "$(run -C "$t" $bb sh -c 'cat data/fruit | sort | uniq -c | sort -rn' </dev/null)"
+# Each process of the pipeline is a native context of its own: the
+# shell forks three children under the one messenger.
+run --trace -C "$t" $bb sh -c 'cat data/fruit | sort | uniq -c' </dev/null >"$tmp/pt"
+check pipeline-processes "3 3" "$(grep -c '^\[pid 100\] clone(.*) = 10[1-9]$' "$tmp/pt") $(grep -o '^\[pid 10[1-9]\]' "$tmp/pt" | sort -u | wc -l)"
 check tree-readonly "sh: can't create data/x: Read-only file system" \
     "$(run -C "$t" $bb sh -c 'echo x > data/x' </dev/null)"
 check tmp-writable "a b 2" "$(run -C "$t" $bb sh -c \
