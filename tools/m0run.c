@@ -92,6 +92,8 @@ usage(FILE *f)
 static void
 put(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->over || n > RUN_BUNDLE_MAX - b->len) {
 		b->over = true;
 		return;
