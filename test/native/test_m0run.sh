@@ -132,4 +132,20 @@ check remote-cat hi "$(echo hi | remote $bb cat)"
 check remote-pipe "$(printf '3\n5')" "$(remote $bb sh -c 'for i in 1 2 3; do echo $i; done | wc -l; exit 5' </dev/null; echo $?)"
 check remote-tree "$(cd "$t" && $bb sha256sum data/lines)" \
     "$(remote -C "$t" $bb sha256sum data/lines </dev/null)"
+# A charged platform: the run pays with money minted through the
+# daemon's control socket (--fund).
+kill "$dpid"
+wait "$dpid" 2>/dev/null
+mkdir -p "$tmp/c"
+printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 16m\nheap_quota = 256m\n[money]\neconomy = charged\n' \
+    "$port" >"$tmp/c/conf"
+"$mdaemon" -f -c "$tmp/c/conf" -s "$tmp/c" >"$tmp/c/out" 2>"$tmp/c/log" &
+dpid=$!
+i=0
+while ! [ -S "$tmp/c/control" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check remote-funded "$(printf 'paid\n3')" "$(run -t "127.0.0.1:$port" --tcp --fund 100000000 \
+    -s "$tmp/c" $bb sh -c 'echo paid; exit 3' </dev/null; echo $?)"
 [ $fails = 0 ]
