@@ -117,16 +117,20 @@ check hostile-segv 139 "$(run "$hostile" segv </dev/null; echo $?)"
 # The same through a remote platform: everything travels in the
 # messenger, output and status come back.
 port=$((20000 + $$ % 20000))
-mkdir -p "$tmp/d"
-printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 16m\nheap_quota = 256m\n' \
-    "$port" >"$tmp/d/conf"
-"$mdaemon" -f -c "$tmp/d/conf" -s "$tmp/d" >"$tmp/d/out" 2>"$tmp/d/log" &
-dpid=$!
-i=0
-while ! [ -S "$tmp/d/control" ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messengers
+	[ -n "$dpid" ] && kill "$dpid" && wait "$dpid" 2>/dev/null
+	mkdir -p "$1"
+	printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 16m\nheap_quota = 256m\n%b' \
+	    "$port" "$2" >"$1/conf"
+	"$mdaemon" -f -c "$1/conf" -s "$1" >"$1/out" 2>"$1/log" &
+	dpid=$!
+	i=0
+	while ! [ -S "$1/control" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+daemon "$tmp/d" ""
 remote() { run -t "127.0.0.1:$port" --tcp "$@"; }
 check remote-cat hi "$(echo hi | remote $bb cat)"
 check remote-pipe "$(printf '3\n5')" "$(remote $bb sh -c 'for i in 1 2 3; do echo $i; done | wc -l; exit 5' </dev/null; echo $?)"
@@ -134,18 +138,8 @@ check remote-tree "$(cd "$t" && $bb sha256sum data/lines)" \
     "$(remote -C "$t" $bb sha256sum data/lines </dev/null)"
 # A charged platform: the run pays with money minted through the
 # daemon's control socket (--fund).
-kill "$dpid"
-wait "$dpid" 2>/dev/null
-mkdir -p "$tmp/c"
-printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 16m\nheap_quota = 256m\n[money]\neconomy = charged\n' \
-    "$port" >"$tmp/c/conf"
-"$mdaemon" -f -c "$tmp/c/conf" -s "$tmp/c" >"$tmp/c/out" 2>"$tmp/c/log" &
-dpid=$!
-i=0
-while ! [ -S "$tmp/c/control" ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+daemon "$tmp/c" '[money]\neconomy = charged\n'
 check remote-funded "$(printf 'paid\n3')" "$(run -t "127.0.0.1:$port" --tcp --fund 100000000 \
     -s "$tmp/c" $bb sh -c 'echo paid; exit 3' </dev/null; echo $?)"
+grep -q "economy charged" "$tmp/c/log" || { echo "FAIL: the platform is not charged"; fails=$((fails + 1)); }
 [ $fails = 0 ]
