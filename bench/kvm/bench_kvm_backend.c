@@ -177,7 +177,8 @@ main(int argc, char **argv)
 	pooled = (double)(now_ns() - t0) / n / 1e3;
 	kvm_pool_free(pool);
 	printf("hello in a context  cold (create + run + free) %8.0f us"
-	       "   pooled (acquire + run + reset) %8.0f us   cold/pooled %5.2f\n",
+	       "   pooled (acquire + run + reset) %8.0f us"
+	       "   cold/pooled %5.2f\n",
 	    cold, pooled, cold / pooled);
 	budget_overshoot(50);
 	free(img);

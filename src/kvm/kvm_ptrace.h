@@ -7,8 +7,11 @@
 #define KVM_PTRACE_H
 
 #include <linux/filter.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
+#include <time.h>
 
 #include "kvm_int.h"
 
@@ -58,9 +61,57 @@ struct pt_boot {
 	struct sock_fprog prog;
 };
 
-void pt__stub_write(uint8_t *page);
-void pt__boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
+#define PT_DIRTY_MAX 16
+
+/* Work for the tracer thread. */
+enum pt_op {
+	PT_OP_NONE,
+	PT_OP_SPAWN,
+	PT_OP_RUN,
+	PT_OP_QUIT,
+	PT_OP_RAW, /* tests: one raw call through the stub */
+};
+
+struct kvm__pt {
+	int memfd;
+	pid_t pid;      /* the guest process; 0 when it is gone */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum pt_op op;  /* request for the tracer thread */
+	int done;
+	enum kvm_err op_err;
+	uint64_t budget_us; /* PT_OP_RUN arguments */
+	struct kvm_exit *ex;
+	uint64_t raw[7];    /* PT_OP_RAW: nr and arguments; raw[0]: result */
+	timer_t timer;
+	int timer_ok;
+	struct kvm__kick kick;
+	struct user_regs_struct regs; /* the guest's registers */
+	int regs_dirty;
+	unsigned long long cs, ss;   /* 64-bit user selectors */
+	uint8_t *xinit, *xsave;      /* initial / saved FPU state */
+	size_t xsize;
+	int xreset;                  /* initial FPU state due */
+	struct {
+		uint64_t lo, hi;
+	} dirty[PT_DIRTY_MAX];
+	unsigned ndirty;
+	int dirty_all;
+	unsigned in_size; /* width of a pending `in`, 0: none */
+	int wstatus;      /* how the process ended */
+};
+
+/* kvm_ptrace_stub.c */
+void kvm__pt_stub_write(uint8_t *page);
+void kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
     uint64_t slab_bytes);
-pid_t pt__spawn(struct pt_boot *b);
+pid_t kvm__pt_spawn(struct pt_boot *b);
+
+/* kvm_ptrace_trace.c */
+void *kvm__pt_main(void *ctx);
+enum kvm_err kvm__pt_call(struct kvm__pt *pt, enum pt_op op);
+void kvm__pt_error(struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason,
+    uint64_t detail);
 
 #endif /* KVM_PTRACE_H */

@@ -75,7 +75,7 @@ static const uint8_t pt__handler[] = {
 };
 
 void
-pt__stub_write(uint8_t *page)
+kvm__pt_stub_write(uint8_t *page)
 {
 	memset(page, 0xcc, KVM__PAGE); /* int3 everywhere else */
 	memcpy(page + PT_OFF_LOOP, pt__loop, sizeof(pt__loop));
@@ -94,12 +94,13 @@ pt__stub_write(uint8_t *page)
 #define RET(v) (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (v))
 /* jump from instruction (at) to label (t) when equal, else to (f); a
  * label of 0 means the next instruction */
+#define JOFF(at, to) ((to) ? (to) - (at) - 1 : 0)
 #define JEQ(k, at, t, f)                                                    \
-	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t) ? (t) - (at) - 1 : 0,  \
-	    (f) ? (f) - (at) - 1 : 0)
+	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k),        \
+	    JOFF(at, t), JOFF(at, f))
 #define JGE(k, at, t, f)                                                    \
-	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (t) ? (t) - (at) - 1 : 0,  \
-	    (f) ? (f) - (at) - 1 : 0)
+	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k),        \
+	    JOFF(at, t), JOFF(at, f))
 
 /*
  * The filter: a system call is allowed only from the stub's syscall
@@ -161,7 +162,7 @@ static const int pt__fault_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
     SIGTRAP};
 
 void
-pt__boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
+kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
     uint64_t slab_bytes)
 {
 	uint64_t *c = (uint64_t *)(void *)(slab + 0x1000);
@@ -181,7 +182,7 @@ pt__boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
 		    (uint64_t)__rseq_offset;
 		b->rseq_len = __rseq_size < 32 ? 32 : __rseq_size;
 	}
-	pt__stub_write(slab);
+	kvm__pt_stub_write(slab);
 	memset(slab + 0x1000, 0, 3 * KVM__PAGE);
 	*b->seized = 0;
 #define CMD(nr, a0, a1, a2, a3)                                              \
@@ -305,7 +306,7 @@ die:
 /* Clones the child (a fork without the atfork handlers of a threaded
  * process). Returns its pid, or -1. */
 PT_NOSAN pid_t
-pt__spawn(struct pt_boot *b)
+kvm__pt_spawn(struct pt_boot *b)
 {
 	long pid = pt__sys(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
 

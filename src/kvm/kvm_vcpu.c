@@ -178,6 +178,20 @@ kvm__syscall_by_fault(struct kvm_ctx *ctx, struct kvm_exit *ex)
 	kvm__syscall_record(ctx, ex);
 }
 
+/* A page-fault exit from the address and the hardware error code. */
+void
+kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec)
+{
+	ex->kind = KVM_EXITK_PAGE_FAULT;
+	ex->u.page_fault.addr = addr;
+	ex->u.page_fault.error_code = ec;
+	ex->u.page_fault.present = ec & 1;
+	ex->u.page_fault.user = (ec >> 2) & 1;
+	ex->u.page_fault.access = (ec & 0x10) ? KVM_ACCESS_EXEC
+	    : (ec & 2)                        ? KVM_ACCESS_WRITE
+					      : KVM_ACCESS_READ;
+}
+
 /* A trampoline exit through the exception port: decode the frame. */
 static void
 kvm__exc_exit(struct kvm_ctx *ctx, struct kvm_exit *ex)
@@ -198,14 +212,7 @@ kvm__exc_exit(struct kvm_ctx *ctx, struct kvm_exit *ex)
 			kvm__syscall_by_fault(ctx, ex);
 			return;
 		}
-		ex->kind = KVM_EXITK_PAGE_FAULT;
-		ex->u.page_fault.addr = cr2;
-		ex->u.page_fault.error_code = ec;
-		ex->u.page_fault.present = ec & 1;
-		ex->u.page_fault.user = (ec >> 2) & 1;
-		ex->u.page_fault.access = (ec & 0x10) ? KVM_ACCESS_EXEC
-		    : (ec & 2)                        ? KVM_ACCESS_WRITE
-							: KVM_ACCESS_READ;
+		kvm__page_fault_exit(ex, cr2, ec);
 		return;
 	}
 	ex->kind = KVM_EXITK_EXCEPTION;

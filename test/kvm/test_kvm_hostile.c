@@ -111,7 +111,7 @@ test_write_to_own_code_refused(void **state)
 {
 	static const uint8_t code[] = {
 		0x48, 0x8d, 0x05, 0xf9, 0xff, 0xff, 0xff, /* lea rax, [rip-7] */
-		0xc6, 0x00, 0xcc,                         /* mov byte [rax], 0xcc */
+		0xc6, 0x00, 0xcc,                         /* mov [rax], 0xcc */
 		T_HALT_EAX,
 	};
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
