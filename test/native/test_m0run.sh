@@ -48,6 +48,9 @@ check exit-7 7 "$(run $bb sh -c 'exit 7' </dev/null; echo $?)"
 check sh-pipe 3 "$(run $bb sh -c 'for i in 1 2 3; do echo $i; done | wc -l' </dev/null)"
 "$m0run" $bb sh -c 'echo out; echo err >&2' </dev/null >"$tmp/o" 2>"$tmp/e"
 check stderr "out|err" "$(cat "$tmp/o")|$(cat "$tmp/e")"
+check trap "$(printf 'caught TERM\nafter')" "$(run $bb sh -c 'trap "echo caught TERM" TERM; kill -TERM $$; echo after' </dev/null)"
+# a handler interrupts a wait4 that blocks in the messenger
+check trap-wait "$(printf 'int\ndone')" "$(run $bb sh -c 'trap "echo int" USR1; (sleep 0.3; kill -USR1 $$) & wait; echo done' </dev/null)"
 check signal 137 "$(run $bb sh -c 'kill -9 $$' </dev/null; echo $?)"
 
 # A file tree: the host's answers for the same files. Names are relative
