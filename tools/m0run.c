@@ -682,22 +682,25 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc || (fund && !target))
 		goto bad;
-	char *src;
+	char *src = NULL;
 	size_t srclen;
-	if (load_personality(&src, &srclen))
-		return 2;
 	struct buf b = {0};
-	if (pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
+	int err = 2;
+	if (load_personality(&src, &srclen) ||
+	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
 		root, trace))
-		return 2;
+		goto out;
 	if (fund) {
 		char ctl[1100];
 		size_t pl;
 		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
 		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
 		char *both = pre ? malloc(pl + srclen + 1) : NULL;
-		if (!both)
-			return 1;
+		if (!both) {
+			free(pre);
+			err = 1;
+			goto out;
+		}
 		memcpy(both, pre, pl);
 		memcpy(both + pl, src, srclen + 1);
 		free(pre);
@@ -707,23 +710,24 @@ main(int argc, char **argv)
 	}
 	r.status = -1;
 	uv_loop_init(&r.loop);
-	int err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
-			 : run_local(&r, src, srclen, &b);
+	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
+		     : run_local(&r, src, srclen, &b);
 	uv_loop_close(&r.loop);
+	if (!err && r.status < 0) {
+		fprintf(stderr, "m0run: the program's exit status did not "
+				"come back\n");
+		err = RUN_EXIT_UNKNOWN;
+	} else if (!err)
+		err = r.status;
+out:
 	free(src);
 	free(b.p);
 	free(r.msg);
 	free(r.rx.p);
 	free(env);
-	if (err)
-		return err;
-	if (r.status < 0) {
-		fprintf(stderr, "m0run: the program's exit status did not "
-				"come back\n");
-		return RUN_EXIT_UNKNOWN;
-	}
-	return r.status;
+	return err;
 bad:
+	free(env);
 	usage(stderr);
 	return 2;
 }

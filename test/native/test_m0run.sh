@@ -128,7 +128,7 @@ daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messenger
 	"$mdaemon" -f -c "$1/conf" -s "$1" >"$1/out" 2>"$1/log" &
 	dpid=$!
 	i=0
-	while ! [ -S "$1/control" ] && [ $i -lt 50 ]; do
+	while ! grep -q "ready" "$1/log" 2>/dev/null && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
