@@ -218,21 +218,26 @@ test_runs_forever_budget(void **state)
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 	uint64_t last = 0;
-	int i;
+	int i, moved;
 
 	(void)state;
 	t_run(ctx, &ex, KVM_EXITK_EXCEPTION);
 	kvm_regs_get(ctx, &r);
 	r.rip += 1;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
-	for (i = 0; i < 5; i++) {
+	/* every run ends by its budget; the count goes on across runs (a
+	 * loaded host may not schedule the guest within one short budget,
+	 * so progress is asked of the series, boundedly) */
+	for (i = 0, moved = 0; i < 200 && moved < 5; i++) {
 		assert_int_equal(kvm_ctx_run(ctx, 3000, &ex), KVM_OK);
 		assert_int_equal(ex.kind, KVM_EXITK_BUDGET);
 		assert_true(ex.ran_ns >= 3000000ull);
 		kvm_regs_get(ctx, &r);
-		assert_true(r.rax > last);
+		assert_true(r.rax >= last);
+		moved += r.rax > last;
 		last = r.rax;
 	}
+	assert_int_equal(moved, 5);
 	kvm_ctx_free(ctx);
 }
 

@@ -25,6 +25,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 fails=0
+# bounded wait (20 s) until the daemon logging to $1 listens
+listening() {
+	i=0
+	until grep -q "listening on" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -ge 200 ] && return 1
+		sleep 0.1
+	done
+}
 check() { # name want got
 	if [ "$2" = "$3" ]; then
 		echo "ok $1"
@@ -64,7 +73,7 @@ port=$((20000 + $$ % 20000))
 printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 1m\n' "$port" >"$tmp/conf"
 "$mdaemon" -f -c "$tmp/conf" -s "$tmp" >"$tmp/out" 2>"$tmp/log" &
 dpid=$!
-sleep 0.5
+listening "$tmp/log" || echo "daemon not listening after 20 s"
 for p in hello primes heap; do
 	want=$(case $p in hello) echo "hello from native code" ;;
 	    primes) echo 664579 ;; heap) echo "heap ok" ;; esac)
@@ -83,9 +92,10 @@ wait "$dpid" 2>/dev/null
 mkdir -p "$tmp/caps"
 printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nnative_slab = 1m\nnative_contexts = 2\n' \
     "$port" >"$tmp/caps/conf"
-"$mdaemon" -f -c "$tmp/caps/conf" -s "$tmp/caps" >/dev/null 2>&1 &
+"$mdaemon" -f -c "$tmp/caps/conf" -s "$tmp/caps" >/dev/null \
+    2>"$tmp/caps/log" &
 dpid=$!
-sleep 0.5
+listening "$tmp/caps/log" || echo "daemon not listening after 20 s"
 got=$(timeout 20 "$m0inject" -t "127.0.0.1:$port" -w 5 --idle 2 -e \
     "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! [ 1048576 _nnw P 1048576 _nnw P { 1048576 _nnw } H P X P { 2097152 _nnw } H P X P ] _cte \$" 2>&1)
 check native-caps "[1048576'native_limit _ctx2097152'range_check _ctx]" "$got"
