@@ -45,6 +45,8 @@
 #define PT_CMD_WORDS 7u
 #define PT_DATA_SA 0xe00u     /* struct k_sigaction for the handler */
 #define PT_DATA_SS 0xe40u     /* stack_t for sigaltstack */
+#define PT_DATA_PROG 0xe60u   /* struct sock_fprog of the run filter */
+#define PT_DATA_FILTER 0xe70u /* its instructions (at most 32) */
 #define PT_DATA_SEIZED 0xff8u /* boot: the parent has seized the child */
 
 /* What the child needs between clone and the stub, prepared before the

@@ -22,8 +22,8 @@
  *      which runs the boot commands the parent wrote into the command
  *      page: unmap everything below and above the stub pages (program,
  *      libraries, stacks, vDSO, vvar), install the fault handler and the
- *      signal stack; then int3: the parent sees the child stopped with
- *      nothing mapped but the stub pages.
+ *      signal stack, then the stricter run filter; then int3: the parent
+ *      sees the child stopped with nothing mapped but the stub pages.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -103,46 +103,51 @@ kvm__pt_stub_write(uint8_t *page)
 	    JOFF(at, t), JOFF(at, f))
 
 /*
- * The filter: a system call is allowed only from the stub's syscall
- * instruction, and only mmap of the slab (shared, fixed), munmap,
- * mprotect, rt_sigaction and sigaltstack; everything else kills the
- * process. Guest system calls never get here (PTRACE_SYSEMU stops them
- * before seccomp runs); the one path a guest has to the filter is a call
- * into the vsyscall page, whose emulation asks seccomp: that one traps
- * (SIGSYS), and the tracer reports it as the fetch fault it is on KVM.
+ * The filters: a system call is allowed only from the stub's syscall
+ * instruction, and only mmap of the slab (shared, fixed), munmap and
+ * mprotect; everything else kills the process. The boot filter also
+ * allows what the boot needs once: rt_sigaction and sigaltstack for the
+ * handler, and seccomp, whose last use installs the run filter on top
+ * (filters stack, the stricter answer wins), so that after the boot only
+ * the three memory calls remain. Guest system calls never get here
+ * (PTRACE_SYSEMU stops them before seccomp runs); the one path a guest
+ * has to the filter is a call into the vsyscall page, whose emulation
+ * asks seccomp: that one traps (SIGSYS), and the tracer reports it as
+ * the fetch fault it is on KVM.
  */
 static unsigned
-pt__filter(struct sock_filter *f, int memfd)
+pt__filter(struct sock_filter *f, int memfd, int boot)
 {
+	static const uint32_t plain[] = {__NR_munmap, __NR_mprotect,
+	    __NR_rt_sigaction, __NR_sigaltstack, __NR_seccomp};
 	const uint64_t ip = PT_STUB + PT_OFF_SYSRET;
-	enum { ALLOW = 19, VSYS = 20, TRAP = 23, KILL = 24 };
-	unsigned n = 0;
+	const unsigned k = boot ? 5 : 2; /* plain calls allowed */
+	const unsigned allow = 15 + k, vsys = allow + 1, kill = allow + 5;
+	unsigned n = 0, i;
 
-	f[n] = LD(SD_ARCH), n++;                              /* 0 */
-	f[n] = JEQ(AUDIT_ARCH_X86_64, n, 0, KILL), n++;       /* 1 */
-	f[n] = LD(SD_IP_HI), n++;                             /* 2 */
-	f[n] = JEQ(0xffffffffu, n, VSYS, 0), n++;             /* 3 */
-	f[n] = JEQ((uint32_t)(ip >> 32), n, 0, KILL), n++;    /* 4 */
-	f[n] = LD(SD_IP_LO), n++;                             /* 5 */
-	f[n] = JEQ((uint32_t)ip, n, 0, KILL), n++;            /* 6 */
-	f[n] = LD(SD_NR), n++;                                /* 7 */
-	f[n] = JEQ(__NR_munmap, n, ALLOW, 0), n++;            /* 8 */
-	f[n] = JEQ(__NR_mprotect, n, ALLOW, 0), n++;          /* 9 */
-	f[n] = JEQ(__NR_rt_sigaction, n, ALLOW, 0), n++;      /* 10 */
-	f[n] = JEQ(__NR_sigaltstack, n, ALLOW, 0), n++;       /* 11 */
-	f[n] = JEQ(__NR_mmap, n, 0, KILL), n++;               /* 12 */
-	f[n] = LD(SD_ARG_LO(4)), n++;                         /* 13 */
-	f[n] = JEQ((uint32_t)memfd, n, 0, KILL), n++;         /* 14 */
-	f[n] = LD(SD_ARG_HI(4)), n++;                         /* 15 */
-	f[n] = JEQ(0, n, 0, KILL), n++;                       /* 16 */
-	f[n] = LD(SD_ARG_LO(3)), n++;                         /* 17 */
-	f[n] = JEQ(MAP_SHARED | MAP_FIXED, n, 0, KILL), n++;  /* 18 */
-	f[n] = RET(SECCOMP_RET_ALLOW), n++;                   /* 19 ALLOW */
-	f[n] = LD(SD_IP_LO), n++;                             /* 20 VSYS */
-	f[n] = JGE(0xff600000u, n, 0, KILL), n++;             /* 21 */
-	f[n] = JGE(0xff601000u, n, KILL, 0), n++;             /* 22 */
-	f[n] = RET(SECCOMP_RET_TRAP), n++;                    /* 23 TRAP */
-	f[n] = RET(SECCOMP_RET_KILL_PROCESS), n++;            /* 24 KILL */
+	f[n] = LD(SD_ARCH), n++;
+	f[n] = JEQ(AUDIT_ARCH_X86_64, n, 0, kill), n++;
+	f[n] = LD(SD_IP_HI), n++;
+	f[n] = JEQ(0xffffffffu, n, vsys, 0), n++;
+	f[n] = JEQ((uint32_t)(ip >> 32), n, 0, kill), n++;
+	f[n] = LD(SD_IP_LO), n++;
+	f[n] = JEQ((uint32_t)ip, n, 0, kill), n++;
+	f[n] = LD(SD_NR), n++;
+	for (i = 0; i < k; i++)
+		f[n] = JEQ(plain[i], n, allow, 0), n++;
+	f[n] = JEQ(__NR_mmap, n, 0, kill), n++;
+	f[n] = LD(SD_ARG_LO(4)), n++;
+	f[n] = JEQ((uint32_t)memfd, n, 0, kill), n++;
+	f[n] = LD(SD_ARG_HI(4)), n++;
+	f[n] = JEQ(0, n, 0, kill), n++;
+	f[n] = LD(SD_ARG_LO(3)), n++;
+	f[n] = JEQ(MAP_SHARED | MAP_FIXED, n, 0, kill), n++;
+	f[n] = RET(SECCOMP_RET_ALLOW), n++;          /* allow */
+	f[n] = LD(SD_IP_LO), n++;                    /* vsys */
+	f[n] = JGE(0xff600000u, n, 0, kill), n++;
+	f[n] = JGE(0xff601000u, n, kill, 0), n++;
+	f[n] = RET(SECCOMP_RET_TRAP), n++;
+	f[n] = RET(SECCOMP_RET_KILL_PROCESS), n++;   /* kill */
 	return n;
 }
 
@@ -166,6 +171,8 @@ kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
     uint64_t slab_bytes)
 {
 	uint64_t *c = (uint64_t *)(void *)(slab + 0x1000);
+	struct sock_filter *run;
+	struct sock_fprog prog;
 	struct pt_ksa sa;
 	struct pt_stack ss;
 	unsigned i, n = 0;
@@ -207,9 +214,17 @@ kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
 	ss.size = PT_ALT_SIZE;
 	memcpy(slab + 0x1000 + PT_DATA_SS, &ss, sizeof(ss));
 	CMD(__NR_sigaltstack, PT_CMD + PT_DATA_SS, 0, 0, 0);
+	/* the run filter, from the command page (the child's copy of our
+	 * memory is gone by then) */
+	run = (struct sock_filter *)(void *)(slab + 0x1000 + PT_DATA_FILTER);
+	prog.len = (unsigned short)pt__filter(run, memfd, 0);
+	prog.filter = (struct sock_filter *)(uintptr_t)(PT_CMD + PT_DATA_FILTER);
+	memcpy(slab + 0x1000 + PT_DATA_PROG, &prog, sizeof(prog));
+	CMD(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, PT_CMD + PT_DATA_PROG,
+	    0);
 #undef CMD
 	b->ncmd = n;
-	b->prog.len = (unsigned short)pt__filter(b->filter, memfd);
+	b->prog.len = (unsigned short)pt__filter(b->filter, memfd, 1);
 	b->prog.filter = b->filter;
 }
 

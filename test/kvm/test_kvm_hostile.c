@@ -290,6 +290,8 @@ test_ptrace_process_is_empty(void **state)
 	assert_int_equal(all, memfd + vsys);
 	assert_int_equal(t_proc_lines(pid, "maps", "[vdso]"), 0);
 	assert_int_equal(t_proc_lines(pid, "status", "Seccomp:\t2"), 1);
+	/* the boot filter and the stricter run filter on top */
+	assert_int_equal(t_proc_lines(pid, "status", "Seccomp_filters:\t2"), 1);
 	assert_int_equal(t_proc_lines(pid, "status", "NoNewPrivs:\t1"), 1);
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	assert_non_null(dir = opendir(path));
@@ -303,13 +305,17 @@ test_ptrace_process_is_empty(void **state)
 
 /* The filter kills the process for any call the stub does not make: one
  * forbidden call injected through the stub ends it, and the context
- * reports an error exit from then on. */
+ * reports an error exit from then on. What the boot needed once
+ * (rt_sigaction) is forbidden after it; what the map needs is not. */
 static void
 test_ptrace_filter_kills_forbidden_call(void **state)
 {
 	static const uint8_t code[] = {T_HALT_EAX};
 	const uint64_t getpid_call[7] = {SYS_getpid};
 	const uint64_t open_call[7] = {SYS_openat, (uint64_t)AT_FDCWD, 0, 0};
+	const uint64_t munmap_call[7] = {SYS_munmap, 0x10000000, 4096};
+	const uint64_t sigaction_call[7] = {SYS_rt_sigaction, SIGSEGV, 0, 0,
+	    8};
 	struct kvm_ctx *ctx;
 	struct kvm_exit ex;
 	int st;
@@ -325,6 +331,12 @@ test_ptrace_filter_kills_forbidden_call(void **state)
 	kvm_ctx_free(ctx);
 	ctx = t_ctx_code(code, sizeof(code));
 	assert_int_equal(kvm__ptrace_raw(ctx, open_call), -1);
+	kvm_ctx_free(ctx);
+	ctx = t_ctx_code(code, sizeof(code));
+	assert_int_equal(kvm__ptrace_raw(ctx, munmap_call), 0);
+	assert_true(kvm__ptrace_pid(ctx) > 0);
+	assert_int_equal(kvm__ptrace_raw(ctx, sigaction_call), -1);
+	assert_int_equal(kvm__ptrace_pid(ctx), 0);
 	kvm_ctx_free(ctx);
 	/* the tracer reaped it: no child of ours is left */
 	assert_int_equal(waitpid(-1, &st, WNOHANG | __WALL), -1);
