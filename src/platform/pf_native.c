@@ -259,6 +259,46 @@ op_maps(struct m0_state *s, void *ud)
 	return M0_OK;
 }
 
+/* src dst _ncp: maps in dst every range src has, with its protection,
+ * and copies the bytes (fork in messengers/linux.m0). dst's map must be
+ * free where src has pages; after an error dst may hold a part. */
+static int
+op_copy(struct m0_state *s, void *ud)
+{
+	struct pf_native *n = ud;
+	struct pf_nctx *src = NULL, *dst = NULL; /* set by ctx_arg() */
+	int err;
+	if ((err = ctx_arg(s, 1, &src)) || (err = ctx_arg(s, 0, &dst)))
+		return err;
+	if (src == dst)
+		return n->e_mem;
+	uint8_t *buf = malloc(1u << 16);
+	if (!buf)
+		return n->e_limit;
+	kvm_gva_t cur = 0;
+	struct kvm_range r;
+	enum kvm_err ke;
+	while ((ke = kvm_mem_next(src->ctx, &cur, &r)) == KVM_OK &&
+	    (ke = kvm_mem_map(dst->ctx, r.start, r.len, r.prot)) == KVM_OK) {
+		for (uint64_t off = 0; off < r.len && ke == KVM_OK;
+		     off += 1u << 16) {
+			size_t k = r.len - off < (1u << 16) ? r.len - off
+							   : 1u << 16;
+			ke = kvm_mem_read(src->ctx, r.start + off, buf, k);
+			if (ke == KVM_OK)
+				ke = kvm_mem_write(dst->ctx, r.start + off, buf,
+				    k);
+		}
+		if (ke != KVM_OK)
+			break;
+	}
+	free(buf);
+	if (ke != KVM_ERR_END)
+		return kerr(n, ke);
+	m0_pop(s, 2);
+	return M0_OK;
+}
+
 /* key addr string _nwr */
 static int
 op_write(struct m0_state *s, void *ud)
@@ -701,6 +741,7 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	    {"_npr", "nativeprotect", op_protect},
 	    {"_num", "nativeunmap", op_unmap},
 	    {"_nls", "nativemaps", op_maps},
+	    {"_ncp", "nativecopy", op_copy},
 	    {"_nwr", "nativewrite", op_write},
 	    {"_nrd", "nativeread", op_read},
 	    {"_nld", "nativeload", op_load},
