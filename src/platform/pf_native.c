@@ -268,7 +268,7 @@ op_copy(struct m0_state *s, void *ud)
 	struct pf_native *n = ud;
 	struct pf_nctx *src = NULL, *dst = NULL; /* set by ctx_arg() */
 	int err;
-	if ((err = ctx_arg(s, 1, &src)) || (err = ctx_arg(s, 0, &dst)))
+	if ((err = ctx_arg(n, s, 1, &src)) || (err = ctx_arg(n, s, 0, &dst)))
 		return err;
 	if (src == dst)
 		return n->e_mem;
