@@ -202,6 +202,7 @@ struct m0_global {
 	uint32_t next;
 	struct m0_name *n_err; /* "_err" */
 	struct m0_state *states; /* all live states, for global GC */
+	struct m0_state *last_run; /* the state m0_state_run ran last */
 	uint32_t work_cap;
 	struct m0_obj **work;
 	uint32_t nwork;
@@ -338,34 +339,62 @@ void m0__display(struct m0_state *s, const struct m0_value *v,
 /* ---- threaded form of procedures (m0_code.c) ---- */
 /*
  * One byte per element of an array, plus an end byte: the VM opcode for
- * the instruction that starts at that element. Fused opcodes (the _I and
+ * the instruction that starts at that element. Fused opcodes (the I and
  * 2 forms) cover two or three elements and read their operands from the
  * elements themselves, so the form holds no pointers and every index is
  * still a valid place to resume.
+ *
+ * The lists below are the one place that names the instructions: the
+ * enum, the operator-to-instruction map (m0_code.c) and the handlers
+ * and jump table (m0_vm.c) are generated from them.
+ *
+ * M0_TARITH(X, y): X(y, op, result, guard): operators on two ints computed
+ * inline from a and b when guard holds (else the operator's function
+ * raises the error). Each has a single form (`a b op`) and a fused form
+ * M0_T_<op>I (`int op`, b the literal).
+ * M0_TSINGLE(X): X(op): other operators with an inline handler in
+ * m0_vm.c, for the common case only.
  */
+#define M0_TARITH(X, y)                                                        \
+	X(y, ADD, (int64_t)((uint64_t)a + (uint64_t)b), 1)                       \
+	X(y, SUB, (int64_t)((uint64_t)a - (uint64_t)b), 1)                       \
+	X(y, MUL, (int64_t)((uint64_t)a * (uint64_t)b), 1)                       \
+	X(y, DIV, b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b, b != 0)          \
+	X(y, MOD, a % b < 0 ? a % b + b : a % b, b > 0)                          \
+	X(y, LT, a < b, 1)                                                       \
+	X(y, GT, a > b, 1)                                                       \
+	X(y, EQ, a == b, 1)
+#define M0_TSINGLE(X)                                                         \
+	X(POP)                                                                \
+	X(EXCH)                                                               \
+	X(INDEX)                                                              \
+	X(ROLL)                                                               \
+	X(IFELSE)                                                             \
+	X(GET)                                                                \
+	X(PUT)                                                                \
+	X(KNOWN)                                                              \
+	X(CURDICT)
+/* Every instruction, as X(code). */
+#define M0__TARITH_CODES(X, op, r, ok) X(op) X(op##I)
+#define M0_TCODES(X)                                                          \
+	X(SLOW)    /* anything done through exec_token (0: the default) */    \
+	X(PUSH)    /* a literal */                                            \
+	X(CALL)    /* an executable name: resolved, then run as its value */  \
+	X(RET)     /* past the last element */                                \
+	M0_TARITH(M0__TARITH_CODES, X)                                        \
+	M0_TSINGLE(X)                                                         \
+	X(INDEXK)  /* int I, int >= 0 */                                      \
+	X(IFELSE2) /* array array ? */
+
 enum m0_tcode {
-	M0_T_PUSH,   /* a literal */
-	M0_T_CALL,   /* an executable name */
-	M0_T_SLOW,   /* anything done through exec_token */
-	M0_T_RET,    /* past the last element */
-	M0_T_ADD,
-	M0_T_SUB,
-	M0_T_LT,
-	M0_T_GT,
-	M0_T_EQ,
-	M0_T_POP,
-	M0_T_EXCH,
-	M0_T_INDEX,
-	M0_T_IFELSE,
-	M0_T_ADDI,   /* int + */
-	M0_T_SUBI,   /* int - */
-	M0_T_LTI,    /* int < */
-	M0_T_GTI,    /* int > */
-	M0_T_EQI,    /* int = */
-	M0_T_INDEXK, /* int I, int >= 0 */
-	M0_T_IFELSE2, /* array array ? */
+#define M0__TENUM(c) M0_T_##c,
+	M0_TCODES(M0__TENUM)
+#undef M0__TENUM
 	M0_T_N
 };
+/* The single-element instruction of each operator (M0_T_SLOW if none);
+ * for M0_TARITH operators, that + 1 is the fused int form. */
+extern const uint8_t m0__op_tcode[M0_NOPS];
 const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
 void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 

@@ -52,6 +52,8 @@ m0_state_free(struct m0_state *s)
 		g->states = s->gnext;
 	if (s->gnext)
 		s->gnext->gprev = s->gprev;
+	if (g->last_run == s)
+		g->last_run = NULL; /* a new state may get its address */
 	m0__heap_free_all(g, &s->heap);
 	if (s->os != s->os_inline)
 		free(s->os);
