@@ -5,7 +5,7 @@
  * procedure is (literal, operator, name) and dispatching on it. This
  * form decides once, when the array first runs as a procedure, and
  * fuses the common pairs and triples of MØ code (`0 I`, `1 -`, `2 <`,
- * `{..} {..} ?`) into one instruction each. Operators met as names (as
+ * `{..} {..} ?`, `. 3 1 R :`) into one instruction each. Operators met as names (as
  * in unbound code) get the same instructions, guarded by what the name
  * resolves to when the instruction runs. The fused instruction still
  * counts one step per element, and the VM falls back to the single
@@ -22,7 +22,7 @@
 
 #include "m0_int.h"
 
-#define FUSE_MAX 3 /* elements one instruction may cover */
+#define FUSE_MAX 5 /* elements one instruction may cover */
 
 #define ARITH_MAP(y, op, r, ok) [M0_OP_##op] = M0_T_##op,
 #define SINGLE_MAP(op) [M0_OP_##op] = M0_T_##op,
@@ -64,6 +64,11 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 {
 	const struct m0_value *e = &v[i];
 	int op1 = i + 1 < n ? op_of(&v[i + 1]) : -1;
+	if (i + 4 < n && op_of(e) == M0_OP_CURDICT &&
+	    v[i + 1].type == M0_TINT && v[i + 1].u.i == 3 &&
+	    v[i + 2].type == M0_TINT && v[i + 2].u.i == 1 &&
+	    op_of(&v[i + 3]) == M0_OP_ROLL && op_of(&v[i + 4]) == M0_OP_PUT)
+		return M0_T_DEF;
 	switch (e->type) {
 	case M0_TOPER:
 		return e->u.op < M0_NOPS ? m0__op_tcode[e->u.op] : M0_T_SLOW;

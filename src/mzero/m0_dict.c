@@ -55,7 +55,7 @@ m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
 	return M0_OK;
 }
 
-static uint32_t *
+static inline uint32_t *
 slot_of(struct m0_dict *d, const struct m0_value *k, uint32_t h)
 {
 	uint32_t i = h & d->mask;

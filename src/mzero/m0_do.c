@@ -109,6 +109,7 @@ m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 		if (v) {
 			n->cache_epoch = s->g->epoch;
 			n->cache_slot = v;
+			n->cache_dict = d;
 			*out = v;
 			return M0_OK;
 		}

@@ -45,6 +45,7 @@ struct m0_name {
 	/* Lookup cache: valid while the global epoch is unchanged. */
 	uint64_t cache_epoch;
 	struct m0_value *cache_slot;
+	struct m0_dict *cache_dict; /* the dict holding cache_slot */
 	uint32_t hash;
 	uint32_t len;
 	int16_t op;      /* operator of this name in _sys, or -1 */
@@ -269,8 +270,62 @@ int m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
 
 /* ---- names and values (m0_value.c) ---- */
 struct m0_name *m0__intern(struct m0_global *g, const char *s, size_t len);
-uint32_t m0__hash(const struct m0_value *v);
-bool m0__equal(const struct m0_value *a, const struct m0_value *b);
+
+static inline uint32_t
+m0__mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+/* Simple values hash by value, composites by identity (and view).
+ * Inline: every dict access hashes its key. */
+static inline uint32_t
+m0__hash(const struct m0_value *v)
+{
+	switch (v->type) {
+	case M0_TNAME:
+		return v->u.name->hash;
+	case M0_TINT:
+	case M0_TTIME:
+	case M0_TKEY:
+		return m0__mix64(v->u.k + v->type);
+	case M0_TOPER:
+		return m0__mix64(v->u.op + 977u);
+	case M0_TARRAY:
+	case M0_TSTRING:
+	case M0_TDICT:
+		return m0__mix64((uintptr_t)v->u.o ^ ((uint64_t)v->off << 40) ^
+		    v->len);
+	default:
+		return v->type * 2654435761u;
+	}
+}
+
+static inline bool
+m0__equal(const struct m0_value *a, const struct m0_value *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case M0_TNULL:
+	case M0_TMARK:
+	case M0_TEMPTY:
+		return true;
+	case M0_TINT:
+	case M0_TTIME:
+	case M0_TKEY:
+		return a->u.k == b->u.k;
+	case M0_TNAME:
+		return a->u.name == b->u.name;
+	case M0_TOPER:
+		return a->u.op == b->u.op;
+	default:
+		return a->u.o == b->u.o && a->off == b->off && a->len == b->len;
+	}
+}
 bool m0__name_is_ident(const char *s, size_t len);
 
 static inline struct m0_value
@@ -384,7 +439,8 @@ void m0__display(struct m0_state *s, const struct m0_value *v,
 	M0_TARITH(M0__TARITH_CODES, X)                                        \
 	M0_TSINGLE(X)                                                         \
 	X(INDEXK)  /* int I, int >= 0 */                                      \
-	X(IFELSE2) /* array array ? */
+	X(IFELSE2) /* array array ? */                                       \
+	X(DEF)     /* . 3 1 R : (the body of the 'x v df idiom) */
 
 enum m0_tcode {
 #define M0__TENUM(c) M0_T_##c,

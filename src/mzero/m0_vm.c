@@ -51,6 +51,37 @@ is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
 	    n->cache_slot->u.op == op;
 }
 
+/*
+ * The slot of key k in dict t for a store `t k v :` that needs nothing
+ * but the write: k is there, t is writable, no copy into global memory,
+ * no lease in `_`. NULL when the operator itself must do it. A name key
+ * whose cached lookup (this epoch) found it in t needs no hashing: that
+ * is what makes `'x v df` on a variable cheap.
+ */
+static inline struct m0_value *
+store_slot(const struct m0_global *g, const struct m0_value *t,
+    const struct m0_value *k, const struct m0_value *v)
+{
+	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
+	    (t->u.o->global && m0__composite(v)))
+		return NULL;
+	struct m0_dict *d = M0_DICT(t);
+	if (k->type == M0_TNAME && k->u.name->cache_epoch == g->epoch &&
+	    k->u.name->cache_dict == d)
+		return k->u.name->cache_slot;
+	return m0__dict_find(d, k);
+}
+
+/* Whether the procedure b is `. 3 1 R :` now (its form says it was). */
+static inline bool
+is_def(const struct m0_global *g, const struct m0_value *b)
+{
+	const struct m0_array *a = M0_ARR(b);
+	return b->len == 5 && a->h.n == 5 && a->code &&
+	    a->code[0] == M0_T_DEF && is_op(g, &a->v[0], M0_OP_CURDICT) &&
+	    is_op(g, &a->v[3], M0_OP_ROLL) && is_op(g, &a->v[4], M0_OP_PUT);
+}
+
 int
 m0_state_run(struct m0_state *s, int64_t budget)
 {
@@ -284,6 +315,20 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (!(val->u.o->attr & M0_AX) ||
 					    !val->len || !TROOM)
 						goto t_slow;
+					if (fuel >= 6 && sp >= 2 && cap - sp >= 3 &&
+					    is_def(g, val)) {
+						/* A call of `{ . 3 1 R : }` (df):
+						 * the store without the frame, when
+						 * it runs to its end in this slice. */
+						struct m0_value *e = store_slot(g,
+						    &s->ds[s->dsp - 1], R(1), R(0));
+						if (e) {
+							*e = *R(0);
+							sp -= 2;
+							fuel -= 5;
+							TNEXT(1);
+						}
+					}
 					bv = *val;
 					TBRANCH(1);
 				case M0_TNAME:
@@ -428,10 +473,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					M0_ARR(t)->v[i] = *nv;
 					if (M0_ARR(t)->code)
 						m0__code_touch(M0_ARR(t), i, i + 1);
-				} else if (t->type == M0_TDICT &&
-				    t->u.o != g->gdict.u.o) {
-					struct m0_value *e =
-					    m0__dict_find(M0_DICT(t), k);
+				} else if (t->type == M0_TDICT) {
+					struct m0_value *e = store_slot(g, t, k, nv);
 					if (!e)
 						goto t_slow;
 					*e = *nv;
@@ -485,6 +528,27 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				sp--;
 				bv = *b;
 				TBRANCH(3);
+			}
+			tcase(M0_T_DEF)
+			{
+				/* . 3 1 R : stores the top under the key below
+				 * it in the current dict; else `.` alone. */
+				if (fuel < 5 || sp < 2 || cap - sp < 3 ||
+				    !is_op(g, ip, M0_OP_CURDICT) ||
+				    !is_op(g, ip + 3, M0_OP_ROLL) ||
+				    !is_op(g, ip + 4, M0_OP_PUT))
+					goto t_def_first;
+				struct m0_value *e =
+				    store_slot(g, &s->ds[s->dsp - 1], R(1), R(0));
+				if (!e)
+					goto t_def_first;
+				*e = *R(0);
+				sp -= 2;
+				TNEXT(5);
+			t_def_first:
+				if (ip->type == M0_TOPER)
+					tjump(M0_T_CURDICT);
+				tjump(M0_T_CALL);
 			}
 			tcase(M0_T_SLOW)
 			tdefault

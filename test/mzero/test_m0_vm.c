@@ -154,6 +154,39 @@ test_vm_unbound_budgets(void **st)
 	m0_global_free(g);
 }
 
+/* The `'x v df` idiom runs as one instruction when df is `{ . 3 1 R : }`
+ * and the key is there: a read-only dict, a new key, df or `.` or `R`
+ * rebound (mid-loop too), a global dict and a composite stored into it
+ * all behave as the five elements do, at every budget. */
+static void
+test_vm_def_idiom(void **st)
+{
+	const char *code =
+	    ". 'df { . 3 1 R : } : 'r D df r 1 W { r ( 'z 1 df } H ) "
+	    "stack 1 O { P P } L 3 { 'q X df q ptop } L "
+	    "4 { 0 I 2 = { . 'df { P P } : } {} ? 'm X df } L m ptop "
+	    ". 'df { . 3 1 R : } : "
+	    "D ( . '. { 99 } : { 'y 5 df } H ) stack 1 O { P P } L "
+	    "D ( . 'R { P P } : { 'u 7 df } H ) stack 1 O { P P } L "
+	    "'y 1 df 'y y 1 + df y ptop "
+	    "_ 'gd D : _ 'gd G ( 'h 1 df 'h [1] df ) _ 'gd G 'h G ptop "
+	    "_ 'gd U";
+	struct m0_global *g = global(NULL);
+	uint64_t steps = run_steps(g, code, 1 << 30);
+	/* As the interpreter gave before the instruction existed. */
+	assert_string_equal(T.out,
+	    "1\naccess_check\n--:--\n1\n'z\n--dict--\n0\n1\n2\n1\n1\n"
+	    "type_check\n--:--\n5\n'y\n99\n1\ntype_check\n--:--\n"
+	    "--dict--\n7\n'u\n2\n[1]\n");
+	char full[4096];
+	strcpy(full, T.out);
+	for (int64_t b = 1; b <= 8; b++) {
+		assert_int_equal(run_steps(g, code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	m0_global_free(g);
+}
+
 /* A messenger looping forever yields every budget and never ends. */
 static void
 test_vm_infinite_loop_yields(void **st)
@@ -286,6 +319,7 @@ main(void)
 	    cmocka_unit_test(test_vm_resume_every_step),
 	    cmocka_unit_test(test_vm_fused_budgets),
 	    cmocka_unit_test(test_vm_unbound_budgets),
+	    cmocka_unit_test(test_vm_def_idiom),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
 	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
 	    cmocka_unit_test(test_vm_allocation_without_end),
