@@ -41,7 +41,7 @@
 /* Whether e, an element that code_at took for operator op, is that
  * operator now: the operator itself, or a name whose cached lookup
  * (valid for this epoch) gives it. */
-static inline bool
+static inline __attribute__((always_inline)) bool
 is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
 {
 	if (e->type == M0_TOPER)
@@ -69,7 +69,7 @@ store_slot(const struct m0_global *g, const struct m0_value *t,
 	if (k->type == M0_TNAME && k->u.name->cache_epoch == g->epoch &&
 	    k->u.name->cache_dict == d)
 		return k->u.name->cache_slot;
-	return m0__dict_find(d, k);
+	return m0__dict_find_fast(d, k);
 }
 
 /* Whether the procedure b is `. 3 1 R :` now (its form says it was). */
@@ -280,6 +280,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		goto t_branch;                                                \
 	} while (0)
 #define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
+/* Room for the frame of a call by the instruction of width w: a tail
+ * call replaces the caller's frame. */
+#define TROOMAT(w) (ip + (w) == end || TROOM)
 #if defined(M0_DISPATCH_SWITCH)
 		t_dispatch_tc:
 #endif
@@ -313,7 +316,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (!val->x)
 						break;
 					if (!(val->u.o->attr & M0_AX) ||
-					    !val->len || !TROOM)
+					    !val->len || !TROOMAT(1))
 						goto t_slow;
 					if (fuel >= 6 && sp >= 2 && cap - sp >= 3 &&
 					    is_def(g, val)) {
@@ -420,7 +423,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					goto t_slow;
 				const struct m0_value *b = R(2)->u.i ? R(1) : R(0);
 				if (b->type != M0_TARRAY ||
-				    !(b->u.o->attr & M0_AX) || !TROOM)
+				    !(b->u.o->attr & M0_AX) || !TROOMAT(1))
 					goto t_slow;
 				sp -= 3;
 				if (b->len == 0)
@@ -443,7 +446,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					r = M0_ELEMS(t)[k->u.i];
 				} else if (t->type == M0_TDICT) {
 					const struct m0_value *e =
-					    m0__dict_find(M0_DICT(t), k);
+					    m0__dict_find_fast(M0_DICT(t), k);
 					if (!e)
 						goto t_slow;
 					r = *e;
@@ -490,7 +493,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				    !(R(1)->u.o->attr & M0_AR))
 					goto t_slow;
 				bool known =
-				    m0__dict_find(M0_DICT(R(1)), R(0)) != NULL;
+				    m0__dict_find_fast(M0_DICT(R(1)), R(0)) != NULL;
 				sp--;
 				*R(0) = m0__int(known);
 				TNEXT(1);
@@ -523,7 +526,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					sp--;
 					TNEXT(3);
 				}
-				if (!TROOM)
+				if (!TROOMAT(3))
 					goto t_push;
 				sp--;
 				bv = *b;
@@ -620,6 +623,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #undef TNEXT
 #undef TBRANCH
 #undef TROOM
+#undef TROOMAT
 #undef SAVE
 #undef LOAD
 #undef SAVEPC
