@@ -306,15 +306,13 @@ m0_state_run(struct m0_state *s, int64_t budget)
 						goto t_slow; /* raises undefined */
 				}
 				const struct m0_value *val = n->cache_slot;
-				switch (val->type) {
-				case M0_TOPER:
+				if (val->type == M0_TOPER) {
 					op = val->u.op;
 					if (op < M0_NOPS && m0__op_tcode[op])
 						tjump(m0__op_tcode[op]);
 					goto t_oper;
-				case M0_TARRAY:
-					if (!val->x)
-						break;
+				}
+				if (val->type == M0_TARRAY && val->x) {
 					if (!(val->u.o->attr & M0_AX) ||
 					    !val->len || !TROOMAT(1))
 						goto t_slow;
@@ -334,13 +332,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					}
 					bv = *val;
 					TBRANCH(1);
-				case M0_TNAME:
-					if (val->x)
-						goto t_slow;
-					break;
-				default:
-					break;
 				}
+				if (val->type == M0_TNAME && val->x)
+					goto t_slow;
 				/* A value: pushed. */
 				if (sp >= cap)
 					goto t_slow;
@@ -356,6 +350,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #define TARITH(y, o, expr, ok)                                                \
 	tcase(M0_T_##o)                                                       \
 	{                                                                     \
+		if (!RINTS2 && M0_T_##o == M0_T_EQ)                           \
+			goto t_eq_any;                                        \
 		if (!RINTS2)                                                  \
 			goto t_slow;                                          \
 		int64_t a = R(1)->u.i, b = R(0)->u.i;                         \
@@ -378,6 +374,16 @@ m0_state_run(struct m0_state *s, int64_t budget)
 	}
 			M0_TARITH(TARITH, _)
 #undef TARITH
+			/* Other types: only = is defined on any two values. */
+			t_eq_any:
+				if (sp < 2)
+					goto t_slow;
+				{
+					bool eq = m0__equal(R(1), R(0));
+					sp--;
+					*R(0) = m0__int(eq);
+				}
+				TNEXT(1);
 			tcase(M0_T_POP)
 				if (sp < 1)
 					goto t_slow;
