@@ -39,13 +39,14 @@
 #endif
 
 /* Whether e, an element that code_at took for operator op, is that
- * operator now: the operator itself, or a name whose cached lookup
- * (valid for this epoch) gives it. */
+ * operator now. An operator element is: the form is recomputed whenever
+ * an element changes (m0__code_touch). A name is when its cached lookup
+ * (valid for this epoch) gives the operator. */
 static inline __attribute__((always_inline)) bool
 is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
 {
 	if (e->type == M0_TOPER)
-		return e->u.op == op;
+		return true;
 	const struct m0_name *n = e->u.name;
 	return n->cache_epoch == g->epoch && n->cache_slot->type == M0_TOPER &&
 	    n->cache_slot->u.op == op;
@@ -316,8 +317,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (!(val->u.o->attr & M0_AX) ||
 					    !val->len || !TROOMAT(1))
 						goto t_slow;
-					if (fuel >= 6 && sp >= 2 && cap - sp >= 3 &&
-					    is_def(g, val)) {
+					if (val->len == 5 && fuel >= 6 && sp >= 2 &&
+					    cap - sp >= 3 && is_def(g, val)) {
 						/* A call of `{ . 3 1 R : }` (df):
 						 * the store without the frame, when
 						 * it runs to its end in this slice. */
