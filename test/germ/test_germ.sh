@@ -17,6 +17,16 @@ out=$("$M0INJECT" -t 127.0.0.1:$BASE -w 120 --replies 1 "$MESSENGERS/germ.m0")
 t1=$(date +%s%N)
 expect "germ ready" "^germ: ready $N platforms$" "$out"
 echo "ready after $(((t1 - t0) / 1000000)) ms"
+# the routes toward p0 as a graph: every platform answers, 39 edges
+"$M0INJECT" -t 127.0.0.1:$BASE -w 30 --replies $N "$MESSENGERS/germ/dot.m0" >"$T/dot"
+nodes=$(grep -c 'label="[0-9]*"\]' "$T/dot")
+edges=$(grep -c ' -> ' "$T/dot")
+[ "$nodes" = $N ] && [ "$edges" = $((N - 1)) ] && echo "ok: routes graph, $N nodes" ||
+    fail "routes graph: $nodes nodes, $edges edges"
+if command -v dot >/dev/null; then
+	{ echo 'digraph germ {'; cat "$T/dot"; echo '}'; } | dot -Tsvg >/dev/null ||
+	    fail "dot rejects the routes graph"
+fi
 
 # inj PORT NAME FILE REPLIES: runs a test messenger with NAME as data
 inj() {
