@@ -6,9 +6,8 @@
 # Prints one line:
 #   germ N=.. per=..us ready_ms=.. bound_ms=.. ratio=.. msgs_per_platform=..
 #        msgs_bound=.. heal_ms=.. heal_bound_ms=.. rss_mib=..
-# The bound (docs/germ.md): ready <= (D + dead + 3) ticks after the wave,
-# where D is the diameter in hops (computed here from the graph); the wave
-# itself is 2 messengers per directed link. Messages per platform: every
+# The bound (docs/germ.md): ready <= D + 4 ticks, where D is the diameter
+# in hops (computed here from the graph); heal <= dead + lag + 3 ticks. Messages per platform: every
 # messenger received (rx of the daemons' counters) over N.
 set -u
 B=$1 N=$2 PER=${3:-500000}
@@ -48,9 +47,9 @@ for i in $(seq 0 $((N - 1))); do
 done
 rss=$(ps -o rss= -p "$(cat "$T/p1.pid")")
 ticks=$(((ready * 1000 + PER - 1) / PER))
-# bound in time: the wave (diameter round trips, taken as one tick) and
-# D + dead + 3 ticks of distance vector
-bound=$(((D + 4 + 3) * PER / 1000))
+# bound in time (docs/germ.md): D + 4 ticks (the wave, the first vector
+# and its answer, then one hop of routes per tick, the report at once)
+bound=$(((D + 4) * PER / 1000))
 # messages received per platform: per link at most ex, ec, jn, sz, fu
 # (5), and a vector and an answer per link per tick
 mbound=$((5 * 4 + 2 * 4 * ticks))
@@ -75,5 +74,5 @@ while [ $(($(ms) - tk)) -lt $((40 * PER / 1000 + 60000)) ]; do
 		break
 	fi
 done
-hbound=$(((4 + 3 + 4 + 2) * PER / 1000))
+hbound=$(((4 + 3 + 3) * PER / 1000))   # dead + lag + 3 ticks
 echo "germ N=$N D=$D per=${PER}us ready_ms=$ready bound_ms=$bound ratio=$(echo "scale=2; $ready / $bound" | bc) msgs_per_platform=$((rx / N)) msgs_bound=$mbound heal_ms=$heal heal_bound_ms=$hbound rss_kib=$rss"
