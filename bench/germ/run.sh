@@ -19,12 +19,12 @@ export MESSENGERS=$H/messengers
 BASE=21000 # below the ephemeral ports that TCP connections take
 ms() { echo $(($(date +%s%N) / 1000000)); }
 # the diameter of the ring with chords, in hops (breadth-first search)
-D=$(awk -v n=$N 'BEGIN {
+D=$(awk -v n=$N -v c="${RING_CHORDS:-1 6}" 'BEGIN {
+	no = split(c, cs, " "); for (k = 1; k <= no; k++) { o[2*k-1] = cs[k]; o[2*k] = -cs[k] }
 	for (s = 0; s < n; s++) {
 		delete d; d[s] = 0; q[0] = s; h = 0; t = 1
 		while (h < t) { u = q[h++]
-			split("1 -1 6 -6", o, " ")
-			for (k = 1; k <= 4; k++) { v = (u + o[k] + n) % n
+			for (k = 1; k <= 2 * no; k++) { v = ((u + o[k]) % n + n) % n
 				if (!(v in d)) { d[v] = d[u] + 1; q[t++] = v } } }
 		for (v in d) if (d[v] > m) m = d[v]
 		if (n > 200) break   # vertex-transitive: one source is enough
@@ -39,6 +39,7 @@ case "$out" in "germ: ready $N platforms") ;; *) echo "germ N=$N: no ready: $out
 ready=$((t1 - t0))
 rx=0
 for i in $(seq 0 $((N - 1))); do kill -USR1 "$(cat "$T/p$i.pid")"; done
+t2=$(ms)
 for i in $(seq 0 $((N - 1))); do
 	k=0
 	until grep -q 'stats:' "$T/p$i.log" || [ $k -ge 100 ]; do k=$((k + 1)); sleep 0.1; done
@@ -46,13 +47,14 @@ for i in $(seq 0 $((N - 1))); do
 	rx=$((rx + ${r:-0}))
 done
 rss=$(ps -o rss= -p "$(cat "$T/p1.pid")")
-ticks=$(((ready * 1000 + PER - 1) / PER))
+ticks=$((((t2 - t0) * 1000 + PER - 1) / PER))   # until the counters were asked for
 # bound in time (docs/germ.md): D + 4 ticks (the wave, the first vector
 # and its answer, then one hop of routes per tick, the report at once)
 bound=$(((D + 4) * PER / 1000))
 # messages received per platform: per link at most ex, ec, jn, sz, fu
 # (5), and a vector and an answer per link per tick
-mbound=$((5 * 4 + 2 * 4 * ticks))
+deg=$((2 * $(echo ${RING_CHORDS:-1 6} | wc -w)))
+mbound=$((5 * deg + 2 * deg * ticks))
 # heal: kill the first hop of p0's route to p(N/2), time until a go there
 # and back works again
 D2=$H/test/germ
@@ -75,4 +77,4 @@ while [ $(($(ms) - tk)) -lt $((40 * PER / 1000 + 60000)) ]; do
 	fi
 done
 hbound=$(((4 + 3 + 3) * PER / 1000))   # dead + lag + 3 ticks
-echo "germ N=$N D=$D per=${PER}us ready_ms=$ready bound_ms=$bound ratio=$(echo "scale=2; $ready / $bound" | bc) msgs_per_platform=$((rx / N)) msgs_bound=$mbound heal_ms=$heal heal_bound_ms=$hbound rss_kib=$rss"
+echo "germ N=$N chords=${RING_CHORDS:-1 6} D=$D per=${PER}us ready_ms=$ready bound_ms=$bound ratio=$(echo "scale=2; $ready / $bound" | bc) msgs_per_platform=$((rx / N)) msgs_bound=$mbound heal_ms=$heal heal_bound_ms=$hbound rss_kib=$rss"

@@ -1,10 +1,11 @@
 # ring.sh: starts N platforms on loopback in a ring with chords (sourced
 # after test/platform/lib.sh). Platform i (0..N-1) listens on BASE+i and
-# has the neighbours i±1 and i±6 (mod N), named p<j>.
+# has the neighbours i±1 and i±6 (mod N), named p<j>; RING_CHORDS (default
+# "1 6") lists other strides.
 # ring_start N [mdaemon args...]
 ring_nbrs() {
 	i=$1 n=$2 out=""
-	for d in 1 6; do
+	for d in ${RING_CHORDS:-1 6}; do
 		for s in $d $((n - d)); do
 			j=$(((i + s) % n))
 			[ "$j" = "$i" ] && continue

@@ -54,7 +54,8 @@ echo "path from p0 to p20 starts p$a p$b"
 [ -n "$a" ] && [ -n "$b" ] && [ "$b" != 20 ] || fail "no path of 3 hops or more: p$a p$b"
 kill -9 "$(cat "$T/p$a.pid")" "$(cat "$T/p$b.pid")"
 tk=$(date +%s%N)
-# the documented heal bound (docs/germ.md): (dead + lag + exp + 3) ticks
+# the documented heal bound (docs/germ.md) is dead + lag + 3 = 10 ticks;
+# ticks stretch on a loaded machine, so the test allows 16 nominal ticks
 bound=$((16 * PER / 1000))
 printf svc >"$T/data"
 healed=""
