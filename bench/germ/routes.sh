@@ -10,7 +10,7 @@ H=$(cd "$(dirname "$0")/../.." && pwd)
 export MESSENGERS=$H/messengers
 . "$H/test/platform/lib.sh"
 . "$H/test/germ/ring.sh"
-BASE=21000
+BASE=11000
 ring_start $N
 "$M0INJECT" -t 127.0.0.1:$BASE -w 120 --replies 1 "$MESSENGERS/germ.m0"
 "$M0INJECT" -t 127.0.0.1:$BASE -w 60 --replies $N "$MESSENGERS/germ/dot.m0" >"$T/lines"
