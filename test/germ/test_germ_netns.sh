@@ -6,23 +6,21 @@
 # n4 (3 hops from n1) is looked up at n1 and `go` gets there and back.
 # The test makes and removes its namespaces itself; it is skipped (77)
 # without root or network namespaces.
-set -u
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
 command -v ip >/dev/null || { echo "skip: no ip"; exit 77; }
+. "$(dirname "$0")/../platform/lib.sh"
+. "$(dirname "$0")/ring.sh"
 D=$(dirname "$0")
-T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-germns.XXXXXX")
 S=mg$$
 N=6
-FAILED=0
-cleanup() {
+netns_cleanup() {
+	cleanup
 	for i in $(seq 1 $N); do
-		[ -f "$T/n$i.pid" ] && kill -9 "$(cat "$T/n$i.pid")" 2>/dev/null
 		ip netns del "${S}n$i" 2>/dev/null
 	done
 	ip netns del "${S}b" 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap netns_cleanup EXIT INT TERM
 if ! ip netns add "${S}b" 2>/dev/null; then
 	echo "skip: cannot make network namespaces"
 	exit 77
@@ -44,28 +42,9 @@ for i in $(seq 1 $N); do
 	ip netns exec "${S}n$i" "$MDAEMON" -f -c "$T/n$i.conf" -s "$T/n$i" \
 	    >"$T/n$i.out" 2>"$T/n$i.log" &
 	echo $! >"$T/n$i.pid"
+	PIDS="$PIDS $!"
 done
-for i in $(seq 1 $N); do
-	k=0
-	until grep -q "ready:" "$T/n$i.log" 2>/dev/null; do
-		k=$((k + 1))
-		if [ $k -gt 100 ]; then
-			echo "FAIL: daemon $i did not start"
-			cat "$T/n$i.log"
-			exit 1
-		fi
-		sleep 0.05
-	done
-done
-check() {
-	if printf '%s\n' "$3" | grep -qE -- "$2"; then
-		echo "ok: $1"
-	else
-		echo "FAIL: $1: wanted /$2/, got:"
-		printf '%s\n' "$3" | sed 's/^/  | /'
-		FAILED=1
-	fi
-}
+for i in $(seq 1 $N); do wait_ready n$i; done
 # at I: runs a test messenger at namespace I with NAME as data
 at() {
 	printf %s "$2" >"$T/data"
@@ -74,13 +53,13 @@ at() {
 }
 out=$(ip netns exec "${S}n1" "$M0INJECT" -t 10.78.0.1 -w 60 --replies 1 \
     "$MESSENGERS/germ.m0")
-check "germ ready across namespaces" "^germ: ready $N platforms$" "$out"
-check "register at n4" "^registered svc at " "$(at 4 svc register.m0 1)"
+expect "germ ready across namespaces" "^germ: ready $N platforms$" "$out"
+expect "register at n4" "^registered svc at " "$(at 4 svc register.m0 1)"
 k=0
 until out=$(W=2 at 1 svc route.m0 1) && printf '%s\n' "$out" | grep -q '3\]$' ||
     [ $k -ge 20 ]; do
 	k=$((k + 1))
 done
-check "route n1 -> n4: 3 hops" '^route svc \["n[26]"_ctn ?[0-9]+ 3\]$' "$out"
-check "go n1 -> n4 -> n1" '^back from ' "$(at 1 svc roundtrip.m0 2)"
+expect "route n1 -> n4: 3 hops" '^route svc \["n[26]"_ctn ?[0-9]+ 3\]$' "$out"
+expect "go n1 -> n4 -> n1" '^back from ' "$(at 1 svc roundtrip.m0 2)"
 exit $FAILED
