@@ -17,6 +17,7 @@ export MESSENGERS=$H/messengers
 . "$H/test/platform/lib.sh"
 . "$H/test/germ/ring.sh"
 BASE=11000 # below the ephemeral ports and the random bases of the tests
+trap "cleanup; exit 1" INT TERM # (lib.sh cleans up, but would go on)
 ms() { echo $(($(date +%s%N) / 1000000)); }
 # the diameter of the ring with chords, in hops (breadth-first search)
 D=$(awk -v n=$N -v c="${RING_CHORDS:-1 6}" 'BEGIN {

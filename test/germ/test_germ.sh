@@ -39,10 +39,9 @@ out=$(inj $BASE home register.m0 1)
 expect "register at p0" "^registered home at " "$out"
 eventually "lookup svc at p0" '^route svc \[.* [4-9]\]$' inj $BASE svc route.m0 1
 eventually "lookup home at p20" '^route home \[.* [4-9]\]$' inj $((BASE + 20)) home route.m0 1
-out=$(inj $BASE svc roundtrip.m0 2)
-expect "go p0 -> p20 -> p0" '^back from \\[0-9a-f]{16}\\_ctk at ' "$out"
-out=$(inj $((BASE + 20)) home roundtrip.m0 2)
-expect "go p20 -> p0 -> p20" '^back from \\[0-9a-f]{16}\\_ctk at ' "$out"
+# go is best effort, like a datagram (docs/germ.md): up to 3 tries
+W=8 eventually "go p0 -> p20 -> p0" '^back from \\[0-9a-f]{16}\\_ctk at ' inj $BASE svc roundtrip.m0 2
+W=8 eventually "go p20 -> p0 -> p20" '^back from \\[0-9a-f]{16}\\_ctk at ' inj $((BASE + 20)) home roundtrip.m0 2
 inj $BASE nobody route.m0 1 | grep -q '^route nobody null$' &&
     echo "ok: unknown name is null" || fail "unknown name is not null"
 
