@@ -10,8 +10,9 @@
  * (default 127.0.0.1:19760; IPv6 as [ADDR]:PORT) from a socket of our own;
  * whatever arrives on that socket is printed: a messenger as its code
  * text, anything else as it is. We stop after -w seconds (default 5),
- * when nothing arrived for --idle seconds (default 1), or after --replies
- * replies.
+ * when nothing arrived for --idle seconds (default 1; with --replies and
+ * no --idle, only -w counts, so that a slow answer is still awaited), or
+ * after --replies replies.
  *
  * With --fund N the target platform (on this host) mints N units through
  * its control socket and the messenger's code starts with a deposit of
@@ -314,6 +315,7 @@ main(int argc, char **argv)
 	    {0, 0, 0, 0}};
 	const char *target = "127.0.0.1", *code = NULL, *data_file = NULL;
 	uint64_t wait_ms = 5000, queue = 0;
+	bool idle_set = false;
 	bool have_queue = false;
 	long long fund = 0;
 	const char *state = ".", *sock = NULL;
@@ -334,6 +336,7 @@ main(int argc, char **argv)
 		case 'i':
 			if (parse_seconds(optarg, &in.idle_ms))
 				goto bad;
+			idle_set = true;
 			break;
 		case 'r': {
 			char *end;
@@ -427,6 +430,8 @@ main(int argc, char **argv)
 	in.msg = malloc(in.msglen);
 	if (!in.msg)
 		return 1;
+	if (in.replies && !idle_set)
+		in.idle_ms = wait_ms;
 	m0_wire_encode(&m, in.msg, in.msglen);
 	free(src);
 	free(data);
