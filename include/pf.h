@@ -151,6 +151,37 @@ void pf_proc_info(const struct pf_proc *p, struct pf_proc_info *info);
 int pf_load_source(const char *path, const char *text, size_t len,
     char **out, size_t *outlen, char *err, size_t errlen);
 
+/* Loaded source that remembers where each file's text starts, so that a
+ * byte of it can be named FILE:LINE:COL. */
+struct pf_source_part {
+	size_t off;    /* in text */
+	char *file;    /* the file from here on ("-e" for given text) */
+	uint32_t line; /* its line at off */
+};
+struct pf_source {
+	char *text; /* NUL-terminated */
+	size_t len;
+	struct pf_source_part *part;
+	size_t npart;
+};
+
+/* pf_load_source() into (src), which pf_source_free() releases; (name)
+ * names given text in messages (NULL: "-e"). Returns 0, or -1 with a
+ * message in err ("FILE:LINE: ..." for a bad include). */
+int pf_source_load(struct pf_source *src, const char *path, const char *text,
+    size_t len, const char *name, char *err, size_t errlen);
+void pf_source_free(struct pf_source *src);
+
+/* Writes "FILE:LINE:COL", a new line, the line indented and a caret under
+ * the column, for byte (off) of src's text. Returns 0, or -1 when off is
+ * outside it. */
+int pf_source_where(const struct pf_source *src, size_t off, char *buf,
+    size_t len);
+
+/* Checks src's syntax (m0_syntax_check()). Returns 0, or -1 with
+ * "FILE:LINE:COL: syntax error: why", the line and a caret in err. */
+int pf_source_check(const struct pf_source *src, char *err, size_t errlen);
+
 /* Reads a whole file ("-": stdin), at most 16 MiB. Returns 0, or -1 with
  * errno set. *out is malloc'd and NUL-terminated. */
 int pf_read_file(const char *path, char **out, size_t *len);

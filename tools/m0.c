@@ -33,6 +33,8 @@ struct run {
 	uint64_t first;
 	int first_end;
 	int status;
+	const struct pf_source *src; /* the first process's code */
+	size_t shift;                /* bytes put before it (--fund) */
 };
 
 static void
@@ -63,7 +65,24 @@ static void
 on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 {
 	struct run *r = ud;
-	if (err) {
+	int64_t at = err && id == r->first && r->src
+	    ? m0_state_error_pos(pf_proc_state(p)) - (int64_t)r->shift
+	    : -1;
+	char where[600];
+	if (at >= 0) {
+		/* The token, not the white space before it. */
+		while ((size_t)at < r->src->len &&
+		    (uint8_t)(r->src->text[at] - 33) > 93)
+			at++;
+		if (pf_source_where(r->src, (size_t)at, where, sizeof(where)))
+			at = -1;
+	}
+	if (err && at >= 0) {
+		char *nl = strchr(where, '\n');
+		fflush(stdout);
+		fprintf(stderr, "m0: %.*s: %s%s\n", (int)(nl - where), where,
+		    err, nl);
+	} else if (err) {
 		fflush(stdout);
 		fprintf(stderr, "m0: process %llu: %s\n",
 		    (unsigned long long)id, err);
@@ -324,9 +343,11 @@ main(int argc, char **argv)
 	if (nsrc == 0)
 		return repl(&cfg);
 
-	char *src = NULL, *data = NULL, errbuf[512];
+	char *src = NULL, *data = NULL, errbuf[1024];
 	size_t srclen = 0, datalen = 0;
 	struct m0_msg msg = {0};
+	struct pf_source source = {0};
+	struct run r = {0};
 	if (msgr_file) {
 		if (pf_read_file(msgr_file, &src, &srclen)) {
 			fprintf(stderr, "m0: %s: %s\n", msgr_file,
@@ -342,13 +363,16 @@ main(int argc, char **argv)
 		}
 	} else {
 		const char *path = code ? NULL : argv[optind];
-		if (pf_load_source(path, code, code ? strlen(code) : 0, &src,
-			&srclen, errbuf, sizeof(errbuf))) {
+		if (pf_source_load(&source, path, code, code ? strlen(code) : 0,
+			NULL, errbuf, sizeof(errbuf)) ||
+		    pf_source_check(&source, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "m0: %s\n", errbuf);
+			pf_source_free(&source);
 			return 2;
 		}
-		msg.code = (const uint8_t *)src;
-		msg.code_len = (uint32_t)srclen;
+		r.src = &source;
+		msg.code = (const uint8_t *)source.text;
+		msg.code_len = (uint32_t)source.len;
 		getrandom(&msg.queue, sizeof(msg.queue), 0);
 	}
 	if (data_file) {
@@ -370,17 +394,17 @@ main(int argc, char **argv)
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	struct run r = {0};
 	struct pf_platform *pf = platform(&loop, &cfg);
 	pf_set_end(pf, on_end, &r);
 	struct money_bank bank;
 	struct xchg_exchange *xchg = NULL;
 	if (state && open_money(pf, &bank, state, &mcfg, &xchg))
 		return 1;
+	size_t before = msg.code_len;
 	if (fund && fund_code(&loop, pf, fund, &msg, &src))
 		return 1;
+	r.shift = msg.code_len - before;
 	int err = pf_spawn(pf, &msg, NULL, setup_run, NULL, &r.first);
-	free(src);
 	free(data);
 	if (err) {
 		fprintf(stderr, "m0: cannot start the messenger: %s\n",
@@ -390,6 +414,8 @@ main(int argc, char **argv)
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	fflush(stdout);
+	free(src);
+	pf_source_free(&source);
 	pf_money_close(pf);
 	pf_free(pf);
 	xchg_exchange_close(xchg);

@@ -61,12 +61,19 @@ usage(FILE *f)
 static int
 build_messenger(const char *path, uint8_t **out, size_t *len)
 {
-	char *src, err[512];
+	char *src, err[1024];
 	size_t srclen;
-	if (pf_load_source(path, NULL, 0, &src, &srclen, err, sizeof(err))) {
+	struct pf_source source;
+	if (pf_source_load(&source, path, NULL, 0, NULL, err, sizeof(err)) ||
+	    pf_source_check(&source, err, sizeof(err))) {
 		fprintf(stderr, "m0ctl: %s\n", err);
+		pf_source_free(&source);
 		return -1;
 	}
+	src = source.text;
+	srclen = source.len;
+	source.text = NULL;
+	pf_source_free(&source);
 	struct m0_msg m = {.code = (const uint8_t *)src,
 	    .code_len = (uint32_t)srclen};
 	if (srclen > PF_PROTO_MAX - 64 ||

@@ -380,14 +380,22 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	char *src, *data = NULL, err[512];
+	char *src, *data = NULL, err[1024];
 	size_t srclen, datalen = 0;
 	const char *path = code ? NULL : argv[optind];
-	if (pf_load_source(path, code, code ? strlen(code) : 0, &src, &srclen,
-		err, sizeof(err))) {
+	struct pf_source source;
+	/* A syntax error is found here, with its place, not at the target. */
+	if (pf_source_load(&source, path, code, code ? strlen(code) : 0, NULL,
+		err, sizeof(err)) ||
+	    pf_source_check(&source, err, sizeof(err))) {
 		fprintf(stderr, "m0inject: %s\n", err);
+		pf_source_free(&source);
 		return 2;
 	}
+	src = source.text;
+	srclen = source.len;
+	source.text = NULL;
+	pf_source_free(&source);
 	if (data_file && pf_read_file(data_file, &data, &datalen)) {
 		fprintf(stderr, "m0inject: %s: %s\n", data_file, strerror(errno));
 		return 2;

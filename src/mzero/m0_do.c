@@ -261,6 +261,9 @@ raise_error(struct m0_state *s, int err)
 {
 	struct m0_value obj = s->errset ? s->errobj : s->cur;
 	s->errset = 0;
+	/* Where in the code field: the token it last began to read (inside
+	 * a procedure, the one that called it), for FILE:LINE:COL. */
+	s->errpos = s->codepos;
 	s->lasterr = err;
 	s->errobj = obj;
 	if (handler_unprotected(s))
