@@ -340,6 +340,16 @@ const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 
+/* The one default of each path (docs/platform.md, "Files"): the unit
+ * runs `mdaemon -f -c PF_CONF_PATH` whose state is PF_STATE_DIR, and
+ * m0ctl looks for the control socket there when not told otherwise. */
+#define PF_CONF_PATH "/etc/mzero/mdaemon.conf"
+#define PF_STATE_DIR "/var/lib/mzero"
+
+#ifndef MZERO_VERSION
+#define MZERO_VERSION "0.1.0"
+#endif
+
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
@@ -410,7 +420,9 @@ void pf_net_close(struct pf_net *n);
 void pf_net_free(struct pf_net *n);
 
 /* Parses "ADDR:PORT", "ADDR", "[V6]:PORT" or "[V6]" (default port
- * PF_PORT) into (ss). Returns 0, or -1 when it is not an address. */
+ * PF_PORT) into (ss); ADDR may be a host name, looked up now (blocking;
+ * the first IPv4 address, else the first). Returns 0, or -1 when it is
+ * not an address. */
 int pf_parse_hostport(const char *s, struct sockaddr_storage *ss);
 
 /* Writes "ADDR:PORT" or "[V6]:PORT". */
@@ -425,6 +437,11 @@ void pf_format_sa(const struct sockaddr *sa, char *buf, size_t len);
 int pf_ctl_call(const char *path, uint32_t type, const void *payload,
     size_t len, uint32_t *rtype, char **reply, size_t *rlen, char *err,
     size_t errlen);
+
+/* The control socket of the state directory (state); when NULL, of
+ * $MZERO_STATE, else ./control when that is a socket, else the installed
+ * daemon's (PF_STATE_DIR/control). Writes the path to buf. */
+void pf_ctl_default_path(const char *state, char *buf, size_t len);
 
 /* ---- configuration of mdaemon (pf_conf.c) ---- */
 

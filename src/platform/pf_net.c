@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -121,7 +122,25 @@ parse_host(const char *h, int port, struct sockaddr_storage *ss)
 		s6->sin6_port = htons((uint16_t)port);
 		return 0;
 	}
-	return -1;
+	/* A host name: resolved once, here (tools and configuration only,
+	 * at startup or reload), first IPv4 answer, else the first. This is
+	 * the lookup uv_getaddrinfo() makes, without a loop to run it on. */
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai, *a;
+	if (!*h || getaddrinfo(h, NULL, &hints, &ai))
+		return -1;
+	for (a = ai; a && a->ai_family != AF_INET; a = a->ai_next)
+		;
+	if (!a)
+		a = ai;
+	int r = -1;
+	if (a->ai_addrlen <= sizeof(*ss) &&
+	    (a->ai_family == AF_INET || a->ai_family == AF_INET6)) {
+		memcpy(ss, a->ai_addr, a->ai_addrlen);
+		sa_set_port((struct sockaddr *)ss, port);
+		r = 0;
+	}
+	freeaddrinfo(ai);
+	return r;
 }
 
 int
