@@ -7,6 +7,7 @@
  * pf_tcp.c.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -106,6 +107,25 @@ pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
 	}
 }
 
+/* Only what can be a host name is looked up (RFC 1123 letters, digits,
+ * '-', '.'), so that garbage never becomes a DNS query; a fuzzing build
+ * looks up nothing but localhost. */
+static bool
+host_name(const char *h)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n > 253 || *h == '-' || *h == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+			return false;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	return strcmp(h, "localhost") == 0;
+#else
+	return true;
+#endif
+}
+
 static int
 parse_host(const char *h, int port, struct sockaddr_storage *ss)
 {
@@ -125,8 +145,10 @@ parse_host(const char *h, int port, struct sockaddr_storage *ss)
 	/* A host name: resolved once, here (tools and configuration only,
 	 * at startup or reload), first IPv4 answer, else the first. This is
 	 * the lookup uv_getaddrinfo() makes, without a loop to run it on. */
+	if (!host_name(h))
+		return -1;
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai, *a;
-	if (!*h || getaddrinfo(h, NULL, &hints, &ai))
+	if (getaddrinfo(h, NULL, &hints, &ai))
 		return -1;
 	for (a = ai; a && a->ai_family != AF_INET; a = a->ai_next)
 		;

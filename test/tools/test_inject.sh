@@ -46,7 +46,7 @@ err=$("$M0INJECT" -t 127.0.0.1:$NONE -e '1' 2>&1)
 expect "udp, nothing listens: exit 1" "^1 m0inject: no platform at 127.0.0.1:$NONE$" "$? $err"
 err=$("$M0INJECT" --tcp -t 127.0.0.1:$NONE -e '1' 2>&1)
 expect "tcp, nothing listens: exit 1" "^1 m0inject: no platform at 127.0.0.1:$NONE$" "$? $err"
-"$M0INJECT" -t no-such-host.invalid -e 1 2>/dev/null
+"$M0INJECT" -t bad_host -e 1 2>/dev/null
 expect "unknown host: usage error" "^2$" "$?"
 
 exit $FAILED
