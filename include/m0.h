@@ -56,6 +56,8 @@ const char *m0_strerror(int err);
 struct m0_syntax {
 	uint32_t off;
 	const char *why; /* static text */
+	int incomplete;  /* the code ended inside { }, a string or a hex
+			    string: more text may complete it (the REPL) */
 };
 
 /*
@@ -237,6 +239,11 @@ int m0_state_set_ori_addr(struct m0_state *s, const char *family,
 int m0_global_define(struct m0_global *g, const char *table,
     const char *name, const char *code);
 
+/* Whether (name) is a key of the dict (table), "_sys" or "longdict" (for
+ * hints in tools). Returns 1 or 0. */
+int m0_global_known(struct m0_global *g, const char *table,
+    const char *name);
+
 /*
  * Extension operators: services of the platform (native code, money) that
  * appear in MØ as operators of _sys, like the built-in ones (spec Part B).
@@ -362,6 +369,10 @@ int64_t m0_state_error_pos(const struct m0_state *s);
 
 /* Executes code as a string frame on top of what the process does now. */
 int m0_state_push_code(struct m0_state *s, const void *code, size_t len);
+/* Abandons the code pushed last by m0_state_push_code() (the REPL's
+ * Ctrl-C): its frames are dropped, the stacks and dicts stay. The caller
+ * must have taken the state out of any queue wait. */
+void m0_state_interrupt(struct m0_state *s);
 
 /* Defines name -> built-in console word in the process's local dict:
  * print, ptop, stack. Returns an m0_err. */

@@ -182,6 +182,11 @@ int pf_source_where(const struct pf_source *src, size_t off, char *buf,
  * "FILE:LINE:COL: syntax error: why", the line and a caret in err. */
 int pf_source_check(const struct pf_source *src, char *err, size_t errlen);
 
+/* For an error text "undefined NAME" where NAME is in longdict, writes a
+ * hint that it needs `longdict (` to (buf). Returns 1 when it did. */
+int pf_hint(struct pf_platform *pf, const char *errtext, char *buf,
+    size_t len);
+
 /* Reads a whole file ("-": stdin), at most 16 MiB. Returns 0, or -1 with
  * errno set. *out is malloc'd and NUL-terminated. */
 int pf_read_file(const char *path, char **out, size_t *len);
@@ -193,6 +198,10 @@ void pf_proc_set_manual(struct pf_proc *p);
 /* Runs a manual process for at most budget steps; returns the
  * m0_state_run() status, and M0_RUN_BLOCKED while it waits. */
 int pf_run_manual(struct pf_proc *p, int64_t budget);
+
+/* Abandons what a manual process was running (leaving any queue it waits
+ * in), keeping its stacks and dicts: the REPL's Ctrl-C. */
+void pf_proc_interrupt(struct pf_proc *p);
 
 /*
  * Offers native code to messengers (spec Part B, docs/native.md): the

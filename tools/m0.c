@@ -23,8 +23,11 @@
 
 #include <editline/readline.h>
 
+#include <signal.h>
 #include <sys/stat.h>
 
+#include "../src/mzero/m0_ops.h"
+#include "m0_opdoc.h"
 #include "money.h"
 #include "pf.h"
 #include "xchg.h"
@@ -35,12 +38,13 @@ struct run {
 	int status;
 	const struct pf_source *src; /* the first process's code */
 	size_t shift;                /* bytes put before it (--fund) */
+	struct pf_platform *pf;
 };
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: m0 [options] FILE | -e CODE | --messenger FILE\n"
 	    "       m0            (interactive)\n"
 	    "options:\n"
@@ -52,7 +56,10 @@ usage(void)
 	    "  --state DIR     give the platform money; identity and ledger "
 	    "in DIR\n"
 	    "  --economy free|charged  (with --state; default free)\n"
-	    "  --fund N        (with --state) deposit N minted units first\n");
+	    "  --fund N        (with --state) deposit N minted units first\n"
+	    "  --reference     print the operator table of docs/reference.md\n"
+	    "  -h, --help      this text\n"
+	    "  -V, --version   the version\n");
 }
 
 static void
@@ -87,6 +94,9 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 		fprintf(stderr, "m0: process %llu: %s\n",
 		    (unsigned long long)id, err);
 	}
+	char hint[200];
+	if (err && r->pf && pf_hint(r->pf, err, hint, sizeof(hint)))
+		fprintf(stderr, "m0: %s\n", hint);
 	if (id == r->first)
 		r->first_end = end;
 }
@@ -204,6 +214,121 @@ fund_code(uv_loop_t *loop, struct pf_platform *pf, long long amount,
 	return 0;
 }
 
+/* ---- the REPL ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+/* While a line runs, a timer looks at the Ctrl-C flag: a process that
+ * waits (a timed E) keeps the loop in epoll, which retries on EINTR. */
+static void
+poll_interrupt(uv_timer_t *t)
+{
+	if (interrupted)
+		uv_stop(t->loop);
+}
+
+/* The operators in the order of the operator table, with their help. */
+#define M0__OPNAME(id, name, fn, hidden) name,
+static const char *const op_names[] = {M0_OPS(M0__OPNAME)};
+#undef M0__OPNAME
+#define M0__DOC(name, sig, what) {name, sig, what},
+static const struct {
+	const char *name, *sig, *what;
+} op_doc[] = {M0_OPDOC(M0__DOC)};
+#undef M0__DOC
+#define NOPS (sizeof(op_names) / sizeof(op_names[0]))
+#define NDOC (sizeof(op_doc) / sizeof(op_doc[0]))
+
+static int
+doc_of(const char *name)
+{
+	for (size_t i = 0; i < NDOC; i++)
+		if (!strcmp(op_doc[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* `help`: every operator of the table, one line each; `help NAME`: one. */
+static void
+help(struct pf_platform *pf, const char *arg)
+{
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	size_t al = strcspn(arg, " \t\r\n");
+	for (size_t i = 0; i < NOPS; i++) {
+		if (al && (strlen(op_names[i]) != al ||
+			      strncmp(op_names[i], arg, al)))
+			continue;
+		int d = doc_of(op_names[i]);
+		printf("%-6s %-28s %s\n", op_names[i], d < 0 ? "" : op_doc[d].sig,
+		    d < 0 ? "(no description)" : op_doc[d].what);
+		if (al)
+			return;
+	}
+	if (!al) {
+		printf("Long names (def, dup, sleep, ...) are in longdict, loaded "
+		       "here; a file or messenger\nneeds `longdict (`. "
+		       "help NAME: one entry. quit, exit or ^D: leave.\n"
+		       "docs/reference.md has the whole language.\n");
+		return;
+	}
+	char name[64];
+	snprintf(name, sizeof(name), "%.*s", (int)(al < 63 ? al : 63), arg);
+	if (m0_global_known(pf_global(pf), "longdict", name))
+		printf("%s: in longdict (an alias or utility; see "
+		       "docs/reference.md)\n",
+		    name);
+	else if (m0_global_known(pf_global(pf), "_sys", name))
+		printf("%s: in _sys (see docs/reference.md)\n", name);
+	else
+		printf("%s: no such operator\n", name);
+}
+
+/* --reference: the operator table of docs/reference.md, generated. */
+static int
+reference(void)
+{
+	printf("| operator | stack | what it does |\n|---|---|---|\n");
+	for (size_t i = 0; i < NOPS; i++) {
+		int d = doc_of(op_names[i]);
+		printf("| `%s` | `%s` | %s |\n",
+		    strcmp(op_names[i], "|") ? op_names[i] : "\\|",
+		    d < 0 ? "" : op_doc[d].sig, d < 0 ? "" : op_doc[d].what);
+	}
+	return 0;
+}
+
+static char *
+history_path(void)
+{
+	const char *home = getenv("HOME");
+	char *path = NULL;
+	if (home && *home && asprintf(&path, "%s/.m0_history", home) < 0)
+		path = NULL;
+	return path;
+}
+
+/* The command words of the REPL, at the start of a fresh entry. */
+static bool
+is_word(const char *line, const char *w)
+{
+	size_t n = strlen(w);
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncmp(line, w, n))
+		return false;
+	line += n;
+	while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\n')
+		line++;
+	return *line == 0;
+}
+
 static int
 repl(const struct pf_config *cfg)
 {
@@ -221,10 +346,33 @@ repl(const struct pf_config *cfg)
 	}
 	pf_proc_set_manual(p);
 	bool tty = isatty(0);
-	if (tty)
-		printf("MØ %s — longdict loaded; ^D ends\n", "0.1");
+	char *hist = tty ? history_path() : NULL;
+	if (tty) {
+		using_history();
+		stifle_history(1000);
+		if (hist)
+			read_history(hist);
+		printf("MØ %s — longdict loaded; help lists the operators, "
+		       "quit or ^D leaves\n",
+		    MZERO_VERSION);
+	}
+	/* Ctrl-C sets a flag and interrupts reads (no SA_RESTART). */
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	uv_timer_t poll;
+	uv_timer_init(&loop, &poll);
+	char *entry = NULL; /* the lines of an unfinished entry */
+	size_t elen = 0;
 	for (;;) {
-		char *line = tty ? readline("M0> ") : NULL;
+		/* The prompt shows the stack depth; "..." continues an entry
+		 * with { }, a string or a hex string still open. */
+		char prompt[32] = "  ... ";
+		if (!entry)
+			snprintf(prompt, sizeof(prompt), "M0 %u> ",
+			    m0_state_depth(pf_proc_state(p)));
+		interrupted = 0;
+		char *line = tty ? readline(prompt) : NULL;
 		if (!tty) {
 			size_t cap = 0;
 			ssize_t n = getline(&line, &cap, stdin);
@@ -233,32 +381,105 @@ repl(const struct pf_config *cfg)
 				line = NULL;
 			}
 		}
-		if (!line)
+		if (!line && interrupted && tty) {
+			/* ^C at the prompt drops the entry being typed. */
+			printf("\n");
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			continue;
+		}
+		if (!line && !entry)
 			break;
-		if (tty && *line)
-			add_history(line);
-		char *src, errbuf[256];
-		size_t len;
-		if (pf_load_source(NULL, line, strlen(line), &src, &len, errbuf,
-			sizeof(errbuf))) {
-			fprintf(stderr, "m0: %s\n", errbuf);
+		if (!entry && (is_word(line, "quit") || is_word(line, "exit"))) {
+			free(line);
+			break;
+		}
+		if (!entry && (is_word(line, "help") ||
+				  !strncmp(line, "help ", 5))) {
+			help(pf, line + 4);
 			free(line);
 			continue;
 		}
+		if (tty && line && *line)
+			add_history(line);
+		/* The entry so far, with this line. */
+		size_t ll = line ? strlen(line) : 0;
+		char *ne = realloc(entry, elen + ll + 2);
+		if (!ne) {
+			free(line);
+			break;
+		}
+		entry = ne;
+		if (line) {
+			memcpy(entry + elen, line, ll);
+			elen += ll;
+			entry[elen++] = '\n';
+		}
+		entry[elen] = 0;
+		bool eof = !line;
 		free(line);
-		m0_state_push_code(pf_proc_state(p), src, len);
-		free(src);
+		struct pf_source src;
+		char errbuf[1024];
+		struct m0_syntax syn;
+		if (pf_source_load(&src, NULL, entry, elen, "(repl)", errbuf,
+			sizeof(errbuf))) {
+			fprintf(stderr, "m0: %s\n", errbuf);
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			continue;
+		}
+		if (m0_syntax_check(src.text, src.len, &syn) != M0_OK) {
+			if (syn.incomplete && !eof) {
+				/* More lines; a hex string takes no white
+				 * space, so its lines join without one. */
+				if (src.text[syn.off] == '\\' && elen)
+					entry[--elen] = 0;
+				pf_source_free(&src);
+				continue;
+			}
+			pf_source_check(&src, errbuf, sizeof(errbuf));
+			fprintf(stderr, "m0: %s\n", errbuf);
+			pf_source_free(&src);
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			if (eof)
+				break;
+			continue;
+		}
+		free(entry);
+		entry = NULL;
+		elen = 0;
+		m0_state_push_code(pf_proc_state(p), src.text, src.len);
+		pf_source_free(&src);
+		uv_timer_start(&poll, poll_interrupt, 100, 100);
 		for (;;) {
+			if (interrupted) {
+				pf_proc_interrupt(p);
+				fflush(stdout);
+				fprintf(stderr, "interrupted\n");
+				interrupted = 0;
+			}
 			int st = pf_run_manual(p, cfg->slice);
 			if (st == M0_RUN_DONE)
 				break;
 			uv_run(&loop, st == M0_RUN_BLOCKED ? UV_RUN_ONCE
 							   : UV_RUN_NOWAIT);
 		}
+		uv_timer_stop(&poll);
 		fflush(stdout);
 		/* Let processes submitted by the line run too. */
 		uv_run(&loop, UV_RUN_NOWAIT);
+		if (eof)
+			break;
 	}
+	if (tty && hist)
+		write_history(hist);
+	free(hist);
+	free(entry);
+	uv_close((uv_handle_t *)&poll, NULL);
 	pf_free(pf);
 	uv_loop_close(&loop);
 	return 0;
@@ -277,6 +498,8 @@ main(int argc, char **argv)
 	    {"economy", required_argument, 0, 'E'},
 	    {"fund", required_argument, 0, 'f'},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {"reference", no_argument, 0, 'r'},
 	    {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
 	struct pf_config cfg = {0};
@@ -285,7 +508,7 @@ main(int argc, char **argv)
 	long long fund = 0;
 	cfg.slice = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, "e:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			code = optarg;
@@ -313,7 +536,7 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			if (strcmp(optarg, "free") && strcmp(optarg, "charged")) {
-				usage();
+				usage(stderr);
 				return 2;
 			}
 			mcfg.charged = strcmp(optarg, "charged") == 0;
@@ -322,20 +545,25 @@ main(int argc, char **argv)
 			fund = strtoll(optarg, NULL, 10);
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
 			return 0;
+		case 'V':
+			printf("m0 (mzero) %s\n", MZERO_VERSION);
+			return 0;
+		case 'r':
+			return reference();
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (cfg.slice <= 0 || fund < 0 || ((fund || mcfg.charged) && !state)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	int nsrc = (code != NULL) + (msgr_file != NULL) + (optind < argc);
 	if (nsrc > 1 || argc - optind > 1) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	getrandom(&cfg.hid, sizeof(cfg.hid), 0);
@@ -395,6 +623,7 @@ main(int argc, char **argv)
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	struct pf_platform *pf = platform(&loop, &cfg);
+	r.pf = pf;
 	pf_set_end(pf, on_end, &r);
 	struct money_bank bank;
 	struct xchg_exchange *xchg = NULL;

@@ -55,6 +55,7 @@ struct inject {
 	int sent;   /* 1 sent, -1 failed */
 	bool refused;      /* ICMP port unreachable, or no TCP listener */
 	bool remote_err;   /* an error report came home */
+	char report[256];  /* its text */
 	const char *target;
 	uint64_t idle_ms;
 	long replies; /* stop after this many; 0: no limit */
@@ -200,6 +201,8 @@ error_report(struct inject *in, const uint8_t *p, size_t len,
 	fprintf(stderr, "m0inject: %s: %.*s\n", from ? where : in->target,
 	    (int)(len - ml), (const char *)p + ml);
 	in->remote_err = true;
+	snprintf(in->report, sizeof(in->report), "%.*s", (int)(len - ml),
+	    (const char *)p + ml);
 	stop(in);
 	return true;
 }
@@ -661,7 +664,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "m0inject: no platform at %s\n", tname);
 		return 1;
 	}
-	if (in.sent != 1 || in.remote_err)
+	if (in.remote_err) {
+		/* A name the REPL knows: say where it lives. */
+		uv_loop_t l;
+		uv_loop_init(&l);
+		struct pf_platform *pf = pf_new(&l, NULL);
+		char hint[200];
+		if (pf && pf_hint(pf, in.report, hint, sizeof(hint)))
+			fprintf(stderr, "m0inject: %s\n", hint);
+		if (pf)
+			pf_free(pf);
+		uv_loop_close(&l);
+		return 1;
+	}
+	if (in.sent != 1)
 		return 1;
 	if (!in.got && !in.rxlen && !no_reply) {
 		fprintf(stderr, "m0inject: warning: nothing came back from %s "

@@ -395,6 +395,14 @@ m0_state_resume_error(struct m0_state *s, int err)
 }
 
 void
+m0_state_interrupt(struct m0_state *s)
+{
+	s->blocked = false;
+	while (s->esp > 0 && s->es[s->esp - 1].kind != M0_FBASE)
+		s->esp--;
+}
+
+void
 m0_state_kill(struct m0_state *s)
 {
 	s->blocked = false;

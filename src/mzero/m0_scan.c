@@ -314,6 +314,8 @@ scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 			if (depth) {
 				err = M0_ESYNTAX;
 				explain(e, p, opened[depth - 1], "{ not closed by }");
+				if (e)
+					e->incomplete = 1;
 				*pos = len;
 				goto out;
 			}
@@ -370,6 +372,8 @@ scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 				goto out;
 			if (err) {
 				explain(e, p, before, NULL);
+				if (e && i >= len && (p[before] == '"' || p[before] == '\\'))
+					e->incomplete = 1;
 				if (i == before)
 					i++;
 				/* The whole procedure being read is lost. */
@@ -413,6 +417,7 @@ m0_syntax_check(const void *code, size_t len, struct m0_syntax *e)
 		e = &dummy;
 	e->off = 0;
 	e->why = NULL;
+	e->incomplete = 0;
 	if (len > UINT32_MAX) {
 		e->why = "code longer than 4 GiB";
 		return M0_EIMPLEMENTATION_LIMIT;

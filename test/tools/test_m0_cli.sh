@@ -77,4 +77,12 @@ printf '1 2 + ptop\n# c\n  { 1 0 / } !\n' >"$tmp/rt.m0"
 check runtime-place "1 m0: $tmp/rt.m0:3:13: division_by_zero --/--" "$? $(head -1 "$tmp/err")"
 check runtime-e "m0: -e:1:3: undefined foo" "$("$m0" -e '1 foo 2' 2>&1 | head -1)"
 
+# A long name works in the REPL (longdict) but not in a file: a hint.
+check longdict-hint "m0: hint: def is in longdict, which the REPL loads; begin with \`longdict (\` to use it here" \
+    "$("$m0" -e "'a 1 def" 2>&1 | tail -1)"
+# Not a terminal: quit ends the REPL; help is generated from the table.
+check repl-quit "3" "$(printf '3 ptop\nquit\n4 ptop\n' | "$m0" 2>&1)"
+check repl-help-one 1 "$(printf 'help L\n' | "$m0" | grep -c '^L ')"
+check version "m0 (mzero)" "$("$m0" --version | cut -d' ' -f1-2)"
+
 [ $fails = 0 ]
