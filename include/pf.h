@@ -384,6 +384,11 @@ struct pf_neighbour {
 	struct sockaddr_storage sa;
 	int pinned;               /* key is set: udpip only in envelopes */
 	unsigned char key[32];    /* the neighbour's Ed25519 public key */
+	/* Kept by the links (zero in configuration; m0ctl status): when a
+	 * messenger last came from it and went to it (pf_now_us()), and the
+	 * last round trip: from a messenger sent to it to the next that
+	 * came back from it; 0 when none yet. */
+	int64_t last_rx_us, last_tx_us, rtt_us;
 };
 
 /*
@@ -456,6 +461,11 @@ void pf_ctl_default_path(const char *state, char *buf, size_t len);
 
 enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
 
+/* mdaemon's limits on each process unless configured (0 turns them
+ * off): about ten seconds of steps, and a day. m0 has none. */
+#define PF_DEFAULT_MAX_STEPS 1000000000ull
+#define PF_DEFAULT_MAX_LIFE_S 86400ll
+
 #define PF_CONF_MAX_LISTEN 16
 #define PF_CONF_MAX_NBR 256
 
@@ -487,7 +497,8 @@ struct pf_conf {
 int pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
     size_t errlen);
 
-/* Sets the defaults: no listen address yet, state ".", log info. */
+/* Sets the defaults: no listen address yet, state ".", log info, the
+ * process limits PF_DEFAULT_MAX_STEPS and PF_DEFAULT_MAX_LIFE_S. */
 void pf_conf_init(struct pf_conf *c);
 
 /*
@@ -512,6 +523,12 @@ int pf_conf_add_neighbour(struct pf_conf *c, const char *name,
 /* ---- logging to stderr with levels (pf_log.c, after OpenBSD log.c) ---- */
 
 void log_init(const char *progname, int level);
+/* Log lines go to (path), appended, from now on. Returns 0, or -1 with
+ * errno set. */
+int log_open_file(const char *path);
+/* Log lines go to syslog (daemon facility) from now on, unless a file
+ * was opened; for a daemon that left its terminal. */
+void log_use_syslog(void);
 void log_set_level(int level);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -536,6 +553,17 @@ struct pf_ctl;
 struct pf_ctl *pf_ctl_new(struct pf_platform *pf, struct pf_net *net,
     const char *path, int (*setup)(struct m0_state *s), char *err,
     size_t errlen);
+
+/* What only the daemon knows, for stop, reload and status. Strings are
+ * borrowed until pf_ctl_free(); any field may be NULL. */
+struct pf_ctl_daemon {
+	const char *version, *pubkey, *state_dir;
+	void (*stop)(void *ud);
+	/* Returns 0 or -1, with what it did or why not in msg. */
+	int (*reload)(void *ud, char *msg, size_t len);
+	void *ud;
+};
+void pf_ctl_set_daemon(struct pf_ctl *c, const struct pf_ctl_daemon *d);
 
 /* Closes the socket and its clients and removes the path. Run the loop
  * until it ends, then pf_ctl_free(). */

@@ -35,6 +35,9 @@ pf_conf_init(struct pf_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->log_level = PF_LOG_INFO;
 	c->accept = -1;
+	/* Arrivals are anyone's code: limited unless configured 0 (off). */
+	c->pf.max_steps = PF_DEFAULT_MAX_STEPS;
+	c->pf.max_life_us = PF_DEFAULT_MAX_LIFE_S * 1000000;
 	snprintf(c->state_dir, sizeof(c->state_dir), ".");
 }
 

@@ -24,6 +24,7 @@ struct ctl_client {
 	bool answered;
 	bool minting; /* a mint answers later; keep k until it does */
 	bool closed;
+	bool then_stop; /* m0ctl stop: stop the daemon once answered */
 	struct ctl_client *prev, *next;
 	char *reply; /* header + payload, until written */
 };
@@ -37,7 +38,14 @@ struct pf_ctl {
 	int64_t started_us;
 	struct ctl_client *clients;
 	char path[1100];
+	struct pf_ctl_daemon d; /* stop, reload and identity; may be unset */
 };
+
+void
+pf_ctl_set_daemon(struct pf_ctl *c, const struct pf_ctl_daemon *d)
+{
+	c->d = *d;
+}
 
 /* ---- text answers ---- */
 
@@ -193,6 +201,8 @@ money_json(struct pf_ctl *c, struct cbuf *b)
 	    (unsigned long long)x.reserve_compactions);
 }
 
+static void cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b);
+
 static void
 cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 {
@@ -208,7 +218,13 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	char a[80];
 #define U(x) ((unsigned long long)(x))
 	if (json) {
-		cprintf(b, "{\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
+		cprintf(b, "{\"version\":\"%s\",\"identity\":\"%s\","
+			   "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
+			   "\"state\":\"%s\",",
+		    c->d.version ? c->d.version : "",
+		    c->d.pubkey ? c->d.pubkey : "", U(c->pf->cfg.hid),
+		    U(c->pf->cfg.pid), c->d.state_dir ? c->d.state_dir : "");
+		cprintf(b, "\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
 			   "\"waiting\":%llu,\"created\":%llu,\"ended\":%llu},"
 			   "\"queues\":%llu,\"memory\":{\"global_bytes\":%llu,"
 			   "\"process_bytes\":%llu,\"rss_kb\":%ld},\"links\":{"
@@ -236,11 +252,21 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
 			    U(ns.drops[i]));
 		}
-		cprintf(b, "}");
+		cprintf(b, "},\"neighbours\":");
+		cmd_neighbours(c, true, b);
+		b->n--; /* its new line */
 		money_json(c, b);
 		cprintf(b, "}\n");
 		return;
 	}
+	if (c->d.version)
+		cprintf(b, "version    %s\n", c->d.version);
+	if (c->d.pubkey)
+		cprintf(b, "identity   %s\n", c->d.pubkey);
+	cprintf(b, "_hid _pid  %016llx %016llx\n", U(c->pf->cfg.hid),
+	    U(c->pf->cfg.pid));
+	if (c->d.state_dir)
+		cprintf(b, "state      %s\n", c->d.state_dir);
 	cprintf(b, "uptime     %llds\n", up);
 	cprintf(b, "processes  %llu running, %llu waiting (%llu created, "
 		   "%llu ended)\n",
@@ -258,6 +284,10 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	    U(ns.tx_auth));
 	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
 	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
+	if (c->net && c->net->nnbr) {
+		cprintf(b, "neighbours\n");
+		cmd_neighbours(c, false, b);
+	}
 	cprintf(b, "drops\n");
 	for (int i = 0; i < PF_DROP_N; i++) {
 		cprintf(b, "  %-14s %10llu  %s\n", pf_drop_id(i), U(ps.drops[i]),
@@ -364,19 +394,45 @@ bad:
 	return -1;
 }
 
+/* "12.3 s ago", or "never". */
+static void
+ago(int64_t then, int64_t now, char *buf, size_t len)
+{
+	if (!then)
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "%.1f s ago", (double)(now - then) / 1e6);
+}
+
 static void
 cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b)
 {
-	char a[80];
+	char a[80], rx[32], tx[32];
+	int64_t now = pf_now_us();
 	if (json)
 		cprintf(b, "{");
 	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
-		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
-		if (json)
-			cprintf(b, "%s\"%s\":\"%s\"", i ? "," : "",
-			    c->net->nbr[i].name, a);
-		else
-			cprintf(b, "%-20s %s\n", c->net->nbr[i].name, a);
+		const struct pf_neighbour *nb = &c->net->nbr[i];
+		pf_format_sa((struct sockaddr *)&nb->sa, a, sizeof(a));
+		if (json) {
+			cprintf(b, "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
+				   "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
+				   "\"rtt_us\":%lld}",
+			    i ? "," : "", nb->name, a, nb->pinned,
+			    nb->last_rx_us ? (double)(now - nb->last_rx_us) / 1e6
+					   : -1.0,
+			    nb->last_tx_us ? (double)(now - nb->last_tx_us) / 1e6
+					   : -1.0,
+			    (long long)nb->rtt_us);
+			continue;
+		}
+		ago(nb->last_rx_us, now, rx, sizeof(rx));
+		ago(nb->last_tx_us, now, tx, sizeof(tx));
+		cprintf(b, "%-16s %-22s %s heard %s, sent %s", nb->name, a,
+		    nb->pinned ? "pinned" : "plain ", rx, tx);
+		if (nb->rtt_us)
+			cprintf(b, ", round trip %lld us", (long long)nb->rtt_us);
+		cprintf(b, "\n");
 	}
 	if (json)
 		cprintf(b, "}\n");
@@ -482,7 +538,12 @@ client_close(struct ctl_client *k)
 static void
 answered(uv_write_t *req, int status)
 {
-	client_close(req->data);
+	struct ctl_client *k = req->data;
+	struct pf_ctl *c = k->ctl;
+	bool stop = k->then_stop;
+	client_close(k);
+	if (stop && c->d.stop)
+		c->d.stop(c->d.ud);
 }
 
 static void
@@ -544,6 +605,21 @@ dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 		if ((r = cmd_mint(k, arg, &b)) == 1)
 			return; /* answered when the issue is durable */
 		break;
+	case PF_MSG_STOP:
+		if (!c->d.stop) {
+			cprintf(&b, "stop: not a daemon\n");
+			r = -1;
+		} else {
+			cprintf(&b, "stopping\n");
+			k->then_stop = true;
+		}
+		break;
+	case PF_MSG_RELOAD: {
+		char msg[400] = "reload: not a daemon";
+		r = c->d.reload ? c->d.reload(c->d.ud, msg, sizeof(msg)) : -1;
+		cprintf(&b, "%s\n", msg);
+		break;
+	}
 	default:
 		cprintf(&b, "unknown request %u\n", h->type);
 		r = -1;
