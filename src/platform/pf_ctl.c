@@ -201,7 +201,7 @@ money_json(struct pf_ctl *c, struct cbuf *b)
 	    (unsigned long long)x.reserve_compactions);
 }
 
-static void cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b);
+static void neighbours_live(struct pf_ctl *c, bool json, struct cbuf *b);
 
 static void
 cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
@@ -253,7 +253,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 			    U(ns.drops[i]));
 		}
 		cprintf(b, "},\"neighbours\":");
-		cmd_neighbours(c, true, b);
+		neighbours_live(c, true, b);
 		b->n--; /* its new line */
 		money_json(c, b);
 		cprintf(b, "}\n");
@@ -286,7 +286,7 @@ cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
 	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
 	if (c->net && c->net->nnbr) {
 		cprintf(b, "neighbours\n");
-		cmd_neighbours(c, false, b);
+		neighbours_live(c, false, b);
 	}
 	cprintf(b, "drops\n");
 	for (int i = 0; i < PF_DROP_N; i++) {
@@ -404,8 +404,27 @@ ago(int64_t then, int64_t now, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s ago", (double)(now - then) / 1e6);
 }
 
+/* m0ctl neighbours: name and address; status adds their liveness. */
 static void
 cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b)
+{
+	char a[80];
+	if (json)
+		cprintf(b, "{");
+	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
+		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
+		if (json)
+			cprintf(b, "%s\"%s\":\"%s\"", i ? "," : "",
+			    c->net->nbr[i].name, a);
+		else
+			cprintf(b, "%-20s %s\n", c->net->nbr[i].name, a);
+	}
+	if (json)
+		cprintf(b, "}\n");
+}
+
+static void
+neighbours_live(struct pf_ctl *c, bool json, struct cbuf *b)
 {
 	char a[80], rx[32], tx[32];
 	int64_t now = pf_now_us();

@@ -66,8 +66,9 @@ else
 	    "$(cat "$T/second.log")"
 fi
 
-# Without -f it detaches; the lock file names the running daemon.
-"$MDAEMON" -l 127.0.0.1:$((BASE + 4)) -s "$T/bg" 2>"$T/bg.log" ||
+# Without -f it detaches (and would log to syslog: --log keeps it here);
+# the lock file names the running daemon.
+"$MDAEMON" -l 127.0.0.1:$((BASE + 4)) -s "$T/bg" --log "$T/bg.log" ||
     fail "mdaemon without -f failed"
 eventually "a detached daemon answers" "^processes" "$M0CTL" -s "$T/bg" status
 bgpid=$(cat "$T/bg/mdaemon.lock")
