@@ -461,8 +461,8 @@ void pf_ctl_default_path(const char *state, char *buf, size_t len);
 
 enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
 
-/* mdaemon's limits on each process unless configured (0 turns them
- * off): about ten seconds of steps, and a day. m0 has none. */
+/* mdaemon's limits on each process of a free platform unless configured
+ * (0 turns them off): some seconds of steps, and a day. m0 has none. */
 #define PF_DEFAULT_MAX_STEPS 1000000000ull
 #define PF_DEFAULT_MAX_LIFE_S 86400ll
 
@@ -498,8 +498,13 @@ int pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
     size_t errlen);
 
 /* Sets the defaults: no listen address yet, state ".", log info, the
- * process limits PF_DEFAULT_MAX_STEPS and PF_DEFAULT_MAX_LIFE_S. */
+ * process limits not yet set (pf_conf_settle_limits()). */
 void pf_conf_init(struct pf_conf *c);
+
+/* After the configuration and flags: process limits not configured become
+ * PF_DEFAULT_MAX_STEPS and PF_DEFAULT_MAX_LIFE_S on a free platform, none
+ * on a charged one (money limits it). */
+void pf_conf_settle_limits(struct pf_conf *c);
 
 /*
  * Parses INI text (len bytes; NUL bytes end a line's value) into (c), on

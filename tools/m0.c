@@ -57,7 +57,8 @@ usage(FILE *f)
 	    "in DIR\n"
 	    "  --economy free|charged  (with --state; default free)\n"
 	    "  --fund N        (with --state) deposit N minted units first\n"
-	    "  --reference     print the operator table of docs/reference.md\n"
+	    "  --reference[=man]  print the operator table of docs/reference.md\n"
+	    "                  (or of m0(7)) and exit\n"
 	    "  -h, --help      this text\n"
 	    "  -V, --version   the version\n");
 }
@@ -290,16 +291,55 @@ help(struct pf_platform *pf, const char *arg)
 		printf("%s: no such operator\n", name);
 }
 
-/* --reference: the operator table of docs/reference.md, generated. */
-static int
-reference(void)
+/* Writes s for roff: \ and - escaped, a leading . or ' guarded. */
+static void
+roff(const char *s)
 {
-	printf("| operator | stack | what it does |\n|---|---|---|\n");
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", stdout);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s == '-')
+			fputs("\\-", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+/* --reference[=man]: the operator table of docs/reference.md (markdown)
+ * or of m0(7) (roff), generated from the operator table. */
+static int
+reference(const char *form)
+{
+	bool man = form && !strcmp(form, "man");
+	if (form && !man)
+		return 2;
+	if (!man)
+		printf("| operator | stack | what it does |\n|---|---|---|\n");
 	for (size_t i = 0; i < NOPS; i++) {
 		int d = doc_of(op_names[i]);
-		printf("| `%s` | `%s` | %s |\n",
-		    strcmp(op_names[i], "|") ? op_names[i] : "\\|",
-		    d < 0 ? "" : op_doc[d].sig, d < 0 ? "" : op_doc[d].what);
+		const char *sig = d < 0 ? "" : op_doc[d].sig;
+		const char *what = d < 0 ? "" : op_doc[d].what;
+		if (man) {
+			fputs(".TP\n.B \"", stdout);
+			roff(op_names[i]);
+			fputs("\"\n", stdout);
+			roff(sig);
+			fputs(" \\(em ", stdout);
+			roff(what);
+			putchar('\n');
+			continue;
+		}
+		/* | cannot stand in a table cell, even in backquotes. */
+		printf("| `%s` | `", strcmp(op_names[i], "|") ? op_names[i]
+							: "\\|");
+		for (const char *c = sig; *c; c++)
+			fputs(*c == '|' ? "\\|" : (char[]){*c, 0}, stdout);
+		printf("` | ");
+		for (const char *c = what; *c; c++)
+			fputs(*c == '|' ? "\\|" : (char[]){*c, 0}, stdout);
+		printf(" |\n");
 	}
 	return 0;
 }
@@ -499,7 +539,7 @@ main(int argc, char **argv)
 	    {"fund", required_argument, 0, 'f'},
 	    {"help", no_argument, 0, 'h'},
 	    {"version", no_argument, 0, 'V'},
-	    {"reference", no_argument, 0, 'r'},
+	    {"reference", optional_argument, 0, 'r'},
 	    {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
 	struct pf_config cfg = {0};
@@ -551,7 +591,7 @@ main(int argc, char **argv)
 			printf("m0 (mzero) %s\n", MZERO_VERSION);
 			return 0;
 		case 'r':
-			return reference();
+			return reference(optarg);
 		default:
 			usage(stderr);
 			return 2;

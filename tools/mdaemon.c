@@ -433,6 +433,7 @@ main(int argc, char **argv)
 		log_warnx("--%s", err);
 		return 2;
 	}
+	pf_conf_settle_limits(&d.conf);
 	if (!d.conf.nlisten)
 		pf_parse_hostport("127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
 	if (d.conf.accept < 0) {
@@ -448,6 +449,11 @@ main(int argc, char **argv)
 		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
 		    d.conf.nlisten, d.conf.nnbr,
 		    d.conf.accept ? "any" : "neighbours");
+		printf("limits per process: %llu steps, %lld s (0: none), "
+		       "economy %s\n",
+		    (unsigned long long)d.conf.pf.max_steps,
+		    (long long)(d.conf.pf.max_life_us / 1000000),
+		    d.conf.money.charged ? "charged" : "free");
 		return 0;
 	}
 

@@ -36,8 +36,17 @@ expect "reload: new neighbours" "^reload: 2 neighbours$" "$("$M0CTL" -s "$T/a" r
 expect "reload: _nbr sees them" "^c$" \
     "$("$M0INJECT" -t 127.0.0.1:$A --replies 1 -e "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! _nbr 'c K { \"c\" } { \"none\" } ? \$")"
 
-# The default step limit ends an endless loop (1e9 steps: some seconds).
-expect "default limits" "max_steps = 1000000000" "$(grep max_steps "$MESSENGERS/../dist/mdaemon.conf")"
+# Arrivals are limited on a free platform unless configured, not on a
+# charged one (money limits them); the shipped config keeps the defaults.
+expect "free: limited" "^limits per process: 1000000000 steps, 86400 s" \
+    "$("$MDAEMON" -n | tail -1)"
+expect "charged: money limits" "^limits per process: 0 steps, 0 s" \
+    "$("$MDAEMON" -n --economy charged | tail -1)"
+printf '[limits]\nmax_steps = 0\nmax_life = 5\n' >"$T/off.conf"
+expect "configured: as said" "^limits per process: 0 steps, 5 s" \
+    "$("$MDAEMON" -n -c "$T/off.conf" | tail -1)"
+expect "shipped config: defaults" "^limits per process: 1000000000 steps, 86400 s" \
+    "$("$MDAEMON" -n -c "$MESSENGERS/../dist/mdaemon.conf" | tail -1)"
 
 expect "stop: answered" "^stopping$" "$("$M0CTL" -s "$T/a" stop)"
 pid=$(cat "$T/a.pid")

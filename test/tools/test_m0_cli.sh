@@ -2,9 +2,10 @@
 # m0's command line: the REPL survives errors and keeps its stack, a
 # messenger built by _ctm runs the same from its wire form, runaway
 # messengers end by limit, exit statuses and usage errors.
-#   test_m0_cli.sh M0
+#   test_m0_cli.sh M0 SRCDIR
 set -u
 m0=$1
+src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -84,5 +85,15 @@ check longdict-hint "m0: hint: def is in longdict, which the REPL loads; begin w
 check repl-quit "3" "$(printf '3 ptop\nquit\n4 ptop\n' | "$m0" 2>&1)"
 check repl-help-one 1 "$(printf 'help L\n' | "$m0" | grep -c '^L ')"
 check version "m0 (mzero)" "$("$m0" --version | cut -d' ' -f1-2)"
+
+# The reference cannot drift: its operator tables are what m0 generates
+# from the operator table, which has a described row for each operator.
+ops=$(grep -c '^[[:space:]]*X([A-Z]' "$src/src/mzero/m0_ops.h")
+check reference-rows "$ops" "$("$m0" --reference | grep -c '^| `')"
+check reference-described 0 "$("$m0" --reference | grep -c '| `` |')"
+check reference-md "$("$m0" --reference)" \
+    "$(sed -n '/^<!-- ops:begin/,/^<!-- ops:end/p' "$src/docs/reference.md" | sed '1d;$d')"
+check reference-man "$("$m0" --reference=man)" \
+    "$(sed -n '/^\.\\" ops:begin/,/^\.\\" ops:end/p' "$src/dist/man/m0.7" | sed '1d;$d')"
 
 [ $fails = 0 ]
