@@ -192,6 +192,15 @@ error_report(struct inject *in, const uint8_t *p, size_t len,
     const struct sockaddr *from)
 {
 	size_t ml = sizeof(REPORT_MARK) - 1;
+	/* A platform may frame the text as a messenger with empty code and
+	 * the text as its data. */
+	struct m0_msg m;
+	size_t used;
+	if (m0_wire_decode(p, len, UINT32_MAX, &m, &used) == M0_WIRE_OK &&
+	    used == len && m.code_len == 0 && m.data) {
+		p = m.data;
+		len = m.data_len;
+	}
 	if (len < ml || memcmp(p, REPORT_MARK, ml))
 		return false;
 	char where[80];
@@ -286,6 +295,11 @@ tcp_drain(struct inject *in, bool eof)
 			break; /* wait for the rest of a messenger */
 		if (!framed && error_report(in, p, have, NULL)) {
 			off += have;
+			continue;
+		}
+		if (framed && need && need <= have &&
+		    error_report(in, p, need, NULL)) {
+			off += need;
 			continue;
 		}
 		if (framed && need && need <= have) {
