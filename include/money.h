@@ -2,16 +2,18 @@
  * money.h: the platform's local currency. A platform is named by a
  * persistent Ed25519 identity; its currency is that public key. Money leaves
  * a process as a bearer token (a signed, canonically encoded note) and comes
- * back through the spent-serial ledger, which is written ahead so that no
- * token is accepted twice and no acknowledged deposit is lost, whatever the
- * moment of a crash. Around that: process accounts and the conservation book
+ * back through the spent-serial ledger, kept in the platform's SQLite state
+ * database (the store) so that no token is accepted twice and no
+ * acknowledged deposit is lost, whatever the moment of a crash. Around that: process accounts and the conservation book
  * (minted = held + outstanding + burned + lost), one price per resource that
  * follows load by a bounded local rule, signed price quotes for other
- * platforms, and stride scheduling by payment. Plain C and libsodium, no
- * MØ and no libuv; docs/money.md describes every format byte by byte.
+ * platforms, and stride scheduling by payment. Plain C, libsodium and
+ * SQLite, no MØ and no libuv; docs/money.md describes every format byte by
+ * byte and the tables of the store.
  *
  * Threads: a ledger may be used from several threads (one mutex; group
- * commit lets concurrent deposits share one fdatasync). An identity may sign
+ * commit lets concurrent deposits share one transaction). The store may be
+ * used from several threads (one mutex). An identity may sign
  * from several threads. Books, accounts, prices and shares belong to one
  * thread (the daemon's loop). Call money_init() once before anything else.
  */
@@ -44,7 +46,10 @@
 	X(QUOTE_MALFORMED, "price quote is malformed")                        \
 	X(QUOTE_FORGED, "price quote signature is invalid")                   \
 	X(QUOTE_EXPIRED, "price quote has expired")                           \
-	X(QUOTE_FUTURE, "price quote is not valid yet")
+	X(QUOTE_FUTURE, "price quote is not valid yet")                       \
+	X(SCHEMA, "state database is another program's or another version")  \
+	X(OLDSTATE, "state directory holds old-format ledger or reserve "    \
+	            "files; see docs/money.md")
 
 enum money_err {
 	MONEY_OK = 0,
@@ -146,11 +151,9 @@ struct money_serial_info {
 };
 
 struct money_ledger_stats {
-	uint64_t records;    /* records in the file */
-	uint64_t bytes;      /* bytes of records; the file may run on in zeros */
-	uint64_t serials;    /* serials in the index */
+	uint64_t records;    /* rows of money_serial (issued serials) */
+	uint64_t serials;    /* serials known (rows plus staged issues) */
 	uint64_t commits;    /* commits since open */
-	uint64_t truncated;  /* bytes of torn tail cut at open */
 	int64_t outstanding; /* issued, not spent, not yet pruned */
 };
 
@@ -176,6 +179,9 @@ struct money_share {
 
 struct money_ident;  /* persistent Ed25519 identity */
 struct money_ledger; /* spent/issued serial ledger */
+struct money_store;  /* the state database (SQLite) */
+struct sqlite3;
+struct sqlite3_stmt;
 
 /*
  * money_strerror: a constant English message for (err); never NULL.
@@ -187,6 +193,64 @@ const char *money_strerror(enum money_err err);
  * further calls are harmless. Returns MONEY_OK, or MONEY_ERR_SYS.
  */
 enum money_err money_init(void);
+
+/* ---- the store (money_store.c) ---- */
+
+/* The schema version of the state database (`PRAGMA user_version`). */
+#define MONEY_STORE_SCHEMA 1
+/* Its file name in a state directory. */
+#define MONEY_STORE_FILE "state.db"
+
+/*
+ * money_store_open: opens the SQLite state database (path), creating it
+ * (mode 0600) with the schema when new, in WAL journal mode with
+ * synchronous=FULL: what a transaction wrote is on disk when it commits.
+ * Opening a file that is already open in this process returns the same
+ * handle (so the ledger and the exchange reserve share one connection);
+ * each open needs one money_store_close().
+ * Returns MONEY_OK, or MONEY_ERR_SCHEMA (another program's database or
+ * another schema version), MONEY_ERR_CORRUPT, MONEY_ERR_SYS,
+ * MONEY_ERR_NOMEM.
+ */
+enum money_err money_store_open(const char *path, struct money_store **out);
+
+/*
+ * money_store_close: drops one reference to (s), closing the database
+ * with the last. NULL is ignored.
+ */
+void money_store_close(struct money_store *s);
+
+/*
+ * money_store_run: the one commit path. Runs (fn)(db, arg) inside one
+ * write transaction (BEGIN IMMEDIATE ... COMMIT) holding the store's
+ * mutex, from any thread; (fn) returns SQLITE_OK or an SQLite error code.
+ * When it returns MONEY_OK everything (fn) wrote is durable; otherwise
+ * the transaction was rolled back (after a failed COMMIT SQLite decides
+ * at the next open whether it reached the disk).
+ * Returns MONEY_OK, or MONEY_ERR_SYS, MONEY_ERR_CORRUPT, MONEY_ERR_NOMEM.
+ */
+typedef int (*money_store_fn)(struct sqlite3 *db, void *arg);
+enum money_err money_store_run(struct money_store *s, money_store_fn fn,
+    void *arg);
+
+/*
+ * money_store_stmt: inside (fn) of money_store_run() on (db), the
+ * statement for (sql), prepared at its first use and kept until the
+ * store closes, into *(out). (sql) must be a static string (the cache is
+ * keyed by its address, at most 16 of them per store); the statement is
+ * borrowed: bind, step and reset it (money_store_step()), never finalize.
+ * Returns SQLITE_OK or an SQLite error code.
+ */
+int money_store_stmt(struct sqlite3 *db, const char *sql,
+    struct sqlite3_stmt **out);
+
+/*
+ * money_store_err: the money error for an SQLite result code (rc).
+ * money_store_step: steps (st) once and resets it; SQLITE_OK when it ran
+ * to completion, else the SQLite error.
+ */
+enum money_err money_store_err(int rc);
+int money_store_step(struct sqlite3_stmt *st);
 
 /* ---- identity (money_ident.c) ---- */
 
@@ -308,12 +372,12 @@ enum money_err money_token_classify(struct money_ident *id,
 /* ---- ledger (money_ledger.c) ---- */
 
 /*
- * money_ledger_open: opens or creates the ledger file (path), replays it
- * (cutting a torn tail left by a crash: bytes after the last complete
- * commit) and builds the in-memory index. The caller owns *(out) and frees
- * it with money_ledger_close().
- * Returns MONEY_OK. On error *(out) is NULL: MONEY_ERR_CORRUPT (damage
- * before the last commit), MONEY_ERR_SYS, MONEY_ERR_NOMEM.
+ * money_ledger_open: opens the ledger in the state database (path) (see
+ * money_store_open()) and loads its serials and totals into memory. The
+ * caller owns *(out) and frees it with money_ledger_close().
+ * Returns MONEY_OK. On error *(out) is NULL: the errors of
+ * money_store_open(), MONEY_ERR_CORRUPT (a row contradicts the ledger),
+ * MONEY_ERR_NOMEM.
  */
 enum money_err money_ledger_open(const char *path, struct money_ledger **out);
 
@@ -324,7 +388,17 @@ enum money_err money_ledger_open(const char *path, struct money_ledger **out);
 void money_ledger_close(struct money_ledger *l);
 
 /*
- * money_ledger_stage_issue: stages an ISSUE record for (serial) of (kind),
+ * money_ledger_pk: records the currency key (pk) in the store on first
+ * use (one transaction) and afterwards checks it, so that a ledger is
+ * never used with another identity's tokens.
+ * Returns MONEY_OK, or MONEY_ERR_IDENT (the store names another key) and
+ * the errors of money_store_run().
+ */
+enum money_err money_ledger_pk(struct money_ledger *l,
+    const uint8_t pk[MONEY_PK_LEN]);
+
+/*
+ * money_ledger_stage_issue: stages the issue of (serial) of (kind),
  * (amount) and (expiry). It counts as issued only once committed. Sets
  * *(ticket) to the batch number; the record is durable once
  * money_ledger_durable() >= *(ticket).
@@ -335,8 +409,8 @@ enum money_err money_ledger_stage_issue(struct money_ledger *l,
     int64_t amount, uint64_t expiry, uint64_t *ticket);
 
 /*
- * money_ledger_stage_spend: stages a SPEND record for (serial), which must
- * be issued and committed. A serial spent or already staged (in this batch
+ * money_ledger_stage_spend: stages the spend of (serial), which must be
+ * issued and committed. A serial spent or already staged (in this batch
  * or one being committed) is refused; this is the one place where double
  * spending is stopped. Sets *(ticket) as money_ledger_stage_issue() does.
  * Returns MONEY_OK, or MONEY_ERR_SPENT, MONEY_ERR_FORGED (not issued),
@@ -346,17 +420,27 @@ enum money_err money_ledger_stage_spend(struct money_ledger *l,
     const uint8_t serial[MONEY_SERIAL_LEN], uint64_t *ticket);
 
 /*
- * money_ledger_commit: writes every record staged so far plus a COMMIT
- * record carrying (totals) in one write, then fdatasync()s once. Records
- * staged by other threads meanwhile go to the next batch. When it returns
- * MONEY_OK every ticket <= money_ledger_durable() may be acknowledged. On
- * error the staged records are dropped and the ledger is broken (every
- * later call fails with MONEY_ERR_BROKEN): close and reopen it, and the
- * replay decides what was durable.
- * Returns MONEY_OK, or MONEY_ERR_SYS, MONEY_ERR_CRASH, MONEY_ERR_BROKEN.
+ * money_ledger_commit: writes every change staged so far and (totals) in
+ * one transaction of the store (money_store_run(); callable from any
+ * thread). Changes staged by other threads meanwhile go to the next
+ * batch. When it returns MONEY_OK every ticket <= money_ledger_durable()
+ * may be acknowledged. On error the staged changes are dropped and the
+ * ledger is broken (every later call fails with MONEY_ERR_BROKEN): close
+ * and reopen it, and the database decides what was durable.
+ * Returns MONEY_OK, or MONEY_ERR_SYS, MONEY_ERR_CORRUPT, MONEY_ERR_NOMEM,
+ * MONEY_ERR_BROKEN.
  */
 enum money_err money_ledger_commit(struct money_ledger *l,
     const struct money_totals *totals);
+
+/*
+ * money_ledger_abandon: breaks (l) without a commit, dropping what is
+ * staged (never acknowledged), for a caller that could not run the
+ * commit (e.g. the thread pool refused the work): it then refuses every
+ * waiter, as after a failed commit, and the ledger refuses everything
+ * with MONEY_ERR_BROKEN until it is reopened.
+ */
+void money_ledger_abandon(struct money_ledger *l);
 
 /*
  * money_ledger_durable: the number of the last batch made durable.
@@ -371,8 +455,8 @@ int money_ledger_lookup(struct money_ledger *l,
     const uint8_t serial[MONEY_SERIAL_LEN], struct money_serial_info *info);
 
 /*
- * money_ledger_totals: the totals of the last commit (after open: the last
- * one in the file).
+ * money_ledger_totals: the totals of the last commit (after open: those in
+ * the store).
  */
 void money_ledger_totals(struct money_ledger *l, struct money_totals *t);
 
@@ -383,12 +467,12 @@ void money_ledger_totals(struct money_ledger *l, struct money_totals *t);
 int64_t money_ledger_expired(struct money_ledger *l, uint64_t now);
 
 /*
- * money_ledger_compact: rewrites the ledger without the serials whose
- * expiry is <= (now) (a token is refused as expired from its expiry on,
- * so its serial is no longer needed), ending with a COMMIT of (totals);
- * temp file, fsync, rename, fsync of the directory. Needs nothing staged.
- * Returns MONEY_OK, or MONEY_ERR_BUSY, MONEY_ERR_SYS, MONEY_ERR_CRASH,
- * MONEY_ERR_NOMEM; after SYS or CRASH the ledger is broken.
+ * money_ledger_compact: prunes the serials whose expiry is <= (now) (a
+ * token is refused as expired from its expiry on, so its serial is no
+ * longer needed): one transaction that DELETEs their rows and writes
+ * (totals). Needs nothing staged.
+ * Returns MONEY_OK, or MONEY_ERR_BUSY, MONEY_ERR_SYS, MONEY_ERR_NOMEM;
+ * after SYS the ledger is broken.
  */
 enum money_err money_ledger_compact(struct money_ledger *l, uint64_t now,
     const struct money_totals *totals);
@@ -397,6 +481,11 @@ enum money_err money_ledger_compact(struct money_ledger *l, uint64_t now,
  * money_ledger_stats: fills (st).
  */
 void money_ledger_stats(struct money_ledger *l, struct money_ledger_stats *st);
+
+/*
+ * money_ledger_store: the store (l) lives in (borrowed).
+ */
+struct money_store *money_ledger_store(struct money_ledger *l);
 
 /* ---- accounts and the book (money_account.c) ---- */
 
@@ -497,12 +586,14 @@ struct money_bank {
 };
 
 /*
- * money_bank_open: opens the identity and the ledger in the state
- * directory (dir) (which must exist) and starts the book; the credit that
- * processes held when the platform last died is reported in
- * (b)->lost_at_open. Close with money_bank_close().
- * Returns MONEY_OK, or the errors of money_ident_open() and
- * money_ledger_open().
+ * money_bank_open: opens the identity and the ledger (in the store
+ * MONEY_STORE_FILE) in the state directory (dir) (which must exist) and
+ * starts the book; the credit that processes held when the platform last
+ * died is reported in (b)->lost_at_open. Close with money_bank_close().
+ * Returns MONEY_OK, or MONEY_ERR_OLDSTATE (the directory holds the files
+ * of the former hand-written ledger, "ledger" or "reserve": nothing is
+ * touched), MONEY_ERR_IDENT (the store belongs to another identity), and
+ * the errors of money_ident_open() and money_ledger_open().
  */
 enum money_err money_bank_open(struct money_bank *b, const char *dir);
 
@@ -551,7 +642,8 @@ enum money_err money_bank_commit(struct money_bank *b);
 
 /*
  * money_bank_prune: turns the expired unredeemed tokens at (now) into
- * burned money and compacts the ledger. Needs nothing staged.
+ * burned money and deletes their serials (money_ledger_compact()). Needs
+ * nothing staged.
  * Returns MONEY_OK or the errors of money_ledger_compact().
  */
 enum money_err money_bank_prune(struct money_bank *b, uint64_t now);

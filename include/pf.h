@@ -7,6 +7,7 @@
 #ifndef PF_H
 #define PF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -15,6 +16,38 @@
 
 struct pf_platform;
 struct pf_proc;
+struct pf_net;
+
+/*
+ * Errors of the platform's own calls (registration, setup, hosts). MØ
+ * errors that a messenger sees stay m0_err; pf_ converts libuv's and the
+ * bank's errors at its boundary.
+ */
+#define PF_ERRMAP(X)                                                          \
+	X(NOMEM, "out of memory")                                             \
+	X(LIMIT, "a table of the platform is full")                           \
+	X(EXISTS, "already registered")                                       \
+	X(NEEDS, "a service it builds on is missing")                         \
+	X(CLOSED, "the platform is closing")                                  \
+	X(INTERP, "the interpreter refused the definition")                   \
+	X(DROPPED, "dropped and counted")                                     \
+	X(STATE, "the state directory cannot be used")                        \
+	X(BANK, "the bank cannot be opened")                                  \
+	X(EXCHANGE, "the exchange cannot be opened")
+
+enum pf_err {
+	PF_OK = 0,
+#define PF__E(id, s) PF_ERR_##id,
+	PF_ERRMAP(PF__E)
+#undef PF__E
+	PF_ERR_N
+};
+
+/* The text of a pf_err; "unknown error" out of range. */
+const char *pf_strerror(int err);
+
+/* The m0_err that stands for a pf_err in an operator's answer. */
+int pf_err_m0(int err);
 
 /* Drop and removal reasons, each with a counter in struct pf_stats. */
 #define PF_DROPMAP(X)                                                         \
@@ -22,7 +55,8 @@ struct pf_proc;
 	X(NO_MEMORY, "out of memory creating a process")                      \
 	X(STEP_LIMIT, "process step limit")                                   \
 	X(LIFE_LIMIT, "process lifetime limit")                              \
-	X(QUEUE_CAP, "queue cap reached")
+	X(QUEUE_CAP, "queue cap reached")                                     \
+	X(CREDIT, "credit exhausted")
 
 enum pf_drop {
 #define PF__D(id, s) PF_DROP_##id,
@@ -35,13 +69,21 @@ const char *pf_drop_reason(int reason);
 /* The counter's name for machines and logs: "proc_cap", ... */
 const char *pf_drop_id(int reason);
 
+/* Defaults of struct pf_config (zero fields take them). */
+#define PF_SLICE 1000                  /* steps per slice */
+#define PF_MAX_PROCS 100000            /* processes alive at once */
+#define PF_MAX_QUEUES 1000000          /* queues alive at once */
+#define PF_NATIVE_SLAB (256ull << 20)  /* guest memory of a context */
+#define PF_NATIVE_CONTEXTS 64          /* live native contexts */
+#define PF_STORE_CAPACITY (64ll << 20) /* bytes of `_` the price assumes */
+
 struct pf_config {
 	struct m0_limits lim; /* zero fields: interpreter defaults */
-	int64_t slice;        /* steps per slice (default 1000) */
-	uint32_t max_procs;   /* default 100000 */
+	int64_t slice;        /* steps per slice [PF_SLICE] */
+	uint32_t max_procs;   /* [PF_MAX_PROCS] */
 	uint64_t max_steps;   /* per process; 0: no limit */
 	int64_t max_life_us;  /* per process wall clock; 0: no limit */
-	uint32_t max_queues;      /* queues alive at once [1000000] */
+	uint32_t max_queues;      /* queues alive at once [PF_MAX_QUEUES] */
 	uint64_t native_slab;     /* guest memory of a native context [256m] */
 	uint32_t native_contexts; /* live native contexts [64] */
 	uint64_t hid, pid;
@@ -79,12 +121,22 @@ typedef void (*pf_console_cb)(void *ud, struct pf_proc *p, const void *buf,
  */
 struct pf_platform *pf_new(uv_loop_t *loop, const struct pf_config *cfg);
 
-/* Frees every process and queue. Call after the loop has stopped; the
- * platform's handles are closed and the loop run once to finish them. */
+/*
+ * Begins closing the platform: every process ends (no end callback), the
+ * platform's handles close and each service (pf_svc.h) closes in the
+ * reverse order of registration, finishing its work in flight (commits)
+ * through libuv callbacks. It never runs the loop: the caller runs it
+ * until it returns (as after uv_close), then calls pf_free().
+ */
+void pf_close(struct pf_platform *pf);
+
+/* Frees the platform and its services. Without a pf_close() before, it
+ * closes first; the memory is released once the loop has delivered the
+ * close callbacks (run the loop afterwards, as after uv_close). */
 void pf_free(struct pf_platform *pf);
 
 /* Registers a channel family (copied) with its local addresses. Returns
- * an m0_err. */
+ * a pf_err: PF_ERR_LIMIT, PF_ERR_NOMEM, PF_ERR_INTERP. */
 int pf_add_family(struct pf_platform *pf, const struct pf_family *fam,
     const int64_t *addrs, size_t n);
 
@@ -92,7 +144,7 @@ void pf_set_console(struct pf_platform *pf, pf_console_cb cb, void *ud);
 
 /* Registers the `console` channel family (spec A6): `_adr 'console` is
  * [0], and text sent on its keys goes to the pf_set_console() callback
- * (with no process). Returns an m0_err. */
+ * (with no process). Returns a pf_err. */
 int pf_add_console(struct pf_platform *pf);
 void pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud);
 
@@ -100,8 +152,9 @@ void pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud);
  * Starts a process for msg. (ori) sets _ori: NULL for null, or a network
  * origin when family is not NULL. (setup) may prepare the state before it
  * runs (console words, longdict) and returns an m0_err. On success *out
- * (may be NULL) is the process and *id its number. Returns an m0_err, or
- * -1 when dropped (counted).
+ * (may be NULL) is the process and *id its number. Returns a pf_err:
+ * PF_ERR_DROPPED (process or queue cap, counted), PF_ERR_NOMEM,
+ * PF_ERR_INTERP (setup or _ori refused), PF_ERR_CLOSED.
  */
 struct pf_origin {
 	const char *family; /* NULL: _ori is null */
@@ -205,11 +258,12 @@ void pf_proc_interrupt(struct pf_proc *p);
 
 /*
  * Offers native code to messengers (spec Part B, docs/native.md): the
- * operators _nnw … _nrn and their errors. (slab_max) caps a context's
- * guest memory, (ctx_max) the live contexts; 0 takes the platform's
- * config (native_slab, native_contexts), else 256 MiB and 64. Without
- * /dev/kvm the operators exist and raise native_unavailable. Returns an
- * m0_err.
+ * operators _nnw … _nrn and their errors, as the service "native"
+ * (pf_native.c). (slab_max) caps a context's guest memory, (ctx_max) the
+ * live contexts; 0 takes the platform's config (native_slab,
+ * native_contexts), else PF_NATIVE_SLAB and PF_NATIVE_CONTEXTS. Without
+ * /dev/kvm the operators exist and raise native_unavailable. Returns a
+ * pf_err.
  */
 int pf_native_init(struct pf_platform *pf, uint64_t slab_max,
     uint32_t ctx_max);
@@ -217,9 +271,20 @@ int pf_native_init(struct pf_platform *pf, uint64_t slab_max,
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
 
-/* ---- money (pf_money.c, pf_charge.c; docs/money.md) ---- */
+/* ---- money (pf_money.c, pf_charge.c, pf_epoch.c; docs/money.md) ---- */
 
 struct money_bank;
+
+#define PF_US_PER_S 1000000
+#define PF_ALLOWANCE 100                /* units an arrival gets */
+#define PF_TOKEN_TTL_S (7 * 24 * 3600)  /* life of a withdrawn token */
+#define PF_QUOTE_TTL_S 60               /* life of a price quote */
+#define PF_EPOCH_MS 1000                /* price epoch */
+#define PF_STORE_LEASE_S 600            /* rent period of an entry in `_` */
+#define PF_MEM_CAPACITY (1ll << 30)     /* heap bytes the prices assume */
+#define PF_LINK_CAPACITY 10000000       /* bytes/s per family */
+/* Epochs between prunes of the spent-serial ledger (an hour at 1 s). */
+#define PF_PRUNE_EPOCHS 3600
 
 /* Zero fields take the defaults in brackets. */
 struct pf_money_config {
@@ -263,11 +328,12 @@ struct pf_money_stats {
 };
 
 /*
- * Gives the platform money: (bank) (opened by the caller, borrowed until
- * pf_free()) holds the identity and ledger; the MØ operators _bal _dep
- * _wdr _prc _quo _ofr and their errors are added, every process gets an
- * account, and when (cfg)->charged the platform charges for its services.
- * Call before any process runs. Returns an m0_err.
+ * Gives the platform money, as the service "money" and the platform's
+ * meter (pf_svc.h): (bank) (opened by the caller, borrowed until the
+ * platform is freed) holds the identity and ledger; the MØ operators
+ * _bal _dep _wdr _prc _quo _ofr and their errors are added, every process
+ * gets an account, and when (cfg)->charged the platform charges for its
+ * services. Call before any process runs. Returns a pf_err.
  */
 int pf_money_init(struct pf_platform *pf, struct money_bank *bank,
     const struct pf_money_config *cfg);
@@ -284,16 +350,17 @@ typedef void (*pf_mint_cb)(void *ud, int err, const uint8_t *token);
 int pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb,
     void *ud);
 
-/* Closes every account and commits the book; call before pf_free() and
- * money_bank_close() at shutdown. */
+/* Kept for callers of the former API: the same as pf_close() (accounts
+ * close as their processes end; the money service closes with it). */
 void pf_money_close(struct pf_platform *pf);
 
 /*
- * Gives the platform (which has money) the exchange (x) (opened by the
- * caller on the bank's identity, borrowed until pf_free(); close it after
- * pf_free()): the MØ operators _xlr _xqt _xsl _xby _xcl _xcd _xrs and
- * their errors (docs/xchg.md), re-rated after every price epoch. Call
- * after pf_money_init() and before any process runs. Returns an m0_err.
+ * Gives the platform (which has money) the exchange (x), as the service
+ * "xchg" (opened by the caller on the bank's identity, borrowed until the
+ * platform is freed): the MØ operators _xlr _xqt _xsl _xby _xcl _xcd
+ * _xrs and their errors (docs/xchg.md), re-rated after every price epoch.
+ * Call after pf_money_init() and before any process runs. Returns a
+ * pf_err (PF_ERR_NEEDS without money).
  */
 struct xchg_exchange;
 int pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x);
@@ -307,6 +374,86 @@ struct pf_xchg_stats {
 	uint64_t reserve_compactions; /* while running (pf_xchg.c) */
 };
 void pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st);
+
+/* ---- the status table (pf_status.c): m0ctl text and JSON, the log ---- */
+
+/* One counter: (group) its section ("processes", "money.prices"; NULL at
+ * the top), (name) for machines, its (value), or a (word) instead
+ * ("charged", an address), and (note) a reason for people, or NULL. */
+struct pf_counter {
+	const char *group;
+	const char *name;
+	int64_t value;
+	const char *word;
+	const char *note;
+	bool service; /* added by a service: a log line per group */
+	char buf[48]; /* storage of a word made on the fly */
+};
+
+struct pf_status {
+	struct pf_counter *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Adds a counter to (st); out of memory marks st->oom. (group), (name)
+ * and (note) must outlive (st) (string literals, static names). */
+void pf_status_add(struct pf_status *st, const char *group,
+    const char *name, int64_t value, const char *note);
+/* Adds a word (copied, at most 47 bytes). */
+void pf_status_word(struct pf_status *st, const char *group,
+    const char *name, const char *word);
+
+/* Fills (st) (zeroed by the caller) with the counters of (pf), of (net)
+ * when not NULL, and of every service. */
+void pf_status_collect(struct pf_platform *pf, struct pf_net *net,
+    struct pf_status *st);
+void pf_status_free(struct pf_status *st);
+
+/* The table as m0ctl prints it, as JSON, and as lines for the daemon's
+ * log. Text and JSON are malloc'd (NULL when out of memory). */
+char *pf_status_text(const struct pf_status *st);
+char *pf_status_json(const struct pf_status *st);
+void pf_status_log(const struct pf_status *st);
+
+/* ---- a whole host: platform, bank, money, exchange (pf_host.c) ---- */
+
+struct pf_xchg_conf;
+
+/* What pf_host_open() assembles. */
+struct pf_host_config {
+	struct pf_config pf;           /* hid and pid are set from the key */
+	const char *state_dir;         /* NULL: no bank, no money */
+	struct pf_money_config money;
+	const struct pf_xchg_conf *xchg; /* NULL: the exchange's defaults */
+	int native;                    /* offer native code (pf_native_init) */
+};
+
+/* A host as m0 and mdaemon run it. */
+struct pf_host {
+	uv_loop_t *loop;
+	struct pf_platform *pf;
+	struct money_bank *bank;    /* NULL without a state directory */
+	struct xchg_exchange *xchg; /* beside the bank: STATEDIR/reserve */
+};
+
+/*
+ * Assembles a host on (loop): the platform with its console family,
+ * native code when asked, and with a state directory the bank (identity,
+ * ledger, book; made on first use), money and the exchange, whose
+ * reserve is compacted before the loop runs. _hid and _pid then derive
+ * from the platform's public key, so they are stable across restarts.
+ * Returns a pf_err with a message in (err); on error nothing stays open
+ * once the caller has run the loop (the platform's handles close there).
+ */
+int pf_host_open(struct pf_host *h, uv_loop_t *loop,
+    const struct pf_host_config *c, char *err, size_t errlen);
+
+/* Begins closing the host (pf_close()); run the loop until it returns,
+ * then pf_host_free(), which frees the platform and closes the exchange
+ * and the bank (the bank's final commit). */
+void pf_host_close(struct pf_host *h);
+void pf_host_free(struct pf_host *h);
 
 /* ---- network links: udpip and tcpip (pf_net.c, pf_udp.c, pf_tcp.c) ---- */
 
@@ -326,11 +473,16 @@ struct pf_net;
 	X(NOT_ACCEPTED, "sender is not a neighbour")                          \
 	X(SPAWN, "no process could be created")                               \
 	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                 \
-	X(TCP_CONN_CAP, "TCP connection cap reached")                         \
+	X(TCP_CONN_CAP, "inbound TCP connection cap reached")                 \
+	X(TCP_OUT_CAP, "outbound TCP connection cap reached")                 \
+	X(TCP_HOST_CAP, "TCP connections from one host at their cap")         \
+	X(TCP_SLOW, "TCP frame not completed in time: disconnected")          \
 	X(TX_RATE, "send rate limit of the destination")                      \
 	X(TX_QUEUE, "TCP send queue full")                                    \
 	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
 	X(TX_ERROR, "send failed")                                            \
+	X(TX_NOT_MESSENGER, "not a well-formed messenger: not sent")          \
+	X(TX_STRANGER, "byte budget toward a stranger spent")                 \
 	X(AUTH_UNKNOWN, "envelope from an unknown key")                       \
 	X(AUTH_BAD, "envelope failed authentication")                         \
 	X(AUTH_REPLAY, "envelope replayed or out of time")                    \
@@ -359,16 +511,43 @@ const char *pf_net_drop_id(int reason);
 #define MZERO_VERSION "0.1.0"
 #endif
 
+/* Defaults and bounds of struct pf_net_config. */
+#define PF_DGRAM 65000             /* bytes of a datagram */
+#define PF_DGRAM_MAX 65507         /* the most a UDP datagram carries */
+#define PF_RATE 1000000            /* messengers/s per destination */
+#define PF_TCP_QUEUE (1u << 20)    /* bytes queued per TCP connection */
+#define PF_TCP_CONNS 256           /* open inbound TCP connections */
+#define PF_TCP_IDLE_S 120          /* an idle connection is closed */
+
+/* An address prefix: ADDR/BITS. */
+struct pf_prefix {
+	struct sockaddr_storage sa;
+	int bits;
+};
+
+#define PF_EGRESS_MAX_ALLOW 16
+
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
 	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
 	uint32_t max_msg;    /* bytes of a messenger on TCP [max_dgram] */
-	uint32_t rate;       /* messengers/s per destination [1000000] */
+	uint32_t rate;       /* messengers/s per destination [PF_RATE] */
 	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
 	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
-	uint32_t tcp_conns;  /* open TCP connections [256] */
+	uint32_t tcp_conns;  /* open inbound TCP connections [256] */
+	uint32_t tcp_out;    /* open outbound TCP connections [64] */
+	uint32_t tcp_per_host; /* inbound connections from one host [8] */
+	uint32_t tcp_frame_s; /* a started frame must end within [10] */
 	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
 	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
+	/* Egress toward strangers (pf_egress.c): a bucket of bytes per host
+	 * [65536], refilled over a period [10 s], and bytes earned per byte
+	 * received from that host [4]. */
+	uint32_t egress_bytes;
+	uint32_t egress_period_s;
+	uint32_t egress_factor;
+	struct pf_prefix egress_allow[PF_EGRESS_MAX_ALLOW]; /* not strangers */
+	int negress_allow;
 };
 
 struct pf_net_stats {
@@ -409,8 +588,8 @@ int pf_net_listen(struct pf_net *n, const struct sockaddr *sa, char *err,
  * with a message in err. */
 int pf_net_start(struct pf_net *n, char *err, size_t errlen);
 
-/* Replaces the neighbours (copied) and redefines `_nbr`. Returns an
- * m0_err. */
+/* Replaces the neighbours (copied) and redefines `_nbr`. Returns a
+ * pf_err (PF_ERR_NOMEM, PF_ERR_INTERP). */
 int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
     size_t count);
 
@@ -423,6 +602,15 @@ int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
  */
 int pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
     const unsigned char *pk);
+
+/*
+ * Keeps the per-peer replay state of authenticated links in the file at
+ * (path) (pf_replay.c): read now for the pinned neighbours, written at
+ * most once a second while it changes and when (n) is freed, so that a
+ * restarted platform refuses envelopes it accepted before. Returns 0, or
+ * -1 when out of memory.
+ */
+int pf_net_set_replay_file(struct pf_net *n, const char *path);
 
 /* Sets whom messengers are taken from (pf_net_config.accept_any). */
 void pf_net_set_accept(struct pf_net *n, int accept_any);

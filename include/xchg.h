@@ -4,9 +4,10 @@
  * exchange. This module holds the rate rule (purchasing-power parity from
  * signed price quotes, reserve pressure, a spread, a bounded change per
  * epoch; exact rationals, rounded toward the quoting platform), signed
- * exchange quotes, the reserve of foreign tokens (written ahead, states
- * held -> clearing -> cleared / spent) and the exchange itself (quote,
- * sell, buy). Plain C and libsodium on top of the money core: no MØ, no
+ * exchange quotes, the reserve of foreign tokens (tables of the state
+ * database that the ledger lives in, money_store_open(); states held ->
+ * clearing -> cleared / spent) and the exchange itself (quote, sell, buy).
+ * Plain C, libsodium and SQLite on top of the money core: no MØ, no
  * libuv. docs/xchg.md describes the rule, its proofs and every format.
  *
  * Threads: everything here belongs to one thread (the daemon's loop).
@@ -40,10 +41,11 @@
 	X(HELD, "token is already held by this exchange")                      \
 	X(SPENT, "token is known to be spent")                                 \
 	X(STATE, "token is not in a state that allows this")                   \
-	X(CORRUPT, "reserve file is corrupt")                                  \
-	X(BROKEN, "reserve failed a write or sync; reopen it")                 \
+	X(CORRUPT, "reserve tables are corrupt")                               \
+	X(BROKEN, "reserve failed a commit; reopen it")                        \
 	X(CRASH, "simulated crash (fault injection)")                          \
-	X(BUSY, "reserve has a commit in flight or records staged")
+	X(BUSY, "reserve has a commit in flight or records staged")            \
+	X(OLDSTATE, "state directory holds an old-format reserve file")
 
 enum xchg_err {
 	XCHG_OK = 0,
@@ -239,18 +241,20 @@ struct xchg_reserve_sums {
 };
 
 struct xchg_reserve_stats {
-	uint64_t records;   /* records in the file */
-	uint64_t entries;   /* tokens in the index */
-	uint64_t truncated; /* bytes of torn tail cut at open */
-	uint64_t commits;   /* batches made durable since open */
+	uint64_t records; /* rows of xchg_reserve at open or at the last
+	                     prune, plus changes committed since: grows by
+	                     one per change, as a log would, so that a
+	                     caller can prune in proportion to the churn */
+	uint64_t entries; /* tokens in the index (rows plus staged adds) */
+	uint64_t commits; /* batches made durable since open */
 };
 
 /*
- * xchg_reserve_open: opens or creates the reserve file (path), replays it
- * (cutting a torn tail) and builds the index. Free with
- * xchg_reserve_close().
- * Returns XCHG_OK, or XCHG_ERR_CORRUPT, XCHG_ERR_SYS, XCHG_ERR_NOMEM,
- * XCHG_ERR_CRASH (while cutting the tail; reopen).
+ * xchg_reserve_open: opens the reserve in the state database (path)
+ * (money_store_open(): created when new; shared with a ledger open on the
+ * same file) and loads its index. Free with xchg_reserve_close().
+ * Returns XCHG_OK, or XCHG_ERR_CORRUPT (also a database of another
+ * program or schema version), XCHG_ERR_SYS, XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_reserve_open(const char *path, struct xchg_reserve **out);
 
@@ -261,10 +265,10 @@ void xchg_reserve_close(struct xchg_reserve *r);
 
 /*
  * xchg_reserve_add: records the token (t) (decoded and verified by the
- * caller) as HELD, durably (write + fdatasync) before returning. A serial
+ * caller) as HELD, durably (one committed transaction) before returning. A serial
  * sold earlier may come back; one held, clearing, cleared or spent may not.
  * Returns XCHG_OK, or XCHG_ERR_HELD, XCHG_ERR_SPENT, XCHG_ERR_BROKEN,
- * XCHG_ERR_SYS, XCHG_ERR_CRASH, XCHG_ERR_NOMEM.
+ * XCHG_ERR_SYS, XCHG_ERR_RANGE (expiry beyond 2^63 - 1), XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_reserve_add(struct xchg_reserve *r,
                                const struct money_token *t);
@@ -286,19 +290,21 @@ enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
  * what xchg_reserve_add() and xchg_reserve_set() do (same checks, same
  * errors, and the index changes at once, so a second request for the
  * serial is refused while the first is staged) but only stage the
- * record, setting *(ticket): the change is durable, and may be
+ * change, setting *(ticket): the change is durable, and may be
  * acknowledged, once xchg_reserve_durable() >= *(ticket). A commit cuts
  * everything staged into one batch (xchg_reserve_commit_begin(), on the
- * reserve's thread; *(b) is NULL when nothing is staged), writes it with
- * one write and one fdatasync (xchg_reserve_commit_write(), on any
- * thread: it touches only the file and (b)) and ends
+ * reserve's thread; *(b) is NULL when nothing is staged), writes it in
+ * one transaction of the store (xchg_reserve_commit_write(), on any
+ * thread: it touches only the store and (b)) and ends
  * (xchg_reserve_commit_end(), on the reserve's thread again; frees (b)).
- * One batch at a time: begin returns XCHG_ERR_BUSY while one is in
- * flight, and staging goes on meanwhile. A failed batch breaks the
- * reserve (every waiter must be refused; reopen to learn what is
- * durable). xchg_reserve_commit() runs the three steps inline.
+ * A batch ended without being written (the thread pool refused the work)
+ * fails with XCHG_ERR_SYS. One batch at a time: begin returns
+ * XCHG_ERR_BUSY while one is in flight, and staging goes on meanwhile. A
+ * failed batch breaks the reserve (every waiter must be refused; reopen
+ * to learn what is durable). xchg_reserve_commit() runs the three steps
+ * inline.
  * Returns XCHG_OK or the errors named above; commit_end returns the
- * batch's write error (XCHG_ERR_SYS, XCHG_ERR_CRASH).
+ * batch's error (XCHG_ERR_SYS, XCHG_ERR_CORRUPT, XCHG_ERR_NOMEM).
  */
 struct xchg_batch;
 enum xchg_err xchg_reserve_stage_add(struct xchg_reserve *r,
@@ -364,14 +370,13 @@ enum xchg_err xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
                                         uint64_t *count, uint64_t *ticket);
 
 /*
- * xchg_reserve_compact: rewrites the file with the live entries only
- * (HELD and CLEARING, plus terminal ones that are not yet expired at
- * (now), which must still refuse their serial), atomically (temp file,
- * fsync, rename, fsync of the directory). Sums of dropped entries are
- * kept in a SUMS record so that losses stay counted. Needs nothing staged
- * or in flight (XCHG_ERR_BUSY).
- * Returns XCHG_OK, or XCHG_ERR_BUSY, XCHG_ERR_SYS, XCHG_ERR_CRASH,
- * XCHG_ERR_NOMEM; after SYS or CRASH the reserve is broken.
+ * xchg_reserve_compact: prunes the reserve in one transaction: DELETEs
+ * every row but the live ones (HELD and CLEARING, plus CLEARED and SPENT
+ * ones not yet expired at (now), which must still refuse their serial),
+ * folding the sums of the deleted rows into xchg_pruned so that losses
+ * stay counted. Needs nothing staged or in flight (XCHG_ERR_BUSY).
+ * Returns XCHG_OK, or XCHG_ERR_BUSY, XCHG_ERR_SYS, XCHG_ERR_CORRUPT,
+ * XCHG_ERR_NOMEM; after an error the reserve is broken.
  */
 enum xchg_err xchg_reserve_compact(struct xchg_reserve *r, uint64_t now);
 
@@ -415,10 +420,12 @@ void xchg_config_default(struct xchg_config *c);
 
 /*
  * xchg_exchange_open: opens the exchange of the platform (id) (borrowed:
- * it must outlive the exchange) with its reserve in the file "reserve" of
- * the directory (dir), using (cfg) (copied; NULL for the defaults).
- * Free with xchg_exchange_close().
- * Returns XCHG_OK, or XCHG_ERR_INVAL and the errors of xchg_reserve_open().
+ * it must outlive the exchange) with its reserve in the state database
+ * MONEY_STORE_FILE of the directory (dir) (the one the bank uses), using
+ * (cfg) (copied; NULL for the defaults). Free with xchg_exchange_close().
+ * Returns XCHG_OK, or XCHG_ERR_INVAL, XCHG_ERR_OLDSTATE (the directory
+ * still holds the file "reserve" of the former format: nothing is
+ * touched) and the errors of xchg_reserve_open().
  */
 enum xchg_err xchg_exchange_open(const char *dir, struct money_ident *id,
                                  const struct xchg_config *cfg,

@@ -24,13 +24,11 @@
 #include <editline/readline.h>
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #include "../src/mzero/m0_ops.h"
 #include "m0_opdoc.h"
 #include "money.h"
 #include "pf.h"
-#include "xchg.h"
 
 struct run {
 	uint64_t first;
@@ -120,53 +118,36 @@ setup_repl(struct m0_state *s)
 	return err;
 }
 
+/* The host, as mdaemon assembles it (pf_host.c): with a state directory
+ * it has money and the exchange (DIR/reserve, docs/xchg.md; no clearing
+ * key, so no clearing from m0). Native code without /dev/kvm raises an
+ * error in the operators. */
+static struct pf_host host;
+
 static struct pf_platform *
-platform(uv_loop_t *loop, const struct pf_config *cfg)
+host_open(uv_loop_t *loop, const struct pf_config *cfg, const char *state,
+    const struct pf_money_config *mcfg)
 {
-	struct pf_platform *pf = pf_new(loop, cfg);
-	if (!pf) {
-		fprintf(stderr, "m0: out of memory\n");
-		exit(1);
+	struct pf_host_config hc = {.pf = *cfg, .state_dir = state,
+	    .native = 1};
+	char err[400];
+	if (mcfg)
+		hc.money = *mcfg;
+	if (pf_host_open(&host, loop, &hc, err, sizeof(err))) {
+		fprintf(stderr, "m0: %s\n", err);
+		return NULL;
 	}
-	pf_add_console(pf);
-	/* Native code: without /dev/kvm its operators raise an error. */
-	pf_native_init(pf, 0, 0);
-	pf_set_console(pf, console_out, NULL);
-	return pf;
+	pf_set_console(host.pf, console_out, NULL);
+	return host.pf;
 }
 
-static int
-open_money(struct pf_platform *pf, struct money_bank *bank, const char *dir,
-    const struct pf_money_config *mcfg, struct xchg_exchange **xchg)
+/* Closes the host: its services finish in the loop, then the bank. */
+static void
+host_close(uv_loop_t *loop)
 {
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		fprintf(stderr, "m0: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	enum money_err me = money_init();
-	if (!me)
-		me = money_bank_open(bank, dir);
-	if (me) {
-		fprintf(stderr, "m0: %s: %s\n", dir, money_strerror(me));
-		return -1;
-	}
-	if (pf_money_init(pf, bank, mcfg)) {
-		fprintf(stderr, "m0: out of memory\n");
-		return -1;
-	}
-	/* The exchange beside the bank (DIR/reserve, docs/xchg.md); no
-	 * clearing key, so no clearing from m0. */
-	struct xchg_config xc;
-	xchg_config_default(&xc);
-	xc.quote_life = mcfg->epoch_ms >= 2000 ? (uint64_t)(mcfg->epoch_ms / 1000)
-	                                       : 1;
-	enum xchg_err xe = xchg_exchange_open(dir, bank->ident, &xc, xchg);
-	if (xe || pf_xchg_init(pf, *xchg)) {
-		fprintf(stderr, "m0: %s/reserve: %s\n", dir,
-		    xe ? xchg_strerror(xe) : "out of memory");
-		return -1;
-	}
-	return 0;
+	pf_host_close(&host);
+	uv_run(loop, UV_RUN_DEFAULT);
+	pf_host_free(&host);
 }
 
 struct minted {
@@ -375,7 +356,9 @@ repl(const struct pf_config *cfg)
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	struct run r = {0};
-	struct pf_platform *pf = platform(&loop, cfg);
+	struct pf_platform *pf = host_open(&loop, cfg, NULL, NULL);
+	if (!pf)
+		return 1;
 	pf_set_end(pf, on_end, &r);
 	struct m0_msg msg = {.code = (const uint8_t *)"", .code_len = 0};
 	getrandom(&msg.queue, sizeof(msg.queue), 0);
@@ -520,7 +503,7 @@ repl(const struct pf_config *cfg)
 	free(hist);
 	free(entry);
 	uv_close((uv_handle_t *)&poll, NULL);
-	pf_free(pf);
+	host_close(&loop);
 	uv_loop_close(&loop);
 	return 0;
 }
@@ -656,19 +639,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "m0: messenger too large\n");
 		return 2;
 	}
-	cfg.lim.max_msg = msg.code_len + msg.data_len + 64 > 65000
+	cfg.lim.max_msg = msg.code_len + msg.data_len + 64 > PF_DGRAM
 	    ? msg.code_len + msg.data_len + 64
 	    : 0;
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	struct pf_platform *pf = platform(&loop, &cfg);
+	struct pf_platform *pf = host_open(&loop, &cfg, state, &mcfg);
+	if (!pf)
+		return 1;
 	r.pf = pf;
 	pf_set_end(pf, on_end, &r);
-	struct money_bank bank;
-	struct xchg_exchange *xchg = NULL;
-	if (state && open_money(pf, &bank, state, &mcfg, &xchg))
-		return 1;
 	size_t before = msg.code_len;
 	if (fund && fund_code(&loop, pf, fund, &msg, &src))
 		return 1;
@@ -677,19 +658,15 @@ main(int argc, char **argv)
 	free(data);
 	if (err) {
 		fprintf(stderr, "m0: cannot start the messenger: %s\n",
-		    err > 0 ? m0_strerror(err) : "dropped");
-		pf_free(pf);
+		    pf_strerror(err));
+		host_close(&loop);
 		return 1;
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	fflush(stdout);
 	free(src);
 	pf_source_free(&source);
-	pf_money_close(pf);
-	pf_free(pf);
-	xchg_exchange_close(xchg);
-	if (state)
-		money_bank_close(&bank);
+	host_close(&loop);
 	uv_loop_close(&loop);
 	return r.first_end == M0_END_ERROR || r.first_end == M0_END_FATAL ||
 		   r.first_end == M0_END_KILLED

@@ -31,7 +31,6 @@
 #include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
-#include "xchg.h"
 
 struct daemon {
 	uv_loop_t loop;
@@ -45,10 +44,9 @@ struct daemon {
 	uv_signal_t sig[4];
 	int64_t started_us;
 	int lock_fd;
+	struct pf_host host; /* platform, bank, money, exchange */
 	char pubkey[65];        /* hex, for m0ctl status */
 	char state_abs[4096];   /* the state directory, absolute */
-	struct money_bank bank; /* identity, ledger and book */
-	struct xchg_exchange *xchg; /* beside the bank: STATEDIR/reserve */
 };
 
 static void
@@ -104,38 +102,14 @@ proc_setup(struct m0_state *s)
 
 /* ---- counters ---- */
 
+/* The status table, as m0ctl status shows it (pf_status.c). */
 static void
 log_stats(struct daemon *d)
 {
-	struct pf_stats ps;
-	struct pf_net_stats ns;
-	pf_get_stats(d->pf, &ps);
-	pf_net_get_stats(d->net, &ns);
-	log_info("stats: uptime=%llds created=%llu ended=%llu running=%llu "
-		 "waiting=%llu queues=%llu rx=%llu rx_bytes=%llu tx=%llu "
-		 "tx_bytes=%llu rx_auth=%llu tx_auth=%llu tcp_accepted=%llu "
-		 "tcp_connected=%llu tcp_open=%llu",
-	    (long long)((pf_now_us() - d->started_us) / 1000000),
-	    (unsigned long long)ps.created, (unsigned long long)ps.ended,
-	    (unsigned long long)ps.running, (unsigned long long)ps.waiting,
-	    (unsigned long long)ps.queues, (unsigned long long)ns.rx,
-	    (unsigned long long)ns.rx_bytes, (unsigned long long)ns.tx,
-	    (unsigned long long)ns.tx_bytes, (unsigned long long)ns.rx_auth,
-	    (unsigned long long)ns.tx_auth,
-	    (unsigned long long)ns.tcp_accepted,
-	    (unsigned long long)ns.tcp_connected,
-	    (unsigned long long)ns.tcp_open);
-	char line[2048];
-	size_t n = (size_t)snprintf(line, sizeof(line), "drops:");
-	for (int i = 0; i < PF_DROP_N; i++) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-		    pf_drop_id(i), (unsigned long long)ps.drops[i]);
-	}
-	for (int i = 0; i < PF_NDROP_N && n < sizeof(line); i++) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-		    pf_net_drop_id(i), (unsigned long long)ns.drops[i]);
-	}
-	log_info("%s", line);
+	struct pf_status st = {0};
+	pf_status_collect(d->pf, d->net, &st);
+	pf_status_log(&st);
+	pf_status_free(&st);
 }
 
 /* ---- configuration ---- */
@@ -189,7 +163,7 @@ reload_msg(void *ud, char *msg, size_t len)
 	}
 	int e = pf_net_set_neighbours(d->net, c.nbr, c.nnbr);
 	if (e)
-		snprintf(msg, len, "reload: %s", m0_strerror(e));
+		snprintf(msg, len, "reload: %s", pf_strerror(e));
 	else
 		snprintf(msg, len, "reload: %zu neighbours", c.nnbr);
 	if (e)
@@ -228,8 +202,9 @@ write_pid(struct daemon *d)
 		log_warn("%s/mdaemon.lock", d->conf.state_dir);
 }
 
+/* The lock of the state directory: one daemon at a time. */
 static int
-state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
+state_lock(struct daemon *d)
 {
 	const char *dir = d->conf.state_dir;
 	char path[1100];
@@ -243,63 +218,34 @@ state_open(struct daemon *d, uint64_t *hid, uint64_t *pid)
 		log_warnx("state directory %s is in use by another mdaemon", dir);
 		return -1;
 	}
-	/* The bank holds the identity (made on first use), the ledger and
-	 * the book; _hid and _pid derive from the public key (docs/money.md),
-	 * so they are stable across restarts, and _pid names the currency. */
-	enum money_err me = money_bank_open(&d->bank, dir);
-	if (me) {
-		log_warnx("state directory %s: %s", dir, money_strerror(me));
-		return -1;
-	}
-	const uint8_t *h = money_ident_hid(d->bank.ident);
-	*hid = 0;
-	*pid = 0;
-	for (int i = 0; i < 8; i++) {
-		*hid = *hid << 8 | h[i];
-		*pid = *pid << 8 | money_ident_pid(d->bank.ident)[i];
-	}
-	sodium_bin2hex(d->pubkey, sizeof(d->pubkey),
-	    money_ident_pk(d->bank.ident), 32);
-	log_info("identity %s", d->pubkey);
-	if (d->bank.lost_at_open)
-		log_warnx("money: %lld units held by processes were lost when "
-			  "the platform last stopped (crash)",
-		    (long long)d->bank.lost_at_open);
 	return 0;
 }
 
-/* The exchange (docs/xchg.md), its reserve in STATEDIR/reserve and its
- * [exchange] settings. A learnt price quote counts for one price epoch at
- * most (whole seconds, at least 1), as the no-gain proof assumes. The
- * reserve is compacted here, before the loop runs, because compaction
- * syncs on the calling thread. */
+/* The host: platform, bank (identity made on first use, ledger, book),
+ * money and exchange, as m0 assembles it too (pf_host.c). */
 static int
-exchange_open(struct daemon *d)
+host_open(struct daemon *d)
 {
-	const struct pf_xchg_conf *c = &d->conf.xchg;
-	struct xchg_config xc;
-	xchg_config_default(&xc);
-	int64_t ep = d->conf.money.epoch_ms > 0 ? d->conf.money.epoch_ms : 1000;
-	xc.quote_life = ep >= 2000 ? (uint64_t)(ep / 1000) : 1;
-	xc.clear_key = c->clear_key;
-	if (c->spread)
-		xc.rate.spread = (uint32_t)c->spread;
-	if (c->target)
-		xc.rate.target = c->target;
-	if (c->min_life_s)
-		xc.min_life = (uint64_t)c->min_life_s;
-	if (c->quote_ttl_s)
-		xc.quote_ttl = (uint64_t)c->quote_ttl_s;
-	enum xchg_err e = xchg_exchange_open(d->conf.state_dir, d->bank.ident,
-	    &xc, &d->xchg);
-	if (!e)
-		e = xchg_reserve_compact(xchg_exchange_reserve(d->xchg),
-		    (uint64_t)time(NULL));
+	struct pf_host_config hc = {.pf = d->conf.pf,
+	    .state_dir = d->conf.state_dir,
+	    .money = d->conf.money,
+	    .xchg = &d->conf.xchg,
+	    .native = 1};
+	char err[400];
+	int e = pf_host_open(&d->host, &d->loop, &hc, err, sizeof(err));
 	if (e) {
-		log_warnx("exchange: %s/reserve: %s", d->conf.state_dir,
-		    xchg_strerror(e));
+		log_warnx("%s", err);
 		return -1;
 	}
+	d->pf = d->host.pf;
+	struct money_bank *b = d->host.bank;
+	sodium_bin2hex(d->pubkey, sizeof(d->pubkey), money_ident_pk(b->ident),
+	    32);
+	log_info("identity %s", d->pubkey);
+	if (b->lost_at_open)
+		log_warnx("money: %lld units held by processes were lost when "
+			  "the platform last stopped (crash)",
+		    (long long)b->lost_at_open);
 	return 0;
 }
 
@@ -473,7 +419,7 @@ main(int argc, char **argv)
 		printf("%s\n", hex);
 		return 0;
 	}
-	if (state_open(&d, &d.conf.pf.hid, &d.conf.pf.pid))
+	if (state_lock(&d))
 		return 1;
 	if (!foreground && daemon(1, 1))
 		fatal("daemon");
@@ -483,28 +429,23 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&d.loop);
 	d.started_us = pf_now_us();
-	if (!(d.pf = pf_new(&d.loop, &d.conf.pf)))
-		fatalx("out of memory");
+	if (host_open(&d)) {
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		return 1;
+	}
 	pf_set_end(d.pf, on_end, &d);
 	pf_set_console(d.pf, console_out, &d);
-	pf_add_console(d.pf);
-	/* Native code for messengers; without /dev/kvm its operators raise
-	 * native_unavailable and the platform runs on. */
-	if (pf_native_init(d.pf, 0, 0))
-		fatalx("native code: out of memory");
-	if (pf_money_init(d.pf, &d.bank, &d.conf.money))
-		fatalx("money: out of memory");
-	if (exchange_open(&d))
-		return 1;
-	if (pf_xchg_init(d.pf, d.xchg))
-		fatalx("exchange: out of memory");
 	log_info("economy %s", d.conf.money.charged ? "charged" : "free");
 	if (!d.conf.net.max_msg)
 		d.conf.net.max_msg = d.conf.pf.lim.max_msg;
 	unsigned char *box = sodium_malloc(32);
-	if (!box || money_ident_box_sk(d.bank.ident, box) ||
+	struct money_ident *ident = d.host.bank->ident;
+	char replay[sizeof(d.conf.state_dir) + 8];
+	snprintf(replay, sizeof(replay), "%s/replay", d.conf.state_dir);
+	if (!box || money_ident_box_sk(ident, box) ||
 	    !(d.net = pf_net_new(d.pf, &d.conf.net, proc_setup)) ||
-	    pf_net_set_identity(d.net, box, money_ident_pk(d.bank.ident)))
+	    pf_net_set_replay_file(d.net, replay) ||
+	    pf_net_set_identity(d.net, box, money_ident_pk(ident)))
 		fatalx("out of memory");
 	sodium_free(box);
 	int rc = 0;
@@ -526,7 +467,7 @@ main(int argc, char **argv)
 	}
 	int e = pf_net_set_neighbours(d.net, d.conf.nbr, d.conf.nnbr);
 	if (e) {
-		log_warnx("neighbours: %s", m0_strerror(e));
+		log_warnx("neighbours: %s", pf_strerror(e));
 		rc = 1;
 		goto out;
 	}
@@ -541,10 +482,7 @@ main(int argc, char **argv)
 	}
 	pf_ctl_set_daemon(d.ctl, &(struct pf_ctl_daemon){
 	    .version = MZERO_VERSION, .pubkey = d.pubkey,
-	    .state_dir = realpath(d.conf.state_dir, d.state_abs)
-		? d.state_abs
-		: d.conf.state_dir,
-	    .stop = stop_daemon,
+	    .state_dir = d.conf.state_dir, .stop = stop_daemon,
 	    .reload = reload_msg, .ud = &d});
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	for (int i = 0; i < 4; i++) {
@@ -560,13 +498,13 @@ main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&d.sig[i], NULL);
 out:
+	/* Everything closes through callbacks in one run of the loop; the
+	 * bank commits its book after the platform is gone. */
 	pf_ctl_close(d.ctl);
 	pf_net_close(d.net);
-	pf_money_close(d.pf);
-	pf_free(d.pf);
-	xchg_exchange_close(d.xchg); /* after pf_free: it borrowed it */
-	money_bank_close(&d.bank); /* commits the book: nothing held is lost */
+	pf_host_close(&d.host);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	pf_host_free(&d.host);
 	pf_net_free(d.net);
 	pf_ctl_free(d.ctl);
 	if (uv_loop_close(&d.loop))

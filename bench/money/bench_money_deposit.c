@@ -28,7 +28,7 @@
  * (money_bank_deposit_stage: decode, verify, ledger lookup, stage the
  * spend), then waits until its spend is durable: a waiter that finds no
  * commit in progress becomes the committer and runs money_bank_commit()
- * (one write + one fdatasync for everything staged so far) while the
+ * (one SQLite transaction for everything staged so far) while the
  * others keep verifying and staging into the next batch. (A dedicated
  * committer thread that waits for larger batches was tried and was not
  * faster: with 64 depositors each waiting for its own deposit, a larger
@@ -406,22 +406,21 @@ main(int argc, char **argv)
 	       "%ld refused\n",
 	    median(dr, rounds), ncpu, median(rn, rounds), median(r1, rounds),
 	    median(rc, rounds), (long)atomic_load(&failures));
-	printf("threads model: mean commit (write + fdatasync) %.2f ms\n",
+	printf("threads model: mean commit (one transaction) %.2f ms\n",
 	    batches_threads ? commit_s * 1e3 / (double)batches_threads : 0.0);
 	printf("loop model: %ld commits, mean %.2f ms\n", lm_commits,
 	    lm_commits ? lm_commit_s * 1e3 / (double)lm_commits : 0.0);
 	printf("loop model: median %.0f deposits/s, ratio to raw(1 thread) "
 	       "%.3f\n",
 	    median(ld, rounds), median(lr, rounds));
-	printf("ledger %llu records, %llu bytes\n",
-	    (unsigned long long)st.records, (unsigned long long)st.bytes);
+	printf("ledger %llu rows\n", (unsigned long long)st.records);
 
 	/* The deposits' credit never reached an account: burn it. */
 	money_book_expire(&bank.book, 0);
 	money_bank_close(&bank);
 	{
 		char p[4200];
-		snprintf(p, sizeof(p), "%s/ledger", dir);
+		snprintf(p, sizeof(p), "%s/" MONEY_STORE_FILE, dir);
 		unlink(p);
 		snprintf(p, sizeof(p), "%s/identity", dir);
 		unlink(p);

@@ -291,9 +291,11 @@ main(int argc, char **argv)
 	    median(dc, rounds), median(rc, rounds), median(qc, rounds),
 	    1e6 / median(dc, rounds), 1e6 / median(rc, rounds));
 	printf("check: %llu deposits (expected %ld), %llu refused, %d process "
-	       "errors, %llu commits (%.1f deposits each): %s\n",
+	       "errors, %llu removed at zero credit, %llu commits (%.1f "
+	       "deposits each): %s\n",
 	    (unsigned long long)ms.deposits, ntok,
 	    (unsigned long long)ms.refused, e.errors,
+	    (unsigned long long)ms.removed,
 	    (unsigned long long)ms.commits,
 	    ms.commits ? (double)ms.deposits / (double)ms.commits : 0.0,
 	    ms.deposits == (uint64_t)ntok && ms.refused == 0 && e.errors == 0
@@ -303,7 +305,7 @@ main(int argc, char **argv)
 	pf_free(pf);
 	uv_loop_close(&loop);
 	money_bank_close(&bank);
-	snprintf(path, sizeof(path), "%s/ledger", dir);
+	snprintf(path, sizeof(path), "%s/" MONEY_STORE_FILE, dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/identity", dir);
 	unlink(path);

@@ -224,7 +224,7 @@ main(int argc, char **argv)
 	money_ident_free(b);
 	free(toks);
 	char p[4200];
-	snprintf(p, sizeof(p), "%s/reserve", adir);
+	snprintf(p, sizeof(p), "%s/" MONEY_STORE_FILE, adir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/identity", adir);
 	unlink(p);

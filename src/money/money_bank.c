@@ -3,15 +3,38 @@
  * its ledger and its book. Minting, the deposit and withdraw paths in the
  * order that keeps them crash-safe (verify, then stage, then commit, then
  * act), the book snapshot that rides along with every commit, and pruning.
+ * The ledger lives in the state database MONEY_STORE_FILE of the state
+ * directory; a directory still holding the files of the hand-written
+ * ledger that came before is refused, never silently started afresh.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "money_int.h"
+
+/* MONEY_ERR_OLDSTATE when (dir) holds a file of the former format. */
+static enum money_err
+old_state(const char *dir)
+{
+	static const char *const names[] = {"ledger", "reserve"};
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >=
+		    (int)sizeof(path))
+			return MONEY_ERR_INVAL;
+		if (lstat(path, &st) == 0)
+			return MONEY_ERR_OLDSTATE;
+	}
+	return MONEY_OK;
+}
 
 enum money_err
 money_bank_open(struct money_bank *b, const char *dir)
@@ -24,7 +47,9 @@ money_bank_open(struct money_bank *b, const char *dir)
 	memset(b, 0, sizeof(*b));
 	if (dir == NULL)
 		return MONEY_ERR_INVAL;
-	if (snprintf(path, sizeof(path), "%s/ledger", dir) >=
+	if ((err = old_state(dir)) != MONEY_OK)
+		return err;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, MONEY_STORE_FILE) >=
 	    (int)sizeof(path)) {
 		errno = ENAMETOOLONG;
 		return MONEY_ERR_SYS;
@@ -33,6 +58,9 @@ money_bank_open(struct money_bank *b, const char *dir)
 		goto err_out;
 	if ((err = money_ledger_open(path, &b->ledger)) != MONEY_OK)
 		goto err_ident;
+	if ((err = money_ledger_pk(b->ledger, money_ident_pk(b->ident))) !=
+	    MONEY_OK)
+		goto err_ledger;
 	money_ledger_totals(b->ledger, &t);
 	money_ledger_stats(b->ledger, &st);
 	if ((err = money_book_init(&b->book, &t, st.outstanding)) != MONEY_OK)

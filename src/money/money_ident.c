@@ -92,6 +92,48 @@ ident_from_seed(struct money_ident *id, const uint8_t *seed)
 	return MONEY_OK;
 }
 
+/*
+ * Writes (len) bytes as the new file (path), mode 0600, whole or not at
+ * all: a temp file, then link() to the name, which fails if another
+ * start created it meanwhile. No sync of its own: SQLite owns
+ * durability, and the bank records the key in the state database at
+ * once, so an identity lost to a crash is noticed (MONEY_ERR_IDENT), never
+ * replaced silently while the ledger holds serials of the old one.
+ */
+static enum money_err
+file_create(const char *path, const uint8_t *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, rc;
+	size_t done = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return MONEY_ERR_INVAL;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return MONEY_ERR_SYS;
+	rc = fchmod(fd, 0600);
+	while (rc == 0 && done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (close(fd) < 0)
+		rc = -1;
+	if (rc == 0)
+		rc = link(tmp, path);
+	{
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc == 0 ? MONEY_OK : MONEY_ERR_SYS;
+}
+
 /* Creates the identity file; (buf) is IDENT_FILE_LEN secure bytes. */
 static enum money_err
 ident_create(struct money_ident *id, const char *path, uint8_t *buf)
@@ -103,7 +145,7 @@ ident_create(struct money_ident *id, const char *path, uint8_t *buf)
 	if ((err = ident_from_seed(id, buf + IDENT_MAGIC_LEN)) != MONEY_OK)
 		return err;
 	memcpy(buf + IDENT_MAGIC_LEN + IDENT_SEED_LEN, id->pk, MONEY_PK_LEN);
-	return money__file_replace(path, buf, IDENT_FILE_LEN, 0600);
+	return file_create(path, buf, IDENT_FILE_LEN);
 }
 
 /* Loads an existing identity file opened as (fd) into (id). */

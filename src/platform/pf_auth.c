@@ -10,15 +10,17 @@
  *    3  1  flags 0
  *    4  4  length of the box (big-endian)
  *    8 32  the sender's Ed25519 public key
- *   40 24  nonce (random)
+ *   40 24  nonce: the sender's counter for this peer (8, big-endian,
+ *          pf_replay.c), then 16 random bytes
  *   64     crypto_box(nonce, shared key): time (8, big-endian µs since
  *          the epoch) and the messenger; 16 bytes of MAC in front
  *
  * The shared key is X25519 between the two identities converted to
  * Curve25519 (crypto_box_beforenm), so only the holder of the sender's
  * secret key can make a box that opens, and only the receiver can read
- * it. An envelope older or newer than PF_AUTH_WINDOW_US, or whose nonce
- * was seen among the last PF_AUTH_NONCES, is a replay and is dropped.
+ * it. An envelope older or newer than PF_AUTH_WINDOW_US, or whose counter
+ * the peer's replay window has seen (pf_replay.c), is a replay and is
+ * dropped.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -67,7 +69,7 @@ pf__auth_derive(struct pf_net *n)
 		    crypto_box_beforenm(k, cpk, n->auth_sk))
 			continue; /* no valid key: nothing ever opens */
 	}
-	return 0;
+	return pf__replay_sync(n);
 }
 
 void
@@ -76,6 +78,7 @@ pf__auth_free(struct pf_net *n)
 	sodium_free(n->auth_sk);
 	sodium_free(n->auth_k);
 	n->auth_sk = n->auth_k = NULL;
+	pf__replay_free(n);
 }
 
 const struct pf_neighbour *
@@ -108,7 +111,10 @@ pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in, size_t len,
 	out[6] = (uint8_t)(box >> 8);
 	out[7] = (uint8_t)box;
 	memcpy(out + ENV_PK, n->auth_pk, 32);
-	randombytes_buf(out + ENV_NONCE, crypto_box_NONCEBYTES);
+	uint64_t ctr = pf__replay_next(n, ix);
+	for (int i = 0; i < 8; i++)
+		out[ENV_NONCE + i] = (uint8_t)(ctr >> (56 - 8 * i));
+	randombytes_buf(out + ENV_NONCE + 8, crypto_box_NONCEBYTES - 8);
 	uint64_t t = (uint64_t)pf_now_us();
 	for (int i = 0; i < 8; i++)
 		plain[i] = (uint8_t)(t >> (56 - 8 * i));
@@ -117,19 +123,8 @@ pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in, size_t len,
 	crypto_box_easy_afternm(out + ENV_HDR, plain, len + 8, out + ENV_NONCE,
 	    n->auth_k + ix * crypto_box_BEFORENMBYTES);
 	n->st.tx_auth++;
+	pf__replay_save(n, false);
 	return len + ENV_OVER;
-}
-
-static bool
-replayed(struct pf_net *n, const uint8_t *nonce)
-{
-	uint64_t h;
-	memcpy(&h, nonce, sizeof(h)); /* random: any 8 bytes will do */
-	for (size_t i = 0; i < PF_AUTH_NONCES; i++)
-		if (n->auth_seen[i] == h)
-			return true;
-	n->auth_seen[n->auth_next++ % PF_AUTH_NONCES] = h;
-	return false;
 }
 
 int
@@ -156,9 +151,14 @@ pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
 	for (int i = 0; i < 8; i++)
 		t = t << 8 | out[i];
 	int64_t age = pf_now_us() - (int64_t)t;
+	uint64_t ctr = 0;
+	for (int i = 0; i < 8; i++)
+		ctr = ctr << 8 | in[ENV_NONCE + i];
+	/* Age first: an envelope out of the window leaves no mark in it. */
 	if (age > PF_AUTH_WINDOW_US || age < -PF_AUTH_WINDOW_US ||
-	    replayed(n, in + ENV_NONCE))
+	    !pf__replay_accept(n, ix, ctr))
 		return PF_NDROP_AUTH_REPLAY;
+	pf__replay_save(n, false);
 	memmove(out, out + 8, plen - 8);
 	*outlen = plen - 8;
 	n->st.rx_auth++;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#include "pf_money.h"
+#include "pf_int.h"
 
 static uint32_t
 khash(uint64_t k)
@@ -91,9 +91,9 @@ pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
 			pf__list_del(&c->own);
 			c->owner->nkeys--;
 		}
-		/* Paid before it leaves (pf_charge.c); the key is used up
+		/* Paid before it leaves (the meter); the key is used up
 		 * either way. */
-		if (pf__charge_send(from, c->fam->f.name, len))
+		if (pf__meter_send(from, c->fam->f.name, len) == PF_PAID)
 			c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
@@ -164,7 +164,7 @@ int
 pf_add_console(struct pf_platform *pf)
 {
 	struct pf_family con = {.name = "console",
-	    .mtu = 65000,
+	    .mtu = PF_DGRAM,
 	    .ud = pf,
 	    .check = console_check,
 	    .send = console_send};

@@ -2,10 +2,12 @@
  * pf_conf.c: the daemon's INI configuration (libinih). Every error names
  * its line. The keys are documented in docs/platform.md:
  *
- *   [platform]   listen, state, log, accept
+ *   [platform]   listen, state, log, accept, egress_allow
  *   [limits]     max_procs, heap_quota, global_quota, slice, max_steps,
  *                max_life, max_msg, max_dgram, rate, burst, tcp_queue,
- *                tcp_conns, tcp_idle, native_slab, native_contexts
+ *                tcp_conns, tcp_out, tcp_per_host, tcp_frame, tcp_idle,
+ *                egress_bytes, egress_period, egress_factor,
+ *                native_slab, native_contexts
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
  *                store_lease, mem_capacity, link_capacity
@@ -201,6 +203,12 @@ static const struct {
     L32("burst", net.burst, 100000000),
     L32("tcp_queue", net.tcp_queue, 1u << 30),
     L32("tcp_conns", net.tcp_conns, 100000),
+    L32("tcp_out", net.tcp_out, 100000),
+    L32("tcp_per_host", net.tcp_per_host, 100000),
+    L32("tcp_frame", net.tcp_frame_s, 1u << 30),
+    L32("egress_bytes", net.egress_bytes, 1u << 30),
+    L32("egress_period", net.egress_period_s, 1u << 20),
+    L32("egress_factor", net.egress_factor, 1000),
     L32("tcp_idle", net.tcp_idle_s, 1u << 30),
     L64("native_slab", pf.native_slab, 3ull << 30),
     L32("native_contexts", pf.native_contexts, 4096),
@@ -236,7 +244,7 @@ set_limit(struct pf_conf *c, const char *section, const char *name,
 			return -1;
 		}
 		if (strcmp(name, "max_life") == 0)
-			v *= 1000000;
+			v *= PF_US_PER_S;
 		char *p = (char *)c + limits[i].off;
 		if (limits[i].width == 32) {
 			uint32_t v32 = (uint32_t)v;
@@ -288,6 +296,34 @@ set_platform(struct pf_conf *c, const char *name, const char *value,
 			}
 		snprintf(err, errlen, "log: debug, info, warn or error");
 		return -1;
+	}
+	if (strcmp(name, "egress_allow") == 0) {
+		struct pf_net_config *nc = &c->net;
+		char addr[128];
+		const char *slash = strchr(value, '/');
+		size_t alen = slash ? (size_t)(slash - value) : strlen(value);
+		char *end;
+		long bits = slash ? strtol(slash + 1, &end, 10) : 128;
+		if (nc->negress_allow == PF_EGRESS_MAX_ALLOW) {
+			snprintf(err, errlen, "egress_allow: at most %d",
+			    PF_EGRESS_MAX_ALLOW);
+			return -1;
+		}
+		struct pf_prefix *p = &nc->egress_allow[nc->negress_allow];
+		if (alen >= sizeof(addr) || (slash && (*end || bits < 0 ||
+						     bits > 128))) {
+			snprintf(err, errlen, "egress_allow: ADDR[/BITS]");
+			return -1;
+		}
+		memcpy(addr, value, alen);
+		addr[alen] = 0;
+		if (pf_parse_hostport(addr, &p->sa)) {
+			snprintf(err, errlen, "egress_allow: bad address");
+			return -1;
+		}
+		p->bits = (int)bits;
+		nc->negress_allow++;
+		return 0;
 	}
 	if (strcmp(name, "accept") == 0) {
 		if (strcmp(value, "any") == 0)

@@ -5,7 +5,6 @@
  * or sends an oversized request gets an error and is dropped.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -47,262 +46,53 @@ pf_ctl_set_daemon(struct pf_ctl *c, const struct pf_ctl_daemon *d)
 	c->d = *d;
 }
 
+static void neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b);
+
 /* ---- text answers ---- */
 
-struct cbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-cprintf(struct cbuf *b, const char *fmt, ...)
-{
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = b->oom ? 0
-			       : vsnprintf(b->p ? b->p + b->n : NULL,
-				     b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (b->oom || n < 0)
-			return;
-		if ((size_t)n < b->cap - b->n) {
-			b->n += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
-static void
-add_heap(void *ud, struct pf_proc *p)
-{
-	struct pf_proc_info info;
-	pf_proc_info(p, &info);
-	*(uint64_t *)ud += info.heap;
-}
-
-static long
-rss_kb(void)
-{
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-		rss = 0;
-	fclose(f);
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/* Money in units; prices in units per resource unit, fixed point. */
-static void
-money_text(struct pf_ctl *c, struct cbuf *b)
-{
-	struct pf_money_stats m;
-	pf_money_get_stats(c->pf, &m);
-	if (!m.nprices)
-		return;
-	cprintf(b, "economy    %s\n", m.charged ? "charged" : "free");
-	cprintf(b, "money      minted %lld, held %lld, outstanding %lld, "
-		   "burned %lld (charged %lld), lost %lld (%lld at start)\n",
-	    (long long)m.minted, (long long)m.held, (long long)m.outstanding,
-	    (long long)m.burned, (long long)m.charged_units, (long long)m.lost,
-	    (long long)m.lost_at_open);
-	cprintf(b, "ledger     %llu records, %llu serials, %llu commits; "
-		   "%llu deposits, %llu withdrawals, %llu refused\n",
-	    (unsigned long long)m.ledger_records,
-	    (unsigned long long)m.ledger_serials,
-	    (unsigned long long)m.commits, (unsigned long long)m.deposits,
-	    (unsigned long long)m.withdrawals, (unsigned long long)m.refused);
-	cprintf(b, "refused   ");
-	for (int r = 0; r < PF_REFUSAL_N; r++)
-		cprintf(b, " %s %llu", pf_refusal_name(r),
-		    (unsigned long long)m.refused_by[r]);
-	cprintf(b, "\n");
-	cprintf(b, "removals   %llu (credit exhausted); %llu entries of _ "
-		   "expired\n",
-	    (unsigned long long)m.removed,
-	    (unsigned long long)m.expired_store);
-	cprintf(b, "prices     epoch %llu, per unit of resource x 1e-6:",
-	    (unsigned long long)m.epoch);
-	for (int r = 0; r < m.nprices; r++)
-		cprintf(b, " %s=%lld", money_res_name((enum money_res)r),
-		    (long long)m.price[r]);
-	cprintf(b, "\n");
-	struct pf_xchg_stats x;
-	pf_xchg_get_stats(c->pf, &x);
-	if (!x.present)
-		return;
-	cprintf(b, "exchange   %llu sold to us, %llu bought, %llu refused; "
-		   "paid out %lld, taken in %lld; reserve %llu tokens, %llu "
-		   "records, %llu commits, %llu compactions\n",
-	    (unsigned long long)x.sells, (unsigned long long)x.buys,
-	    (unsigned long long)x.refused, (long long)x.minted,
-	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
-	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits,
-	    (unsigned long long)x.reserve_compactions);
-}
-
-static void
-money_json(struct pf_ctl *c, struct cbuf *b)
-{
-	struct pf_money_stats m;
-	pf_money_get_stats(c->pf, &m);
-	if (!m.nprices)
-		return;
-	cprintf(b, ",\"money\":{\"economy\":\"%s\",\"minted\":%lld,"
-		   "\"held\":%lld,\"outstanding\":%lld,\"burned\":%lld,"
-		   "\"charged\":%lld,\"lost\":%lld,\"lost_at_start\":%lld,"
-		   "\"removed\":%llu,\"deposits\":%llu,\"withdrawals\":%llu,"
-		   "\"refused\":%llu,\"store_expired\":%llu,"
-		   "\"ledger_records\":%llu,\"ledger_serials\":%llu,"
-		   "\"commits\":%llu,\"epoch\":%llu,\"prices\":{",
-	    m.charged ? "charged" : "free", (long long)m.minted,
-	    (long long)m.held, (long long)m.outstanding, (long long)m.burned,
-	    (long long)m.charged_units, (long long)m.lost,
-	    (long long)m.lost_at_open, (unsigned long long)m.removed,
-	    (unsigned long long)m.deposits, (unsigned long long)m.withdrawals,
-	    (unsigned long long)m.refused,
-	    (unsigned long long)m.expired_store,
-	    (unsigned long long)m.ledger_records,
-	    (unsigned long long)m.ledger_serials,
-	    (unsigned long long)m.commits, (unsigned long long)m.epoch);
-	for (int r = 0; r < m.nprices; r++)
-		cprintf(b, "%s\"%s\":%lld", r ? "," : "",
-		    money_res_name((enum money_res)r), (long long)m.price[r]);
-	cprintf(b, "},\"refusals\":{");
-	for (int r = 0; r < PF_REFUSAL_N; r++)
-		cprintf(b, "%s\"%s\":%llu", r ? "," : "", pf_refusal_name(r),
-		    (unsigned long long)m.refused_by[r]);
-	cprintf(b, "}}");
-	struct pf_xchg_stats x;
-	pf_xchg_get_stats(c->pf, &x);
-	if (!x.present)
-		return;
-	cprintf(b, ",\"exchange\":{\"sells\":%llu,\"buys\":%llu,"
-		   "\"refused\":%llu,\"paid_out\":%lld,\"taken_in\":%lld,"
-		   "\"reserve_tokens\":%llu,\"reserve_records\":%llu,"
-		   "\"reserve_commits\":%llu,\"reserve_compactions\":%llu}",
-	    (unsigned long long)x.sells, (unsigned long long)x.buys,
-	    (unsigned long long)x.refused, (long long)x.minted,
-	    (long long)x.burned, (unsigned long long)x.reserve_tokens,
-	    (unsigned long long)x.reserve_records,
-	    (unsigned long long)x.reserve_commits,
-	    (unsigned long long)x.reserve_compactions);
-}
-
-static void neighbours_live(struct pf_ctl *c, bool json, struct cbuf *b);
-
-static void
-cmd_status(struct pf_ctl *c, bool json, struct cbuf *b)
-{
-	struct pf_stats ps;
-	struct pf_net_stats ns = {0};
-	uint64_t heaps = 0;
-	pf_get_stats(c->pf, &ps);
-	if (c->net)
-		pf_net_get_stats(c->net, &ns);
-	pf_foreach(c->pf, add_heap, &heaps);
-	long long up = (long long)((pf_now_us() - c->started_us) / 1000000);
-	unsigned long long gl = m0_global_bytes(pf_global(c->pf));
-	char a[80];
 #define U(x) ((unsigned long long)(x))
-	if (json) {
-		cprintf(b, "{\"version\":\"%s\",\"identity\":\"%s\","
-			   "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
-			   "\"state\":\"%s\",",
-		    c->d.version ? c->d.version : "",
-		    c->d.pubkey ? c->d.pubkey : "", U(c->pf->cfg.hid),
-		    U(c->pf->cfg.pid), c->d.state_dir ? c->d.state_dir : "");
-		cprintf(b, "\"uptime_s\":%lld,\"processes\":{\"running\":%llu,"
-			   "\"waiting\":%llu,\"created\":%llu,\"ended\":%llu},"
-			   "\"queues\":%llu,\"memory\":{\"global_bytes\":%llu,"
-			   "\"process_bytes\":%llu,\"rss_kb\":%ld},\"links\":{"
-			   "\"listen\":[",
-		    up, U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended),
-		    U(ps.queues), gl, U(heaps), rss_kb());
-		for (int i = 0; c->net && i < c->net->nls; i++) {
-			pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a,
-			    sizeof(a));
-			cprintf(b, "%s\"%s\"", i ? "," : "", a);
-		}
-		cprintf(b, "],\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,"
-			   "\"tx_bytes\":%llu,\"rx_auth\":%llu,\"tx_auth\":%llu,"
-			   "\"tcp_open\":%llu,"
-			   "\"tcp_accepted\":%llu,\"tcp_connected\":%llu},"
-			   "\"drops\":{",
-		    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes),
-		    U(ns.rx_auth), U(ns.tx_auth), U(ns.tcp_open),
-		    U(ns.tcp_accepted), U(ns.tcp_connected));
-		for (int i = 0; i < PF_DROP_N; i++) {
-			cprintf(b, "%s\"%s\":%llu", i ? "," : "", pf_drop_id(i),
-			    U(ps.drops[i]));
-		}
-		for (int i = 0; i < PF_NDROP_N; i++) {
-			cprintf(b, ",\"%s\":%llu", pf_net_drop_id(i),
-			    U(ns.drops[i]));
-		}
-		cprintf(b, "},\"neighbours\":");
+
+/* The status table (pf_status.c): the same counters as the log. */
+static void
+cmd_status(struct pf_ctl *c, bool json, struct pf_sbuf *b)
+{
+	struct pf_status st = {0};
+	pf_status_collect(c->pf, c->net, &st);
+	char *out = st.oom ? NULL
+			   : json ? pf_status_json(&st) : pf_status_text(&st);
+	pf_status_free(&st);
+	if (!out) {
+		b->oom = true;
+		return;
+	}
+	/* What only the daemon knows, then the table, then the neighbours'
+	 * liveness (m0ctl status). */
+	const char *v = c->d.version ? c->d.version : "";
+	const char *pk = c->d.pubkey ? c->d.pubkey : "";
+	const char *sd = c->d.state_dir ? c->d.state_dir : "";
+	if (json && out[0] == '{') {
+		pf__sprint(b, "{\"version\":\"%s\",\"identity\":\"%s\","
+			      "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
+			      "\"state\":\"%s\",\"neighbours\":",
+		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
 		neighbours_live(c, true, b);
 		b->n--; /* its new line */
-		money_json(c, b);
-		cprintf(b, "}\n");
-		return;
+		pf__sprint(b, ",%s", out + 1);
+	} else {
+		pf__sprint(b, "version    %s\nidentity   %s\n"
+			      "_hid _pid  %016llx %016llx\nstate      %s\n",
+		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
+		pf__sprint(b, "%s", out);
+		if (c->net && c->net->nnbr) {
+			pf__sprint(b, "neighbours\n");
+			neighbours_live(c, false, b);
+		}
 	}
-	if (c->d.version)
-		cprintf(b, "version    %s\n", c->d.version);
-	if (c->d.pubkey)
-		cprintf(b, "identity   %s\n", c->d.pubkey);
-	cprintf(b, "_hid _pid  %016llx %016llx\n", U(c->pf->cfg.hid),
-	    U(c->pf->cfg.pid));
-	if (c->d.state_dir)
-		cprintf(b, "state      %s\n", c->d.state_dir);
-	cprintf(b, "uptime     %llds\n", up);
-	cprintf(b, "processes  %llu running, %llu waiting (%llu created, "
-		   "%llu ended)\n",
-	    U(ps.running), U(ps.waiting), U(ps.created), U(ps.ended));
-	cprintf(b, "queues     %llu\n", U(ps.queues));
-	cprintf(b, "memory     global %llu B, processes %llu B, rss %ld kB\n",
-	    gl, U(heaps), rss_kb());
-	for (int i = 0; c->net && i < c->net->nls; i++) {
-		pf_format_sa((struct sockaddr *)&c->net->ls[i].sa, a, sizeof(a));
-		cprintf(b, "link %-3d   %s (udpip, tcpip)\n", i, a);
-	}
-	cprintf(b, "traffic    rx %llu (%llu B), tx %llu (%llu B); envelopes "
-		   "%llu in, %llu out\n",
-	    U(ns.rx), U(ns.rx_bytes), U(ns.tx), U(ns.tx_bytes), U(ns.rx_auth),
-	    U(ns.tx_auth));
-	cprintf(b, "tcp        %llu open (%llu accepted, %llu connected)\n",
-	    U(ns.tcp_open), U(ns.tcp_accepted), U(ns.tcp_connected));
-	if (c->net && c->net->nnbr) {
-		cprintf(b, "neighbours\n");
-		neighbours_live(c, false, b);
-	}
-	cprintf(b, "drops\n");
-	for (int i = 0; i < PF_DROP_N; i++) {
-		cprintf(b, "  %-14s %10llu  %s\n", pf_drop_id(i), U(ps.drops[i]),
-		    pf_drop_reason(i));
-	}
-	for (int i = 0; i < PF_NDROP_N; i++) {
-		cprintf(b, "  %-14s %10llu  %s\n", pf_net_drop_id(i),
-		    U(ns.drops[i]),
-		    pf_net_drop_reason(i));
-	}
-	money_text(c, b);
+	free(out);
 }
 
 struct ps_ctx {
-	struct cbuf *b;
+	struct pf_sbuf *b;
 	bool json;
 	int n;
 };
@@ -315,30 +105,30 @@ ps_one(void *ud, struct pf_proc *p)
 	pf_proc_info(p, &i);
 	const char *where = !i.in_queue ? "-" : i.head ? "head" : "waiting";
 	if (x->json)
-		cprintf(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
+		pf__sprint(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
 			      "\"%s\",\"age_ms\":%lld,\"steps\":%llu,"
 			      "\"heap\":%llu}",
 		    x->n ? "," : "", U(i.id), U(i.queue), where,
 		    (long long)(i.age_us / 1000), U(i.steps), U(i.heap));
 	else
-		cprintf(x->b, "%8llu %016llx %-8s %10lld %12llu %10llu\n",
+		pf__sprint(x->b, "%8llu %016llx %-8s %10lld %12llu %10llu\n",
 		    U(i.id), U(i.queue), where, (long long)(i.age_us / 1000),
 		    U(i.steps), U(i.heap));
 	x->n++;
 }
 
 static void
-cmd_ps(struct pf_ctl *c, bool json, struct cbuf *b)
+cmd_ps(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 {
 	struct ps_ctx x = {b, json, 0};
 	if (json)
-		cprintf(b, "[");
+		pf__sprint(b, "[");
 	else
-		cprintf(b, "%8s %-16s %-8s %10s %12s %10s\n", "ID", "QUEUE",
+		pf__sprint(b, "%8s %-16s %-8s %10s %12s %10s\n", "ID", "QUEUE",
 		    "STATE", "AGE_MS", "STEPS", "HEAP");
 	pf_foreach(c->pf, ps_one, &x);
 	if (json)
-		cprintf(b, "]\n");
+		pf__sprint(b, "]\n");
 }
 
 struct kill_ctx {
@@ -358,7 +148,7 @@ kill_pick(void *ud, struct pf_proc *p)
 }
 
 static int
-cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
+cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 {
 	char *end;
 	if (strlen(arg) == 16) {
@@ -376,7 +166,7 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
 				now += pf_kill(c->pf, k.ids[i]) == 0;
 			killed += now;
 		} while (k.n == 64 && now > 0);
-		cprintf(b, "killed %d processes of queue %s\n", killed, arg);
+		pf__sprint(b, "killed %d processes of queue %s\n", killed, arg);
 		return 0;
 	}
 	errno = 0;
@@ -384,14 +174,32 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct cbuf *b)
 	if (!*arg || *end || errno)
 		goto bad;
 	if (pf_kill(c->pf, id)) {
-		cprintf(b, "no process %llu\n", id);
+		pf__sprint(b, "no process %llu\n", id);
 		return -1;
 	}
-	cprintf(b, "killed process %llu\n", id);
+	pf__sprint(b, "killed process %llu\n", id);
 	return 0;
 bad:
-	cprintf(b, "kill: want a process id or a queue key (16 hex digits)\n");
+	pf__sprint(b, "kill: want a process id or a queue key (16 hex digits)\n");
 	return -1;
+}
+
+static void
+cmd_neighbours(struct pf_ctl *c, bool json, struct pf_sbuf *b)
+{
+	char a[80];
+	if (json)
+		pf__sprint(b, "{");
+	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
+		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
+		if (json)
+			pf__sprint(b, "%s\"%s\":\"%s\"", i ? "," : "",
+			    c->net->nbr[i].name, a);
+		else
+			pf__sprint(b, "%-20s %s\n", c->net->nbr[i].name, a);
+	}
+	if (json)
+		pf__sprint(b, "}\n");
 }
 
 /* "12.3 s ago", or "never". */
@@ -404,39 +212,22 @@ ago(int64_t then, int64_t now, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s ago", (double)(now - then) / 1e6);
 }
 
-/* m0ctl neighbours: name and address; status adds their liveness. */
+/* Each neighbour with when a messenger last came from it and went to it
+ * and the last round trip (struct pf_neighbour). */
 static void
-cmd_neighbours(struct pf_ctl *c, bool json, struct cbuf *b)
-{
-	char a[80];
-	if (json)
-		cprintf(b, "{");
-	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
-		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
-		if (json)
-			cprintf(b, "%s\"%s\":\"%s\"", i ? "," : "",
-			    c->net->nbr[i].name, a);
-		else
-			cprintf(b, "%-20s %s\n", c->net->nbr[i].name, a);
-	}
-	if (json)
-		cprintf(b, "}\n");
-}
-
-static void
-neighbours_live(struct pf_ctl *c, bool json, struct cbuf *b)
+neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 {
 	char a[80], rx[32], tx[32];
 	int64_t now = pf_now_us();
 	if (json)
-		cprintf(b, "{");
+		pf__sprint(b, "{");
 	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
 		const struct pf_neighbour *nb = &c->net->nbr[i];
 		pf_format_sa((struct sockaddr *)&nb->sa, a, sizeof(a));
 		if (json) {
-			cprintf(b, "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
-				   "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
-				   "\"rtt_us\":%lld}",
+			pf__sprint(b, "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
+				      "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
+				      "\"rtt_us\":%lld}",
 			    i ? "," : "", nb->name, a, nb->pinned,
 			    nb->last_rx_us ? (double)(now - nb->last_rx_us) / 1e6
 					   : -1.0,
@@ -447,24 +238,24 @@ neighbours_live(struct pf_ctl *c, bool json, struct cbuf *b)
 		}
 		ago(nb->last_rx_us, now, rx, sizeof(rx));
 		ago(nb->last_tx_us, now, tx, sizeof(tx));
-		cprintf(b, "%-16s %-22s %s heard %s, sent %s", nb->name, a,
+		pf__sprint(b, "%-16s %-22s %s heard %s, sent %s", nb->name, a,
 		    nb->pinned ? "pinned" : "plain ", rx, tx);
 		if (nb->rtt_us)
-			cprintf(b, ", round trip %lld us", (long long)nb->rtt_us);
-		cprintf(b, "\n");
+			pf__sprint(b, ", round trip %lld us", (long long)nb->rtt_us);
+		pf__sprint(b, "\n");
 	}
 	if (json)
-		cprintf(b, "}\n");
+		pf__sprint(b, "}\n");
 }
 
 static int
-cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
+cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct pf_sbuf *b)
 {
 	struct m0_msg m;
 	size_t used;
 	int w = m0_wire_decode(p, len, UINT32_MAX, &m, &used);
 	if (w != M0_WIRE_OK) {
-		cprintf(b, "not a messenger: %s\n", m0_wire_strerror(w));
+		pf__sprint(b, "not a messenger: %s\n", m0_wire_strerror(w));
 		return -1;
 	}
 	/* Its origin is the console, so its answers reach the log. */
@@ -472,34 +263,33 @@ cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct cbuf *b)
 	uint64_t id;
 	int err = pf_spawn(c->pf, &m, &ori, c->setup, NULL, &id);
 	if (err) {
-		cprintf(b, "not started: %s\n",
-		    err > 0 ? m0_strerror(err) : "process cap reached");
+		pf__sprint(b, "not started: %s\n", pf_strerror(err));
 		return -1;
 	}
-	cprintf(b, "process %llu\n", U(id));
+	pf__sprint(b, "process %llu\n", U(id));
 	return 0;
 #undef U
 }
 
-static void answer(struct ctl_client *k, uint32_t type, struct cbuf *b);
+static void answer(struct ctl_client *k, uint32_t type, struct pf_sbuf *b);
 static void client_closed(uv_handle_t *h);
 
 static void
 mint_done(void *ud, int err, const uint8_t *token)
 {
 	struct ctl_client *k = ud;
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	k->minting = false;
 	if (k->closed) { /* the client left: the token expires unused */
 		client_closed((uv_handle_t *)&k->h);
 		return;
 	}
 	if (err) {
-		cprintf(&b, "mint failed: %s\n", money_strerror(err));
+		pf__sprint(&b, "mint failed: %s\n", money_strerror(err));
 	} else {
 		for (size_t i = 0; i < MONEY_TOKEN_LEN; i++)
-			cprintf(&b, "%02x", token[i]);
-		cprintf(&b, "\n");
+			pf__sprint(&b, "%02x", token[i]);
+		pf__sprint(&b, "\n");
 	}
 	answer(k, err ? PF_MSG_ERROR : PF_MSG_REPLY, &b);
 	free(b.p);
@@ -507,19 +297,19 @@ mint_done(void *ud, int err, const uint8_t *token)
 
 /* Returns 1 when the answer comes later. */
 static int
-cmd_mint(struct ctl_client *k, const char *arg, struct cbuf *b)
+cmd_mint(struct ctl_client *k, const char *arg, struct pf_sbuf *b)
 {
 	char *end;
 	errno = 0;
 	long long n = strtoll(arg, &end, 10);
 	if (errno || end == arg || *end || n <= 0) {
-		cprintf(b, "mint: want a positive amount\n");
+		pf__sprint(b, "mint: want a positive amount\n");
 		return -1;
 	}
 	k->minting = true;
 	if (pf_money_mint(k->ctl->pf, n, mint_done, k)) {
 		k->minting = false;
-		cprintf(b, "mint: this platform has no money\n");
+		pf__sprint(b, "mint: this platform has no money\n");
 		return -1;
 	}
 	return 1;
@@ -566,7 +356,7 @@ answered(uv_write_t *req, int status)
 }
 
 static void
-answer(struct ctl_client *k, uint32_t type, struct cbuf *b)
+answer(struct ctl_client *k, uint32_t type, struct pf_sbuf *b)
 {
 	k->answered = true;
 	uv_read_stop((uv_stream_t *)&k->h);
@@ -595,7 +385,7 @@ static void
 dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 {
 	struct pf_ctl *c = k->ctl;
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	char arg[64] = "";
 	if (h->type != PF_MSG_INJECT) {
 		size_t n = h->len < sizeof(arg) - 1 ? h->len : sizeof(arg) - 1;
@@ -626,21 +416,21 @@ dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 		break;
 	case PF_MSG_STOP:
 		if (!c->d.stop) {
-			cprintf(&b, "stop: not a daemon\n");
+			pf__sprint(&b, "stop: not a daemon\n");
 			r = -1;
 		} else {
-			cprintf(&b, "stopping\n");
+			pf__sprint(&b, "stopping\n");
 			k->then_stop = true;
 		}
 		break;
 	case PF_MSG_RELOAD: {
 		char msg[400] = "reload: not a daemon";
 		r = c->d.reload ? c->d.reload(c->d.ud, msg, sizeof(msg)) : -1;
-		cprintf(&b, "%s\n", msg);
+		pf__sprint(&b, "%s\n", msg);
 		break;
 	}
 	default:
-		cprintf(&b, "unknown request %u\n", h->type);
+		pf__sprint(&b, "unknown request %u\n", h->type);
 		r = -1;
 		break;
 	}
@@ -681,12 +471,12 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	struct pf_msg_hdr h;
 	memcpy(&h, k->buf, sizeof(h));
-	struct cbuf b = {0};
+	struct pf_sbuf b = {0};
 	if (h.version != PF_PROTO_VERSION) {
-		cprintf(&b, "protocol version %u, want %u\n", h.version,
+		pf__sprint(&b, "protocol version %u, want %u\n", h.version,
 		    PF_PROTO_VERSION);
 	} else if (h.len > PF_PROTO_MAX) {
-		cprintf(&b, "request too large\n");
+		pf__sprint(&b, "request too large\n");
 	} else if (k->len - sizeof(h) >= h.len) {
 		dispatch(k, &h, k->buf + sizeof(h));
 		return;

@@ -1,5 +1,7 @@
 /*
- * pf_int.h: internals of the platform core (src/platform).
+ * pf_int.h: internals of the platform core (src/platform): processes,
+ * the scheduler, queues, channels. The economy and native code reach it
+ * only through include/pf_svc.h and the fields documented here as theirs.
  */
 #ifndef PF_INT_H
 #define PF_INT_H
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "pf.h"
+#include "pf_svc.h"
 
 /* Intrusive doubly linked list. */
 struct pf_link {
@@ -68,16 +71,18 @@ struct pf_proc {
 	uint8_t state;
 	bool timed;      /* waiting in a timed enter */
 	bool manual;     /* run by its owner, not the scheduler */
+	bool broke;      /* the meter's verdict: end after this turn */
 	struct pf_queue *q;
 	struct pf_link run;   /* run queue, or waiters of q */
 	struct pf_link all;
 	uint32_t theap;       /* index in the timer heap + 1, 0: none */
 	int64_t deadline;
 	int64_t born;
-	struct pf_nrun *nrun; /* a native run it waits for (pf_native.c) */
+	pf_work_fn work;      /* work it waits on (pf_svc.h), or NULL */
+	void *work_ud;
 	struct pf_link keys;  /* channel keys it made and has not used */
 	uint32_t nkeys;
-	struct pf_acct *acct; /* its money, when the platform has money */
+	void *meter;          /* the meter's data (an account), or NULL */
 };
 
 struct pf_fam {
@@ -96,10 +101,20 @@ struct pf_chankey {
 /* A process may hold this many keys it has not used yet. */
 #define PF_KEYS_PER_PROC 4096
 
+#define PF_MAX_SERVICES 8
+#define PF_MAX_FAMILIES 8
+
 struct pf_platform {
 	uv_loop_t *loop;
-	struct pf_native *native; /* NULL until pf_native_init() */
-	struct pf_money *money;   /* NULL until pf_money_init() */
+	struct pf_service svc[PF_MAX_SERVICES];
+	bool svc_open[PF_MAX_SERVICES]; /* not yet pf_service_closed() */
+	int nsvc;
+	struct pf_meter meter;
+	bool metered;
+	bool closing;
+	bool freeing;
+	int64_t started_us;  /* pf_free() called: release when nothing pends */
+	int pending;   /* handles and services still closing */
 	struct pf_config cfg;
 	struct m0_host host;
 	struct m0_global *g;
@@ -115,7 +130,7 @@ struct pf_platform {
 	uint32_t qmask, nqueues;
 	struct pf_proc **theap; /* min-heap on deadline */
 	uint32_t ntimers, theap_cap;
-	struct pf_fam *fams[8];
+	struct pf_fam *fams[PF_MAX_FAMILIES];
 	int nfams;
 	struct pf_chankey **ktab;
 	uint32_t kmask, nkeys;
@@ -126,19 +141,39 @@ struct pf_platform {
 	struct pf_stats st;
 };
 
+/* The meter's hooks, or what a platform without one does. */
+static inline enum pf_verdict
+pf__meter_send(struct pf_proc *p, const char *family, size_t len)
+{
+	struct pf_platform *pf = p ? p->pf : NULL;
+	if (!pf || !pf->meter.send)
+		return PF_PAID;
+	/* PF_BROKE: nothing is sent; whether the process goes is the
+	 * verdict on its turn (the meter's steps hook). */
+	return pf->meter.send(pf->meter.ud, p, family, len);
+}
+
 /* pf_sched.c */
 void pf__make_runnable(struct pf_proc *p);
 void pf__sched_init(struct pf_platform *pf);
 void pf__end_proc(struct pf_proc *p);
 void pf__life_init(struct pf_platform *pf);
+void pf__sched_close(struct pf_platform *pf);
 
-/* pf_plat.c: an X-macro id in lower case, the form counters are named */
+/* pf_status.c: text growing in a malloc'd buffer; out of memory sets
+ * oom and later prints do nothing. */
+struct pf_sbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+void pf__sprint(struct pf_sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* pf_util.c: an X-macro id in lower case, the form counters are named */
 void pf__lower(char *dst, const char *src, size_t len);
-
-/* pf_native.c */
-bool pf__native_step(struct pf_proc *p);
-void pf__native_release(struct pf_proc *p);
-void pf__native_free(struct pf_platform *pf);
+/* pf_plat.c: a handle of the platform finished closing */
+void pf__handle_closed(uv_handle_t *h);
 
 /* pf_queue.c */
 int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);

@@ -4,8 +4,8 @@
  * this file offers it to MØ as the operators _bal _dep _wdr _prc _quo _ofr
  * and runs the group commit: a deposit or withdrawal is staged on the loop
  * thread and the process waits; one commit at a time runs on the libuv
- * thread pool and writes and syncs everything staged so far, so concurrent
- * deposits share one fdatasync; when it is durable the waiting processes
+ * thread pool and writes everything staged so far in one transaction of
+ * the store, so concurrent deposits share one commit; when it is durable the waiting processes
  * are credited (or handed their token) and resume. Nothing is acknowledged
  * to a messenger before the ledger has it on disk.
  */
@@ -16,7 +16,6 @@
 
 #include "pf_money.h"
 
-#define MONEY(s) (((struct pf_proc *)m0_state_ud(s))->pf->money)
 #define PROC(s) ((struct pf_proc *)m0_state_ud(s))
 
 static uint64_t
@@ -117,10 +116,10 @@ settle(struct pf_money *m, enum money_err err)
 		case PF_MW_DEP:
 			if (ok) {
 				money_account_deposit(b,
-				    p ? &p->acct->credit : &m->dead, w->amount);
+				    p ? &ACCT(p)->credit : &m->dead, w->amount);
 				m->deposits++;
 				if (p)
-					p->acct->broke = false;
+					ACCT(p)->broke = false;
 			}
 			break;
 		case PF_MW_WDR:
@@ -128,7 +127,7 @@ settle(struct pf_money *m, enum money_err err)
 				m->withdrawals++;
 			else /* never issued: the credit comes back */
 				money_account_deposit(b,
-				    p ? &p->acct->credit : &m->dead, w->amount);
+				    p ? &ACCT(p)->credit : &m->dead, w->amount);
 			break;
 		case PF_MW_MINT:
 			if (!ok)
@@ -137,7 +136,7 @@ settle(struct pf_money *m, enum money_err err)
 			break;
 		}
 		if (p) {
-			p->acct->wait = NULL;
+			ACCT(p)->wait = NULL;
 			if (!ok) {
 				m0_state_resume_error(p->s, m->e_ledger);
 			} else if (w->kind == PF_MW_DEP) {
@@ -149,7 +148,7 @@ settle(struct pf_money *m, enum money_err err)
 					m0_push_null(p->s); /* heap full */
 				m0_state_resume_int(p->s, 0, 0);
 			}
-			pf__make_runnable(p);
+			pf_proc_wake(p);
 		}
 		sodium_memzero(w->token, sizeof(w->token));
 		free(w);
@@ -161,6 +160,10 @@ after_work_cb(uv_work_t *w, int status)
 {
 	struct pf_money *m = w->data;
 	m->committing = false;
+	/* Not run (no pool, or cancelled): what is staged is dropped and
+	 * every waiter fails, as after a failed commit. */
+	if (status)
+		money_ledger_abandon(m->bank->ledger);
 	enum money_err err = status ? MONEY_ERR_SYS : m->commit_err;
 	if (err)
 		log_warnx("money: ledger commit failed: %s; money operations "
@@ -168,6 +171,7 @@ after_work_cb(uv_work_t *w, int status)
 	settle(m, err);
 	mints_run(m);
 	pf__money_kick(m);
+	pf__money_idle(m);
 }
 
 /* Starts a commit when something waits for one and none is running. The
@@ -180,11 +184,10 @@ pf__money_kick(struct pf_money *m)
 		return;
 	money_book_totals(&m->bank->book, &m->snap);
 	m->work.data = m;
-	if (uv_queue_work(m->pf->loop, &m->work, work_cb, after_work_cb)) {
-		settle(m, MONEY_ERR_SYS);
-		return;
-	}
 	m->committing = true;
+	int rc = uv_queue_work(m->pf->loop, &m->work, work_cb, after_work_cb);
+	if (rc)
+		after_work_cb(&m->work, rc);
 }
 
 static struct pf_mwait *
@@ -200,8 +203,8 @@ wait_new(struct pf_money *m, struct pf_proc *p, enum pf_mwait_kind kind,
 	w->amount = amount;
 	pf__list_add_tail(&m->waiters, &w->link);
 	if (p) {
-		p->acct->wait = w;
-		p->state = PF_IDLE; /* in no list until the commit settles */
+		ACCT(p)->wait = w;
+		pf_proc_park(p); /* until the commit settles */
 	}
 	return w;
 }
@@ -210,9 +213,10 @@ wait_new(struct pf_money *m, struct pf_proc *p, enum pf_mwait_kind kind,
 void
 pf__money_wait_drop(struct pf_proc *p)
 {
-	if (p->acct && p->acct->wait) {
-		p->acct->wait->p = NULL;
-		p->acct->wait = NULL;
+	struct pf_acct *a = ACCT(p);
+	if (a && a->wait) {
+		a->wait->p = NULL;
+		a->wait = NULL;
 	}
 }
 
@@ -250,8 +254,8 @@ mints_run(struct pf_money *m)
 int
 pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb, void *ud)
 {
-	struct pf_money *m = pf->money;
-	if (!m || amount <= 0)
+	struct pf_money *m = pf_service_find(pf, "money");
+	if (!m || m->closing || amount <= 0)
 		return -1;
 	struct pf_mwait *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -271,7 +275,7 @@ pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb, void *ud)
 static int
 op_bal(struct m0_state *s, void *ud)
 {
-	struct pf_acct *a = PROC(s)->acct;
+	struct pf_acct *a = ACCT(PROC(s));
 	return m0_push_int(s, a->credit.credit + a->allow.credit);
 }
 
@@ -307,17 +311,19 @@ verified_cb(uv_work_t *req, int status)
 	if (err) {
 		refuse(m, err);
 		if (p) {
-			p->acct->wait = NULL;
+			ACCT(p)->wait = NULL;
 			m0_state_resume_error(p->s, merr(m, err));
-			pf__make_runnable(p);
+			pf_proc_wake(p);
 		}
 		free(w);
+		pf__money_idle(m);
 		return;
 	}
 	/* Staged: even if the process is gone the spend commits with the
 	 * next batch, and its amount is settled (burned) then. */
 	pf__list_add_tail(&m->waiters, &w->link);
 	pf__money_kick(m);
+	pf__money_idle(m);
 }
 
 /* token _dep int */
@@ -337,10 +343,10 @@ op_dep(struct m0_state *s, void *ud)
 	}
 	struct pf_verify *v = calloc(1, sizeof(*v));
 	struct pf_mwait *w = calloc(1, sizeof(*w));
-	if (!v || !w) {
+	if (!v || !w) { /* out of memory: MØ has no nearer error */
 		free(v);
 		free(w);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	}
 	w->kind = PF_MW_DEP;
 	w->p = p;
@@ -353,11 +359,11 @@ op_dep(struct m0_state *s, void *ud)
 	if (uv_queue_work(m->pf->loop, &v->work, verify_cb, verified_cb)) {
 		free(v);
 		free(w);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return m->e_ledger;
 	}
 	m->verifying++;
-	p->acct->wait = w;
-	p->state = PF_IDLE; /* in no list until it is verified and durable */
+	ACCT(p)->wait = w;
+	pf_proc_park(p); /* until it is verified and durable */
 	return M0_EXT_BLOCK;
 }
 
@@ -377,12 +383,12 @@ op_wdr(struct m0_state *s, void *ud)
 	uint8_t tok[MONEY_TOKEN_LEN];
 	uint64_t exp = now_s() + (uint64_t)m->cfg.token_ttl_s;
 	enum money_err me = money_bank_withdraw_stage(m->bank,
-	    &p->acct->credit, amount, exp, tok, &ticket);
+	    &ACCT(p)->credit, amount, exp, tok, &ticket);
 	if (me)
 		return merr(m, me);
 	struct pf_mwait *w = wait_new(m, p, PF_MW_WDR, ticket, amount);
 	if (!w) /* issued but never handed out: it expires unredeemed */
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	memcpy(w->token, tok, sizeof(tok));
 	sodium_memzero(tok, sizeof(tok));
 	pf__money_kick(m);
@@ -430,7 +436,7 @@ op_ofr(struct m0_state *s, void *ud)
 		return err;
 	if (offer < 0)
 		return M0_ERANGE_CHECK;
-	PROC(s)->acct->offer = offer;
+	ACCT(PROC(s))->offer = offer;
 	m0_pop(s, 1);
 	return M0_OK;
 }
@@ -447,36 +453,84 @@ static const struct {
 	{"_ofr", "offer", op_ofr},
 };
 
+static void svc_stats(void *ud, struct pf_status *st);
+
+/* pf_close(): the timer stops; work in flight finishes through its
+ * callbacks (pf__money_idle reports the end). */
+static void
+svc_close(void *ud)
+{
+	struct pf_money *m = ud;
+	m->closing = true;
+	pf__epoch_close(m);
+	pf__money_idle(m);
+}
+
+/* Called when a verification or commit ends: once closing and nothing
+ * is in flight, the service has closed. */
+void
+pf__money_idle(struct pf_money *m)
+{
+	if (m->closing && !m->committing && !m->verifying) {
+		m->closing = false; /* reported once */
+		pf_service_closed(m->pf, m);
+	}
+}
+
+/* After the loop has run: what still waits was staged but not committed;
+ * the bank's final commit writes it, and a deposit of a gone process is
+ * burned. */
+static void
+svc_free(void *ud)
+{
+	struct pf_money *m = ud;
+	pf__epoch_close(m);
+	while (!pf__list_empty(&m->waiters) || !pf__list_empty(&m->mints)) {
+		struct pf_link *l = pf__list_empty(&m->waiters)
+		    ? m->mints.next : m->waiters.next;
+		struct pf_mwait *w = PF_CONTAINER(l, struct pf_mwait, link);
+		pf__list_del(l);
+		if (w->kind == PF_MW_DEP)
+			money_account_deposit(&m->bank->book, &m->dead,
+			    w->amount);
+		else if (w->kind == PF_MW_MINT && w->cb)
+			w->cb(w->ud, MONEY_ERR_BROKEN, NULL);
+		free(w);
+	}
+	free(m);
+}
+
 int
 pf_money_init(struct pf_platform *pf, struct money_bank *bank,
     const struct pf_money_config *cfg)
 {
-	struct m0_global *g = pf->g;
+	struct m0_global *g = pf_global(pf);
 	struct pf_money *m = calloc(1, sizeof(*m));
 	if (!m)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	m->pf = pf;
 	m->bank = bank;
 	if (cfg)
 		m->cfg = *cfg;
 	if (m->cfg.allowance <= 0)
-		m->cfg.allowance = 100;
+		m->cfg.allowance = PF_ALLOWANCE;
 	if (m->cfg.token_ttl_s <= 0)
-		m->cfg.token_ttl_s = 7 * 24 * 3600;
+		m->cfg.token_ttl_s = PF_TOKEN_TTL_S;
 	if (m->cfg.quote_ttl_s <= 0)
-		m->cfg.quote_ttl_s = 60;
+		m->cfg.quote_ttl_s = PF_QUOTE_TTL_S;
 	if (m->cfg.epoch_ms <= 0)
-		m->cfg.epoch_ms = 1000;
+		m->cfg.epoch_ms = PF_EPOCH_MS;
 	if (m->cfg.store_lease_s <= 0)
-		m->cfg.store_lease_s = 600;
+		m->cfg.store_lease_s = PF_STORE_LEASE_S;
 	if (m->cfg.mem_capacity <= 0)
-		m->cfg.mem_capacity = (int64_t)1 << 30;
+		m->cfg.mem_capacity = PF_MEM_CAPACITY;
 	if (m->cfg.link_capacity <= 0)
-		m->cfg.link_capacity = 10 * 1000 * 1000;
+		m->cfg.link_capacity = PF_LINK_CAPACITY;
 	money_prices_init(&m->prices);
 	m->dead.closed = 1;
 	pf__list_init(&m->waiters);
 	pf__list_init(&m->mints);
+	int err = PF_ERR_INTERP;
 	/* token_malformed ... token_spent, credit_low, ledger_failed: in
 	 * this order in _ena */
 	for (int r = 0; r < PF_REFUSAL_OTHER; r++) {
@@ -491,25 +545,37 @@ pf_money_init(struct pf_platform *pf, struct money_bank *bank,
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn, m))
 			goto err;
-	pf->money = m;
-	pf->host.gstore = pf__gstore;
-	pf__epoch_start(m);
-	return M0_OK;
+	struct pf_meter mt;
+	pf__meter_fill(m, &mt);
+	const struct pf_service svc = {.name = "money", .ud = m,
+	    .close = svc_close, .free = svc_free, .stats = svc_stats};
+	if ((err = pf__epoch_start(m)))
+		goto err;
+	if ((err = pf_add_service(pf, &svc))) {
+		pf__epoch_close(m); /* its callback frees it; m not touched */
+		goto err;
+	}
+	/* A second meter is refused before any process has an account. */
+	if ((err = pf_set_meter(pf, &mt)))
+		return err; /* the service frees m with the platform */
+	return PF_OK;
 err:
 	free(m);
-	return M0_EIMPLEMENTATION_LIMIT;
+	return err;
 }
 
 void
 pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	struct pf_money *m = pf->money;
+	struct pf_money *m = pf_service_find(pf, "money");
 	if (!m)
 		return;
 	const struct money_book *b = &m->bank->book;
 	struct money_ledger_stats ls;
+	struct pf_stats ps;
 	money_ledger_stats(m->bank->ledger, &ls);
+	pf_get_stats(pf, &ps);
 	st->charged = m->cfg.charged;
 	st->minted = b->minted;
 	st->held = b->held;
@@ -518,7 +584,7 @@ pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 	st->charged_units = b->charged;
 	st->lost = b->lost;
 	st->lost_at_open = m->bank->lost_at_open;
-	st->removed = m->removed;
+	st->removed = ps.drops[PF_DROP_CREDIT];
 	st->deposits = m->deposits;
 	st->withdrawals = m->withdrawals;
 	st->refused = 0;
@@ -536,51 +602,42 @@ pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st)
 		st->price[r] = m->prices.price[r];
 }
 
+/* The service's counters in the status table (m0ctl status, the log). */
+static void
+svc_stats(void *ud, struct pf_status *st)
+{
+	struct pf_money *m = ud;
+	struct pf_money_stats ms;
+	pf_money_get_stats(m->pf, &ms);
+#define M(n, v) pf_status_add(st, "money", n, (int64_t)(v), NULL)
+	pf_status_word(st, "money", "economy", ms.charged ? "charged" : "free");
+	M("minted", ms.minted);
+	M("held", ms.held);
+	M("outstanding", ms.outstanding);
+	M("burned", ms.burned);
+	M("charged", ms.charged_units);
+	M("lost", ms.lost);
+	M("lost_at_start", ms.lost_at_open);
+	M("removed", ms.removed);
+	M("deposits", ms.deposits);
+	M("withdrawals", ms.withdrawals);
+	M("refused", ms.refused);
+	M("store_expired", ms.expired_store);
+	M("ledger_records", ms.ledger_records);
+	M("ledger_serials", ms.ledger_serials);
+	M("commits", ms.commits);
+	M("epoch", ms.epoch);
+#undef M
+	for (int r = 0; r < ms.nprices; r++)
+		pf_status_add(st, "money.prices",
+		    money_res_name((enum money_res)r), ms.price[r], NULL);
+	for (int r = 0; r < PF_REFUSAL_N; r++)
+		pf_status_add(st, "money.refusals", pf_refusal_name(r),
+		    (int64_t)ms.refused_by[r], NULL);
+}
+
 void
 pf_money_close(struct pf_platform *pf)
 {
-	struct pf_money *m = pf->money;
-	if (!m)
-		return;
-	pf__xchg_close(m->xchg); /* the exchange's waiters first */
-	/* Let verifications and a commit in flight finish and settle. */
-	while (m->committing || m->verifying)
-		uv_run(pf->loop, UV_RUN_ONCE);
-	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next)
-		pf__acct_close(PF_CONTAINER(l, struct pf_proc, all));
-}
-
-static void
-money_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-/* After pf_money_close() or with the loop stopped: what still waits was
- * staged but not committed; the bank's final commit writes it, and a
- * deposit of a gone process is burned. */
-void
-pf__money_free(struct pf_platform *pf)
-{
-	struct pf_money *m = pf->money;
-	if (!m)
-		return;
-	pf_money_close(pf);
-	/* m holds the epoch timer: it is freed in the close callback (the
-	 * loop still touches a closing handle; pf_free runs the loop). */
-	uv_close((uv_handle_t *)&m->epoch, money_closed);
-	while (!pf__list_empty(&m->waiters) || !pf__list_empty(&m->mints)) {
-		struct pf_link *l = pf__list_empty(&m->waiters)
-		    ? m->mints.next : m->waiters.next;
-		struct pf_mwait *w = PF_CONTAINER(l, struct pf_mwait, link);
-		pf__list_del(l);
-		if (w->kind == PF_MW_DEP)
-			money_account_deposit(&m->bank->book, &m->dead,
-			    w->amount);
-		else if (w->kind == PF_MW_MINT && w->cb)
-			w->cb(w->ud, MONEY_ERR_BROKEN, NULL);
-		free(w);
-	}
-	pf__xchg_free(m->xchg);
-	pf->money = NULL;
+	pf_close(pf);
 }

@@ -1,7 +1,9 @@
 /*
- * pf_money.h: internals of the platform's money (pf_money.c: the bank,
- * the MØ operators and group commit; pf_charge.c: accounts, charging,
- * prices and rent). docs/money.md describes the policy.
+ * pf_money.h: internals of the platform's economy, which plugs into the
+ * core through include/pf_svc.h: pf_money.c (the bank as the service
+ * "money", the MØ operators and group commit), pf_charge.c (the meter:
+ * accounts and charging), pf_share.c (the share rule), pf_epoch.c (the
+ * price epoch and rent). docs/money.md describes the policy.
  */
 #ifndef PF_MONEY_H
 #define PF_MONEY_H
@@ -17,8 +19,11 @@ struct pf_acct {
 	__int128 owe;             /* fixed point (MONEY_PRICE_SCALE) */
 	int64_t offer;            /* price per step offered; 0: the price */
 	struct pf_mwait *wait;    /* a _dep or _wdr waiting for its commit */
-	bool broke;               /* credit ran out: remove after the slice */
+	bool broke;               /* credit ran out: the verdict is BROKE */
 };
+
+/* The account of a process on a platform with money. */
+#define ACCT(p) ((struct pf_acct *)pf_proc_meter(p))
 
 enum pf_mwait_kind { PF_MW_DEP, PF_MW_WDR, PF_MW_MINT };
 
@@ -43,27 +48,26 @@ struct pf_money {
 	/* group commit on the libuv thread pool, one at a time */
 	uv_work_t work;
 	bool committing;
+	bool closing;             /* pf_close(): report when idle */
 	uint32_t verifying;       /* deposits on the thread pool */
 	struct money_totals snap; /* the book when this commit was started */
 	enum money_err commit_err;
 	struct pf_link waiters;   /* struct pf_mwait, in ticket order */
 	struct pf_link mints;     /* mint requests waiting for no commit */
-	/* epochs */
-	uv_timer_t epoch;
+	/* epochs (pf_epoch.c) */
+	uv_timer_t *epoch;  /* its own allocation: freed in its callback */
 	int64_t last_epoch_us;
 	uint64_t demand_ns; /* running slices, this epoch, doubled while
-	                       others queue (pf_sched.c count_demand) */
+	                       others queue (the meter's busy hook) */
 	uint64_t gmark;                  /* global heap bytes, last seen */
 	int64_t sent[MONEY_RES_N];       /* bytes sent, this epoch */
 	int64_t native_us;               /* vCPU µs, this epoch */
 	uint64_t epochs;
-	/* the exchange (pf_xchg.c), when the platform has one: called
-	 * after each price epoch */
-	struct pf_xchg *xchg;
+	/* called after each price epoch: the exchange (pf_xchg.c) */
 	void (*epoch_hook)(void *ud, const struct money_prices *p);
 	void *epoch_ud;
 	/* counters */
-	uint64_t removed, deposits, withdrawals, expired_store;
+	uint64_t deposits, withdrawals, expired_store;
 	uint64_t refused_by[PF_REFUSAL_N]; /* refused deposits by kind */
 	int e_token[PF_REFUSAL_OTHER]; /* token_malformed ... token_spent */
 	int e_credit, e_ledger;
@@ -72,28 +76,21 @@ struct pf_money {
 /* pf_money.c */
 void pf__money_kick(struct pf_money *m);
 void pf__money_wait_drop(struct pf_proc *p);
-void pf__money_free(struct pf_platform *pf);
+void pf__money_idle(struct pf_money *m);
 
-/* pf_charge.c */
-void pf__acct_open(struct pf_proc *p, bool arrival);
-void pf__acct_close(struct pf_proc *p);
-int64_t pf__charge_budget(struct pf_proc *p, int64_t slice);
-void pf__charge_steps(struct pf_proc *p, uint64_t steps);
-bool pf__charge_send(struct pf_proc *p, const char *family, size_t len);
-void pf__charge_native(struct pf_proc *p, uint64_t ns);
-uint64_t pf__share_us(struct pf_proc *p, uint64_t us);
-bool pf__acct_broke(struct pf_proc *p);
-void pf__remove_broke(struct pf_proc *p);
-int64_t pf__gstore(void *ud, struct m0_state *s);
-void pf__epoch_start(struct pf_money *m);
-int64_t pf__step_price(struct pf_money *m, const struct pf_acct *a);
+/* pf_charge.c: the meter */
+void pf__meter_fill(struct pf_money *m, struct pf_meter *mt);
+void pf__charge_rent(struct pf_money *m, struct pf_proc *p, uint64_t heap,
+    uint64_t guest, int64_t dt_us);
 
-/* pf_xchg.c */
-struct pf_xchg;
-void pf__xchg_close(struct pf_xchg *xs);
-void pf__xchg_free(struct pf_xchg *xs);
+/* pf_share.c: the share rule (docs/money.md "Scheduling by payment") */
+#define PF_MAX_SHARE 100 /* a turn is at most this many normal turns */
+int64_t pf__share_weight(int64_t offer, int64_t price);
+int64_t pf__share_turn(int64_t base, int64_t offer, int64_t price);
+int64_t pf__share_pay(int64_t offer, int64_t price);
 
-/* pf_native.c */
-uint64_t pf__native_bytes(struct pf_proc *p);
+/* pf_epoch.c */
+int pf__epoch_start(struct pf_money *m);
+void pf__epoch_close(struct pf_money *m);
 
 #endif

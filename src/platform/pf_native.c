@@ -17,9 +17,19 @@
 #include <sys/random.h>
 
 #include "kvm.h"
-#include "pf_money.h"
+#include "pf_int.h"
 
+/* Guest time of one turn of the scheduler at the normal share. */
 #define PF_NATIVE_SLICE_US 2000
+/* The longest budget one _nrn may ask for. */
+#define PF_NATIVE_RUN_MAX_US (60ull * PF_US_PER_S)
+/* Strings of argv or envp, and the bytes of one. */
+#define PF_NATIVE_MAX_STRINGS 1024
+#define PF_NATIVE_MAX_STRING 65536
+/* The most bytes one _nrd reads (a string's limit). */
+#define PF_NATIVE_MAX_READ ((1u << 24) - 1)
+/* Where _nel loads a position-independent executable. */
+#define PF_NATIVE_PIE_BASE 0x400000
 
 struct pf_nctx {
 	uint64_t key;
@@ -29,8 +39,9 @@ struct pf_nctx {
 	struct pf_nctx *next;
 };
 
-/* A run in progress, for the process waiting on it. */
+/* A run in progress, for the process waiting on it (its work). */
 struct pf_nrun {
+	struct pf_native *n;
 	struct pf_nctx *c;
 	uint64_t left_us;
 	uint64_t ran_ns;
@@ -45,8 +56,9 @@ struct pf_native {
 	int e_unavail, e_key, e_mem, e_limit, e_elf, e_dead;
 };
 
-#define NAT(s) (((struct pf_proc *)m0_state_ud(s))->pf->native)
 #define PROC(s) ((struct pf_proc *)m0_state_ud(s))
+
+static bool native_step(void *ud, struct pf_proc *p);
 
 static int
 kerr(struct pf_native *n, enum kvm_err e)
@@ -79,9 +91,9 @@ kerr(struct pf_native *n, enum kvm_err e)
 
 /* The context named by the key at operand k, owned by this process. */
 static int
-ctx_arg(struct m0_state *s, uint32_t k, struct pf_nctx **out)
+ctx_arg(struct pf_native *n, struct m0_state *s, uint32_t k,
+    struct pf_nctx **out)
 {
-	struct pf_native *n = NAT(s);
 	uint64_t key;
 	int err = m0_get_key(s, k, &key);
 	if (err)
@@ -184,7 +196,7 @@ map_op(struct m0_state *s, struct pf_native *n, int what)
 	if ((what != 2 && (err = u64_arg(s, 0, &prot))) ||
 	    (err = u64_arg(s, base, &len)) ||
 	    (err = u64_arg(s, base + 1, &addr)) ||
-	    (err = ctx_arg(s, base + 2, &c)))
+	    (err = ctx_arg(n, s, base + 2, &c)))
 		return err;
 	if (prot > 15)
 		return M0_ERANGE_CHECK;
@@ -221,7 +233,7 @@ op_maps(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(s, 0, &c);
+	int err = ctx_arg(n, s, 0, &c);
 	if (err)
 		return err;
 	uint32_t depth = m0_state_depth(s);
@@ -258,7 +270,7 @@ op_write(struct m0_state *s, void *ud)
 	size_t len;
 	int err;
 	if ((err = m0_get_string(s, 0, &p, &len)) ||
-	    (err = u64_arg(s, 1, &addr)) || (err = ctx_arg(s, 2, &c)))
+	    (err = u64_arg(s, 1, &addr)) || (err = ctx_arg(n, s, 2, &c)))
 		return err;
 	enum kvm_err ke = kvm_mem_write(c->ctx, addr, p, len);
 	if (ke)
@@ -276,9 +288,9 @@ op_read(struct m0_state *s, void *ud)
 	uint64_t addr, len;
 	int err;
 	if ((err = u64_arg(s, 0, &len)) || (err = u64_arg(s, 1, &addr)) ||
-	    (err = ctx_arg(s, 2, &c)))
+	    (err = ctx_arg(n, s, 2, &c)))
 		return err;
-	if (len > (1u << 24) - 1)
+	if (len > PF_NATIVE_MAX_READ)
 		return M0_ERANGE_CHECK;
 	uint8_t *buf = malloc(len ? len : 1);
 	if (!buf)
@@ -308,7 +320,7 @@ op_load(struct m0_state *s, void *ud)
 	int err;
 	if ((err = u64_arg(s, 0, &prot)) ||
 	    (err = m0_get_string(s, 1, &p, &len)) ||
-	    (err = u64_arg(s, 2, &addr)) || (err = ctx_arg(s, 3, &c)))
+	    (err = u64_arg(s, 2, &addr)) || (err = ctx_arg(n, s, 3, &c)))
 		return err;
 	if (prot > 15)
 		return M0_ERANGE_CHECK;
@@ -328,7 +340,7 @@ strings(struct m0_state *s, uint32_t k, int *err)
 		return NULL;
 	if ((*err = m0_get_array_len(s, k, &cnt)))
 		return NULL;
-	if (cnt > 1024) {
+	if (cnt > PF_NATIVE_MAX_STRINGS) {
 		*err = M0_ERANGE_CHECK;
 		return NULL;
 	}
@@ -342,7 +354,7 @@ strings(struct m0_state *s, uint32_t k, int *err)
 		size_t len;
 		if ((*err = m0_get_array_string(s, k, i, &p, &len)))
 			break;
-		if (len > 65536 || !(v[i] = malloc(len + 1))) {
+		if (len > PF_NATIVE_MAX_STRING || !(v[i] = malloc(len + 1))) {
 			*err = M0_ERANGE_CHECK;
 			break;
 		}
@@ -384,7 +396,7 @@ op_exec(struct m0_state *s, void *ud)
 	const uint8_t *img;
 	size_t len, cnt;
 	int err = M0_OK;
-	if ((err = ctx_arg(s, 3, &c)) ||
+	if ((err = ctx_arg(n, s, 3, &c)) ||
 	    (err = m0_get_string(s, 2, &img, &len)))
 		return err;
 	if (m0_is_null(s, 1) != 1 && (err = m0_get_array_len(s, 1, &cnt)))
@@ -396,7 +408,7 @@ op_exec(struct m0_state *s, void *ud)
 	struct kvm_elf_info info;
 	enum kvm_err ke = KVM_OK;
 	if (!err) {
-		ke = kvm_elf_load(c->ctx, img, len, 0x400000, &info);
+		ke = kvm_elf_load(c->ctx, img, len, PF_NATIVE_PIE_BASE, &info);
 		if (!ke) {
 			struct kvm_stack_args a = {
 			    .argv = (const char *const *)argv,
@@ -430,8 +442,9 @@ op_exec(struct m0_state *s, void *ud)
 static int
 op_regs(struct m0_state *s, void *ud)
 {
+	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(s, 0, &c);
+	int err = ctx_arg(n, s, 0, &c);
 	if (err)
 		return err;
 	struct kvm_guest_regs r;
@@ -455,7 +468,7 @@ op_setregs(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(s, 1, &c);
+	int err = ctx_arg(n, s, 1, &c);
 	if (err)
 		return err;
 	struct kvm_guest_regs r;
@@ -480,10 +493,11 @@ op_setregs(struct m0_state *s, void *ud)
 static int
 op_sysret(struct m0_state *s, void *ud)
 {
+	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int64_t v;
 	int err;
-	if ((err = m0_get_int(s, 0, &v)) || (err = ctx_arg(s, 1, &c)))
+	if ((err = m0_get_int(s, 0, &v)) || (err = ctx_arg(n, s, 1, &c)))
 		return err;
 	kvm_syscall_return(c->ctx, (uint64_t)v);
 	m0_pop(s, 2);
@@ -498,7 +512,7 @@ op_run(struct m0_state *s, void *ud)
 	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
 	int64_t budget;
 	int err;
-	if ((err = m0_get_int(s, 0, &budget)) || (err = ctx_arg(s, 1, &c)))
+	if ((err = m0_get_int(s, 0, &budget)) || (err = ctx_arg(n, s, 1, &c)))
 		return err;
 	if (budget <= 0 || (uint64_t)budget > n->run_max_us)
 		return M0_ERANGE_CHECK;
@@ -506,9 +520,10 @@ op_run(struct m0_state *s, void *ud)
 	struct pf_nrun *r = calloc(1, sizeof(*r));
 	if (!r)
 		return n->e_limit;
+	r->n = n;
 	r->c = c;
 	r->left_us = (uint64_t)budget;
-	p->nrun = r;
+	pf_proc_set_work(p, native_step, r);
 	m0_pop(s, 2);
 	return M0_EXT_BLOCK;
 }
@@ -569,30 +584,29 @@ push_exit(struct m0_state *s, const struct kvm_exit *e, uint64_t ran_ns)
 }
 
 /*
- * One scheduler turn of a process waiting on a native run: at most one
- * slice of guest time. Returns true when the run is over and the exit
- * record (or an error) has been pushed.
+ * One scheduler turn of a process waiting on a native run (its work,
+ * include/pf_svc.h): at most one slice of guest time, as long as the
+ * meter's share rule allows. Returns true when the run is over and the
+ * exit record (or an error) has been pushed.
  */
-bool
-pf__native_step(struct pf_proc *p)
+static bool
+native_step(void *ud, struct pf_proc *p)
 {
-	struct pf_native *n = p->pf->native;
-	struct pf_nrun *r = p->nrun;
+	struct pf_nrun *r = ud;
+	struct pf_native *n = r->n;
 	struct kvm_exit e;
-	/* A process that pays more per step gets longer guest slices. */
-	uint64_t share = pf__share_us(p, PF_NATIVE_SLICE_US);
+	uint64_t share = pf_proc_native_turn(p, PF_NATIVE_SLICE_US);
 	uint64_t slice = r->left_us < share ? r->left_us : share;
 	enum kvm_err ke = kvm_ctx_run(r->c->ctx, slice, &e);
 	if (ke == KVM_OK) {
 		r->ran_ns += e.ran_ns;
-		pf__charge_native(p, e.ran_ns);
+		pf_proc_charge_native(p, e.ran_ns);
 		r->left_us -= slice < r->left_us ? slice : r->left_us;
 		if (e.kind == KVM_EXITK_BUDGET && r->left_us > 0)
 			return false;
 		if (e.kind == KVM_EXITK_ERROR)
 			r->c->dead = true;
 	}
-	p->nrun = NULL;
 	int err = ke ? kerr(n, ke) : push_exit(p->s, &e, r->ran_ns);
 	free(r);
 	if (err)
@@ -601,15 +615,16 @@ pf__native_step(struct pf_proc *p)
 	return true;
 }
 
-/* The process ends: its contexts go back to the pool. */
-void
-pf__native_release(struct pf_proc *p)
+/* The process ends: a run it waited on stops, its contexts go back to
+ * the pool. */
+static void
+svc_proc_end(void *ud, struct pf_proc *p)
 {
-	struct pf_native *n = p->pf->native;
-	if (!n)
-		return;
-	free(p->nrun);
-	p->nrun = NULL;
+	struct pf_native *n = ud;
+	if (p->work == native_step) {
+		free(p->work_ud);
+		pf_proc_set_work(p, NULL, NULL);
+	}
 	struct pf_nctx *c = n->all, *next;
 	for (; c; c = next) {
 		next = c->next;
@@ -618,19 +633,42 @@ pf__native_release(struct pf_proc *p)
 	}
 }
 
+/* Guest memory the process holds in its contexts (rent). */
+static uint64_t
+svc_proc_bytes(void *ud, struct pf_proc *p)
+{
+	struct pf_native *n = ud;
+	uint64_t b = 0;
+	for (struct pf_nctx *c = n->all; c; c = c->next)
+		if (c->owner == p)
+			b += kvm_ctx_mem_used(c->ctx);
+	return b;
+}
+
+static void
+svc_free(void *ud)
+{
+	struct pf_native *n = ud;
+	while (n->all)
+		ctx_drop(n, n->all);
+	if (n->pool)
+		kvm_pool_free(n->pool);
+	free(n);
+}
+
 int
 pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 {
 	struct pf_native *n = calloc(1, sizeof(*n));
 	if (!n)
-		return M0_EIMPLEMENTATION_LIMIT;
-	struct m0_global *g = pf->g;
+		return PF_ERR_NOMEM;
+	struct m0_global *g = pf_global(pf);
 	if (!slab_max)
 		slab_max = pf->cfg.native_slab;
 	if (!ctx_max)
 		ctx_max = pf->cfg.native_contexts;
-	n->slab_max = slab_max ? slab_max : 256u << 20;
-	n->run_max_us = 60u * 1000000;
+	n->slab_max = slab_max ? slab_max : PF_NATIVE_SLAB;
+	n->run_max_us = PF_NATIVE_RUN_MAX_US;
 	struct kvm_config kc = {.slab_max = n->slab_max, .ctx_max = ctx_max};
 	n->avail = kvm_probe();
 	if (!n->avail)
@@ -658,38 +696,17 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	    {"_nsr", "nativesetregs", op_setregs},
 	    {"_nsy", "nativereturn", op_sysret},
 	    {"_nrn", "nativerun", op_run}};
-	int err = n->e_dead < 0 ? M0_EIMPLEMENTATION_LIMIT : M0_OK;
+	int err = n->e_dead < 0 ? PF_ERR_INTERP : PF_OK;
 	for (size_t i = 0; !err && i < sizeof(ops) / sizeof(ops[0]); i++)
-		err = m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
-		    n);
-	pf->native = n;
+		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
+		    n))
+			err = PF_ERR_INTERP;
+	const struct pf_service svc = {.name = "native", .ud = n,
+	    .proc_end = svc_proc_end, .proc_bytes = svc_proc_bytes,
+	    .free = svc_free};
+	if (!err)
+		err = pf_add_service(pf, &svc);
+	if (err)
+		svc_free(n);
 	return err;
-}
-
-void
-pf__native_free(struct pf_platform *pf)
-{
-	struct pf_native *n = pf->native;
-	if (!n)
-		return;
-	while (n->all)
-		ctx_drop(n, n->all);
-	if (n->pool)
-		kvm_pool_free(n->pool);
-	free(n);
-	pf->native = NULL;
-}
-
-/* Guest memory the process holds in its contexts (rent, pf_charge.c). */
-uint64_t
-pf__native_bytes(struct pf_proc *p)
-{
-	struct pf_native *n = p->pf->native;
-	uint64_t b = 0;
-	if (!n)
-		return 0;
-	for (struct pf_nctx *c = n->all; c; c = c->next)
-		if (c->owner == p)
-			b += kvm_ctx_mem_used(c->ctx);
-	return b;
 }

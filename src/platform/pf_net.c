@@ -7,10 +7,8 @@
  * pf_tcp.c.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -44,22 +42,7 @@ pf_net_drop_id(int reason)
 	return low[reason];
 }
 
-/* ---- socket addresses ---- */
-
-size_t
-pf__sa_len(const struct sockaddr *sa)
-{
-	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
-}
-
-int
-pf__sa_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-}
+/* ---- socket addresses (the rest in pf_addr.c) ---- */
 
 static void
 sa_set_port(struct sockaddr *sa, int port)
@@ -68,134 +51,6 @@ sa_set_port(struct sockaddr *sa, int port)
 		((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
 	else
 		((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
-}
-
-/* Same host (and port when ports is set). */
-static bool
-sa_same(const struct sockaddr *a, const struct sockaddr *b, bool ports)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (ports && pf__sa_port(a) != pf__sa_port(b))
-		return false;
-	if (a->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr,
-			   16) == 0;
-	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-	    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
-bool
-pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	return sa_same(a, b, true);
-}
-
-void
-pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    h, sizeof(h));
-		snprintf(buf, len, "[%s]:%d", h, pf__sa_port(sa));
-	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h,
-		    sizeof(h));
-		snprintf(buf, len, "%s:%d", h, pf__sa_port(sa));
-	}
-}
-
-/* Only what can be a host name is looked up (RFC 1123 letters, digits,
- * '-', '.'), so that garbage never becomes a DNS query; a fuzzing build
- * looks up nothing but localhost. */
-static bool
-host_name(const char *h)
-{
-	size_t n = strlen(h);
-	if (n == 0 || n > 253 || *h == '-' || *h == '.')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
-			return false;
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-	return strcmp(h, "localhost") == 0;
-#else
-	return true;
-#endif
-}
-
-static int
-parse_host(const char *h, int port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	/* A host name: resolved once, here (tools and configuration only,
-	 * at startup or reload), first IPv4 answer, else the first. This is
-	 * the lookup uv_getaddrinfo() makes, without a loop to run it on. */
-	if (!host_name(h))
-		return -1;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai, *a;
-	if (getaddrinfo(h, NULL, &hints, &ai))
-		return -1;
-	for (a = ai; a && a->ai_family != AF_INET; a = a->ai_next)
-		;
-	if (!a)
-		a = ai;
-	int r = -1;
-	if (a->ai_addrlen <= sizeof(*ss) &&
-	    (a->ai_family == AF_INET || a->ai_family == AF_INET6)) {
-		memcpy(ss, a->ai_addr, a->ai_addrlen);
-		sa_set_port((struct sockaddr *)ss, port);
-		r = 0;
-	}
-	freeaddrinfo(ai);
-	return r;
-}
-
-int
-pf_parse_hostport(const char *s, struct sockaddr_storage *ss)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *p, *end;
-	long port = PF_PORT;
-	if (*s == '[') {
-		end = strchr(s, ']');
-		if (!end)
-			return -1;
-		p = end[1] == ':' ? end + 2 : (end[1] ? NULL : end + 1);
-		s++;
-	} else {
-		end = strrchr(s, ':');
-		if (end && strchr(s, ':') != end)
-			end = NULL; /* a bare IPv6 address */
-		p = end ? end + 1 : s + strlen(s);
-		if (!end)
-			end = s + strlen(s);
-	}
-	if (!p || (size_t)(end - s) >= sizeof(host))
-		return -1;
-	if (*p) {
-		char *q;
-		port = strtol(p, &q, 10);
-		if (*q || port < 1 || port > 65535)
-			return -1;
-	}
-	memcpy(host, s, (size_t)(end - s));
-	host[end - s] = 0;
-	return parse_host(host, (int)port, ss);
 }
 
 /* [host port] for _ori, _adr and _nbr: IPv4 as an int, IPv6 a string. */
@@ -251,7 +106,7 @@ addr_to_sa(const struct m0_addr *a, struct sockaddr_storage *ss)
 		return M0_ERANGE_CHECK;
 	memcpy(h, a->str, a->str_len);
 	h[a->str_len] = 0;
-	return parse_host(h, port, ss) ? M0_ERANGE_CHECK : M0_OK;
+	return pf__parse_host(h, port, ss) ? M0_ERANGE_CHECK : M0_OK;
 }
 
 /* ---- arrivals ---- */
@@ -283,7 +138,7 @@ accepted(struct pf_net *n, const struct sockaddr *from)
 	if (n->cfg.accept_any)
 		return true;
 	for (size_t i = 0; i < n->nnbr; i++)
-		if (sa_same((struct sockaddr *)&n->nbr[i].sa, from, false))
+		if (pf__sa_same_host((struct sockaddr *)&n->nbr[i].sa, from))
 			return true;
 	return false;
 }
@@ -295,7 +150,7 @@ note_neighbour(struct pf_net *n, const struct sockaddr *sa, bool rx)
 {
 	for (size_t i = 0; i < n->nnbr; i++) {
 		struct pf_neighbour *nb = &n->nbr[i];
-		if (!sa_same((struct sockaddr *)&nb->sa, sa, true))
+		if (!pf__sa_equal((struct sockaddr *)&nb->sa, sa))
 			continue;
 		int64_t now = pf_now_us();
 		if (!rx) {
@@ -319,6 +174,7 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 	}
 	note_neighbour(n, from, true);
 	n->st.rx++;
+	pf__egress_earn(n, from, m0_wire_size(msg));
 	arrival.net = n;
 	arrival.family = kind == PF_FUDP ? "udpip" : "tcpip";
 	arrival.ifindex = ifindex;
@@ -348,11 +204,18 @@ sa_hash(const struct sockaddr *sa)
 	return h;
 }
 
+/* A messenger in the token bucket: rate is per second, time in µs, so
+ * a token is a million of the bucket's units. */
+#define RATE_TOKEN PF_US_PER_S
+/* Idle and slow TCP connections are looked for this often (ms). */
+#define SWEEP_MS 1000
+
 bool
 pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 {
 	struct pf_rate *r = &n->rate[sa_hash(sa) % PF_RATE_SLOTS];
-	int64_t now = uv_now(n->loop) * 1000, cap = (int64_t)n->cfg.burst * 1000000;
+	int64_t now = uv_now(n->loop) * 1000;
+	int64_t cap = (int64_t)n->cfg.burst * RATE_TOKEN;
 	if (!r->used || !pf__sa_equal((struct sockaddr *)&r->sa, sa)) {
 		memcpy(&r->sa, sa, pf__sa_len(sa));
 		r->used = true;
@@ -365,9 +228,9 @@ pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 	else if ((r->tokens += idle * rate) > cap)
 		r->tokens = cap;
 	r->last_us = now;
-	if (r->tokens < 1000000)
+	if (r->tokens < RATE_TOKEN)
 		return false;
-	r->tokens -= 1000000;
+	r->tokens -= RATE_TOKEN;
 	return true;
 }
 
@@ -417,6 +280,13 @@ net_send(void *ud, void *dest, const uint8_t *buf, size_t len)
 	struct pf_dest *d = dest;
 	if (n->closing)
 		return;
+	int why = pf__egress_frame(n, &buf, &len);
+	if (!why)
+		why = pf__egress_check(n, d, buf, len);
+	if (why) {
+		n->st.drops[why]++;
+		return;
+	}
 	if (!pf__net_rate_ok(n, (struct sockaddr *)&d->sa)) {
 		n->st.drops[PF_NDROP_TX_RATE]++;
 		return;
@@ -455,20 +325,32 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	n->setup = setup;
 	if (cfg)
 		n->cfg = *cfg;
-	if (!n->cfg.max_dgram || n->cfg.max_dgram > 65507)
-		n->cfg.max_dgram = n->cfg.max_dgram ? 65507 : 65000;
+	if (!n->cfg.max_dgram || n->cfg.max_dgram > PF_DGRAM_MAX)
+		n->cfg.max_dgram = n->cfg.max_dgram ? PF_DGRAM_MAX : PF_DGRAM;
 	if (!n->cfg.max_msg)
 		n->cfg.max_msg = n->cfg.max_dgram;
 	if (!n->cfg.rate)
-		n->cfg.rate = 1000000;
+		n->cfg.rate = PF_RATE;
 	if (!n->cfg.burst)
 		n->cfg.burst = n->cfg.rate / 10 ? n->cfg.rate / 10 : 1;
 	if (!n->cfg.tcp_queue)
-		n->cfg.tcp_queue = 1u << 20;
+		n->cfg.tcp_queue = PF_TCP_QUEUE;
 	if (!n->cfg.tcp_conns)
-		n->cfg.tcp_conns = 256;
+		n->cfg.tcp_conns = PF_TCP_CONNS;
+	if (!n->cfg.tcp_out)
+		n->cfg.tcp_out = 64;
+	if (!n->cfg.tcp_per_host)
+		n->cfg.tcp_per_host = 8;
+	if (!n->cfg.tcp_frame_s)
+		n->cfg.tcp_frame_s = 10;
+	if (!n->cfg.egress_bytes)
+		n->cfg.egress_bytes = 65536;
+	if (!n->cfg.egress_period_s)
+		n->cfg.egress_period_s = 10;
+	if (!n->cfg.egress_factor)
+		n->cfg.egress_factor = 4;
 	if (!n->cfg.tcp_idle_s)
-		n->cfg.tcp_idle_s = 120;
+		n->cfg.tcp_idle_s = PF_TCP_IDLE_S;
 	n->rxbuf = malloc(n->cfg.max_dgram);
 	/* The largest frame, datagram or TCP, and an envelope around it. */
 	n->authcap = (n->cfg.max_dgram > (size_t)n->cfg.max_msg + 24
@@ -511,7 +393,7 @@ define_adr(struct pf_net *n, const char *family)
 	size_t cap = 16 + (size_t)n->nls * 64, len = 1;
 	char *src = malloc(cap);
 	if (!src)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	strcpy(src, "[");
 	for (int i = 0; i < n->nls; i++)
 		len += (size_t)addr_src(src + len, cap - len,
@@ -519,7 +401,7 @@ define_adr(struct pf_net *n, const char *family)
 	strcpy(src + len, "]");
 	int err = m0_global_define(pf_global(n->pf), "_adr", family, src);
 	free(src);
-	return err;
+	return err ? PF_ERR_INTERP : PF_OK;
 }
 
 /* `_bca`: [udpip ifindex [broadcast port]] for every IPv4 listen address
@@ -532,7 +414,7 @@ define_bca(struct pf_net *n)
 	size_t cap = 64, len = 1;
 	char *src = malloc(cap);
 	if (!src)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	strcpy(src, "[");
 	if (getifaddrs(&ifs))
 		ifs = NULL; /* no interfaces: no broadcast */
@@ -552,6 +434,14 @@ define_bca(struct pf_net *n)
 			struct sockaddr_in b =
 			    *(struct sockaddr_in *)i->ifa_broadaddr;
 			b.sin_port = ls->sin_port;
+			/* Broadcasts on these are no stranger's (pf_egress). */
+			struct sockaddr_storage *nb = realloc(n->bcast,
+			    (n->nbcast + 1) * sizeof(*nb));
+			if (nb) {
+				n->bcast = nb;
+				memset(&nb[n->nbcast], 0, sizeof(*nb));
+				memcpy(&nb[n->nbcast++], &b, sizeof(b));
+			}
 			char one[96];
 			size_t m = (size_t)snprintf(one, sizeof(one), "['udpip %d ",
 			    l);
@@ -574,7 +464,7 @@ define_bca(struct pf_net *n)
 	strcpy(src + len, "]");
 	int err = m0_global_define(pf_global(n->pf), "_sys", "_bca", src);
 	free(src);
-	return err;
+	return err ? PF_ERR_INTERP : PF_OK;
 }
 
 int
@@ -605,22 +495,22 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	if (!e)
 		e = define_bca(n);
 	/* Long aliases (Part B): procedures, so they see a reloaded _nbr. */
-	if (!e)
-		e = m0_global_define(pf_global(n->pf), "longdict", "neighbours",
-		    "{_nbr}");
-	if (!e)
-		e = m0_global_define(pf_global(n->pf), "longdict", "broadcasts",
-		    "{_bca}");
+	if (!e && (m0_global_define(pf_global(n->pf), "longdict",
+		       "neighbours", "{_nbr}") ||
+		      m0_global_define(pf_global(n->pf), "longdict",
+			  "broadcasts", "{_bca}")))
+		e = PF_ERR_INTERP;
 	if (!e)
 		e = pf_net_set_neighbours(n, NULL, 0);
 	if (e) {
 		snprintf(err, errlen, "cannot register the links: %s",
-		    m0_strerror(e));
+		    pf_strerror(e));
 		return -1;
 	}
 	uv_timer_init(n->loop, &n->sweep);
 	n->sweep.data = n;
-	uv_timer_start(&n->sweep, on_sweep, 5000, 5000);
+	/* Each second: frame deadlines are counted in seconds. */
+	uv_timer_start(&n->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
 	uv_unref((uv_handle_t *)&n->sweep);
 	n->started = true;
 	return 0;
@@ -642,7 +532,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 {
 	struct pf_neighbour *copy = NULL;
 	if (count && !(copy = malloc(count * sizeof(*copy))))
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	if (count)
 		memcpy(copy, nb, count * sizeof(*copy));
 	/* `_nbr`: a dict of name -> [udpip ifindex [host port]]. */
@@ -650,7 +540,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	char *src = malloc(cap);
 	if (!src) {
 		free(copy);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	}
 	len = (size_t)snprintf(src, cap, "D");
 	for (size_t i = 0; i < count; i++) {
@@ -669,7 +559,7 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	free(src);
 	if (err) {
 		free(copy);
-		return err;
+		return PF_ERR_INTERP;
 	}
 	free(n->nbr);
 	n->nbr = copy;
@@ -677,8 +567,8 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	for (struct pf_conn *c = n->conns; c; c = c->next)
 		c->authed = false; /* its neighbour index is stale now */
 	if (pf__auth_derive(n))
-		return M0_EIMPLEMENTATION_LIMIT;
-	return M0_OK;
+		return PF_ERR_NOMEM;
+	return PF_OK;
 }
 
 void
@@ -734,6 +624,7 @@ pf_net_free(struct pf_net *n)
 	if (!n)
 		return;
 	pf__auth_free(n);
+	pf__egress_free(n);
 	free(n->rxbuf);
 	free(n->authbuf);
 	free(n->rate);

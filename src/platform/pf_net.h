@@ -17,7 +17,8 @@
 #define PF_RATE_SLOTS 4096
 #define PF_AUTH_VERSION 1             /* envelope version byte */
 #define PF_AUTH_WINDOW_US 60000000LL /* envelope age accepted */
-#define PF_AUTH_NONCES 4096          /* nonces remembered */
+#define PF_REPLAY_BITS 4096          /* per-peer replay window */
+#define PF_REPLAY_CLOCK_SHIFT 8      /* send counters start at µs << 8 */
 
 enum pf_fkind { PF_FUDP, PF_FTCP };
 
@@ -47,6 +48,14 @@ struct pf_rate {
 	bool used;
 };
 
+/* Replay state of one pinned neighbour (pf_replay.c), by its key. */
+struct pf_peer_ctr {
+	unsigned char pk[32];
+	uint64_t tx;  /* last counter sent to it */
+	uint64_t top; /* highest counter seen from it */
+	uint64_t map[PF_REPLAY_BITS / 64]; /* seen, below and at top */
+};
+
 enum pf_cstate { PF_CCONNECTING, PF_COPEN, PF_CCLOSING };
 
 struct pf_conn {
@@ -63,6 +72,7 @@ struct pf_conn {
 	size_t rxlen, rxcap;
 	size_t queued; /* bytes written and not yet completed */
 	int64_t last_us;
+	int64_t frame_us; /* when the unfinished frame began, 0: none */
 	struct pf_conn *prev, *next;
 };
 
@@ -78,6 +88,7 @@ struct pf_net {
 	uint8_t *rxbuf; /* UDP receive buffer, cfg.max_dgram bytes */
 	struct pf_conn *conns;
 	uint32_t nconns;
+	uint32_t nin, nout; /* of nconns: accepted, opened by us */
 	uv_timer_t sweep;
 	struct pf_neighbour *nbr;
 	size_t nnbr;
@@ -89,8 +100,16 @@ struct pf_net {
 	unsigned char *auth_sk;  /* Curve25519 secret, sodium_malloc */
 	unsigned char auth_pk[32];
 	unsigned char *auth_k;   /* shared key per neighbour, sodium_malloc */
-	uint64_t auth_seen[PF_AUTH_NONCES];
-	size_t auth_next;
+	struct pf_egress *egress; /* budgets toward strangers (pf_egress.c) */
+	struct sockaddr_storage *bcast; /* the broadcast addresses of _bca */
+	size_t nbcast;
+	uint8_t *framebuf; /* a string framed as a messenger */
+	size_t framecap;
+	struct pf_peer_ctr *peer; /* one per entry of nbr */
+	size_t npeer;
+	char *replay_path;
+	bool replay_dirty;
+	int64_t replay_saved_us;
 	uint8_t *authbuf; /* opened envelopes and envelopes to send */
 	size_t authcap;
 };
@@ -99,9 +118,13 @@ struct pf_net {
 void pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
     const struct sockaddr *from, const struct m0_msg *msg);
 bool pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa);
+
+/* pf_addr.c */
 int pf__sa_port(const struct sockaddr *sa);
 bool pf__sa_equal(const struct sockaddr *a, const struct sockaddr *b);
+bool pf__sa_same_host(const struct sockaddr *a, const struct sockaddr *b);
 size_t pf__sa_len(const struct sockaddr *sa);
+int pf__parse_host(const char *h, int port, struct sockaddr_storage *ss);
 void pf__net_handle_closed(uv_handle_t *h);
 
 /* pf_auth.c */
@@ -115,6 +138,23 @@ int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
     uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix);
 /* Bytes of the envelope at p (0: its length is not there yet). */
 size_t pf__auth_frame_len(const uint8_t *p, size_t have);
+
+/* pf_egress.c: a string to send as a messenger (*buf, *len: framed in
+ * n->framebuf unless it is one); 0, or the drop reason */
+int pf__egress_frame(struct pf_net *n, const uint8_t **buf, size_t *len);
+/* 0 when (len) bytes may go to (d), else the drop reason */
+int pf__egress_check(struct pf_net *n, const struct pf_dest *d,
+    const uint8_t *buf, size_t len);
+void pf__egress_earn(struct pf_net *n, const struct sockaddr *from,
+    size_t len);
+void pf__egress_free(struct pf_net *n);
+
+/* pf_replay.c */
+int pf__replay_sync(struct pf_net *n);
+uint64_t pf__replay_next(struct pf_net *n, size_t ix);
+bool pf__replay_accept(struct pf_net *n, size_t ix, uint64_t ctr);
+void pf__replay_save(struct pf_net *n, bool force);
+void pf__replay_free(struct pf_net *n);
 
 /* pf_udp.c */
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);

@@ -1,58 +1,13 @@
 /*
  * pf_plat.c: the platform object: it owns the interpreter's global state,
- * answers the interpreter's host calls, and creates and removes processes.
+ * answers the interpreter's host calls, creates processes, keeps the
+ * services and the meter that plug into it (include/pf_svc.h), and runs
+ * its own shutdown through close callbacks.
  */
 #include <stdlib.h>
 #include <sys/random.h>
-#include <time.h>
 
-#include "pf_money.h"
-
-static const char *const drop_reasons[] = {
-#define PF__DS(id, s) s,
-	PF_DROPMAP(PF__DS)
-#undef PF__DS
-};
-
-const char *
-pf_drop_reason(int reason)
-{
-	return reason >= 0 && reason < PF_DROP_N ? drop_reasons[reason] : "?";
-}
-
-void
-pf__lower(char *dst, const char *src, size_t len)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < len; i++)
-		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
-							      : src[i]);
-	dst[i] = 0;
-}
-
-const char *
-pf_drop_id(int reason)
-{
-	static const char *const ids[] = {
-#define PF__DI(id, s) #id,
-		PF_DROPMAP(PF__DI)
-#undef PF__DI
-	};
-	static char low[PF_DROP_N][32];
-	if (reason < 0 || reason >= PF_DROP_N)
-		return "?";
-	if (!low[reason][0])
-		pf__lower(low[reason], ids[reason], sizeof(low[reason]));
-	return low[reason];
-}
-
-int64_t
-pf_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+#include "pf_int.h"
 
 #define PROC(s) ((struct pf_proc *)m0_state_ud(s))
 
@@ -153,8 +108,16 @@ h_console(void *ud, struct m0_state *s, const void *buf, size_t len)
 {
 	struct pf_platform *pf = ud;
 	/* The console words write what a console key would: same price. */
-	if (pf->console && pf__charge_send(PROC(s), "console", len))
+	if (pf->console &&
+	    pf__meter_send(PROC(s), "console", len) == PF_PAID)
 		pf->console(pf->console_ud, PROC(s), buf, len);
+}
+
+static int64_t
+h_gstore(void *ud, struct m0_state *s)
+{
+	struct pf_platform *pf = ud;
+	return pf->meter.gstore(pf->meter.ud, s);
 }
 
 struct pf_platform *
@@ -164,14 +127,15 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	if (!pf)
 		return NULL;
 	pf->loop = loop;
+	pf->started_us = pf_now_us();
 	if (cfg)
 		pf->cfg = *cfg;
 	if (!pf->cfg.slice)
-		pf->cfg.slice = 1000;
+		pf->cfg.slice = PF_SLICE;
 	if (!pf->cfg.max_procs)
-		pf->cfg.max_procs = 100000;
+		pf->cfg.max_procs = PF_MAX_PROCS;
 	if (!pf->cfg.max_queues)
-		pf->cfg.max_queues = 1000000;
+		pf->cfg.max_queues = PF_MAX_QUEUES;
 	pf->host = (struct m0_host){.ud = pf,
 	    .enter = h_enter,
 	    .leave = h_leave,
@@ -203,46 +167,153 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	return pf;
 }
 
-void
-pf_free(struct pf_platform *pf)
+/* Everything has closed and pf_free() was called: services first (they
+ * may still hold queues' processes' leftovers), then the core. */
+static void
+release(struct pf_platform *pf)
 {
-	if (!pf)
-		return;
-	while (!pf__list_empty(&pf->all)) {
-		struct pf_proc *p = PF_CONTAINER(pf->all.next, struct pf_proc, all);
-		m0_state_kill(p->s);
-		pf->on_end = NULL;
-		pf__end_proc(p);
-	}
-	pf__native_free(pf);
-	pf__money_free(pf);
-	uv_close((uv_handle_t *)&pf->idle, NULL);
-	uv_close((uv_handle_t *)&pf->timer, NULL);
-	uv_close((uv_handle_t *)&pf->life, NULL);
-	uv_run(pf->loop, UV_RUN_NOWAIT);
+	for (int i = pf->nsvc - 1; i >= 0; i--)
+		if (pf->svc[i].free)
+			pf->svc[i].free(pf->svc[i].ud);
 	pf__queues_free(pf);
 	pf__chan_free(pf);
 	m0_global_free(pf->g);
 	free(pf);
 }
 
+static void
+pending_done(struct pf_platform *pf)
+{
+	if (--pf->pending == 0 && pf->freeing)
+		release(pf);
+}
+
+void
+pf__handle_closed(uv_handle_t *h)
+{
+	pending_done(h->data);
+}
+
+void
+pf_service_closed(struct pf_platform *pf, void *ud)
+{
+	for (int i = 0; i < pf->nsvc; i++)
+		if (pf->svc[i].ud == ud && pf->svc_open[i]) {
+			pf->svc_open[i] = false;
+			pending_done(pf);
+			return;
+		}
+}
+
+void
+pf_close(struct pf_platform *pf)
+{
+	if (!pf || pf->closing)
+		return;
+	pf->closing = true;
+	pf->on_end = NULL;
+	/* Processes first: services then finish their work in flight with
+	 * nobody waiting on it (deposits burn, bought tokens go back). */
+	while (!pf__list_empty(&pf->all)) {
+		struct pf_proc *p = PF_CONTAINER(pf->all.next, struct pf_proc, all);
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+	}
+	pf->pending++; /* held while the services are told */
+	pf__sched_close(pf);
+	for (int i = pf->nsvc - 1; i >= 0; i--) {
+		if (!pf->svc[i].close)
+			continue;
+		pf->svc_open[i] = true;
+		pf->pending++;
+		pf->svc[i].close(pf->svc[i].ud);
+	}
+	pf->pending--;
+}
+
+void
+pf_free(struct pf_platform *pf)
+{
+	if (!pf)
+		return;
+	pf_close(pf);
+	pf->freeing = true;
+	if (pf->pending == 0)
+		release(pf);
+}
+
+int
+pf_add_service(struct pf_platform *pf, const struct pf_service *svc)
+{
+	if (pf->closing)
+		return PF_ERR_CLOSED;
+	if (pf->nsvc == PF_MAX_SERVICES)
+		return PF_ERR_LIMIT;
+	pf->svc[pf->nsvc++] = *svc;
+	return PF_OK;
+}
+
+void *
+pf_service_find(struct pf_platform *pf, const char *name)
+{
+	for (int i = 0; i < pf->nsvc; i++)
+		if (!strcmp(pf->svc[i].name, name))
+			return pf->svc[i].ud;
+	return NULL;
+}
+
+int
+pf_set_meter(struct pf_platform *pf, const struct pf_meter *m)
+{
+	if (pf->metered)
+		return PF_ERR_EXISTS;
+	pf->meter = *m;
+	pf->metered = true;
+	if (m->gstore)
+		pf->host.gstore = h_gstore;
+	return PF_OK;
+}
+
+void *
+pf_proc_meter(const struct pf_proc *p)
+{
+	return p->meter;
+}
+
+void
+pf_proc_set_meter(struct pf_proc *p, void *data)
+{
+	p->meter = data;
+}
+
+uint64_t
+pf_proc_service_bytes(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	uint64_t b = 0;
+	for (int i = 0; i < pf->nsvc; i++)
+		if (pf->svc[i].proc_bytes)
+			b += pf->svc[i].proc_bytes(pf->svc[i].ud, p);
+	return b;
+}
+
 int
 pf_add_family(struct pf_platform *pf, const struct pf_family *fam,
     const int64_t *addrs, size_t n)
 {
-	if (pf->nfams == (int)(sizeof(pf->fams) / sizeof(pf->fams[0])))
-		return M0_EIMPLEMENTATION_LIMIT;
+	if (pf->nfams == PF_MAX_FAMILIES)
+		return PF_ERR_LIMIT;
 	struct pf_fam *f = malloc(sizeof(*f));
 	if (!f)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	f->f = *fam;
 	int err = m0_global_add_family(pf->g, fam->name, fam->mtu, addrs, n);
 	if (err) {
 		free(f);
-		return err;
+		return PF_ERR_INTERP;
 	}
 	pf->fams[pf->nfams++] = f;
-	return M0_OK;
+	return PF_OK;
 }
 
 void
@@ -273,7 +344,11 @@ proc_new(struct pf_platform *pf, struct m0_state *s, bool arrival)
 	pf__list_init(&p->keys);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
-	pf__acct_open(p, arrival);
+	if (pf->meter.open && pf->meter.open(pf->meter.ud, p, arrival)) {
+		pf__list_del(&p->all);
+		free(p);
+		return NULL;
+	}
 	pf->nprocs++;
 	pf->st.created++;
 	return p;
@@ -304,16 +379,18 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
     const struct pf_origin *ori, int (*setup)(struct m0_state *s),
     struct pf_proc **out, uint64_t *id)
 {
+	if (pf->closing)
+		return PF_ERR_CLOSED;
 	if (pf->nprocs >= pf->cfg.max_procs) {
 		pf->st.drops[PF_DROP_PROC_CAP]++;
-		return -1;
+		return PF_ERR_DROPPED;
 	}
 	struct m0_state *s;
-	int err = m0_state_new_msg(pf->g, msg, NULL, NULL, &s);
-	if (err) {
+	if (m0_state_new_msg(pf->g, msg, NULL, NULL, &s)) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
-		return err;
+		return PF_ERR_NOMEM;
 	}
+	int err = M0_OK;
 	if (ori && ori->family)
 		err = m0_state_set_ori_net(s, ori->family, ori->ifindex,
 		    ori->addr_int, ori->addr_str);
@@ -323,16 +400,16 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 	if (!p) {
 		m0_state_free(s);
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
-		return err ? err : M0_EIMPLEMENTATION_LIMIT;
+		return err ? PF_ERR_INTERP : PF_ERR_NOMEM;
 	}
 	uint64_t pid = p->id;
 	if (proc_join(p, msg->queue))
-		return -1;
+		return PF_ERR_DROPPED;
 	if (out)
 		*out = p;
 	if (id)
 		*id = pid;
-	return M0_OK;
+	return PF_OK;
 }
 
 struct m0_state *

@@ -5,10 +5,14 @@
  * run queue and is active only while something is runnable, so uv_run
  * sleeps when nothing is; each idle callback runs for at most a few
  * milliseconds so network events and timers interleave.
+ *
+ * A meter (include/pf_svc.h) may set how many steps a turn has and charge
+ * for them; its verdict comes back here, and only the scheduler ends a
+ * process that cannot pay.
  */
 #include <stdlib.h>
 
-#include "pf_money.h"
+#include "pf_int.h"
 
 #define SCHED_BUDGET_US 2000
 
@@ -36,7 +40,8 @@ pf__sched_init(struct pf_platform *pf)
 	pf->idle.data = pf;
 }
 
-/* Ends a process: its queue place, timer and memory are released. */
+/* Ends a process: its queue place, timer, services' holdings and
+ * account are released. */
 void
 pf__end_proc(struct pf_proc *p)
 {
@@ -49,10 +54,13 @@ pf__end_proc(struct pf_proc *p)
 	}
 	pf__leave(p);
 	pf__timer_del(p);
-	pf__native_release(p);
+	for (int i = 0; i < pf->nsvc; i++)
+		if (pf->svc[i].proc_end)
+			pf->svc[i].proc_end(pf->svc[i].ud, p);
+	p->work = NULL;
 	pf__chan_release(p);
-	pf__acct_close(p);
-	free(p->acct);
+	if (pf->meter.close)
+		pf->meter.close(pf->meter.ud, p);
 	if (p->state == PF_RUNNABLE && !p->manual)
 		pf__list_del(&p->run);
 	pf__list_del(&p->all);
@@ -62,6 +70,70 @@ pf__end_proc(struct pf_proc *p)
 		pf->on_end(pf->end_ud, p, p->id, end, err);
 	m0_state_free(p->s);
 	free(p);
+}
+
+/* Removal for want of credit: silent for the messenger (no error, no
+ * handler), counted and logged for the operator. */
+static void
+end_broke(struct pf_proc *p)
+{
+	p->pf->st.drops[PF_DROP_CREDIT]++;
+	log_debug("process %llu removed: credit exhausted after %llu steps",
+	    (unsigned long long)p->id,
+	    (unsigned long long)m0_state_steps(p->s));
+	m0_state_kill(p->s);
+	pf__end_proc(p);
+}
+
+void
+pf_proc_evict(struct pf_proc *p)
+{
+	p->broke = true;
+	if (p->state != PF_RUNNING)
+		end_broke(p);
+}
+
+void
+pf_proc_set_work(struct pf_proc *p, pf_work_fn fn, void *ud)
+{
+	p->work = fn;
+	p->work_ud = ud;
+}
+
+void *
+pf_proc_work(const struct pf_proc *p)
+{
+	return p->work ? p->work_ud : NULL;
+}
+
+enum pf_verdict
+pf_proc_charge_native(struct pf_proc *p, uint64_t ns)
+{
+	struct pf_meter *m = &p->pf->meter;
+	if (!m->native)
+		return PF_PAID;
+	if (m->native(m->ud, p, ns) == PF_BROKE)
+		p->broke = true;
+	return p->broke ? PF_BROKE : PF_PAID;
+}
+
+uint64_t
+pf_proc_native_turn(struct pf_proc *p, uint64_t us)
+{
+	struct pf_meter *m = &p->pf->meter;
+	return m->native_turn ? m->native_turn(m->ud, p, us) : us;
+}
+
+void
+pf_proc_wake(struct pf_proc *p)
+{
+	pf__make_runnable(p);
+}
+
+void
+pf_proc_park(struct pf_proc *p)
+{
+	p->state = PF_IDLE; /* in no list until pf_proc_wake() */
 }
 
 static bool
@@ -81,21 +153,55 @@ over_limits(struct pf_proc *p)
 }
 
 /*
- * Demand for the processor, for the step price: time spent running a
- * process counts once, twice while others queue behind it. The price
- * targets half of twice the epoch, so it holds while messengers take the
- * processor one at a time (one that computes for minutes on an idle host
- * pays the same price throughout), rises while they queue for it and
- * falls while it idles (docs/money.md, "Prices").
+ * Demand for the processor, for the meter's step price: time spent
+ * running processes, and whether others queued behind the one that ran
+ * (docs/money.md, "Prices").
  */
 static void
-count_demand(struct pf_platform *pf, uint64_t *mark, bool queued)
+count_busy(struct pf_platform *pf, uint64_t *mark, bool queued)
 {
-	if (!pf->money) /* a free platform has no step price */
+	if (!pf->meter.busy) /* nobody prices the processor */
 		return;
 	uint64_t now = uv_hrtime();
-	pf->money->demand_ns += (now - *mark) * (queued ? 2 : 1);
+	pf->meter.busy(pf->meter.ud, now - *mark, queued);
 	*mark = now;
+}
+
+/* One turn of a process that waits on work (a native run). Returns
+ * false when the process has ended. */
+static bool
+work_turn(struct pf_platform *pf, struct pf_proc *p)
+{
+	/* The lifetime limit holds here too: work time is lifetime. */
+	if (over_limits(p)) {
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+		return false;
+	}
+	if (p->work(p->work_ud, p))
+		p->work = NULL;
+	if (p->broke) {
+		end_broke(p);
+		return false;
+	}
+	return true;
+}
+
+/* The steps of its next turn, as the meter allows. */
+static int64_t
+turn_budget(struct pf_platform *pf, struct pf_proc *p)
+{
+	if (!pf->meter.turn)
+		return pf->cfg.slice;
+	return pf->meter.turn(pf->meter.ud, p, pf->cfg.slice);
+}
+
+static void
+charge_steps(struct pf_platform *pf, struct pf_proc *p, uint64_t used)
+{
+	if (pf->meter.steps &&
+	    pf->meter.steps(pf->meter.ud, p, used) == PF_BROKE)
+		p->broke = true;
 }
 
 static void
@@ -105,63 +211,52 @@ idle_cb(uv_idle_t *h)
 	uint64_t start = uv_hrtime(), mark = start;
 	bool queued = false;
 	while (!pf__list_empty(&pf->runq)) {
-		count_demand(pf, &mark, queued);
+		count_busy(pf, &mark, queued);
 		struct pf_proc *p =
 		    PF_CONTAINER(pf->runq.next, struct pf_proc, run);
 		pf__list_del(&p->run);
 		queued = !pf__list_empty(&pf->runq);
 		p->state = PF_RUNNING;
-		if (p->nrun) {
-			/* Waiting on native code: one slice of guest time,
-			 * then others get their turn. The lifetime limit
-			 * holds here too: guest time is lifetime. */
-			if (over_limits(p)) {
-				m0_state_kill(p->s);
-				pf__end_proc(p);
-				continue;
-			}
-			pf__native_step(p);
-			if (pf__acct_broke(p)) {
-				pf__remove_broke(p);
-				continue;
-			}
-			pf__make_runnable(p);
+		if (p->work) {
+			/* Waiting on work: one slice of it, then others get
+			 * their turn. */
+			if (work_turn(pf, p))
+				pf__make_runnable(p);
 			if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
 				break;
 			continue;
 		}
-		int64_t budget = pf__charge_budget(p, pf->cfg.slice);
+		int64_t budget = turn_budget(pf, p);
 		if (budget <= 0) {
-			pf__remove_broke(p);
+			end_broke(p);
 			continue;
 		}
 		uint64_t before = m0_state_steps(p->s);
-		if (pf->money)
-			pf->money->gmark = m0_global_bytes(pf->g);
 		int r = m0_state_run(p->s, budget);
 		uint64_t used = m0_state_steps(p->s) - before;
 		pf->st.slices++;
 		pf->st.steps += used;
-		if (p->acct)
-			pf__charge_steps(p, used);
+		charge_steps(pf, p, used);
 		if (r == M0_RUN_YIELD && over_limits(p)) {
 			m0_state_kill(p->s);
 			r = M0_RUN_DONE;
 		}
-		if (r != M0_RUN_DONE && pf__acct_broke(p) &&
-		    !(r == M0_RUN_BLOCKED && p->acct->wait)) {
-			pf__remove_broke(p);
+		/* A process that blocked on a service (a deposit) is not
+		 * removed: the meter said PAID while it waits. */
+		if (r != M0_RUN_DONE && p->broke) {
+			end_broke(p);
 			continue;
 		}
 		if (r == M0_RUN_DONE)
 			pf__end_proc(p);
-		else if (r == M0_RUN_YIELD || (r == M0_RUN_BLOCKED && p->nrun))
+		else if (r == M0_RUN_YIELD || (r == M0_RUN_BLOCKED && p->work))
 			pf__make_runnable(p);
-		/* M0_RUN_BLOCKED: pf__enter put it among the waiters. */
+		/* M0_RUN_BLOCKED: pf__enter put it among the waiters, or a
+		 * service parked it. */
 		if ((uv_hrtime() - start) / 1000 >= SCHED_BUDGET_US)
 			break;
 	}
-	count_demand(pf, &mark, queued);
+	count_busy(pf, &mark, queued);
 	if (pf__list_empty(&pf->runq)) {
 		uv_idle_stop(&pf->idle);
 		pf->idle_on = false;
@@ -181,8 +276,9 @@ pf_run_manual(struct pf_proc *p, int64_t budget)
 {
 	if (p->state == PF_WAITING)
 		return M0_RUN_BLOCKED;
-	if (p->nrun) {
-		pf__native_step(p);
+	if (p->work) {
+		if (p->work(p->work_ud, p))
+			p->work = NULL;
 		return M0_RUN_YIELD;
 	}
 	p->state = PF_RUNNING;
@@ -240,4 +336,18 @@ pf__life_init(struct pf_platform *pf)
 		every = 1000;
 	uv_timer_start(&pf->life, life_cb, every, every);
 	uv_unref((uv_handle_t *)&pf->life); /* never keeps the loop alive */
+}
+
+/* The scheduler's handles close; pf__handle_closed counts them down. */
+void
+pf__sched_close(struct pf_platform *pf)
+{
+	uv_handle_t *hs[] = {(uv_handle_t *)&pf->idle,
+	    (uv_handle_t *)&pf->timer, (uv_handle_t *)&pf->life};
+	for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+		hs[i]->data = pf;
+		pf->pending++;
+		uv_close(hs[i], pf__handle_closed);
+	}
+	pf->idle_on = false;
 }

@@ -6,6 +6,13 @@
  * on the connection the messenger came on. A peer that sends anything
  * that is not a messenger is disconnected and counted; the send queue of
  * each connection is bounded and its overflow dropped and counted.
+ *
+ * Slow peers: a frame (and an inbound connection's first frame, from the
+ * accept) must be complete within tcp_frame_s of its first byte; bytes
+ * that trickle in do not move that deadline, only the idle timer. Inbound
+ * and outbound connections have budgets of their own (tcp_conns,
+ * tcp_out), so peers that hold every inbound slot cannot stop this
+ * platform's own sends, and one host holds at most tcp_per_host inbound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +48,10 @@ conn_close(struct pf_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	n->nconns--;
+	if (c->inbound)
+		n->nin--;
+	else
+		n->nout--;
 	uv_close((uv_handle_t *)&c->h, conn_closed);
 }
 
@@ -54,6 +65,8 @@ conn_new(struct pf_net *n, int ifindex, bool inbound)
 	c->ifindex = ifindex;
 	c->inbound = inbound;
 	c->last_us = (int64_t)uv_now(n->loop) * 1000;
+	/* An inbound peer owes its first frame from the start. */
+	c->frame_us = inbound ? c->last_us : 0;
 	uv_tcp_init(n->loop, &c->h);
 	c->h.data = c;
 	c->next = n->conns;
@@ -61,6 +74,10 @@ conn_new(struct pf_net *n, int ifindex, bool inbound)
 		n->conns->prev = c;
 	n->conns = c;
 	n->nconns++;
+	if (inbound)
+		n->nin++;
+	else
+		n->nout++;
 	return c;
 }
 
@@ -167,10 +184,15 @@ conn_frames(struct pf_conn *c)
 		pf__net_arrive(n, PF_FTCP, c->ifindex,
 		    (struct sockaddr *)&c->peer, &msg);
 	}
-	if (off && c->state != PF_CCLOSING) {
+	if (c->state == PF_CCLOSING)
+		return;
+	if (off) {
 		memmove(c->rx, c->rx + off, c->rxlen - off);
 		c->rxlen -= off;
+		c->frame_us = 0; /* the next frame's clock starts below */
 	}
+	if (c->rxlen && !c->frame_us)
+		c->frame_us = (int64_t)uv_now(n->loop) * 1000;
 }
 
 static void
@@ -236,14 +258,28 @@ on_accept(uv_stream_t *srv, int status)
 		conn_close(c);
 		return;
 	}
-	if (n->nconns > n->cfg.tcp_conns) {
+	if (n->nin > n->cfg.tcp_conns) {
 		n->st.drops[PF_NDROP_TCP_CONN_CAP]++;
 		conn_close(c);
 		return;
 	}
 	int len = sizeof(c->peer);
-	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) ||
-	    uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
+	if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len)) {
+		conn_close(c);
+		return;
+	}
+	uint32_t same = 0;
+	for (struct pf_conn *o = n->conns; o; o = o->next)
+		if (o->inbound && o->state != PF_CCLOSING &&
+		    pf__sa_same_host((struct sockaddr *)&o->peer,
+			(struct sockaddr *)&c->peer))
+			same++;
+	if (same > n->cfg.tcp_per_host) { /* c itself is among them */
+		n->st.drops[PF_NDROP_TCP_HOST_CAP]++;
+		conn_close(c);
+		return;
+	}
+	if (uv_read_start((uv_stream_t *)&c->h, conn_alloc, conn_read)) {
 		conn_close(c);
 		return;
 	}
@@ -287,6 +323,7 @@ on_connect(uv_connect_t *req, int status)
 	if (c->state == PF_CCLOSING)
 		return;
 	c->state = PF_COPEN;
+	c->frame_us = 0; /* connected in time (the deadline of conn_open) */
 	c->net->st.tcp_connected++;
 	uv_tcp_nodelay(&c->h, 1);
 	/* A daemon answers on connections it opened too (and a peer that
@@ -307,8 +344,8 @@ conn_find(struct pf_net *n, const struct sockaddr *sa)
 static struct pf_conn *
 conn_open(struct pf_net *n, const struct pf_dest *d)
 {
-	if (n->nconns >= n->cfg.tcp_conns) {
-		n->st.drops[PF_NDROP_TCP_CONN_CAP]++;
+	if (n->nout >= n->cfg.tcp_out) {
+		n->st.drops[PF_NDROP_TCP_OUT_CAP]++;
 		return NULL;
 	}
 	struct pf_conn *c = conn_new(n, d->ifindex, false);
@@ -330,6 +367,9 @@ conn_open(struct pf_net *n, const struct pf_dest *d)
 		return NULL;
 	}
 	c->state = PF_CCONNECTING;
+	/* A connect that hangs (a silent address) holds an outbound slot
+	 * and its queued writes: it gets the frame deadline too. */
+	c->frame_us = (int64_t)uv_now(n->loop) * 1000;
 	return c;
 }
 
@@ -416,8 +456,12 @@ pf__tcp_sweep(struct pf_net *n, int64_t now_us)
 	struct pf_conn *c = n->conns, *next;
 	for (; c; c = next) {
 		next = c->next;
-		if (!c->queued &&
-		    now_us - c->last_us > (int64_t)n->cfg.tcp_idle_s * 1000000)
+		if (c->frame_us &&
+		    now_us - c->frame_us > (int64_t)n->cfg.tcp_frame_s * PF_US_PER_S) {
+			n->st.drops[PF_NDROP_TCP_SLOW]++;
+			conn_close(c);
+		} else if (!c->queued && now_us - c->last_us >
+					     (int64_t)n->cfg.tcp_idle_s * PF_US_PER_S)
 			conn_close(c);
 	}
 }

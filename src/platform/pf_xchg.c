@@ -4,8 +4,8 @@
  * price quotes, signs exchange quotes and keeps the reserve of foreign
  * tokens; this file offers it to MØ as _xlr _xqt _xsl _xby _xcl _xcd _xrs
  * and moves the local money. Reserve changes are staged on the loop
- * thread and the process waits; one commit at a time writes and syncs
- * the whole batch on the libuv thread pool (as _dep does for the
+ * thread and the process waits; one commit at a time writes the whole
+ * batch in one transaction on the libuv thread pool (as _dep does for the
  * ledger), and when it is durable the waiters are paid or handed their
  * tokens and resume. Nothing is acknowledged before the reserve has it.
  *
@@ -52,6 +52,8 @@ struct pf_xchg {
 	struct xchg_batch *batch; /* in flight on the pool */
 	struct pf_link waiters;   /* struct xwait, in ticket order */
 	bool broken;
+	bool closing;    /* pf_close(): finish, then report */
+	int close_rounds; /* commits of what settling staged again */
 	int err[XCHG_ERR_N]; /* MØ error of each refusal */
 	int e_failed;
 	uint64_t epochs;
@@ -105,6 +107,7 @@ mint_into(struct pf_xchg *xs, struct money_account *a, int64_t v)
 /* ---- group commit on the thread pool ---- */
 
 static void kick(struct pf_xchg *xs);
+static void close_step(struct pf_xchg *xs);
 
 static void
 xwait_free(struct xwait *w)
@@ -151,8 +154,8 @@ resume(struct pf_xchg *xs, struct xwait *w, struct pf_proc *p)
 	int err = M0_OK;
 	switch (w->kind) {
 	case XW_SELL:
-		mint_into(xs, &p->acct->credit, w->local);
-		p->acct->broke = false;
+		mint_into(xs, &ACCT(p)->credit, w->local);
+		ACCT(p)->broke = false;
 		m0_pop(s, 1);
 		m0_state_resume_int(s, 1, w->local);
 		return;
@@ -206,14 +209,14 @@ settle(struct pf_xchg *xs, enum xchg_err err)
 		if (ok && w->kind == XW_BUY)
 			xs->buys++;
 		if (!ok && w->kind == XW_BUY && w->local > 0)
-			mint_into(xs, p ? &p->acct->credit : NULL, w->local);
+			mint_into(xs, p ? &ACCT(p)->credit : NULL, w->local);
 		if (p) {
-			p->acct->wait = NULL;
+			ACCT(p)->wait = NULL;
 			if (ok)
 				resume(xs, w, p);
 			else
 				m0_state_resume_error(p->s, xs->e_failed);
-			pf__make_runnable(p);
+			pf_proc_wake(p);
 		} else if (ok) {
 			orphan(xs, w);
 		}
@@ -234,8 +237,9 @@ after_work_cb(uv_work_t *req, int status)
 	struct pf_xchg *xs = req->data;
 	struct xchg_batch *b = xs->batch;
 	xs->batch = NULL;
-	if (status) /* cancelled: write it here */
-		xchg_reserve_commit_write(b);
+	/* Not run (no pool, or cancelled): the batch ends unwritten and
+	 * fails, and so does every waiter, as after a failed commit. */
+	(void)status;
 	enum xchg_err err = xchg_reserve_commit_end(xs->r, b);
 	if (err) {
 		log_warnx("exchange: reserve commit failed: %s; the exchange "
@@ -244,7 +248,10 @@ after_work_cb(uv_work_t *req, int status)
 		xs->broken = true;
 	}
 	settle(xs, err);
-	kick(xs);
+	if (xs->closing)
+		close_step(xs);
+	else
+		kick(xs);
 }
 
 /* Starts a commit when something is staged and none runs. */
@@ -262,10 +269,9 @@ kick(struct pf_xchg *xs)
 	}
 	xs->batch = b;
 	xs->work.data = xs;
-	if (uv_queue_work(xs->pf->loop, &xs->work, work_cb, after_work_cb)) {
-		xchg_reserve_commit_write(b); /* no pool: block once */
-		after_work_cb(&xs->work, 0);
-	}
+	int rc = uv_queue_work(xs->pf->loop, &xs->work, work_cb, after_work_cb);
+	if (rc)
+		after_work_cb(&xs->work, rc);
 }
 
 /* Blocks (p) until the batch of (ticket) is durable. */
@@ -280,8 +286,8 @@ block(struct pf_xchg *xs, struct pf_proc *p, enum xw_kind kind, uint64_t ticket)
 	w->kind = kind;
 	pf__list_add_tail(&xs->waiters, &w->base.link);
 	if (p) {
-		p->acct->wait = &w->base;
-		p->state = PF_IDLE; /* in no list until the commit settles */
+		ACCT(p)->wait = &w->base;
+		pf_proc_park(p); /* until the commit settles */
 	}
 	return w;
 }
@@ -367,7 +373,7 @@ op_xsl(struct m0_state *s, void *ud)
 	struct xwait *w = block(xs, PROC(s), XW_SELL, ticket);
 	if (!w) { /* staged anyway: pay nobody, burn it */
 		mint_into(xs, NULL, local);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	}
 	w->local = local;
 	kick(xs);
@@ -392,7 +398,7 @@ op_xby(struct m0_state *s, void *ud)
 		return M0_ERANGE_CHECK;
 	if (xs->broken)
 		return refuse(xs, XCHG_ERR_BROKEN);
-	int64_t credit = p->acct->credit.credit;
+	int64_t credit = ACCT(p)->credit.credit;
 	if (credit < 1)
 		return refuse(xs, XCHG_ERR_CREDIT);
 	enum xchg_err xe = xchg_exchange_buy_stage(
@@ -401,11 +407,11 @@ op_xby(struct m0_state *s, void *ud)
 	if (xe)
 		return refuse(xs, xe);
 	/* Paid now (burned); refunded if the commit fails. */
-	money_account_charge(&xs->m->bank->book, &p->acct->credit, cost, NULL);
+	money_account_charge(&xs->m->bank->book, &ACCT(p)->credit, cost, NULL);
 	xs->burned += cost;
 	struct xwait *w = block(xs, p, XW_BUY, ticket);
 	if (!w)
-		return M0_EIMPLEMENTATION_LIMIT; /* sold, unclaimed: see orphan
+		return pf_err_m0(PF_ERR_NOMEM); /* sold, unclaimed: see orphan
 		                                  */
 	w->local = cost;
 	memcpy(w->token, tok, sizeof(tok));
@@ -447,7 +453,7 @@ op_xcl(struct m0_state *s, void *ud)
 		return refuse(xs, XCHG_ERR_BROKEN);
 	struct collect c = {calloc(CLEAR_MAX, sizeof(*c.v)), 0};
 	if (!c.v)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	xchg_reserve_each(xs->r, pk, XCHG_HELD, collect_cb, &c);
 	for (size_t i = 0; i < c.n; i++) {
 		enum xchg_err xe = xchg_reserve_stage_set(
@@ -467,7 +473,7 @@ op_xcl(struct m0_state *s, void *ud)
 	struct xwait *w = block(xs, PROC(s), XW_CLEAR, ticket);
 	if (!w) {
 		free(c.v);
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	}
 	w->toks = c.v;
 	w->ntoks = c.n;
@@ -571,7 +577,7 @@ op_xcd(struct m0_state *s, void *ud)
 		ticket = xchg_reserve_durable(xs->r);
 	struct xwait *w = block(xs, PROC(s), XW_CLEARED, ticket);
 	if (!w)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return pf_err_m0(PF_ERR_NOMEM);
 	w->local = (int64_t)n[2];
 	if (have)
 		kick(xs);
@@ -598,8 +604,8 @@ op_xrs(struct m0_state *s, void *ud)
 	const struct xchg_rate *r = xchg_exchange_rate(xs->x, pk);
 	int64_t bid = 0, ask = 0;
 	if (r) {
-		xchg_rat_mul_floor(1000000, r->bid, &bid);
-		xchg_rat_mul_ceil(1000000, r->ask, &ask);
+		xchg_rat_mul_floor(XCHG_PPM, r->bid, &bid);
+		xchg_rat_mul_ceil(XCHG_PPM, r->ask, &ask);
 	}
 	if ((err = m0_push_dict(s)))
 		return err;
@@ -635,10 +641,10 @@ static const struct {
 
 /* ---- epochs ---- */
 
-/* The reserve file grows by a record per change. When it has grown past
- * twice what the last compaction kept (plus some slack) and nothing is
- * staged or in flight, it is rewritten with the live entries: one write
- * and sync on the loop thread, like the ledger's prune, so the file stays
+/* The reserve's record count grows by one per change. When it has grown
+ * past twice what the last prune kept (plus some slack) and nothing is
+ * staged or in flight, the dead rows are pruned: one DELETE transaction
+ * on the loop thread, like the ledger's prune, so the tables stay
  * bounded by what the reserve holds. */
 #define COMPACT_SLACK 256
 
@@ -693,16 +699,74 @@ epoch_hook(void *ud, const struct money_prices *prices)
 
 /* ---- life ---- */
 
+/*
+ * At shutdown (pf_close(); every process has ended): the batch in flight
+ * settles, what is staged is committed on the pool, and every waiter is
+ * answered. Settling may stage again (a gone buyer's token goes back to
+ * the reserve), so this repeats a few times through after_work_cb.
+ */
+#define CLOSE_ROUNDS 4
+
+static void
+close_step(struct pf_xchg *xs)
+{
+	if (xs->batch)
+		return; /* after_work_cb comes back here */
+	if (!xs->broken && xchg_reserve_staged(xs->r) &&
+	    xs->close_rounds++ < CLOSE_ROUNDS) {
+		kick(xs);
+		if (xs->batch)
+			return;
+	}
+	settle(xs, XCHG_ERR_BROKEN); /* whatever could not be written */
+	xs->closing = false;
+	pf_service_closed(xs->pf, xs);
+}
+
+static void
+svc_close(void *ud)
+{
+	struct pf_xchg *xs = ud;
+	xs->m->epoch_hook = NULL;
+	xs->closing = true;
+	close_step(xs);
+}
+
+static void
+svc_free(void *ud)
+{
+	free(ud);
+}
+
+static void
+svc_stats(void *ud, struct pf_status *st)
+{
+	struct pf_xchg *xs = ud;
+	struct pf_xchg_stats x;
+	pf_xchg_get_stats(xs->pf, &x);
+#define X(n, v) pf_status_add(st, "exchange", n, (int64_t)(v), NULL)
+	X("sells", x.sells);
+	X("buys", x.buys);
+	X("refused", x.refused);
+	X("paid_out", x.minted);
+	X("taken_in", x.burned);
+	X("reserve_tokens", x.reserve_tokens);
+	X("reserve_records", x.reserve_records);
+	X("reserve_commits", x.reserve_commits);
+	X("reserve_compactions", x.reserve_compactions);
+#undef X
+}
+
 int
 pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 {
-	struct pf_money *m = pf->money;
-	struct m0_global *g = pf->g;
+	struct pf_money *m = pf_service_find(pf, "money");
+	struct m0_global *g = pf_global(pf);
 	if (!m)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NEEDS;
 	struct pf_xchg *xs = calloc(1, sizeof(*xs));
 	if (!xs)
-		return M0_EIMPLEMENTATION_LIMIT;
+		return PF_ERR_NOMEM;
 	xs->pf = pf;
 	xs->m = m;
 	xs->x = x;
@@ -735,42 +799,27 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
 		                     xs))
 			goto err;
-	m->xchg = xs;
+	const struct pf_service svc = {.name = "xchg", .ud = xs,
+	    .close = svc_close, .free = svc_free, .stats = svc_stats};
+	int e = pf_add_service(pf, &svc);
+	if (e) {
+		free(xs);
+		return e;
+	}
 	m->epoch_hook = epoch_hook;
 	m->epoch_ud = xs;
 	epoch_hook(xs, &m->prices); /* rated from the start */
-	return M0_OK;
+	return PF_OK;
 err:
 	free(xs);
-	return M0_EIMPLEMENTATION_LIMIT;
-}
-
-/* At shutdown, before the accounts close: the batch in flight settles,
- * what is staged is written here, and every waiter is answered. */
-void
-pf__xchg_close(struct pf_xchg *xs)
-{
-	if (!xs)
-		return;
-	while (xs->batch)
-		uv_run(xs->pf->loop, UV_RUN_ONCE);
-	/* Settling may stage again (a gone buyer's token goes back). */
-	for (int i = 0; i < 4 && !xs->broken && xchg_reserve_staged(xs->r); i++)
-		settle(xs, xchg_reserve_commit(xs->r));
-	settle(xs, XCHG_ERR_BROKEN); /* whatever could not be written */
-}
-
-void
-pf__xchg_free(struct pf_xchg *xs)
-{
-	free(xs);
+	return PF_ERR_INTERP;
 }
 
 void
 pf_xchg_get_stats(struct pf_platform *pf, struct pf_xchg_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	struct pf_xchg *xs = pf->money ? pf->money->xchg : NULL;
+	struct pf_xchg *xs = pf_service_find(pf, "xchg");
 	if (!xs)
 		return;
 	struct xchg_reserve_stats rs;

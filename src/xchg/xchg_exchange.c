@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "xchg_int.h"
 
@@ -74,6 +75,7 @@ xchg_exchange_open(const char *dir, struct money_ident *id,
 {
 	struct xchg_exchange *x;
 	char path[4096];
+	struct stat st;
 	enum xchg_err err;
 
 	*out = NULL;
@@ -81,6 +83,11 @@ xchg_exchange_open(const char *dir, struct money_ident *id,
 	                    cfg->quote_ttl == 0 || cfg->max_currencies == 0))
 		return XCHG_ERR_INVAL;
 	if (snprintf(path, sizeof(path), "%s/reserve", dir) >=
+	    (int)sizeof(path))
+		return XCHG_ERR_INVAL;
+	if (lstat(path, &st) == 0)
+		return XCHG_ERR_OLDSTATE; /* never start afresh beside it */
+	if (snprintf(path, sizeof(path), "%s/%s", dir, MONEY_STORE_FILE) >=
 	    (int)sizeof(path))
 		return XCHG_ERR_INVAL;
 	x = calloc(1, sizeof(*x));

@@ -1,5 +1,5 @@
 /*
- * xchg_index.c: the reserve's memory (xchg_reserve.c owns the file). A
+ * xchg_index.c: the reserve's memory (xchg_reserve.c owns the tables). A
  * stable array of entries, an open-addressed table of their indices keyed
  * by (currency, serial) through a keyed SipHash (issuers choose serials,
  * so they must not be able to choose collisions), and per currency the

@@ -1,7 +1,6 @@
 /*
  * xchg_int.h: internals shared by the files of src/xchg: big-endian field
- * access, 128-bit rationals, the durable file primitives with their fault
- * injection. Not installed.
+ * access, 128-bit rationals, the reserve's memory. Not installed.
  */
 #ifndef XCHG_INT_H
 #define XCHG_INT_H
@@ -16,7 +15,6 @@
 
 /* Domain labels for signatures and hashes (docs/xchg.md). */
 #define XCHG__DOM_XQUOTE "mzero/xquote/v1"
-#define XCHG__DOM_RESERVE "mzero/xreserve/v1"
 
 typedef unsigned __int128 xchg_u128;
 
@@ -49,43 +47,12 @@ int xchg__rat_make(xchg_u128 n, xchg_u128 d, int up, struct xchg_rat *out);
 /* The basket level of (price) in 128 bits; 0 when a price is < 1. */
 xchg_u128 xchg__level128(const int64_t price[MONEY_RES_N]);
 
-/*
- * Fault injection (tests only), as in the money core but our own: every
- * durable I/O call of the module goes through xchg__io_*(). When
- * xchg__fail_at is > 0 it counts down per call; the call that reaches zero
- * fails: XCHG__FAIL_ERROR returns -1 with EIO and does nothing;
- * XCHG__FAIL_CRASH stores half of a write (a sync, truncate or rename
- * does nothing), sets xchg__crashed, and the caller reports
- * XCHG_ERR_CRASH: the test treats the process as dead. xchg__io_calls
- * counts every call.
- */
-enum xchg__fail_mode {
-	XCHG__FAIL_ERROR = 0,
-	XCHG__FAIL_CRASH = 1,
-};
-extern long xchg__fail_at;
-extern enum xchg__fail_mode xchg__fail_mode;
-extern long xchg__io_calls;
-extern int xchg__crashed;
-
-int xchg__io_write(int fd, const void *buf, size_t len, off_t off);
-int xchg__io_datasync(int fd);
-int xchg__io_fsync(int fd);
-int xchg__io_truncate(int fd, off_t len);
-int xchg__io_rename(const char *from, const char *to);
-int xchg__sync_dir(const char *path);
-
-static inline enum xchg_err
-xchg__io_err(void)
-{
-	return xchg__crashed ? XCHG_ERR_CRASH : XCHG_ERR_SYS;
-}
-
-/* ---- the reserve's index (xchg_index.c) and file (xchg_reserve.c) ---- */
+/* ---- the reserve's index (xchg_index.c) and store (xchg_reserve.c) ---- */
 
 /* One token the reserve knows, in a stable array. */
 struct xchg__ent {
 	struct money_token tok;
+	int64_t rowid; /* its row in xchg_reserve; 0 until staged */
 	uint32_t cur;  /* index into curs */
 	uint32_t hpos; /* position in the currency's held list, when HELD */
 	uint8_t state;
@@ -99,31 +66,38 @@ struct xchg__cur {
 	uint32_t nheld, capheld;
 };
 
-/* A batch cut for commit (xchg_reserve_commit_begin): sealed records
- * written at their place by any thread, then ended on the owner's. */
+/* A staged change: a token added as HELD, or a state change. */
+struct xchg__op {
+	uint8_t type; /* XCHG__OP_ADD, XCHG__OP_STATE */
+	uint8_t to;   /* the new state */
+	int64_t rowid;          /* the row it writes */
+	struct money_token tok; /* ADD: all of it; STATE: unused */
+};
+#define XCHG__OP_ADD 1
+#define XCHG__OP_STATE 2
+
+/* A batch cut for commit (xchg_reserve_commit_begin): written in one
+ * transaction of the store by any thread, then ended on the owner's. */
 struct xchg_batch {
-	int fd;
-	uint8_t *buf; /* n sealed records */
+	struct money_store *store;
+	struct xchg__op *ops;
 	size_t n;
-	uint64_t first; /* seq of the first record */
-	uint64_t no;    /* batch number: the tickets it makes durable */
-	enum xchg_err err;
+	uint64_t no; /* batch number: the tickets it makes durable */
+	enum xchg_err err; /* XCHG_ERR_SYS until written */
 };
 
 struct xchg_reserve {
-	char *path;
-	int fd;
+	struct money_store *store;
 	int broken;
-	uint64_t nrec; /* records durable in the file */
-	uint64_t next; /* seq of the next record staged */
-	uint64_t truncated;
-	/* group commit: records staged (unsealed) since the last cut */
-	uint8_t *stage;
+	/* group commit: changes staged since the last cut */
+	struct xchg__op *stage;
 	size_t nstage, capstage;
 	uint64_t batch;   /* last batch cut */
 	uint64_t durable; /* last batch made durable */
 	int inflight;     /* a batch is being written */
 	uint64_t commits;
+	uint64_t records; /* rows at open or prune plus changes since */
+	int64_t next_rowid; /* for the next token added */
 	/* index */
 	struct xchg__ent *ents;
 	uint32_t nents, capents;

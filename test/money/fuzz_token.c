@@ -21,7 +21,7 @@ cleanup(void)
 
 	money_book_expire(&bank.book, 0);
 	money_bank_close(&bank);
-	snprintf(p, sizeof(p), "%s/ledger", dir);
+	snprintf(p, sizeof(p), "%s/" MONEY_STORE_FILE, dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/identity", dir);
 	unlink(p);

@@ -1,12 +1,15 @@
 /*
- * test_money_fault.c: fault injection at every write and sync boundary.
- * A fixed script of mints, deposits (grouped), withdrawals, a prune and a
- * close runs with the N-th durable I/O call failing (EIO) or "crashing"
- * (a write leaves half its bytes, nothing more happens), for every N the
- * script reaches. After each, the state directory is reopened with faults
- * off, and: the ledger opens (a crash is never corruption), every
- * acknowledged deposit is spent, every acknowledged token is redeemable
- * exactly once unless its deposit was acknowledged, and the book balances.
+ * test_money_fault.c: fault injection at every write and sync boundary of
+ * the state database, through the VFS of vfs_fault.h. A fixed script of
+ * mints, deposits (grouped), withdrawals, a prune and a close runs with
+ * the N-th write, sync or truncate failing (EIO), or crashing (every
+ * write not yet synced is undone on disk; or, torn, half of them and half
+ * of the crashing write survive), for every N the script reaches. After
+ * each, the state directory is reopened with faults off, and: the ledger
+ * opens (a crash is never corruption), every acknowledged deposit is
+ * spent, every acknowledged token is redeemable exactly once unless its
+ * deposit was acknowledged, and the book balances. An acknowledgement
+ * given before its sync would be undone by some crash point and fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +18,12 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "money_int.h"
 #include "money_test.h"
+#include "sql_test.h"
+#include "vfs_fault.h"
 
 #define NTOK 8
 
@@ -28,6 +35,10 @@ struct script {
 	int ntok;
 	uint64_t now;
 };
+
+/* Boundaries of a clean run up to the end of the script, before the
+ * close (whose final commit and checkpoint come after). */
+static long script_end;
 
 /* Stage the deposit of token (i); 0 on refusal or error. */
 static int
@@ -99,6 +110,7 @@ run_script(const char *dir, struct script *s)
 	assert_true(money_book_check(&b.book));
 	money_account_close(&b.book, &a);
 	ok = 1;
+	script_end = vf_count();
 out:
 	/* A crashed process closes nothing cleanly: the ledger is broken,
 	 * so money_bank_close() writes nothing. */
@@ -157,57 +169,64 @@ check_after(const char *dir, const struct script *s)
 }
 
 static void
-fault_sweep(enum money__fail_mode mode)
+fault_sweep(enum vf_mode mode)
 {
 	struct script s;
 	char dir[PATH_MAX];
-	long total, n;
+	long total, end, n;
 
-	/* Count the durable I/O calls of a clean run. */
+	/* Count the boundaries of a clean run. */
 	mt_tmpdir(dir, sizeof(dir));
-	money__fail_at = 0;
-	money__io_calls = 0;
+	vf_restart();
+	vf_count_reset();
 	assert_true(run_script(dir, &s));
-	total = money__io_calls;
+	end = script_end;
+	total = vf_count();
 	check_after(dir, &s);
 	mt_rmdir(dir);
-	assert_true(total > 20);
+	assert_true(end > 20);
+	assert_true(total >= end);
+	print_message("%ld boundaries (%ld before the close)\n", total, end);
 
 	for (n = 1; n <= total; n++) {
 		mt_tmpdir(dir, sizeof(dir));
-		money__fail_mode = mode;
-		money__fail_at = n;
-		money__crashed = 0;
-		/* The last calls belong to the final commit in close: the
-		 * script itself then completes. */
+		vf_count_reset();
+		vf_arm(n, mode);
+		/* Only a fault in the close lets the script complete. */
 		if (run_script(dir, &s))
-			assert_true(n > total - 2);
-		assert_int_equal(money__fail_at, 0); /* it did fire */
-		money__fail_at = 0;
-		money__crashed = 0;
+			assert_true(n > end);
+		assert_true(vf_fired());
+		vf_restart();
 		check_after(dir, &s);
 		mt_rmdir(dir);
 	}
 	/* One past the end: nothing fails. */
 	mt_tmpdir(dir, sizeof(dir));
-	money__fail_at = total + 1;
-	money__io_calls = 0;
+	vf_count_reset();
+	vf_arm(total + 1, mode);
 	if (!run_script(dir, &s))
-		fail_msg("calls %ld of %ld", money__io_calls, total);
-	money__fail_at = 0;
+		fail_msg("boundaries %ld of %ld", vf_count(), total);
+	assert_false(vf_fired());
+	vf_restart();
 	mt_rmdir(dir);
 }
 
 static void
 test_fault_error_every_boundary(void **state)
 {
-	fault_sweep(MONEY__FAIL_ERROR);
+	fault_sweep(VF_ERROR);
 }
 
 static void
 test_fault_crash_every_boundary(void **state)
 {
-	fault_sweep(MONEY__FAIL_CRASH);
+	fault_sweep(VF_CRASH);
+}
+
+static void
+test_fault_torn_every_boundary(void **state)
+{
+	fault_sweep(VF_TORN);
 }
 
 static void
@@ -222,83 +241,66 @@ test_fault_broken_until_reopen(void **state)
 	mt_tmpdir(dir, sizeof(dir));
 	assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
 	assert_int_equal(money_bank_mint(&b, 5, 4000000000u, tok), MONEY_OK);
-	money__fail_mode = MONEY__FAIL_ERROR;
-	money__fail_at = 2; /* the fdatasync of the next commit */
 	assert_int_equal(money_bank_deposit_stage(&b, tok, sizeof(tok),
 	                     1700000000, &amt, &ticket),
 	    MONEY_OK);
+	vf_arm(1, VF_ERROR); /* the first write of the commit */
 	assert_int_equal(money_bank_commit(&b), MONEY_ERR_SYS);
+	assert_true(vf_fired());
 	assert_true(money_ledger_durable(b.ledger) < ticket);
 	assert_int_equal(money_bank_commit(&b), MONEY_ERR_BROKEN);
 	assert_int_equal(money_bank_mint(&b, 5, 4000000000u, tok),
 	    MONEY_ERR_BROKEN);
 	assert_true(money_book_check(&b.book));
 	money_bank_close(&b);
+	vf_restart();
+	/* reopened, the deposit that failed was never made */
+	assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
+	assert_int_equal(money_bank_deposit_stage(&b, tok, sizeof(tok),
+	                     1700000000, &amt, &ticket),
+	    MONEY_OK);
+	assert_int_equal(money_bank_commit(&b), MONEY_OK);
+	money_bank_close(&b);
 	mt_rmdir(dir);
 }
 
-/* A crash tears a batch; the recovery at the next open (zeroing the torn
- * tail, then fsync) fails or crashes too; a third start must still find
- * the acknowledged state. */
+/* The shim itself: a commit acknowledged before its sync (synchronous =
+ * OFF) is undone by a crash at the next boundary, while one committed
+ * with synchronous = FULL survives. This is what makes the sweeps above
+ * catch an acknowledgement given too early. */
 static void
-test_fault_during_recovery(void **state)
+test_fault_shim_discards_unsynced(void **state)
 {
-	char dir[PATH_MAX];
-	struct money_bank b;
-	struct money_ledger_stats ls;
-	uint8_t tok[2][MONEY_TOKEN_LEN];
-	int64_t amt;
-	uint64_t ticket;
+	char dir[PATH_MAX], path[PATH_MAX + 16];
 
-	for (int step = 1; step <= 2; step++) {
-		for (int mode = 0; mode < 2; mode++) {
-			mt_tmpdir(dir, sizeof(dir));
-			assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
-			assert_int_equal(money_bank_mint(&b, 5, 4000000000u,
-			                     tok[0]),
-			    MONEY_OK);
-			assert_int_equal(money_bank_mint(&b, 6, 4000000000u,
-			                     tok[1]),
-			    MONEY_OK);
-			assert_int_equal(money_bank_deposit_stage(&b, tok[0],
-			                     MONEY_TOKEN_LEN, 1700000000, &amt,
-			                     &ticket),
-			    MONEY_OK);
-			assert_int_equal(money_bank_commit(&b), MONEY_OK);
-			/* tear the next batch: half of its write */
-			money__fail_mode = MONEY__FAIL_CRASH;
-			money__fail_at = 1;
-			assert_int_equal(money_bank_deposit_stage(&b, tok[1],
-			                     MONEY_TOKEN_LEN, 1700000000, &amt,
-			                     &ticket),
-			    MONEY_OK);
-			assert_int_equal(money_bank_commit(&b), MONEY_ERR_CRASH);
-			money_bank_close(&b);
-			money__crashed = 0;
-			/* recovery fails at its zero-fill (1) or fsync (2) */
-			money__fail_mode = mode ? MONEY__FAIL_CRASH :
-			                          MONEY__FAIL_ERROR;
-			money__fail_at = step;
-			assert_int_not_equal(money_bank_open(&b, dir), MONEY_OK);
-			assert_int_equal(money__fail_at, 0);
-			money__crashed = 0;
-			assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
-			money_ledger_stats(b.ledger, &ls);
-			/* zeros left by a completed zero-fill are not torn */
-			assert_true(ls.truncated > 0 || mode == 1 || step == 2);
-			assert_int_equal(money_bank_deposit_stage(&b, tok[0],
-			                     MONEY_TOKEN_LEN, 1700000000, &amt,
-			                     &ticket),
-			    MONEY_ERR_SPENT);
-			assert_int_equal(money_bank_deposit_stage(&b, tok[1],
-			                     MONEY_TOKEN_LEN, 1700000000, &amt,
-			                     &ticket),
-			    MONEY_OK);
-			assert_int_equal(money_bank_commit(&b), MONEY_OK);
-			assert_true(money_book_check(&b.book));
-			money_bank_close(&b);
-			mt_rmdir(dir);
-		}
+	for (int sync_full = 0; sync_full < 2; sync_full++) {
+		sqlite3 *db;
+		mt_tmpdir(dir, sizeof(dir));
+		mt_path(path, sizeof(path), dir, "t.db");
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db,
+		                     "PRAGMA journal_mode = WAL;"
+		                     "PRAGMA synchronous = FULL;"
+		                     "CREATE TABLE t(x);",
+		                     NULL, NULL, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db,
+		                     sync_full ? "PRAGMA synchronous = FULL"
+		                               : "PRAGMA synchronous = OFF",
+		                     NULL, NULL, NULL),
+		    SQLITE_OK);
+		/* "acknowledged": the commit returned */
+		assert_int_equal(sqlite3_exec(db, "INSERT INTO t VALUES (1)",
+		                     NULL, NULL, NULL),
+		    SQLITE_OK);
+		vf_arm(1, VF_CRASH);
+		sqlite3_exec(db, "INSERT INTO t VALUES (2)", NULL, NULL, NULL);
+		assert_true(vf_fired() && vf_crashed());
+		sqlite3_close(db);
+		vf_restart();
+		assert_int_equal(sql_int(path, "SELECT count(*) FROM t"),
+		    sync_full ? 1 : 0);
+		mt_rmdir(dir);
 	}
 }
 
@@ -308,9 +310,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_error_every_boundary),
 		cmocka_unit_test(test_fault_crash_every_boundary),
+		cmocka_unit_test(test_fault_torn_every_boundary),
 		cmocka_unit_test(test_fault_broken_until_reopen),
-		cmocka_unit_test(test_fault_during_recovery),
+		cmocka_unit_test(test_fault_shim_discards_unsynced),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
+	assert_int_equal(vf_install(), 0);
 	return cmocka_run_group_tests_name("money_fault", tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /*
- * test_money_ledger.c: the serial ledger alone: replay, group commit,
- * refusals, torn-tail truncation, corruption detection and compaction.
+ * test_money_ledger.c: the serial ledger alone: reload from the store,
+ * group commit, refusals, the store's mode and pragmas, what an operator
+ * reads with SQL, refusal of foreign or contradicting databases, and
+ * pruning.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,8 +13,10 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "money_test.h"
+#include "sql_test.h"
 
 struct fx {
 	char dir[PATH_MAX];
@@ -27,7 +31,7 @@ setup(void **state)
 
 	assert_int_equal(money_init(), MONEY_OK);
 	mt_tmpdir(f->dir, sizeof(f->dir));
-	mt_path(f->path, sizeof(f->path), f->dir, "ledger");
+	mt_path(f->path, sizeof(f->path), f->dir, MONEY_STORE_FILE);
 	assert_int_equal(money_ledger_open(f->path, &f->l), MONEY_OK);
 	*state = f;
 	return 0;
@@ -63,13 +67,21 @@ reopen(struct fx *f)
 	assert_int_equal(money_ledger_open(f->path, &f->l), MONEY_OK);
 }
 
-static off_t
-file_size(const char *path)
+static int
+pragmas_cb(sqlite3 *db, void *arg)
 {
-	struct stat st;
+	int64_t *v = arg;
+	sqlite3_stmt *st;
 
-	assert_int_equal(stat(path, &st), 0);
-	return st.st_size;
+	sqlite3_prepare_v2(db, "SELECT (SELECT synchronous FROM"
+	    " pragma_synchronous), (SELECT journal_mode = 'wal' FROM"
+	    " pragma_journal_mode)", -1, &st, NULL);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		v[0] = sqlite3_column_int64(st, 0);
+		v[1] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return SQLITE_OK;
 }
 
 static void
@@ -78,13 +90,26 @@ test_ledger_create_mode(void **state)
 	struct fx *f = *state;
 	struct stat st;
 	struct money_ledger_stats ls;
+	int64_t v[2] = {-1, -1};
+	char p[PATH_MAX + 32];
 
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(st.st_size, 128); /* header + first commit */
+	/* the WAL takes the mode of the database */
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	money_ledger_stats(f->l, &ls);
-	assert_int_equal(ls.records, 2);
+	assert_int_equal(ls.records, 0);
 	assert_int_equal(ls.serials, 0);
+	/* synchronous = FULL (2) and WAL on the store's connection */
+	assert_int_equal(money_store_run(money_ledger_store(f->l), pragmas_cb,
+	                     v),
+	    MONEY_OK);
+	assert_int_equal(v[0], 2);
+	assert_int_equal(v[1], 1);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	    MONEY_STORE_SCHEMA);
 }
 
 static void
@@ -126,8 +151,7 @@ test_ledger_replay(void **state)
 		struct money_ledger_stats ls;
 		money_ledger_stats(f->l, &ls);
 		assert_int_equal(ls.outstanding, 40);
-		assert_int_equal(ls.records, 2 + 4 + 2);
-		assert_int_equal(ls.truncated, 0);
+		assert_int_equal(ls.records, 3);
 	}
 }
 
@@ -161,7 +185,7 @@ test_ledger_group_commit(void **state)
 	assert_int_equal(money_ledger_durable(f->l), first);
 	money_ledger_stats(f->l, &b);
 	assert_int_equal(b.commits, a.commits + 1);
-	assert_int_equal(b.records, a.records + 501);
+	assert_int_equal(b.records, a.records); /* spends change rows */
 	assert_int_equal(b.outstanding, 0);
 }
 
@@ -199,131 +223,129 @@ test_ledger_refusals(void **state)
 	    MONEY_ERR_SPENT);
 }
 
-/* Writes (len) bytes at (off) of the ledger file. */
+/* What docs/money.md tells operators to run reads the ledger as the
+ * ledger knows it. */
 static void
-put(const char *path, const uint8_t *buf, size_t len, off_t off)
-{
-	int fd = open(path, O_WRONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, buf, len, off), (ssize_t)len);
-	close(fd);
-}
-
-static off_t
-logical_size(struct money_ledger *l)
-{
-	struct money_ledger_stats ls;
-
-	money_ledger_stats(l, &ls);
-	return (off_t)ls.bytes;
-}
-
-static void
-test_ledger_torn_tail_truncated(void **state)
-{
-	struct fx *f = *state;
-	uint8_t s[MONEY_SERIAL_LEN], junk[200];
-	struct money_serial_info info;
-	struct money_totals t = {0};
-	struct money_ledger_stats ls;
-	uint64_t ticket;
-	off_t size;
-
-	serial_of(s, 7);
-	money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 99, &ticket);
-	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
-	size = logical_size(f->l);
-	assert_true(file_size(f->path) > size); /* preallocated zeros */
-	/* Lengths: part of a record, whole garbage records, both. */
-	for (size_t n = 1; n <= sizeof(junk); n += 37) {
-		memset(junk, (int)n, sizeof(junk));
-		put(f->path, junk, n, size);
-		reopen(f);
-		money_ledger_stats(f->l, &ls);
-		assert_int_equal(ls.truncated, n);
-		assert_int_equal(logical_size(f->l), size);
-		assert_true(money_ledger_lookup(f->l, s, &info));
-		assert_true(info.issued);
-	}
-}
-
-static void
-test_ledger_uncommitted_batch_dropped(void **state)
+test_ledger_operator_queries(void **state)
 {
 	struct fx *f = *state;
 	uint8_t s[MONEY_SERIAL_LEN];
-	struct money_serial_info info;
-	struct money_totals t = {0};
+	struct money_totals t = {.minted = 21, .burned = 4, .lost = 1};
 	uint64_t ticket;
-	off_t size;
-	int fd;
-	static const uint8_t zero64[64];
 
-	serial_of(s, 1);
-	money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 99, &ticket);
+	for (uint64_t i = 0; i < 6; i++) {
+		serial_of(s, i);
+		assert_int_equal(money_ledger_stage_issue(f->l, s,
+		                     i < 4 ? MONEY_ISSUE_MINT :
+		                             MONEY_ISSUE_WITHDRAW,
+		                     (int64_t)i + 1, 5000 + i, &ticket),
+		    MONEY_OK);
+	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	serial_of(s, 2);
-	money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 6, 99, &ticket);
+	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
-	/* Zero the COMMIT record of the last batch: its valid ISSUE record
-	 * must not count. */
-	size = logical_size(f->l);
+	/* outstanding: unspent amounts, 21 - 3 */
+	assert_int_equal(sql_int(f->path, "SELECT sum(amount) FROM money_ledger"
+	                                  " WHERE NOT spent"),
+	    18);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_spent"),
+	    1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"
+	                                  " WHERE kind = 2"),
+	    2);
+	assert_int_equal(sql_int(f->path, "SELECT minted - burned - lost"
+	                                  " FROM money_book"),
+	    16);
+	assert_int_equal(sql_int(f->path, "SELECT batch FROM money_book"),
+	    (int64_t)money_ledger_durable(f->l));
+	serial_of(s, 2);
+	{
+		char q[200], hex[2 * MONEY_SERIAL_LEN + 1];
+		for (int k = 0; k < MONEY_SERIAL_LEN; k++)
+			snprintf(hex + 2 * k, 3, "%02X", s[k]);
+		snprintf(q, sizeof(q),
+		    "SELECT spent FROM money_ledger WHERE hex(serial) = '%s'",
+		    hex);
+		assert_int_equal(sql_int(f->path, q), 1);
+	}
+}
+
+/* Another program's database, another schema version and a file that is
+ * no database are refused at open; nothing is written to them. */
+static void
+test_ledger_foreign_database_refused(void **state)
+{
+	struct fx *f = *state;
+	struct money_ledger *l;
+	char p[PATH_MAX + 32];
+	int fd;
+
 	money_ledger_close(f->l);
 	f->l = NULL;
-	fd = open(f->path, O_RDWR);
-	assert_int_equal(pwrite(fd, zero64, 64, size - 64), 64);
-	close(fd);
+	sql_exec(f->path, "PRAGMA user_version = 2");
+	assert_int_equal(money_ledger_open(f->path, &l), MONEY_ERR_SCHEMA);
+	assert_null(l);
+	sql_exec(f->path, "PRAGMA user_version = 1");
 	assert_int_equal(money_ledger_open(f->path, &f->l), MONEY_OK);
-	assert_false(money_ledger_lookup(f->l, s, &info));
-	serial_of(s, 1);
-	assert_true(money_ledger_lookup(f->l, s, &info));
-}
 
-static void
-flip_byte(const char *path, off_t off)
-{
-	int fd = open(path, O_RDWR);
-	uint8_t b;
+	snprintf(p, sizeof(p), "%s/other.db", f->dir);
+	sql_exec(p, "CREATE TABLE x(y)");
+	assert_int_equal(money_ledger_open(p, &l), MONEY_ERR_SCHEMA);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM sqlite_schema"), 1);
 
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x01;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	snprintf(p, sizeof(p), "%s/junk.db", f->dir);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "not a database, not at all, no sir, not"
+	                           " a single page of it; just text.\n",
+	                     70), 70);
 	close(fd);
+	assert_int_equal(money_ledger_open(p, &l), MONEY_ERR_CORRUPT);
+	assert_null(l);
 }
 
+/* Rows that contradict the ledger's rules are corruption at open: a
+ * serial issued twice, spent twice, spent without an issue, or of the
+ * wrong length. */
 static void
-test_ledger_corruption_detected(void **state)
+test_ledger_contradiction_detected(void **state)
 {
+	static const char *const bad[] = {
+		"INSERT INTO money_serial(serial, kind, amount, expiry)"
+		" SELECT serial, kind, amount, expiry FROM money_serial",
+		"INSERT INTO money_spent(serial) SELECT serial FROM money_spent",
+		"INSERT INTO money_spent(serial) VALUES (zeroblob(16))",
+		"INSERT INTO money_serial(serial, kind, amount, expiry)"
+		" VALUES (x'0102', 1, 3, 9)",
+	};
 	struct fx *f = *state;
 	uint8_t s[MONEY_SERIAL_LEN];
 	struct money_totals t = {0};
 	struct money_ledger *l;
 	uint64_t ticket;
-	off_t size;
 
-	for (uint64_t b = 0; b < 3; b++) {
-		serial_of(s, b);
-		money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 99,
-		    &ticket);
-		assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
-	}
-	size = logical_size(f->l);
+	serial_of(s, 1);
+	money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 99, &ticket);
+	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
+	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
+	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	money_ledger_close(f->l);
 	f->l = NULL;
-	/* Any byte of any record except the last batch (records 6 and 7). */
-	for (off_t off = 0; off < size - 128; off += 7) {
-		flip_byte(f->path, off);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sql_exec(f->path, bad[i]);
 		assert_int_equal(money_ledger_open(f->path, &l),
 		    MONEY_ERR_CORRUPT);
 		assert_null(l);
-		flip_byte(f->path, off);
+		/* undo it: the last row of each table */
+		sql_exec(f->path, i == 0 || i == 3 ?
+		    "DELETE FROM money_serial WHERE id ="
+		    " (SELECT max(id) FROM money_serial)" :
+		    "DELETE FROM money_spent WHERE id ="
+		    " (SELECT max(id) FROM money_spent)");
+		assert_int_equal(money_ledger_open(f->path, &l), MONEY_OK);
+		money_ledger_close(l);
 	}
-	/* Damage in the last batch looks like a torn tail: cut, not an
-	 * error; the two earlier batches survive. */
-	flip_byte(f->path, size - 100);
-	assert_int_equal(money_ledger_open(f->path, &f->l), MONEY_OK);
-	assert_int_equal(logical_size(f->l), size - 128);
 }
 
 static void
@@ -356,9 +378,13 @@ test_ledger_compaction_prunes(void **state)
 	assert_int_equal(money_ledger_compact(f->l, 100, &t), MONEY_OK);
 	money_ledger_stats(f->l, &ls);
 	assert_int_equal(ls.serials, 500);
-	/* header + 500 issues + 167 spends (odd multiples of 3) + commit */
-	assert_int_equal(ls.records, 1 + 500 + 167 + 1);
-	assert_int_equal(file_size(f->path), (off_t)ls.records * 64);
+	assert_int_equal(ls.records, 500);
+	/* pruning is a DELETE: the rows are gone from the table */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"),
+	    500);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"
+	                                  " WHERE expiry <= 100"),
+	    0);
 	reopen(f);
 	money_ledger_stats(f->l, &ls);
 	assert_int_equal(ls.serials, 500);
@@ -465,11 +491,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ledger_refusals, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_ledger_torn_tail_truncated, setup, teardown),
+		    test_ledger_operator_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_ledger_uncommitted_batch_dropped, setup, teardown),
+		    test_ledger_foreign_database_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_ledger_corruption_detected, setup, teardown),
+		    test_ledger_contradiction_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_compaction_prunes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

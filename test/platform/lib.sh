@@ -1,17 +1,19 @@
 # lib.sh: helpers of the multi-daemon tests (sourced). Daemons run on
-# 127.0.0.1 ports from a base derived from the test's pid, each with its
+# 127.0.0.1 ports from a block claimed in test/ports.sh, each with its
 # own state directory under a temporary directory that is always removed,
 # and every daemon started here is killed on exit.
 # Needs MDAEMON, M0INJECT, MESSENGERS in the environment.
 set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-test.XXXXXX")
-BASE=$((20000 + ($$ * 7) % 30000))
+. "$(dirname "$0")/../ports.sh"
+port_block || exit 1
 PIDS=""
 FAILED=0
 
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$T"
+	port_release
 }
 trap cleanup EXIT INT TERM
 

@@ -21,7 +21,7 @@ out=$("$M0INJECT" -w 10 --replies 1 --tcp -t 127.0.0.1:$P "$MESSENGERS/hello.m0"
 expect "still serving tcp" "^hello from \[2130706433 $P\]$" "$out"
 # Sending limits: the rate of one destination, the TCP send queue.
 R=$((BASE + 1)) CLOSED=$((BASE + 2))
-printf '[limits]\nrate = 10\nburst = 5\ntcp_queue = 64k\n' >"$T/r.conf"
+printf '[limits]\nrate = 10\nburst = 5\ntcp_queue = 64k\negress_bytes = 1m\n' >"$T/r.conf"
 start r "$R" -c "$T/r.conf"
 flood='_ori 2 G _ori 1 G {} _cha _ori 0 G G '"'"'_key G ! "x" $'
 out=$("$M0INJECT" -t 127.0.0.1:$R -e "50 {P $flood} L")

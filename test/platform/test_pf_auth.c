@@ -1,8 +1,8 @@
 /*
  * test_pf_auth.c: the envelopes of authenticated links (pf_auth.c): a
  * wrapped messenger opens for the pinned peer, and a replay, a changed
- * byte, an unknown key and a missing identity are each refused with
- * their own reason.
+ * byte, an unknown key, a missing identity and an envelope older or newer
+ * than the age window are each refused with their own reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -22,6 +23,7 @@ struct side {
 	struct pf_platform *pf;
 	struct pf_net *n;
 	unsigned char pk[32], sk[64];
+	bool keyed;
 };
 
 static struct side a, b;
@@ -35,7 +37,10 @@ side_init(struct side *s)
 	s->n = pf_net_new(s->pf, NULL, NULL);
 	assert_non_null(s->pf);
 	assert_non_null(s->n);
-	crypto_sign_keypair(s->pk, s->sk);
+	/* Keys survive a restart of the side (test_auth_replay_across_restart). */
+	if (!s->keyed)
+		crypto_sign_keypair(s->pk, s->sk);
+	s->keyed = true;
 }
 
 static void
@@ -162,6 +167,144 @@ test_auth_refuses_an_unknown_key(void **state)
 	    PF_NDROP_AUTH_UNKNOWN);
 }
 
+/*
+ * Re-seals the envelope in env (n bytes, made by wrap) with its timestamp
+ * moved by (shift_us) and a fresh nonce, as a sender with a skewed or
+ * stale clock would have made it. Header: 64 bytes, nonce at 40; the box
+ * holds an 8-byte big-endian time before the messenger.
+ */
+static void
+reseal(size_t n, int64_t shift_us)
+{
+	uint8_t plain[1024];
+	size_t plen = n - 64 - crypto_box_MACBYTES;
+	assert_int_equal(crypto_box_open_easy_afternm(plain, env + 64, n - 64,
+			     env + 40, a.n->auth_k),
+	    0);
+	uint64_t t = 0;
+	for (int i = 0; i < 8; i++)
+		t = t << 8 | plain[i];
+	t += (uint64_t)shift_us;
+	for (int i = 0; i < 8; i++)
+		plain[i] = (uint8_t)(t >> (56 - 8 * i));
+	/* The counter (nonce bytes 0-7) stays: only the rest is new. */
+	randombytes_buf(env + 48, crypto_box_NONCEBYTES - 8);
+	crypto_box_easy_afternm(env + 64, plain, plen, env + 40, a.n->auth_k);
+}
+
+static void
+test_auth_age_window(void **state)
+{
+	size_t n, len;
+	/* Inside the window on either side: opened. */
+	n = wrap("recent");
+	reseal(n, -(PF_AUTH_WINDOW_US - 2000000));
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	n = wrap("ahead");
+	reseal(n, PF_AUTH_WINDOW_US - 2000000);
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	/* A second past it, old or from the future: refused as a replay. */
+	n = wrap("stale");
+	reseal(n, -(PF_AUTH_WINDOW_US + 1000000));
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+	n = wrap("future");
+	reseal(n, PF_AUTH_WINDOW_US + 1000000);
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+}
+
+/* An envelope kept aside is refused after any amount of later traffic
+ * (the old nonce ring forgot after 4096 envelopes). */
+static void
+test_auth_replay_after_much_traffic(void **state)
+{
+	uint8_t kept[1024];
+	size_t kn = wrap("kept"), len;
+	memcpy(kept, env, kn);
+	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	for (int i = 0; i < 3 * PF_REPLAY_BITS; i++) {
+		size_t n = wrap("flood");
+		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
+				     &len, NULL),
+		    0);
+	}
+	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+}
+
+/* Envelopes that arrive out of order inside the window open once each;
+ * one that fell below the window is refused. */
+static void
+test_auth_reordering_window(void **state)
+{
+	static uint8_t held[8][1024];
+	size_t hn[8], len;
+	for (int i = 0; i < 8; i++) {
+		hn[i] = wrap("held");
+		memcpy(held[i], env, hn[i]);
+	}
+	for (int i = 7; i >= 0; i--)
+		assert_int_equal(pf__auth_open(b.n, held[i], hn[i], out,
+				     sizeof(out), &len, NULL),
+		    0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pf__auth_open(b.n, held[i], hn[i], out,
+				     sizeof(out), &len, NULL),
+		    PF_NDROP_AUTH_REPLAY);
+	uint8_t late[1024];
+	size_t ln = wrap("late");
+	memcpy(late, env, ln);
+	for (int i = 0; i < PF_REPLAY_BITS; i++) {
+		size_t n = wrap("ahead");
+		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
+				     &len, NULL),
+		    0);
+	}
+	assert_int_equal(pf__auth_open(b.n, late, ln, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+}
+
+/* A restarted receiver with the same replay file refuses what it opened
+ * before; a restarted sender's new envelopes still open. */
+static void
+test_auth_replay_across_restart(void **state)
+{
+	char dir[] = "/tmp/mzero-replay-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/replay", dir);
+	assert_int_equal(pf_net_set_replay_file(b.n, path), 0);
+	uint8_t kept[1024];
+	size_t kn = wrap("before"), len;
+	memcpy(kept, env, kn);
+	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	/* Restart both: fresh platforms, same keys, b with the same file. */
+	teardown(NULL);
+	setup(NULL);
+	assert_int_equal(pf_net_set_replay_file(b.n, path), 0);
+	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
+			     NULL),
+	    PF_NDROP_AUTH_REPLAY);
+	size_t n = wrap("after");
+	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
+			     NULL),
+	    0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_auth_pinned_addresses(void **state)
 {
@@ -182,6 +325,10 @@ main(void)
 	    cmocka_unit_test(test_auth_refuses_a_changed_byte),
 	    cmocka_unit_test(test_auth_refuses_an_unknown_key),
 	    cmocka_unit_test(test_auth_pinned_addresses),
+	    cmocka_unit_test(test_auth_age_window),
+	    cmocka_unit_test(test_auth_replay_after_much_traffic),
+	    cmocka_unit_test(test_auth_reordering_window),
+	    cmocka_unit_test(test_auth_replay_across_restart),
 	};
 	return cmocka_run_group_tests_name("pf_auth", tests, setup, teardown);
 }

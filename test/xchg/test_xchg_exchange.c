@@ -341,6 +341,38 @@ test_exchange_error_names(void **state)
 	assert_string_equal(xchg_strerror(XCHG_ERR_N), "unknown error");
 }
 
+/* The reserve lives in the bank's database; a directory that still has
+ * the former reserve file is refused, and the file left alone. */
+static void
+test_exchange_state_dir(void **state)
+{
+	struct fx *f = *state;
+	struct xchg_exchange *x;
+	struct money_bank b;
+	char p[PATH_MAX + 16];
+	FILE *fp;
+
+	xchg_exchange_close(f->x);
+	f->x = NULL;
+	assert_int_equal(money_bank_open(&b, f->xdir), MONEY_OK);
+	assert_int_equal(xchg_exchange_open(f->xdir, b.ident, NULL, &x),
+	                 XCHG_OK);
+	assert_ptr_equal(money_ledger_store(b.ledger),
+	                 xchg_exchange_reserve(x)->store);
+	xchg_exchange_close(x);
+	money_bank_close(&b);
+	snprintf(p, sizeof(p), "%s/reserve", f->xdir);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(xchg_exchange_open(f->xdir, f->a, NULL, &x),
+	                 XCHG_ERR_OLDSTATE);
+	assert_null(x);
+	assert_int_equal(access(p, F_OK), 0);
+	unlink(p);
+	open_x(f);
+}
+
 int
 main(void)
 {
@@ -354,6 +386,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_exchange_buy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_exchange_reserve_persists_and_presses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange_state_dir, setup,
+	                                    teardown),
 	    cmocka_unit_test(test_exchange_error_names),
 	};
 

@@ -1,9 +1,11 @@
 # lib.sh: shared by the money platform tests (sourced, POSIX sh).
 # The tools come from the environment (MDAEMON, M0INJECT, M0CTL, M0), as
-# test/money/pf/meson.build sets it. Ports 19940-19979 on 127.0.0.1.
+# test/money/pf/meson.build sets it. Ports from a block claimed in test/ports.sh.
 set -u
 : "${MDAEMON:?}" "${M0INJECT:?}" "${M0CTL:?}"
 tmp=$(mktemp -d)
+. "$(dirname "$0")/../../ports.sh"
+port_block || exit 1
 dpids=""
 fails=0
 cleanup() {
@@ -12,6 +14,7 @@ cleanup() {
 	done
 	wait 2>/dev/null
 	rm -rf "$tmp"
+	port_release
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

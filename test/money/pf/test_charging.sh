@@ -8,7 +8,7 @@
 # waiting pays rent; native vCPU time is paid (when /dev/kvm works). On a
 # free daemon the same messenger pays nothing.
 . "$(dirname "$0")/lib.sh"
-PC=19943 PF=19944 SINK=19979
+PC=$((BASE + 3)) PF=$((BASE + 4)) SINK=$((BASE + 39))
 printf '[money]\nallowance = 2\nstore_lease = 1\n' >"$tmp/c.conf"
 start c $PC --economy charged -v
 start f $PF

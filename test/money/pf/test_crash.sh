@@ -12,7 +12,7 @@
 # the credit lost in the kills is what the starts reported.
 #   SEED (default 5) and ROUNDS (default 12) may be set in the environment.
 . "$(dirname "$0")/lib.sh"
-P=19942
+P=$((BASE + 2))
 SEED=${SEED:-5}
 ROUNDS=${ROUNDS:-12}
 echo "seed $SEED, $ROUNDS rounds"

@@ -7,7 +7,7 @@
 # they are killed it falls, never by more than 1/8 per epoch, back to
 # where it started (or to 7, where 1/8 of it rounds to nothing).
 . "$(dirname "$0")/lib.sh"
-P=19945
+P=$((BASE + 5))
 printf '[money]\nepoch = 100\n' >"$tmp/p.conf"
 start p $P --economy charged
 

@@ -6,7 +6,7 @@
 # several concurrent messengers is accepted exactly once; withdrawing more
 # than the credit is credit_low; a withdrawn token redeems once elsewhere.
 . "$(dirname "$0")/lib.sh"
-PA=19940 PB=19941
+PA=$((BASE + 0)) PB=$((BASE + 1))
 
 # a: charged (messengers pay for their answers with --fund); b: free,
 # tokens live one second.
@@ -120,7 +120,32 @@ check "refusals by kind at b" \
     "malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
     "$(kinds "$sb")"
 check "refusals in the text status" \
-    "refused    malformed 0 forged 0 altered 0 foreign 1 expired 1 spent 0 other 0" \
-    "$("$M0CTL" -s "$tmp/b" status | grep '^refused ')"
+    "money.refusals 0 malformed, 0 forged, 0 altered, 1 foreign, 1 expired, 0 spent, 0 other" \
+    "$("$M0CTL" -s "$tmp/b" status | grep '^money.refusals ')"
 check "withdrawals counted" 1 "$(jnum "$s" withdrawals)"
+
+# The state as an operator reads it with the sqlite3 shell while the
+# daemon runs (docs/money.md, "The state database"): the serials a spends
+# left spent, and the book.
+if command -v sqlite3 >/dev/null 2>&1; then
+	q() { sqlite3 -readonly "$tmp/a/state.db" "$1"; }
+	check "sqlite3: the withdrawn token's serial is spent" 1 \
+	    "$(q "SELECT spent FROM money_ledger WHERE kind = 2")"
+	check "sqlite3: schema version" 1 "$(q "PRAGMA user_version")"
+	check "sqlite3: journal mode" wal "$(q "PRAGMA journal_mode")"
+fi
+
+# A state directory in the format before the database: the daemon
+# refuses to start, says why, and leaves the files alone.
+mkdir "$tmp/old"
+printf 'records' >"$tmp/old/ledger"
+if "$MDAEMON" -f -l "127.0.0.1:$((BASE + 9))" -s "$tmp/old" >"$tmp/old.out" \
+    2>"$tmp/old.log"; then
+	fail "a daemon started on an old-format state directory"
+else
+	ok "a daemon refuses an old-format state directory"
+fi
+check "it says why" 1 "$(grep -c 'old-format' "$tmp/old.log")"
+check "and touches nothing" "records" \
+    "$(cat "$tmp/old/ledger"; [ -e "$tmp/old/state.db" ] && echo db)"
 finish

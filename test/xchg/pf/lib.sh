@@ -1,10 +1,12 @@
 # lib.sh: shared by the exchange's daemon tests (sourced, POSIX sh).
 # Tools from the environment (test/xchg/meson.build sets it); daemons on
-# 127.0.0.1 ports 19980-19999, state in a temporary directory, all killed
+# 127.0.0.1 ports claimed in test/ports.sh, state in a temporary directory, all killed
 # on exit.
 set -u
 : "${MDAEMON:?}" "${M0INJECT:?}" "${M0CTL:?}" "${MESSENGERS:?}"
 tmp=$(mktemp -d)
+. "$(dirname "$0")/../../ports.sh"
+port_block || exit 1
 dpids=""
 fails=0
 cleanup() {
@@ -13,6 +15,7 @@ cleanup() {
 	done
 	wait 2>/dev/null
 	rm -rf "$tmp"
+	port_release
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

@@ -17,7 +17,7 @@
 # and after each run every book balances (minted = held + outstanding +
 # burned + lost).
 . "$(dirname "$0")/lib.sh"
-PA=19983 PB=19984 PC=19988 # test_refusals.sh has 19985-19987
+PA=$((BASE + 3)) PB=$((BASE + 4)) PC=$((BASE + 8))
 LO=2130706433
 for n in a b c; do
 	printf '[money]\nepoch = 10000\nquote_ttl = 10\n' >"$tmp/$n.conf"

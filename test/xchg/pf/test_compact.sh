@@ -3,7 +3,7 @@
 # and buys it is compacted at an epoch when nothing is in flight, and the
 # compacted reserve still knows every token (docs/xchg.md, "Compaction").
 . "$(dirname "$0")/lib.sh"
-PA=19989 PB=19990
+PA=$((BASE + 9)) PB=$((BASE + 10))
 # 10 s epochs: A learns B's quote for one epoch, long enough for the
 # trade on a loaded machine, and prices barely move during the test.
 printf '[money]\nepoch = 10000\nquote_ttl = 10\n' >"$tmp/a.conf"

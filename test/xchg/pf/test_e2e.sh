@@ -9,7 +9,7 @@
 # clearing messengers carry every reserve home and back, and redepositing
 # every token the run ever saw honours none a second time.
 . "$(dirname "$0")/lib.sh"
-PA=19980 PB=19981 PC=19982
+PA=$((BASE + 0)) PB=$((BASE + 1)) PC=$((BASE + 2))
 LO=2130706433
 for n in a b c; do
 	printf '[money]\nepoch = 10000\nquote_ttl = 10\n[exchange]\nclear_key = 00000000c1ea0001\n' >"$tmp/$n.conf"

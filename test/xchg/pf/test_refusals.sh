@@ -2,7 +2,7 @@
 # Every refusal of the exchange operators is its own MØ error, and hostile
 # quotes and tokens change nothing (issue 6, acceptance 3).
 . "$(dirname "$0")/lib.sh"
-PA=19985 PB=19986 PD=19987
+PA=$((BASE + 5)) PB=$((BASE + 6)) PD=$((BASE + 7))
 for n in a b; do
 	printf '[money]\nepoch = 10000\nquote_ttl = 10\n[exchange]\nclear_key = 00000000c1ea0002\n' >"$tmp/$n.conf"
 done

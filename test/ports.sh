@@ -1,0 +1,46 @@
+# ports.sh: a block of loopback ports that no other test on this machine
+# holds (sourced, POSIX sh). Fixed or pid-derived ports collide when
+# suites run in parallel (two build trees, --num-processes, a developer's
+# daemons) and with the kernel's ephemeral range; a claim here cannot.
+#
+# port_block [N]: sets BASE to the first of N (default 100, at most 100)
+# consecutive ports in 10000-32699, below Linux's ephemeral range
+# (32768-60999). A block is claimed by an atomic mkdir under
+# $MZERO_PORTS (default /tmp/mzero-ports) holding the claimer's pid; a
+# block whose claimer is dead is taken over. port_release gives it back
+# (call it from the EXIT trap; a forgotten claim dies with its shell).
+MZERO_PORTS=${MZERO_PORTS:-/tmp/mzero-ports}
+
+port_block() {
+	_n=${1:-100}
+	[ "$_n" -le 100 ] || { echo "port_block: at most 100" >&2; return 1; }
+	mkdir -p "$MZERO_PORTS" 2>/dev/null
+	_tries=0
+	while [ $_tries -lt 2000 ]; do
+		# Start at a pseudo-random block so parallel claimers rarely meet.
+		_b=$(( ( $$ + _tries * 37 ) % 227 ))
+		_d="$MZERO_PORTS/$_b"
+		if mkdir "$_d" 2>/dev/null; then
+			echo $$ >"$_d/pid"
+			PORT_CLAIM=$_d
+			BASE=$((10000 + _b * 100))
+			return 0
+		fi
+		_owner=$(cat "$_d/pid" 2>/dev/null)
+		if [ -n "$_owner" ] && ! kill -0 "$_owner" 2>/dev/null; then
+			# Dead claimer: take over by renaming, which only one wins.
+			if mv "$_d" "$_d.stale.$$" 2>/dev/null; then
+				rm -rf "$_d.stale.$$"
+				continue
+			fi
+		fi
+		_tries=$((_tries + 1))
+	done
+	echo "port_block: no free block of ports" >&2
+	return 1
+}
+
+port_release() {
+	[ -n "${PORT_CLAIM:-}" ] && rm -rf "$PORT_CLAIM"
+	PORT_CLAIM=""
+}
