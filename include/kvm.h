@@ -191,10 +191,22 @@ struct kvm_stack_args {
 const char *kvm_strerror(enum kvm_err err);
 
 /*
- * kvm_probe: checks that /dev/kvm opens and offers what the core needs.
- * Returns KVM_OK, or KVM_ERR_NODEV / KVM_ERR_API. Tests skip on NODEV.
+ * kvm_probe: chooses the backend once per process and checks that it
+ * works: KVM when /dev/kvm opens and offers what the core needs, else the
+ * ptrace backend (the guest runs in a traced, sandboxed host process; see
+ * docs/kvm.md). The environment variable MZERO_NATIVE=kvm or =ptrace
+ * forces one (=auto or unset: the default choice).
+ * Returns KVM_OK, or KVM_ERR_NODEV / KVM_ERR_API (no KVM, and no ptrace
+ * backend either, or the forced one fails), KVM_ERR_SYS (ptrace forced
+ * and unusable), KVM_ERR_INVAL (MZERO_NATIVE names no backend).
  */
 enum kvm_err kvm_probe(void);
+
+/*
+ * kvm_backend: the name of the active backend, "kvm" or "ptrace", or
+ * "none" when kvm_probe() fails. Constant string.
+ */
+const char *kvm_backend(void);
 
 /*
  * kvm_ctx_new: creates a cold context: a VM, one vCPU in ring 3, a slab of

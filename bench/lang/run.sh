@@ -3,7 +3,14 @@
 # (PostScript, MØ's ancestor) and Lua 5.4 on the same machine in the same
 # run. Each program runs 5 times, interleaved; the median wall time is
 # compared. Prints seconds and the ratios m0/gs and m0/lua.
-# Charging (issue 5): each round also runs m0 on a charged platform
+# Two sets of programs: bound ones (fib, loop: the procedures bound with
+# `B` as PostScript code would be) and unbound ones as ordinary MØ is
+# written (issue 11): fibu and loopu are fib and loop without `B`, sieve
+# is a sieve of Eratosthenes over a 2,000,000-element array with its
+# variables in the local dict (`'x v df`), words a word count of
+# 1,000,000 dict updates. Each is also in PostScript and in Lua 5.4 as a
+# user of those languages would write it (Lua with locals).
+# Charging (issue 5), for the bound programs: each round also runs m0 on a charged platform
 # (--state, a fresh state dir on tmpfs per run, --economy charged, --fund
 # 10^8 units: 10^11 steps at a step price of 1000) and, for its fixed
 # cost, `-e 1` free and charged (opening a new identity and ledger, one
@@ -33,6 +40,26 @@ charged() { # m0 on a charged platform with a fresh state dir
 	rm -rf "$d"
 	return $rc
 }
+# m0 options of one program: the sieve's array needs a larger heap
+opts() { case $1 in sieve) echo "--heap 67108864" ;; esac; }
+for prog in fibu loopu sieve words; do
+	: >/tmp/mz.$prog.m0; : >/tmp/mz.$prog.gs; : >/tmp/mz.$prog.lua
+	i=0
+	while [ $i -lt $runs ]; do
+		# shellcheck disable=SC2046
+		t "$m0" $(opts $prog) "$here/$prog.m0" >>/tmp/mz.$prog.m0
+		t gs -q -dNODISPLAY -dBATCH -dNOSAFER "$here/$prog.ps" >>/tmp/mz.$prog.gs
+		t lua5.4 "$here/$prog.lua" >>/tmp/mz.$prog.lua
+		i=$((i + 1))
+	done
+	m=$(median </tmp/mz.$prog.m0)
+	g=$(median </tmp/mz.$prog.gs)
+	l=$(median </tmp/mz.$prog.lua)
+	printf '%-5s m0 %.3fs  gs %.3fs  lua %.3fs  m0/gs %.2f  m0/lua %.2f  (unbound)\n' \
+	    "$prog" "$m" "$g" "$l" "$(echo "$m / $g" | bc -l)" \
+	    "$(echo "$m / $l" | bc -l)"
+	rm -f /tmp/mz.$prog.*
+done
 for prog in fib loop; do
 	: >/tmp/mz.$prog.m0; : >/tmp/mz.$prog.gs; : >/tmp/mz.$prog.lua
 	: >/tmp/mz.$prog.chg; : >/tmp/mz.$prog.e1f; : >/tmp/mz.$prog.e1c
@@ -59,7 +86,7 @@ for prog in fib loop; do
 	m=$(median </tmp/mz.$prog.m0)
 	g=$(median </tmp/mz.$prog.gs)
 	l=$(median </tmp/mz.$prog.lua)
-	printf '%-5s m0 %.3fs  gs %.3fs  lua %.3fs  m0/gs %.2f  m0/lua %.2f\n' \
+	printf '%-5s m0 %.3fs  gs %.3fs  lua %.3fs  m0/gs %.2f  m0/lua %.2f  (bound)\n' \
 	    "$prog" "$m" "$g" "$l" "$(echo "$m / $g" | bc -l)" \
 	    "$(echo "$m / $l" | bc -l)"
 	c=$(median </tmp/mz.$prog.chg)

@@ -1,10 +1,12 @@
 /*
- * kvm.c: the process-wide /dev/kvm handle, context creation and
- * destruction, and the slab: a guest-physical memory area with a page
- * allocator that backs both user pages and page tables.
+ * kvm.c: the process-wide /dev/kvm handle, the choice of backend (KVM, or
+ * a traced host process where /dev/kvm is missing: kvm_ptrace.c), context
+ * creation and destruction, and the slab: a guest-physical memory area
+ * with a page allocator that backs both user pages and page tables.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,6 +24,7 @@ struct kvm_cpuid2 *kvm__cpuid;
 int kvm__run_size;
 static enum kvm_err kvm__init_err = KVM_ERR_NODEV;
 static pthread_once_t kvm__once = PTHREAD_ONCE_INIT;
+static const struct kvm__ops *kvm__ops_active;
 
 static const char *const kvm__msgs[] = {
 	"success",
@@ -80,10 +83,44 @@ err_close:
 	close(fd);
 }
 
+/* The backend: MZERO_NATIVE=kvm or =ptrace forces one; otherwise KVM
+ * when /dev/kvm works, else the ptrace backend when this host lets a
+ * process trace its children. */
+static void
+kvm__select_once(void)
+{
+	const char *want = getenv("MZERO_NATIVE");
+	enum kvm_err err;
+
+	if (want == NULL || *want == 0 || strcmp(want, "auto") == 0)
+		want = NULL;
+	else if (strcmp(want, "kvm") != 0 && strcmp(want, "ptrace") != 0) {
+		kvm__init_err = KVM_ERR_INVAL;
+		return;
+	}
+	if (want == NULL || strcmp(want, "kvm") == 0) {
+		kvm__global_once();
+		if (kvm__init_err == KVM_OK) {
+			kvm__ops_active = &kvm__ops_kvm;
+			return;
+		}
+		if (want != NULL)
+			return;
+	}
+	err = kvm__ptrace_probe();
+	if (err == KVM_OK)
+		kvm__ops_active = &kvm__ops_ptrace;
+	else if (want != NULL)
+		kvm__init_err = err;
+	/* auto: keep KVM's reason when neither works */
+	if (err == KVM_OK)
+		kvm__init_err = KVM_OK;
+}
+
 enum kvm_err
 kvm__global_init(void)
 {
-	pthread_once(&kvm__once, kvm__global_once);
+	pthread_once(&kvm__once, kvm__select_once);
 	return kvm__init_err;
 }
 
@@ -91,6 +128,14 @@ enum kvm_err
 kvm_probe(void)
 {
 	return kvm__global_init();
+}
+
+const char *
+kvm_backend(void)
+{
+	if (kvm__global_init() != KVM_OK || kvm__ops_active == NULL)
+		return "none";
+	return kvm__ops_active->name;
 }
 
 /* The checked accessor: a host pointer to [gpa, gpa+len) or NULL when any
@@ -135,8 +180,13 @@ kvm__page_alloc(struct kvm_ctx *ctx, uint64_t *gpa)
 	if (i + 1 > ctx->hiwater)
 		ctx->hiwater = i + 1;
 	/* Zeroing at allocation is the whole reset rule for memory: no page
-	 * reaches a user (or a page table) with earlier contents. */
-	memset(ctx->slab + i * KVM__PAGE, 0, KVM__PAGE);
+	 * reaches a user (or a page table) with earlier contents. Pages
+	 * above dirty_hi were never handed out since the slab was last
+	 * emptied (or punched) and are zero already. */
+	if (i < ctx->dirty_hi)
+		memset(ctx->slab + i * KVM__PAGE, 0, KVM__PAGE);
+	else
+		ctx->dirty_hi = i + 1;
 	*gpa = i * KVM__PAGE;
 	return KVM_OK;
 }
@@ -214,42 +264,18 @@ kvm__slot_reset(struct kvm_ctx *ctx)
 	return KVM_OK;
 }
 
-static uint64_t
+uint64_t
 kvm__pages_for(uint64_t bytes)
 {
 	return (bytes + KVM__PAGE - 1) / KVM__PAGE;
 }
 
-enum kvm_err
-kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
-    struct kvm_ctx **out)
+/* KVM: an anonymous slab, a VM with one memory slot, one vCPU. */
+static enum kvm_err
+kvm__kvm_create(struct kvm_ctx *ctx)
 {
-	struct kvm_ctx *ctx;
-	enum kvm_err err;
+	enum kvm_err err = KVM_ERR_NOMEM;
 
-	*out = NULL;
-	if ((err = kvm__global_init()) != KVM_OK)
-		return err;
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		return KVM_ERR_NOMEM;
-	ctx->vmfd = ctx->vcpufd = -1;
-	if (cfg != NULL)
-		ctx->cfg = *cfg;
-	if (ctx->cfg.slab_max == 0)
-		ctx->cfg.slab_max = KVM__SLAB_DEFAULT;
-	err = KVM_ERR_SLAB_CAP;
-	if (ctx->cfg.slab_max > KVM__SLAB_HARDMAX ||
-	    ctx->cfg.slab_max < (KVM__RESV_PAGES + 1) * KVM__PAGE ||
-	    slab_size > ctx->cfg.slab_max)
-		goto err_ctx;
-	ctx->slab_pages = kvm__pages_for(ctx->cfg.slab_max);
-	ctx->limit = kvm__pages_for(slab_size);
-	if (ctx->limit < KVM__RESV_PAGES + 1)
-		ctx->limit = KVM__RESV_PAGES + 1;
-	err = KVM_ERR_NOMEM;
-	ctx->bitmap = calloc((ctx->slab_pages + 63) / 64, sizeof(uint64_t));
-	if (ctx->bitmap == NULL)
-		goto err_ctx;
 	/* Reserve the cap once; only touched pages cost host memory, so a
 	 * pooled context can serve any requested size up to the cap. */
 	ctx->slab = mmap(NULL, ctx->slab_pages * KVM__PAGE,
@@ -257,7 +283,7 @@ kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
 	    -1, 0);
 	if (ctx->slab == MAP_FAILED) {
 		ctx->slab = NULL;
-		goto err_bitmap;
+		return err;
 	}
 	err = KVM_ERR_SYS;
 	ctx->vmfd = ioctl(kvm__devfd, KVM_CREATE_VM, 0);
@@ -278,19 +304,115 @@ kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
 		ctx->run = NULL;
 		goto err_vcpu;
 	}
+	ctx->kick.run = ctx->run;
 	kvm__slab_reset(ctx);
 	if ((err = kvm__arch_init(ctx)) != KVM_OK)
 		goto err_run;
-	*out = ctx;
 	return KVM_OK;
 err_run:
 	munmap(ctx->run, ctx->run_size);
+	free(ctx->xsave0);
 err_vcpu:
 	close(ctx->vcpufd);
 err_vm:
 	close(ctx->vmfd);
 err_slab:
 	munmap(ctx->slab, ctx->slab_pages * KVM__PAGE);
+	return err;
+}
+
+static void
+kvm__kvm_destroy(struct kvm_ctx *ctx)
+{
+	if (ctx->timer_tid != 0)
+		timer_delete(ctx->timer);
+	munmap(ctx->run, ctx->run_size);
+	close(ctx->vcpufd);
+	close(ctx->vmfd);
+	munmap(ctx->slab, ctx->slab_pages * KVM__PAGE);
+	free(ctx->xsave0);
+}
+
+/* A user of another size needs the slot resized. */
+static enum kvm_err
+kvm__kvm_resize(struct kvm_ctx *ctx)
+{
+	if (((ctx->limit + 511) & ~511ull) == ctx->slot_pages)
+		return KVM_OK;
+	if (kvm__slot_set(ctx, 0) != KVM_OK || kvm__slot_set(ctx, 1) != KVM_OK)
+		return KVM_ERR_SYS;
+	return KVM_OK;
+}
+
+static void
+kvm__kvm_map_changed(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
+    int narrowed)
+{
+	(void)gva, (void)len;
+	if (narrowed)
+		ctx->tlb_dirty = 1;
+}
+
+static enum kvm_err
+kvm__kvm_reset(struct kvm_ctx *ctx)
+{
+	ctx->tlb_dirty = 0;
+	/* kvm__arch_reset re-adds the memory slot: no stale translation */
+	return kvm__arch_reset(ctx);
+}
+
+const struct kvm__ops kvm__ops_kvm = {
+	.name = "kvm",
+	.create = kvm__kvm_create,
+	.destroy = kvm__kvm_destroy,
+	.reset = kvm__kvm_reset,
+	.resize = kvm__kvm_resize,
+	.run = kvm__kvm_run,
+	.regs_get = kvm__kvm_regs_get,
+	.regs_set = kvm__kvm_regs_set,
+	.syscall_return = kvm__kvm_syscall_return,
+	.io_in_set = kvm__kvm_io_in_set,
+	.map_changed = kvm__kvm_map_changed,
+	.range_ok = NULL,
+};
+
+enum kvm_err
+kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
+    struct kvm_ctx **out)
+{
+	struct kvm_ctx *ctx;
+	enum kvm_err err;
+
+	*out = NULL;
+	if ((err = kvm__global_init()) != KVM_OK)
+		return err;
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return KVM_ERR_NOMEM;
+	ctx->ops = kvm__ops_active;
+	ctx->vmfd = ctx->vcpufd = -1;
+	if (cfg != NULL)
+		ctx->cfg = *cfg;
+	if (ctx->cfg.slab_max == 0)
+		ctx->cfg.slab_max = KVM__SLAB_DEFAULT;
+	err = KVM_ERR_SLAB_CAP;
+	if (ctx->cfg.slab_max > KVM__SLAB_HARDMAX ||
+	    ctx->cfg.slab_max < (KVM__RESV_PAGES + 1) * KVM__PAGE ||
+	    slab_size > ctx->cfg.slab_max)
+		goto err_ctx;
+	ctx->slab_pages = kvm__pages_for(ctx->cfg.slab_max);
+	ctx->limit = kvm__pages_for(slab_size);
+	if (ctx->limit < KVM__RESV_PAGES + 1)
+		ctx->limit = KVM__RESV_PAGES + 1;
+	err = KVM_ERR_NOMEM;
+	ctx->bitmap = calloc((ctx->slab_pages + 63) / 64, sizeof(uint64_t));
+	if (ctx->bitmap == NULL)
+		goto err_ctx;
+	/* a fresh slab is zero: nothing to clear at allocation */
+	ctx->dirty_hi = KVM__RESV_PAGES;
+	if ((err = ctx->ops->create(ctx)) != KVM_OK)
+		goto err_bitmap;
+	*out = ctx;
+	return KVM_OK;
 err_bitmap:
 	free(ctx->bitmap);
 err_ctx:
@@ -303,13 +425,7 @@ kvm_ctx_free(struct kvm_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	if (ctx->timer_tid != 0)
-		timer_delete(ctx->timer);
-	munmap(ctx->run, ctx->run_size);
-	close(ctx->vcpufd);
-	close(ctx->vmfd);
-	munmap(ctx->slab, ctx->slab_pages * KVM__PAGE);
-	free(ctx->xsave0);
+	ctx->ops->destroy(ctx);
 	free(ctx->bitmap);
 	free(ctx);
 }

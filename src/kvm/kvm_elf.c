@@ -217,10 +217,15 @@ out:
 static uint32_t
 kvm__hwcap(void)
 {
-	uint32_t i;
+	uint32_t i, a, b, c, d;
 
-	if (kvm__cpuid == NULL)
-		return 0;
+	if (kvm__cpuid == NULL) {
+		/* the ptrace backend runs on the host CPU itself */
+		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			: "a"(1), "c"(0));
+		(void)a, (void)b, (void)c;
+		return d;
+	}
 	for (i = 0; i < kvm__cpuid->nent; i++)
 		if (kvm__cpuid->entries[i].function == 1)
 			return kvm__cpuid->entries[i].edx;

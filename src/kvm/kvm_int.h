@@ -71,6 +71,41 @@
 /* Software bit (ignored by the MMU) that records KVM_PROT_READ. */
 #define KVM__PTE_R (1ull << 9)
 
+/* What a preemption signal acts on (sival_ptr of the per-context timer):
+ * KVM sets immediate_exit in the run page; the ptrace backend interrupts
+ * its tracee (the handler runs on the tracer thread, the only thread that
+ * may). */
+struct kvm__kick {
+	struct kvm_run *run;
+	pid_t pid;
+	volatile sig_atomic_t fired;
+};
+
+struct kvm__pt; /* the ptrace backend's state (kvm_ptrace.c) */
+
+/* A backend: what differs between running the guest in a KVM vCPU and in
+ * a traced host process. The map bookkeeping (page tables in the slab),
+ * the ELF loader and the pool are shared. */
+struct kvm__ops {
+	const char *name;
+	enum kvm_err (*create)(struct kvm_ctx *ctx);  /* slab and machine */
+	void (*destroy)(struct kvm_ctx *ctx);
+	enum kvm_err (*reset)(struct kvm_ctx *ctx);   /* for the pool */
+	enum kvm_err (*resize)(struct kvm_ctx *ctx);  /* limit changed */
+	enum kvm_err (*run)(struct kvm_ctx *ctx, uint64_t budget_us,
+	    struct kvm_exit *ex);
+	void (*regs_get)(struct kvm_ctx *ctx, struct kvm_guest_regs *g);
+	enum kvm_err (*regs_set)(struct kvm_ctx *ctx,
+	    const struct kvm_guest_regs *g);
+	void (*syscall_return)(struct kvm_ctx *ctx, uint64_t value);
+	void (*io_in_set)(struct kvm_ctx *ctx, uint32_t value);
+	/* [gva, gva+len) changed in the map (all of it when len is 0) */
+	void (*map_changed)(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
+	    int narrowed);
+	/* extra range rule (the host's user space); NULL: the user half */
+	int (*range_ok)(kvm_gva_t gva, uint64_t len);
+};
+
 /* Where the vCPU stands after the last exit, which decides how the ring-3
  * registers are read and written (see kvm_x86_64.c). */
 enum kvm__state {
@@ -81,6 +116,8 @@ enum kvm__state {
 };
 
 struct kvm_ctx {
+	const struct kvm__ops *ops;
+	struct kvm__pt *pt;  /* ptrace backend, else NULL */
 	struct kvm_config cfg;
 	int vmfd, vcpufd;
 	struct kvm_run *run;
@@ -93,6 +130,7 @@ struct kvm_ctx {
 	uint64_t used;       /* allocated pages incl. reserved */
 	uint64_t hint;       /* next page to try */
 	uint64_t hiwater;    /* pages below this may be allocated */
+	uint64_t dirty_hi;   /* pages at or above this are known zero */
 	enum kvm__state state;
 	uint64_t fs_base, gs_base;
 	int bases_dirty;
@@ -102,12 +140,15 @@ struct kvm_ctx {
 	unsigned in_size;
 	timer_t timer;
 	pid_t timer_tid;     /* thread the timer signals; 0: no timer */
+	struct kvm__kick kick;
 	struct kvm_sregs sregs0; /* initial special registers */
 	struct kvm_xsave *xsave0; /* initial FPU/SSE/AVX state, or NULL */
 	struct kvm_ctx *next;     /* pool idle list */
 };
 
 /* kvm.c */
+extern const struct kvm__ops kvm__ops_kvm;
+extern const struct kvm__ops kvm__ops_ptrace;
 extern int kvm__devfd;
 extern struct kvm_cpuid2 *kvm__cpuid;
 extern int kvm__run_size;
@@ -118,6 +159,16 @@ void kvm__page_free(struct kvm_ctx *ctx, uint64_t gpa);
 void kvm__slab_reset(struct kvm_ctx *ctx);
 enum kvm_err kvm__slot_reset(struct kvm_ctx *ctx);
 enum kvm_err kvm__slot_set(struct kvm_ctx *ctx, int present);
+uint64_t kvm__pages_for(uint64_t bytes);
+
+/* kvm_vcpu.c */
+uint64_t kvm__now_ns(void);
+enum kvm_err kvm__timer_make(timer_t *timer, struct kvm__kick *kick);
+void kvm__timer_arm_raw(timer_t timer, uint64_t ns);
+enum kvm_err kvm__kvm_run(struct kvm_ctx *ctx, uint64_t budget_us,
+    struct kvm_exit *ex);
+void kvm__kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value);
+void kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec);
 
 /* kvm_x86_64.c */
 enum kvm_err kvm__arch_init(struct kvm_ctx *ctx);
@@ -128,6 +179,11 @@ uint64_t *kvm__walk(struct kvm_ctx *ctx, uint64_t gva, int create,
     enum kvm_err *err);
 enum kvm_err kvm__apply_bases(struct kvm_ctx *ctx);
 void kvm__raw_dump(struct kvm_ctx *ctx, struct kvm_exit *ex);
+void kvm__kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *g);
+enum kvm_err kvm__kvm_regs_set(struct kvm_ctx *ctx,
+    const struct kvm_guest_regs *g);
+void kvm__kvm_syscall_return(struct kvm_ctx *ctx, uint64_t value);
+int kvm__regs_valid(const struct kvm_guest_regs *g);
 
 /* kvm_tramp.c */
 void kvm__tramp_write(uint8_t *page);
@@ -135,5 +191,12 @@ void kvm__tramp_write(uint8_t *page);
 /* kvm_mmap.c */
 uint64_t kvm__prot_pte(unsigned prot);
 enum kvm_err kvm__map_union(struct kvm_ctx *ctx, kvm_gva_t gva, unsigned prot);
+uint64_t *kvm__leaf(struct kvm_ctx *ctx, kvm_gva_t gva);
+int kvm__find(struct kvm_ctx *ctx, kvm_gva_t *gva, uint64_t *pte);
+
+/* kvm_ptrace.c */
+enum kvm_err kvm__ptrace_probe(void);
+pid_t kvm__ptrace_pid(const struct kvm_ctx *ctx);
+int64_t kvm__ptrace_raw(struct kvm_ctx *ctx, const uint64_t call[7]);
 
 #endif /* KVM_INT_H */

@@ -41,20 +41,23 @@ kvm__pte_prot(uint64_t pte)
 	return prot;
 }
 
-static int kvm__find(struct kvm_ctx *ctx, kvm_gva_t *gva, uint64_t *pte);
-
-/* A page-aligned, non-empty range inside the user half, overflow-safe. */
+/* A page-aligned, non-empty range inside the user half, overflow-safe;
+ * new mappings (creating) must also lie where the backend can map. */
 static enum kvm_err
-kvm__range_check(kvm_gva_t gva, uint64_t len)
+kvm__range_check(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
+    int creating)
 {
 	if ((gva | len) & (KVM__PAGE - 1))
 		return KVM_ERR_ALIGN;
 	if (len == 0 || gva >= KVM_USER_END || len > KVM_USER_END - gva)
 		return KVM_ERR_RANGE;
+	if (creating && ctx->ops->range_ok != NULL &&
+	    !ctx->ops->range_ok(gva, len))
+		return KVM_ERR_RANGE;
 	return KVM_OK;
 }
 
-static uint64_t *
+uint64_t *
 kvm__leaf(struct kvm_ctx *ctx, kvm_gva_t gva)
 {
 	enum kvm_err err;
@@ -68,9 +71,9 @@ kvm__leaf(struct kvm_ctx *ctx, kvm_gva_t gva)
  * kvm_ctx_run() makes KVM drop them (kvm__tlb_sync); until then a freed
  * page must not be trusted, and it is not: the guest is stopped. */
 static void
-kvm__tlb_flush(struct kvm_ctx *ctx)
+kvm__tlb_flush(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len)
 {
-	ctx->tlb_dirty = 1;
+	ctx->ops->map_changed(ctx, gva, len, 1);
 }
 
 enum kvm_err
@@ -79,7 +82,7 @@ kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot)
 	enum kvm_err err;
 	uint64_t off, *e, gpa;
 
-	if ((err = kvm__range_check(gva, len)) != KVM_OK)
+	if ((err = kvm__range_check(ctx, gva, len, 1)) != KVM_OK)
 		return err;
 	/* bounds the loops below by the slab, not by the caller's len */
 	if (len / KVM__PAGE > ctx->limit - ctx->used)
@@ -95,6 +98,7 @@ kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot)
 			goto err_undo;
 		*e = gpa | kvm__prot_pte(prot);
 	}
+	ctx->ops->map_changed(ctx, gva, len, 0);
 	return KVM_OK;
 err_undo:
 	if (off > 0)
@@ -109,7 +113,7 @@ kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len)
 	kvm_gva_t a = gva, end;
 	uint64_t pte, *e;
 
-	if ((err = kvm__range_check(gva, len)) != KVM_OK)
+	if ((err = kvm__range_check(ctx, gva, len, 0)) != KVM_OK)
 		return err;
 	end = gva + len;
 	/* jump from mapped page to mapped page: the whole user half costs
@@ -121,7 +125,7 @@ kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len)
 		}
 		a += KVM__PAGE;
 	}
-	kvm__tlb_flush(ctx);
+	kvm__tlb_flush(ctx, gva, len);
 	return KVM_OK;
 }
 
@@ -132,7 +136,7 @@ kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
 	enum kvm_err err;
 	uint64_t off, *e;
 
-	if ((err = kvm__range_check(gva, len)) != KVM_OK)
+	if ((err = kvm__range_check(ctx, gva, len, 0)) != KVM_OK)
 		return err;
 	for (off = 0; off < len; off += KVM__PAGE)
 		if (kvm__leaf(ctx, gva + off) == NULL)
@@ -141,12 +145,12 @@ kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
 		e = kvm__leaf(ctx, gva + off);
 		*e = (*e & KVM__PTE_ADDR) | kvm__prot_pte(prot);
 	}
-	kvm__tlb_flush(ctx);
+	kvm__tlb_flush(ctx, gva, len);
 	return KVM_OK;
 }
 
 /* The first present leaf at or above (gva), skipping empty tables whole. */
-static int
+int
 kvm__find(struct kvm_ctx *ctx, kvm_gva_t *gva, uint64_t *pte)
 {
 	uint64_t a = *gva, table, *e;
@@ -265,6 +269,8 @@ kvm_mem_load(struct kvm_ctx *ctx, kvm_gva_t gva, const void *bytes,
 		return KVM_ERR_RANGE;
 	lo = gva & ~(KVM__PAGE - 1);
 	hi = (gva + len + KVM__PAGE - 1) & ~(KVM__PAGE - 1);
+	if (ctx->ops->range_ok != NULL && !ctx->ops->range_ok(lo, hi - lo))
+		return KVM_ERR_RANGE;
 	if ((err = kvm_mem_map(ctx, lo, hi - lo, prot)) != KVM_OK)
 		return err;
 	if ((err = kvm_mem_write(ctx, gva, bytes, len)) != KVM_OK)
@@ -287,5 +293,6 @@ kvm__map_union(struct kvm_ctx *ctx, kvm_gva_t gva, unsigned prot)
 	else if (!(*e & KVM__PTE_NX))
 		pte &= ~KVM__PTE_NX;
 	*e = pte;
+	ctx->ops->map_changed(ctx, gva, KVM__PAGE, 0);
 	return KVM_OK;
 }

@@ -66,9 +66,7 @@ static enum kvm_err
 kvm__ctx_reset(struct kvm_ctx *ctx)
 {
 	kvm__slab_reset(ctx);
-	ctx->tlb_dirty = 0;
-	/* kvm__arch_reset re-adds the memory slot: no stale translation */
-	return kvm__arch_reset(ctx);
+	return ctx->ops->reset(ctx);
 }
 
 enum kvm_err
@@ -99,10 +97,8 @@ kvm_pool_acquire(struct kvm_pool *p, uint64_t slab_size, struct kvm_ctx **out)
 		c->limit = pages < KVM__RESV_PAGES + 1 ? KVM__RESV_PAGES + 1
 							: pages;
 		c->next = NULL;
-		/* a user of another size needs the slot resized */
-		if (((c->limit + 511) & ~511ull) != c->slot_pages &&
-		    (kvm__slot_set(c, 0) != KVM_OK ||
-			kvm__slot_set(c, 1) != KVM_OK)) {
+		/* a user of another size may need the machine resized */
+		if (c->ops->resize(c) != KVM_OK) {
 			kvm_ctx_free(c);
 			pthread_mutex_lock(&p->lock);
 			p->nout--;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,14 +26,22 @@ static pthread_once_t kvm__sig_once = PTHREAD_ONCE_INIT;
 static void
 kvm__on_signal(int sig, siginfo_t *si, void *uc)
 {
-	struct kvm_run *run;
+	struct kvm__kick *k;
+	int saved = errno;
 
 	(void)sig, (void)uc;
 	if (si->si_code != SI_TIMER)
 		return;
-	run = si->si_value.sival_ptr;
-	if (run != NULL)
-		run->immediate_exit = 1;
+	k = si->si_value.sival_ptr;
+	if (k == NULL)
+		return;
+	k->fired = 1;
+	if (k->run != NULL)
+		k->run->immediate_exit = 1;
+	/* runs on the tracer thread, the only one ptrace accepts */
+	if (k->pid > 0)
+		(void)syscall(SYS_ptrace, PTRACE_INTERRUPT, k->pid, 0, 0);
+	errno = saved;
 }
 
 static void
@@ -47,32 +56,53 @@ kvm__sig_install(void)
 	sigaction(SIGRTMIN + KVM_SIGNAL_RT, &sa, NULL);
 }
 
-/* A timer aimed at the calling thread, made once per context and thread.
- * Also unblocks the signal here, or KVM_RUN could not be interrupted. */
-static enum kvm_err
-kvm__timer_ready(struct kvm_ctx *ctx)
+/* A timer aimed at the calling thread whose expiry acts on (kick). Also
+ * unblocks the signal for this thread, or it could not be interrupted. */
+enum kvm_err
+kvm__timer_make(timer_t *timer, struct kvm__kick *kick)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
 	struct sigevent sev;
 	sigset_t set;
 
-	if (ctx->timer_tid == tid)
-		return KVM_OK;
 	pthread_once(&kvm__sig_once, kvm__sig_install);
-	if (ctx->timer_tid != 0) {
-		timer_delete(ctx->timer);
-		ctx->timer_tid = 0;
-	}
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = SIGRTMIN + KVM_SIGNAL_RT;
-	sev.sigev_value.sival_ptr = ctx->run;
-	sev._sigev_un._tid = tid;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &ctx->timer) < 0)
+	sev.sigev_value.sival_ptr = kick;
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)
 		return KVM_ERR_SYS;
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN + KVM_SIGNAL_RT);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return KVM_OK;
+}
+
+void
+kvm__timer_arm_raw(timer_t timer, uint64_t ns)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	timer_settime(timer, 0, &its, NULL);
+}
+
+/* A timer aimed at the calling thread, made once per context and thread. */
+static enum kvm_err
+kvm__timer_ready(struct kvm_ctx *ctx)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	if (ctx->timer_tid == tid)
+		return KVM_OK;
+	if (ctx->timer_tid != 0) {
+		timer_delete(ctx->timer);
+		ctx->timer_tid = 0;
+	}
+	if (kvm__timer_make(&ctx->timer, &ctx->kick) != KVM_OK)
+		return KVM_ERR_SYS;
 	ctx->timer_tid = tid;
 	return KVM_OK;
 }
@@ -80,15 +110,10 @@ kvm__timer_ready(struct kvm_ctx *ctx)
 static void
 kvm__timer_arm(struct kvm_ctx *ctx, uint64_t ns)
 {
-	struct itimerspec its;
-
-	memset(&its, 0, sizeof(its));
-	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
-	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
-	timer_settime(ctx->timer, 0, &its, NULL);
+	kvm__timer_arm_raw(ctx->timer, ns);
 }
 
-static uint64_t
+uint64_t
 kvm__now_ns(void)
 {
 	struct timespec ts;
@@ -153,6 +178,20 @@ kvm__syscall_by_fault(struct kvm_ctx *ctx, struct kvm_exit *ex)
 	kvm__syscall_record(ctx, ex);
 }
 
+/* A page-fault exit from the address and the hardware error code. */
+void
+kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec)
+{
+	ex->kind = KVM_EXITK_PAGE_FAULT;
+	ex->u.page_fault.addr = addr;
+	ex->u.page_fault.error_code = ec;
+	ex->u.page_fault.present = ec & 1;
+	ex->u.page_fault.user = (ec >> 2) & 1;
+	ex->u.page_fault.access = (ec & 0x10) ? KVM_ACCESS_EXEC
+	    : (ec & 2)                        ? KVM_ACCESS_WRITE
+					      : KVM_ACCESS_READ;
+}
+
 /* A trampoline exit through the exception port: decode the frame. */
 static void
 kvm__exc_exit(struct kvm_ctx *ctx, struct kvm_exit *ex)
@@ -173,14 +212,7 @@ kvm__exc_exit(struct kvm_ctx *ctx, struct kvm_exit *ex)
 			kvm__syscall_by_fault(ctx, ex);
 			return;
 		}
-		ex->kind = KVM_EXITK_PAGE_FAULT;
-		ex->u.page_fault.addr = cr2;
-		ex->u.page_fault.error_code = ec;
-		ex->u.page_fault.present = ec & 1;
-		ex->u.page_fault.user = (ec >> 2) & 1;
-		ex->u.page_fault.access = (ec & 0x10) ? KVM_ACCESS_EXEC
-		    : (ec & 2)                        ? KVM_ACCESS_WRITE
-							: KVM_ACCESS_READ;
+		kvm__page_fault_exit(ex, cr2, ec);
 		return;
 	}
 	ex->kind = KVM_EXITK_EXCEPTION;
@@ -239,14 +271,26 @@ kvm__io_exit(struct kvm_ctx *ctx, struct kvm_exit *ex)
 }
 
 void
-kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value)
+kvm__kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value)
 {
 	if (ctx->in_data != NULL)
 		memcpy(ctx->in_data, &value, ctx->in_size);
 }
 
+void
+kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value)
+{
+	ctx->ops->io_in_set(ctx, value);
+}
+
 enum kvm_err
 kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
+{
+	return ctx->ops->run(ctx, budget_us, ex);
+}
+
+enum kvm_err
+kvm__kvm_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 {
 	struct kvm_run *run = ctx->run;
 	uint64_t t0 = kvm__now_ns();

@@ -341,6 +341,35 @@ kvm__frame(struct kvm_ctx *ctx)
 void
 kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *g)
 {
+	ctx->ops->regs_get(ctx, g);
+}
+
+enum kvm_err
+kvm_regs_set(struct kvm_ctx *ctx, const struct kvm_guest_regs *g)
+{
+	if (!kvm__regs_valid(g))
+		return KVM_ERR_REGS;
+	return ctx->ops->regs_set(ctx, g);
+}
+
+void
+kvm_syscall_return(struct kvm_ctx *ctx, uint64_t value)
+{
+	ctx->ops->syscall_return(ctx, value);
+}
+
+/* rip, rsp and the bases canonical, rip in the lower half. */
+int
+kvm__regs_valid(const struct kvm_guest_regs *g)
+{
+	return kvm__canonical(g->rip) && kvm__canonical(g->rsp) &&
+	    kvm__canonical(g->fs_base) && kvm__canonical(g->gs_base) &&
+	    g->rip < KVM_USER_END;
+}
+
+void
+kvm__kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *g)
+{
 	const struct kvm_regs *r = &ctx->run->s.regs.regs;
 	uint64_t *f;
 
@@ -367,16 +396,12 @@ kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *g)
 }
 
 enum kvm_err
-kvm_regs_set(struct kvm_ctx *ctx, const struct kvm_guest_regs *g)
+kvm__kvm_regs_set(struct kvm_ctx *ctx, const struct kvm_guest_regs *g)
 {
 	struct kvm_regs *r = &ctx->run->s.regs.regs;
 	uint64_t flags = (g->rflags & RFLAGS_USER) | RFLAGS_FIXED, *f;
 	uint64_t krip = r->rip, krsp = r->rsp, kfl = r->rflags;
 
-	if (!kvm__canonical(g->rip) || !kvm__canonical(g->rsp) ||
-	    !kvm__canonical(g->fs_base) || !kvm__canonical(g->gs_base) ||
-	    g->rip >= KVM_USER_END)
-		return KVM_ERR_REGS;
 	r->rax = g->rax, r->rbx = g->rbx, r->rcx = g->rcx, r->rdx = g->rdx;
 	r->rsi = g->rsi, r->rdi = g->rdi, r->rbp = g->rbp, r->rsp = g->rsp;
 	r->r8 = g->r8, r->r9 = g->r9, r->r10 = g->r10, r->r11 = g->r11;
@@ -413,7 +438,7 @@ kvm_regs_set(struct kvm_ctx *ctx, const struct kvm_guest_regs *g)
 }
 
 void
-kvm_syscall_return(struct kvm_ctx *ctx, uint64_t value)
+kvm__kvm_syscall_return(struct kvm_ctx *ctx, uint64_t value)
 {
 	ctx->run->s.regs.regs.rax = value;
 	ctx->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;

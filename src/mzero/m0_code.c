@@ -5,7 +5,9 @@
  * procedure is (literal, operator, name) and dispatching on it. This
  * form decides once, when the array first runs as a procedure, and
  * fuses the common pairs and triples of MØ code (`0 I`, `1 -`, `2 <`,
- * `{..} {..} ?`) into one instruction each. The fused instruction still
+ * `{..} {..} ?`, `. 3 1 R :`) into one instruction each. Operators met as names (as
+ * in unbound code) get the same instructions, guarded by what the name
+ * resolves to when the instruction runs. The fused instruction still
  * counts one step per element, and the VM falls back to the single
  * element whenever a fused one cannot run exactly as its parts would
  * (too little fuel, wrong types, stack full), so behaviour, errors and
@@ -20,62 +22,67 @@
 
 #include "m0_int.h"
 
-#define FUSE_MAX 3 /* elements one instruction may cover */
+#define FUSE_MAX 5 /* elements one instruction may cover */
+
+#define ARITH_MAP(y, op, r, ok) [M0_OP_##op] = M0_T_##op,
+#define SINGLE_MAP(op) [M0_OP_##op] = M0_T_##op,
+const uint8_t m0__op_tcode[M0_NOPS] = {
+	M0_TARITH(ARITH_MAP, _) M0_TSINGLE(SINGLE_MAP)};
+#undef ARITH_MAP
+#undef SINGLE_MAP
+
+#define ARITH_IS(y, op, r, ok) case M0_OP_##op:
+/* An operator with a fused int form (M0_TARITH). */
+static bool
+arith(int op)
+{
+	switch (op) {
+		M0_TARITH(ARITH_IS, _)
+		return true;
+	default:
+		return false;
+	}
+}
+#undef ARITH_IS
+
+/* The operator e stands for if it is one or names one in _sys (-1 if
+ * neither): code is made for what names resolve to when it is made;
+ * the VM checks the guess each time it runs the instruction. */
+static int
+op_of(const struct m0_value *e)
+{
+	if (e->type == M0_TOPER)
+		return e->u.op < M0_NOPS ? (int)e->u.op : -1;
+	if (e->type == M0_TNAME && e->x)
+		return e->u.name->op;
+	return -1;
+}
 
 /* The instruction that starts at element i of v[0..n). */
 static uint8_t
 code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 {
 	const struct m0_value *e = &v[i];
-	const struct m0_value *e1 = i + 1 < n ? &v[i + 1] : NULL;
+	int op1 = i + 1 < n ? op_of(&v[i + 1]) : -1;
+	if (i + 4 < n && op_of(e) == M0_OP_CURDICT &&
+	    v[i + 1].type == M0_TINT && v[i + 1].u.i == 3 &&
+	    v[i + 2].type == M0_TINT && v[i + 2].u.i == 1 &&
+	    op_of(&v[i + 3]) == M0_OP_ROLL && op_of(&v[i + 4]) == M0_OP_PUT)
+		return M0_T_DEF;
 	switch (e->type) {
 	case M0_TOPER:
-		switch (e->u.op) {
-		case M0_OP_ADD:
-			return M0_T_ADD;
-		case M0_OP_SUB:
-			return M0_T_SUB;
-		case M0_OP_LT:
-			return M0_T_LT;
-		case M0_OP_GT:
-			return M0_T_GT;
-		case M0_OP_EQ:
-			return M0_T_EQ;
-		case M0_OP_POP:
-			return M0_T_POP;
-		case M0_OP_EXCH:
-			return M0_T_EXCH;
-		case M0_OP_INDEX:
-			return M0_T_INDEX;
-		case M0_OP_IFELSE:
-			return M0_T_IFELSE;
-		default:
-			return M0_T_SLOW;
-		}
+		return e->u.op < M0_NOPS ? m0__op_tcode[e->u.op] : M0_T_SLOW;
 	case M0_TNAME:
 		return e->x ? M0_T_CALL : M0_T_PUSH;
 	case M0_TINT:
-		if (!e1 || e1->type != M0_TOPER)
-			return M0_T_PUSH;
-		switch (e1->u.op) {
-		case M0_OP_ADD:
-			return M0_T_ADDI;
-		case M0_OP_SUB:
-			return M0_T_SUBI;
-		case M0_OP_LT:
-			return M0_T_LTI;
-		case M0_OP_GT:
-			return M0_T_GTI;
-		case M0_OP_EQ:
-			return M0_T_EQI;
-		case M0_OP_INDEX:
-			return e->u.i >= 0 ? M0_T_INDEXK : M0_T_PUSH;
-		default:
-			return M0_T_PUSH;
-		}
+		if (op1 >= 0 && arith(op1))
+			return m0__op_tcode[op1] + 1;
+		if (op1 == M0_OP_INDEX && e->u.i >= 0)
+			return M0_T_INDEXK;
+		return M0_T_PUSH;
 	case M0_TARRAY:
-		if (e1 && e1->type == M0_TARRAY && i + 2 < n &&
-		    v[i + 2].type == M0_TOPER && v[i + 2].u.op == M0_OP_IFELSE)
+		if (i + 2 < n && v[i + 1].type == M0_TARRAY &&
+		    op_of(&v[i + 2]) == M0_OP_IFELSE)
 			return M0_T_IFELSE2;
 		return M0_T_PUSH;
 	default:

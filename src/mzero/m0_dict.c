@@ -20,42 +20,61 @@ idx_bytes(uint32_t mask)
 	return ((size_t)mask + 1) * sizeof(uint32_t);
 }
 
+/* The index for cap entries: a power of two at least 1.5 cap, so the
+ * probes stay short. cap itself need not be a power of two: a dict made
+ * for exactly its entries (a process's local dict) wastes none. */
+static uint32_t
+mask_for(uint32_t cap)
+{
+	uint32_t n = 4;
+	while (n < cap + cap / 2)
+		n *= 2;
+	return n - 1;
+}
+
+/* Entries and index in one allocation: the index follows the entries. */
+static int
+table_alloc(struct m0_state *s, bool global, uint32_t cap,
+    struct m0_dent **ent, uint32_t **idx)
+{
+	uint32_t mask = mask_for(cap);
+	*ent = m0__raw_alloc(s, global, ent_bytes(cap) + idx_bytes(mask));
+	if (!*ent)
+		return M0__ENOMEM;
+	*idx = (uint32_t *)(*ent + cap);
+	memset(*idx, 0, idx_bytes(mask));
+	return M0_OK;
+}
+
 int
 m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
     struct m0_value *out)
 {
 	if (hint > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;
-	uint32_t cap = 4;
-	while (cap < hint)
-		cap *= 2;
+	uint32_t cap = hint < 4 ? 4 : hint;
 	struct m0_dict *d =
 	    m0__alloc_obj(s, global, M0_TDICT, sizeof(struct m0_dict));
 	if (!d)
 		return M0__ENOMEM;
 	d->used = 0;
-	d->ent = m0__raw_alloc(s, global, ent_bytes(cap));
-	d->idx = d->ent ? m0__raw_alloc(s, global, idx_bytes(cap * 2 - 1))
-			: NULL;
-	if (!d->idx) {
+	if (table_alloc(s, global, cap, &d->ent, &d->idx)) {
 		/* The object stays on the heap list as an empty dict; keep
 		 * its byte count honest for obj_free. */
-		if (d->ent)
-			m0__raw_free(s->g, s, global, d->ent, ent_bytes(cap));
 		d->ent = NULL;
+		d->idx = NULL;
 		d->cap = 0;
 		d->mask = (uint32_t)-1;
 		return M0__ENOMEM;
 	}
 	d->cap = cap;
-	d->mask = cap * 2 - 1;
-	memset(d->idx, 0, idx_bytes(d->mask));
+	d->mask = mask_for(cap);
 	*out = (struct m0_value){.type = M0_TDICT};
 	out->u.o = &d->h;
 	return M0_OK;
 }
 
-static uint32_t *
+static inline uint32_t *
 slot_of(struct m0_dict *d, const struct m0_value *k, uint32_t h)
 {
 	uint32_t i = h & d->mask;
@@ -85,16 +104,10 @@ static int
 rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 {
 	bool global = d->h.global;
-	struct m0_dent *ent = m0__raw_alloc(s, global, ent_bytes(cap));
-	if (!ent)
+	struct m0_dent *ent;
+	uint32_t *idx, mask = mask_for(cap);
+	if (table_alloc(s, global, cap, &ent, &idx))
 		return M0__ENOMEM;
-	uint32_t mask = cap * 2 - 1;
-	uint32_t *idx = m0__raw_alloc(s, global, idx_bytes(mask));
-	if (!idx) {
-		m0__raw_free(s->g, s, global, ent, ent_bytes(cap));
-		return M0__ENOMEM;
-	}
-	memset(idx, 0, idx_bytes(mask));
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < d->used; i++) {
 		if (d->ent[i].k.type == M0_TEMPTY)
@@ -105,10 +118,9 @@ rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 			j = (j + 1) & mask;
 		idx[j] = ++n;
 	}
-	if (d->cap) {
-		m0__raw_free(s->g, s, global, d->ent, ent_bytes(d->cap));
-		m0__raw_free(s->g, s, global, d->idx, idx_bytes(d->mask));
-	}
+	if (d->cap)
+		m0__raw_free(s->g, s, global, d->ent,
+		    ent_bytes(d->cap) + idx_bytes(d->mask));
 	d->ent = ent;
 	d->idx = idx;
 	d->cap = cap;

@@ -12,6 +12,7 @@
 
 #define NAME_CHAIN_MAX 64 /* name -> name -> ... resolutions in one step */
 #define ERR_HEADROOM 8    /* stack slots kept for raising an error */
+#define STACK_MIN 16      /* entries of a stack once it leaves the state */
 
 /*
  * Grows one of a process's stacks to hold need entries, doubling, at most
@@ -25,6 +26,8 @@ m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
 	if (need > max)
 		return false;
 	uint32_t ncap = *cap * 2;
+	if (ncap < STACK_MIN)
+		ncap = STACK_MIN; /* past the small first stacks at once */
 	if (ncap < need)
 		ncap = need;
 	if (ncap > max)
@@ -109,6 +112,7 @@ m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 		if (v) {
 			n->cache_epoch = s->g->epoch;
 			n->cache_slot = v;
+			n->cache_dict = d;
 			*out = v;
 			return M0_OK;
 		}

@@ -137,8 +137,7 @@ obj_free(struct m0_global *g, struct m0_heap *h, struct m0_obj *o)
 		if (d->cap) {
 			h->bytes -= (size_t)d->cap * sizeof(struct m0_dent) +
 			    ((size_t)d->mask + 1) * sizeof(uint32_t);
-			free(d->ent);
-			free(d->idx);
+			free(d->ent); /* the index with it (m0_dict.c) */
 		}
 	} else if (o->type == M0_TARRAY) {
 		struct m0_array *a = (struct m0_array *)o;

@@ -45,6 +45,7 @@ struct m0_name {
 	/* Lookup cache: valid while the global epoch is unchanged. */
 	uint64_t cache_epoch;
 	struct m0_value *cache_slot;
+	struct m0_dict *cache_dict; /* the dict holding cache_slot */
 	uint32_t hash;
 	uint32_t len;
 	int16_t op;      /* operator of this name in _sys, or -1 */
@@ -202,6 +203,7 @@ struct m0_global {
 	uint32_t next;
 	struct m0_name *n_err; /* "_err" */
 	struct m0_state *states; /* all live states, for global GC */
+	struct m0_state *last_run; /* the state m0_state_run ran last */
 	uint32_t work_cap;
 	struct m0_obj **work;
 	uint32_t nwork;
@@ -270,8 +272,62 @@ int m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
 
 /* ---- names and values (m0_value.c) ---- */
 struct m0_name *m0__intern(struct m0_global *g, const char *s, size_t len);
-uint32_t m0__hash(const struct m0_value *v);
-bool m0__equal(const struct m0_value *a, const struct m0_value *b);
+
+static inline uint32_t
+m0__mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+/* Simple values hash by value, composites by identity (and view).
+ * Inline: every dict access hashes its key. */
+static inline uint32_t
+m0__hash(const struct m0_value *v)
+{
+	switch (v->type) {
+	case M0_TNAME:
+		return v->u.name->hash;
+	case M0_TINT:
+	case M0_TTIME:
+	case M0_TKEY:
+		return m0__mix64(v->u.k + v->type);
+	case M0_TOPER:
+		return m0__mix64(v->u.op + 977u);
+	case M0_TARRAY:
+	case M0_TSTRING:
+	case M0_TDICT:
+		return m0__mix64((uintptr_t)v->u.o ^ ((uint64_t)v->off << 40) ^
+		    v->len);
+	default:
+		return v->type * 2654435761u;
+	}
+}
+
+static inline bool
+m0__equal(const struct m0_value *a, const struct m0_value *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case M0_TNULL:
+	case M0_TMARK:
+	case M0_TEMPTY:
+		return true;
+	case M0_TINT:
+	case M0_TTIME:
+	case M0_TKEY:
+		return a->u.k == b->u.k;
+	case M0_TNAME:
+		return a->u.name == b->u.name;
+	case M0_TOPER:
+		return a->u.op == b->u.op;
+	default:
+		return a->u.o == b->u.o && a->off == b->off && a->len == b->len;
+	}
+}
 bool m0__name_is_ident(const char *s, size_t len);
 
 static inline struct m0_value
@@ -315,6 +371,28 @@ m0__key(uint64_t k)
 
 /* ---- dictionaries (m0_dict.c) ---- */
 struct m0_value *m0__dict_find(struct m0_dict *d, const struct m0_value *k);
+
+/* m0__dict_find for the keys the VM meets most, ints and names: inline,
+ * compared by payload (names are interned). */
+static inline struct m0_value *
+m0__dict_find_fast(struct m0_dict *d, const struct m0_value *k)
+{
+	if (k->type != M0_TINT && k->type != M0_TNAME)
+		return m0__dict_find(d, k);
+	if (d->cap == 0)
+		return NULL;
+	uint32_t h = k->type == M0_TINT ? m0__mix64(k->u.k + M0_TINT)
+					: k->u.name->hash;
+	for (uint32_t i = h & d->mask;; i = (i + 1) & d->mask) {
+		uint32_t e = d->idx[i];
+		if (!e)
+			return NULL;
+		struct m0_dent *de = &d->ent[e - 1];
+		if (de->hash == h && de->k.type == k->type &&
+		    de->k.u.k == k->u.k)
+			return &de->v;
+	}
+}
 int m0__dict_put(struct m0_state *s, struct m0_dict *d,
     const struct m0_value *k, const struct m0_value *v);
 int m0__dict_del(struct m0_state *s, struct m0_dict *d,
@@ -340,34 +418,63 @@ void m0__display(struct m0_state *s, const struct m0_value *v,
 /* ---- threaded form of procedures (m0_code.c) ---- */
 /*
  * One byte per element of an array, plus an end byte: the VM opcode for
- * the instruction that starts at that element. Fused opcodes (the _I and
+ * the instruction that starts at that element. Fused opcodes (the I and
  * 2 forms) cover two or three elements and read their operands from the
  * elements themselves, so the form holds no pointers and every index is
  * still a valid place to resume.
+ *
+ * The lists below are the one place that names the instructions: the
+ * enum, the operator-to-instruction map (m0_code.c) and the handlers
+ * and jump table (m0_vm.c) are generated from them.
+ *
+ * M0_TARITH(X, y): X(y, op, result, guard): operators on two ints computed
+ * inline from a and b when guard holds (else the operator's function
+ * raises the error). Each has a single form (`a b op`) and a fused form
+ * M0_T_<op>I (`int op`, b the literal).
+ * M0_TSINGLE(X): X(op): other operators with an inline handler in
+ * m0_vm.c, for the common case only.
  */
+#define M0_TARITH(X, y)                                                        \
+	X(y, ADD, (int64_t)((uint64_t)a + (uint64_t)b), 1)                       \
+	X(y, SUB, (int64_t)((uint64_t)a - (uint64_t)b), 1)                       \
+	X(y, MUL, (int64_t)((uint64_t)a * (uint64_t)b), 1)                       \
+	X(y, DIV, b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b, b != 0)          \
+	X(y, MOD, a % b < 0 ? a % b + b : a % b, b > 0)                          \
+	X(y, LT, a < b, 1)                                                       \
+	X(y, GT, a > b, 1)                                                       \
+	X(y, EQ, a == b, 1)
+#define M0_TSINGLE(X)                                                         \
+	X(POP)                                                                \
+	X(EXCH)                                                               \
+	X(INDEX)                                                              \
+	X(ROLL)                                                               \
+	X(IFELSE)                                                             \
+	X(GET)                                                                \
+	X(PUT)                                                                \
+	X(KNOWN)                                                              \
+	X(CURDICT)
+/* Every instruction, as X(code). */
+#define M0__TARITH_CODES(X, op, r, ok) X(op) X(op##I)
+#define M0_TCODES(X)                                                          \
+	X(SLOW)    /* anything done through exec_token (0: the default) */    \
+	X(PUSH)    /* a literal */                                            \
+	X(CALL)    /* an executable name: resolved, then run as its value */  \
+	X(RET)     /* past the last element */                                \
+	M0_TARITH(M0__TARITH_CODES, X)                                        \
+	M0_TSINGLE(X)                                                         \
+	X(INDEXK)  /* int I, int >= 0 */                                      \
+	X(IFELSE2) /* array array ? */                                       \
+	X(DEF)     /* . 3 1 R : (the body of the 'x v df idiom) */
+
 enum m0_tcode {
-	M0_T_PUSH,   /* a literal */
-	M0_T_CALL,   /* an executable name */
-	M0_T_SLOW,   /* anything done through exec_token */
-	M0_T_RET,    /* past the last element */
-	M0_T_ADD,
-	M0_T_SUB,
-	M0_T_LT,
-	M0_T_GT,
-	M0_T_EQ,
-	M0_T_POP,
-	M0_T_EXCH,
-	M0_T_INDEX,
-	M0_T_IFELSE,
-	M0_T_ADDI,   /* int + */
-	M0_T_SUBI,   /* int - */
-	M0_T_LTI,    /* int < */
-	M0_T_GTI,    /* int > */
-	M0_T_EQI,    /* int = */
-	M0_T_INDEXK, /* int I, int >= 0 */
-	M0_T_IFELSE2, /* array array ? */
+#define M0__TENUM(c) M0_T_##c,
+	M0_TCODES(M0__TENUM)
+#undef M0__TENUM
 	M0_T_N
 };
+/* The single-element instruction of each operator (M0_T_SLOW if none);
+ * for M0_TARITH operators, that + 1 is the fused int form. */
+extern const uint8_t m0__op_tcode[M0_NOPS];
 const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
 void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 

@@ -7,9 +7,13 @@
 
 #include "m0_int.h"
 
-#define OS0 8
-#define DS0 4
-#define ES0 4
+/* The stacks a process starts with, in the same allocation as the
+ * state: what a new process that has not run yet uses (the dict stack
+ * `_sys` and its local dict, one frame for its code), so that a waiting
+ * messenger costs little; they move to the heap when they grow. */
+#define OS0 0
+#define DS0 2
+#define ES0 1
 
 struct m0_state *
 m0_state_new(struct m0_global *g)
@@ -53,6 +57,8 @@ m0_state_free(struct m0_state *s)
 		g->states = s->gnext;
 	if (s->gnext)
 		s->gnext->gprev = s->gprev;
+	if (g->last_run == s)
+		g->last_run = NULL; /* a new state may get its address */
 	m0__heap_free_all(g, &s->heap);
 	if (s->os != s->os_inline)
 		free(s->os);
@@ -84,7 +90,7 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	if (wl > g->lim.max_msg + 64u)
 		err = M0_EIMPLEMENTATION_LIMIT;
 	if (!err)
-		err = m0__nomem(m0__new_dict(s, false, 8, &s->locd));
+		err = m0__nomem(m0__new_dict(s, false, 5, &s->locd)); /* A5 */
 	if (!err)
 		err = m0__nomem(m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
 	if (!err) {
@@ -172,7 +178,9 @@ m0_state_add_console_words(struct m0_state *s)
 int
 m0_state_begin_longdict(struct m0_state *s)
 {
-	if (s->dsp >= s->ds_cap)
+	if (s->dsp >= s->ds_cap &&
+	    !m0__grow_stack((void **)&s->ds, s->ds_inline, &s->ds_cap, s->dsp,
+		s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
 		return M0_EDICT_STACK_OVERFLOW;
 	s->ds[s->dsp] = s->ds[s->dsp - 1];
 	s->ds[s->dsp - 1] = s->g->longdict;

@@ -60,7 +60,9 @@ static const struct {
     {"lxor", "{0= X 0= ^}"}, {"lnot", "{0=}"},
     {"makechannel", "{3 2 R _cha X G'_key G !}"},
     {"repeat", "{X 0 I 0 < {X L} {X {P} X + L} ?}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
-    {"inet_to_int", "{X 256* + X 65536* + X 16777216* +}"}};
+    /* a b c d, or [a b c d] as in 0.11 */
+    {"inet_to_int",
+	"{0 I Y 'array = {{} L} {} ? X 256* + X 65536* + X 16777216* +}"}};
 
 /* Stores v under k in a system dict (no copy, no attribute check). */
 int
@@ -176,7 +178,8 @@ build(struct m0_global *g, struct m0_state *b)
 	    (err = m0__gset(b, &g->sys, "null", m0__null())) ||
 	    (err = m0__gset(b, &g->sys, "_hid", m0__key(g->hid))) ||
 	    (err = m0__gset(b, &g->sys, "_pid", m0__key(g->pid))) ||
-	    (err = m0__gset(b, &g->sys, "longdict", g->longdict)))
+	    (err = m0__gset(b, &g->sys, "longdict", g->longdict)) ||
+	    (err = m0__gset(b, &g->sys, "_sys", g->sys)))
 		return err;
 	/* longdict: aliases, values, procedures. */
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {

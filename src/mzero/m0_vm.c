@@ -12,28 +12,75 @@
 #include "m0_int.h"
 
 /*
- * The fast path: hot operators on ints, inline. Anything unusual (other
- * types, too few operands) falls back to the operator's own function, so
- * errors are raised in exactly one place.
+ * The threaded form's handlers are generated from the lists in m0_int.h
+ * (M0_TCODES, M0_TARITH, M0_TSINGLE); tcase labels them for either
+ * dispatch: computed goto (default) or a switch (-Ddispatch=switch).
  */
 #if defined(M0_DISPATCH_SWITCH)
-#define vmdispatch(o) switch (o)
-#define vmcase(l) case l:
-#define vmdefault default:
 #define tswitch(o) switch (o)
 #define tcase(l) case l:
 #define tdefault default:
-#define tdispatch() goto t_dispatch
+#define tdispatch()                                                            \
+	do {                                                                  \
+		tc = *pc;                                                     \
+		goto t_dispatch_tc;                                           \
+	} while (0)
+#define tjump(c)                                                              \
+	do {                                                                  \
+		tc = (c);                                                     \
+		goto t_dispatch_tc;                                           \
+	} while (0)
 #else
-#define vmdispatch(o) goto *optab[o];
-#define vmcase(l) L_##l:
-#define vmdefault L_default:
 #define tswitch(o) goto *ttab[o];
 #define tcase(l) T_##l:
 #define tdefault
 #define tdispatch() goto *ttab[*pc]
+#define tjump(c) goto *ttab[c]
 #endif
 
+/* Whether e, an element that code_at took for operator op, is that
+ * operator now: the operator itself, or a name whose cached lookup
+ * (valid for this epoch) gives it. */
+static inline __attribute__((always_inline)) bool
+is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
+{
+	if (e->type == M0_TOPER)
+		return e->u.op == op;
+	const struct m0_name *n = e->u.name;
+	return n->cache_epoch == g->epoch && n->cache_slot->type == M0_TOPER &&
+	    n->cache_slot->u.op == op;
+}
+
+/*
+ * The slot of key k in dict t for a store `t k v :` that needs nothing
+ * but the write: k is there, t is writable, no copy into global memory,
+ * no lease in `_`. NULL when the operator itself must do it. A name key
+ * whose cached lookup (this epoch) found it in t needs no hashing: that
+ * is what makes `'x v df` on a variable cheap.
+ */
+static inline struct m0_value *
+store_slot(const struct m0_global *g, const struct m0_value *t,
+    const struct m0_value *k, const struct m0_value *v)
+{
+	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
+	    (t->u.o->global && m0__composite(v)))
+		return NULL;
+	struct m0_dict *d = M0_DICT(t);
+	if (k->type == M0_TNAME && k->u.name->cache_epoch == g->epoch &&
+	    k->u.name->cache_dict == d)
+		return k->u.name->cache_slot;
+	return m0__dict_find_fast(d, k);
+}
+
+/* Whether the procedure b is `. 3 1 R :` now (its form says it was). */
+static inline bool
+is_def(const struct m0_global *g, const struct m0_value *b)
+{
+	const struct m0_array *a = M0_ARR(b);
+	return b->len == 5 && a->h.n == 5 && a->code &&
+	    a->code[0] == M0_T_DEF && is_op(g, &a->v[0], M0_OP_CURDICT) &&
+	    is_op(g, &a->v[3], M0_OP_ROLL) && is_op(g, &a->v[4], M0_OP_PUT);
+}
 
 int
 m0_state_run(struct m0_state *s, int64_t budget)
@@ -44,46 +91,16 @@ m0_state_run(struct m0_state *s, int64_t budget)
 	if (s->blocked)
 		return M0_RUN_BLOCKED;
 #if !defined(M0_DISPATCH_SWITCH)
-	static const void *optab[M0_NOPS + M0_MAX_EXT_OPS];
-	static const void *ttab[M0_T_N];
-	if (!optab[0]) {
-		for (uint32_t i = 0; i < M0_NOPS + M0_MAX_EXT_OPS; i++)
-			optab[i] = &&L_default;
-		optab[M0_OP_ADD] = &&L_M0_OP_ADD;
-		optab[M0_OP_SUB] = &&L_M0_OP_SUB;
-		optab[M0_OP_LT] = &&L_M0_OP_LT;
-		optab[M0_OP_GT] = &&L_M0_OP_GT;
-		optab[M0_OP_EQ] = &&L_M0_OP_EQ;
-		optab[M0_OP_POP] = &&L_M0_OP_POP;
-		optab[M0_OP_EXCH] = &&L_M0_OP_EXCH;
-		optab[M0_OP_INDEX] = &&L_M0_OP_INDEX;
-		optab[M0_OP_IFELSE] = &&L_M0_OP_IFELSE;
-#define TSET(l) ttab[l] = &&T_##l
-		TSET(M0_T_PUSH);
-		TSET(M0_T_CALL);
-		TSET(M0_T_SLOW);
-		TSET(M0_T_RET);
-		TSET(M0_T_ADD);
-		TSET(M0_T_SUB);
-		TSET(M0_T_LT);
-		TSET(M0_T_GT);
-		TSET(M0_T_EQ);
-		TSET(M0_T_POP);
-		TSET(M0_T_EXCH);
-		TSET(M0_T_INDEX);
-		TSET(M0_T_IFELSE);
-		TSET(M0_T_ADDI);
-		TSET(M0_T_SUBI);
-		TSET(M0_T_LTI);
-		TSET(M0_T_GTI);
-		TSET(M0_T_EQI);
-		TSET(M0_T_INDEXK);
-		TSET(M0_T_IFELSE2);
-#undef TSET
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-	}
+	static const void *const ttab[M0_T_N] = {
+#define TLABEL(c) &&T_M0_T_##c,
+	    M0_TCODES(TLABEL)
+#undef TLABEL
+	};
 #endif
-	g->epoch++; /* another process: another dict stack */
+	if (g->last_run != s) {
+		g->epoch++; /* another process: another dict stack */
+		g->last_run = s;
+	}
 	if (g->gc_due)
 		m0_global_gc(g);
 	if (s->gc_req) {
@@ -124,11 +141,13 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			const uint8_t *pc = NULL;
 			const struct m0_value *v = NULL;
 			struct m0_value bv;
-			uint32_t esp0;
+			uint32_t esp0, op = 0;
+			uint8_t tc = 0;
 			int64_t fuel = s->fuel;
 			uint32_t sp = s->sp, cap = s->os_cap;
 			struct m0_value *os = s->os;
 			bool last = false;
+			(void)tc;
 #define SAVE() (s->fuel = fuel, s->sp = sp)
 #define LOAD() (fuel = s->fuel, sp = s->sp, os = s->os, cap = s->os_cap)
 /* By index: a call may have moved the exec stack, and an unwind (Z, J)
@@ -167,141 +186,31 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				}
 				if (pc) {
 					pc += ip - el;
-					goto t_dispatch;
+					tdispatch();
 				}
 			}
+			/* Element by element: literals pushed here, the rest
+			 * through the general path. */
 			for (;;) {
 				v = ip++;
 				last = ip == end;
 				fuel--;
 				if (last)
 					s->esp--; /* tail call: no frame kept */
-				if (v->type == M0_TOPER) {
-					vmdispatch(v->u.op)
-					{
-					vmcase(M0_OP_ADD)
-						if (!RINTS2)
-							goto op_generic;
-						R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i +
-						    (uint64_t)R(0)->u.i);
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_SUB)
-						if (!RINTS2)
-							goto op_generic;
-						R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i -
-						    (uint64_t)R(0)->u.i);
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_LT)
-						if (!RINTS2)
-							goto op_generic;
-						R(1)->u.i = R(1)->u.i < R(0)->u.i;
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_GT)
-						if (!RINTS2)
-							goto op_generic;
-						R(1)->u.i = R(1)->u.i > R(0)->u.i;
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_EQ)
-						if (!RINTS2)
-							goto op_generic;
-						R(1)->u.i = R(1)->u.i == R(0)->u.i;
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_POP)
-						if (sp < 1)
-							goto op_generic;
-						sp--;
-						goto op_done;
-					vmcase(M0_OP_EXCH)
-						if (sp < 2)
-							goto op_generic;
-						{
-							struct m0_value t = *R(0);
-							*R(0) = *R(1);
-							*R(1) = t;
-						}
-						goto op_done;
-					vmcase(M0_OP_INDEX)
-						if (sp < 2 || R(0)->type != M0_TINT ||
-						    R(0)->u.i < 0 ||
-						    (uint64_t)R(0)->u.i >= sp - 1)
-							goto op_generic;
-						*R(0) = *R(1 + R(0)->u.i);
-						goto op_done;
-					vmcase(M0_OP_IFELSE)
-						if (sp < 3 || R(2)->type != M0_TINT)
-							goto op_generic;
-						{
-							const struct m0_value *b =
-							    R(2)->u.i ? R(1) : R(0);
-							if (b->type != M0_TARRAY ||
-							    !(b->u.o->attr & M0_AX) ||
-							    s->esp >= s->es_cap ||
-							    s->esp >= g->lim.exec_depth)
-								goto op_generic;
-							sp -= 3;
-							if (b->len == 0)
-								goto op_done;
-							SAVEPC();
-							struct m0_frame *nf = &s->es[s->esp++];
-							nf->kind = M0_FPROC;
-							nf->i = 0;
-							nf->a = *b;
-						}
-						goto op_done;
-					vmdefault
-						goto op_generic;
-					}
-				op_generic:
-					SAVEPC();
-					SAVE();
-					err = m0__call_op(s, v->u.op);
-					LOAD();
-					goto op_checked;
-				op_done:
-					err = M0_OK;
-				op_checked:;
-				} else if (v->type == M0_TNAME && v->x) {
-					/* A call of a named procedure, cached lookup:
-					 * push its frame right here. */
-					struct m0_name *n = v->u.name;
-					const struct m0_value *val = n->cache_slot;
-					SAVEPC();
-					if (n->cache_epoch == g->epoch &&
-					    val->type == M0_TARRAY && val->x &&
-					    (val->u.o->attr & M0_AX) && val->len &&
-					    s->esp < s->es_cap &&
-					    s->esp < g->lim.exec_depth) {
-						struct m0_frame *nf = &s->es[s->esp++];
-						nf->kind = M0_FPROC;
-						nf->i = 0;
-						nf->a = *val;
-						err = M0_OK;
-					} else {
-						SAVE();
-						err = m0__exec_token(s, v);
-						LOAD();
-					}
-				} else if (sp < cap) {
+				if (v->type != M0_TOPER &&
+				    (v->type != M0_TNAME || !v->x) && sp < cap) {
 					os[sp++] = *v;
 					err = M0_OK;
 				} else {
-					SAVE();
-					err = m0__push(s, v);
-					LOAD();
-				}
-				if (err) {
 					SAVEPC();
 					SAVE();
+					err = m0__exec_token(s, v);
 					if (err == M0__ENOMEM)
 						err = m0__retry_token(s, v);
 					LOAD();
-					break;
 				}
+				if (err)
+					break;
 				if (fuel <= 0) {
 					SAVEPC();
 					break;
@@ -349,7 +258,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			 * M0_T_RET does, as nothing can observe the difference;
 			 * anything that can (calls, errors, other operators)
 			 * goes through t_slow, which pops first like the loop
-			 * above.
+			 * above. An operator's handler is reached from its own
+			 * element or from a name that resolves to it (T_CALL);
+			 * either way it covers the one element at ip.
 			 */
 #define TNEXT(w)                                                              \
 	do {                                                                  \
@@ -369,8 +280,13 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		goto t_branch;                                                \
 	} while (0)
 #define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
-		t_dispatch:
-			tswitch(*pc)
+/* Room for the frame of a call by the instruction of width w: a tail
+ * call replaces the caller's frame. */
+#define TROOMAT(w) (ip + (w) == end || TROOM)
+#if defined(M0_DISPATCH_SWITCH)
+		t_dispatch_tc:
+#endif
+			tswitch(tc)
 			{
 			tcase(M0_T_PUSH)
 			t_push:
@@ -380,53 +296,93 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				TNEXT(1);
 			tcase(M0_T_CALL)
 			{
-				/* Cached lookup of a procedure: the epoch is
-				 * checked before the slot is looked at. */
+				/* An executable name: run what it resolves to
+				 * as exec_token would, the lookup cached for
+				 * the epoch (checked before the slot is read). */
 				struct m0_name *n = ip->u.name;
-				if (n->cache_epoch != g->epoch)
-					goto t_slow;
+				if (n->cache_epoch != g->epoch) {
+					struct m0_value *found;
+					if (m0__lookup(s, n, &found))
+						goto t_slow; /* raises undefined */
+				}
 				const struct m0_value *val = n->cache_slot;
-				if (val->type != M0_TARRAY || !val->x ||
-				    !(val->u.o->attr & M0_AX) || !val->len ||
-				    !TROOM)
+				if (val->type == M0_TOPER) {
+					op = val->u.op;
+					if (op < M0_NOPS && m0__op_tcode[op])
+						tjump(m0__op_tcode[op]);
+					goto t_oper;
+				}
+				if (val->type == M0_TARRAY && val->x) {
+					if (!(val->u.o->attr & M0_AX) ||
+					    !val->len || !TROOMAT(1))
+						goto t_slow;
+					if (fuel >= 6 && sp >= 2 && cap - sp >= 3 &&
+					    is_def(g, val)) {
+						/* A call of `{ . 3 1 R : }` (df):
+						 * the store without the frame, when
+						 * it runs to its end in this slice. */
+						struct m0_value *e = store_slot(g,
+						    &s->ds[s->dsp - 1], R(1), R(0));
+						if (e) {
+							*e = *R(0);
+							sp -= 2;
+							fuel -= 5;
+							TNEXT(1);
+						}
+					}
+					bv = *val;
+					TBRANCH(1);
+				}
+				if (val->type == M0_TNAME && val->x)
 					goto t_slow;
-				bv = *val;
-				TBRANCH(1);
+				/* A value: pushed. */
+				if (sp >= cap)
+					goto t_slow;
+				os[sp++] = *val;
+				TNEXT(1);
 			}
 			tcase(M0_T_RET)
 				s->esp--;
 				goto t_next;
-			tcase(M0_T_ADD)
-				if (!RINTS2)
+			/* Two ints: the single form works on the stack, the
+			 * fused form (`int op`) on the top and the literal,
+			 * without pushing the literal. */
+#define TARITH(y, o, expr, ok)                                                \
+	tcase(M0_T_##o)                                                       \
+	{                                                                     \
+		if (!RINTS2 && M0_T_##o == M0_T_EQ)                           \
+			goto t_eq_any;                                        \
+		if (!RINTS2)                                                  \
+			goto t_slow;                                          \
+		int64_t a = R(1)->u.i, b = R(0)->u.i;                         \
+		if (!(ok))                                                    \
+			goto t_slow;                                          \
+		R(1)->u.i = (expr);                                           \
+		sp--;                                                         \
+		TNEXT(1);                                                     \
+	}                                                                     \
+	tcase(M0_T_##o##I)                                                    \
+	{                                                                     \
+		if (fuel < 2 || sp >= cap || sp < 1 ||                        \
+		    R(0)->type != M0_TINT || !is_op(g, ip + 1, M0_OP_##o))    \
+			goto t_push;                                          \
+		int64_t a = R(0)->u.i, b = ip->u.i;                           \
+		if (!(ok))                                                    \
+			goto t_push;                                          \
+		R(0)->u.i = (expr);                                           \
+		TNEXT(2);                                                     \
+	}
+			M0_TARITH(TARITH, _)
+#undef TARITH
+			/* Other types: only = is defined on any two values. */
+			t_eq_any:
+				if (sp < 2)
 					goto t_slow;
-				R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i +
-				    (uint64_t)R(0)->u.i);
-				sp--;
-				TNEXT(1);
-			tcase(M0_T_SUB)
-				if (!RINTS2)
-					goto t_slow;
-				R(1)->u.i = (int64_t)((uint64_t)R(1)->u.i -
-				    (uint64_t)R(0)->u.i);
-				sp--;
-				TNEXT(1);
-			tcase(M0_T_LT)
-				if (!RINTS2)
-					goto t_slow;
-				R(1)->u.i = R(1)->u.i < R(0)->u.i;
-				sp--;
-				TNEXT(1);
-			tcase(M0_T_GT)
-				if (!RINTS2)
-					goto t_slow;
-				R(1)->u.i = R(1)->u.i > R(0)->u.i;
-				sp--;
-				TNEXT(1);
-			tcase(M0_T_EQ)
-				if (!RINTS2)
-					goto t_slow;
-				R(1)->u.i = R(1)->u.i == R(0)->u.i;
-				sp--;
+				{
+					bool eq = m0__equal(R(1), R(0));
+					sp--;
+					*R(0) = m0__int(eq);
+				}
 				TNEXT(1);
 			tcase(M0_T_POP)
 				if (sp < 1)
@@ -449,13 +405,31 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					goto t_slow;
 				*R(0) = *R(1 + R(0)->u.i);
 				TNEXT(1);
+			tcase(M0_T_ROLL)
+			{
+				/* n j R over a few elements (`3 1 R` of the
+				 * 'x v df idiom); larger ones by the operator. */
+				if (!RINTS2 || R(1)->u.i < 1 || R(1)->u.i > 8 ||
+				    (uint64_t)R(1)->u.i > sp - 2)
+					goto t_slow;
+				uint32_t cnt = (uint32_t)R(1)->u.i;
+				int64_t sh = R(0)->u.i % (int64_t)cnt;
+				if (sh < 0)
+					sh += cnt;
+				sp -= 2;
+				struct m0_value t[8], *base = &os[sp - cnt];
+				memcpy(t, base, cnt * sizeof(*t));
+				for (uint32_t k = 0; k < cnt; k++)
+					base[(k + (uint32_t)sh) % cnt] = t[k];
+				TNEXT(1);
+			}
 			tcase(M0_T_IFELSE)
 			{
 				if (sp < 3 || R(2)->type != M0_TINT)
 					goto t_slow;
 				const struct m0_value *b = R(2)->u.i ? R(1) : R(0);
 				if (b->type != M0_TARRAY ||
-				    !(b->u.o->attr & M0_AX) || !TROOM)
+				    !(b->u.o->attr & M0_AX) || !TROOMAT(1))
 					goto t_slow;
 				sp -= 3;
 				if (b->len == 0)
@@ -463,31 +437,83 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				bv = *b;
 				TBRANCH(1);
 			}
-			/* int OP: the operator applied to the top and the
-			 * literal, without pushing the literal. */
-#define TFUSEI(expr)                                                          \
-	do {                                                                  \
-		if (fuel < 2 || sp >= cap || sp < 1 || R(0)->type != M0_TINT) \
-			goto t_push;                                          \
-		int64_t a = R(0)->u.i, k = ip->u.i;                           \
-		R(0)->u.i = (expr);                                           \
-		TNEXT(2);                                                     \
-	} while (0)
-			tcase(M0_T_ADDI)
-				TFUSEI((int64_t)((uint64_t)a + (uint64_t)k));
-			tcase(M0_T_SUBI)
-				TFUSEI((int64_t)((uint64_t)a - (uint64_t)k));
-			tcase(M0_T_LTI)
-				TFUSEI(a < k);
-			tcase(M0_T_GTI)
-				TFUSEI(a > k);
-			tcase(M0_T_EQI)
-				TFUSEI(a == k);
-#undef TFUSEI
+			tcase(M0_T_GET)
+			{
+				/* array int G, dict key G (present) */
+				if (sp < 2)
+					goto t_slow;
+				struct m0_value *t = R(1), *k = R(0), r;
+				if (!m0__composite(t) || !(t->u.o->attr & M0_AR))
+					goto t_slow;
+				if (t->type == M0_TARRAY) {
+					if (k->type != M0_TINT ||
+					    (uint64_t)k->u.i >= t->len)
+						goto t_slow;
+					r = M0_ELEMS(t)[k->u.i];
+				} else if (t->type == M0_TDICT) {
+					const struct m0_value *e =
+					    m0__dict_find_fast(M0_DICT(t), k);
+					if (!e)
+						goto t_slow;
+					r = *e;
+				} else {
+					goto t_slow;
+				}
+				*t = r;
+				sp--;
+				TNEXT(1);
+			}
+			tcase(M0_T_PUT)
+			{
+				/* array int v :, dict key v : of a key that is
+				 * there; nothing that would need a copy into
+				 * global memory or a lease in `_`. */
+				if (sp < 3)
+					goto t_slow;
+				struct m0_value *t = R(2), *k = R(1), *nv = R(0);
+				if (!m0__composite(t) || !(t->u.o->attr & M0_AW) ||
+				    (t->u.o->global && m0__composite(nv)))
+					goto t_slow;
+				if (t->type == M0_TARRAY) {
+					if (k->type != M0_TINT ||
+					    (uint64_t)k->u.i >= t->len)
+						goto t_slow;
+					uint32_t i = t->off + (uint32_t)k->u.i;
+					M0_ARR(t)->v[i] = *nv;
+					if (M0_ARR(t)->code)
+						m0__code_touch(M0_ARR(t), i, i + 1);
+				} else if (t->type == M0_TDICT) {
+					struct m0_value *e = store_slot(g, t, k, nv);
+					if (!e)
+						goto t_slow;
+					*e = *nv;
+				} else {
+					goto t_slow;
+				}
+				sp -= 3;
+				TNEXT(1);
+			}
+			tcase(M0_T_KNOWN)
+			{
+				if (sp < 2 || R(1)->type != M0_TDICT ||
+				    !(R(1)->u.o->attr & M0_AR))
+					goto t_slow;
+				bool known =
+				    m0__dict_find_fast(M0_DICT(R(1)), R(0)) != NULL;
+				sp--;
+				*R(0) = m0__int(known);
+				TNEXT(1);
+			}
+			tcase(M0_T_CURDICT)
+				if (sp >= cap)
+					goto t_slow;
+				os[sp++] = s->ds[s->dsp - 1];
+				TNEXT(1);
 			tcase(M0_T_INDEXK)
 				/* k I with k >= 0 (0 I is dup) */
 				if (fuel < 2 || sp >= cap ||
-				    (uint64_t)ip->u.i >= sp)
+				    (uint64_t)ip->u.i >= sp ||
+				    !is_op(g, ip + 1, M0_OP_INDEX))
 					goto t_push;
 				os[sp] = os[sp - 1 - ip->u.i];
 				sp++;
@@ -497,7 +523,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				/* {a} {b} ?: the branches are the elements; the
 				 * stack must have had room for them. */
 				if (fuel < 3 || sp < 1 || R(0)->type != M0_TINT ||
-				    cap - sp < 2)
+				    cap - sp < 2 || !is_op(g, ip + 2, M0_OP_IFELSE))
 					goto t_push;
 				const struct m0_value *b = R(0)->u.i ? ip : ip + 1;
 				if (!(b->u.o->attr & M0_AX))
@@ -506,20 +532,44 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					sp--;
 					TNEXT(3);
 				}
-				if (!TROOM)
+				if (!TROOMAT(3))
 					goto t_push;
 				sp--;
 				bv = *b;
 				TBRANCH(3);
+			}
+			tcase(M0_T_DEF)
+			{
+				/* . 3 1 R : stores the top under the key below
+				 * it in the current dict; else `.` alone. */
+				if (fuel < 5 || sp < 2 || cap - sp < 3 ||
+				    !is_op(g, ip, M0_OP_CURDICT) ||
+				    !is_op(g, ip + 3, M0_OP_ROLL) ||
+				    !is_op(g, ip + 4, M0_OP_PUT))
+					goto t_def_first;
+				struct m0_value *e =
+				    store_slot(g, &s->ds[s->dsp - 1], R(1), R(0));
+				if (!e)
+					goto t_def_first;
+				*e = *R(0);
+				sp -= 2;
+				TNEXT(5);
+			t_def_first:
+				if (ip->type == M0_TOPER)
+					tjump(M0_T_CURDICT);
+				tjump(M0_T_CALL);
 			}
 			tcase(M0_T_SLOW)
 			tdefault
 				goto t_slow;
 			}
 
-		t_slow: {
+		t_slow:
+			op = UINT32_MAX;
+		t_oper: {
 			/* One element through the general path, exactly as
-			 * the loop above runs it. */
+			 * the loop above runs it: exec_token, or the operator
+			 * a name resolved to (op) as exec_token would call it. */
 			v = ip++;
 			pc++;
 			fuel--;
@@ -528,7 +578,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				s->esp--; /* tail call: no frame kept */
 			SAVEPC();
 			SAVE();
-			err = m0__exec_token(s, v);
+			err = op == UINT32_MAX ? m0__exec_token(s, v)
+					       : m0__call_op(s, op);
 			if (err == M0__ENOMEM) {
 				err = m0__retry_token(s, v);
 				LOAD();
@@ -578,6 +629,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #undef TNEXT
 #undef TBRANCH
 #undef TROOM
+#undef TROOMAT
 #undef SAVE
 #undef LOAD
 #undef SAVEPC

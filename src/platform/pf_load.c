@@ -2,8 +2,9 @@
  * pf_load.c: the file loader of the tools (spec A1). It strips `#`
  * comments (a `#` that starts a line's text or follows whitespace, outside
  * strings and hex strings) and expands `#include "file"` (source) and
- * `#includestring "file"` (the file's bytes as a string literal), so a
- * messenger can be written in several files.
+ * `#includestring "file"` (the file's code, stripped as the 1994 m0strip
+ * did, as a string literal), so a messenger can be written in several
+ * files. As in 1994 the file name may also stand without quotes.
  *
  * Comments and directives keep their lines, and a struct pf_source
  * remembers where each file's text starts in the result, so a byte of
@@ -100,37 +101,127 @@ mark(struct pf_source *src, size_t off, const char *file, uint32_t line)
 	return 0;
 }
 
-/* Parses `"file"` after a directive; returns the path or NULL. */
+static bool
+blank(char c)
+{
+	return (uint8_t)c < 33 || (uint8_t)c > 126;
+}
+
+/* Parses `"file"` or `file` (up to white space: the 1994 form) after a
+ * directive; returns the path or NULL. */
 static char *
 directive_path(const char *p, const char *end, const char *dir)
 {
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	if (p >= end || *p != '"')
+	if (p >= end)
 		return NULL;
-	const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
-	if (!q)
+	const char *name, *q;
+	if (*p == '"') {
+		name = p + 1;
+		q = memchr(name, '"', (size_t)(end - name));
+		if (!q)
+			return NULL;
+	} else {
+		name = p;
+		for (q = p; q < end && !blank(*q); q++)
+			;
+	}
+	size_t n = (size_t)(q - name);
+	if (n == 0)
 		return NULL;
-	size_t n = (size_t)(q - p - 1);
 	char *path = malloc(strlen(dir) + n + 2);
 	if (!path)
 		return NULL;
-	if (p[1] == '/')
-		snprintf(path, n + 1, "%s", p + 1);
+	if (name[0] == '/')
+		snprintf(path, n + 1, "%s", name);
 	else
-		snprintf(path, strlen(dir) + n + 2, "%s/%.*s", dir, (int)n, p + 1);
+		snprintf(path, strlen(dir) + n + 2, "%s/%.*s", dir, (int)n, name);
 	return path;
 }
 
-static int
-include_string(struct sbuf *out, const char *path, char *err, size_t errlen)
+static bool
+ident(char c)
 {
-	char *data;
-	size_t n;
-	if (pf_read_file(path, &data, &n)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+	return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool
+digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Whether a token ending in a and one starting with b would run together
+ * (or might: kept on the safe side) without white space between them. */
+static bool
+needs_space(char a, char b)
+{
+	return (ident(a) && ident(b)) || (digit(a) && (digit(b) || b == '#')) ||
+	    a == '\'' || a == '#' || (a == b && (a == '"' || a == '\\'));
+}
+
+/*
+ * m0strip's white space rule, on code whose comments are gone: outside
+ * strings and hex strings, a run of white space becomes one space where
+ * the tokens on either side need it (needs_space) and goes where they
+ * do not; none is kept at either end.
+ */
+static int
+compact(struct sbuf *out, const char *src, size_t len)
+{
+	enum { CODE, STR, HEX } st = CODE;
+	bool gap = false;
+	char last = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+		if (st == CODE && blank(c)) {
+			gap = true;
+			continue;
+		}
+		if (st == CODE) {
+			if (gap && last && needs_space(last, c) && sput(out, " ", 1))
+				return -1;
+			gap = false;
+			if (c == '"')
+				st = STR;
+			else if (c == '\\')
+				st = HEX;
+		} else if (st == STR) {
+			if (c == '\\' && i + 1 < len &&
+			    (src[i + 1] == '"' || src[i + 1] == '\\')) {
+				if (sput(out, src + i, 1))
+					return -1;
+				c = src[++i];
+			} else if (c == '"') {
+				st = CODE;
+			}
+		} else if (c == '\\') {
+			st = CODE;
+		}
+		if (sput(out, &c, 1))
+			return -1;
+		last = c;
 	}
+	return 0;
+}
+
+/* #includestring: the file loaded as code (comments gone, includes
+ * expanded), its white space compacted, as one string literal. */
+static int
+include_string(struct sbuf *out, const char *path, int depth, char *err,
+    size_t errlen)
+{
+	struct sbuf code = {0}, small = {0};
+	if (load(&code, path, depth, err, errlen, NULL))
+		goto fail;
+	if (compact(&small, code.p ? code.p : "", code.n)) {
+		snprintf(err, errlen, "%s: too large", path);
+		goto fail;
+	}
+	free(code.p);
+	char *data = small.p;
+	size_t n = small.n;
 	int r = sput(out, "\"", 1);
 	for (size_t i = 0; !r && i < n; i++) {
 		uint8_t c = (uint8_t)data[i];
@@ -152,6 +243,10 @@ include_string(struct sbuf *out, const char *path, char *err, size_t errlen)
 	if (r)
 		snprintf(err, errlen, "%s: too large", path);
 	return r;
+fail:
+	free(code.p);
+	free(small.p);
+	return -1;
 }
 
 /* Appends to a failed include's message the line that asked for it,
@@ -216,7 +311,7 @@ strip(struct sbuf *out, const char *src, size_t len, const char *dir,
 					return -1;
 				}
 				int r = as_string ? include_string(out, path,
-							err, errlen)
+							depth + 1, err, errlen)
 						  : load(out, path, depth + 1,
 							err, errlen, map);
 				free(path);

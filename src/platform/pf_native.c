@@ -1,7 +1,7 @@
 /*
  * pf_native.c: native code under messenger control (spec Part B). A
- * messenger creates a native context (a KVM vCPU with its own guest
- * memory, src/kvm), states its memory map, loads code, sets registers and
+ * messenger creates a native context (a KVM vCPU, or a traced process
+ * where /dev/kvm is missing, with its own guest memory, src/kvm), states its memory map, loads code, sets registers and
  * runs it for a bounded time; every exit comes back to it as a dict, so
  * the messenger decides what comes next — including serving the guest's
  * system calls (messengers/linux.m0).
@@ -256,6 +256,46 @@ op_maps(struct m0_state *s, void *ud)
 		return err;
 	}
 	m0_drop_under(s, 1);
+	return M0_OK;
+}
+
+/* src dst _ncp: maps in dst every range src has, with its protection,
+ * and copies the bytes (fork in messengers/linux.m0). dst's map must be
+ * free where src has pages; after an error dst may hold a part. */
+static int
+op_copy(struct m0_state *s, void *ud)
+{
+	struct pf_native *n = ud;
+	struct pf_nctx *src = NULL, *dst = NULL; /* set by ctx_arg() */
+	int err;
+	if ((err = ctx_arg(n, s, 1, &src)) || (err = ctx_arg(n, s, 0, &dst)))
+		return err;
+	if (src == dst)
+		return n->e_mem;
+	uint8_t *buf = malloc(1u << 16);
+	if (!buf)
+		return n->e_limit;
+	kvm_gva_t cur = 0;
+	struct kvm_range r;
+	enum kvm_err ke;
+	while ((ke = kvm_mem_next(src->ctx, &cur, &r)) == KVM_OK &&
+	    (ke = kvm_mem_map(dst->ctx, r.start, r.len, r.prot)) == KVM_OK) {
+		for (uint64_t off = 0; off < r.len && ke == KVM_OK;
+		     off += 1u << 16) {
+			size_t k = r.len - off < (1u << 16) ? r.len - off
+							   : 1u << 16;
+			ke = kvm_mem_read(src->ctx, r.start + off, buf, k);
+			if (ke == KVM_OK)
+				ke = kvm_mem_write(dst->ctx, r.start + off, buf,
+				    k);
+		}
+		if (ke != KVM_OK)
+			break;
+	}
+	free(buf);
+	if (ke != KVM_ERR_END)
+		return kerr(n, ke);
+	m0_pop(s, 2);
 	return M0_OK;
 }
 
@@ -656,6 +696,13 @@ svc_free(void *ud)
 	free(n);
 }
 
+/* The backend in use (KVM, or ptrace where /dev/kvm is missing). */
+static void
+svc_stats(void *ud, struct pf_status *st)
+{
+	pf_status_word(st, "native", "backend", kvm_backend());
+}
+
 int
 pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 {
@@ -673,6 +720,12 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	n->avail = kvm_probe();
 	if (!n->avail)
 		n->avail = kvm_pool_new(&kc, &n->pool);
+	/* debug: m0 shares this and must keep stderr clean; m0ctl status
+	 * names the backend too */
+	if (n->avail)
+		log_debug("native code: unavailable (%s)", kvm_strerror(n->avail));
+	else
+		log_debug("native code: %s backend", kvm_backend());
 	n->e_unavail = m0_global_add_error(g, "native_unavailable");
 	n->e_key = m0_global_add_error(g, "native_key");
 	n->e_mem = m0_global_add_error(g, "native_memory");
@@ -688,6 +741,7 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	    {"_npr", "nativeprotect", op_protect},
 	    {"_num", "nativeunmap", op_unmap},
 	    {"_nls", "nativemaps", op_maps},
+	    {"_ncp", "nativecopy", op_copy},
 	    {"_nwr", "nativewrite", op_write},
 	    {"_nrd", "nativeread", op_read},
 	    {"_nld", "nativeload", op_load},
@@ -703,7 +757,7 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 			err = PF_ERR_INTERP;
 	const struct pf_service svc = {.name = "native", .ud = n,
 	    .proc_end = svc_proc_end, .proc_bytes = svc_proc_bytes,
-	    .free = svc_free};
+	    .stats = svc_stats, .free = svc_free};
 	if (!err)
 		err = pf_add_service(pf, &svc);
 	if (err)

@@ -1,6 +1,6 @@
 /*
- * kvm_test.h: shared helpers of the kvm tests: skip (exit 77) without
- * /dev/kvm, a context with a raw code page and a stack, and the guest
+ * kvm_test.h: shared helpers of the kvm tests: skip (exit 77) when no
+ * backend works (neither /dev/kvm nor the ptrace backend), a context with a raw code page and a stack, and the guest
  * snippets the tests run. Snippet bytes were produced by GNU as (intel
  * syntax) and are listed with their instructions.
  */
@@ -23,7 +23,7 @@
 #define T_STACK 0x800000ull /* one page below T_STACK + 4096 */
 #define T_DATA 0x600000ull
 
-/* Exits 77 (meson: skipped) when /dev/kvm cannot be used here. */
+/* Exits 77 (meson: skipped) when no backend can be used here. */
 static inline void
 t_require_kvm(void)
 {
@@ -33,6 +33,14 @@ t_require_kvm(void)
 		fprintf(stderr, "skip: %s\n", kvm_strerror(err));
 		exit(77);
 	}
+	fprintf(stderr, "backend: %s\n", kvm_backend());
+}
+
+/* 1 when the guest runs in a KVM vCPU, 0 in a traced process. */
+static inline int
+t_is_kvm(void)
+{
+	return strcmp(kvm_backend(), "kvm") == 0;
 }
 
 /* A fresh 16 MiB context whose rip points at (code) in a user r-x page,

@@ -115,6 +115,8 @@ test_syscall_ring0_entry_sysret(void **state)
 	struct kvm_exit ex;
 
 	(void)state;
+	if (!t_is_kvm())
+		skip(); /* no ring 0 in the ptrace backend */
 	memcpy(code + 1, &after, 4);
 	ctx = t_ctx_code(code, sizeof(code));
 	gate[0] = (off & 0xffff) | (uint64_t)KVM__SEL_KCODE << 16 | 1ull << 32 |
@@ -509,10 +511,13 @@ static void
 test_error_triple_fault_reported(void **state)
 {
 	static const uint8_t code[] = {0x0f, 0x0b}; /* ud2 */
-	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
+	struct kvm_ctx *ctx;
 	struct kvm_exit ex;
 
 	(void)state;
+	if (!t_is_kvm())
+		skip(); /* test_kvm_hostile.c breaks a traced process */
+	ctx = t_ctx_code(code, sizeof(code));
 	memset(ctx->slab + KVM__GPA_IDT, 0, 4096);
 	assert_int_equal(kvm_ctx_run(ctx, 1000000, &ex), KVM_OK);
 	assert_int_equal(ex.kind, KVM_EXITK_ERROR);

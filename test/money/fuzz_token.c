@@ -35,7 +35,7 @@ init(void)
 
 	if (money_init() != MONEY_OK || mkdtemp(dir) == NULL ||
 	    money_bank_open(&bank, dir) != MONEY_OK ||
-	    money_bank_mint(&bank, 5, UINT64_MAX, tok) != MONEY_OK)
+	    money_bank_mint(&bank, 5, INT64_MAX, tok) != MONEY_OK)
 		abort();
 	atexit(cleanup);
 }

@@ -97,6 +97,96 @@ test_vm_fused_budgets(void **st)
 	m0_global_free(g);
 }
 
+/* Ordinary code: operators and variables met as names, variables kept in
+ * dicts with `'x v df`, arrays and dicts read and written by name. The
+ * threaded form speculates on what each name resolves to; rebinding a
+ * name mid-loop (an operator to a procedure or a value, a variable
+ * shadowed in an inner dict), and errors inside those instructions, must
+ * give exactly the output and the step count of element-by-element
+ * execution, at every budget. */
+static const char unbound_code[] =
+    ". 'df { . 3 1 R : } : 'acc 1 df "
+    "6 { 0 I 3 = { . '+ {*} B 0 G : } {} ? 1 + acc X + 'acc X df } L "
+    "acc ptop . '+ U 2 3 + ptop "
+    "'v 1 df 3 { P v ptop D ( 'v v 10 + df v ptop ) 'v v 1 + df } L "
+    "v ptop "
+    "'w 5 df 4 { P w ptop 'w { 9 } df } L "
+    "D ( . 'P 42 : 1 2 P ptop ptop ) 3 4 P ptop P "
+    "'a 5 A df { a 2 9 : a 7 G } H stack 1 O { P P } L a ptop "
+    "{ a 5 8 : } H stack 1 O { P P } L "
+    "'d D df d 'k 1 : { d 'k G ptop d 'zz G } H stack 1 O { P P } L "
+    "{ d 1 W d 'k 2 : } H stack 1 O { P P } L "
+    "{ 1 nosuch 2 } H stack 1 O { P P } L "
+    "{ \"s\" 1 + } H stack 1 O { P P } L "
+    "_ 'gk 5 : _ 'gk G ptop _ 'ga 3 A : _ 'ga G 1 7 : "
+    "_ 'ga G 0 [1 2] : _ 'ga G ptop _ 'ga U _ 'gk U "
+    "'p { 1 2 + } df p ptop . 'p G 2 '* _ctx : p ptop "
+    ". 'p G 0 5 : p ptop "
+    "1 { 7 } { 8 } ? ptop 0 { 7 } { 8 } ? ptop "
+    "'e D df 20 { 3 % 'k X df e k e k K { e k G 1 + } { 1 } ? : } L "
+    "e 0 G ptop e ` ptop "
+    "'n 30 df 'b n A df 'c 0 df n 2 - { 2 + 'i X df b i G null = { "
+    "'c c 1 + df 'j i i * df j n < { n j - i + 1 - i / "
+    "{ P b j 1 : 'j j i + df } L } {} ? } {} ? } L c ptop";
+
+static void
+test_vm_unbound_budgets(void **st)
+{
+	struct m0_global *g = global(NULL);
+	uint64_t steps = run_steps(g, unbound_code, 1 << 30);
+	char full[8192];
+	strcpy(full, T.out);
+	/* As element-by-element execution gave before names were
+	 * resolved in the threaded form. */
+	assert_string_equal(full,
+	    "420\n5\n1\n11\n2\n12\n3\n13\n4\n5\n9\n9\n9\n42\n2\n3\n1\n"
+	    "range_check\n--G--\n7\n[null null9null null]\n"
+	    "[null null9null null]\n1\nrange_check\n--:--\n8\n5\n"
+	    "[null null9null null]\n1\n1\nundefined\n'zz\n'zz\n--dict--\n"
+	    "1\naccess_check\n--:--\n2\n'k\n--dict--\n1\nundefined\n"
+	    "nosuch\n1\n1\ntype_check\n--+--\n1\n\"s\"\n5\n[[1 2]7null]\n"
+	    "3\n2\n10\n7\n8\n7\n3\n10\n");
+	assert_int_equal(steps, 2323);
+	for (int64_t b = 1; b <= 9; b++) {
+		assert_int_equal(run_steps(g, unbound_code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	m0_global_free(g);
+}
+
+/* The `'x v df` idiom runs as one instruction when df is `{ . 3 1 R : }`
+ * and the key is there: a read-only dict, a new key, df or `.` or `R`
+ * rebound (mid-loop too), a global dict and a composite stored into it
+ * all behave as the five elements do, at every budget. */
+static void
+test_vm_def_idiom(void **st)
+{
+	const char *code =
+	    ". 'df { . 3 1 R : } : 'r D df r 1 W { r ( 'z 1 df } H ) "
+	    "stack 1 O { P P } L 3 { 'q X df q ptop } L "
+	    "4 { 0 I 2 = { . 'df { P P } : } {} ? 'm X df } L m ptop "
+	    ". 'df { . 3 1 R : } : "
+	    "D ( . '. { 99 } : { 'y 5 df } H ) stack 1 O { P P } L "
+	    "D ( . 'R { P P } : { 'u 7 df } H ) stack 1 O { P P } L "
+	    "'y 1 df 'y y 1 + df y ptop "
+	    "_ 'gd D : _ 'gd G ( 'h 1 df 'h [1] df ) _ 'gd G 'h G ptop "
+	    "_ 'gd U";
+	struct m0_global *g = global(NULL);
+	uint64_t steps = run_steps(g, code, 1 << 30);
+	/* As the interpreter gave before the instruction existed. */
+	assert_string_equal(T.out,
+	    "1\naccess_check\n--:--\n1\n'z\n--dict--\n0\n1\n2\n1\n1\n"
+	    "type_check\n--:--\n5\n'y\n99\n1\ntype_check\n--:--\n"
+	    "--dict--\n7\n'u\n2\n[1]\n");
+	char full[4096];
+	strcpy(full, T.out);
+	for (int64_t b = 1; b <= 8; b++) {
+		assert_int_equal(run_steps(g, code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	m0_global_free(g);
+}
+
 /* A messenger looping forever yields every budget and never ends. */
 static void
 test_vm_infinite_loop_yields(void **st)
@@ -228,6 +318,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vm_resume_every_step),
 	    cmocka_unit_test(test_vm_fused_budgets),
+	    cmocka_unit_test(test_vm_unbound_budgets),
+	    cmocka_unit_test(test_vm_def_idiom),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
 	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
 	    cmocka_unit_test(test_vm_allocation_without_end),

@@ -1,0 +1,119 @@
+/*
+ * kvm_ptrace.h: internals shared by the ptrace backend's two files: the
+ * layout of the guest process's reserved pages, the stub's offsets, and
+ * the boot of the guest process (kvm_ptrace_stub.c).
+ */
+#ifndef KVM_PTRACE_H
+#define KVM_PTRACE_H
+
+#include <linux/filter.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <time.h>
+
+#include "kvm_int.h"
+
+/*
+ * The guest process holds four pages of its own, mapped from the first
+ * four pages of the slab (whose KVM meaning, GDT/IDT/trampoline/IST, does
+ * not apply here) at a fixed address no Linux program normally uses:
+ *   PT_STUB        slab 0x0000  stub code, r-x
+ *   PT_CMD         slab 0x1000  command list for the stub, r--
+ *   PT_ALT         slab 0x2000  signal stack (2 pages), rw-
+ * Guest mappings may not touch [PT_STUB, PT_STUB_END), and must lie in
+ * what Linux gives a process: [mmap_min_addr, PT_TASK_END).
+ */
+#define PT_STUB 0x700000000000ull
+#define PT_CMD (PT_STUB + 0x1000)
+#define PT_ALT (PT_STUB + 0x2000)
+#define PT_ALT_SIZE 0x2000ull
+#define PT_STUB_END (PT_STUB + 0x4000)
+#define PT_TASK_END 0x7ffffffff000ull
+
+/* Stub code offsets (see kvm_ptrace_stub.c). */
+#define PT_OFF_LOOP 0x00u
+#define PT_OFF_SYSRET 0x29u  /* after the one `syscall` instruction */
+#define PT_OFF_DONE 0x3bu    /* rip after the loop's int3 */
+#define PT_OFF_HANDLER 0x100u
+#define PT_OFF_HANDLED 0x101u /* rip after the handler's int3 */
+
+/* The command page: up to PT_CMD_MAX system calls of 7 words (nr and six
+ * arguments), then data the boot commands point at. */
+#define PT_CMD_MAX 64u
+#define PT_CMD_WORDS 7u
+#define PT_DATA_SA 0xe00u     /* struct k_sigaction for the handler */
+#define PT_DATA_SS 0xe40u     /* stack_t for sigaltstack */
+#define PT_DATA_PROG 0xe60u   /* struct sock_fprog of the run filter */
+#define PT_DATA_FILTER 0xe70u /* its instructions (at most 32) */
+#define PT_DATA_SEIZED 0xff8u /* boot: the parent has seized the child */
+
+/* What the child needs between clone and the stub, prepared before the
+ * clone so that the child calls nothing but raw system calls. */
+struct pt_boot {
+	pid_t ppid;
+	int memfd;
+	uint32_t *seized;   /* in the slab, shared with the child */
+	uint64_t ncmd;      /* boot commands in the command page */
+	uint64_t as_limit;  /* RLIMIT_AS for the child */
+	uint64_t rseq;      /* the thread's rseq area (inherited), or 0 */
+	uint32_t rseq_len;
+	struct sock_filter filter[32];
+	struct sock_fprog prog;
+};
+
+#define PT_DIRTY_MAX 16
+
+/* Work for the tracer thread. */
+enum pt_op {
+	PT_OP_NONE,
+	PT_OP_SPAWN,
+	PT_OP_RUN,
+	PT_OP_QUIT,
+	PT_OP_RAW, /* tests: one raw call through the stub */
+};
+
+struct kvm__pt {
+	int memfd;
+	pid_t pid;      /* the guest process; 0 when it is gone */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum pt_op op;  /* request for the tracer thread */
+	int done;
+	enum kvm_err op_err;
+	uint64_t budget_us; /* PT_OP_RUN arguments */
+	struct kvm_exit *ex;
+	uint64_t raw[7];    /* PT_OP_RAW: nr and arguments; raw[0]: result */
+	timer_t timer;
+	int timer_ok;
+	struct kvm__kick kick;
+	struct user_regs_struct regs; /* the guest's registers */
+	int regs_dirty;
+	unsigned long long cs, ss;   /* 64-bit user selectors */
+	uint8_t *xinit, *xsave;      /* initial / saved FPU state */
+	size_t xsize;
+	int xreset;                  /* initial FPU state due */
+	struct {
+		uint64_t lo, hi;
+	} dirty[PT_DIRTY_MAX];
+	unsigned ndirty;
+	int dirty_all;
+	unsigned in_size; /* width of a pending `in`, 0: none */
+	int wstatus;      /* how the process ended */
+};
+
+/* kvm_ptrace_stub.c */
+void kvm__pt_stub_write(uint8_t *page);
+void kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
+    uint64_t slab_bytes);
+pid_t kvm__pt_spawn(struct pt_boot *b);
+
+/* kvm_ptrace_trace.c */
+void *kvm__pt_main(void *ctx);
+enum kvm_err kvm__pt_call(struct kvm__pt *pt, enum pt_op op);
+void kvm__pt_error(struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason,
+    uint64_t detail);
+
+#endif /* KVM_PTRACE_H */

@@ -1,0 +1,733 @@
+/*
+ * m0run: runs a static x86-64 Linux program under the Linux personality
+ * messenger (messengers/linux.m0, docs/native.md).
+ *
+ *   m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]... [--trace]
+ *         [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
+ *
+ * The program, its arguments, environment, standard input and file tree
+ * travel in the data field of one messenger (the "bundle", below). The
+ * messenger runs on an embedded platform, as m0 runs one, or with -t on
+ * the platform at HOST. Whatever the program writes comes back as
+ * messengers whose code names the stream ("o" stdout, "e" stderr, "x"
+ * the exit status) and whose data is the bytes; locally they arrive on
+ * the console channel, remotely on our socket. m0run's exit status is
+ * the program's (killed by signal S: 128 + S); 125 when the messenger
+ * ended without saying how the program ended, 2 for usage errors.
+ *
+ * Bundle: "m0run1\n", then records, each
+ *   tag(1) mode(4) uid(4) gid(4) mtime(8) namelen(4) datalen(4) name data
+ * with big-endian integers. Tags: p program (name: its path), a argument,
+ * v environment entry, i standard input, d directory, f file, l symlink
+ * (data: target), t trace on. All of it must fit one MØ string.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pf.h"
+#include "pf_proto.h"
+
+#define RUN_BUNDLE_MAX ((16u << 20) - 1) /* one MØ string (M0_MAX_LEN) */
+#define RUN_STDIN_MAX (8u << 20)
+#define RUN_TREE_DEPTH 32
+#define RUN_TREE_ENTRIES 20000
+#define RUN_EXIT_UNKNOWN 125
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool over; /* a record did not fit: the bundle is refused */
+};
+
+struct run {
+	uv_loop_t loop;
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_write_t wreq;
+	uv_timer_t wait;
+	bool use_tcp;
+	int status; /* -1 until an "x" record came */
+	bool failed;
+	uint8_t *msg;
+	size_t msglen;
+	struct buf rx; /* stream bytes not yet decoded */
+	uint8_t dgram[65536];
+	size_t entries;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]...\n"
+	    "             [--trace] [--fund N [-s STATEDIR | -S SOCKET]]\n"
+	    "             PROGRAM [ARG...]\n"
+	    "  -t HOST[:PORT]  run on that platform (default: embedded)\n"
+	    "  --tcp           send over TCP (also when the messenger is too\n"
+	    "                  large for a datagram)\n"
+	    "  -C DIR          DIR is the program's read-only root; /tmp is\n"
+	    "                  writable and in memory\n"
+	    "  -e NAME=VALUE   environment entry (the environment is empty\n"
+	    "                  otherwise)\n"
+	    "  --trace         print every system call to stderr\n"
+	    "  -w SECONDS      with -t: give up after that long (default "
+	    "600)\n"
+	    "  --fund N        with -t: mint N units at the target (same "
+	    "host)\n"
+	    "                  and deposit them first\n"
+	    "  -s STATEDIR, -S SOCKET  the target's control socket for --fund\n"
+	    "standard input is read up to 8 MiB unless it is a terminal\n");
+}
+
+static void
+put(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (b->over || n > RUN_BUNDLE_MAX - b->len) {
+		b->over = true;
+		return;
+	}
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *np = realloc(b->p, cap);
+		if (!np) {
+			b->over = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+put_be(struct buf *b, uint64_t v, int bytes)
+{
+	uint8_t x[8];
+	for (int i = 0; i < bytes; i++)
+		x[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	put(b, x, (size_t)bytes);
+}
+
+static void
+record(struct buf *b, char tag, const struct stat *st, const char *name,
+    const void *data, size_t dlen)
+{
+	size_t nlen = strlen(name);
+	put(b, &tag, 1);
+	put_be(b, st ? st->st_mode : 0, 4);
+	put_be(b, st ? st->st_uid : 0, 4);
+	put_be(b, st ? st->st_gid : 0, 4);
+	put_be(b, st ? (uint64_t)st->st_mtime : 0, 8);
+	put_be(b, nlen, 4);
+	put_be(b, dlen, 4);
+	put(b, name, nlen);
+	put(b, data, dlen);
+}
+
+/* Reads a whole file into a malloc'd buffer, at most RUN_BUNDLE_MAX. */
+static int
+slurp(int fd, uint8_t **out, size_t *len, size_t max)
+{
+	size_t cap = 65536, n = 0;
+	uint8_t *p = malloc(cap);
+	if (!p)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				free(p);
+				errno = EFBIG;
+				return -1;
+			}
+			uint8_t *np = realloc(p, cap * 2);
+			if (!np) {
+				free(p);
+				return -1;
+			}
+			p = np;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, p + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(p);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(p);
+		errno = EFBIG;
+		return -1;
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+/* Adds the tree under host directory (dir), named (name) in the guest. */
+static int
+pack_tree(struct run *r, struct buf *b, const char *dir, const char *name,
+    int depth)
+{
+	if (depth > RUN_TREE_DEPTH) {
+		fprintf(stderr, "m0run: %s: deeper than %d levels\n", dir,
+		    RUN_TREE_DEPTH);
+		return -1;
+	}
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "m0run: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	struct dirent *de;
+	int err = 0;
+	while (!err && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (++r->entries > RUN_TREE_ENTRIES) {
+			fprintf(stderr, "m0run: -C: more than %d entries\n",
+			    RUN_TREE_ENTRIES);
+			err = -1;
+			break;
+		}
+		char host[4096], guest[4096];
+		struct stat st;
+		if ((size_t)snprintf(host, sizeof(host), "%s/%s", dir,
+			de->d_name) >= sizeof(host) ||
+		    (size_t)snprintf(guest, sizeof(guest), "%s/%s",
+			name, de->d_name) >= sizeof(guest)) {
+			fprintf(stderr, "m0run: %s: name too long\n", dir);
+			err = -1;
+			break;
+		}
+		if (lstat(host, &st)) {
+			fprintf(stderr, "m0run: %s: %s\n", host,
+			    strerror(errno));
+			err = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			record(b, 'd', &st, guest, NULL, 0);
+			err = pack_tree(r, b, host, guest, depth + 1);
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[4096];
+			ssize_t n = readlink(host, t, sizeof(t));
+			if (n > 0 && (size_t)n < sizeof(t))
+				record(b, 'l', &st, guest, t, (size_t)n);
+		} else if (S_ISREG(st.st_mode)) {
+			uint8_t *p = NULL;
+			size_t n = 0;
+			int fd = open(host, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || slurp(fd, &p, &n, RUN_BUNDLE_MAX)) {
+				fprintf(stderr, "m0run: %s: %s\n", host,
+				    strerror(errno));
+				err = -1;
+			} else
+				record(b, 'f', &st, guest, p, n);
+			if (fd >= 0)
+				close(fd);
+			free(p);
+		} /* devices, sockets and fifos are left out */
+	}
+	closedir(d);
+	return err;
+}
+
+/* The bundle: the data field of the messenger. */
+static int
+pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
+    char **env, int nenv, const char *root, bool trace)
+{
+	static const char magic[] = "m0run1\n";
+	put(b, magic, sizeof(magic) - 1);
+	uint8_t *img;
+	size_t len;
+	struct stat st;
+	int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || slurp(fd, &img, &len, RUN_BUNDLE_MAX)) {
+		fprintf(stderr, "m0run: %s: %s\n", prog, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	record(b, 'p', &st, prog, img, len);
+	free(img);
+	for (int i = 0; i < argc; i++)
+		record(b, 'a', NULL, argv[i], NULL, 0);
+	for (int i = 0; i < nenv; i++)
+		record(b, 'v', NULL, env[i], NULL, 0);
+	if (trace)
+		record(b, 't', NULL, "", NULL, 0);
+	if (root) {
+		if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "m0run: -C %s: not a directory\n", root);
+			return -1;
+		}
+		record(b, 'd', &st, "/", NULL, 0);
+		if (pack_tree(r, b, root, "", 0))
+			return -1;
+	}
+	if (!isatty(0)) {
+		if (slurp(0, &img, &len, RUN_STDIN_MAX)) {
+			fprintf(stderr, "m0run: standard input: %s%s\n",
+			    strerror(errno),
+			    errno == EFBIG ? " (at most 8 MiB)" : "");
+			return -1;
+		}
+		record(b, 'i', NULL, "", img, len);
+		free(img);
+	}
+	if (b->over) {
+		fprintf(stderr, "m0run: program, files and input exceed %u "
+				"bytes\n",
+		    RUN_BUNDLE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* One reply: code "o", "e" or "x", data the bytes. */
+static void
+reply(struct run *r, const struct m0_msg *m)
+{
+	const uint8_t *d = m->data ? m->data : (const uint8_t *)"";
+	size_t n = m->data ? m->data_len : 0;
+	if (m->code_len != 1)
+		return;
+	switch (m->code[0]) {
+	case 'o':
+		fwrite(d, 1, n, stdout);
+		break;
+	case 'e':
+		fflush(stdout);
+		fwrite(d, 1, n, stderr);
+		break;
+	case 'x': {
+		char num[16] = {0};
+		memcpy(num, d, n < 15 ? n : 15);
+		r->status = atoi(num) & 255;
+		uv_stop(&r->loop);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* Decodes whole messengers from r->rx; anything else is dropped. */
+static void
+drain(struct run *r)
+{
+	size_t off = 0;
+	while (off < r->rx.len) {
+		const uint8_t *p = r->rx.p + off;
+		size_t have = r->rx.len - off, need = m0_wire_need(p, have);
+		if (need == 0 || need > have)
+			break;
+		struct m0_msg m;
+		size_t used;
+		if (m0_wire_decode(p, need, UINT32_MAX, &m, &used) ==
+		    M0_WIRE_OK)
+			reply(r, &m);
+		off += need;
+	}
+	memmove(r->rx.p, r->rx.p + off, r->rx.len - off);
+	r->rx.len -= off;
+}
+
+static void
+console_out(void *ud, struct pf_proc *p, const void *buf, size_t len)
+{
+	struct run *r = ud;
+	put(&r->rx, buf, len);
+	drain(r);
+}
+
+static void
+on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
+{
+	struct run *r = ud;
+	if (err && r->status < 0) {
+		fflush(stdout);
+		fprintf(stderr, "m0run: the personality ended: %s\n", err);
+	}
+}
+
+static int
+run_local(struct run *r, const char *src, size_t srclen, struct buf *b)
+{
+	struct pf_config cfg = {0};
+	cfg.slice = 1000;
+	getrandom(&cfg.hid, sizeof(cfg.hid), 0);
+	getrandom(&cfg.pid, sizeof(cfg.pid), 0);
+	/* The bundle is the process's; its copies (fork, reads) too. */
+	cfg.lim.max_msg = (uint32_t)(srclen + b->len + 64);
+	cfg.lim.heap_quota = 256u << 20;
+	struct pf_platform *pf = pf_new(&r->loop, &cfg);
+	if (!pf) {
+		fprintf(stderr, "m0run: out of memory\n");
+		return 1;
+	}
+	pf_add_console(pf);
+	pf_native_init(pf, 0, 0);
+	pf_set_console(pf, console_out, r);
+	pf_set_end(pf, on_end, r);
+	struct m0_msg msg = {.code = (const uint8_t *)src,
+	    .code_len = (uint32_t)srclen,
+	    .data = b->p,
+	    .data_len = (uint32_t)b->len};
+	getrandom(&msg.queue, sizeof(msg.queue), 0);
+	int err = pf_spawn(pf, &msg, NULL, NULL, NULL, NULL);
+	if (err) {
+		fprintf(stderr, "m0run: cannot start the personality: %s\n",
+		    err > 0 ? m0_strerror(err) : "dropped");
+		pf_free(pf);
+		return 1;
+	}
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	fflush(stdout);
+	pf_free(pf);
+	return 0;
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+	fprintf(stderr, "m0run: no exit status came back in time\n");
+	uv_stop(&r->loop);
+}
+
+static void
+rx_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
+{
+	struct run *r = h->data;
+	if (!r->use_tcp) {
+		*out = uv_buf_init((char *)r->dgram, sizeof(r->dgram));
+		return;
+	}
+	if (r->rx.cap - r->rx.len < 65536) {
+		size_t ncap = r->rx.cap ? r->rx.cap * 2 : 262144;
+		uint8_t *np = ncap <= (64u << 20) ? realloc(r->rx.p, ncap)
+						  : NULL;
+		if (!np) {
+			*out = uv_buf_init(NULL, 0);
+			return;
+		}
+		r->rx.p = np;
+		r->rx.cap = ncap;
+	}
+	*out = uv_buf_init((char *)r->rx.p + r->rx.len,
+	    (unsigned)(r->rx.cap - r->rx.len));
+}
+
+static void
+udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+    const struct sockaddr *from, unsigned flags)
+{
+	struct m0_msg m;
+	size_t used;
+	if (n > 0 && from &&
+	    m0_wire_decode((uint8_t *)buf->base, (size_t)n, UINT32_MAX, &m,
+		&used) == M0_WIRE_OK)
+		reply(h->data, &m);
+}
+
+static void
+tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct run *r = s->data;
+	if (n < 0) {
+		if (r->status < 0)
+			fprintf(stderr, "m0run: the platform closed the "
+					"connection\n");
+		uv_stop(&r->loop);
+		return;
+	}
+	r->rx.len += (size_t)n;
+	drain(r);
+}
+
+static void
+tcp_written(uv_write_t *req, int status)
+{
+	struct run *r = req->data;
+	if (status < 0) {
+		fprintf(stderr, "m0run: send: %s\n", uv_strerror(status));
+		r->failed = true;
+		uv_stop(&r->loop);
+	}
+}
+
+static void
+tcp_connected(uv_connect_t *req, int status)
+{
+	struct run *r = req->data;
+	uv_buf_t b = uv_buf_init((char *)r->msg, (unsigned)r->msglen);
+	r->wreq.data = r;
+	if (status < 0 ||
+	    uv_read_start((uv_stream_t *)&r->tcp, rx_alloc, tcp_read) ||
+	    uv_write(&r->wreq, (uv_stream_t *)&r->tcp, &b, 1, tcp_written)) {
+		fprintf(stderr, "m0run: connect: %s\n",
+		    uv_strerror(status < 0 ? status : UV_EIO));
+		r->failed = true;
+		uv_stop(&r->loop);
+	}
+}
+
+/* Mints (amount) at the platform behind the control socket (sock) and
+ * returns malloc'd MØ source that deposits the token. */
+static char *
+fund_prefix(const char *sock, long long amount, size_t *len)
+{
+	char arg[32], err[1200], *hex;
+	size_t hl;
+	uint32_t type;
+	snprintf(arg, sizeof(arg), "%lld", amount);
+	if (pf_ctl_call(sock, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
+		err, sizeof(err))) {
+		fprintf(stderr, "m0run: --fund: %s\n", err);
+		return NULL;
+	}
+	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
+		hex[--hl] = 0;
+	char *out = type == PF_MSG_REPLY && hl % 2 == 0 ? malloc(hl * 2 + 16)
+							: NULL;
+	if (!out) {
+		fprintf(stderr, "m0run: --fund: %s\n", hex);
+		free(hex);
+		return NULL;
+	}
+	size_t n = 0;
+	out[n++] = '"';
+	for (size_t i = 0; i < hl; i += 2)
+		n += (size_t)sprintf(out + n, "\\x%c%c", hex[i], hex[i + 1]);
+	n += (size_t)sprintf(out + n, "\" _dep P\n");
+	free(hex);
+	*len = n;
+	return out;
+}
+
+static void
+close_cb(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int
+run_remote(struct run *r, const char *target, uint64_t wait_ms,
+    const char *src, size_t srclen, struct buf *b)
+{
+	struct sockaddr_storage to;
+	if (pf_parse_hostport(target, &to)) {
+		fprintf(stderr, "m0run: -t: not HOST[:PORT]: %s\n", target);
+		return 2;
+	}
+	struct m0_msg m = {.code = (const uint8_t *)src,
+	    .code_len = (uint32_t)srclen,
+	    .data = b->p,
+	    .data_len = (uint32_t)b->len};
+	getrandom(&m.queue, sizeof(m.queue), 0);
+	r->msglen = m0_wire_size(&m);
+	if (!(r->msg = malloc(r->msglen)))
+		return 1;
+	m0_wire_encode(&m, r->msg, r->msglen);
+	if (r->msglen > 65000)
+		r->use_tcp = true;
+	uv_timer_init(&r->loop, &r->wait);
+	r->wait.data = r;
+	int e;
+	if (r->use_tcp) {
+		uv_tcp_init(&r->loop, &r->tcp);
+		r->tcp.data = r->creq.data = r;
+		e = uv_tcp_connect(&r->creq, &r->tcp, (struct sockaddr *)&to,
+		    tcp_connected);
+	} else {
+		struct sockaddr_storage any;
+		pf_parse_hostport(to.ss_family == AF_INET6 ? "[::]:1"
+							   : "0.0.0.0:1",
+		    &any);
+		((struct sockaddr_in *)&any)->sin_port = 0; /* same in v6 */
+		uv_udp_init(&r->loop, &r->udp);
+		r->udp.data = r;
+		uv_buf_t ub = uv_buf_init((char *)r->msg, (unsigned)r->msglen);
+		e = uv_udp_bind(&r->udp, (struct sockaddr *)&any, 0);
+		if (!e)
+			e = uv_udp_recv_start(&r->udp, rx_alloc, udp_recv);
+		if (!e) {
+			e = uv_udp_try_send(&r->udp, &ub, 1,
+			    (struct sockaddr *)&to);
+			e = e == (int)r->msglen ? 0 : (e < 0 ? e : UV_EMSGSIZE);
+		}
+	}
+	if (e) {
+		fprintf(stderr, "m0run: send to %s: %s\n", target,
+		    uv_strerror(e));
+		r->failed = true;
+	} else {
+		uv_timer_start(&r->wait, on_timer, wait_ms, 0);
+		uv_run(&r->loop, UV_RUN_DEFAULT);
+	}
+	fflush(stdout);
+	uv_walk(&r->loop, close_cb, NULL);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	return r->failed ? 1 : 0;
+}
+
+/* The personality: $M0RUN_LINUX, the installed one, or the source
+ * tree's (a build that was not installed). */
+static int
+load_personality(char **src, size_t *len)
+{
+	const char *env = getenv("M0RUN_LINUX");
+	const char *cand[] = {env, M0RUN_LINUX_INSTALLED, M0RUN_LINUX_SOURCE};
+	char err[512];
+	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
+		if (!cand[i] || access(cand[i], R_OK))
+			continue;
+		if (pf_load_source(cand[i], NULL, 0, src, len, err,
+			sizeof(err))) {
+			fprintf(stderr, "m0run: %s\n", err);
+			return -1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "m0run: linux.m0 not found (set M0RUN_LINUX)\n");
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct run r;
+	static const struct option opts[] = {{"tcp", no_argument, 0, 'T'},
+	    {"trace", no_argument, 0, 'r'},
+	    {"fund", required_argument, 0, 'F'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0}};
+	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
+	char **env = calloc((size_t)argc, sizeof(*env));
+	int nenv = 0;
+	bool trace = false;
+	long long fund = 0;
+	uint64_t wait_ms = 600000;
+	int c;
+	if (!env)
+		return 1;
+	/* "+": options end at PROGRAM; its own options are its arguments. */
+	while ((c = getopt_long(argc, argv, "+t:C:e:w:s:S:h", opts, NULL)) !=
+	    -1) {
+		char *end;
+		switch (c) {
+		case 't':
+			target = optarg;
+			break;
+		case 'T':
+			r.use_tcp = true;
+			break;
+		case 'C':
+			root = optarg;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				goto bad;
+			env[nenv++] = optarg;
+			break;
+		case 'r':
+			trace = true;
+			break;
+		case 'w': {
+			double v = strtod(optarg, &end);
+			if (*end || !(v > 0) || v > 86400)
+				goto bad;
+			wait_ms = (uint64_t)(v * 1000);
+			break;
+		}
+		case 'F':
+			fund = strtoll(optarg, &end, 10);
+			if (*end || fund < 1)
+				goto bad;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (optind >= argc || (fund && !target))
+		goto bad;
+	char *src = NULL;
+	size_t srclen;
+	struct buf b = {0};
+	int err = 2;
+	if (load_personality(&src, &srclen) ||
+	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
+		root, trace))
+		goto out;
+	if (fund) {
+		char ctl[1100];
+		size_t pl;
+		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
+		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
+		char *both = pre ? malloc(pl + srclen + 1) : NULL;
+		if (!both) {
+			free(pre);
+			err = 1;
+			goto out;
+		}
+		memcpy(both, pre, pl);
+		memcpy(both + pl, src, srclen + 1);
+		free(pre);
+		free(src);
+		src = both;
+		srclen += pl;
+	}
+	r.status = -1;
+	uv_loop_init(&r.loop);
+	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
+		     : run_local(&r, src, srclen, &b);
+	uv_loop_close(&r.loop);
+	if (!err && r.status < 0) {
+		fprintf(stderr, "m0run: the program's exit status did not "
+				"come back\n");
+		err = RUN_EXIT_UNKNOWN;
+	} else if (!err)
+		err = r.status;
+out:
+	free(src);
+	free(b.p);
+	free(r.msg);
+	free(r.rx.p);
+	free(env);
+	return err;
+bad:
+	free(env);
+	usage(stderr);
+	return 2;
+}
