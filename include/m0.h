@@ -51,6 +51,22 @@ enum m0_err {
 /* Returns the _ena name of an error ("?" when out of range). */
 const char *m0_strerror(int err);
 
+/* Where the first syntax error of a code string is: the byte offset of
+ * the offending token (for a `{` never closed, of that brace) and why. */
+struct m0_syntax {
+	uint32_t off;
+	const char *why; /* static text */
+	int incomplete;  /* the code ended inside { }, a string or a hex
+			    string: more text may complete it (the REPL) */
+};
+
+/*
+ * Reads (code) as the scanner would, without running or allocating
+ * anything. Returns M0_OK, or M0_ESYNTAX (M0_EIMPLEMENTATION_LIMIT for
+ * nesting deeper than the scanner takes) with *(e) filled (e may be NULL).
+ */
+int m0_syntax_check(const void *code, size_t len, struct m0_syntax *e);
+
 /* Why m0_state_run() returned. */
 enum m0_status {
 	M0_RUN_YIELD = 1, /* step budget used up: runnable, call again */
@@ -223,6 +239,11 @@ int m0_state_set_ori_addr(struct m0_state *s, const char *family,
 int m0_global_define(struct m0_global *g, const char *table,
     const char *name, const char *code);
 
+/* Whether (name) is a key of the dict (table), "_sys" or "longdict" (for
+ * hints in tools). Returns 1 or 0. */
+int m0_global_known(struct m0_global *g, const char *table,
+    const char *name);
+
 /*
  * Extension operators: services of the platform (native code, money) that
  * appear in MØ as operators of _sys, like the built-in ones (spec Part B).
@@ -341,9 +362,17 @@ void m0_state_kill(struct m0_state *s);
 int m0_state_end(const struct m0_state *s);
 int m0_state_last_error(const struct m0_state *s);
 const char *m0_state_error_text(struct m0_state *s);
+/* Where in the code field the token that was running when the last error
+ * arose (a procedure's caller) began to be read: a byte offset, perhaps of
+ * white space before it; -1 when unknown. */
+int64_t m0_state_error_pos(const struct m0_state *s);
 
 /* Executes code as a string frame on top of what the process does now. */
 int m0_state_push_code(struct m0_state *s, const void *code, size_t len);
+/* Abandons the code pushed last by m0_state_push_code() (the REPL's
+ * Ctrl-C): its frames are dropped, the stacks and dicts stay. The caller
+ * must have taken the state out of any queue wait. */
+void m0_state_interrupt(struct m0_state *s);
 
 /* Defines name -> built-in console word in the process's local dict:
  * print, ptop, stack. Returns an m0_err. */

@@ -204,6 +204,42 @@ void pf_proc_info(const struct pf_proc *p, struct pf_proc_info *info);
 int pf_load_source(const char *path, const char *text, size_t len,
     char **out, size_t *outlen, char *err, size_t errlen);
 
+/* Loaded source that remembers where each file's text starts, so that a
+ * byte of it can be named FILE:LINE:COL. */
+struct pf_source_part {
+	size_t off;    /* in text */
+	char *file;    /* the file from here on ("-e" for given text) */
+	uint32_t line; /* its line at off */
+};
+struct pf_source {
+	char *text; /* NUL-terminated */
+	size_t len;
+	struct pf_source_part *part;
+	size_t npart;
+};
+
+/* pf_load_source() into (src), which pf_source_free() releases; (name)
+ * names given text in messages (NULL: "-e"). Returns 0, or -1 with a
+ * message in err ("FILE:LINE: ..." for a bad include). */
+int pf_source_load(struct pf_source *src, const char *path, const char *text,
+    size_t len, const char *name, char *err, size_t errlen);
+void pf_source_free(struct pf_source *src);
+
+/* Writes "FILE:LINE:COL", a new line, the line indented and a caret under
+ * the column, for byte (off) of src's text. Returns 0, or -1 when off is
+ * outside it. */
+int pf_source_where(const struct pf_source *src, size_t off, char *buf,
+    size_t len);
+
+/* Checks src's syntax (m0_syntax_check()). Returns 0, or -1 with
+ * "FILE:LINE:COL: syntax error: why", the line and a caret in err. */
+int pf_source_check(const struct pf_source *src, char *err, size_t errlen);
+
+/* For an error text "undefined NAME" where NAME is in longdict, writes a
+ * hint that it needs `longdict (` to (buf). Returns 1 when it did. */
+int pf_hint(struct pf_platform *pf, const char *errtext, char *buf,
+    size_t len);
+
 /* Reads a whole file ("-": stdin), at most 16 MiB. Returns 0, or -1 with
  * errno set. *out is malloc'd and NUL-terminated. */
 int pf_read_file(const char *path, char **out, size_t *len);
@@ -215,6 +251,10 @@ void pf_proc_set_manual(struct pf_proc *p);
 /* Runs a manual process for at most budget steps; returns the
  * m0_state_run() status, and M0_RUN_BLOCKED while it waits. */
 int pf_run_manual(struct pf_proc *p, int64_t budget);
+
+/* Abandons what a manual process was running (leaving any queue it waits
+ * in), keeping its stacks and dicts: the REPL's Ctrl-C. */
+void pf_proc_interrupt(struct pf_proc *p);
 
 /*
  * Offers native code to messengers (spec Part B, docs/native.md): the
@@ -461,6 +501,16 @@ const char *pf_net_drop_id(int reason);
 
 #define PF_PORT 19760 /* 0x4d30, "MØ" */
 
+/* The one default of each path (docs/platform.md, "Files"): the unit
+ * runs `mdaemon -f -c PF_CONF_PATH` whose state is PF_STATE_DIR, and
+ * m0ctl looks for the control socket there when not told otherwise. */
+#define PF_CONF_PATH "/etc/mzero/mdaemon.conf"
+#define PF_STATE_DIR "/var/lib/mzero"
+
+#ifndef MZERO_VERSION
+#define MZERO_VERSION "0.1.0"
+#endif
+
 /* Defaults and bounds of struct pf_net_config. */
 #define PF_DGRAM 65000             /* bytes of a datagram */
 #define PF_DGRAM_MAX 65507         /* the most a UDP datagram carries */
@@ -513,6 +563,11 @@ struct pf_neighbour {
 	struct sockaddr_storage sa;
 	int pinned;               /* key is set: udpip only in envelopes */
 	unsigned char key[32];    /* the neighbour's Ed25519 public key */
+	/* Kept by the links (zero in configuration; m0ctl status): when a
+	 * messenger last came from it and went to it (pf_now_us()), and the
+	 * last round trip: from a messenger sent to it to the next that
+	 * came back from it; 0 when none yet. */
+	int64_t last_rx_us, last_tx_us, rtt_us;
 };
 
 /*
@@ -567,7 +622,9 @@ void pf_net_close(struct pf_net *n);
 void pf_net_free(struct pf_net *n);
 
 /* Parses "ADDR:PORT", "ADDR", "[V6]:PORT" or "[V6]" (default port
- * PF_PORT) into (ss). Returns 0, or -1 when it is not an address. */
+ * PF_PORT) into (ss); ADDR may be a host name, looked up now (blocking;
+ * the first IPv4 address, else the first). Returns 0, or -1 when it is
+ * not an address. */
 int pf_parse_hostport(const char *s, struct sockaddr_storage *ss);
 
 /* Writes "ADDR:PORT" or "[V6]:PORT". */
@@ -583,9 +640,19 @@ int pf_ctl_call(const char *path, uint32_t type, const void *payload,
     size_t len, uint32_t *rtype, char **reply, size_t *rlen, char *err,
     size_t errlen);
 
+/* The control socket of the state directory (state); when NULL, of
+ * $MZERO_STATE, else ./control when that is a socket, else the installed
+ * daemon's (PF_STATE_DIR/control). Writes the path to buf. */
+void pf_ctl_default_path(const char *state, char *buf, size_t len);
+
 /* ---- configuration of mdaemon (pf_conf.c) ---- */
 
 enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
+
+/* mdaemon's limits on each process of a free platform unless configured
+ * (0 turns them off): some seconds of steps, and a day. m0 has none. */
+#define PF_DEFAULT_MAX_STEPS 1000000000ull
+#define PF_DEFAULT_MAX_LIFE_S 86400ll
 
 #define PF_CONF_MAX_LISTEN 16
 #define PF_CONF_MAX_NBR 256
@@ -618,8 +685,14 @@ struct pf_conf {
 int pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
     size_t errlen);
 
-/* Sets the defaults: no listen address yet, state ".", log info. */
+/* Sets the defaults: no listen address yet, state ".", log info, the
+ * process limits not yet set (pf_conf_settle_limits()). */
 void pf_conf_init(struct pf_conf *c);
+
+/* After the configuration and flags: process limits not configured become
+ * PF_DEFAULT_MAX_STEPS and PF_DEFAULT_MAX_LIFE_S on a free platform, none
+ * on a charged one (money limits it). */
+void pf_conf_settle_limits(struct pf_conf *c);
 
 /*
  * Parses INI text (len bytes; NUL bytes end a line's value) into (c), on
@@ -643,6 +716,12 @@ int pf_conf_add_neighbour(struct pf_conf *c, const char *name,
 /* ---- logging to stderr with levels (pf_log.c, after OpenBSD log.c) ---- */
 
 void log_init(const char *progname, int level);
+/* Log lines go to (path), appended, from now on. Returns 0, or -1 with
+ * errno set. */
+int log_open_file(const char *path);
+/* Log lines go to syslog (daemon facility) from now on, unless a file
+ * was opened; for a daemon that left its terminal. */
+void log_use_syslog(void);
 void log_set_level(int level);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -667,6 +746,17 @@ struct pf_ctl;
 struct pf_ctl *pf_ctl_new(struct pf_platform *pf, struct pf_net *net,
     const char *path, int (*setup)(struct m0_state *s), char *err,
     size_t errlen);
+
+/* What only the daemon knows, for stop, reload and status. Strings are
+ * borrowed until pf_ctl_free(); any field may be NULL. */
+struct pf_ctl_daemon {
+	const char *version, *pubkey, *state_dir;
+	void (*stop)(void *ud);
+	/* Returns 0 or -1, with what it did or why not in msg. */
+	int (*reload)(void *ud, char *msg, size_t len);
+	void *ud;
+};
+void pf_ctl_set_daemon(struct pf_ctl *c, const struct pf_ctl_daemon *d);
 
 /* Closes the socket and its clients and removes the path. Run the loop
  * until it ends, then pf_ctl_free(). */

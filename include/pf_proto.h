@@ -27,6 +27,9 @@ enum pf_msg_type {
 	PF_MSG_INJECT,      /* payload: a messenger (spec A6) */
 	PF_MSG_MINT,        /* payload: an amount (decimal); the reply is a
 			       fresh token in hex, sent once it is durable */
+	PF_MSG_STOP,        /* payload: ""; the daemon stops once answered */
+	PF_MSG_RELOAD,      /* payload: ""; rereads the configuration (as
+			       SIGHUP); the reply says what changed */
 	PF_MSG_REPLY = 100, /* payload: the answer */
 	PF_MSG_ERROR,       /* payload: why not */
 };

@@ -23,6 +23,10 @@
 
 #include <editline/readline.h>
 
+#include <signal.h>
+
+#include "../src/mzero/m0_ops.h"
+#include "m0_opdoc.h"
 #include "money.h"
 #include "pf.h"
 
@@ -30,12 +34,15 @@ struct run {
 	uint64_t first;
 	int first_end;
 	int status;
+	const struct pf_source *src; /* the first process's code */
+	size_t shift;                /* bytes put before it (--fund) */
+	struct pf_platform *pf;
 };
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: m0 [options] FILE | -e CODE | --messenger FILE\n"
 	    "       m0            (interactive)\n"
 	    "options:\n"
@@ -47,7 +54,11 @@ usage(void)
 	    "  --state DIR     give the platform money; identity and ledger "
 	    "in DIR\n"
 	    "  --economy free|charged  (with --state; default free)\n"
-	    "  --fund N        (with --state) deposit N minted units first\n");
+	    "  --fund N        (with --state) deposit N minted units first\n"
+	    "  --reference[=man]  print the operator table of docs/reference.md\n"
+	    "                  (or of m0(7)) and exit\n"
+	    "  -h, --help      this text\n"
+	    "  -V, --version   the version\n");
 }
 
 static void
@@ -60,11 +71,31 @@ static void
 on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 {
 	struct run *r = ud;
-	if (err) {
+	int64_t at = err && id == r->first && r->src
+	    ? m0_state_error_pos(pf_proc_state(p)) - (int64_t)r->shift
+	    : -1;
+	char where[600];
+	if (at >= 0) {
+		/* The token, not the white space before it. */
+		while ((size_t)at < r->src->len &&
+		    (uint8_t)(r->src->text[at] - 33) > 93)
+			at++;
+		if (pf_source_where(r->src, (size_t)at, where, sizeof(where)))
+			at = -1;
+	}
+	if (err && at >= 0) {
+		char *nl = strchr(where, '\n');
+		fflush(stdout);
+		fprintf(stderr, "m0: %.*s: %s%s\n", (int)(nl - where), where,
+		    err, nl);
+	} else if (err) {
 		fflush(stdout);
 		fprintf(stderr, "m0: process %llu: %s\n",
 		    (unsigned long long)id, err);
 	}
+	char hint[200];
+	if (err && r->pf && pf_hint(r->pf, err, hint, sizeof(hint)))
+		fprintf(stderr, "m0: %s\n", hint);
 	if (id == r->first)
 		r->first_end = end;
 }
@@ -165,6 +196,160 @@ fund_code(uv_loop_t *loop, struct pf_platform *pf, long long amount,
 	return 0;
 }
 
+/* ---- the REPL ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint(int sig)
+{
+	interrupted = 1;
+}
+
+/* While a line runs, a timer looks at the Ctrl-C flag: a process that
+ * waits (a timed E) keeps the loop in epoll, which retries on EINTR. */
+static void
+poll_interrupt(uv_timer_t *t)
+{
+	if (interrupted)
+		uv_stop(t->loop);
+}
+
+/* The operators in the order of the operator table, with their help. */
+#define M0__OPNAME(id, name, fn, hidden) name,
+static const char *const op_names[] = {M0_OPS(M0__OPNAME)};
+#undef M0__OPNAME
+#define M0__DOC(name, sig, what) {name, sig, what},
+static const struct {
+	const char *name, *sig, *what;
+} op_doc[] = {M0_OPDOC(M0__DOC)};
+#undef M0__DOC
+#define NOPS (sizeof(op_names) / sizeof(op_names[0]))
+#define NDOC (sizeof(op_doc) / sizeof(op_doc[0]))
+
+static int
+doc_of(const char *name)
+{
+	for (size_t i = 0; i < NDOC; i++)
+		if (!strcmp(op_doc[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* `help`: every operator of the table, one line each; `help NAME`: one. */
+static void
+help(struct pf_platform *pf, const char *arg)
+{
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	size_t al = strcspn(arg, " \t\r\n");
+	for (size_t i = 0; i < NOPS; i++) {
+		if (al && (strlen(op_names[i]) != al ||
+			      strncmp(op_names[i], arg, al)))
+			continue;
+		int d = doc_of(op_names[i]);
+		printf("%-6s %-28s %s\n", op_names[i], d < 0 ? "" : op_doc[d].sig,
+		    d < 0 ? "(no description)" : op_doc[d].what);
+		if (al)
+			return;
+	}
+	if (!al) {
+		printf("Long names (def, dup, sleep, ...) are in longdict, loaded "
+		       "here; a file or messenger\nneeds `longdict (`. "
+		       "help NAME: one entry. quit, exit or ^D: leave.\n"
+		       "docs/reference.md has the whole language.\n");
+		return;
+	}
+	char name[64];
+	snprintf(name, sizeof(name), "%.*s", (int)(al < 63 ? al : 63), arg);
+	if (m0_global_known(pf_global(pf), "longdict", name))
+		printf("%s: in longdict (an alias or utility; see "
+		       "docs/reference.md)\n",
+		    name);
+	else if (m0_global_known(pf_global(pf), "_sys", name))
+		printf("%s: in _sys (see docs/reference.md)\n", name);
+	else
+		printf("%s: no such operator\n", name);
+}
+
+/* Writes s for roff: \ and - escaped, a leading . or ' guarded. */
+static void
+roff(const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", stdout);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", stdout);
+		else if (*s == '-')
+			fputs("\\-", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+/* --reference[=man]: the operator table of docs/reference.md (markdown)
+ * or of m0(7) (roff), generated from the operator table. */
+static int
+reference(const char *form)
+{
+	bool man = form && !strcmp(form, "man");
+	if (form && !man)
+		return 2;
+	if (!man)
+		printf("| operator | stack | what it does |\n|---|---|---|\n");
+	for (size_t i = 0; i < NOPS; i++) {
+		int d = doc_of(op_names[i]);
+		const char *sig = d < 0 ? "" : op_doc[d].sig;
+		const char *what = d < 0 ? "" : op_doc[d].what;
+		if (man) {
+			fputs(".TP\n.B \"", stdout);
+			roff(op_names[i]);
+			fputs("\"\n", stdout);
+			roff(sig);
+			fputs(" \\(em ", stdout);
+			roff(what);
+			putchar('\n');
+			continue;
+		}
+		/* | cannot stand in a table cell, even in backquotes. */
+		printf("| `%s` | `", strcmp(op_names[i], "|") ? op_names[i]
+							: "\\|");
+		for (const char *c = sig; *c; c++)
+			fputs(*c == '|' ? "\\|" : (char[]){*c, 0}, stdout);
+		printf("` | ");
+		for (const char *c = what; *c; c++)
+			fputs(*c == '|' ? "\\|" : (char[]){*c, 0}, stdout);
+		printf(" |\n");
+	}
+	return 0;
+}
+
+static char *
+history_path(void)
+{
+	const char *home = getenv("HOME");
+	char *path = NULL;
+	if (home && *home && asprintf(&path, "%s/.m0_history", home) < 0)
+		path = NULL;
+	return path;
+}
+
+/* The command words of the REPL, at the start of a fresh entry. */
+static bool
+is_word(const char *line, const char *w)
+{
+	size_t n = strlen(w);
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncmp(line, w, n))
+		return false;
+	line += n;
+	while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\n')
+		line++;
+	return *line == 0;
+}
+
 static int
 repl(const struct pf_config *cfg)
 {
@@ -184,10 +369,33 @@ repl(const struct pf_config *cfg)
 	}
 	pf_proc_set_manual(p);
 	bool tty = isatty(0);
-	if (tty)
-		printf("MØ %s — longdict loaded; ^D ends\n", "0.1");
+	char *hist = tty ? history_path() : NULL;
+	if (tty) {
+		using_history();
+		stifle_history(1000);
+		if (hist)
+			read_history(hist);
+		printf("MØ %s — longdict loaded; help lists the operators, "
+		       "quit or ^D leaves\n",
+		    MZERO_VERSION);
+	}
+	/* Ctrl-C sets a flag and interrupts reads (no SA_RESTART). */
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	uv_timer_t poll;
+	uv_timer_init(&loop, &poll);
+	char *entry = NULL; /* the lines of an unfinished entry */
+	size_t elen = 0;
 	for (;;) {
-		char *line = tty ? readline("M0> ") : NULL;
+		/* The prompt shows the stack depth; "..." continues an entry
+		 * with { }, a string or a hex string still open. */
+		char prompt[32] = "  ... ";
+		if (!entry)
+			snprintf(prompt, sizeof(prompt), "M0 %u> ",
+			    m0_state_depth(pf_proc_state(p)));
+		interrupted = 0;
+		char *line = tty ? readline(prompt) : NULL;
 		if (!tty) {
 			size_t cap = 0;
 			ssize_t n = getline(&line, &cap, stdin);
@@ -196,32 +404,105 @@ repl(const struct pf_config *cfg)
 				line = NULL;
 			}
 		}
-		if (!line)
+		if (!line && interrupted && tty) {
+			/* ^C at the prompt drops the entry being typed. */
+			printf("\n");
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			continue;
+		}
+		if (!line && !entry)
 			break;
-		if (tty && *line)
-			add_history(line);
-		char *src, errbuf[256];
-		size_t len;
-		if (pf_load_source(NULL, line, strlen(line), &src, &len, errbuf,
-			sizeof(errbuf))) {
-			fprintf(stderr, "m0: %s\n", errbuf);
+		if (!entry && (is_word(line, "quit") || is_word(line, "exit"))) {
+			free(line);
+			break;
+		}
+		if (!entry && (is_word(line, "help") ||
+				  !strncmp(line, "help ", 5))) {
+			help(pf, line + 4);
 			free(line);
 			continue;
 		}
+		if (tty && line && *line)
+			add_history(line);
+		/* The entry so far, with this line. */
+		size_t ll = line ? strlen(line) : 0;
+		char *ne = realloc(entry, elen + ll + 2);
+		if (!ne) {
+			free(line);
+			break;
+		}
+		entry = ne;
+		if (line) {
+			memcpy(entry + elen, line, ll);
+			elen += ll;
+			entry[elen++] = '\n';
+		}
+		entry[elen] = 0;
+		bool eof = !line;
 		free(line);
-		m0_state_push_code(pf_proc_state(p), src, len);
-		free(src);
+		struct pf_source src;
+		char errbuf[1024];
+		struct m0_syntax syn;
+		if (pf_source_load(&src, NULL, entry, elen, "(repl)", errbuf,
+			sizeof(errbuf))) {
+			fprintf(stderr, "m0: %s\n", errbuf);
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			continue;
+		}
+		if (m0_syntax_check(src.text, src.len, &syn) != M0_OK) {
+			if (syn.incomplete && !eof) {
+				/* More lines; a hex string takes no white
+				 * space, so its lines join without one. */
+				if (src.text[syn.off] == '\\' && elen)
+					entry[--elen] = 0;
+				pf_source_free(&src);
+				continue;
+			}
+			pf_source_check(&src, errbuf, sizeof(errbuf));
+			fprintf(stderr, "m0: %s\n", errbuf);
+			pf_source_free(&src);
+			free(entry);
+			entry = NULL;
+			elen = 0;
+			if (eof)
+				break;
+			continue;
+		}
+		free(entry);
+		entry = NULL;
+		elen = 0;
+		m0_state_push_code(pf_proc_state(p), src.text, src.len);
+		pf_source_free(&src);
+		uv_timer_start(&poll, poll_interrupt, 100, 100);
 		for (;;) {
+			if (interrupted) {
+				pf_proc_interrupt(p);
+				fflush(stdout);
+				fprintf(stderr, "interrupted\n");
+				interrupted = 0;
+			}
 			int st = pf_run_manual(p, cfg->slice);
 			if (st == M0_RUN_DONE)
 				break;
 			uv_run(&loop, st == M0_RUN_BLOCKED ? UV_RUN_ONCE
 							   : UV_RUN_NOWAIT);
 		}
+		uv_timer_stop(&poll);
 		fflush(stdout);
 		/* Let processes submitted by the line run too. */
 		uv_run(&loop, UV_RUN_NOWAIT);
+		if (eof)
+			break;
 	}
+	if (tty && hist)
+		write_history(hist);
+	free(hist);
+	free(entry);
+	uv_close((uv_handle_t *)&poll, NULL);
 	host_close(&loop);
 	uv_loop_close(&loop);
 	return 0;
@@ -240,6 +521,8 @@ main(int argc, char **argv)
 	    {"economy", required_argument, 0, 'E'},
 	    {"fund", required_argument, 0, 'f'},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
+	    {"reference", optional_argument, 0, 'r'},
 	    {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
 	struct pf_config cfg = {0};
@@ -248,7 +531,7 @@ main(int argc, char **argv)
 	long long fund = 0;
 	cfg.slice = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, "e:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			code = optarg;
@@ -276,7 +559,7 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			if (strcmp(optarg, "free") && strcmp(optarg, "charged")) {
-				usage();
+				usage(stderr);
 				return 2;
 			}
 			mcfg.charged = strcmp(optarg, "charged") == 0;
@@ -285,20 +568,25 @@ main(int argc, char **argv)
 			fund = strtoll(optarg, NULL, 10);
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
 			return 0;
+		case 'V':
+			printf("m0 (mzero) %s\n", MZERO_VERSION);
+			return 0;
+		case 'r':
+			return reference(optarg);
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (cfg.slice <= 0 || fund < 0 || ((fund || mcfg.charged) && !state)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	int nsrc = (code != NULL) + (msgr_file != NULL) + (optind < argc);
 	if (nsrc > 1 || argc - optind > 1) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	getrandom(&cfg.hid, sizeof(cfg.hid), 0);
@@ -306,9 +594,11 @@ main(int argc, char **argv)
 	if (nsrc == 0)
 		return repl(&cfg);
 
-	char *src = NULL, *data = NULL, errbuf[512];
+	char *src = NULL, *data = NULL, errbuf[1024];
 	size_t srclen = 0, datalen = 0;
 	struct m0_msg msg = {0};
+	struct pf_source source = {0};
+	struct run r = {0};
 	if (msgr_file) {
 		if (pf_read_file(msgr_file, &src, &srclen)) {
 			fprintf(stderr, "m0: %s: %s\n", msgr_file,
@@ -324,13 +614,16 @@ main(int argc, char **argv)
 		}
 	} else {
 		const char *path = code ? NULL : argv[optind];
-		if (pf_load_source(path, code, code ? strlen(code) : 0, &src,
-			&srclen, errbuf, sizeof(errbuf))) {
+		if (pf_source_load(&source, path, code, code ? strlen(code) : 0,
+			NULL, errbuf, sizeof(errbuf)) ||
+		    pf_source_check(&source, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "m0: %s\n", errbuf);
+			pf_source_free(&source);
 			return 2;
 		}
-		msg.code = (const uint8_t *)src;
-		msg.code_len = (uint32_t)srclen;
+		r.src = &source;
+		msg.code = (const uint8_t *)source.text;
+		msg.code_len = (uint32_t)source.len;
 		getrandom(&msg.queue, sizeof(msg.queue), 0);
 	}
 	if (data_file) {
@@ -352,15 +645,16 @@ main(int argc, char **argv)
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	struct run r = {0};
 	struct pf_platform *pf = host_open(&loop, &cfg, state, &mcfg);
 	if (!pf)
 		return 1;
+	r.pf = pf;
 	pf_set_end(pf, on_end, &r);
+	size_t before = msg.code_len;
 	if (fund && fund_code(&loop, pf, fund, &msg, &src))
 		return 1;
+	r.shift = msg.code_len - before;
 	int err = pf_spawn(pf, &msg, NULL, setup_run, NULL, &r.first);
-	free(src);
 	free(data);
 	if (err) {
 		fprintf(stderr, "m0: cannot start the messenger: %s\n",
@@ -370,6 +664,8 @@ main(int argc, char **argv)
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	fflush(stdout);
+	free(src);
+	pf_source_free(&source);
 	host_close(&loop);
 	uv_loop_close(&loop);
 	return r.first_end == M0_END_ERROR || r.first_end == M0_END_FATAL ||

@@ -11,10 +11,13 @@
  *   neighbours        the configured neighbours
  *   inject FILE       run a messenger there (its _ori is the console)
  *   mint AMOUNT       a fresh token of the platform's money, in hex
+ *   reload            reread the configuration (as SIGHUP)
+ *   stop              stop the daemon cleanly (as SIGTERM)
  *
- * The default socket is ./control (the daemon's default state directory
- * is the working directory). Exit status: 0 done, 1 refused or failed,
- * 2 usage.
+ * Without -s or -S the socket is $MZERO_STATE/control, else ./control
+ * when there is one (a daemon run here by hand), else the installed
+ * daemon's, /var/lib/mzero/control. Exit status: 0 done, 1 refused or
+ * failed, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,12 +49,21 @@ static const struct cmd_entry cmds[] = {
     {"neighbours", "neighbors", PF_MSG_NEIGHBOURS, 0, true, "neighbours"},
     {"inject", NULL, PF_MSG_INJECT, 1, false, "inject FILE"},
     {"mint", NULL, PF_MSG_MINT, 1, false, "mint AMOUNT   (prints a token in hex)"},
+    {"reload", NULL, PF_MSG_RELOAD, 0, false, "reload        (reread the configuration)"},
+    {"stop", NULL, PF_MSG_STOP, 0, false, "stop          (stop the daemon)"},
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: m0ctl [-s STATEDIR | -S SOCKET] [--json] COMMAND\n"
+		   "  -s STATEDIR  the daemon's state directory (default: "
+		   "$MZERO_STATE,\n"
+		   "               ./control if there, else " PF_STATE_DIR ")\n"
+		   "  -S SOCKET    the control socket itself\n"
+		   "  --json       JSON answers (status, ps, neighbours)\n"
+		   "  -h, --help   this text\n"
+		   "  -V, --version  the version\n"
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
@@ -61,12 +73,19 @@ usage(FILE *f)
 static int
 build_messenger(const char *path, uint8_t **out, size_t *len)
 {
-	char *src, err[512];
+	char *src, err[1024];
 	size_t srclen;
-	if (pf_load_source(path, NULL, 0, &src, &srclen, err, sizeof(err))) {
+	struct pf_source source;
+	if (pf_source_load(&source, path, NULL, 0, NULL, err, sizeof(err)) ||
+	    pf_source_check(&source, err, sizeof(err))) {
 		fprintf(stderr, "m0ctl: %s\n", err);
+		pf_source_free(&source);
 		return -1;
 	}
+	src = source.text;
+	srclen = source.len;
+	source.text = NULL;
+	pf_source_free(&source);
 	struct m0_msg m = {.code = (const uint8_t *)src,
 	    .code_len = (uint32_t)srclen};
 	if (srclen > PF_PROTO_MAX - 64 ||
@@ -88,11 +107,12 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
-	const char *sock = NULL, *state = ".";
+	const char *sock = NULL, *state = NULL;
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:S:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:S:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			state = optarg;
@@ -105,6 +125,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("m0ctl (mzero) %s\n", MZERO_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -140,7 +163,7 @@ main(int argc, char **argv)
 	char path[1100], err[1200], *text;
 	size_t rlen;
 	uint32_t rtype;
-	snprintf(path, sizeof(path), "%s/%s", state, PF_CONTROL_NAME);
+	pf_ctl_default_path(state, path, sizeof(path));
 	if (pf_ctl_call(sock ? sock : path, ce->type, payload, plen, &rtype,
 		&text, &rlen, err, sizeof(err))) {
 		fprintf(stderr, "m0ctl: %s\n", err);

@@ -18,16 +18,29 @@
  * its control socket and the messenger's code starts with a deposit of
  * that token, so it arrives with money (docs/money.md).
  *
- * Exit status: 0 when the messenger was sent, 1 when it could not be, 2
- * for usage errors.
+ * Errors come home: unless --no-report, the code starts with an `_err`
+ * written in MØ (report_code below) that sends the error's text back to
+ * us before the default handler ends the process, unless the messenger
+ * handles the error itself (inside `H`, or with an `_err` of its own).
+ * Over UDP it answers our address as the target saw it (so from any
+ * platform the messenger hops to), over TCP its `_ori`.
+ *
+ * Exit status: 0 when the messenger was sent and something came back (or
+ * --no-reply), 1 when it could not be sent, no platform took it, or it
+ * failed with an error it did not handle, 2 for usage errors, 3 when
+ * nothing came back within the wait.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "pf.h"
 #include "pf_proto.h"
@@ -41,6 +54,10 @@ struct inject {
 	uv_timer_t wait, idle;
 	bool use_tcp;
 	int sent;   /* 1 sent, -1 failed */
+	bool refused;      /* ICMP port unreachable, or no TCP listener */
+	bool remote_err;   /* an error report came home */
+	char report[256];  /* its text */
+	const char *target;
 	uint64_t idle_ms;
 	long replies; /* stop after this many; 0: no limit */
 	long got;
@@ -58,19 +75,101 @@ usage(FILE *f)
 	    "usage: m0inject [-t HOST[:PORT]] [--tcp] [-w SECONDS] "
 	    "[--idle SECONDS]\n"
 	    "                [--data FILE] [--queue KEY] (FILE | -e CODE)\n"
-	    "  -t HOST[:PORT]   platform (default 127.0.0.1:19760; IPv6 as "
-	    "[ADDR]:PORT)\n"
+	    "  -t HOST[:PORT]   platform (default 127.0.0.1:19760; a host name,\n"
+	    "                   or IPv6 as [ADDR]:PORT)\n"
 	    "  --tcp            send over TCP (default UDP)\n"
 	    "  -w, --wait S     print replies for at most S seconds (default 5)\n"
 	    "  --idle S         stop when nothing came for S seconds "
 	    "(default 1)\n"
 	    "  --replies N      stop after N replies\n"
+	    "  --no-reply       fire and forget: nothing back is no failure\n"
+	    "  --no-report      do not add the _err that reports errors home\n"
 	    "  --data FILE      data field of the messenger\n"
 	    "  --queue KEY      queue key, 16 hex digits (default: random)\n"
 	    "  --fund N         mint N units at the target (same host) and\n"
 	    "                   deposit them first\n"
 	    "  -s STATEDIR, -S SOCKET  the target's control socket for --fund\n"
-	    "                   (default ./control)\n");
+	    "                   (default " PF_STATE_DIR "/control)\n"
+	    "  -h, --help       this text\n"
+	    "  -V, --version    the version\n"
+	    "exit: 0 sent and answered, 1 not sent or failed there, 2 usage,\n"
+	    "      3 nothing came back within the wait\n");
+}
+
+/*
+ * The error handler put before the messenger's code (MØ only). On an
+ * error it counts the null frames of the exec stack (H and handler
+ * frames): more than its own means an H will catch the error, so it
+ * stops as the default `_err` does. Otherwise it sends
+ * "\x1bM0ERR NAME OBJECT" on KEY (to us) and stops. The object is shown
+ * as the platform logs it: a name as itself, an operator as --NAME--
+ * (found by value in the system dict, the bottom of the dict stack),
+ * anything else in its external form.
+ */
+static const char report_code[] =
+    " 3 _stk 0 1 I ` { 2 I X G null = { 1 + } {} ? } L X P 1 >\n"
+    " _ori null = |\n"
+    " { Z } {\n"
+    "  D ( . X 'nm X : . X 'ob X :\n"
+    "  %s\n"
+    "  \"\\x1bM0ERR \" . 'nm G _cts + \" \" +\n"
+    "  . 'ob G Y 'oper =\n"
+    "   { \"?\" 2 _stk 0 G { . 'ob G = { X P _cts } { P } ? } L\n"
+    "     \"--\" X + \"--\" + }\n"
+    "   { . 'ob G 0 I Y 'name = { _cts } { _cte } ? } ?\n"
+    "  + $ ) Z\n"
+    " } ?\n";
+
+/* The key back to us: over UDP our address as the target sees it (the
+ * source address the kernel picks to reach it), on the interface the
+ * messenger came in on; else (TCP, or unknown) `_ori`. */
+static int
+report_prefix(const struct sockaddr_storage *to, bool tcp, int port,
+    char *buf, size_t len)
+{
+	char key[200] = "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G !";
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	int fd = tcp ? -1 : socket(to->ss_family, SOCK_DGRAM, 0);
+	if (fd >= 0 &&
+	    !connect(fd, (const struct sockaddr *)to,
+		to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					  : sizeof(struct sockaddr_in)) &&
+	    !getsockname(fd, (struct sockaddr *)&me, &ml)) {
+		char host[INET6_ADDRSTRLEN + 2] = "\"";
+		if (me.ss_family == AF_INET) {
+			snprintf(host, sizeof(host), "%lu",
+			    (unsigned long)ntohl(
+				((struct sockaddr_in *)&me)->sin_addr.s_addr));
+		} else {
+			inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)&me)->sin6_addr, host + 1,
+			    sizeof(host) - 2);
+			strcat(host, "\"");
+		}
+		snprintf(key, sizeof(key),
+		    "[%s %d] _ori 1 G {} _cha 'udpip G '_key G !", host, port);
+	}
+	if (fd >= 0)
+		close(fd);
+	/* `_err` is the handler as a string, not a procedure: executable
+	 * strings run as code, and its bytes cost a charged platform's
+	 * memory rent a fraction of what the parsed procedure would. */
+	char body[2048];
+	int bn = snprintf(body, sizeof(body), report_code, key);
+	if (bn < 0 || (size_t)bn >= sizeof(body))
+		return -1;
+	size_t n = 0;
+	n += (size_t)snprintf(buf, len, ". '_err \"");
+	for (int i = 0; i < bn && n + 4 < len; i++) {
+		if (body[i] == '"' || body[i] == '\\')
+			buf[n++] = '\\';
+		buf[n++] = body[i] == '\n' ? ' ' : body[i];
+	}
+	if (n + 8 >= len)
+		return -1;
+	n += (size_t)snprintf(buf + n, len - n, "\" :\n");
+	return (int)n;
 }
 
 static void
@@ -94,10 +193,42 @@ got_something(struct inject *in)
 static void
 got_reply(struct inject *in)
 {
-	if (in->replies && ++in->got >= in->replies)
+	if (++in->got >= in->replies && in->replies)
 		stop(in);
 	else
 		got_something(in);
+}
+
+#define REPORT_MARK "\x1bM0ERR "
+
+/* An error report from report_code goes to stderr and ends the wait. */
+static bool
+error_report(struct inject *in, const uint8_t *p, size_t len,
+    const struct sockaddr *from)
+{
+	size_t ml = sizeof(REPORT_MARK) - 1;
+	/* A platform may frame the text as a messenger with empty code and
+	 * the text as its data. */
+	struct m0_msg m;
+	size_t used;
+	if (m0_wire_decode(p, len, UINT32_MAX, &m, &used) == M0_WIRE_OK &&
+	    used == len && m.code_len == 0 && m.data) {
+		p = m.data;
+		len = m.data_len;
+	}
+	if (len < ml || memcmp(p, REPORT_MARK, ml))
+		return false;
+	char where[80];
+	if (from)
+		pf_format_sa(from, where, sizeof(where));
+	fflush(stdout);
+	fprintf(stderr, "m0inject: %s: %.*s\n", from ? where : in->target,
+	    (int)(len - ml), (const char *)p + ml);
+	in->remote_err = true;
+	snprintf(in->report, sizeof(in->report), "%.*s", (int)(len - ml),
+	    (const char *)p + ml);
+	stop(in);
+	return true;
 }
 
 /* A messenger prints as its code; one with empty code and a data field
@@ -132,10 +263,19 @@ static void
 udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
     const struct sockaddr *from, unsigned flags)
 {
+	struct inject *in = h->data;
+	if (n == UV_ECONNREFUSED) {
+		/* ICMP port unreachable (IP_RECVERR): nothing listens there. */
+		in->refused = true;
+		stop(in);
+		return;
+	}
 	if (n < 0 || !from)
 		return;
+	if (error_report(in, (const uint8_t *)buf->base, (size_t)n, from))
+		return;
 	print_reply((const uint8_t *)buf->base, (size_t)n);
-	got_reply(h->data);
+	got_reply(in);
 }
 
 static void
@@ -171,6 +311,15 @@ tcp_drain(struct inject *in, bool eof)
 		if (framed && (need == 0 || need > have) && !eof &&
 		    need < (64u << 20))
 			break; /* wait for the rest of a messenger */
+		if (!framed && error_report(in, p, have, NULL)) {
+			off += have;
+			continue;
+		}
+		if (framed && need && need <= have &&
+		    error_report(in, p, need, NULL)) {
+			off += need;
+			continue;
+		}
 		if (framed && need && need <= have) {
 			print_reply(p, need);
 			off += need;
@@ -217,7 +366,11 @@ tcp_connected(uv_connect_t *req, int status)
 {
 	struct inject *in = req->data;
 	if (status < 0) {
-		fprintf(stderr, "m0inject: connect: %s\n", uv_strerror(status));
+		if (status == UV_ECONNREFUSED)
+			in->refused = true;
+		else
+			fprintf(stderr, "m0inject: connect to %s: %s\n",
+			    in->target, uv_strerror(status));
 		in->sent = -1;
 		stop(in);
 		return;
@@ -300,6 +453,49 @@ close_cb(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* Binds the UDP socket (any address of the target's family, a free
+ * port) and asks for ICMP errors, so that a port where nothing listens
+ * shows as ECONNREFUSED in udp_recv. Returns the port, or a libuv error. */
+static int
+udp_open(struct inject *in, const struct sockaddr_storage *to)
+{
+	struct sockaddr_storage any;
+	pf_parse_hostport(to->ss_family == AF_INET6 ? "[::]:1" : "0.0.0.0:1",
+	    &any);
+	((struct sockaddr_in *)&any)->sin_port = 0; /* same offset in v6 */
+	uv_udp_init(&in->loop, &in->udp);
+	in->udp.data = in;
+	int e = uv_udp_bind(&in->udp, (struct sockaddr *)&any, 0);
+	uv_os_fd_t fd;
+	if (!e && !uv_fileno((uv_handle_t *)&in->udp, &fd)) {
+		int on = 1;
+		if (to->ss_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+		else
+			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+	}
+	struct sockaddr_storage me;
+	int ml = sizeof(me);
+	if (!e)
+		e = uv_udp_getsockname(&in->udp, (struct sockaddr *)&me, &ml);
+	return e ? e : ntohs(((struct sockaddr_in *)&me)->sin_port);
+}
+
+/* Puts (pre) of (pl) bytes before *src. Returns 0, or -1 out of memory. */
+static int
+prepend(char **src, size_t *srclen, const char *pre, size_t pl)
+{
+	char *both = malloc(pl + *srclen + 1);
+	if (!both)
+		return -1;
+	memcpy(both, pre, pl);
+	memcpy(both + pl, *src, *srclen + 1);
+	free(*src);
+	*src = both;
+	*srclen += pl;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,20 +504,23 @@ main(int argc, char **argv)
 	    {"wait", required_argument, 0, 'w'},
 	    {"idle", required_argument, 0, 'i'},
 	    {"replies", required_argument, 0, 'r'},
+	    {"no-reply", no_argument, 0, 'n'},
+	    {"no-report", no_argument, 0, 'R'},
 	    {"data", required_argument, 0, 'd'},
 	    {"queue", required_argument, 0, 'q'},
 	    {"fund", required_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *target = "127.0.0.1", *code = NULL, *data_file = NULL;
 	uint64_t wait_ms = 5000, queue = 0;
 	bool idle_set = false;
-	bool have_queue = false;
+	bool have_queue = false, no_reply = false, report = true;
 	long long fund = 0;
-	const char *state = ".", *sock = NULL;
+	const char *state = NULL, *sock = NULL;
 	in.idle_ms = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, "t:w:e:s:S:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:w:e:s:S:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			target = optarg;
@@ -345,6 +544,12 @@ main(int argc, char **argv)
 				goto bad;
 			break;
 		}
+		case 'n':
+			no_reply = true;
+			break;
+		case 'R':
+			report = false;
+			break;
 		case 'e':
 			code = optarg;
 			break;
@@ -374,6 +579,9 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("m0inject (mzero) %s\n", MZERO_VERSION);
+			return 0;
 		default:
 			goto bad;
 		}
@@ -382,40 +590,58 @@ main(int argc, char **argv)
 		goto bad;
 	struct sockaddr_storage to;
 	if (pf_parse_hostport(target, &to)) {
-		fprintf(stderr, "m0inject: -t: not HOST[:PORT]: %s\n", target);
+		fprintf(stderr, "m0inject: -t: not HOST[:PORT], or no such "
+				"host: %s\n",
+		    target);
 		return 2;
 	}
+	char tname[80];
+	pf_format_sa((struct sockaddr *)&to, tname, sizeof(tname));
+	in.target = tname;
 
-	char *src, *data = NULL, err[512];
+	char *src, *data = NULL, err[1024];
 	size_t srclen, datalen = 0;
 	const char *path = code ? NULL : argv[optind];
-	if (pf_load_source(path, code, code ? strlen(code) : 0, &src, &srclen,
-		err, sizeof(err))) {
+	struct pf_source source;
+	/* A syntax error is found here, with its place, not at the target. */
+	if (pf_source_load(&source, path, code, code ? strlen(code) : 0, NULL,
+		err, sizeof(err)) ||
+	    pf_source_check(&source, err, sizeof(err))) {
 		fprintf(stderr, "m0inject: %s\n", err);
+		pf_source_free(&source);
 		return 2;
 	}
+	src = source.text;
+	srclen = source.len;
+	source.text = NULL;
+	pf_source_free(&source);
 	if (data_file && pf_read_file(data_file, &data, &datalen)) {
 		fprintf(stderr, "m0inject: %s: %s\n", data_file, strerror(errno));
 		return 2;
 	}
 	if (!have_queue && getrandom(&queue, sizeof(queue), 0) != sizeof(queue))
 		return 1;
-	if (fund) {
+	uv_loop_init(&in.loop);
+	int e = 0, port = 0;
+	if (!in.use_tcp && (port = udp_open(&in, &to)) < 0)
+		e = port;
+	if (!e && fund) {
 		char ctl[1100];
 		size_t pl;
-		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
+		pf_ctl_default_path(state, ctl, sizeof(ctl));
 		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
-		char *both = pre ? malloc(pl + srclen + 1) : NULL;
-		if (!both) {
+		if (!pre || prepend(&src, &srclen, pre, pl)) {
 			free(pre);
 			return 1;
 		}
-		memcpy(both, pre, pl);
-		memcpy(both + pl, src, srclen + 1);
 		free(pre);
-		free(src);
-		src = both;
-		srclen += pl;
+	}
+	if (!e && report) {
+		/* Before the deposit, so that a refused token is reported. */
+		char pre[2048];
+		int pl = report_prefix(&to, in.use_tcp, port, pre, sizeof(pre));
+		if (pl < 0 || prepend(&src, &srclen, pre, (size_t)pl))
+			return 1;
 	}
 	if (srclen > (64u << 20) || datalen > (64u << 20)) {
 		fprintf(stderr, "m0inject: messenger too large\n");
@@ -436,28 +662,20 @@ main(int argc, char **argv)
 	free(src);
 	free(data);
 
-	uv_loop_init(&in.loop);
 	uv_timer_init(&in.loop, &in.wait);
 	uv_timer_init(&in.loop, &in.idle);
 	in.wait.data = in.idle.data = &in;
-	int e;
-	if (in.use_tcp) {
+	if (e) {
+		/* the UDP socket could not be opened */
+	} else if (in.use_tcp) {
 		uv_tcp_init(&in.loop, &in.tcp);
 		in.tcp.data = &in;
 		in.creq.data = &in;
 		e = uv_tcp_connect(&in.creq, &in.tcp, (struct sockaddr *)&to,
 		    tcp_connected);
 	} else {
-		struct sockaddr_storage any;
-		pf_parse_hostport(to.ss_family == AF_INET6 ? "[::]:1" : "0.0.0.0:1",
-		    &any);
-		((struct sockaddr_in *)&any)->sin_port = 0; /* same offset in v6 */
-		uv_udp_init(&in.loop, &in.udp);
-		in.udp.data = &in;
 		uv_buf_t b = uv_buf_init((char *)in.msg, (unsigned)in.msglen);
-		e = uv_udp_bind(&in.udp, (struct sockaddr *)&any, 0);
-		if (!e)
-			e = uv_udp_recv_start(&in.udp, udp_alloc, udp_recv);
+		e = uv_udp_recv_start(&in.udp, udp_alloc, udp_recv);
 		if (!e) {
 			e = uv_udp_try_send(&in.udp, &b, 1, (struct sockaddr *)&to);
 			e = e == (int)in.msglen ? 0 : (e < 0 ? e : UV_EMSGSIZE);
@@ -465,7 +683,7 @@ main(int argc, char **argv)
 		in.sent = e ? -1 : 1;
 	}
 	if (e) {
-		fprintf(stderr, "m0inject: send to %s: %s\n", target,
+		fprintf(stderr, "m0inject: send to %s: %s\n", tname,
 		    uv_strerror(e));
 		in.sent = -1;
 	} else {
@@ -478,7 +696,32 @@ main(int argc, char **argv)
 	uv_loop_close(&in.loop);
 	free(in.msg);
 	free(in.rx);
-	return in.sent == 1 ? 0 : 1;
+	if (in.refused) {
+		fprintf(stderr, "m0inject: no platform at %s\n", tname);
+		return 1;
+	}
+	if (in.remote_err) {
+		/* A name the REPL knows: say where it lives. */
+		uv_loop_t l;
+		uv_loop_init(&l);
+		struct pf_platform *pf = pf_new(&l, NULL);
+		char hint[200];
+		if (pf && pf_hint(pf, in.report, hint, sizeof(hint)))
+			fprintf(stderr, "m0inject: %s\n", hint);
+		if (pf)
+			pf_free(pf);
+		uv_loop_close(&l);
+		return 1;
+	}
+	if (in.sent != 1)
+		return 1;
+	if (!in.got && !in.rxlen && !no_reply) {
+		fprintf(stderr, "m0inject: warning: nothing came back from %s "
+				"within the wait (--no-reply if none is due)\n",
+		    tname);
+		return 3;
+	}
+	return 0;
 bad:
 	usage(stderr);
 	return 2;

@@ -45,6 +45,8 @@ struct daemon {
 	int64_t started_us;
 	int lock_fd;
 	struct pf_host host; /* platform, bank, money, exchange */
+	char pubkey[65];        /* hex, for m0ctl status */
+	char state_abs[4096];   /* the state directory, absolute */
 };
 
 static void
@@ -52,8 +54,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]...\n"
-	    "               [-s STATEDIR] [-f] [-n] [-p] [-v]\n"
-	    "  -c FILE     configuration (INI; see docs/platform.md)\n"
+	    "               [-s STATEDIR] [--economy free|charged] [--log FILE]\n"
+	    "               [-f] [-n] [-p] [-v]\n"
+	    "  -c FILE     configuration (INI; see docs/platform.md; the unit\n"
+	    "              passes " PF_CONF_PATH ")\n"
 	    "  -l ADDR:PORT  listen for UDP and TCP (repeatable; IPv6 as\n"
 	    "              [ADDR]:PORT; default 127.0.0.1:19760; broadcast\n"
 	    "              reaches only 0.0.0.0:PORT)\n"
@@ -65,7 +69,11 @@ usage(FILE *f)
 	    "  -f          stay in the foreground\n"
 	    "  -n          check the configuration and exit\n"
 	    "  -p          print this platform's public key and exit\n"
-	    "  -v          log debug messages\n");
+	    "  --log FILE  log to FILE (default: stderr, the journal under\n"
+	    "              systemd, syslog once daemonised)\n"
+	    "  -v          log debug messages\n"
+	    "  -h, --help  this text\n"
+	    "  -V, --version  the version\n");
 }
 
 /* ---- the console family and the end of processes ---- */
@@ -136,23 +144,49 @@ loopback(const struct sockaddr_storage *ss)
 	return (ntohl(((struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
 }
 
-static void
-reload(struct daemon *d)
+/* SIGHUP and m0ctl reload; (msg) says what happened. */
+static int
+reload_msg(void *ud, char *msg, size_t len)
 {
+	struct daemon *d = ud;
 	struct pf_conf c;
 	char err[400];
 	pf_conf_init(&c);
 	if (d->conf_path && pf_conf_load(&c, d->conf_path, err, sizeof(err))) {
-		log_warnx("reload: %s; neighbours unchanged", err);
-		return;
+		snprintf(msg, len, "reload: %s; neighbours unchanged", err);
+		log_warnx("%s", msg);
+		return -1;
 	}
-	if (apply_nbr_flags(d, &c))
-		return;
+	if (apply_nbr_flags(d, &c)) {
+		snprintf(msg, len, "reload: bad -N; neighbours unchanged");
+		return -1;
+	}
 	int e = pf_net_set_neighbours(d->net, c.nbr, c.nnbr);
 	if (e)
-		log_warnx("reload: %s", pf_strerror(e));
+		snprintf(msg, len, "reload: %s", pf_strerror(e));
 	else
-		log_info("reload: %zu neighbours", c.nnbr);
+		snprintf(msg, len, "reload: %zu neighbours", c.nnbr);
+	if (e)
+		log_warnx("%s", msg);
+	else
+		log_info("%s", msg);
+	return e ? -1 : 0;
+}
+
+static void
+reload(struct daemon *d)
+{
+	char msg[400];
+	reload_msg(d, msg, sizeof(msg));
+}
+
+/* m0ctl stop, once its answer is written. */
+static void
+stop_daemon(void *ud)
+{
+	struct daemon *d = ud;
+	log_info("m0ctl stop: shutting down");
+	uv_stop(&d->loop);
 }
 
 /* ---- state directory: lock and identity ---- */
@@ -205,9 +239,9 @@ host_open(struct daemon *d)
 	}
 	d->pf = d->host.pf;
 	struct money_bank *b = d->host.bank;
-	char hex[65];
-	sodium_bin2hex(hex, sizeof(hex), money_ident_pk(b->ident), 32);
-	log_info("identity %s", hex);
+	sodium_bin2hex(d->pubkey, sizeof(d->pubkey), money_ident_pk(b->ident),
+	    32);
+	log_info("identity %s", d->pubkey);
 	if (b->lost_at_open)
 		log_warnx("money: %lld units held by processes were lost when "
 			  "the platform last stopped (crash)",
@@ -261,15 +295,17 @@ main(int argc, char **argv)
 {
 	static struct daemon d;
 	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-	    {"economy", required_argument, 0, 'E'}, {0, 0, 0, 0}};
-	const char *economy = NULL;
+	    {"economy", required_argument, 0, 'E'},
+	    {"log", required_argument, 0, 'L'},
+	    {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
+	const char *economy = NULL, *logpath = NULL;
 	const char *state = NULL;
 	char **listens = calloc((size_t)argc, sizeof(char *));
 	int nl = 0, foreground = 0, check = 0, verbose = 0, pubkey = 0, c;
 	d.nbr_flags = calloc((size_t)argc, sizeof(char *));
 	if (!listens || !d.nbr_flags)
 		return 1;
-	while ((c = getopt_long(argc, argv, "c:l:N:s:fnpvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:N:s:fnpvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.conf_path = optarg;
@@ -298,8 +334,14 @@ main(int argc, char **argv)
 		case 'E':
 			economy = optarg;
 			break;
+		case 'L':
+			logpath = optarg;
+			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mdaemon (mzero) %s\n", MZERO_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -311,6 +353,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("mdaemon", verbose ? PF_LOG_DEBUG : PF_LOG_INFO);
+	if (logpath && log_open_file(logpath)) {
+		log_warn("--log %s", logpath);
+		return 1;
+	}
 	char err[400];
 	pf_conf_init(&d.conf);
 	if (d.conf_path && pf_conf_load(&d.conf, d.conf_path, err, sizeof(err))) {
@@ -333,6 +379,7 @@ main(int argc, char **argv)
 		log_warnx("--%s", err);
 		return 2;
 	}
+	pf_conf_settle_limits(&d.conf);
 	if (!d.conf.nlisten)
 		pf_parse_hostport("127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
 	if (d.conf.accept < 0) {
@@ -348,6 +395,11 @@ main(int argc, char **argv)
 		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
 		    d.conf.nlisten, d.conf.nnbr,
 		    d.conf.accept ? "any" : "neighbours");
+		printf("limits per process: %llu steps, %lld s (0: none), "
+		       "economy %s\n",
+		    (unsigned long long)d.conf.pf.max_steps,
+		    (long long)(d.conf.pf.max_life_us / 1000000),
+		    d.conf.money.charged ? "charged" : "free");
 		return 0;
 	}
 
@@ -371,6 +423,8 @@ main(int argc, char **argv)
 		return 1;
 	if (!foreground && daemon(1, 1))
 		fatal("daemon");
+	if (!foreground)
+		log_use_syslog(); /* stderr is no one's now (unless --log) */
 	write_pid(&d);
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&d.loop);
@@ -426,6 +480,10 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	pf_ctl_set_daemon(d.ctl, &(struct pf_ctl_daemon){
+	    .version = MZERO_VERSION, .pubkey = d.pubkey,
+	    .state_dir = d.conf.state_dir, .stop = stop_daemon,
+	    .reload = reload_msg, .ud = &d});
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	for (int i = 0; i < 4; i++) {
 		uv_signal_init(&d.loop, &d.sig[i]);

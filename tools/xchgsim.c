@@ -19,14 +19,31 @@
 #include "sim.h"
 
 static void
-usage(void)
+usage_to(FILE *f, int status)
 {
-	fprintf(stderr,
+	fprintf(f,
 	        "usage: xchgsim [-n N] [-e EPOCHS] [-s SEED] [-t ring|random]\n"
 	        "               [-d DEGREE] [-m MESSENGERS] "
 	        "[-S calm|greedy|inflate|all]\n"
-	        "               [--csv DIR] [--plot DIR]\n");
-	exit(2);
+	        "               [--csv DIR] [--plot DIR]\n"
+	        "  -n N          platforms (default 100)\n"
+	        "  -e EPOCHS     price epochs to run (default 300)\n"
+	        "  -s SEED       random seed (default 1)\n"
+	        "  -t ring|random  topology (default ring with chords)\n"
+	        "  -d DEGREE     links per platform (default 2)\n"
+	        "  -m MESSENGERS messengers per platform and epoch (default 10)\n"
+	        "  -S SCENARIO   calm, greedy, inflate or all (default all)\n"
+	        "  --csv DIR     write the series as CSV into DIR\n"
+	        "  --plot DIR    draw the four plots into DIR (gnuplot)\n"
+	        "  -h, --help    this text\n"
+	        "  -V, --version the version\n");
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 int
@@ -35,6 +52,8 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"csv", required_argument, NULL, 'c'},
 	    {"plot", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sim_cfg cfg = {.n = 100,
@@ -50,7 +69,7 @@ main(int argc, char **argv)
 	struct sim *s;
 	int c, ok;
 
-	while ((c = getopt_long(argc, argv, "n:e:s:t:d:m:S:", opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "n:e:s:t:d:m:S:hV", opts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'n':
@@ -94,6 +113,12 @@ main(int argc, char **argv)
 		case 'p':
 			plot = optarg;
 			break;
+		case 'h':
+			usage_to(stdout, 0);
+			break;
+		case 'V':
+			printf("xchgsim (mzero) %s\n", MZERO_VERSION);
+			return 0;
 		default:
 			usage();
 		}

@@ -265,6 +265,9 @@ raise_error(struct m0_state *s, int err)
 {
 	struct m0_value obj = s->errset ? s->errobj : s->cur;
 	s->errset = 0;
+	/* Where in the code field: the token it last began to read (inside
+	 * a procedure, the one that called it), for FILE:LINE:COL. */
+	s->errpos = s->codepos;
 	s->lasterr = err;
 	s->errobj = obj;
 	if (handler_unprotected(s))
@@ -393,6 +396,14 @@ m0_state_resume_error(struct m0_state *s, int err)
 {
 	s->blocked = false;
 	(void)raise_error(s, err); /* an unhandled one ends the process */
+}
+
+void
+m0_state_interrupt(struct m0_state *s)
+{
+	s->blocked = false;
+	while (s->esp > 0 && s->es[s->esp - 1].kind != M0_FBASE)
+		s->esp--;
 }
 
 void

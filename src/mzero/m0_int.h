@@ -234,6 +234,8 @@ struct m0_state {
 	struct m0_value errobj;  /* last error object */
 	int lasterr;
 	int errset;              /* the operator set errobj itself */
+	int64_t errpos;          /* last error's token in the code, or -1 */
+	int64_t codepos;         /* where the last code-field token began */
 	struct m0_value cur;     /* the operator being executed */
 	char *errtext;
 	/* The first stacks live in the same allocation as the state, so a

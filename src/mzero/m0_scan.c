@@ -6,6 +6,10 @@
  * Allocation cannot collect here (see m0_heap.c), so the half-built
  * procedures in the temporary vector are safe; on M0__ENOMEM the position
  * is left unchanged and the VM rescans after collecting.
+ *
+ * With no state (s == NULL) the scanner only reads: m0_syntax_check()
+ * uses that to say where the first syntax error is and why, for tools
+ * that report FILE:LINE:COL before a messenger runs.
  */
 #include <stdlib.h>
 
@@ -167,7 +171,7 @@ scan_string(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 			j++;
 		}
 	}
-	int err = m0__new_string(s, false, buf, n, out);
+	int err = s ? m0__new_string(s, false, buf, n, out) : M0_OK;
 	free(buf);
 	if (!err)
 		*i = j;
@@ -195,6 +199,10 @@ scan_hex(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 		*i = j < len ? j + 1 : len;
 		return M0_ESYNTAX;
 	}
+	if (!s) {
+		*i = j + 1;
+		return M0_OK;
+	}
 	uint8_t *buf = malloc(nd / 2 + 1);
 	if (!buf)
 		return M0__ENOMEM;
@@ -218,6 +226,10 @@ scan_name(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 			j++;
 	else
 		j++;
+	if (!s) {
+		*i = j;
+		return M0_OK;
+	}
 	struct m0_name *n = m0__intern(s->g, (const char *)p + *i, j - *i);
 	if (!n)
 		return M0_EIMPLEMENTATION_LIMIT;
@@ -247,11 +259,12 @@ scan_atom(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 	if (c == '\'') {
 		uint32_t j = *i + 1;
 		if (j < len && p[j] == '\'') {
-			struct m0_name *n = m0__intern(s->g, "'", 1);
-			if (!n)
+			struct m0_name *n = s ? m0__intern(s->g, "'", 1) : NULL;
+			if (s && !n)
 				return M0_EIMPLEMENTATION_LIMIT;
 			*i = j + 1;
-			*out = m0__namev(n, false);
+			if (s)
+				*out = m0__namev(n, false);
 			return M0_OK;
 		}
 		if (j < len && !is_space(p[j]) && !is_digit(p[j]) &&
@@ -266,12 +279,32 @@ scan_atom(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 	return scan_name(s, p, len, i, true, out);
 }
 
-int
-m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
-    struct m0_value *out)
+/* Why the token at p[at] is bad, for m0_syntax_check(). */
+static void
+explain(struct m0_syntax *e, const uint8_t *p, uint32_t at, const char *why)
+{
+	if (!e)
+		return;
+	e->off = at;
+	if (why)
+		e->why = why;
+	else if (p[at] == '"')
+		e->why = "string not closed by \"";
+	else if (p[at] == '\\')
+		e->why = "bad hex string (hex digit pairs between \\ and \\)";
+	else if (is_digit(p[at]))
+		e->why = "bad number";
+	else
+		e->why = "bad token";
+}
+
+/* One token; (e) may be NULL, else it says where and why on error. */
+static int
+scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
+    struct m0_value *out, struct m0_syntax *e)
 {
 	struct vec t = {0};
-	uint32_t starts[SCAN_MAX_DEPTH];
+	uint32_t starts[SCAN_MAX_DEPTH], opened[SCAN_MAX_DEPTH];
 	uint32_t depth = 0, i = *pos;
 	int err = M0_OK;
 	for (;;) {
@@ -280,6 +313,9 @@ m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 		if (i >= len) {
 			if (depth) {
 				err = M0_ESYNTAX;
+				explain(e, p, opened[depth - 1], "{ not closed by }");
+				if (e)
+					e->incomplete = 1;
 				*pos = len;
 				goto out;
 			}
@@ -292,20 +328,30 @@ m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 		if (c == '{') {
 			if (depth == SCAN_MAX_DEPTH) {
 				err = M0_EIMPLEMENTATION_LIMIT;
+				explain(e, p, i, "procedures nested too deep");
 				*pos = len;
 				goto out;
 			}
+			opened[depth] = i;
 			starts[depth++] = t.n;
 			i++;
 			continue;
 		}
 		if (c == '}') {
 			if (depth == 0) {
+				explain(e, p, i, "} without {");
 				*pos = i + 1;
 				err = M0_ESYNTAX;
 				goto out;
 			}
 			uint32_t st = starts[--depth];
+			if (!s) {
+				i++;
+				if (depth)
+					continue;
+				*pos = i;
+				goto out;
+			}
 			err = m0__new_array(s, false, t.n - st, &v);
 			if (err)
 				goto out; /* pos unchanged: retry rescans */
@@ -325,6 +371,9 @@ m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 			if (err == M0__ENOMEM)
 				goto out;
 			if (err) {
+				explain(e, p, before, NULL);
+				if (e && i >= len && (p[before] == '"' || p[before] == '\\'))
+					e->incomplete = 1;
 				if (i == before)
 					i++;
 				/* The whole procedure being read is lost. */
@@ -333,10 +382,13 @@ m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 			}
 		}
 		if (depth == 0) {
-			*out = v;
+			if (s)
+				*out = v;
 			*pos = i;
 			goto out;
 		}
+		if (!s)
+			continue;
 		if (t.n >= s->g->lim.max_len || !vec_push(&t, &v)) {
 			err = M0_EIMPLEMENTATION_LIMIT;
 			*pos = len;
@@ -346,4 +398,35 @@ m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 out:
 	free(t.v);
 	return err;
+}
+
+int
+m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
+    struct m0_value *out)
+{
+	return scan(s, p, len, pos, out, NULL);
+}
+
+int
+m0_syntax_check(const void *code, size_t len, struct m0_syntax *e)
+{
+	const uint8_t *p = code;
+	uint32_t pos = 0;
+	struct m0_syntax dummy;
+	if (!e)
+		e = &dummy;
+	e->off = 0;
+	e->why = NULL;
+	e->incomplete = 0;
+	if (len > UINT32_MAX) {
+		e->why = "code longer than 4 GiB";
+		return M0_EIMPLEMENTATION_LIMIT;
+	}
+	for (;;) {
+		int err = scan(NULL, p, (uint32_t)len, &pos, NULL, e);
+		if (err == M0__END)
+			return M0_OK;
+		if (err)
+			return err;
+	}
 }

@@ -36,6 +36,7 @@ m0_state_new(struct m0_global *g)
 	s->ds[s->dsp++] = g->sys;
 	s->locd = m0__null();
 	s->errobj = m0__null();
+	s->errpos = s->codepos = -1;
 	s->cur = m0__null();
 	s->gnext = g->states;
 	if (g->states)
@@ -223,6 +224,12 @@ m0_state_error_text(struct m0_state *s)
 	if (b.oom)
 		free(b.p);
 	return s->errtext ? s->errtext : "(out of memory)";
+}
+
+int64_t
+m0_state_error_pos(const struct m0_state *s)
+{
+	return s->errpos;
 }
 
 uint64_t

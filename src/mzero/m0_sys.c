@@ -460,3 +460,16 @@ m0_global_define(struct m0_global *g, const char *table, const char *name,
 	m0_state_free(b);
 	return err;
 }
+
+int
+m0_global_known(struct m0_global *g, const char *table, const char *name)
+{
+	struct m0_value *d = strcmp(table, "_sys") == 0 ? &g->sys
+	    : strcmp(table, "longdict") == 0		  ? &g->longdict
+							  : NULL;
+	struct m0_name *n = d ? m0__intern(g, name, strlen(name)) : NULL;
+	if (!n)
+		return 0;
+	struct m0_value k = m0__namev(n, false);
+	return m0__dict_find(M0_DICT(d), &k) != NULL;
+}

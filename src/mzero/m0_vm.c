@@ -659,6 +659,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			case M0_FSTR: {
 				struct m0_value tok;
 				uint32_t pos = (uint32_t)f->i;
+				if (s->esp == 1) /* the code field */
+					s->codepos = pos;
 				err = m0__scan(s, M0_BYTES(&f->a), f->a.len, &pos,
 				    &tok);
 				if (err == M0__ENOMEM) {

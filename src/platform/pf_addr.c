@@ -5,6 +5,8 @@
  * these.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -88,6 +90,55 @@ pf__parse_host(const char *h, int port, struct sockaddr_storage *ss)
 	return -1;
 }
 
+/* Only what can be a host name is looked up (RFC 1123 letters, digits,
+ * '-', '.'), so that garbage never becomes a DNS query; a fuzzing build
+ * looks up nothing but localhost. */
+static bool
+host_name(const char *h)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n > 253 || *h == '-' || *h == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+			return false;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	return strcmp(h, "localhost") == 0;
+#else
+	return true;
+#endif
+}
+
+/* A host name, resolved once, here (tools and configuration only, at
+ * startup or reload): the first IPv4 answer, else the first. This is the
+ * lookup uv_getaddrinfo() makes, without a loop to run it on. */
+static int
+resolve_host(const char *h, int port, struct sockaddr_storage *ss)
+{
+	if (!host_name(h))
+		return -1;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai, *a;
+	if (getaddrinfo(h, NULL, &hints, &ai))
+		return -1;
+	for (a = ai; a && a->ai_family != AF_INET; a = a->ai_next)
+		;
+	if (!a)
+		a = ai;
+	int r = -1;
+	if (a->ai_addrlen <= sizeof(*ss) &&
+	    (a->ai_family == AF_INET || a->ai_family == AF_INET6)) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, a->ai_addr, a->ai_addrlen);
+		if (ss->ss_family == AF_INET6)
+			((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		else
+			((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		r = 0;
+	}
+	freeaddrinfo(ai);
+	return r;
+}
+
 int
 pf_parse_hostport(const char *s, struct sockaddr_storage *ss)
 {
@@ -118,6 +169,8 @@ pf_parse_hostport(const char *s, struct sockaddr_storage *ss)
 	}
 	memcpy(host, s, (size_t)(end - s));
 	host[end - s] = 0;
-	return pf__parse_host(host, (int)port, ss);
+	if (!pf__parse_host(host, (int)port, ss))
+		return 0;
+	return resolve_host(host, (int)port, ss);
 }
 

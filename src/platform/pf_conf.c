@@ -37,7 +37,22 @@ pf_conf_init(struct pf_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->log_level = PF_LOG_INFO;
 	c->accept = -1;
+	/* Not configured yet: pf_conf_settle_limits() decides. */
+	c->pf.max_steps = UINT64_MAX;
+	c->pf.max_life_us = INT64_MAX;
 	snprintf(c->state_dir, sizeof(c->state_dir), ".");
+}
+
+void
+pf_conf_settle_limits(struct pf_conf *c)
+{
+	/* On a free platform arrivals are anyone's code at no cost: limited
+	 * unless configured (0: off). On a charged one money is the limit. */
+	bool free = !c->money.charged;
+	if (c->pf.max_steps == UINT64_MAX)
+		c->pf.max_steps = free ? PF_DEFAULT_MAX_STEPS : 0;
+	if (c->pf.max_life_us == INT64_MAX)
+		c->pf.max_life_us = free ? PF_DEFAULT_MAX_LIFE_S * 1000000 : 0;
 }
 
 /* Decimal or 0x hex, with an optional k, m or g (binary) suffix. */

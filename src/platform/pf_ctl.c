@@ -23,6 +23,7 @@ struct ctl_client {
 	bool answered;
 	bool minting; /* a mint answers later; keep k until it does */
 	bool closed;
+	bool then_stop; /* m0ctl stop: stop the daemon once answered */
 	struct ctl_client *prev, *next;
 	char *reply; /* header + payload, until written */
 };
@@ -36,7 +37,16 @@ struct pf_ctl {
 	int64_t started_us;
 	struct ctl_client *clients;
 	char path[1100];
+	struct pf_ctl_daemon d; /* stop, reload and identity; may be unset */
 };
+
+void
+pf_ctl_set_daemon(struct pf_ctl *c, const struct pf_ctl_daemon *d)
+{
+	c->d = *d;
+}
+
+static void neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b);
 
 /* ---- text answers ---- */
 
@@ -55,7 +65,29 @@ cmd_status(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 		b->oom = true;
 		return;
 	}
-	pf__sprint(b, "%s", out);
+	/* What only the daemon knows, then the table, then the neighbours'
+	 * liveness (m0ctl status). */
+	const char *v = c->d.version ? c->d.version : "";
+	const char *pk = c->d.pubkey ? c->d.pubkey : "";
+	const char *sd = c->d.state_dir ? c->d.state_dir : "";
+	if (json && out[0] == '{') {
+		pf__sprint(b, "{\"version\":\"%s\",\"identity\":\"%s\","
+			      "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
+			      "\"state\":\"%s\",\"neighbours\":",
+		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
+		neighbours_live(c, true, b);
+		b->n--; /* its new line */
+		pf__sprint(b, ",%s", out + 1);
+	} else {
+		pf__sprint(b, "version    %s\nidentity   %s\n"
+			      "_hid _pid  %016llx %016llx\nstate      %s\n",
+		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
+		pf__sprint(b, "%s", out);
+		if (c->net && c->net->nnbr) {
+			pf__sprint(b, "neighbours\n");
+			neighbours_live(c, false, b);
+		}
+	}
 	free(out);
 }
 
@@ -170,6 +202,52 @@ cmd_neighbours(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 		pf__sprint(b, "}\n");
 }
 
+/* "12.3 s ago", or "never". */
+static void
+ago(int64_t then, int64_t now, char *buf, size_t len)
+{
+	if (!then)
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "%.1f s ago", (double)(now - then) / 1e6);
+}
+
+/* Each neighbour with when a messenger last came from it and went to it
+ * and the last round trip (struct pf_neighbour). */
+static void
+neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b)
+{
+	char a[80], rx[32], tx[32];
+	int64_t now = pf_now_us();
+	if (json)
+		pf__sprint(b, "{");
+	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
+		const struct pf_neighbour *nb = &c->net->nbr[i];
+		pf_format_sa((struct sockaddr *)&nb->sa, a, sizeof(a));
+		if (json) {
+			pf__sprint(b, "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
+				      "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
+				      "\"rtt_us\":%lld}",
+			    i ? "," : "", nb->name, a, nb->pinned,
+			    nb->last_rx_us ? (double)(now - nb->last_rx_us) / 1e6
+					   : -1.0,
+			    nb->last_tx_us ? (double)(now - nb->last_tx_us) / 1e6
+					   : -1.0,
+			    (long long)nb->rtt_us);
+			continue;
+		}
+		ago(nb->last_rx_us, now, rx, sizeof(rx));
+		ago(nb->last_tx_us, now, tx, sizeof(tx));
+		pf__sprint(b, "%-16s %-22s %s heard %s, sent %s", nb->name, a,
+		    nb->pinned ? "pinned" : "plain ", rx, tx);
+		if (nb->rtt_us)
+			pf__sprint(b, ", round trip %lld us", (long long)nb->rtt_us);
+		pf__sprint(b, "\n");
+	}
+	if (json)
+		pf__sprint(b, "}\n");
+}
+
 static int
 cmd_inject(struct pf_ctl *c, const uint8_t *p, size_t len, struct pf_sbuf *b)
 {
@@ -269,7 +347,12 @@ client_close(struct ctl_client *k)
 static void
 answered(uv_write_t *req, int status)
 {
-	client_close(req->data);
+	struct ctl_client *k = req->data;
+	struct pf_ctl *c = k->ctl;
+	bool stop = k->then_stop;
+	client_close(k);
+	if (stop && c->d.stop)
+		c->d.stop(c->d.ud);
 }
 
 static void
@@ -331,6 +414,21 @@ dispatch(struct ctl_client *k, const struct pf_msg_hdr *h, const uint8_t *p)
 		if ((r = cmd_mint(k, arg, &b)) == 1)
 			return; /* answered when the issue is durable */
 		break;
+	case PF_MSG_STOP:
+		if (!c->d.stop) {
+			pf__sprint(&b, "stop: not a daemon\n");
+			r = -1;
+		} else {
+			pf__sprint(&b, "stopping\n");
+			k->then_stop = true;
+		}
+		break;
+	case PF_MSG_RELOAD: {
+		char msg[400] = "reload: not a daemon";
+		r = c->d.reload ? c->d.reload(c->d.ud, msg, sizeof(msg)) : -1;
+		pf__sprint(&b, "%s\n", msg);
+		break;
+	}
 	default:
 		pf__sprint(&b, "unknown request %u\n", h->type);
 		r = -1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -92,4 +93,21 @@ pf_ctl_call(const char *path, uint32_t type, const void *payload, size_t len,
 fail:
 	close(fd);
 	return -1;
+}
+
+void
+pf_ctl_default_path(const char *state, char *buf, size_t len)
+{
+	const char *env = getenv("MZERO_STATE");
+	if (!state && env && *env)
+		state = env;
+	if (!state) {
+		/* A daemon run by hand in this directory, else the installed
+		 * one (the unit's state directory). */
+		struct stat st;
+		state = stat(PF_CONTROL_NAME, &st) == 0 && S_ISSOCK(st.st_mode)
+		    ? "."
+		    : PF_STATE_DIR;
+	}
+	snprintf(buf, len, "%s/%s", state, PF_CONTROL_NAME);
 }

@@ -5,6 +5,10 @@
  * `#includestring "file"` (the file's code, stripped as the 1994 m0strip
  * did, as a string literal), so a messenger can be written in several
  * files. As in 1994 the file name may also stand without quotes.
+ *
+ * Comments and directives keep their lines, and a struct pf_source
+ * remembers where each file's text starts in the result, so a byte of
+ * the loaded code can be named FILE:LINE:COL (pf_source_where()).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -75,7 +79,27 @@ pf_read_file(const char *path, char **out, size_t *len)
 }
 
 static int load(struct sbuf *out, const char *path, int depth, char *err,
-    size_t errlen);
+    size_t errlen, struct pf_source *src);
+
+/* From (off) on, the loaded text is (file)'s from line (line). */
+static int
+mark(struct pf_source *src, size_t off, const char *file, uint32_t line)
+{
+	if (!src)
+		return 0;
+	struct pf_source_part *np = realloc(src->part,
+	    (src->npart + 1) * sizeof(*np));
+	char *f = strdup(file);
+	if (!np || !f) {
+		free(f);
+		if (np)
+			src->part = np;
+		return -1;
+	}
+	src->part = np;
+	np[src->npart++] = (struct pf_source_part){off, f, line};
+	return 0;
+}
 
 static bool
 blank(char c)
@@ -189,7 +213,7 @@ include_string(struct sbuf *out, const char *path, int depth, char *err,
     size_t errlen)
 {
 	struct sbuf code = {0}, small = {0};
-	if (load(&code, path, depth, err, errlen))
+	if (load(&code, path, depth, err, errlen, NULL))
 		goto fail;
 	if (compact(&small, code.p ? code.p : "", code.n)) {
 		snprintf(err, errlen, "%s: too large", path);
@@ -225,13 +249,30 @@ fail:
 	return -1;
 }
 
+/* Appends to a failed include's message the line that asked for it,
+ * as a C compiler does: the innermost include names itself already. */
+static void
+where_first(char *err, size_t errlen, const char *name, uint32_t line)
+{
+	char tmp[1024];
+	if (strlen(err) + 64 > errlen)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s\n  included from %s:%u", err, name,
+	    line);
+	snprintf(err, errlen, "%s", tmp);
+}
+
 /* Strips comments from src into out, expanding directives. */
 static int
 strip(struct sbuf *out, const char *src, size_t len, const char *dir,
-    int depth, char *err, size_t errlen)
+    int depth, char *err, size_t errlen, struct pf_source *map,
+    const char *name)
 {
 	enum { CODE, STR, HEX } st = CODE;
 	bool ws = true; /* previous byte was whitespace or line start */
+	uint32_t line = 1;
+	if (mark(map, out->n, name, 1))
+		goto big;
 	for (size_t i = 0; i < len; i++) {
 		char c = src[i];
 		if (st == STR) {
@@ -265,25 +306,32 @@ strip(struct sbuf *out, const char *src, size_t len, const char *dir,
 				char *path = directive_path(kw, end, dir);
 				if (!path) {
 					snprintf(err, errlen,
-					    "bad include directive");
+					    "%s:%u: bad include directive", name,
+					    line);
 					return -1;
 				}
 				int r = as_string ? include_string(out, path,
 							depth + 1, err, errlen)
 						  : load(out, path, depth + 1,
-							err, errlen);
+							err, errlen, map);
 				free(path);
-				if (r)
+				if (r) {
+					where_first(err, errlen, name, line);
 					return -1;
+				}
+				if (!as_string && mark(map, out->n, name, line))
+					goto big;
 			}
 			i = (size_t)(end - src);
 			if (i < len && sput(out, "\n", 1))
 				goto big;
+			line += i < len;
 			ws = true;
 			continue;
 		}
 		if (sput(out, &c, 1))
 			goto big;
+		line += c == '\n';
 		uint8_t u = (uint8_t)c;
 		ws = st == CODE && (u < 33 || u > 126);
 	}
@@ -294,7 +342,8 @@ big:
 }
 
 static int
-load(struct sbuf *out, const char *path, int depth, char *err, size_t errlen)
+load(struct sbuf *out, const char *path, int depth, char *err, size_t errlen,
+    struct pf_source *map)
 {
 	if (depth > LOAD_MAX_DEPTH) {
 		snprintf(err, errlen, "%s: includes nested too deep", path);
@@ -307,26 +356,109 @@ load(struct sbuf *out, const char *path, int depth, char *err, size_t errlen)
 		return -1;
 	}
 	char *pc = strdup(path);
-	int r = pc ? strip(out, src, n, dirname(pc), depth, err, errlen) : -1;
+	int r = pc ? strip(out, src, n, dirname(pc), depth, err, errlen, map,
+			 path)
+		   : -1;
 	free(pc);
 	free(src);
 	return r;
 }
 
 int
+pf_source_load(struct pf_source *src, const char *path, const char *text,
+    size_t len, const char *name, char *err, size_t errlen)
+{
+	struct sbuf b = {0};
+	memset(src, 0, sizeof(*src));
+	int r = path ? load(&b, path, 0, err, errlen, src)
+		     : strip(&b, text, len, ".", 0, err, errlen, src,
+			   name ? name : "-e");
+	if (!r && sput(&b, "", 1)) {
+		snprintf(err, errlen, "source too large");
+		r = -1;
+	}
+	if (r) {
+		free(b.p);
+		pf_source_free(src);
+		return -1;
+	}
+	src->text = b.p;
+	src->len = b.n - 1;
+	return 0;
+}
+
+void
+pf_source_free(struct pf_source *src)
+{
+	for (size_t i = 0; i < src->npart; i++)
+		free(src->part[i].file);
+	free(src->part);
+	free(src->text);
+	memset(src, 0, sizeof(*src));
+}
+
+int
+pf_source_where(const struct pf_source *src, size_t off, char *buf,
+    size_t len)
+{
+	if (!src->npart || off > src->len)
+		return -1;
+	size_t k = src->npart - 1;
+	while (k && src->part[k].off > off)
+		k--;
+	const struct pf_source_part *pt = &src->part[k];
+	uint32_t line = pt->line;
+	size_t bol = pt->off;
+	for (size_t i = pt->off; i < off; i++)
+		if (src->text[i] == '\n') {
+			line++;
+			bol = i + 1;
+		}
+	size_t eol = off;
+	while (eol < src->len && src->text[eol] != '\n')
+		eol++;
+	/* The line as loaded (comments stripped), cut to fit, and a caret
+	 * under the column; tabs stay tabs so the caret lines up. */
+	int show = (int)(eol - bol > 200 ? 200 : eol - bol);
+	int n = snprintf(buf, len, "%s:%u:%zu\n  %.*s\n  ", pt->file, line,
+	    off - bol + 1, show, src->text + bol);
+	for (size_t i = bol; n >= 0 && (size_t)n + 2 < len && i < off &&
+	     i < bol + 200; i++)
+		buf[n++] = src->text[i] == '\t' ? '\t' : ' ';
+	if (n >= 0 && (size_t)n + 2 < len) {
+		buf[n++] = '^';
+		buf[n] = 0;
+	}
+	return 0;
+}
+
+int
+pf_source_check(const struct pf_source *src, char *err, size_t errlen)
+{
+	struct m0_syntax e;
+	if (m0_syntax_check(src->text, src->len, &e) == M0_OK)
+		return 0;
+	char where[600];
+	if (pf_source_where(src, e.off, where, sizeof(where)))
+		snprintf(where, sizeof(where), "offset %u", e.off);
+	/* "FILE:L:C: syntax error: why" then the line and the caret. */
+	char *nl = strchr(where, '\n');
+	snprintf(err, errlen, "%.*s: syntax error: %s%s",
+	    nl ? (int)(nl - where) : (int)strlen(where), where, e.why,
+	    nl ? nl : "");
+	return -1;
+}
+
+int
 pf_load_source(const char *path, const char *text, size_t len, char **out,
     size_t *outlen, char *err, size_t errlen)
 {
-	struct sbuf b = {0};
-	int r = path ? load(&b, path, 0, err, errlen)
-		     : strip(&b, text, len, ".", 0, err, errlen);
-	if (!r && sput(&b, "", 1))
-		r = -1;
-	if (r) {
-		free(b.p);
+	struct pf_source src;
+	if (pf_source_load(&src, path, text, len, NULL, err, errlen))
 		return -1;
-	}
-	*out = b.p;
-	*outlen = b.n - 1;
+	*out = src.text;
+	*outlen = src.len;
+	src.text = NULL;
+	pf_source_free(&src);
 	return 0;
 }

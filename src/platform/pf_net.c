@@ -143,6 +143,27 @@ accepted(struct pf_net *n, const struct sockaddr *from)
 	return false;
 }
 
+/* Liveness for m0ctl status: a messenger came from (rx) or went to a
+ * neighbour's address. A linear scan, as accepted() makes. */
+static void
+note_neighbour(struct pf_net *n, const struct sockaddr *sa, bool rx)
+{
+	for (size_t i = 0; i < n->nnbr; i++) {
+		struct pf_neighbour *nb = &n->nbr[i];
+		if (!pf__sa_equal((struct sockaddr *)&nb->sa, sa))
+			continue;
+		int64_t now = pf_now_us();
+		if (!rx) {
+			nb->last_tx_us = now;
+		} else {
+			if (nb->last_tx_us > nb->last_rx_us)
+				nb->rtt_us = now - nb->last_tx_us;
+			nb->last_rx_us = now;
+		}
+		return;
+	}
+}
+
 void
 pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
     const struct sockaddr *from, const struct m0_msg *msg)
@@ -151,6 +172,7 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 		n->st.drops[PF_NDROP_NOT_ACCEPTED]++;
 		return;
 	}
+	note_neighbour(n, from, true);
 	n->st.rx++;
 	pf__egress_earn(n, from, m0_wire_size(msg));
 	arrival.net = n;
@@ -269,6 +291,7 @@ net_send(void *ud, void *dest, const uint8_t *buf, size_t len)
 		n->st.drops[PF_NDROP_TX_RATE]++;
 		return;
 	}
+	note_neighbour(n, (struct sockaddr *)&d->sa, false);
 	if (d->kind == PF_FUDP)
 		pf__udp_send(n, d, buf, len);
 	else

@@ -288,6 +288,17 @@ pf_run_manual(struct pf_proc *p, int64_t budget)
 	return r;
 }
 
+void
+pf_proc_interrupt(struct pf_proc *p)
+{
+	if (p->state == PF_WAITING) {
+		pf__leave(p);
+		pf__timer_del(p);
+		p->state = PF_RUNNABLE;
+	}
+	m0_state_interrupt(p->s);
+}
+
 /*
  * The lifetime limit is checked after each slice, but a process that
  * waits in a queue runs no slices: a timer sweeps the waiting ones, so a

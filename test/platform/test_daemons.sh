@@ -29,7 +29,7 @@ expect "hello on the console" "hello: a messenger from \['udpip0\[2130706433 " \
     "$(cat "$T/a.out")"
 out=$("$M0INJECT" -w 10 --replies 1 --tcp -t 127.0.0.1:$B "$MESSENGERS/hello.m0")
 expect "hello over tcp" "^hello from \[2130706433 $B\]$" "$out"
-if "$M0INJECT" -w 0.2 -t "[::1]:$C" -e '' 2>/dev/null; then
+if "$M0INJECT" -w 0.2 --no-reply -t "[::1]:$C" -e '' 2>/dev/null; then
 	out=$("$M0INJECT" -w 10 --replies 1 -t "[::1]:$C" "$MESSENGERS/hello.m0")
 	expect "hello over ipv6" "^hello from \[\"::1\" ?$C\]$" "$out"
 else
@@ -66,8 +66,9 @@ else
 	    "$(cat "$T/second.log")"
 fi
 
-# Without -f it detaches; the lock file names the running daemon.
-"$MDAEMON" -l 127.0.0.1:$((BASE + 4)) -s "$T/bg" 2>"$T/bg.log" ||
+# Without -f it detaches (and would log to syslog: --log keeps it here);
+# the lock file names the running daemon.
+"$MDAEMON" -l 127.0.0.1:$((BASE + 4)) -s "$T/bg" --log "$T/bg.log" ||
     fail "mdaemon without -f failed"
 eventually "a detached daemon answers" "^processes" "$M0CTL" -s "$T/bg" status
 bgpid=$(cat "$T/bg/mdaemon.lock")

@@ -158,7 +158,11 @@ test_conf_command_line_forms(void **state)
 	assert_int_equal(pf_conf_add_listen(&c, "1.2.3.4:65536", err,
 			     sizeof(err)),
 	    -1);
+	/* A host name is looked up (localhost: /etc/hosts, no query); what
+	 * cannot be one is refused without a lookup. */
 	assert_int_equal(pf_conf_add_listen(&c, "localhost:1", err, sizeof(err)),
+	    0);
+	assert_int_equal(pf_conf_add_listen(&c, "bad_host:1", err, sizeof(err)),
 	    -1);
 	assert_int_equal(pf_conf_add_neighbour(&c, "x", "127.0.0.1:9", err,
 			     sizeof(err)),
@@ -166,7 +170,7 @@ test_conf_command_line_forms(void **state)
 	assert_int_equal(pf_conf_add_neighbour(&c, "", "127.0.0.1:9", err,
 			     sizeof(err)),
 	    -1);
-	for (int i = 0; i < PF_CONF_MAX_LISTEN - 3; i++)
+	for (int i = 0; i < PF_CONF_MAX_LISTEN - 4; i++)
 		assert_int_equal(pf_conf_add_listen(&c, "127.0.0.1", err,
 				     sizeof(err)),
 		    0);
