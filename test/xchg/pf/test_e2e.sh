@@ -100,6 +100,10 @@ done
 
 # kill -9 B: every token it acknowledged is still in its reserve.
 before=$(reserve b $PB "$pka" held)
+# Two empty readings would agree too: the reserve must hold something.
+case $before in
+'' | 0 | *[!0-9]*) fail "B's reserve before kill -9: [$before], not a count > 0" ;;
+esac
 kill -9 "$(cat "$tmp/b.pid")"
 wait "$(cat "$tmp/b.pid")" 2>/dev/null
 start b $PB
