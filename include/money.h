@@ -36,7 +36,7 @@
 	X(EXPIRED, "token has expired")                                       \
 	X(SPENT, "token was already spent")                                   \
 	X(DUP, "serial already issued")                                       \
-	X(OVERFLOW, "amount out of range")                                    \
+	X(OVERFLOW, "amount out of range (docs/money.md, Bounds)")            \
 	X(CREDIT, "not enough credit")                                        \
 	X(CLOSED, "account is closed")                                        \
 	X(CORRUPT, "state database is corrupt or truncated; see docs/money.md") \
