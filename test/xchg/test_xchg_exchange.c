@@ -340,6 +340,22 @@ test_exchange_reserve_persists_and_presses(void **state)
 	assert_true(xchg_rat_double(r->bid) < xchg_rat_double(bid0) * 0.951);
 }
 
+/* One held token of b goes to clearing and on to (to), into (mt). */
+static void
+clear_one(struct fx *f, enum xchg_state to, struct money_token *mt)
+{
+	struct xchg_reserve *r = xchg_exchange_reserve(f->x);
+
+	assert_int_equal(xchg_reserve_pick(r, money_ident_pk(f->b), 0,
+	                                   INT64_MAX, NOW, mt),
+	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, mt->currency, mt->serial, XCHG_CLEARING),
+	    XCHG_OK);
+	assert_int_equal(xchg_reserve_set(r, mt->currency, mt->serial, to),
+	                 XCHG_OK);
+}
+
 /* Trust (docs/xchg.md): a currency nobody configured has no credit line,
  * so selling it mints nothing, however well its self-signed quote rates
  * it; a configured line bounds what its held and clearing tokens are
@@ -395,20 +411,7 @@ test_exchange_credit_line(void **state)
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
 	                 XCHG_ERR_NO_CREDIT);
 	/* clearing redeems one at the issuer: the line grows by its worth */
-	xchg_reserve_sums(xchg_exchange_reserve(f->x), money_ident_pk(f->b),
-	                  &s);
-	assert_int_equal(xchg_reserve_pick(xchg_exchange_reserve(f->x),
-	                                   money_ident_pk(f->b), 0, INT64_MAX,
-	                                   NOW, &mt),
-	                 XCHG_OK);
-	assert_int_equal(xchg_reserve_set(xchg_exchange_reserve(f->x),
-	                                  mt.currency, mt.serial,
-	                                  XCHG_CLEARING),
-	                 XCHG_OK);
-	assert_int_equal(xchg_reserve_set(xchg_exchange_reserve(f->x),
-	                                  mt.currency, mt.serial,
-	                                  XCHG_CLEARED),
-	                 XCHG_OK);
+	clear_one(f, XCHG_CLEARED, &mt);
 	assert_int_equal(xchg_rat_mul_floor(mt.amount, r->bid, &v), XCHG_OK);
 	assert_int_equal(xchg_exchange_credit(f->x, money_ident_pk(f->b),
 	                                      r->bid),
@@ -417,17 +420,7 @@ test_exchange_credit_line(void **state)
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
 	                 XCHG_OK);
 	/* a loss (spent at the issuer) takes its worth away again */
-	assert_int_equal(xchg_reserve_pick(xchg_exchange_reserve(f->x),
-	                                   money_ident_pk(f->b), 0, INT64_MAX,
-	                                   NOW, &mt),
-	                 XCHG_OK);
-	assert_int_equal(xchg_reserve_set(xchg_exchange_reserve(f->x),
-	                                  mt.currency, mt.serial,
-	                                  XCHG_CLEARING),
-	                 XCHG_OK);
-	assert_int_equal(xchg_reserve_set(xchg_exchange_reserve(f->x),
-	                                  mt.currency, mt.serial, XCHG_SPENT),
-	                 XCHG_OK);
+	clear_one(f, XCHG_SPENT, &mt);
 	assert_true(xchg_exchange_credit(f->x, money_ident_pk(f->b),
 	                                 r->bid) < 1000 + v);
 }
