@@ -346,9 +346,9 @@ clear_one(struct fx *f, enum xchg_state to, struct money_token *mt)
 {
 	struct xchg_reserve *r = xchg_exchange_reserve(f->x);
 
-	assert_int_equal(xchg_reserve_pick(r, money_ident_pk(f->b), 0,
-	                                   INT64_MAX, NOW, mt),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_pick(r, money_ident_pk(f->b), 0, INT64_MAX, NOW, mt),
+	    XCHG_OK);
 	assert_int_equal(
 	    xchg_reserve_set(r, mt->currency, mt->serial, XCHG_CLEARING),
 	    XCHG_OK);
@@ -393,9 +393,8 @@ test_exchange_credit_line(void **state)
 	xchg_exchange_close(f->x);
 	open_x_line(f, 1000);
 	r = xchg_exchange_rate(f->x, money_ident_pk(f->b));
-	assert_int_equal(xchg_exchange_credit(f->x, money_ident_pk(f->b),
-	                                      r->bid),
-	                 1000);
+	assert_int_equal(
+	    xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid), 1000);
 	for (int i = 0; i < 10; i++) {
 		token(f->b, 300, NOW + 100000, t);
 		enum xchg_err e =
@@ -413,16 +412,15 @@ test_exchange_credit_line(void **state)
 	/* clearing redeems one at the issuer: the line grows by its worth */
 	clear_one(f, XCHG_CLEARED, &mt);
 	assert_int_equal(xchg_rat_mul_floor(mt.amount, r->bid, &v), XCHG_OK);
-	assert_int_equal(xchg_exchange_credit(f->x, money_ident_pk(f->b),
-	                                      r->bid),
-	                 1000 + v);
+	assert_int_equal(
+	    xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid), 1000 + v);
 	token(f->b, 300, NOW + 100000, t);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
 	                 XCHG_OK);
 	/* a loss (spent at the issuer) takes its worth away again */
 	clear_one(f, XCHG_SPENT, &mt);
-	assert_true(xchg_exchange_credit(f->x, money_ident_pk(f->b),
-	                                 r->bid) < 1000 + v);
+	assert_true(xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid) <
+	            1000 + v);
 }
 
 static void
