@@ -5,7 +5,7 @@
 set -u
 : "${MDAEMON:?}" "${M0INJECT:?}" "${M0CTL:?}" "${MESSENGERS:?}"
 tmp=$(mktemp -d)
-. "$(dirname "$0")/../../ports.sh"
+. "${PORTS_SH:-$(dirname "$0")/../../ports.sh}"
 port_block || exit 1
 dpids=""
 fails=0
