@@ -11,7 +11,7 @@
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
  *                store_lease, mem_capacity, link_capacity
- *   [exchange]   clear_key, spread, target, min_life, quote_ttl
+ *   [exchange]   clear_key, spread, target, min_life, quote_ttl, credit
  *                (docs/xchg.md)
  */
 #include <ctype.h>
