@@ -36,10 +36,10 @@
 	X(EXPIRED, "token has expired")                                       \
 	X(SPENT, "token was already spent")                                   \
 	X(DUP, "serial already issued")                                       \
-	X(OVERFLOW, "amount out of range")                                    \
+	X(OVERFLOW, "amount out of range (docs/money.md, Bounds)")            \
 	X(CREDIT, "not enough credit")                                        \
 	X(CLOSED, "account is closed")                                        \
-	X(CORRUPT, "ledger is corrupt")                                       \
+	X(CORRUPT, "state database is corrupt or truncated; see docs/money.md") \
 	X(BROKEN, "ledger failed a write or sync; reopen it")                 \
 	X(BUSY, "ledger has staged records")                                  \
 	X(CRASH, "simulated crash (fault injection)")                         \
@@ -49,7 +49,9 @@
 	X(QUOTE_FUTURE, "price quote is not valid yet")                       \
 	X(SCHEMA, "state database is another program's or another version")  \
 	X(OLDSTATE, "state directory holds old-format ledger or reserve "    \
-	            "files; see docs/money.md")
+	            "files; see docs/money.md")                                \
+	X(NOIDENT, "the identity file is missing beside an existing state "   \
+	           "database; see docs/money.md, Recovery")
 
 enum money_err {
 	MONEY_OK = 0,
@@ -490,6 +492,17 @@ struct money_store *money_ledger_store(struct money_ledger *l);
 /* ---- accounts and the book (money_account.c) ---- */
 
 /*
+ * Bounds that keep every sum of the book inside int64_t: one mint (by the
+ * operator or by the exchange) is at most MONEY_AMOUNT_MAX units, and
+ * explicit mints stop when the book's minted total would pass
+ * MONEY_MINT_MAX. Allowances (money_account_open) may go on past it up to
+ * INT64_MAX, so that a full book still admits arrivals for 3 * 2^62 more
+ * units. Both refuse with MONEY_ERR_OVERFLOW (docs/money.md, Bounds).
+ */
+#define MONEY_AMOUNT_MAX ((int64_t)1 << 50)
+#define MONEY_MINT_MAX ((int64_t)1 << 62)
+
+/*
  * money_book_init: starts (b) from persisted (totals) (may be NULL: all
  * zero) with (outstanding) units in unredeemed tokens and nothing held.
  * Whatever the totals do not explain was held by processes when the
@@ -515,7 +528,8 @@ int money_book_check(const struct money_book *b);
 /*
  * money_book_mint: (amount) new units leave as a token being issued.
  * money_book_unmint undoes it when the issue is not committed.
- * Returns MONEY_OK, or MONEY_ERR_OVERFLOW.
+ * Returns MONEY_OK, or MONEY_ERR_OVERFLOW (amount < 1, past
+ * MONEY_AMOUNT_MAX, or minted would pass MONEY_MINT_MAX).
  */
 enum money_err money_book_mint(struct money_book *b, int64_t amount);
 enum money_err money_book_unmint(struct money_book *b, int64_t amount);

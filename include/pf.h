@@ -664,6 +664,13 @@ struct pf_xchg_conf {
 	int64_t target;      /* reserve value (local units) where pressure starts */
 	int64_t min_life_s;  /* life a token must have left to be traded */
 	int64_t quote_ttl_s; /* life of an exchange quote */
+	/* credit = KEY AMOUNT lines (docs/xchg.md, Trust); KEY * for any */
+	struct {
+		uint8_t pk[32];
+		int64_t amount;
+	} credit[64];
+	int ncredit;
+	int64_t credit_any;
 };
 
 struct pf_conf {

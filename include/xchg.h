@@ -45,7 +45,9 @@
 	X(BROKEN, "reserve failed a commit; reopen it")                        \
 	X(CRASH, "simulated crash (fault injection)")                          \
 	X(BUSY, "reserve has a commit in flight or records staged")            \
-	X(OLDSTATE, "state directory holds an old-format reserve file")
+	X(OLDSTATE, "state directory holds an old-format reserve file")       \
+	X(NO_CREDIT, "the currency's credit line here is used up or zero "     \
+	             "(docs/xchg.md, Trust)")
 
 enum xchg_err {
 	XCHG_OK = 0,
@@ -396,8 +398,20 @@ void xchg_reserve_stats(struct xchg_reserve *r, struct xchg_reserve_stats *st);
 
 /* ---- the exchange (xchg_exchange.c) ---- */
 
+/* A configured credit line: the local units the exchange will mint at
+ * most against the held and clearing tokens of (currency), before it has
+ * earned more by clearing (docs/xchg.md, Trust). */
+#define XCHG_MAX_CREDIT 64
+struct xchg_credit {
+	uint8_t currency[MONEY_PK_LEN];
+	int64_t amount;
+};
+
 struct xchg_config {
 	struct xchg_rate_param rate;
+	struct xchg_credit credit[XCHG_MAX_CREDIT];
+	uint32_t ncredit;
+	int64_t credit_any; /* the line of every other currency; 0 */
 	uint64_t quote_ttl;      /* seconds an exchange quote is valid; 10 */
 	uint64_t min_life;       /* a token sold to us or by us must stay valid
 	                            this long (time to clear it); 600 */
@@ -466,6 +480,18 @@ enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
  */
 size_t xchg_exchange_epoch(struct xchg_exchange *x,
                            const struct money_prices *own, uint64_t until);
+
+/*
+ * xchg_exchange_credit: the credit line of (currency) in local units at
+ * (bid): the configured line (cfg.credit, else cfg.credit_any), plus its
+ * cleared units at (bid), less its spent and expired units at (bid),
+ * never below 0. A sale is refused (XCHG_ERR_NO_CREDIT) when the held
+ * and clearing units of its currency, with the token's, would be worth
+ * more than this at the bid (docs/xchg.md, Trust).
+ */
+int64_t xchg_exchange_credit(struct xchg_exchange *x,
+                             const uint8_t currency[MONEY_PK_LEN],
+                             struct xchg_rat bid);
 
 /*
  * xchg_exchange_rate: the current rate of (currency) (borrowed pointer,

@@ -66,9 +66,9 @@ money_book_mint(struct money_book *b, int64_t amount)
 {
 	int64_t m, o;
 
-	if (amount <= 0)
+	if (amount <= 0 || amount > MONEY_AMOUNT_MAX)
 		return MONEY_ERR_OVERFLOW;
-	if (__builtin_add_overflow(b->minted, amount, &m) ||
+	if (__builtin_add_overflow(b->minted, amount, &m) || m > MONEY_MINT_MAX ||
 	    __builtin_add_overflow(b->outstanding, amount, &o))
 		return MONEY_ERR_OVERFLOW;
 	b->minted = m;

@@ -18,6 +18,28 @@
 
 #include "money_int.h"
 
+/* MONEY_ERR_NOIDENT when (dir) holds a state database but no identity:
+ * making a new identity there would turn every outstanding token of the
+ * old one into a foreign currency. */
+static enum money_err
+lost_ident(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/identity", dir) >=
+	    (int)sizeof(path))
+		return MONEY_ERR_INVAL;
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return MONEY_OK; /* money_ident_open judges it */
+	if (snprintf(path, sizeof(path), "%s/%s", dir, MONEY_STORE_FILE) >=
+	    (int)sizeof(path))
+		return MONEY_ERR_INVAL;
+	if (lstat(path, &st) == 0 && st.st_size > 0)
+		return MONEY_ERR_NOIDENT;
+	return MONEY_OK;
+}
+
 /* MONEY_ERR_OLDSTATE when (dir) holds a file of the former format. */
 static enum money_err
 old_state(const char *dir)
@@ -47,7 +69,8 @@ money_bank_open(struct money_bank *b, const char *dir)
 	memset(b, 0, sizeof(*b));
 	if (dir == NULL)
 		return MONEY_ERR_INVAL;
-	if ((err = old_state(dir)) != MONEY_OK)
+	if ((err = old_state(dir)) != MONEY_OK ||
+	    (err = lost_ident(dir)) != MONEY_OK)
 		return err;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, MONEY_STORE_FILE) >=
 	    (int)sizeof(path)) {

@@ -83,6 +83,8 @@ static const char sql_commit[] = "COMMIT";
 enum money_err
 money_store_err(int rc)
 {
+	if (rc == SQLITE_IOERR_SHORT_READ) /* a file cut short */
+		return MONEY_ERR_CORRUPT;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
@@ -143,6 +145,27 @@ store_schema(sqlite3 *db)
 	return MONEY_OK;
 }
 
+/* A truncated or damaged file is refused at open, before a single row is
+ * trusted: never started from with part of its history missing. */
+static enum money_err
+quick_check(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rc, ok = 0;
+
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
+	         NULL)) != SQLITE_OK)
+		return money_store_err(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		ok = t != NULL && strcmp((const char *)t, "ok") == 0;
+		rc = SQLITE_CORRUPT;
+	}
+	sqlite3_finalize(st);
+	return ok ? MONEY_OK : money_store_err(rc);
+}
+
 static enum money_err
 store_connect(struct money_store *s, const char *path)
 {
@@ -176,6 +199,9 @@ store_connect(struct money_store *s, const char *path)
 	sqlite3_finalize(st);
 	if (strcmp(mode, "wal") != 0)
 		return MONEY_ERR_SYS;
+	enum money_err err = quick_check(s->db);
+	if (err != MONEY_OK)
+		return err;
 	return store_schema(s->db);
 }
 

@@ -34,6 +34,18 @@ m_open(void *ud, struct pf_proc *p, int arrival)
 	money_account_open(&m->bank->book, &a->credit, 0);
 	money_account_open(&m->bank->book, &a->allow,
 	    arrival && m->cfg.charged ? m->cfg.allowance : 0);
+	/* A local submit (`$`) of a process in its turn: the parent pays
+	 * the child's first steps, up to one allowance from its own credit
+	 * (never from its allowance), so that a child handed a token can
+	 * live to deposit it (docs/money.md, Handing money to a child). */
+	struct pf_acct *pa = m->turning ? ACCT(m->turning) : NULL;
+	if (!arrival && m->cfg.charged && pa && pa->credit.credit > 0) {
+		int64_t give = pa->credit.credit < m->cfg.allowance
+		                   ? pa->credit.credit
+		                   : m->cfg.allowance;
+		money_account_transfer(&m->bank->book, &pa->credit, &a->credit,
+		    give);
+	}
 	pf_proc_set_meter(p, a);
 	return PF_OK;
 }
@@ -46,6 +58,8 @@ m_close(void *ud, struct pf_proc *p)
 	if (!a)
 		return;
 	pf__money_wait_drop(p);
+	if (m->turning == p)
+		m->turning = NULL;
 	money_account_close(&m->bank->book, &a->credit);
 	money_account_close(&m->bank->book, &a->allow);
 	pf_proc_set_meter(p, NULL);
@@ -98,6 +112,7 @@ m_turn(void *ud, struct pf_proc *p, int64_t slice)
 	struct pf_acct *a = ACCT(p);
 	/* `_` stores in this turn count global heap growth from here. */
 	m->gmark = m0_global_bytes(pf_global(m->pf));
+	m->turning = p;
 	if (!a || !m->cfg.charged)
 		return slice;
 	int64_t price = step_price(m);
@@ -116,6 +131,7 @@ m_steps(void *ud, struct pf_proc *p, uint64_t steps)
 {
 	struct pf_money *m = ud;
 	struct pf_acct *a = ACCT(p);
+	m->turning = NULL;
 	if (!a || !m->cfg.charged)
 		return PF_PAID;
 	owe(a, steps, pf__share_pay(a->offer, step_price(m)));

@@ -11,9 +11,10 @@
  *   [neighbours] NAME = ADDR[:PORT] [KEY]
  *   [money]      economy, allowance, token_ttl, quote_ttl, epoch,
  *                store_lease, mem_capacity, link_capacity
- *   [exchange]   clear_key, spread, target, min_life, quote_ttl
+ *   [exchange]   clear_key, spread, target, min_life, quote_ttl, credit
  *                (docs/xchg.md)
  */
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -341,6 +342,43 @@ set_platform(struct pf_conf *c, const char *name, const char *value,
 	return -1;
 }
 
+/* [exchange] credit = KEY AMOUNT: the credit line of the currency KEY
+ * (64 hex digits, or * for every currency not named), in local units. */
+static int
+set_credit(struct pf_xchg_conf *x, const char *value, char *err,
+    size_t errlen)
+{
+	char key[72], amt[32];
+	uint64_t v;
+	if (sscanf(value, "%71s %31s", key, amt) != 2 ||
+	    parse_u64(amt, 1ull << 62, &v)) {
+		snprintf(err, errlen, "credit: KEY AMOUNT (up to 2^62): %.80s",
+		    value);
+		return -1;
+	}
+	if (strcmp(key, "*") == 0) {
+		x->credit_any = (int64_t)v;
+		return 0;
+	}
+	if (strlen(key) != 64 || x->ncredit >= 64) {
+		snprintf(err, errlen, "credit: KEY is 64 hex digits or *, "
+		    "64 lines at most: %.80s", value);
+		return -1;
+	}
+	for (int i = 0; i < 32; i++) {
+		unsigned b;
+		if (!isxdigit((unsigned char)key[2 * i]) ||
+		    !isxdigit((unsigned char)key[2 * i + 1]) ||
+		    sscanf(key + 2 * i, "%2x", &b) != 1) {
+			snprintf(err, errlen, "credit: KEY is 64 hex digits");
+			return -1;
+		}
+		x->credit[x->ncredit].pk[i] = (uint8_t)b;
+	}
+	x->credit[x->ncredit++].amount = (int64_t)v;
+	return 0;
+}
+
 /* [exchange]: clear_key is 16 hex digits (a capability), the rest
  * numbers. */
 static int
@@ -358,6 +396,8 @@ set_exchange(struct pf_conf *c, const char *name, const char *value,
 	    {"quote_ttl", offsetof(struct pf_xchg_conf, quote_ttl_s), 1ull << 32},
 	};
 	uint64_t v;
+	if (strcmp(name, "credit") == 0)
+		return set_credit(&c->xchg, value, err, errlen);
 	if (strcmp(name, "clear_key") == 0) {
 		char *end;
 		errno = 0;

@@ -37,6 +37,12 @@ exchange_open(struct pf_host *h, const struct pf_host_config *c, char *err,
 	const struct pf_xchg_conf *x = c->xchg;
 	if (x) {
 		xc.clear_key = x->clear_key;
+		xc.credit_any = x->credit_any;
+		for (int i = 0; i < x->ncredit && i < XCHG_MAX_CREDIT; i++) {
+			memcpy(xc.credit[i].currency, x->credit[i].pk, 32);
+			xc.credit[i].amount = x->credit[i].amount;
+			xc.ncredit = (uint32_t)i + 1;
+		}
 		if (x->spread)
 			xc.rate.spread = (uint32_t)x->spread;
 		if (x->target)

@@ -60,6 +60,7 @@ struct pf_money {
 	uint64_t demand_ns; /* running slices, this epoch, doubled while
 	                       others queue (the meter's busy hook) */
 	uint64_t gmark;                  /* global heap bytes, last seen */
+	struct pf_proc *turning; /* between turn and steps: parent of a `$` */
 	int64_t sent[MONEY_RES_N];       /* bytes sent, this epoch */
 	int64_t native_us;               /* vCPU µs, this epoch */
 	uint64_t epochs;

@@ -781,7 +781,7 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 	    XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_STALE,
 	    XCHG_ERR_BAD_TOKEN,    XCHG_ERR_TOKEN_EXPIRED,
 	    XCHG_ERR_HELD,         XCHG_ERR_SPENT,
-	    XCHG_ERR_STATE};
+	    XCHG_ERR_STATE,        XCHG_ERR_NO_CREDIT};
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
 		char name[40];
 		const char *e = xchg_errname(refusals[i]);

@@ -67,6 +67,7 @@ xchg_config_default(struct xchg_config *c)
 	c->quote_ttl = 10;
 	c->min_life = 600;
 	c->max_currencies = 4096;
+	/* credit: none, for every currency, until configured */
 }
 
 enum xchg_err
@@ -146,6 +147,34 @@ exposure(struct xchg_exchange *x, const uint8_t *pk)
 	                           &v))
 		return INT64_MAX;
 	return v;
+}
+
+/* The credit line of (pk) in local units at (bid): what is configured,
+ * plus what clearing has redeemed at the issuer (cleared), less what was
+ * lost (spent, expired in the reserve); never below 0 (docs/xchg.md,
+ * Trust). */
+int64_t
+xchg_exchange_credit(struct xchg_exchange *x, const uint8_t pk[MONEY_PK_LEN],
+                     struct xchg_rat bid)
+{
+	struct xchg_reserve_sums s;
+	int64_t line = x->cfg.credit_any, won = 0, lost = 0, v;
+
+	for (uint32_t i = 0; i < x->cfg.ncredit; i++)
+		if (memcmp(x->cfg.credit[i].currency, pk, MONEY_PK_LEN) == 0)
+			line = x->cfg.credit[i].amount;
+	xchg_reserve_sums(x->res, pk, &s);
+	if (__builtin_add_overflow(s.amount[XCHG_SPENT], s.amount[XCHG_EXPIRED],
+	                           &lost))
+		return 0;
+	if (xchg_rat_mul_floor(s.amount[XCHG_CLEARED], bid, &won) != XCHG_OK)
+		won = INT64_MAX;
+	if (xchg_rat_mul_ceil(lost, bid, &lost) != XCHG_OK)
+		return 0;
+	if (__builtin_add_overflow(line, won, &v))
+		v = INT64_MAX;
+	v -= lost;
+	return v > 0 ? v : 0;
 }
 
 /* Rates (k) from (k)->prev: at an epoch after prev = rate, and again
@@ -370,6 +399,17 @@ xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
 		return err;
 	if (v < 1)
 		return XCHG_ERR_RANGE; /* worth nothing here: keep it */
+	if (v > MONEY_AMOUNT_MAX)
+		return XCHG_ERR_RANGE; /* more than one mint may be */
+	/* Trust: what this currency's held and clearing tokens are worth
+	 * at the bid, with this one, stays within its credit line. */
+	{
+		int64_t e = exposure(x, t.currency), need;
+		if (__builtin_add_overflow(e, t.amount, &e) ||
+		    xchg_rat_mul_floor(e, k->rate.bid, &need) != XCHG_OK ||
+		    need > xchg_exchange_credit(x, t.currency, k->rate.bid))
+			return XCHG_ERR_NO_CREDIT;
+	}
 	err = xchg_reserve_stage_add(x->res, &t, ticket);
 	if (err != XCHG_OK)
 		return err;

@@ -103,12 +103,38 @@ test_account_overflow_refused(void **state)
 	assert_true(money_book_check(&b));
 	money_book_init(&b, NULL, 0);
 	money_account_open(&b, &x, INT64_MAX - 1);
-	money_account_open(&b, &y, 0);
-	assert_int_equal(money_book_mint(&b, 1), MONEY_OK);
-	assert_int_equal(money_account_deposit(&b, &y, 1), MONEY_OK);
+	assert_int_equal(money_book_mint(&b, 1), MONEY_ERR_OVERFLOW);
+	money_account_open(&b, &y, 1);
 	assert_int_equal(money_account_transfer(&b, &y, &x, 1), MONEY_OK);
 	assert_int_equal(x.credit, INT64_MAX);
 	assert_int_equal(money_account_withdraw(&b, &x, 0), MONEY_ERR_INVAL);
+	assert_true(money_book_check(&b));
+}
+
+/* Mint is bounded (docs/money.md, Bounds): one mint at most
+ * MONEY_AMOUNT_MAX, the minted total at most MONEY_MINT_MAX, and a book
+ * minted full still opens accounts with allowances (arrivals are not
+ * removed at 0 steps because an operator minted too much). */
+static void
+test_account_mint_bounds(void **state)
+{
+	struct money_book b;
+	struct money_account a;
+
+	(void)state;
+	money_book_init(&b, NULL, 0);
+	assert_int_equal(money_book_mint(&b, INT64_MAX), MONEY_ERR_OVERFLOW);
+	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX + 1),
+	    MONEY_ERR_OVERFLOW);
+	assert_int_equal(b.minted, 0);
+	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_OK);
+	while (b.minted + MONEY_AMOUNT_MAX <= MONEY_MINT_MAX)
+		assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_OK);
+	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX),
+	    MONEY_ERR_OVERFLOW);
+	assert_true(b.minted <= MONEY_MINT_MAX);
+	assert_int_equal(money_account_open(&b, &a, 1000000), MONEY_OK);
+	assert_int_equal(a.credit, 1000000);
 	assert_true(money_book_check(&b));
 }
 
@@ -234,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_account_partial_charge),
 		cmocka_unit_test(test_account_transfer_close),
 		cmocka_unit_test(test_account_overflow_refused),
+		cmocka_unit_test(test_account_mint_bounds),
 		cmocka_unit_test(test_account_conservation_random),
 		cmocka_unit_test(test_account_book_init_inconsistent),
 	};

@@ -93,8 +93,20 @@ test_bank_other_identity_refused(void **state)
 	money_bank_close(&b);
 	mt_path(p, sizeof(p), dir, "identity");
 	assert_int_equal(unlink(p), 0);
+	/* Lost: refused before a new identity is made over the ledger. */
+	assert_int_equal(money_bank_open(&b, dir), MONEY_ERR_NOIDENT);
+	assert_null(b.ident);
+	assert_false(exists(dir, "identity"));
+	/* Replaced by another (a fresh directory's): the meta table. */
+	char other[PATH_MAX], q[PATH_MAX + 16];
+	mt_tmpdir(other, sizeof(other));
+	assert_int_equal(money_bank_open(&b, other), MONEY_OK);
+	money_bank_close(&b);
+	mt_path(q, sizeof(q), other, "identity");
+	assert_int_equal(rename(q, p), 0);
 	assert_int_equal(money_bank_open(&b, dir), MONEY_ERR_IDENT);
 	assert_null(b.ident);
+	mt_rmdir(other);
 	mt_rmdir(dir);
 }
 

@@ -24,18 +24,31 @@ struct fx {
 	struct xchg_exchange *x;
 };
 
+/* The exchange of these tests trusts b with a credit line of (line)
+ * local units, and no other currency. */
 static void
-open_x(struct fx *f)
+open_x_line(struct fx *f, int64_t line)
 {
 	struct money_quote q;
+	struct xchg_config cfg;
 
-	assert_int_equal(xchg_exchange_open(f->xdir, f->a, NULL, &f->x),
+	xchg_config_default(&cfg);
+	memcpy(cfg.credit[0].currency, money_ident_pk(f->b), MONEY_PK_LEN);
+	cfg.credit[0].amount = line;
+	cfg.ncredit = 1;
+	assert_int_equal(xchg_exchange_open(f->xdir, f->a, &cfg, &f->x),
 	                 XCHG_OK);
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 3600), 0);
 	assert_int_equal(money_quote_make(f->b, &f->pb, NOW, 60, &q, f->qb),
 	                 MONEY_OK);
 	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW),
 	                 XCHG_OK);
+}
+
+static void
+open_x(struct fx *f)
+{
+	open_x_line(f, (int64_t)1 << 40);
 }
 
 static int
@@ -327,6 +340,89 @@ test_exchange_reserve_persists_and_presses(void **state)
 	assert_true(xchg_rat_double(r->bid) < xchg_rat_double(bid0) * 0.951);
 }
 
+/* One held token of b goes to clearing and on to (to), into (mt). */
+static void
+clear_one(struct fx *f, enum xchg_state to, struct money_token *mt)
+{
+	struct xchg_reserve *r = xchg_exchange_reserve(f->x);
+
+	assert_int_equal(
+	    xchg_reserve_pick(r, money_ident_pk(f->b), 0, INT64_MAX, NOW, mt),
+	    XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, mt->currency, mt->serial, XCHG_CLEARING),
+	    XCHG_OK);
+	assert_int_equal(xchg_reserve_set(r, mt->currency, mt->serial, to),
+	                 XCHG_OK);
+}
+
+/* Trust (docs/xchg.md): a currency nobody configured has no credit line,
+ * so selling it mints nothing, however well its self-signed quote rates
+ * it; a configured line bounds what its held and clearing tokens are
+ * worth at the bid; clearing earns more, a loss takes it away. */
+static void
+test_exchange_credit_line(void **state)
+{
+	struct fx *f = *state;
+	uint8_t t[MONEY_TOKEN_LEN], qc[MONEY_QUOTE_LEN];
+	struct money_quote q;
+	struct money_token mt;
+	struct xchg_reserve_sums s;
+	const struct xchg_rate *r;
+	int64_t local, paid = 0, v;
+
+	/* c: a fresh identity, its quote learnt and rated */
+	assert_int_equal(money_quote_make(f->c, &f->pb, NOW, 60, &q, qc),
+	                 MONEY_OK);
+	assert_int_equal(xchg_exchange_learn(f->x, qc, sizeof(qc), NOW),
+	                 XCHG_OK);
+	assert_non_null(xchg_exchange_rate(f->x, money_ident_pk(f->c)));
+	for (int i = 0; i < 5; i++) {
+		token(f->c, 1000000, NOW + 100000, t);
+		assert_int_equal(
+		    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
+		    XCHG_ERR_NO_CREDIT);
+		assert_int_equal(local, 0);
+	}
+	xchg_reserve_sums(xchg_exchange_reserve(f->x), money_ident_pk(f->c),
+	                  &s);
+	assert_int_equal(s.tokens[XCHG_HELD], 0);
+	assert_string_equal(xchg_errname(XCHG_ERR_NO_CREDIT), "NO_CREDIT");
+
+	/* b with a line of 1000: sales until the next would pass it */
+	xchg_exchange_close(f->x);
+	open_x_line(f, 1000);
+	r = xchg_exchange_rate(f->x, money_ident_pk(f->b));
+	assert_int_equal(
+	    xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid), 1000);
+	for (int i = 0; i < 10; i++) {
+		token(f->b, 300, NOW + 100000, t);
+		enum xchg_err e =
+		    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local);
+		if (e == XCHG_ERR_NO_CREDIT)
+			break;
+		assert_int_equal(e, XCHG_OK);
+		paid += local;
+	}
+	assert_true(paid <= 1000);
+	assert_true(paid > 1000 - 2 * 150); /* about 0.44 per unit: 7 fit */
+	token(f->b, 300, NOW + 100000, t);
+	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
+	                 XCHG_ERR_NO_CREDIT);
+	/* clearing redeems one at the issuer: the line grows by its worth */
+	clear_one(f, XCHG_CLEARED, &mt);
+	assert_int_equal(xchg_rat_mul_floor(mt.amount, r->bid, &v), XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid), 1000 + v);
+	token(f->b, 300, NOW + 100000, t);
+	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
+	                 XCHG_OK);
+	/* a loss (spent at the issuer) takes its worth away again */
+	clear_one(f, XCHG_SPENT, &mt);
+	assert_true(xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid) <
+	            1000 + v);
+}
+
 static void
 test_exchange_error_names(void **state)
 {
@@ -354,6 +450,14 @@ test_exchange_state_dir(void **state)
 
 	xchg_exchange_close(f->x);
 	f->x = NULL;
+	/* a state.db without an identity is refused by the bank: start it
+	 * in a directory the exchange alone has not used yet */
+	for (int i = 0; i < 3; i++) {
+		static const char *const sfx[] = {"", "-wal", "-shm"};
+		snprintf(p, sizeof(p), "%s/%s%s", f->xdir, MONEY_STORE_FILE,
+		         sfx[i]);
+		unlink(p);
+	}
 	assert_int_equal(money_bank_open(&b, f->xdir), MONEY_OK);
 	assert_int_equal(xchg_exchange_open(f->xdir, b.ident, NULL, &x),
 	                 XCHG_OK);
@@ -387,6 +491,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_exchange_reserve_persists_and_presses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exchange_state_dir, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_exchange_credit_line, setup,
 	                                    teardown),
 	    cmocka_unit_test(test_exchange_error_names),
 	};

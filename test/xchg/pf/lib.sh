@@ -5,7 +5,7 @@
 set -u
 : "${MDAEMON:?}" "${M0INJECT:?}" "${M0CTL:?}" "${MESSENGERS:?}"
 tmp=$(mktemp -d)
-. "$(dirname "$0")/../../ports.sh"
+. "${PORTS_SH:-$(dirname "$0")/../../ports.sh}"
 port_block || exit 1
 dpids=""
 fails=0
@@ -94,3 +94,24 @@ inject() {
 quote() { inject "$1" "$2" "_quo hex say" --replies 1; }
 pk() { inject "$1" "$2" "_quo [1 32] G hex say" --replies 1; }
 mint() { "$M0CTL" -s "$tmp/$1" mint "$2"; }
+
+# trust AMOUNT NAME...: makes each NAME's identity (mdaemon -p) and
+# appends to each NAME's $tmp/NAME.conf an [exchange] credit line of
+# AMOUNT local units for every other NAME's currency (docs/xchg.md,
+# Trust). Call it after writing the .conf files, before `start`.
+trust() {
+	_amt=$1
+	shift
+	for _n in "$@"; do
+		mkdir -p "$tmp/$_n"
+		"$MDAEMON" -s "$tmp/$_n" -p >"$tmp/$_n.pk" || exit 1
+	done
+	for _n in "$@"; do
+		printf '[exchange]\n' >>"$tmp/$_n.conf"
+		for _o in "$@"; do
+			[ "$_o" = "$_n" ] && continue
+			printf 'credit = %s %s\n' "$(cat "$tmp/$_o.pk")" "$_amt" \
+			    >>"$tmp/$_n.conf"
+		done
+	done
+}

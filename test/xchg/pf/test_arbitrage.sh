@@ -22,6 +22,8 @@ LO=2130706433
 for n in a b c; do
 	printf '[money]\nepoch = 10000\nquote_ttl = 10\n' >"$tmp/$n.conf"
 done
+# the three trust each other (docs/xchg.md, Trust)
+trust 1000000000000 a b c
 start a $PA -N b=127.0.0.1:$PB -N c=127.0.0.1:$PC
 start b $PB -N a=127.0.0.1:$PA -N c=127.0.0.1:$PC
 start c $PC -N a=127.0.0.1:$PA -N b=127.0.0.1:$PB

@@ -8,6 +8,7 @@ PA=$((BASE + 9)) PB=$((BASE + 10))
 # trade on a loaded machine, and prices barely move during the test.
 printf '[money]\nepoch = 10000\nquote_ttl = 10\n' >"$tmp/a.conf"
 cp "$tmp/a.conf" "$tmp/b.conf"
+trust 1000000000000 a b
 start a $PA
 start b $PB
 pkb=$(pk b $PB)

@@ -14,6 +14,8 @@ LO=2130706433
 for n in a b c; do
 	printf '[money]\nepoch = 10000\nquote_ttl = 10\n[exchange]\nclear_key = 00000000c1ea0001\n' >"$tmp/$n.conf"
 done
+# the three trust each other (docs/xchg.md, Trust)
+trust 1000000000000 a b c
 start a $PA
 start b $PB
 start c $PC

@@ -8,9 +8,14 @@ for n in a b; do
 done
 # d's tokens live 60 s: less than the exchange's min_life (600 s)
 printf '[money]\ntoken_ttl = 60\n' >"$tmp/d.conf"
+# all trust each other (docs/xchg.md, Trust); no_credit is tested apart
+trust 1000000000000 a b d
 start a $PA
 start b $PB
 start d $PD
+# e: a fresh identity, a currency anyone could make; nobody trusts it
+PE=$((BASE + 8))
+start e $PE
 pka=$(pk a $PA) pkb=$(pk b $PB) pkd=$(pk d $PD)
 qb=$(quote b $PB) qd=$(quote d $PD)
 # flip HEX OFFSET: byte OFFSET xor 1
@@ -38,6 +43,17 @@ case "$(x "\\$tb\\ _xsl")" in
 *) fail "a genuine token does not sell" ;;
 esac
 check "sold twice" xchg_held "$(x "\\$tb\\ _xsl")"
+# Selling a self-made currency yields nothing (credit line 0 by default):
+# its quote is learnt and rated, its token refused, nothing minted.
+qe=$(quote e $PE)
+te=$(mint e 1000000)
+p0=$(jnum "$(status a)" paid_out)
+[ "${p0:-0}" -gt 0 ] || fail "no paid_out in a's status after a sale: [$p0]"
+check "a self-made currency has no credit" xchg_no_credit \
+    "$(inject a $PA "\\$qe\\ _xlr { \\$te\\ _xsl } try say" --replies 1)"
+check "a self-made currency is rated" "ok 193" \
+    "$(inject a $PA "\\$qe\\ _xlr { \\$(pk e $PE)\\ _xqt \` } try say" --replies 1)"
+check "nothing paid out for it" "$p0" "$(jnum "$(status a)" paid_out)"
 check "offer too small" xchg_credit "$(x "\\$pkb\\ 0 1 _xby")"
 check "wrong clearing key" access_check "$(x "\\$pkb\\ \\0000000000000001\\_ctk _xcl")"
 check "cleared without clearing" xchg_state "$(x "[ \\$tb\\ ] [] [] _xcd")"
