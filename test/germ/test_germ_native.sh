@@ -21,11 +21,11 @@ out=$("$M0INJECT" -t 127.0.0.1:$((BASE + 2)) --tcp -w 30 --replies 1 --data $BB 
 expect "installed at p2" "^installed$" "$out"
 # the name floods in a few message delays: up to 3 tries (go is best effort)
 for k in 1 2 3; do
-	out=$("$M0INJECT" -t 127.0.0.1:$BASE -w 60 --replies 1 "$D/instantiate.m0")
+	out=$("$M0INJECT" -t 127.0.0.1:$BASE -w 20 --replies 1 "$D/instantiate.m0")
 	case "$out" in ran*) break ;; esac
 	sleep 1
 done
-expect "busybox echo hi at p2, from p0" '^ran \[0 "hi\\x0a" ""\]$' "$out"
+expect "busybox echo hi at p2, from p0" '^ran \[0"hi\\x0a"""\]$' "$out"
 # a platform without the germ: the stand-in answers null
 
 start q0 $((BASE + 9))
