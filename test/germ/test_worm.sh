@@ -30,10 +30,12 @@ while [ $k -lt 40 ]; do
 done
 echo "step prices: p1 $(step p1) p2 $(step p2) p3 $(step p3)"
 {
-	printf "'prog \\\\%s\\\\ df 'argv [\"hello\"] df 'tk D df\n" "$(od -An -v -tx1 "$HELLO" | tr -d ' \n')"
+	printf "'argv [\"hello\"] df 'tk D df\n"
 	for i in 1 2 3; do
-		printf "tk 'p%s \\\\%s\\\\ :\n" $i "$("$M0CTL" -s "$T/p$i" mint 100000)"
+		printf "tk \"p%s\"_ctn \\\\%s\\\\ :\n" $i "$("$M0CTL" -s "$T/p$i" mint 100000)"
 	done
+	printf '\0'
+	cat "$HELLO"
 } >"$T/spec"
 out=$("$M0INJECT" -t 127.0.0.1:$BASE --tcp --fund 20000 -s "$T/h" -w 60 --replies 1 \
     --data "$T/spec" "$MESSENGERS/worm.m0")
@@ -42,7 +44,8 @@ expect "the worm ran at the idle p3 and came home" \
     '^worm: ran at p3 step [0-9]+ \[0"hello from native code\\x0a"""\] change [0-9]+ ' "$out"
 for p in h p1 p2 p3; do
 	m=$("$M0CTL" -s "$T/$p" status | sed -n 's/^money  *//p')
-	set -- $(printf '%s\n' "$m" | sed 's/charged economy, //; s/ [a-z_]*,\{0,1\}//g')
+	set -- $(printf '%s\n' "$m" | tr ',' '\n' | awk '{v[$2] = $1}
+	    END {print v["minted"], v["held"], v["outstanding"], v["burned"], v["charged"], v["lost"]}')
 	# minted held outstanding burned charged lost
 	[ $(($1)) = $(($2 + $3 + $4 + $6)) ] && [ "$6" = 0 ] &&
 	    echo "ok: book of $p balances ($m)" | cut -c1-160 || fail "book of $p: $m"
