@@ -300,7 +300,9 @@ main(int argc, char **argv)
 	    {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 	const char *economy = NULL, *logpath = NULL;
 	const char *state = NULL;
-	char **listens = calloc((size_t)argc, sizeof(char *));
+	/* Static, like d: held until exit, also on the early returns. */
+	static char **listens;
+	listens = calloc((size_t)argc, sizeof(char *));
 	int nl = 0, foreground = 0, check = 0, verbose = 0, pubkey = 0, c;
 	d.nbr_flags = calloc((size_t)argc, sizeof(char *));
 	if (!listens || !d.nbr_flags)

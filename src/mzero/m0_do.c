@@ -99,6 +99,13 @@ m0__push_frame(struct m0_state *s, uint8_t kind, const struct m0_value *a,
 int
 m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 {
+	/* The cache holds slots of the last run state's dicts: a lookup for
+	 * another state outside its run (a service resuming it with an
+	 * error looks up its _err) must not see them. */
+	if (s->g->last_run != s) {
+		s->g->epoch++;
+		s->g->last_run = s;
+	}
 	if (n->cache_epoch == s->g->epoch) {
 		*out = n->cache_slot;
 		return M0_OK;

@@ -35,7 +35,7 @@ finish() {
 	# a sanitizer build reports in the daemons' logs
 	if cat "$tmp"/*.log 2>/dev/null | grep -q 'Sanitizer\|runtime error'; then
 		fail "sanitizer reports in a daemon log:"
-		grep -h -A5 'Sanitizer\|runtime error' "$tmp"/*.log | head -n 40
+		grep -h -A60 'Sanitizer\|runtime error' "$tmp"/*.log | head -n 120
 	fi
 	if [ "$fails" != 0 ]; then
 		echo "$fails failure(s)"
