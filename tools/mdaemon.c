@@ -348,6 +348,7 @@ main(int argc, char **argv)
 		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
 		    d.conf.nlisten, d.conf.nnbr,
 		    d.conf.accept ? "any" : "neighbours");
+		pf_conf_print_limits(&d.conf, stdout);
 		return 0;
 	}
 

@@ -7,11 +7,51 @@
  * point and retries the operator once. Crossing the soft threshold only
  * requests a collection, which the VM runs between two steps.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "m0_int.h"
 
 #define HEAP_MIN_THRESHOLD (64u * 1024)
+
+static struct m0_budget *budget;
+
+void
+m0_set_budget(struct m0_budget *b)
+{
+	budget = b;
+}
+
+struct m0_budget *
+m0_budget(void)
+{
+	return budget;
+}
+
+bool
+m0_budget_take(uint64_t n)
+{
+	if (!budget)
+		return true;
+	uint64_t u = atomic_fetch_add_explicit(&budget->used, n,
+	    memory_order_relaxed);
+	if (budget->limit && u + n > budget->limit) {
+		atomic_fetch_sub_explicit(&budget->used, n,
+		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&budget->refused, 1,
+		    memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
+void
+m0_budget_give(uint64_t n)
+{
+	if (budget)
+		atomic_fetch_sub_explicit(&budget->used, n,
+		    memory_order_relaxed);
+}
 
 static struct m0_heap *
 heap_of(struct m0_state *s, bool global)
@@ -23,7 +63,7 @@ static bool
 charge(struct m0_state *s, bool global, size_t size)
 {
 	struct m0_heap *h = heap_of(s, global);
-	if (h->bytes + size > h->quota)
+	if (h->bytes + size > h->quota || !m0_budget_take(size))
 		return false;
 	h->bytes += size;
 	if (h->bytes > h->threshold) {
@@ -46,8 +86,10 @@ m0__raw_alloc(struct m0_state *s, bool global, size_t size)
 	if (!charge(s, global, size))
 		return NULL;
 	void *p = malloc(size ? size : 1);
-	if (!p)
+	if (!p) {
 		heap_of(s, global)->bytes -= size;
+		m0_budget_give(size);
+	}
 	return p;
 }
 
@@ -57,6 +99,7 @@ m0__raw_free(struct m0_global *g, struct m0_state *s, bool global, void *p,
 {
 	struct m0_heap *h = global ? &g->heap : &s->heap;
 	h->bytes -= size;
+	m0_budget_give(size);
 	free(p);
 }
 
@@ -132,21 +175,23 @@ obj_size(const struct m0_obj *o)
 static void
 obj_free(struct m0_global *g, struct m0_heap *h, struct m0_obj *o)
 {
+	size_t n = obj_size(o);
 	if (o->type == M0_TDICT) {
 		struct m0_dict *d = (struct m0_dict *)o;
 		if (d->cap) {
-			h->bytes -= (size_t)d->cap * sizeof(struct m0_dent) +
+			n += (size_t)d->cap * sizeof(struct m0_dent) +
 			    ((size_t)d->mask + 1) * sizeof(uint32_t);
 			free(d->ent); /* the index with it (m0_dict.c) */
 		}
 	} else if (o->type == M0_TARRAY) {
 		struct m0_array *a = (struct m0_array *)o;
 		if (a->code) {
-			h->bytes -= (size_t)o->n + 1; /* m0__code_get */
+			n += (size_t)o->n + 1; /* m0__code_get */
 			free(a->code);
 		}
 	}
-	h->bytes -= obj_size(o);
+	h->bytes -= n;
+	m0_budget_give(n);
 	free(o);
 }
 

@@ -54,6 +54,7 @@ pf__end_proc(struct pf_proc *p)
 	}
 	pf__leave(p);
 	pf__timer_del(p);
+	pf__proc_detach(p);
 	for (int i = 0; i < pf->nsvc; i++)
 		if (pf->svc[i].proc_end)
 			pf->svc[i].proc_end(pf->svc[i].ud, p);
