@@ -91,10 +91,15 @@ void m0_limits_default(struct m0_limits *l);
  * Other holders of memory (guest slabs, link buffers, process records)
  * take and give back bytes with m0_budget_take() and m0_budget_give().
  */
+struct m0_state;
 struct m0_budget {
 	uint64_t limit; /* bytes; 0: no limit */
 	_Atomic uint64_t used;
 	_Atomic uint64_t refused;
+	/* Asked before a process heap grows by (n) (after the quota and
+	 * the limit agreed); false refuses it. NULL: always. */
+	bool (*admit)(void *ud, struct m0_state *s, uint64_t n);
+	void *ud;
 };
 void m0_set_budget(struct m0_budget *b);
 struct m0_budget *m0_budget(void);

@@ -101,6 +101,7 @@ struct pf_config {
 	 * rest is a reserve that other origins still get. */
 	uint32_t origin_procs;
 	uint32_t origin_queues;
+	uint64_t origin_memory; /* heap + records of one origin [3/4 memory] */
 	uint32_t proc_queues; /* queues one process creates [PF_PROC_QUEUES] */
 	uint32_t proc_kids;   /* live children of a process [PF_PROC_KIDS] */
 	/* Daemon-wide bytes over process heaps, the global store, process

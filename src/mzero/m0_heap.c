@@ -65,6 +65,13 @@ charge(struct m0_state *s, bool global, size_t size)
 	struct m0_heap *h = heap_of(s, global);
 	if (h->bytes + size > h->quota || !m0_budget_take(size))
 		return false;
+	if (!global && budget && budget->admit &&
+	    !budget->admit(budget->ud, s, size)) {
+		m0_budget_give(size);
+		atomic_fetch_add_explicit(&budget->refused, 1,
+		    memory_order_relaxed);
+		return false;
+	}
 	h->bytes += size;
 	if (h->bytes > h->threshold) {
 		if (global) {

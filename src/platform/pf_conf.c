@@ -200,6 +200,7 @@ static const struct {
     L64("memory", pf.memory, 1ull << 50),
     L32("origin_procs", pf.origin_procs, 100000000),
     L32("origin_queues", pf.origin_queues, 100000000),
+    L64("origin_memory", pf.origin_memory, 1ull << 50),
     L32("proc_queues", pf.proc_queues, 100000000),
     L32("proc_kids", pf.proc_kids, 100000000),
     /* [money] (pf.h struct pf_money_config) */
@@ -269,6 +270,7 @@ fill_defaults(struct pf_conf *c)
 	DEF(p->proc_queues, PF_PROC_QUEUES);
 	DEF(p->proc_kids, PF_PROC_KIDS);
 	DEF(p->memory, pf_default_memory());
+	DEF(p->origin_memory, p->memory - p->memory / 4);
 	DEF(p->native_slab, PF_NATIVE_SLAB);
 	DEF(p->native_contexts, PF_NATIVE_CONTEXTS);
 	DEF(n->max_dgram, PF_DGRAM);

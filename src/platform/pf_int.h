@@ -60,6 +60,7 @@ enum pf_pstate {
 struct pf_orig {
 	uint64_t key; /* 0: local */
 	uint32_t procs, queues;
+	uint64_t bytes; /* heaps of its processes, as last seen, and records */
 	struct pf_orig *next; /* hash chain */
 };
 
@@ -101,6 +102,7 @@ struct pf_proc {
 	struct pf_link sib;     /* in parent's kids */
 	uint32_t nkids;
 	uint64_t root;          /* id of the arrival the family began with */
+	uint64_t heap_seen;     /* its heap bytes as counted in orig->bytes */
 };
 
 struct pf_fam {

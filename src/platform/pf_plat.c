@@ -131,9 +131,30 @@ proc_refusal(struct pf_platform *pf, struct pf_orig *o,
 		return PF_DROP_ORIGIN_PROCS;
 	if (parent && parent->nkids >= pf->cfg.proc_kids)
 		return PF_DROP_PROC_KIDS;
+	if (o && o->bytes + PF_PROC_COST > pf->cfg.origin_memory)
+		return PF_DROP_MEMORY;
 	if (!m0_budget_take(PF_PROC_COST))
 		return PF_DROP_MEMORY;
 	return -1;
+}
+
+/* The budget asks before a process heap grows: its origin's share
+ * (origin_memory) holds the rest of the budget in reserve for others.
+ * Frees are seen at the next growth, through the heap's own count. */
+static bool
+budget_admit(void *ud, struct m0_state *s, uint64_t n)
+{
+	struct pf_proc *p = PROC(s);
+	if (!p || !p->orig || p->pf->closing)
+		return true;
+	struct pf_orig *o = p->orig;
+	uint64_t now = m0_state_heap_bytes(s) + n;
+	uint64_t b = o->bytes - p->heap_seen + now;
+	if (now > p->heap_seen && b > p->pf->cfg.origin_memory)
+		return false;
+	o->bytes = b;
+	p->heap_seen = now;
+	return true;
 }
 
 static int
@@ -254,7 +275,10 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.proc_kids = PF_PROC_KIDS;
 	if (!pf->cfg.memory)
 		pf->cfg.memory = pf_default_memory();
+	if (!pf->cfg.origin_memory)
+		pf->cfg.origin_memory = pf->cfg.memory - pf->cfg.memory / 4;
 	budget.limit = pf->cfg.memory;
+	budget.admit = budget_admit;
 	m0_set_budget(&budget);
 	h_random(NULL, &pf->oseed, sizeof(pf->oseed));
 	pf->host = (struct m0_host){.ud = pf,
@@ -487,6 +511,7 @@ proc_new(struct pf_platform *pf, struct m0_state *s, struct pf_orig *o,
 	}
 	p->orig = o;
 	o->procs++;
+	o->bytes += PF_PROC_COST;
 	p->parent = parent;
 	p->root = parent ? parent->root : p->id;
 	if (parent) {
@@ -522,6 +547,7 @@ pf__proc_detach(struct pf_proc *p)
 	}
 	if (p->orig) {
 		p->orig->procs--;
+		p->orig->bytes -= PF_PROC_COST + p->heap_seen;
 		pf__orig_put(pf, p->orig);
 		p->orig = NULL;
 	}
