@@ -62,7 +62,8 @@ int pf_err_m0(int err);
 	X(ORIGIN_QUEUES, "the origin's queue cap reached")                    \
 	X(PROC_QUEUES, "the process's queue cap reached")                     \
 	X(PROC_KIDS, "the process's cap on live children reached")            \
-	X(MEMORY, "the daemon's memory budget reached")
+	X(MEMORY, "the daemon's memory budget reached")                       \
+	X(NATIVE, "a native context over the process's or origin's cap")
 
 enum pf_drop {
 #define PF__D(id, s) PF_DROP_##id,
@@ -83,6 +84,7 @@ const char *pf_drop_id(int reason);
 #define PF_NATIVE_CONTEXTS 64          /* live native contexts */
 #define PF_PROC_QUEUES 1024          /* queues one process keeps alive */
 #define PF_PROC_KIDS 4096            /* live children of one process */
+#define PF_PROC_CONTEXTS 8           /* native contexts of one process */
 #define PF_PROC_COST (16u << 10)     /* budget bytes a process record takes */
 #define PF_STORE_CAPACITY (64ll << 20) /* bytes of `_` the price assumes */
 
@@ -104,6 +106,8 @@ struct pf_config {
 	uint64_t origin_memory; /* heap + records of one origin [3/4 memory] */
 	uint32_t proc_queues; /* queues one process creates [PF_PROC_QUEUES] */
 	uint32_t proc_kids;   /* live children of a process [PF_PROC_KIDS] */
+	uint32_t proc_contexts;   /* native contexts of a process [8] */
+	uint32_t origin_contexts; /* of an origin [3/4 native_contexts] */
 	/* Daemon-wide bytes over process heaps, the global store, process
 	 * records and guest memory [1/4 of RAM]; past it new work is
 	 * refused (drop "memory"), heaps stop growing (m0 nomemory). */
@@ -147,6 +151,8 @@ struct pf_platform *pf_new(uv_loop_t *loop, const struct pf_config *cfg);
 
 /* The default of pf_config.memory: a quarter of the machine's RAM. */
 uint64_t pf_default_memory(void);
+/* The default of origin_contexts: 3/4 of native_contexts (at least 1). */
+uint32_t pf_origin_contexts(const struct pf_config *c);
 
 /*
  * Begins closing the platform: every process ends (no end callback), the

@@ -45,12 +45,17 @@ m0_budget_take(uint64_t n)
 	return true;
 }
 
+/* Never below zero: bytes taken before the budget was installed may
+ * come back after it. */
 void
 m0_budget_give(uint64_t n)
 {
-	if (budget)
-		atomic_fetch_sub_explicit(&budget->used, n,
-		    memory_order_relaxed);
+	if (!budget)
+		return;
+	uint64_t u = atomic_load_explicit(&budget->used, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&budget->used, &u,
+	    u > n ? u - n : 0, memory_order_relaxed, memory_order_relaxed))
+		;
 }
 
 static struct m0_heap *

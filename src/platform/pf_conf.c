@@ -201,6 +201,8 @@ static const struct {
     L32("origin_procs", pf.origin_procs, 100000000),
     L32("origin_queues", pf.origin_queues, 100000000),
     L64("origin_memory", pf.origin_memory, 1ull << 50),
+    L32("proc_contexts", pf.proc_contexts, 4096),
+    L32("origin_contexts", pf.origin_contexts, 4096),
     L32("proc_queues", pf.proc_queues, 100000000),
     L32("proc_kids", pf.proc_kids, 100000000),
     /* [money] (pf.h struct pf_money_config) */
@@ -271,6 +273,8 @@ fill_defaults(struct pf_conf *c)
 	DEF(p->proc_kids, PF_PROC_KIDS);
 	DEF(p->memory, pf_default_memory());
 	DEF(p->origin_memory, p->memory - p->memory / 4);
+	DEF(p->proc_contexts, PF_PROC_CONTEXTS);
+	DEF(p->origin_contexts, pf_origin_contexts(p));
 	DEF(p->native_slab, PF_NATIVE_SLAB);
 	DEF(p->native_contexts, PF_NATIVE_CONTEXTS);
 	DEF(n->max_dgram, PF_DGRAM);

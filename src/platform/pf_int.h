@@ -59,7 +59,7 @@ enum pf_pstate {
 /* The host work came from, with what it holds alive. */
 struct pf_orig {
 	uint64_t key; /* 0: local */
-	uint32_t procs, queues;
+	uint32_t procs, queues, contexts;
 	uint64_t bytes; /* heaps of its processes, as last seen, and records */
 	struct pf_orig *next; /* hash chain */
 };
@@ -103,6 +103,7 @@ struct pf_proc {
 	uint32_t nkids;
 	uint64_t root;          /* id of the arrival the family began with */
 	uint64_t heap_seen;     /* its heap bytes as counted in orig->bytes */
+	uint32_t contexts;      /* native contexts it holds */
 };
 
 struct pf_fam {

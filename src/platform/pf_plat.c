@@ -157,6 +157,37 @@ budget_admit(void *ud, struct m0_state *s, uint64_t n)
 	return true;
 }
 
+bool
+pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
+{
+	struct pf_platform *pf = p->pf;
+	struct pf_orig *o = p->orig;
+	if (p->contexts >= pf->cfg.proc_contexts ||
+	    (o && (o->contexts >= pf->cfg.origin_contexts ||
+		      o->bytes + bytes > pf->cfg.origin_memory)) ||
+	    !m0_budget_take(bytes)) {
+		pf->st.drops[PF_DROP_NATIVE]++;
+		return false;
+	}
+	p->contexts++;
+	if (o) {
+		o->contexts++;
+		o->bytes += bytes;
+	}
+	return true;
+}
+
+void
+pf_proc_native_give(struct pf_proc *p, uint64_t bytes)
+{
+	p->contexts--;
+	if (p->orig) {
+		p->orig->contexts--;
+		p->orig->bytes -= bytes;
+	}
+	m0_budget_give(bytes);
+}
+
 static int
 h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
     const struct m0_msg *msg)
@@ -248,6 +279,14 @@ pf_default_memory(void)
 	return (uint64_t)pages * (uint64_t)psz / 4;
 }
 
+uint32_t
+pf_origin_contexts(const struct pf_config *c)
+{
+	uint32_t n = c->native_contexts ? c->native_contexts :
+	    PF_NATIVE_CONTEXTS;
+	return n - n / 4 ? n - n / 4 : 1;
+}
+
 struct pf_platform *
 pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 {
@@ -275,6 +314,10 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.proc_kids = PF_PROC_KIDS;
 	if (!pf->cfg.memory)
 		pf->cfg.memory = pf_default_memory();
+	if (!pf->cfg.proc_contexts)
+		pf->cfg.proc_contexts = PF_PROC_CONTEXTS;
+	if (!pf->cfg.origin_contexts)
+		pf->cfg.origin_contexts = pf_origin_contexts(&pf->cfg);
 	if (!pf->cfg.origin_memory)
 		pf->cfg.origin_memory = pf->cfg.memory - pf->cfg.memory / 4;
 	budget.limit = pf->cfg.memory;
