@@ -90,12 +90,14 @@ void m0_limits_default(struct m0_limits *l);
  * before any state or global is created, and it is never removed.
  * Other holders of memory (guest slabs, link buffers, process records)
  * take and give back bytes with m0_budget_take() and m0_budget_give().
+ * Like the heaps it counts, it belongs to the thread that runs the
+ * interpreter (the platform's loop): no locking.
  */
 struct m0_state;
 struct m0_budget {
 	uint64_t limit; /* bytes; 0: no limit */
-	_Atomic uint64_t used;
-	_Atomic uint64_t refused;
+	uint64_t used;
+	uint64_t refused;
 	/* Asked before a process heap grows by (n) (after the quota and
 	 * the limit agreed); false refuses it. NULL: always. */
 	bool (*admit)(void *ud, struct m0_state *s, uint64_t n);

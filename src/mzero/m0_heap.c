@@ -7,7 +7,6 @@
  * point and retries the operator once. Crossing the soft threshold only
  * requests a collection, which the VM runs between two steps.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "m0_int.h"
@@ -33,15 +32,11 @@ m0_budget_take(uint64_t n)
 {
 	if (!budget)
 		return true;
-	uint64_t u = atomic_fetch_add_explicit(&budget->used, n,
-	    memory_order_relaxed);
-	if (budget->limit && u + n > budget->limit) {
-		atomic_fetch_sub_explicit(&budget->used, n,
-		    memory_order_relaxed);
-		atomic_fetch_add_explicit(&budget->refused, 1,
-		    memory_order_relaxed);
+	if (budget->limit && budget->used + n > budget->limit) {
+		budget->refused++;
 		return false;
 	}
+	budget->used += n;
 	return true;
 }
 
@@ -50,12 +45,8 @@ m0_budget_take(uint64_t n)
 void
 m0_budget_give(uint64_t n)
 {
-	if (!budget)
-		return;
-	uint64_t u = atomic_load_explicit(&budget->used, memory_order_relaxed);
-	while (!atomic_compare_exchange_weak_explicit(&budget->used, &u,
-	    u > n ? u - n : 0, memory_order_relaxed, memory_order_relaxed))
-		;
+	if (budget)
+		budget->used = budget->used > n ? budget->used - n : 0;
 }
 
 static struct m0_heap *
@@ -73,8 +64,7 @@ charge(struct m0_state *s, bool global, size_t size)
 	if (!global && budget && budget->admit &&
 	    !budget->admit(budget->ud, s, size)) {
 		m0_budget_give(size);
-		atomic_fetch_add_explicit(&budget->refused, 1,
-		    memory_order_relaxed);
+		budget->refused++;
 		return false;
 	}
 	h->bytes += size;
