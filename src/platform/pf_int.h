@@ -56,7 +56,8 @@ enum pf_pstate {
 	PF_IDLE,     /* head of a queue or in none, but blocked (never) */
 };
 
-/* The host work came from, with what it holds alive. */
+/* The host work came from, with what it holds alive (key first: the
+ * table grows with pf__rehash). */
 struct pf_orig {
 	uint64_t key; /* 0: local */
 	uint32_t procs, queues, contexts;
@@ -65,7 +66,7 @@ struct pf_orig {
 };
 
 struct pf_queue {
-	uint64_t key;
+	uint64_t key; /* first: the table grows with pf__rehash */
 	bool stopped;
 	struct pf_proc *owner;   /* the process that made it, or NULL */
 	struct pf_link own;      /* the owner's queues */
@@ -217,6 +218,8 @@ void pf__queues_free(struct pf_platform *pf);
 struct pf_queue *pf__queue_get(struct pf_platform *pf, uint64_t key,
     bool create, struct pf_proc *by);
 void pf__queues_release(struct pf_proc *p);
+bool pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
+    uint32_t (*hash)(uint64_t));
 
 /* pf_chan.c */
 int pf__chan_key(struct pf_platform *pf, struct m0_state *s,

@@ -84,23 +84,9 @@ pf__orig_get(struct pf_platform *pf, uint64_t key)
 	o->next = *pp;
 	*pp = o;
 	pf->norigs++;
-	if (pf->norigs > pf->omask) {
-		uint32_t ncap = (pf->omask + 1) * 2;
-		struct pf_orig **nt = calloc(ncap, sizeof(*nt));
-		if (nt) {
-			for (uint32_t i = 0; i <= pf->omask; i++)
-				for (struct pf_orig *x = pf->otab[i], *nx; x;
-				    x = nx) {
-					nx = x->next;
-					uint32_t j = ohash(x->key) & (ncap - 1);
-					x->next = nt[j];
-					nt[j] = x;
-				}
-			free(pf->otab);
-			pf->otab = nt;
-			pf->omask = ncap - 1;
-		}
-	}
+	if (pf->norigs > pf->omask)
+		pf__rehash((void ***)&pf->otab, &pf->omask,
+		    offsetof(struct pf_orig, next), ohash);
 	return o;
 }
 

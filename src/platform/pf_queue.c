@@ -37,25 +37,29 @@ queue_refusal(struct pf_platform *pf, struct pf_proc *by)
 	return -1;
 }
 
-static bool
-queue_grow(struct pf_platform *pf)
+/* Doubles a chained hash table of entries whose first field is their
+ * uint64_t key and whose chain pointer is at (next_off). Returns false
+ * when out of memory (the table stays, with longer chains). */
+bool
+pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
+    uint32_t (*hash)(uint64_t))
 {
-	uint32_t ncap = (pf->qmask + 1) * 2;
-	struct pf_queue **nt = calloc(ncap, sizeof(*nt));
+	uint32_t ncap = (*mask + 1) * 2;
+	void **nt = calloc(ncap, sizeof(*nt));
 	if (!nt)
 		return false;
-	for (uint32_t i = 0; i <= pf->qmask; i++) {
-		struct pf_queue *q = pf->qtab[i], *next;
-		for (; q; q = next) {
-			next = q->hnext;
-			uint32_t j = qhash(q->key) & (ncap - 1);
-			q->hnext = nt[j];
-			nt[j] = q;
+	for (uint32_t i = 0; i <= *mask; i++) {
+		for (char *e = (*tab)[i], *next; e; e = next) {
+			void **link = (void **)(e + next_off);
+			next = *link;
+			uint32_t j = hash(*(uint64_t *)e) & (ncap - 1);
+			*link = nt[j];
+			nt[j] = e;
 		}
 	}
-	free(pf->qtab);
-	pf->qtab = nt;
-	pf->qmask = ncap - 1;
+	free(*tab);
+	*tab = nt;
+	*mask = ncap - 1;
 	return true;
 }
 
@@ -76,8 +80,9 @@ pf__queue_get(struct pf_platform *pf, uint64_t key, bool create,
 		pf->st.drops[why]++;
 		return NULL;
 	}
-	if (pf->nqueues >= pf->qmask)
-		queue_grow(pf); /* no memory: longer chains */
+	if (pf->nqueues >= pf->qmask) /* no memory: longer chains */
+		pf__rehash((void ***)&pf->qtab, &pf->qmask,
+		    offsetof(struct pf_queue, hnext), qhash);
 	struct pf_queue *q = calloc(1, sizeof(*q));
 	if (!q) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
