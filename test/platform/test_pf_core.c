@@ -517,7 +517,24 @@ test_caps_stopped_queues_go_with_creator(void **state)
 	assert_int_equal(ends.n, 2);
 }
 
-#define CHILD "0 [ ; \"" SPIN "\" null ] _ctm $ " SPIN
+/* Many origins: the table grows, and each origin goes with its last
+ * process. */
+static void
+test_caps_many_origins(void **state)
+{
+	struct pf_stats st;
+	for (int i = 0; i < 200; i++) {
+		char host[4] = {10, 1, (char)(i >> 8), (char)i};
+		assert_int_equal(spawn_from(SPIN, host), PF_OK);
+	}
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.origins, 200);
+	for (uint64_t id = 1; id <= 200; id++)
+		assert_int_equal(pf_kill(pf, id), 0);
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.origins, 0);
+}
+
 
 /* kill -f: a process, its children and grandchildren go in one call;
  * a process of another family stays. */
@@ -588,6 +605,7 @@ main(void)
 	    T(test_core_status_table),
 	    T(test_core_errors_have_text),
 	    T(test_caps_kill_family),
+	    T(test_caps_many_origins),
 #define C(f) cmocka_unit_test_setup_teardown(f, setup_caps, teardown)
 	    C(test_caps_origin_keeps_a_reserve),
 	    C(test_caps_stopped_queues_go_with_creator),
