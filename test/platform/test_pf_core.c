@@ -535,7 +535,6 @@ test_caps_many_origins(void **state)
 	assert_int_equal(st.origins, 0);
 }
 
-
 /* kill -f: a process, its children and grandchildren go in one call;
  * a process of another family stays. */
 static void
