@@ -14,6 +14,7 @@
 #ifndef M0_H
 #define M0_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,33 @@ struct m0_limits {
 };
 
 void m0_limits_default(struct m0_limits *l);
+
+/*
+ * A memory budget shared by every heap of the program (process heaps and
+ * global heaps of all platforms): an allocation that would take (used)
+ * past (limit) fails as the heap quota does, and counts in (refused).
+ * The embedding program owns it; m0_set_budget() installs it once,
+ * before any state or global is created, and it is never removed.
+ * Other holders of memory (guest slabs, link buffers, process records)
+ * take and give back bytes with m0_budget_take() and m0_budget_give().
+ * Like the heaps it counts, it belongs to the thread that runs the
+ * interpreter (the platform's loop): no locking.
+ */
+struct m0_state;
+struct m0_budget {
+	uint64_t limit; /* bytes; 0: no limit */
+	uint64_t used;
+	uint64_t refused;
+	/* Asked before a process heap grows by (n) (after the quota and
+	 * the limit agreed); false refuses it. NULL: always. */
+	bool (*admit)(void *ud, struct m0_state *s, uint64_t n);
+	void *ud;
+};
+void m0_set_budget(struct m0_budget *b);
+struct m0_budget *m0_budget(void);
+/* Returns true and charges (n) when it fits (or no budget is set). */
+bool m0_budget_take(uint64_t n);
+void m0_budget_give(uint64_t n);
 
 struct m0_state;
 struct m0_global;

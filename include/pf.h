@@ -8,6 +8,7 @@
 #define PF_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -56,7 +57,13 @@ int pf_err_m0(int err);
 	X(STEP_LIMIT, "process step limit")                                   \
 	X(LIFE_LIMIT, "process lifetime limit")                              \
 	X(QUEUE_CAP, "queue cap reached")                                     \
-	X(CREDIT, "credit exhausted")
+	X(CREDIT, "credit exhausted")                                         \
+	X(ORIGIN_PROCS, "the origin's process cap reached")                   \
+	X(ORIGIN_QUEUES, "the origin's queue cap reached")                    \
+	X(PROC_QUEUES, "the process's queue cap reached")                     \
+	X(PROC_KIDS, "the process's cap on live children reached")            \
+	X(MEMORY, "the daemon's memory budget reached")                       \
+	X(NATIVE, "a native context over the process's or origin's cap")
 
 enum pf_drop {
 #define PF__D(id, s) PF_DROP_##id,
@@ -75,6 +82,10 @@ const char *pf_drop_id(int reason);
 #define PF_MAX_QUEUES 1000000          /* queues alive at once */
 #define PF_NATIVE_SLAB (256ull << 20)  /* guest memory of a context */
 #define PF_NATIVE_CONTEXTS 64          /* live native contexts */
+#define PF_PROC_QUEUES 1024          /* queues one process keeps alive */
+#define PF_PROC_KIDS 4096            /* live children of one process */
+#define PF_PROC_CONTEXTS 8           /* native contexts of one process */
+#define PF_PROC_COST (16u << 10)     /* budget bytes a process record takes */
 #define PF_STORE_CAPACITY (64ll << 20) /* bytes of `_` the price assumes */
 
 struct pf_config {
@@ -86,6 +97,21 @@ struct pf_config {
 	uint32_t max_queues;      /* queues alive at once [PF_MAX_QUEUES] */
 	uint64_t native_slab;     /* guest memory of a native context [256m] */
 	uint32_t native_contexts; /* live native contexts [64] */
+	/* One origin (the host an arrival came from; its submitted children
+	 * inherit it; local work is one origin) keeps at most this many
+	 * processes and queues alive [3/4 of max_procs, max_queues]: the
+	 * rest is a reserve that other origins still get. */
+	uint32_t origin_procs;
+	uint32_t origin_queues;
+	uint64_t origin_memory; /* heap + records of one origin [3/4 memory] */
+	uint32_t proc_queues; /* queues one process creates [PF_PROC_QUEUES] */
+	uint32_t proc_kids;   /* live children of a process [PF_PROC_KIDS] */
+	uint32_t proc_contexts;   /* native contexts of a process [8] */
+	uint32_t origin_contexts; /* of an origin [3/4 native_contexts] */
+	/* Daemon-wide bytes over process heaps, the global store, process
+	 * records and guest memory [1/4 of RAM]; past it new work is
+	 * refused (drop "memory"), heaps stop growing (m0 nomemory). */
+	uint64_t memory;
 	uint64_t hid, pid;
 };
 
@@ -93,6 +119,8 @@ struct pf_stats {
 	uint64_t created, ended, errors, running, waiting, queues;
 	uint64_t drops[PF_DROP_N];
 	uint64_t slices, steps;
+	uint64_t origins;          /* origins holding processes or queues */
+	uint64_t mem_used, mem_limit, mem_refused; /* the memory budget */
 };
 
 /* A channel family that the embedding program provides (console, udpip,
@@ -120,6 +148,11 @@ typedef void (*pf_console_cb)(void *ud, struct pf_proc *p, const void *buf,
  * Returns NULL when out of memory.
  */
 struct pf_platform *pf_new(uv_loop_t *loop, const struct pf_config *cfg);
+
+/* The default of pf_config.memory: a quarter of the machine's RAM. */
+uint64_t pf_default_memory(void);
+/* The default of origin_contexts: 3/4 of native_contexts (at least 1). */
+uint32_t pf_origin_contexts(const struct pf_config *c);
 
 /*
  * Begins closing the platform: every process ends (no end callback), the
@@ -157,7 +190,10 @@ void pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud);
  * PF_ERR_INTERP (setup or _ori refused), PF_ERR_CLOSED.
  */
 struct pf_origin {
-	const char *family; /* NULL: _ori is null */
+	const char *family; /* NULL: _ori is null (or set by setup) */
+	const void *host;   /* the host's bytes that name the origin for the
+	                     * caps, or NULL: the local origin */
+	size_t host_len;
 	int64_t ifindex;
 	int64_t addr_int;
 	const char *addr_str;
@@ -172,6 +208,12 @@ uint64_t pf_proc_id(const struct pf_proc *p);
 
 /* Removes a process by id. Returns 0, or -1 when there is none. */
 int pf_kill(struct pf_platform *pf, uint64_t id);
+
+/* Removes a process and every live process it submitted, transitively
+ * (children of ended members included). For an id that ended, the
+ * family is what descends from it when it was an arrival. Returns the
+ * count removed (0: none). */
+int pf_kill_family(struct pf_platform *pf, uint64_t id);
 
 /* Counters. */
 void pf_get_stats(const struct pf_platform *pf, struct pf_stats *st);
@@ -708,6 +750,10 @@ void pf_conf_settle_limits(struct pf_conf *c);
  */
 int pf_conf_parse(struct pf_conf *c, const char *text, size_t len,
     char *err, size_t errlen);
+
+/* Prints every [limits] key as "key = value", the defaults that zero
+ * fields take filled in (max_life in seconds, bytes as plain numbers). */
+void pf_conf_print_limits(const struct pf_conf *c, FILE *f);
 
 /* pf_conf_parse() of a file; the message starts with the path. */
 int pf_conf_load(struct pf_conf *c, const char *path, char *err,

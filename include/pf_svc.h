@@ -140,4 +140,13 @@ void pf_proc_park(struct pf_proc *p);
 /* The bytes (p) holds through services: the sum of their proc_bytes. */
 uint64_t pf_proc_service_bytes(struct pf_proc *p);
 
+/*
+ * A native context of (bytes) guest memory for (p): counted against the
+ * process (proc_contexts), its origin (origin_contexts, origin_memory)
+ * and the daemon's memory budget. Returns false when a cap refuses it
+ * (counted as the drop "native"); pf_proc_native_give() returns it.
+ */
+bool pf_proc_native_take(struct pf_proc *p, uint64_t bytes);
+void pf_proc_native_give(struct pf_proc *p, uint64_t bytes);
+
 #endif

@@ -8,6 +8,7 @@
  *                     money
  *   ps                processes with queue, state, age, steps, memory
  *   kill ID|KEY       a process by id, or every process of a queue
+ *   kill -f ID        a process and all it submitted, transitively
  *   neighbours        the configured neighbours
  *   inject FILE       run a messenger there (its _ori is the console)
  *   mint AMOUNT       a fresh token of the platform's money, in hex
@@ -45,7 +46,7 @@ struct cmd_entry {
 static const struct cmd_entry cmds[] = {
     {"status", NULL, PF_MSG_STATUS, 0, true, "status"},
     {"ps", NULL, PF_MSG_PS, 0, true, "ps"},
-    {"kill", NULL, PF_MSG_KILL, 1, false, "kill ID|KEY"},
+    {"kill", NULL, PF_MSG_KILL, 1, false, "kill [-f] ID|KEY"},
     {"neighbours", "neighbors", PF_MSG_NEIGHBOURS, 0, true, "neighbours"},
     {"inject", NULL, PF_MSG_INJECT, 1, false, "inject FILE"},
     {"mint", NULL, PF_MSG_MINT, 1, false, "mint AMOUNT   (prints a token in hex)"},
@@ -110,10 +111,13 @@ main(int argc, char **argv)
 	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *sock = NULL, *state = NULL;
-	bool json = false;
+	bool json = false, family = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:S:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:S:hVf", opts, NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			family = true;
+			break;
 		case 's':
 			state = optarg;
 			break;
@@ -143,7 +147,8 @@ main(int argc, char **argv)
 		if (!strcmp(argv[optind], cmds[i].name) ||
 		    (cmds[i].alias && !strcmp(argv[optind], cmds[i].alias)))
 			ce = &cmds[i];
-	if (!ce || argc - optind - 1 != ce->args || (json && !ce->json)) {
+	if (!ce || argc - optind - 1 != ce->args || (json && !ce->json) ||
+	    (family && ce->type != PF_MSG_KILL)) {
 		usage(stderr);
 		return 2;
 	}
@@ -153,8 +158,12 @@ main(int argc, char **argv)
 		if (build_messenger(argv[optind + 1], &payload, &plen))
 			return 1;
 	} else if (ce->args) {
-		payload = (uint8_t *)strdup(argv[optind + 1]);
-		plen = strlen(argv[optind + 1]);
+		/* kill -f: the family, asked as "-f ID" */
+		size_t al = strlen(argv[optind + 1]);
+		plen = al + (family ? 3 : 0);
+		if ((payload = malloc(plen + 1)))
+			snprintf((char *)payload, plen + 1, "%s%s",
+			    family ? "-f " : "", argv[optind + 1]);
 	} else if (json) {
 		payload = (uint8_t *)strdup("json");
 		plen = 4;

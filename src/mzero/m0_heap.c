@@ -13,6 +13,42 @@
 
 #define HEAP_MIN_THRESHOLD (64u * 1024)
 
+static struct m0_budget *budget;
+
+void
+m0_set_budget(struct m0_budget *b)
+{
+	budget = b;
+}
+
+struct m0_budget *
+m0_budget(void)
+{
+	return budget;
+}
+
+bool
+m0_budget_take(uint64_t n)
+{
+	if (!budget)
+		return true;
+	if (budget->limit && budget->used + n > budget->limit) {
+		budget->refused++;
+		return false;
+	}
+	budget->used += n;
+	return true;
+}
+
+/* Never below zero: bytes taken before the budget was installed may
+ * come back after it. */
+void
+m0_budget_give(uint64_t n)
+{
+	if (budget)
+		budget->used = budget->used > n ? budget->used - n : 0;
+}
+
 static struct m0_heap *
 heap_of(struct m0_state *s, bool global)
 {
@@ -23,8 +59,14 @@ static bool
 charge(struct m0_state *s, bool global, size_t size)
 {
 	struct m0_heap *h = heap_of(s, global);
-	if (h->bytes + size > h->quota)
+	if (h->bytes + size > h->quota || !m0_budget_take(size))
 		return false;
+	if (!global && budget && budget->admit &&
+	    !budget->admit(budget->ud, s, size)) {
+		m0_budget_give(size);
+		budget->refused++;
+		return false;
+	}
 	h->bytes += size;
 	if (h->bytes > h->threshold) {
 		if (global) {
@@ -46,8 +88,10 @@ m0__raw_alloc(struct m0_state *s, bool global, size_t size)
 	if (!charge(s, global, size))
 		return NULL;
 	void *p = malloc(size ? size : 1);
-	if (!p)
+	if (!p) {
 		heap_of(s, global)->bytes -= size;
+		m0_budget_give(size);
+	}
 	return p;
 }
 
@@ -57,6 +101,7 @@ m0__raw_free(struct m0_global *g, struct m0_state *s, bool global, void *p,
 {
 	struct m0_heap *h = global ? &g->heap : &s->heap;
 	h->bytes -= size;
+	m0_budget_give(size);
 	free(p);
 }
 
@@ -132,21 +177,23 @@ obj_size(const struct m0_obj *o)
 static void
 obj_free(struct m0_global *g, struct m0_heap *h, struct m0_obj *o)
 {
+	size_t n = obj_size(o);
 	if (o->type == M0_TDICT) {
 		struct m0_dict *d = (struct m0_dict *)o;
 		if (d->cap) {
-			h->bytes -= (size_t)d->cap * sizeof(struct m0_dent) +
+			n += (size_t)d->cap * sizeof(struct m0_dent) +
 			    ((size_t)d->mask + 1) * sizeof(uint32_t);
 			free(d->ent); /* the index with it (m0_dict.c) */
 		}
 	} else if (o->type == M0_TARRAY) {
 		struct m0_array *a = (struct m0_array *)o;
 		if (a->code) {
-			h->bytes -= (size_t)o->n + 1; /* m0__code_get */
+			n += (size_t)o->n + 1; /* m0__code_get */
 			free(a->code);
 		}
 	}
-	h->bytes -= obj_size(o);
+	h->bytes -= n;
+	m0_budget_give(n);
 	free(o);
 }
 

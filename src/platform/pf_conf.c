@@ -213,6 +213,14 @@ static const struct {
     L32("tcp_idle", net.tcp_idle_s, 1u << 30),
     L64("native_slab", pf.native_slab, 3ull << 30),
     L32("native_contexts", pf.native_contexts, 4096),
+    L64("memory", pf.memory, 1ull << 50),
+    L32("origin_procs", pf.origin_procs, 100000000),
+    L32("origin_queues", pf.origin_queues, 100000000),
+    L64("origin_memory", pf.origin_memory, 1ull << 50),
+    L32("proc_contexts", pf.proc_contexts, 4096),
+    L32("origin_contexts", pf.origin_contexts, 4096),
+    L32("proc_queues", pf.proc_queues, 100000000),
+    L32("proc_kids", pf.proc_kids, 100000000),
     /* [money] (pf.h struct pf_money_config) */
     L64("allowance", money.allowance, 1ull << 40),
     L64("token_ttl", money.token_ttl_s, 1ull << 32), /* seconds */
@@ -257,6 +265,71 @@ set_limit(struct pf_conf *c, const char *section, const char *name,
 	}
 	snprintf(err, errlen, "unknown key %.60s in [%s]", name, section);
 	return -1;
+}
+
+/* The defaults that the platform and its links take for zero fields
+ * (pf_new, m0_limits_default, pf_net_new), filled in for printing. */
+static void
+fill_defaults(struct pf_conf *c)
+{
+	struct pf_config *p = &c->pf;
+	struct pf_net_config *n = &c->net;
+	struct m0_limits d;
+	m0_limits_default(&d);
+#define DEF(f, v) if (!(f)) (f) = (v)
+	DEF(p->lim.heap_quota, d.heap_quota);
+	DEF(p->lim.global_quota, d.global_quota);
+	DEF(p->lim.max_msg, d.max_msg);
+	DEF(p->slice, PF_SLICE);
+	DEF(p->max_procs, PF_MAX_PROCS);
+	DEF(p->max_queues, PF_MAX_QUEUES);
+	DEF(p->origin_procs, p->max_procs - p->max_procs / 4);
+	DEF(p->origin_queues, p->max_queues - p->max_queues / 4);
+	DEF(p->proc_queues, PF_PROC_QUEUES);
+	DEF(p->proc_kids, PF_PROC_KIDS);
+	DEF(p->memory, pf_default_memory());
+	DEF(p->origin_memory, p->memory - p->memory / 4);
+	DEF(p->proc_contexts, PF_PROC_CONTEXTS);
+	DEF(p->origin_contexts, pf_origin_contexts(p));
+	DEF(p->native_slab, PF_NATIVE_SLAB);
+	DEF(p->native_contexts, PF_NATIVE_CONTEXTS);
+	DEF(n->max_dgram, PF_DGRAM);
+	DEF(n->rate, PF_RATE);
+	DEF(n->burst, n->rate / 10 ? n->rate / 10 : 1);
+	DEF(n->tcp_queue, PF_TCP_QUEUE);
+	DEF(n->tcp_conns, PF_TCP_CONNS);
+	DEF(n->tcp_out, 64);
+	DEF(n->tcp_per_host, 8);
+	DEF(n->tcp_frame_s, 10);
+	DEF(n->egress_bytes, 65536);
+	DEF(n->egress_period_s, 10);
+	DEF(n->egress_factor, 4);
+	DEF(n->tcp_idle_s, PF_TCP_IDLE_S);
+#undef DEF
+}
+
+void
+pf_conf_print_limits(const struct pf_conf *conf, FILE *f)
+{
+	struct pf_conf c = *conf;
+	fill_defaults(&c);
+	fprintf(f, "[limits]\n");
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if (strcmp(limits[i].name, "allowance") == 0)
+			break; /* [money] from here */
+		const char *p = (const char *)&c + limits[i].off;
+		uint64_t v;
+		if (limits[i].width == 32) {
+			uint32_t v32;
+			memcpy(&v32, p, sizeof(v32));
+			v = v32;
+		} else {
+			memcpy(&v, p, sizeof(v));
+		}
+		if (strcmp(limits[i].name, "max_life") == 0)
+			v /= PF_US_PER_S;
+		fprintf(f, "%s = %llu\n", limits[i].name, (unsigned long long)v);
+	}
 }
 
 int

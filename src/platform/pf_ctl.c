@@ -151,6 +151,20 @@ static int
 cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 {
 	char *end;
+	if (!strncmp(arg, "-f ", 3)) {
+		errno = 0;
+		unsigned long long id = strtoull(arg + 3, &end, 10);
+		if (!arg[3] || *end || errno)
+			goto bad;
+		int n = pf_kill_family(c->pf, id);
+		if (!n) {
+			pf__sprint(b, "no family of process %llu\n", id);
+			return -1;
+		}
+		pf__sprint(b, "killed %d processes of the family of %llu\n", n,
+		    id);
+		return 0;
+	}
 	if (strlen(arg) == 16) {
 		struct kill_ctx k = {0};
 		errno = 0;
@@ -180,7 +194,8 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 	pf__sprint(b, "killed process %llu\n", id);
 	return 0;
 bad:
-	pf__sprint(b, "kill: want a process id or a queue key (16 hex digits)\n");
+	pf__sprint(b, "kill: want a process id, -f and a process id, or a "
+		      "queue key (16 hex digits)\n");
 	return -1;
 }
 

@@ -56,9 +56,21 @@ enum pf_pstate {
 	PF_IDLE,     /* head of a queue or in none, but blocked (never) */
 };
 
+/* The host work came from, with what it holds alive (key first: the
+ * table grows with pf__rehash). */
+struct pf_orig {
+	uint64_t key; /* 0: local */
+	uint32_t procs, queues, contexts;
+	uint64_t bytes; /* heaps of its processes, as last seen, and records */
+	struct pf_orig *next; /* hash chain */
+};
+
 struct pf_queue {
-	uint64_t key;
+	uint64_t key; /* first: the table grows with pf__rehash */
 	bool stopped;
+	struct pf_proc *owner;   /* the process that made it, or NULL */
+	struct pf_link own;      /* the owner's queues */
+	struct pf_orig *orig;    /* counted against this origin */
 	struct pf_proc *head;
 	struct pf_link waiters;
 	struct pf_queue *hnext; /* hash chain */
@@ -83,6 +95,16 @@ struct pf_proc {
 	struct pf_link keys;  /* channel keys it made and has not used */
 	uint32_t nkeys;
 	void *meter;          /* the meter's data (an account), or NULL */
+	struct pf_orig *orig; /* its origin (children inherit it) */
+	struct pf_link queues; /* queues it made */
+	uint32_t nqueues;
+	struct pf_proc *parent; /* the nearest live ancestor, or NULL */
+	struct pf_link kids;    /* live processes it (or ended kids) submitted */
+	struct pf_link sib;     /* in parent's kids */
+	uint32_t nkids;
+	uint64_t root;          /* id of the arrival the family began with */
+	uint64_t heap_seen;     /* its heap bytes as counted in orig->bytes */
+	uint32_t contexts;      /* native contexts it holds */
 };
 
 struct pf_fam {
@@ -139,7 +161,17 @@ struct pf_platform {
 	pf_end_cb on_end;
 	void *end_ud;
 	struct pf_stats st;
+	struct pf_orig **otab;
+	uint32_t omask, norigs;
+	uint64_t oseed;
 };
+
+/* pf_plat.c: origins */
+struct pf_orig *pf__orig_get(struct pf_platform *pf, uint64_t key);
+void pf__orig_put(struct pf_platform *pf, struct pf_orig *o);
+/* pf_plat.c: an ending process gives back its queues, children, origin
+ * and budget */
+void pf__proc_detach(struct pf_proc *p);
 
 /* The meter's hooks, or what a platform without one does. */
 static inline enum pf_verdict
@@ -178,12 +210,16 @@ void pf__handle_closed(uv_handle_t *h);
 /* pf_queue.c */
 int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);
 void pf__leave(struct pf_proc *p);
-void pf__qctl(struct pf_platform *pf, uint64_t key, bool stop);
+void pf__qctl(struct pf_platform *pf, struct pf_proc *by, uint64_t key,
+    bool stop);
 void pf__timer_del(struct pf_proc *p);
 void pf__timer_init(struct pf_platform *pf);
 void pf__queues_free(struct pf_platform *pf);
 struct pf_queue *pf__queue_get(struct pf_platform *pf, uint64_t key,
-    bool create);
+    bool create, struct pf_proc *by);
+void pf__queues_release(struct pf_proc *p);
+bool pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
+    uint32_t (*hash)(uint64_t));
 
 /* pf_chan.c */
 int pf__chan_key(struct pf_platform *pf, struct m0_state *s,

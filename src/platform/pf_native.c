@@ -35,6 +35,7 @@ struct pf_nctx {
 	uint64_t key;
 	struct kvm_ctx *ctx;
 	struct pf_proc *owner;
+	uint64_t bytes; /* guest memory, counted by pf_proc_native_take() */
 	bool dead; /* an ERROR exit left it unusable */
 	struct pf_nctx *next;
 };
@@ -131,11 +132,17 @@ op_new(struct m0_state *s, void *ud)
 		return n->e_unavail;
 	if (bytes <= 0 || (uint64_t)bytes > n->slab_max)
 		return M0_ERANGE_CHECK;
+	if (!pf_proc_native_take(PROC(s), (uint64_t)bytes))
+		return n->e_limit; /* the process's or origin's caps, memory */
 	struct pf_nctx *c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		pf_proc_native_give(PROC(s), (uint64_t)bytes);
 		return n->e_limit;
+	}
+	c->bytes = (uint64_t)bytes;
 	enum kvm_err ke = kvm_pool_acquire(n->pool, (uint64_t)bytes, &c->ctx);
 	if (ke) {
+		pf_proc_native_give(PROC(s), c->bytes);
 		free(c);
 		return kerr(n, ke);
 	}
@@ -143,6 +150,7 @@ op_new(struct m0_state *s, void *ud)
 		abort(); /* keys are capabilities: never guessable */
 	if ((err = m0_push_key(s, c->key))) {
 		kvm_pool_release(n->pool, c->ctx);
+		pf_proc_native_give(PROC(s), c->bytes);
 		free(c);
 		return err;
 	}
@@ -160,6 +168,7 @@ ctx_drop(struct pf_native *n, struct pf_nctx *c)
 	while (*pp != c)
 		pp = &(*pp)->next;
 	*pp = c->next;
+	pf_proc_native_give(c->owner, c->bytes);
 	if (c->dead)
 		kvm_ctx_free(c->ctx); /* never back into the pool */
 	else

@@ -179,7 +179,12 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 	arrival.family = kind == PF_FUDP ? "udpip" : "tcpip";
 	arrival.ifindex = ifindex;
 	arrival.from = from;
-	if (pf_spawn(n->pf, msg, NULL, arrival_setup, NULL, NULL) != M0_OK)
+	/* The source host (not its port) is the origin the caps count. */
+	struct pf_origin o = {.host = from->sa_family == AF_INET6 ?
+	        (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr :
+	        (const void *)&((const struct sockaddr_in *)from)->sin_addr,
+	    .host_len = from->sa_family == AF_INET6 ? 16 : 4};
+	if (pf_spawn(n->pf, msg, &o, arrival_setup, NULL, NULL) != M0_OK)
 		n->st.drops[PF_NDROP_SPAWN]++;
 	arrival.from = NULL;
 }

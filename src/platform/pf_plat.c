@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "pf_int.h"
 
@@ -15,10 +16,7 @@ static int
 h_enter(void *ud, struct m0_state *s, uint64_t key, int timed,
     int64_t deadline)
 {
-	int r = pf__enter(PROC(s), key, timed, deadline);
-	if (r == 2)
-		((struct pf_platform *)ud)->st.drops[PF_DROP_QUEUE_CAP]++;
-	return r;
+	return pf__enter(PROC(s), key, timed, deadline); /* 2: counted */
 }
 
 static void
@@ -30,7 +28,7 @@ h_leave(void *ud, struct m0_state *s)
 static void
 h_qctl(void *ud, struct m0_state *s, uint64_t key, int stop)
 {
-	pf__qctl(ud, key, stop);
+	pf__qctl(ud, PROC(s), key, stop);
 }
 
 static int
@@ -44,25 +42,160 @@ h_current(void *ud, struct m0_state *s, uint64_t *key)
 }
 
 static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s,
-    bool arrival);
+    struct pf_orig *o, struct pf_proc *parent);
 static int proc_join(struct pf_proc *p, uint64_t queue);
+
+/* ---- origins ---- */
+
+static uint64_t
+orig_key(const struct pf_platform *pf, const void *host, size_t len)
+{
+	if (!host || !len)
+		return 0;
+	uint64_t h = pf->oseed ^ 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= ((const uint8_t *)host)[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	return h ? h : 1; /* 0 is the local origin */
+}
+
+static uint32_t
+ohash(uint64_t k)
+{
+	k ^= k >> 31;
+	k *= 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(k >> 32);
+}
+
+/* The origin (key), made when missing; NULL when out of memory. */
+struct pf_orig *
+pf__orig_get(struct pf_platform *pf, uint64_t key)
+{
+	struct pf_orig **pp = &pf->otab[ohash(key) & pf->omask];
+	for (struct pf_orig *o = *pp; o; o = o->next)
+		if (o->key == key)
+			return o;
+	struct pf_orig *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->key = key;
+	o->next = *pp;
+	*pp = o;
+	pf->norigs++;
+	if (pf->norigs > pf->omask)
+		pf__rehash((void ***)&pf->otab, &pf->omask,
+		    offsetof(struct pf_orig, next), ohash);
+	return o;
+}
+
+/* Frees an origin that holds nothing alive any more. */
+void
+pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
+{
+	if (o->procs || o->queues)
+		return;
+	struct pf_orig **pp = &pf->otab[ohash(o->key) & pf->omask];
+	while (*pp != o)
+		pp = &(*pp)->next;
+	*pp = o->next;
+	pf->norigs--;
+	free(o);
+}
+
+/* The drop reason that refuses a new process of origin (o) submitted by
+ * (parent) (NULL: an arrival), or -1 when it may start. The budget is
+ * taken on success. */
+static int
+proc_refusal(struct pf_platform *pf, struct pf_orig *o,
+    struct pf_proc *parent)
+{
+	if (pf->nprocs >= pf->cfg.max_procs)
+		return PF_DROP_PROC_CAP;
+	if (o && o->procs >= pf->cfg.origin_procs)
+		return PF_DROP_ORIGIN_PROCS;
+	if (parent && parent->nkids >= pf->cfg.proc_kids)
+		return PF_DROP_PROC_KIDS;
+	if (o && o->bytes + PF_PROC_COST > pf->cfg.origin_memory)
+		return PF_DROP_MEMORY;
+	if (!m0_budget_take(PF_PROC_COST))
+		return PF_DROP_MEMORY;
+	return -1;
+}
+
+/* The budget asks before a process heap grows: its origin's share
+ * (origin_memory) holds the rest of the budget in reserve for others.
+ * Frees are seen at the next growth, through the heap's own count. */
+static bool
+budget_admit(void *ud, struct m0_state *s, uint64_t n)
+{
+	struct pf_proc *p = PROC(s);
+	if (!p || !p->orig || p->pf->closing)
+		return true;
+	struct pf_orig *o = p->orig;
+	uint64_t now = m0_state_heap_bytes(s) + n;
+	uint64_t b = o->bytes - p->heap_seen + now;
+	if (now > p->heap_seen && b > p->pf->cfg.origin_memory)
+		return false;
+	o->bytes = b;
+	p->heap_seen = now;
+	return true;
+}
+
+bool
+pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
+{
+	struct pf_platform *pf = p->pf;
+	struct pf_orig *o = p->orig;
+	if (p->contexts >= pf->cfg.proc_contexts ||
+	    (o && (o->contexts >= pf->cfg.origin_contexts ||
+		      o->bytes + bytes > pf->cfg.origin_memory)) ||
+	    !m0_budget_take(bytes)) {
+		pf->st.drops[PF_DROP_NATIVE]++;
+		return false;
+	}
+	p->contexts++;
+	if (o) {
+		o->contexts++;
+		o->bytes += bytes;
+	}
+	return true;
+}
+
+void
+pf_proc_native_give(struct pf_proc *p, uint64_t bytes)
+{
+	p->contexts--;
+	if (p->orig) {
+		p->orig->contexts--;
+		p->orig->bytes -= bytes;
+	}
+	m0_budget_give(bytes);
+}
 
 static int
 h_submit(void *ud, struct m0_state *s, const struct m0_value *ori,
     const struct m0_msg *msg)
 {
 	struct pf_platform *pf = ud;
-	if (pf->nprocs >= pf->cfg.max_procs) {
-		pf->st.drops[PF_DROP_PROC_CAP]++;
+	struct pf_proc *parent = PROC(s);
+	int why = proc_refusal(pf, parent ? parent->orig : NULL, parent);
+	if (why >= 0) {
+		pf->st.drops[why]++;
 		return M0_OK; /* $ never blocks and never fails for this */
 	}
 	struct m0_state *ns;
 	int err = m0_state_new_msg(pf->g, msg, s, ori, &ns);
-	if (err)
+	if (err) {
+		m0_budget_give(PF_PROC_COST);
 		return err;
-	struct pf_proc *p = proc_new(pf, ns, false);
+	}
+	struct pf_proc *p =
+	    proc_new(pf, ns, parent ? parent->orig : NULL, parent);
 	if (!p) {
 		m0_state_free(ns);
+		m0_budget_give(PF_PROC_COST);
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return M0_OK;
 	}
@@ -120,6 +253,26 @@ h_gstore(void *ud, struct m0_state *s)
 	return pf->meter.gstore(pf->meter.ud, s);
 }
 
+/* One budget for the program: every platform's heaps share the RAM. */
+static struct m0_budget budget;
+
+uint64_t
+pf_default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || psz <= 0)
+		return 1ull << 30;
+	return (uint64_t)pages * (uint64_t)psz / 4;
+}
+
+uint32_t
+pf_origin_contexts(const struct pf_config *c)
+{
+	uint32_t n = c->native_contexts ? c->native_contexts :
+	    PF_NATIVE_CONTEXTS;
+	return n - n / 4 ? n - n / 4 : 1;
+}
+
 struct pf_platform *
 pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 {
@@ -136,6 +289,27 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.max_procs = PF_MAX_PROCS;
 	if (!pf->cfg.max_queues)
 		pf->cfg.max_queues = PF_MAX_QUEUES;
+	if (!pf->cfg.origin_procs)
+		pf->cfg.origin_procs = pf->cfg.max_procs - pf->cfg.max_procs / 4;
+	if (!pf->cfg.origin_queues)
+		pf->cfg.origin_queues =
+		    pf->cfg.max_queues - pf->cfg.max_queues / 4;
+	if (!pf->cfg.proc_queues)
+		pf->cfg.proc_queues = PF_PROC_QUEUES;
+	if (!pf->cfg.proc_kids)
+		pf->cfg.proc_kids = PF_PROC_KIDS;
+	if (!pf->cfg.memory)
+		pf->cfg.memory = pf_default_memory();
+	if (!pf->cfg.proc_contexts)
+		pf->cfg.proc_contexts = PF_PROC_CONTEXTS;
+	if (!pf->cfg.origin_contexts)
+		pf->cfg.origin_contexts = pf_origin_contexts(&pf->cfg);
+	if (!pf->cfg.origin_memory)
+		pf->cfg.origin_memory = pf->cfg.memory - pf->cfg.memory / 4;
+	budget.limit = pf->cfg.memory;
+	budget.admit = budget_admit;
+	m0_set_budget(&budget);
+	h_random(NULL, &pf->oseed, sizeof(pf->oseed));
 	pf->host = (struct m0_host){.ud = pf,
 	    .enter = h_enter,
 	    .leave = h_leave,
@@ -151,13 +325,16 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	pf->qtab = calloc(pf->qmask + 1, sizeof(*pf->qtab));
 	pf->kmask = 63;
 	pf->ktab = calloc(pf->kmask + 1, sizeof(*pf->ktab));
+	pf->omask = 63;
+	pf->otab = calloc(pf->omask + 1, sizeof(*pf->otab));
 	pf__list_init(&pf->all);
 	pf->g = m0_global_new(&pf->cfg.lim, &pf->host, pf->cfg.hid,
 	    pf->cfg.pid);
-	if (!pf->qtab || !pf->ktab || !pf->g) {
+	if (!pf->qtab || !pf->ktab || !pf->otab || !pf->g) {
 		m0_global_free(pf->g);
 		free(pf->qtab);
 		free(pf->ktab);
+		free(pf->otab);
 		free(pf);
 		return NULL;
 	}
@@ -330,28 +507,80 @@ pf_set_end(struct pf_platform *pf, pf_end_cb cb, void *ud)
 	pf->end_ud = ud;
 }
 
+/* A process of origin (o) (NULL: local), child of (parent) or an
+ * arrival (NULL). The caller has taken its PF_PROC_COST of the budget;
+ * it goes back when the process ends. */
 static struct pf_proc *
-proc_new(struct pf_platform *pf, struct m0_state *s, bool arrival)
+proc_new(struct pf_platform *pf, struct m0_state *s, struct pf_orig *o,
+    struct pf_proc *parent)
 {
-	struct pf_proc *p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!o && !(o = pf__orig_get(pf, 0)))
 		return NULL;
+	struct pf_proc *p = calloc(1, sizeof(*p));
+	if (!p) {
+		pf__orig_put(pf, o);
+		return NULL;
+	}
 	p->pf = pf;
 	p->s = s;
 	p->id = ++pf->next_id;
 	p->born = pf_now_us();
 	pf__list_init(&p->run);
 	pf__list_init(&p->keys);
+	pf__list_init(&p->queues);
+	pf__list_init(&p->kids);
+	pf__list_init(&p->sib);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
-	if (pf->meter.open && pf->meter.open(pf->meter.ud, p, arrival)) {
+	if (pf->meter.open && pf->meter.open(pf->meter.ud, p, !parent)) {
 		pf__list_del(&p->all);
 		free(p);
+		pf__orig_put(pf, o);
 		return NULL;
+	}
+	p->orig = o;
+	o->procs++;
+	o->bytes += PF_PROC_COST;
+	p->parent = parent;
+	p->root = parent ? parent->root : p->id;
+	if (parent) {
+		pf__list_add_tail(&parent->kids, &p->sib);
+		parent->nkids++;
 	}
 	pf->nprocs++;
 	pf->st.created++;
 	return p;
+}
+
+void
+pf__proc_detach(struct pf_proc *p)
+{
+	struct pf_platform *pf = p->pf;
+	pf__queues_release(p);
+	/* Its children move up to its parent: a family stays one tree. */
+	while (!pf__list_empty(&p->kids)) {
+		struct pf_proc *k =
+		    PF_CONTAINER(p->kids.next, struct pf_proc, sib);
+		pf__list_del(&k->sib);
+		p->nkids--;
+		k->parent = p->parent;
+		if (p->parent) {
+			pf__list_add_tail(&p->parent->kids, &k->sib);
+			p->parent->nkids++;
+		}
+	}
+	if (p->parent) {
+		pf__list_del(&p->sib);
+		p->parent->nkids--;
+		p->parent = NULL;
+	}
+	if (p->orig) {
+		p->orig->procs--;
+		p->orig->bytes -= PF_PROC_COST + p->heap_seen;
+		pf__orig_put(pf, p->orig);
+		p->orig = NULL;
+	}
+	m0_budget_give(PF_PROC_COST);
 }
 
 /* An arriving messenger joins the queue named in its header (A5); when
@@ -362,9 +591,7 @@ proc_join(struct pf_proc *p, uint64_t queue)
 {
 	p->state = PF_RUNNING; /* not in any list yet */
 	int r = pf__enter(p, queue, false, 0);
-	if (r == 2) {
-		struct pf_platform *pf = p->pf;
-		pf->st.drops[PF_DROP_QUEUE_CAP]++;
+	if (r == 2) { /* counted */
 		m0_state_kill(p->s);
 		pf__end_proc(p);
 		return -1;
@@ -381,13 +608,23 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 {
 	if (pf->closing)
 		return PF_ERR_CLOSED;
-	if (pf->nprocs >= pf->cfg.max_procs) {
-		pf->st.drops[PF_DROP_PROC_CAP]++;
+	struct pf_orig *o = pf__orig_get(pf,
+	    orig_key(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0));
+	if (!o) {
+		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		return PF_ERR_NOMEM;
+	}
+	int why = proc_refusal(pf, o, NULL);
+	if (why >= 0) {
+		pf->st.drops[why]++;
+		pf__orig_put(pf, o);
 		return PF_ERR_DROPPED;
 	}
 	struct m0_state *s;
 	if (m0_state_new_msg(pf->g, msg, NULL, NULL, &s)) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		pf__orig_put(pf, o);
+		m0_budget_give(PF_PROC_COST);
 		return PF_ERR_NOMEM;
 	}
 	int err = M0_OK;
@@ -396,10 +633,13 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 		    ori->addr_int, ori->addr_str);
 	if (!err && setup)
 		err = setup(s);
-	struct pf_proc *p = err ? NULL : proc_new(pf, s, true);
+	struct pf_proc *p = err ? NULL : proc_new(pf, s, o, NULL);
 	if (!p) {
 		m0_state_free(s);
-		pf->st.drops[PF_DROP_NO_MEMORY]++;
+		if (!err)
+			pf->st.drops[PF_DROP_NO_MEMORY]++;
+		pf__orig_put(pf, o);
+		m0_budget_give(PF_PROC_COST);
 		return err ? PF_ERR_INTERP : PF_ERR_NOMEM;
 	}
 	uint64_t pid = p->id;
@@ -440,10 +680,85 @@ pf_kill(struct pf_platform *pf, uint64_t id)
 	return -1;
 }
 
+/* Appends (p) to the growing array *w; false when out of memory. */
+static bool
+family_add(struct pf_proc ***w, size_t *n, size_t *cap, struct pf_proc *p)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct pf_proc **nw = realloc(*w, nc * sizeof(*nw));
+		if (!nw)
+			return false;
+		*w = nw;
+		*cap = nc;
+	}
+	(*w)[(*n)++] = p;
+	return true;
+}
+
+/* The live members of (id)'s family, parents before their children. */
+static size_t
+family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
+{
+	size_t n = 0, cap = 0;
+	*w = NULL;
+	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
+		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
+		if (p->id == id) {
+			if (!family_add(w, &n, &cap, p))
+				return 0;
+			break;
+		}
+	}
+	/* Breadth first over the kids; the array is the work list. */
+	for (size_t i = 0; i < n; i++) {
+		struct pf_link *h = &(*w)[i]->kids;
+		for (struct pf_link *l = h->next; l != h; l = l->next)
+			if (!family_add(w, &n, &cap,
+			    PF_CONTAINER(l, struct pf_proc, sib)))
+				return n; /* kills what it has */
+	}
+	if (n)
+		return n;
+	/* An ended arrival: its family is every process of its root. */
+	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
+		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
+		if (p->root == id && !family_add(w, &n, &cap, p))
+			break;
+	}
+	return n;
+}
+
+int
+pf_kill_family(struct pf_platform *pf, uint64_t id)
+{
+	struct pf_proc **w;
+	size_t n = family_collect(pf, id, &w);
+	int killed = 0;
+	/* The youngest generations first: ending one frees only itself. */
+	for (size_t i = n; i-- > 0;) {
+		struct pf_proc *p = w[i];
+		if (p->state == PF_RUNNING)
+			continue; /* never free a process inside its own run */
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+		killed++;
+	}
+	free(w);
+	return killed;
+}
+
 void
 pf_get_stats(const struct pf_platform *pf, struct pf_stats *st)
 {
 	*st = pf->st;
+	st->origins = pf->norigs;
+	struct m0_budget *b = m0_budget();
+	if (b) {
+		st->mem_used = b->used;
+		st->mem_limit = b->limit;
+		st->mem_refused = b->refused;
+	}
 	st->running = 0;
 	st->waiting = 0;
 	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {

@@ -3,8 +3,11 @@
  *
  * A queue has a running/stopped flag, at most one head (the only member
  * that may run) and a FIFO of waiters. Queues are created on first use and
- * deleted when a running queue becomes empty, or when an empty stopped
- * queue is restarted. One libuv timer serves all timed enters through a
+ * deleted when a running queue becomes empty, when an empty stopped queue
+ * is restarted, or when an empty stopped queue's creator has ended: a
+ * queue never outlives both its creator and its members. Each queue counts
+ * against its creator (proc_queues) and its creator's origin
+ * (origin_queues) while it lives. One libuv timer serves all timed enters through a
  * min-heap of deadlines.
  */
 #include <stdlib.h>
@@ -20,38 +23,82 @@ qhash(uint64_t k)
 	return (uint32_t)k;
 }
 
+/* The drop reason that refuses a new queue made by (by), or -1. */
+static int
+queue_refusal(struct pf_platform *pf, struct pf_proc *by)
+{
+	if (pf->nqueues >= pf->cfg.max_queues)
+		return PF_DROP_QUEUE_CAP;
+	if (by && by->nqueues >= pf->cfg.proc_queues)
+		return PF_DROP_PROC_QUEUES;
+	struct pf_orig *o = by ? by->orig : NULL;
+	if (o && o->queues >= pf->cfg.origin_queues)
+		return PF_DROP_ORIGIN_QUEUES;
+	return -1;
+}
+
+/* Doubles a chained hash table of entries whose first field is their
+ * uint64_t key and whose chain pointer is at (next_off). Returns false
+ * when out of memory (the table stays, with longer chains). */
+bool
+pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
+    uint32_t (*hash)(uint64_t))
+{
+	uint32_t ncap = (*mask + 1) * 2;
+	void **nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return false;
+	for (uint32_t i = 0; i <= *mask; i++) {
+		for (char *e = (*tab)[i], *next; e; e = next) {
+			void **link = (void **)(e + next_off);
+			next = *link;
+			uint32_t j = hash(*(uint64_t *)e) & (ncap - 1);
+			*link = nt[j];
+			nt[j] = e;
+		}
+	}
+	free(*tab);
+	*tab = nt;
+	*mask = ncap - 1;
+	return true;
+}
+
+/* Finds the queue (key); with (create) makes it for (by) when the caps
+ * allow, else counts the drop and returns NULL. */
 struct pf_queue *
-pf__queue_get(struct pf_platform *pf, uint64_t key, bool create)
+pf__queue_get(struct pf_platform *pf, uint64_t key, bool create,
+    struct pf_proc *by)
 {
 	uint32_t h = qhash(key);
 	for (struct pf_queue *q = pf->qtab[h & pf->qmask]; q; q = q->hnext)
 		if (q->key == key)
 			return q;
-	if (!create || pf->nqueues >= pf->cfg.max_queues)
+	if (!create)
 		return NULL;
-	if (pf->nqueues >= pf->qmask) {
-		uint32_t ncap = (pf->qmask + 1) * 2;
-		struct pf_queue **nt = calloc(ncap, sizeof(*nt));
-		if (nt) {
-			for (uint32_t i = 0; i <= pf->qmask; i++) {
-				struct pf_queue *q = pf->qtab[i], *next;
-				for (; q; q = next) {
-					next = q->hnext;
-					uint32_t j = qhash(q->key) & (ncap - 1);
-					q->hnext = nt[j];
-					nt[j] = q;
-				}
-			}
-			free(pf->qtab);
-			pf->qtab = nt;
-			pf->qmask = ncap - 1;
-		}
+	int why = queue_refusal(pf, by);
+	if (why >= 0) {
+		pf->st.drops[why]++;
+		return NULL;
 	}
+	if (pf->nqueues >= pf->qmask) /* no memory: longer chains */
+		pf__rehash((void ***)&pf->qtab, &pf->qmask,
+		    offsetof(struct pf_queue, hnext), qhash);
 	struct pf_queue *q = calloc(1, sizeof(*q));
-	if (!q)
+	if (!q) {
+		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return NULL;
+	}
 	q->key = key;
 	pf__list_init(&q->waiters);
+	pf__list_init(&q->own);
+	if (by) {
+		q->owner = by;
+		pf__list_add_tail(&by->queues, &q->own);
+		by->nqueues++;
+		q->orig = by->orig;
+		if (q->orig)
+			q->orig->queues++;
+	}
 	q->hnext = pf->qtab[h & pf->qmask];
 	pf->qtab[h & pf->qmask] = q;
 	pf->nqueues++;
@@ -66,6 +113,14 @@ queue_delete(struct pf_platform *pf, struct pf_queue *q)
 		pp = &(*pp)->hnext;
 	*pp = q->hnext;
 	pf->nqueues--;
+	if (q->owner) {
+		pf__list_del(&q->own);
+		q->owner->nqueues--;
+	}
+	if (q->orig) {
+		q->orig->queues--;
+		pf__orig_put(pf, q->orig);
+	}
 	free(q);
 }
 
@@ -73,6 +128,30 @@ static bool
 queue_empty(const struct pf_queue *q)
 {
 	return !q->head && pf__list_empty(&q->waiters);
+}
+
+/* Deletes an empty queue that nobody can need: a running one, or a
+ * stopped one whose creator has ended. */
+static void
+queue_settle(struct pf_platform *pf, struct pf_queue *q)
+{
+	if (queue_empty(q) && (!q->stopped || !q->owner))
+		queue_delete(pf, q);
+}
+
+/* The creator ends: its empty queues go, the others are left to their
+ * members (and go when they empty). */
+void
+pf__queues_release(struct pf_proc *p)
+{
+	while (!pf__list_empty(&p->queues)) {
+		struct pf_queue *q =
+		    PF_CONTAINER(p->queues.next, struct pf_queue, own);
+		pf__list_del(&q->own);
+		q->owner = NULL;
+		p->nqueues--;
+		queue_settle(p->pf, q);
+	}
 }
 
 /* ---- timer heap ---- */
@@ -176,8 +255,8 @@ expire(struct pf_proc *p)
 	pf__list_del(&p->run);
 	p->q = NULL;
 	p->timed = false;
-	if (q && !q->stopped && queue_empty(q))
-		queue_delete(p->pf, q);
+	if (q)
+		queue_settle(p->pf, q);
 	m0_state_resume_int(p->s, 1, 1);
 	pf__make_runnable(p);
 }
@@ -208,10 +287,8 @@ pf__timer_init(struct pf_platform *pf)
 static void
 promote(struct pf_platform *pf, struct pf_queue *q)
 {
-	if (q->stopped || q->head)
-		return;
-	if (pf__list_empty(&q->waiters)) {
-		queue_delete(pf, q);
+	if (q->stopped || q->head || pf__list_empty(&q->waiters)) {
+		queue_settle(pf, q);
 		return;
 	}
 	struct pf_proc *p = PF_CONTAINER(q->waiters.next, struct pf_proc, run);
@@ -238,20 +315,24 @@ pf__leave(struct pf_proc *p)
 	pf__list_del(&p->run);
 	pf__timer_del(p);
 	p->timed = false;
-	if (!q->stopped && queue_empty(q))
-		queue_delete(p->pf, q);
+	queue_settle(p->pf, q);
 }
 
 /* Returns 0 when p heads the queue at once, 1 when it waits, 2 when the
- * queue cannot be made (the queue cap): then p stays where it was. */
+ * queue cannot be made (a cap, counted): then p stays where it was. */
 int
 pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline)
 {
 	struct pf_platform *pf = p->pf;
-	if (!pf__queue_get(pf, key, false) && pf->nqueues >= pf->cfg.max_queues)
-		return 2;
+	if (!pf__queue_get(pf, key, false, NULL)) {
+		int why = queue_refusal(pf, p);
+		if (why >= 0) {
+			pf->st.drops[why]++;
+			return 2;
+		}
+	}
 	pf__leave(p);
-	struct pf_queue *q = pf__queue_get(pf, key, true);
+	struct pf_queue *q = pf__queue_get(pf, key, true, p);
 	if (!q)
 		return 0; /* no memory for the queue: run on, in none */
 	p->q = q;
@@ -270,11 +351,11 @@ pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline)
 }
 
 void
-pf__qctl(struct pf_platform *pf, uint64_t key, bool stop)
+pf__qctl(struct pf_platform *pf, struct pf_proc *by, uint64_t key, bool stop)
 {
-	struct pf_queue *q = pf__queue_get(pf, key, stop);
+	struct pf_queue *q = pf__queue_get(pf, key, stop, by);
 	if (!q)
-		return;
+		return; /* a stop over the caps is counted and does nothing */
 	q->stopped = stop;
 	if (!stop)
 		promote(pf, q); /* deletes it when empty */
@@ -292,4 +373,12 @@ pf__queues_free(struct pf_platform *pf)
 	}
 	free(pf->qtab);
 	free(pf->theap);
+	for (uint32_t i = 0; pf->otab && i <= pf->omask; i++) {
+		struct pf_orig *o = pf->otab[i], *next;
+		for (; o; o = next) {
+			next = o->next;
+			free(o);
+		}
+	}
+	free(pf->otab);
 }

@@ -57,6 +57,7 @@ pf__end_proc(struct pf_proc *p)
 	for (int i = 0; i < pf->nsvc; i++)
 		if (pf->svc[i].proc_end)
 			pf->svc[i].proc_end(pf->svc[i].ud, p);
+	pf__proc_detach(p); /* after the services gave back what it held */
 	p->work = NULL;
 	pf__chan_release(p);
 	if (pf->meter.close)

@@ -91,6 +91,10 @@ pf_status_collect(struct pf_platform *pf, struct pf_net *net,
 	ADD("memory", "global_bytes", m0_global_bytes(pf->g));
 	ADD("memory", "process_bytes", heaps);
 	ADD("memory", "rss_kb", rss_kb());
+	ADD("memory", "budget_bytes", ps.mem_limit);
+	ADD("memory", "budget_used", ps.mem_used);
+	ADD("memory", "budget_refused", ps.mem_refused);
+	ADD(NULL, "origins", ps.origins);
 	for (int i = 0; net && i < net->nls; i++) {
 		static const char *const names[] = {"listen0", "listen1",
 		    "listen2", "listen3", "listen4", "listen5", "listen6",

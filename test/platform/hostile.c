@@ -9,7 +9,10 @@
  * close), tcpbig (a header announcing 1 GiB), ctl PATH (bad requests
  * on the control socket), env KEYHEX (an envelope from that key with a
  * garbage box), flood N (N messengers that
- * sleep 1 s each). Exits 0 when everything could be sent.
+ * sleep 1 s each), from ADDR (later UDP leaves from that local IPv4
+ * address, e.g. 127.0.0.2: another origin), send N CODE (N messengers
+ * of that code, each on its own queue). Exits 0 when everything could
+ * be sent.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -22,7 +25,7 @@
 #include "m0.h"
 #include "pf_proto.h"
 
-static struct sockaddr_in to;
+static struct sockaddr_in to, from;
 
 static size_t
 msgr(uint8_t *out, size_t cap, const char *code, uint64_t queue)
@@ -37,6 +40,9 @@ static int
 udp(const void *p, size_t len)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (from.sin_family &&
+	    bind(fd, (struct sockaddr *)&from, sizeof(from)))
+		perror("hostile: bind");
 	ssize_t n = sendto(fd, p, len, 0, (struct sockaddr *)&to, sizeof(to));
 	close(fd);
 	if (n != (ssize_t)len)
@@ -165,6 +171,17 @@ main(int argc, char **argv)
 			for (int k = 40; k < 160; k++)
 				b[k] = (uint8_t)rand();
 			rc |= udp(b, 160);
+		} else if (!strcmp(c, "from") && i + 1 < argc) {
+			from.sin_family = AF_INET;
+			if (inet_pton(AF_INET, argv[++i], &from.sin_addr) != 1)
+				return 2;
+		} else if (!strcmp(c, "send") && i + 2 < argc) {
+			int count = atoi(argv[++i]);
+			const char *code = argv[++i];
+			for (int k = 0; k < count; k++) {
+				n = msgr(b, sizeof(b), code, 1000 + (uint64_t)k);
+				rc |= udp(b, n);
+			}
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {
 			int count = atoi(argv[++i]);
 			for (int k = 0; k < count; k++) {

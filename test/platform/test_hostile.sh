@@ -1,6 +1,7 @@
 #!/bin/sh
 # Hostile input: malformed datagrams of every kind, random bytes, garbage
-# and oversized frames on TCP, and a flood beyond the process cap. The
+# and oversized frames on TCP, and a flood beyond the process cap (one
+# origin: its share of it, origin_procs). The
 # daemon must keep serving, count every drop, and stop cleanly.
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$1
@@ -11,7 +12,7 @@ start h "$P" -c "$T/h.conf"
     tcpgarbage tcpcrc tcptrunc tcpbig ctl "$T/h/control" flood 200 ||
     fail "hostile could not send"
 for k in wire_short wire_version wire_flags wire_code_len wire_crc oversize \
-    tcp_garbage proc_cap; do
+    tcp_garbage origin_procs; do
 	eventually "$k counted" " $k=[1-9]" stats h
 done
 # The flood sleeps 1 s; then the cap has room again.
@@ -38,14 +39,15 @@ stop r
 expect "control socket still answers" "^processes" "$("$M0CTL" -s "$T/h" status)"
 stop h
 
-# Queues are capped: beyond max_queues, E on a new key is refused with
-# implementation_limit and counted; queues already there still work.
+# Queues are capped: beyond its origin's share of max_queues (3/4), E on
+# a new key is refused with implementation_limit and counted as
+# origin_queues; queues already there still work.
 Q=$((BASE + 9))
 printf '[limits]\nmax_queues = 10\n' >"$T/q.conf"
 start q "$Q" -c "$T/q.conf"
 out=$("$M0INJECT" -t 127.0.0.1:$Q -e "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! [ 20 { P ; 1 Q } L { ; E } H P X P , E ] _cte \$")
 expect "queue cap refuses E" "implementation_limit" "$out"
-eventually "queue_cap counted" " queue_cap=[1-9]" stats q
+eventually "origin_queues counted" " origin_queues=[1-9]" stats q
 stop q
 
 # The lifetime limit reaches processes that only wait: one that enters a

@@ -455,6 +455,139 @@ test_core_errors_have_text(void **state)
 	assert_int_equal(pf_err_m0(PF_OK), M0_OK);
 }
 
+/* ---- caps (issue 15): origins, queues, families, the memory budget ---- */
+
+static int
+setup_caps(void **state)
+{
+	uv_loop_init(&loop);
+	struct pf_config c = {.max_procs = 8, .origin_procs = 6,
+	    .proc_queues = 100, .memory = 4u << 20};
+	pf = pf_new(&loop, &c);
+	assert_non_null(pf);
+	memset(&ends, 0, sizeof(ends));
+	pf_set_end(pf, on_end, &ends);
+	return 0;
+}
+
+static int
+spawn_from(const char *code, const char *host)
+{
+	static uint64_t queue = 100; /* each its own: all may run */
+	struct m0_msg msg = {.queue = queue++,
+	    .code = (const uint8_t *)code,
+	    .code_len = (uint32_t)strlen(code)};
+	struct pf_origin o = {.host = host, .host_len = host ? 4 : 0};
+	return pf_spawn(pf, &msg, &o, NULL, NULL, NULL);
+}
+
+/* One host at its cap: its next arrival is dropped as origin_procs, and
+ * another host still gets in (the reserve). */
+static void
+test_caps_origin_keeps_a_reserve(void **state)
+{
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(spawn_from(SPIN, "\x0a\0\0\1"), PF_OK);
+	assert_int_equal(spawn_from(SPIN, "\x0a\0\0\1"), PF_ERR_DROPPED);
+	assert_int_equal(spawn_from(SPIN, "\x0a\0\0\2"), PF_OK);
+	struct pf_stats st;
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.drops[PF_DROP_ORIGIN_PROCS], 1);
+	assert_int_equal(st.drops[PF_DROP_PROC_CAP], 0);
+	assert_int_equal(st.origins, 2);
+}
+
+/* Queue churn: a process that stops fresh queues in a loop is held to
+ * proc_queues, and its empty stopped queues go when it ends. */
+static void
+test_caps_stopped_queues_go_with_creator(void **state)
+{
+	spawn_from("1000 { ; 1 Q } L", NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(ends.n, 1);
+	struct pf_stats st;
+	pf_get_stats(pf, &st);
+	/* 100 queues: its arrival queue and 99 stopped ones */
+	assert_int_equal(st.drops[PF_DROP_PROC_QUEUES], 901);
+	assert_int_equal(st.queues, 0);
+	assert_int_equal(st.origins, 0);
+	/* Later arrivals are not refused for it. */
+	assert_int_equal(spawn_from("1 P", NULL), PF_OK);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(ends.n, 2);
+}
+
+/* Many origins: the table grows, and each origin goes with its last
+ * process. */
+static void
+test_caps_many_origins(void **state)
+{
+	struct pf_stats st;
+	for (int i = 0; i < 200; i++) {
+		char host[4] = {10, 1, (char)(i >> 8), (char)i};
+		assert_int_equal(spawn_from(SPIN, host), PF_OK);
+	}
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.origins, 200);
+	for (uint64_t id = 1; id <= 200; id++)
+		assert_int_equal(pf_kill(pf, id), 0);
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.origins, 0);
+}
+
+/* kill -f: a process, its children and grandchildren go in one call;
+ * a process of another family stays. */
+static void
+test_caps_kill_family(void **state)
+{
+	uint64_t other = spawn(SPIN, 5);
+	uint64_t top = spawn("2 { 0 [ ; \"" "0 [ ; \\\"" SPIN "\\\" null ] "
+	    "_ctm $ " SPIN "\" null ] _ctm $ } L " SPIN, 0);
+	struct pf_stats st;
+	for (int i = 0; i < 200; i++) {
+		spin_loop(1);
+		pf_get_stats(pf, &st);
+		if (st.created == 7)
+			break;
+	}
+	assert_int_equal(st.created, 6); /* other, top, 2 kids, 2 grandkids */
+	assert_int_equal(pf_kill_family(pf, top), 5);
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.running + st.waiting, 1);
+	assert_int_not_equal(steps_of(other), UINT64_MAX);
+	assert_int_equal(pf_kill_family(pf, top), 0);
+}
+
+/* The daemon-wide budget: arrivals past it are refused and counted,
+ * and room comes back when processes end. */
+static void
+test_caps_memory_budget_refuses_work(void **state)
+{
+	struct pf_stats st;
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 8; i++) {
+		/* each holds about 1 MiB of heap */
+		int e = spawn_from("[ 0 ] 16 { P 0 I + } L " SPIN,
+		    i % 2 ? "\x0a\0\0\1" : "\x0a\0\0\2");
+		ok += e == PF_OK;
+		spin_loop(20);
+	}
+	spin_loop(50);
+	pf_get_stats(pf, &st);
+	assert_true(st.mem_limit == 4u << 20);
+	assert_true(st.mem_used <= st.mem_limit);
+	refused = (int)st.mem_refused;
+	assert_true(refused > 0);
+	assert_true(ok > 0);
+	assert_true(st.ended > 0); /* heaps that could not grow: nomemory */
+	/* Ending the rest gives their bytes back. */
+	for (uint64_t id = 1; id <= 8; id++)
+		pf_kill(pf, id);
+	pf_get_stats(pf, &st);
+	assert_true(st.mem_used < 1u << 20);
+	assert_int_equal(spawn_from(SPIN, NULL), PF_OK);
+}
+
 int
 main(void)
 {
@@ -470,6 +603,12 @@ main(void)
 	    T(test_core_work_is_stepped_by_scheduler),
 	    T(test_core_status_table),
 	    T(test_core_errors_have_text),
+	    T(test_caps_kill_family),
+	    T(test_caps_many_origins),
+#define C(f) cmocka_unit_test_setup_teardown(f, setup_caps, teardown)
+	    C(test_caps_origin_keeps_a_reserve),
+	    C(test_caps_stopped_queues_go_with_creator),
+	    C(test_caps_memory_budget_refuses_work),
 	};
 	return cmocka_run_group_tests_name("pf_core", tests, NULL, NULL);
 }
