@@ -86,6 +86,7 @@ usage(FILE *f)
 	    "host)\n"
 	    "                  and deposit them first\n"
 	    "  -s STATEDIR, -S SOCKET  the target's control socket for --fund\n"
+	    "  --help, --version\n"
 	    "standard input is read up to 8 MiB unless it is a terminal\n");
 }
 
@@ -623,6 +624,7 @@ main(int argc, char **argv)
 	    {"trace", no_argument, 0, 'r'},
 	    {"fund", required_argument, 0, 'F'},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
 	char **env = calloc((size_t)argc, sizeof(*env));
@@ -634,7 +636,7 @@ main(int argc, char **argv)
 	if (!env)
 		return 1;
 	/* "+": options end at PROGRAM; its own options are its arguments. */
-	while ((c = getopt_long(argc, argv, "+t:C:e:w:s:S:h", opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+t:C:e:w:s:S:hV", opts, NULL)) !=
 	    -1) {
 		char *end;
 		switch (c) {
@@ -675,6 +677,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("m0run (mzero) %s\n", MZERO_VERSION);
 			return 0;
 		default:
 			goto bad;
