@@ -397,7 +397,10 @@ main(int argc, char **argv)
 		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
 		    d.conf.nlisten, d.conf.nnbr,
 		    d.conf.accept ? "any" : "neighbours");
-		printf("economy %s\n",
+		printf("limits per process: %llu steps, %lld s (0: none), "
+		       "economy %s\n",
+		    (unsigned long long)d.conf.pf.max_steps,
+		    (long long)(d.conf.pf.max_life_us / 1000000),
 		    d.conf.money.charged ? "charged" : "free");
 		pf_conf_print_limits(&d.conf, stdout);
 		return 0;
