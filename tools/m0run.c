@@ -627,7 +627,9 @@ main(int argc, char **argv)
 	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
-	char **env = calloc((size_t)argc, sizeof(*env));
+	/* Static: held until exit, also on the early returns. */
+	static char **env;
+	env = calloc((size_t)argc, sizeof(*env));
 	int nenv = 0;
 	bool trace = false;
 	long long fund = 0;
