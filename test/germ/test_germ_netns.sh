@@ -10,31 +10,19 @@
 command -v ip >/dev/null || { echo "skip: no ip"; exit 77; }
 . "$(dirname "$0")/../platform/lib.sh"
 . "$(dirname "$0")/ring.sh"
+. "$(dirname "$0")/../netns.sh"
 D=$(dirname "$0")
 S=mg$$
 N=6
 netns_cleanup() {
 	cleanup
-	for i in $(seq 1 $N); do
-		ip netns del "${S}n$i" 2>/dev/null
-	done
-	ip netns del "${S}b" 2>/dev/null
+	netns_remove "$S" $N
 }
 trap netns_cleanup EXIT INT TERM
-if ! ip netns add "${S}b" 2>/dev/null; then
+if ! netns_bridge "$S" $N 10.78.0; then
 	echo "skip: cannot make network namespaces"
 	exit 77
 fi
-ip -n "${S}b" link add br0 type bridge
-ip -n "${S}b" link set br0 up
-for i in $(seq 1 $N); do
-	ip netns add "${S}n$i"
-	ip -n "${S}b" link add "h$i" type veth peer name eth0 netns "${S}n$i"
-	ip -n "${S}b" link set "h$i" master br0 up
-	ip -n "${S}n$i" addr add "10.78.0.$i/24" dev eth0
-	ip -n "${S}n$i" link set eth0 up
-	ip -n "${S}n$i" link set lo up
-done
 for i in $(seq 1 $N); do
 	l=$(((i + N - 2) % N + 1)) r=$((i % N + 1))
 	printf '[platform]\naccept = any\nlisten = 10.78.0.%s:19760\n[neighbours]\nn%s = 10.78.0.%s:19760\nn%s = 10.78.0.%s:19760\n' \

@@ -9,32 +9,22 @@
 set -u
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
 command -v ip >/dev/null || { echo "skip: no ip"; exit 77; }
+. "$(dirname "$0")/../netns.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-accept.XXXXXX")
 S=mza$$
 FAILED=0
 cleanup() {
 	for i in 1 2 3; do
 		[ -f "$T/n$i.pid" ] && kill -9 "$(cat "$T/n$i.pid")" 2>/dev/null
-		ip netns del "${S}n$i" 2>/dev/null
 	done
-	ip netns del "${S}b" 2>/dev/null
+	netns_remove "$S" 3
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-if ! ip netns add "${S}b" 2>/dev/null; then
+if ! netns_bridge "$S" 3 10.78.0; then
 	echo "skip: cannot make network namespaces"
 	exit 77
 fi
-ip -n "${S}b" link add br0 type bridge
-ip -n "${S}b" link set br0 up
-for i in 1 2 3; do
-	ip netns add "${S}n$i"
-	ip -n "${S}b" link add "h$i" type veth peer name eth0 netns "${S}n$i"
-	ip -n "${S}b" link set "h$i" master br0 up
-	ip -n "${S}n$i" addr add "10.78.0.$i/24" dev eth0
-	ip -n "${S}n$i" link set eth0 up
-	ip -n "${S}n$i" link set lo up
-done
 # n1: no accept line (the default under test); n2: its pinned-less
 # neighbour, accepting anyone.
 printf '[platform]\nlisten = 10.78.0.1:19760\n[neighbours]\nn2 = 10.78.0.2:19760\n' \

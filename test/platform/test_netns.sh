@@ -7,6 +7,7 @@
 set -u
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
 command -v ip >/dev/null || { echo "skip: no ip"; exit 77; }
+. "$(dirname "$0")/../netns.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-netns.XXXXXX")
 S=mz$$
 N=4
@@ -14,26 +15,15 @@ FAILED=0
 cleanup() {
 	for i in $(seq 1 $N); do
 		[ -f "$T/n$i.pid" ] && kill -9 "$(cat "$T/n$i.pid")" 2>/dev/null
-		ip netns del "${S}n$i" 2>/dev/null
 	done
-	ip netns del "${S}b" 2>/dev/null
+	netns_remove "$S" $N
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-if ! ip netns add "${S}b" 2>/dev/null; then
+if ! netns_bridge "$S" $N 10.77.0; then
 	echo "skip: cannot make network namespaces"
 	exit 77
 fi
-ip -n "${S}b" link add br0 type bridge
-ip -n "${S}b" link set br0 up
-for i in $(seq 1 $N); do
-	ip netns add "${S}n$i"
-	ip -n "${S}b" link add "h$i" type veth peer name eth0 netns "${S}n$i"
-	ip -n "${S}b" link set "h$i" master br0 up
-	ip -n "${S}n$i" addr add "10.77.0.$i/24" brd + dev eth0
-	ip -n "${S}n$i" link set eth0 up
-	ip -n "${S}n$i" link set lo up
-done
 printf '[platform]\naccept = any\nlisten = 0.0.0.0:19760\n' >"$T/any.conf"
 for i in $(seq 1 $N); do
 	ip netns exec "${S}n$i" "$MDAEMON" -f -c "$T/any.conf" -s "$T/n$i" \
