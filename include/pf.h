@@ -682,6 +682,15 @@ int pf_ctl_call(const char *path, uint32_t type, const void *payload,
     size_t len, uint32_t *rtype, char **reply, size_t *rlen, char *err,
     size_t errlen);
 
+/*
+ * Mints (amount) at the platform behind the control socket (path) and
+ * returns malloc'd MØ source that deposits the token, `"\xHH.." _dep P`
+ * and a newline, *(len) bytes: what m0inject --fund and m0run --fund put
+ * before a messenger. On error returns NULL with a message in (err).
+ */
+char *pf_ctl_fund(const char *path, long long amount, size_t *len,
+    char *err, size_t errlen);
+
 /* The control socket of the state directory (state); when NULL, of
  * $MZERO_STATE, else ./control when that is a socket, else the installed
  * daemon's (PF_STATE_DIR/control). Writes the path to buf. */

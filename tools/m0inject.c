@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 #include "pf.h"
-#include "pf_proto.h"
 
 struct inject {
 	uv_loop_t loop;
@@ -406,46 +405,6 @@ parse_seconds(const char *s, uint64_t *ms)
 	return 0;
 }
 
-/* Mints (amount) at the platform behind the control socket (sock) and
- * returns malloc'd MØ source that deposits the token: `"\xHH.." _dep P`. */
-static char *
-fund_prefix(const char *sock, long long amount, size_t *len)
-{
-	char arg[32], err[1200], *hex;
-	size_t hl;
-	uint32_t type;
-	snprintf(arg, sizeof(arg), "%lld", amount);
-	if (pf_ctl_call(sock, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
-		err, sizeof(err))) {
-		fprintf(stderr, "m0inject: --fund: %s\n", err);
-		return NULL;
-	}
-	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
-		hex[--hl] = 0;
-	if (type != PF_MSG_REPLY || hl % 2) {
-		fprintf(stderr, "m0inject: --fund: %s\n", hex);
-		free(hex);
-		return NULL;
-	}
-	char *out = malloc(hl * 2 + 16);
-	if (!out) {
-		free(hex);
-		return NULL;
-	}
-	size_t n = 0;
-	out[n++] = '"';
-	for (size_t i = 0; i < hl; i += 2) {
-		out[n++] = '\\';
-		out[n++] = 'x';
-		out[n++] = hex[i];
-		out[n++] = hex[i + 1];
-	}
-	n += (size_t)sprintf(out + n, "\" _dep P\n");
-	free(hex);
-	*len = n;
-	return out;
-}
-
 static void
 close_cb(uv_handle_t *h, void *arg)
 {
@@ -629,7 +588,11 @@ main(int argc, char **argv)
 		char ctl[1100];
 		size_t pl;
 		pf_ctl_default_path(state, ctl, sizeof(ctl));
-		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
+		char ferr[1200];
+		char *pre = pf_ctl_fund(sock ? sock : ctl, fund, &pl, ferr,
+		    sizeof(ferr));
+		if (!pre)
+			fprintf(stderr, "m0inject: --fund: %s\n", ferr);
 		if (!pre || prepend(&src, &srclen, pre, pl)) {
 			free(pre);
 			return 1;

@@ -494,39 +494,6 @@ tcp_connected(uv_connect_t *req, int status)
 	}
 }
 
-/* Mints (amount) at the platform behind the control socket (sock) and
- * returns malloc'd MØ source that deposits the token. */
-static char *
-fund_prefix(const char *sock, long long amount, size_t *len)
-{
-	char arg[32], err[1200], *hex;
-	size_t hl;
-	uint32_t type;
-	snprintf(arg, sizeof(arg), "%lld", amount);
-	if (pf_ctl_call(sock, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
-		err, sizeof(err))) {
-		fprintf(stderr, "m0run: --fund: %s\n", err);
-		return NULL;
-	}
-	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
-		hex[--hl] = 0;
-	char *out = type == PF_MSG_REPLY && hl % 2 == 0 ? malloc(hl * 2 + 16)
-							: NULL;
-	if (!out) {
-		fprintf(stderr, "m0run: --fund: %s\n", hex);
-		free(hex);
-		return NULL;
-	}
-	size_t n = 0;
-	out[n++] = '"';
-	for (size_t i = 0; i < hl; i += 2)
-		n += (size_t)sprintf(out + n, "\\x%c%c", hex[i], hex[i + 1]);
-	n += (size_t)sprintf(out + n, "\" _dep P\n");
-	free(hex);
-	*len = n;
-	return out;
-}
-
 static void
 close_cb(uv_handle_t *h, void *arg)
 {
@@ -701,7 +668,11 @@ main(int argc, char **argv)
 		char ctl[1100];
 		size_t pl;
 		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
-		char *pre = fund_prefix(sock ? sock : ctl, fund, &pl);
+		char ferr[1200];
+		char *pre = pf_ctl_fund(sock ? sock : ctl, fund, &pl, ferr,
+		    sizeof(ferr));
+		if (!pre)
+			fprintf(stderr, "m0run: --fund: %s\n", ferr);
 		char *both = pre ? malloc(pl + srclen + 1) : NULL;
 		if (!both) {
 			free(pre);

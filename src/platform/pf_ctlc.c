@@ -111,3 +111,41 @@ pf_ctl_default_path(const char *state, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s/%s", state, PF_CONTROL_NAME);
 }
+
+char *
+pf_ctl_fund(const char *path, long long amount, size_t *len, char *err,
+    size_t errlen)
+{
+	char arg[32], *hex;
+	size_t hl;
+	uint32_t type;
+	snprintf(arg, sizeof(arg), "%lld", amount);
+	if (pf_ctl_call(path, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
+		err, errlen))
+		return NULL;
+	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
+		hex[--hl] = 0;
+	if (type != PF_MSG_REPLY || hl % 2) { /* the daemon's refusal */
+		snprintf(err, errlen, "%s", hex);
+		free(hex);
+		return NULL;
+	}
+	char *out = malloc(hl * 2 + 16);
+	if (!out) {
+		snprintf(err, errlen, "out of memory");
+		free(hex);
+		return NULL;
+	}
+	size_t n = 0;
+	out[n++] = '"';
+	for (size_t i = 0; i < hl; i += 2) {
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[i];
+		out[n++] = hex[i + 1];
+	}
+	n += (size_t)sprintf(out + n, "\" _dep P\n");
+	free(hex);
+	*len = n;
+	return out;
+}
