@@ -39,37 +39,37 @@ struct kvm_ctx;  /* a VM, its vCPU and its slab */
 struct kvm_pool; /* idle reset contexts */
 
 /* Error codes: one list generates the enum and kvm_strerror(). */
-#define KVM_ERRMAP(X)                                                         \
-	X(NODEV, "/dev/kvm cannot be opened")                                 \
-	X(API, "KVM API version or a needed capability is missing")           \
-	X(SYS, "a KVM or system call failed")                                 \
-	X(NOMEM, "out of host memory")                                        \
-	X(INVAL, "invalid argument")                                          \
-	X(LIMIT, "context limit reached")                                     \
-	X(SLAB_CAP, "requested slab exceeds the configured cap")              \
-	X(SLAB_FULL, "guest slab has no free page")                           \
-	X(ALIGN, "address or length not page aligned")                        \
-	X(RANGE, "address range outside the user half")                       \
-	X(MAPPED, "page already mapped")                                      \
-	X(UNMAPPED, "page not mapped")                                        \
-	X(REGS, "register value rejected (non-canonical address)")            \
-	X(END, "no more ranges")                                              \
-	X(ELF_SHORT, "ELF: file shorter than its header")                     \
-	X(ELF_MAGIC, "ELF: bad magic")                                        \
-	X(ELF_CLASS, "ELF: not 64-bit little-endian version 1")               \
-	X(ELF_MACHINE, "ELF: not x86-64")                                     \
-	X(ELF_TYPE, "ELF: not ET_EXEC or ET_DYN")                             \
-	X(ELF_PHDR, "ELF: program header table out of bounds")                \
-	X(ELF_INTERP, "ELF: dynamic executable (PT_INTERP) not supported")    \
-	X(ELF_NOLOAD, "ELF: no loadable segment")                             \
-	X(ELF_TOOMANY, "ELF: too many loadable segments")                     \
-	X(ELF_SEGMENT, "ELF: segment file range out of bounds")               \
-	X(ELF_MEMSZ, "ELF: segment file size exceeds memory size")            \
-	X(ELF_ADDR, "ELF: segment address out of range")                      \
-	X(ELF_ALIGN, "ELF: segment offset and address not congruent")         \
-	X(ELF_OVERLAP, "ELF: segments overlap or are out of order")           \
-	X(ELF_ENTRY, "ELF: entry point out of range")                         \
-	X(ELF_BASE, "ELF: load base not page aligned or out of range")        \
+#define KVM_ERRMAP(X)                                                          \
+	X(NODEV, "/dev/kvm cannot be opened")                                  \
+	X(API, "KVM API version or a needed capability is missing")            \
+	X(SYS, "a KVM or system call failed")                                  \
+	X(NOMEM, "out of host memory")                                         \
+	X(INVAL, "invalid argument")                                           \
+	X(LIMIT, "context limit reached")                                      \
+	X(SLAB_CAP, "requested slab exceeds the configured cap")               \
+	X(SLAB_FULL, "guest slab has no free page")                            \
+	X(ALIGN, "address or length not page aligned")                         \
+	X(RANGE, "address range outside the user half")                        \
+	X(MAPPED, "page already mapped")                                       \
+	X(UNMAPPED, "page not mapped")                                         \
+	X(REGS, "register value rejected (non-canonical address)")             \
+	X(END, "no more ranges")                                               \
+	X(ELF_SHORT, "ELF: file shorter than its header")                      \
+	X(ELF_MAGIC, "ELF: bad magic")                                         \
+	X(ELF_CLASS, "ELF: not 64-bit little-endian version 1")                \
+	X(ELF_MACHINE, "ELF: not x86-64")                                      \
+	X(ELF_TYPE, "ELF: not ET_EXEC or ET_DYN")                              \
+	X(ELF_PHDR, "ELF: program header table out of bounds")                 \
+	X(ELF_INTERP, "ELF: dynamic executable (PT_INTERP) not supported")     \
+	X(ELF_NOLOAD, "ELF: no loadable segment")                              \
+	X(ELF_TOOMANY, "ELF: too many loadable segments")                      \
+	X(ELF_SEGMENT, "ELF: segment file range out of bounds")                \
+	X(ELF_MEMSZ, "ELF: segment file size exceeds memory size")             \
+	X(ELF_ADDR, "ELF: segment address out of range")                       \
+	X(ELF_ALIGN, "ELF: segment offset and address not congruent")          \
+	X(ELF_OVERLAP, "ELF: segments overlap or are out of order")            \
+	X(ELF_ENTRY, "ELF: entry point out of range")                          \
+	X(ELF_BASE, "ELF: load base not page aligned or out of range")         \
 	X(STACK, "initial stack does not fit")
 
 enum kvm_err {
@@ -77,7 +77,7 @@ enum kvm_err {
 #define KVM__E(id, s) KVM_ERR_##id,
 	KVM_ERRMAP(KVM__E)
 #undef KVM__E
-	KVM_ERR_N
+	    KVM_ERR_N
 };
 
 /* Page protection bits for kvm_mem_map() and kvm_mem_protect(). A page
@@ -129,8 +129,8 @@ struct kvm_exit {
 		} halt;
 		struct {
 			uint16_t port;
-			uint8_t size;  /* 1, 2 or 4 bytes */
-			uint8_t out;   /* 1: out (guest writes), 0: in */
+			uint8_t size;   /* 1, 2 or 4 bytes */
+			uint8_t out;    /* 1: out (guest writes), 0: in */
 			uint32_t count; /* >1 for rep outs/ins */
 			uint32_t value; /* out: first value written */
 		} io;
@@ -168,12 +168,12 @@ struct kvm_range {
 
 /* What kvm_elf_check() found and kvm_elf_load() loaded. */
 struct kvm_elf_info {
-	kvm_gva_t entry;   /* e_entry + base */
-	kvm_gva_t base;    /* 0 for ET_EXEC */
-	kvm_gva_t phdr;    /* address of the program headers, or 0 */
+	kvm_gva_t entry; /* e_entry + base */
+	kvm_gva_t base;  /* 0 for ET_EXEC */
+	kvm_gva_t phdr;  /* address of the program headers, or 0 */
 	uint32_t phnum, phent;
-	kvm_gva_t lo, hi;  /* page-aligned span of the PT_LOAD segments */
-	int is_dyn;        /* ET_DYN (static-PIE) */
+	kvm_gva_t lo, hi; /* page-aligned span of the PT_LOAD segments */
+	int is_dyn;       /* ET_DYN (static-PIE) */
 };
 
 /* Arguments of kvm_elf_stack(). Zero/NULL fields take the defaults. */
@@ -215,8 +215,8 @@ const char *kvm_backend(void);
  * copied. The caller owns *(out) and frees it with kvm_ctx_free().
  * Returns KVM_OK; on error *(out) is NULL and nothing leaks.
  */
-enum kvm_err kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
-    struct kvm_ctx **out);
+enum kvm_err kvm_ctx_new(
+    const struct kvm_config *cfg, uint64_t slab_size, struct kvm_ctx **out);
 
 /*
  * kvm_ctx_free: destroys (ctx) and all its memory; NULL is ignored. Must not
@@ -236,8 +236,7 @@ uint64_t kvm_ctx_mem_used(const struct kvm_ctx *ctx);
  * frees *(out) with kvm_pool_free(). Thread-safe (one mutex).
  * Returns KVM_OK, or KVM_ERR_NOMEM.
  */
-enum kvm_err kvm_pool_new(const struct kvm_config *cfg,
-    struct kvm_pool **out);
+enum kvm_err kvm_pool_new(const struct kvm_config *cfg, struct kvm_pool **out);
 
 /*
  * kvm_pool_free: destroys (pool) and its idle contexts. Contexts still out
@@ -252,8 +251,8 @@ void kvm_pool_free(struct kvm_pool *pool);
  * Returns KVM_OK; KVM_ERR_LIMIT when ctx_max contexts are out; the errors
  * of kvm_ctx_new().
  */
-enum kvm_err kvm_pool_acquire(struct kvm_pool *pool, uint64_t slab_size,
-    struct kvm_ctx **out);
+enum kvm_err kvm_pool_acquire(
+    struct kvm_pool *pool, uint64_t slab_size, struct kvm_ctx **out);
 
 /*
  * kvm_pool_release: takes (ctx) back from its user. The context is reset:
@@ -276,8 +275,8 @@ unsigned kvm_pool_idle(struct kvm_pool *pool);
  * the free slab is refused at once, so the cost is bounded by the slab.
  * Returns KVM_OK, or KVM_ERR_ALIGN, RANGE, MAPPED, SLAB_FULL.
  */
-enum kvm_err kvm_mem_map(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-    unsigned prot);
+enum kvm_err kvm_mem_map(
+    struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot);
 
 /*
  * kvm_mem_unmap: unmaps the pages of [gva, gva+len) that are mapped and
@@ -292,8 +291,8 @@ enum kvm_err kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len);
  * mapped, else KVM_ERR_UNMAPPED and nothing changes.
  * Returns KVM_OK, or KVM_ERR_ALIGN, RANGE, UNMAPPED.
  */
-enum kvm_err kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva,
-    uint64_t len, unsigned prot);
+enum kvm_err kvm_mem_protect(
+    struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot);
 
 /*
  * kvm_mem_next: inspects the map. Finds the first mapped page at or above
@@ -301,8 +300,8 @@ enum kvm_err kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva,
  * protection in *(out); advances *(cursor) past it.
  * Returns KVM_OK, or KVM_ERR_END when nothing is mapped above *(cursor).
  */
-enum kvm_err kvm_mem_next(struct kvm_ctx *ctx, kvm_gva_t *cursor,
-    struct kvm_range *out);
+enum kvm_err kvm_mem_next(
+    struct kvm_ctx *ctx, kvm_gva_t *cursor, struct kvm_range *out);
 
 /*
  * kvm_mem_read: copies (len) bytes of guest memory at (gva) to (buf).
@@ -310,23 +309,23 @@ enum kvm_err kvm_mem_next(struct kvm_ctx *ctx, kvm_gva_t *cursor,
  * guest's operating system); otherwise nothing is copied.
  * Returns KVM_OK, or KVM_ERR_RANGE, UNMAPPED.
  */
-enum kvm_err kvm_mem_read(struct kvm_ctx *ctx, kvm_gva_t gva, void *buf,
-    size_t len);
+enum kvm_err kvm_mem_read(
+    struct kvm_ctx *ctx, kvm_gva_t gva, void *buf, size_t len);
 
 /*
  * kvm_mem_write: copies (len) bytes from (buf) into guest memory at (gva),
  * with the same checks as kvm_mem_read(); all or nothing.
  */
-enum kvm_err kvm_mem_write(struct kvm_ctx *ctx, kvm_gva_t gva,
-    const void *buf, size_t len);
+enum kvm_err kvm_mem_write(
+    struct kvm_ctx *ctx, kvm_gva_t gva, const void *buf, size_t len);
 
 /*
  * kvm_mem_load: maps the pages covering [gva, gva+len) with (prot) (gva need
  * not be aligned) and copies (bytes) there: "raw bytes at an address".
  * Returns as kvm_mem_map(); on error the new pages are unmapped again.
  */
-enum kvm_err kvm_mem_load(struct kvm_ctx *ctx, kvm_gva_t gva,
-    const void *bytes, size_t len, unsigned prot);
+enum kvm_err kvm_mem_load(struct kvm_ctx *ctx, kvm_gva_t gva, const void *bytes,
+    size_t len, unsigned prot);
 
 /*
  * kvm_regs_get: fills (regs) with the guest's ring-3 registers. After a
@@ -343,8 +342,8 @@ void kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *regs);
  * Returns KVM_OK, or KVM_ERR_REGS when rip, rsp, fs_base or gs_base is not
  * a canonical address (nothing is changed then).
  */
-enum kvm_err kvm_regs_set(struct kvm_ctx *ctx,
-    const struct kvm_guest_regs *regs);
+enum kvm_err kvm_regs_set(
+    struct kvm_ctx *ctx, const struct kvm_guest_regs *regs);
 
 /*
  * kvm_syscall_return: sets rax to (value): the cheap way to answer a
@@ -371,8 +370,8 @@ void kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value);
  * the context only accepts kvm_ctx_free or kvm_pool_release), or
  * KVM_ERR_SYS if the timer could not be set up.
  */
-enum kvm_err kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us,
-    struct kvm_exit *exit);
+enum kvm_err kvm_ctx_run(
+    struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *exit);
 
 /*
  * kvm_elf_check: validates a static x86-64 ELF executable of (len) bytes
@@ -382,8 +381,8 @@ enum kvm_err kvm_ctx_run(struct kvm_ctx *ctx, uint64_t budget_us,
  * Returns KVM_OK or a distinct KVM_ERR_ELF_* code. Never reads outside
  * [img, img+len).
  */
-enum kvm_err kvm_elf_check(const void *img, size_t len, kvm_gva_t base,
-    struct kvm_elf_info *info);
+enum kvm_err kvm_elf_check(
+    const void *img, size_t len, kvm_gva_t base, struct kvm_elf_info *info);
 
 /*
  * kvm_elf_load: kvm_elf_check() then maps every PT_LOAD segment with its
@@ -404,7 +403,7 @@ enum kvm_err kvm_elf_load(struct kvm_ctx *ctx, const void *img, size_t len,
  * other registers 0.
  * Returns KVM_OK, KVM_ERR_STACK if the strings do not fit, or a map error.
  */
-enum kvm_err kvm_elf_stack(struct kvm_ctx *ctx,
-    const struct kvm_elf_info *info, const struct kvm_stack_args *args);
+enum kvm_err kvm_elf_stack(struct kvm_ctx *ctx, const struct kvm_elf_info *info,
+    const struct kvm_stack_args *args);
 
 #endif /* KVM_H */

@@ -20,24 +20,24 @@
 
 /* Error names in the order of `_ena` (spec A5), then this project's
  * additions, append only. */
-#define M0_ERRMAP(X)                                                          \
-	X(STACK_UNDERFLOW, "stack_underflow")                                 \
-	X(OPER_STACK_OVERFLOW, "oper_stack_overflow")                         \
-	X(DICT_STACK_OVERFLOW, "dict_stack_overflow")                         \
-	X(EXEC_STACK_OVERFLOW, "exec_stack_overflow")                         \
-	X(TYPE_CHECK, "type_check")                                           \
-	X(RANGE_CHECK, "range_check")                                         \
-	X(ACCESS_CHECK, "access_check")                                       \
-	X(DIVISION_BY_ZERO, "division_by_zero")                               \
-	X(NO_MATCHING_LOOP, "no_matching_loop")                               \
-	X(NO_MATCHING_HALTED, "no_matching_halted")                           \
-	X(NO_MATCHING_MARK, "no_matching_mark")                               \
-	X(DICT_FULL, "dict_full")                                             \
-	X(INVALID_CHANNEL, "invalid_channel")                                 \
-	X(UNDEFINED, "undefined")                                             \
-	X(SYNTAX, "syntax")                                                   \
-	X(NOT_IMPLEMENTED, "not_implemented")                                 \
-	X(IMPLEMENTATION_LIMIT, "implementation_limit")                       \
+#define M0_ERRMAP(X)                                                           \
+	X(STACK_UNDERFLOW, "stack_underflow")                                  \
+	X(OPER_STACK_OVERFLOW, "oper_stack_overflow")                          \
+	X(DICT_STACK_OVERFLOW, "dict_stack_overflow")                          \
+	X(EXEC_STACK_OVERFLOW, "exec_stack_overflow")                          \
+	X(TYPE_CHECK, "type_check")                                            \
+	X(RANGE_CHECK, "range_check")                                          \
+	X(ACCESS_CHECK, "access_check")                                        \
+	X(DIVISION_BY_ZERO, "division_by_zero")                                \
+	X(NO_MATCHING_LOOP, "no_matching_loop")                                \
+	X(NO_MATCHING_HALTED, "no_matching_halted")                            \
+	X(NO_MATCHING_MARK, "no_matching_mark")                                \
+	X(DICT_FULL, "dict_full")                                              \
+	X(INVALID_CHANNEL, "invalid_channel")                                  \
+	X(UNDEFINED, "undefined")                                              \
+	X(SYNTAX, "syntax")                                                    \
+	X(NOT_IMPLEMENTED, "not_implemented")                                  \
+	X(IMPLEMENTATION_LIMIT, "implementation_limit")                        \
 	X(CIRCULAR_DATA, "circular_data")
 
 /* MØ errors are numbered from 1 in _ena order; 0 is success. */
@@ -46,7 +46,7 @@ enum m0_err {
 #define M0__E(id, name) M0_E##id,
 	M0_ERRMAP(M0__E)
 #undef M0__E
-	M0_NERR
+	    M0_NERR
 };
 
 /* Returns the _ena name of an error ("?" when out of range). */
@@ -139,20 +139,20 @@ struct m0_msg {
 };
 
 /* Wire decoder verdicts, one per counted drop reason. */
-#define M0_WIREMAP(X)                                                         \
-	X(OK, "ok")                                                           \
-	X(SHORT, "shorter than the header")                                   \
-	X(VERSION, "unknown version")                                         \
-	X(FLAGS, "unknown flag bits")                                         \
-	X(CODE_LEN, "code length past the end")                               \
-	X(CRC, "bad CRC")                                                     \
+#define M0_WIREMAP(X)                                                          \
+	X(OK, "ok")                                                            \
+	X(SHORT, "shorter than the header")                                    \
+	X(VERSION, "unknown version")                                          \
+	X(FLAGS, "unknown flag bits")                                          \
+	X(CODE_LEN, "code length past the end")                                \
+	X(CRC, "bad CRC")                                                      \
 	X(TOO_BIG, "larger than the messenger limit")
 
 enum m0_wire_err {
 #define M0__W(id, s) M0_WIRE_##id,
 	M0_WIREMAP(M0__W)
 #undef M0__W
-	M0_WIRE_NREASON
+	    M0_WIRE_NREASON
 };
 
 const char *m0_wire_strerror(int err);
@@ -208,8 +208,8 @@ struct m0_host {
 	int64_t (*now)(void *ud);
 	void (*random)(void *ud, void *buf, size_t len);
 	/* Console output of the process (print, ptop, stack). */
-	void (*console)(void *ud, struct m0_state *s, const void *buf,
-	    size_t len);
+	void (*console)(
+	    void *ud, struct m0_state *s, const void *buf, size_t len);
 	/* A process stored an entry into `_` (new key or new value): returns
 	 * when the entry expires (absolute µs), or 0 for never. The platform
 	 * charges the rent here (docs/money.md). NULL: entries never expire. */
@@ -231,8 +231,8 @@ void m0_global_free(struct m0_global *g);
 /* Adds a channel family to _cha and _adr: (family) name, (mtu), (addrs)
  * an array of n ints describing the local addresses in the family's
  * address form (IPv4 as ints; NULL for none). Returns an m0_err. */
-int m0_global_add_family(struct m0_global *g, const char *family,
-    int64_t mtu, const int64_t *addrs, size_t n);
+int m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
+    const int64_t *addrs, size_t n);
 
 /*
  * Channel addresses for the platform's families (spec A6, Part B). An
@@ -240,10 +240,10 @@ int m0_global_add_family(struct m0_global *g, const char *family,
  * host is an int (IPv4 as a<<24|b<<16|c<<8|d) or a string (IPv6, names).
  */
 struct m0_addr {
-	int64_t host;     /* the host when str is NULL */
-	const char *str;  /* host bytes (not NUL-terminated) or NULL */
+	int64_t host;    /* the host when str is NULL */
+	const char *str; /* host bytes (not NUL-terminated) or NULL */
 	size_t str_len;
-	int has_port;     /* the address was [host port] */
+	int has_port; /* the address was [host port] */
 	int64_t port;
 };
 
@@ -264,13 +264,12 @@ int m0_state_set_ori_addr(struct m0_state *s, const char *family,
  * (nested arrays and dicts too), under (name) in the dict (table): "_sys",
  * "_adr" or "longdict". An earlier value is replaced. Returns an m0_err.
  */
-int m0_global_define(struct m0_global *g, const char *table,
-    const char *name, const char *code);
+int m0_global_define(
+    struct m0_global *g, const char *table, const char *name, const char *code);
 
 /* Whether (name) is a key of the dict (table), "_sys" or "longdict" (for
  * hints in tools). Returns 1 or 0. */
-int m0_global_known(struct m0_global *g, const char *table,
-    const char *name);
+int m0_global_known(struct m0_global *g, const char *table, const char *name);
 
 /*
  * Extension operators: services of the platform (native code, money) that
@@ -305,16 +304,15 @@ int m0_global_add_op(struct m0_global *g, const char *name, const char *alias,
  * String bytes stay valid until the process runs again. */
 int m0_get_int(struct m0_state *s, uint32_t k, int64_t *v);
 int m0_get_key(struct m0_state *s, uint32_t k, uint64_t *v);
-int m0_get_string(struct m0_state *s, uint32_t k, const uint8_t **p,
-    size_t *n);
+int m0_get_string(struct m0_state *s, uint32_t k, const uint8_t **p, size_t *n);
 /* Field (name) of the dict at operand k: *found 0 when absent. */
-int m0_get_field_int(struct m0_state *s, uint32_t k, const char *name,
-    int64_t *v, int *found);
+int m0_get_field_int(
+    struct m0_state *s, uint32_t k, const char *name, int64_t *v, int *found);
 /* Length of the array at operand k, and its string element i (checked
  * like m0_get_string). */
 int m0_get_array_len(struct m0_state *s, uint32_t k, size_t *n);
-int m0_get_array_string(struct m0_state *s, uint32_t k, size_t i,
-    const uint8_t **p, size_t *n);
+int m0_get_array_string(
+    struct m0_state *s, uint32_t k, size_t i, const uint8_t **p, size_t *n);
 /* 1 when operand k is null, 0 when it is something else, or an error. */
 int m0_is_null(struct m0_state *s, uint32_t k);
 
@@ -356,8 +354,7 @@ uint32_t m0_global_expire(struct m0_global *g, int64_t now_us);
  * on success *out owns the new state.
  */
 int m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
-    struct m0_state *parent, const struct m0_value *ori,
-    struct m0_state **out);
+    struct m0_state *parent, const struct m0_value *ori, struct m0_state **out);
 
 /* Creates a bare process with empty stacks and no local dict (the REPL
  * and benchmarks). Returns NULL when out of memory. */

@@ -24,41 +24,44 @@
 #include <stdint.h>
 
 /* Error codes: one list generates the enum and money_strerror(). */
-#define MONEY_ERRMAP(X)                                                       \
-	X(NOMEM, "out of memory")                                             \
-	X(SYS, "a system call failed (see errno)")                            \
-	X(INVAL, "invalid argument")                                          \
-	X(IDENT, "identity file is corrupt or readable by others")            \
-	X(MALFORMED, "token is malformed")                                    \
-	X(FORGED, "token is forged")                                          \
-	X(ALTERED, "token was altered")                                       \
-	X(FOREIGN, "token is of another currency")                            \
-	X(EXPIRED, "token has expired")                                       \
-	X(SPENT, "token was already spent")                                   \
-	X(DUP, "serial already issued")                                       \
-	X(OVERFLOW, "amount out of range (docs/money.md, Bounds)")            \
-	X(CREDIT, "not enough credit")                                        \
-	X(CLOSED, "account is closed")                                        \
-	X(CORRUPT, "state database is corrupt or truncated; see docs/money.md") \
-	X(BROKEN, "ledger failed a write or sync; reopen it")                 \
-	X(BUSY, "ledger has staged records")                                  \
-	X(CRASH, "simulated crash (fault injection)")                         \
-	X(QUOTE_MALFORMED, "price quote is malformed")                        \
-	X(QUOTE_FORGED, "price quote signature is invalid")                   \
-	X(QUOTE_EXPIRED, "price quote has expired")                           \
-	X(QUOTE_FUTURE, "price quote is not valid yet")                       \
-	X(SCHEMA, "state database is another program's or another version")  \
-	X(OLDSTATE, "state directory holds old-format ledger or reserve "    \
-	            "files; see docs/money.md")                                \
-	X(NOIDENT, "the identity file is missing beside an existing state "   \
-	           "database; see docs/money.md, Recovery")
+#define MONEY_ERRMAP(X)                                                        \
+	X(NOMEM, "out of memory")                                              \
+	X(SYS, "a system call failed (see errno)")                             \
+	X(INVAL, "invalid argument")                                           \
+	X(IDENT, "identity file is corrupt or readable by others")             \
+	X(MALFORMED, "token is malformed")                                     \
+	X(FORGED, "token is forged")                                           \
+	X(ALTERED, "token was altered")                                        \
+	X(FOREIGN, "token is of another currency")                             \
+	X(EXPIRED, "token has expired")                                        \
+	X(SPENT, "token was already spent")                                    \
+	X(DUP, "serial already issued")                                        \
+	X(OVERFLOW, "amount out of range (docs/money.md, Bounds)")             \
+	X(CREDIT, "not enough credit")                                         \
+	X(CLOSED, "account is closed")                                         \
+	X(CORRUPT,                                                             \
+	    "state database is corrupt or truncated; see docs/money.md")       \
+	X(BROKEN, "ledger failed a write or sync; reopen it")                  \
+	X(BUSY, "ledger has staged records")                                   \
+	X(CRASH, "simulated crash (fault injection)")                          \
+	X(QUOTE_MALFORMED, "price quote is malformed")                         \
+	X(QUOTE_FORGED, "price quote signature is invalid")                    \
+	X(QUOTE_EXPIRED, "price quote has expired")                            \
+	X(QUOTE_FUTURE, "price quote is not valid yet")                        \
+	X(SCHEMA, "state database is another program's or another version")    \
+	X(OLDSTATE,                                                            \
+	    "state directory holds old-format ledger or reserve "              \
+	    "files; see docs/money.md")                                        \
+	X(NOIDENT,                                                             \
+	    "the identity file is missing beside an existing state "           \
+	    "database; see docs/money.md, Recovery")
 
 enum money_err {
 	MONEY_OK = 0,
 #define MONEY__E(id, s) MONEY_ERR_##id,
 	MONEY_ERRMAP(MONEY__E)
 #undef MONEY__E
-	MONEY_ERR_N
+	    MONEY_ERR_N
 };
 
 #define MONEY_PK_LEN 32     /* Ed25519 public key = currency name */
@@ -88,21 +91,21 @@ struct money_totals {
 };
 
 /* Resources that have a price. Names as MØ sees them in `_prc`. */
-#define MONEY_RESMAP(X)                                                       \
-	X(STEP, "step")             /* one interpreter step */                \
-	X(MEM, "mem")               /* one local-heap byte for one second */  \
-	X(STORE, "store")           /* one byte in `_` for one second */      \
-	X(SEND_UDPIP, "send_udpip") /* one byte sent */                       \
-	X(SEND_TCPIP, "send_tcpip")                                           \
-	X(SEND_CONSOLE, "send_console")                                       \
-	X(NATIVE, "native")         /* one µs of vCPU time */                 \
-	X(GUEST_MEM, "guest_mem")   /* one guest byte for one second */
+#define MONEY_RESMAP(X)                                                        \
+	X(STEP, "step")             /* one interpreter step */                 \
+	X(MEM, "mem")               /* one local-heap byte for one second */   \
+	X(STORE, "store")           /* one byte in `_` for one second */       \
+	X(SEND_UDPIP, "send_udpip") /* one byte sent */                        \
+	X(SEND_TCPIP, "send_tcpip")                                            \
+	X(SEND_CONSOLE, "send_console")                                        \
+	X(NATIVE, "native")       /* one µs of vCPU time */                   \
+	X(GUEST_MEM, "guest_mem") /* one guest byte for one second */
 
 enum money_res {
 #define MONEY__R(id, s) MONEY_RES_##id,
 	MONEY_RESMAP(MONEY__R)
 #undef MONEY__R
-	MONEY_RES_N
+	    MONEY_RES_N
 };
 
 /* Prices are int64 fixed point: MONEY_PRICE_SCALE = one currency unit. */
@@ -125,7 +128,8 @@ struct money_prices {
 
 /* Signed price quote: see docs/money.md. */
 #define MONEY_QUOTE_VERSION 1
-#define MONEY_QUOTE_BODY_LEN (1 + MONEY_PK_LEN + 8 + 8 + 8 + 1 + 9 * MONEY_RES_N)
+#define MONEY_QUOTE_BODY_LEN                                                   \
+	(1 + MONEY_PK_LEN + 8 + 8 + 8 + 1 + 9 * MONEY_RES_N)
 #define MONEY_QUOTE_LEN (MONEY_QUOTE_BODY_LEN + MONEY_SIG_LEN)
 
 struct money_quote {
@@ -146,10 +150,10 @@ enum money_issue_kind {
 
 /* What the ledger knows about a serial. */
 struct money_serial_info {
-	int issued;       /* an ISSUE record is committed */
-	int spent;        /* a SPEND record is committed or staged */
-	int64_t amount;   /* as issued */
-	uint64_t expiry;  /* as issued */
+	int issued;      /* an ISSUE record is committed */
+	int spent;       /* a SPEND record is committed or staged */
+	int64_t amount;  /* as issued */
+	uint64_t expiry; /* as issued */
 };
 
 struct money_ledger_stats {
@@ -232,8 +236,8 @@ void money_store_close(struct money_store *s);
  * Returns MONEY_OK, or MONEY_ERR_SYS, MONEY_ERR_CORRUPT, MONEY_ERR_NOMEM.
  */
 typedef int (*money_store_fn)(struct sqlite3 *db, void *arg);
-enum money_err money_store_run(struct money_store *s, money_store_fn fn,
-    void *arg);
+enum money_err money_store_run(
+    struct money_store *s, money_store_fn fn, void *arg);
 
 /*
  * money_store_stmt: inside (fn) of money_store_run() on (db), the
@@ -243,8 +247,8 @@ enum money_err money_store_run(struct money_store *s, money_store_fn fn,
  * borrowed: bind, step and reset it (money_store_step()), never finalize.
  * Returns SQLITE_OK or an SQLite error code.
  */
-int money_store_stmt(struct sqlite3 *db, const char *sql,
-    struct sqlite3_stmt **out);
+int money_store_stmt(
+    struct sqlite3 *db, const char *sql, struct sqlite3_stmt **out);
 
 /*
  * money_store_err: the money error for an SQLite result code (rc).
@@ -338,16 +342,16 @@ enum money_err money_token_sign(struct money_ident *id, int64_t amount,
  * money_token_encode: writes the canonical MONEY_TOKEN_LEN bytes of (t)
  * to (out). Pure.
  */
-void money_token_encode(const struct money_token *t,
-    uint8_t out[MONEY_TOKEN_LEN]);
+void money_token_encode(
+    const struct money_token *t, uint8_t out[MONEY_TOKEN_LEN]);
 
 /*
  * money_token_decode: parses (len) bytes at (buf) into (t), checking the
  * length, the version and that the amount is positive. Does not verify.
  * Returns MONEY_OK, or MONEY_ERR_MALFORMED.
  */
-enum money_err money_token_decode(const uint8_t *buf, size_t len,
-    struct money_token *t);
+enum money_err money_token_decode(
+    const uint8_t *buf, size_t len, struct money_token *t);
 
 /*
  * money_token_verify: checks the signature of (t) against the currency key
@@ -396,8 +400,8 @@ void money_ledger_close(struct money_ledger *l);
  * Returns MONEY_OK, or MONEY_ERR_IDENT (the store names another key) and
  * the errors of money_store_run().
  */
-enum money_err money_ledger_pk(struct money_ledger *l,
-    const uint8_t pk[MONEY_PK_LEN]);
+enum money_err money_ledger_pk(
+    struct money_ledger *l, const uint8_t pk[MONEY_PK_LEN]);
 
 /*
  * money_ledger_stage_issue: stages the issue of (serial) of (kind),
@@ -432,8 +436,8 @@ enum money_err money_ledger_stage_spend(struct money_ledger *l,
  * Returns MONEY_OK, or MONEY_ERR_SYS, MONEY_ERR_CORRUPT, MONEY_ERR_NOMEM,
  * MONEY_ERR_BROKEN.
  */
-enum money_err money_ledger_commit(struct money_ledger *l,
-    const struct money_totals *totals);
+enum money_err money_ledger_commit(
+    struct money_ledger *l, const struct money_totals *totals);
 
 /*
  * money_ledger_abandon: breaks (l) without a commit, dropping what is
@@ -476,8 +480,8 @@ int64_t money_ledger_expired(struct money_ledger *l, uint64_t now);
  * Returns MONEY_OK, or MONEY_ERR_BUSY, MONEY_ERR_SYS, MONEY_ERR_NOMEM;
  * after SYS the ledger is broken.
  */
-enum money_err money_ledger_compact(struct money_ledger *l, uint64_t now,
-    const struct money_totals *totals);
+enum money_err money_ledger_compact(
+    struct money_ledger *l, uint64_t now, const struct money_totals *totals);
 
 /*
  * money_ledger_stats: fills (st).
@@ -546,8 +550,8 @@ enum money_err money_book_expire(struct money_book *b, int64_t amount);
  * arrival allowance; 0 for none), which count as minted.
  * Returns MONEY_OK, or MONEY_ERR_OVERFLOW.
  */
-enum money_err money_account_open(struct money_book *b,
-    struct money_account *a, int64_t allowance);
+enum money_err money_account_open(
+    struct money_book *b, struct money_account *a, int64_t allowance);
 
 /*
  * money_account_charge: burns (amount) >= 0 from (a). When the credit does
@@ -564,8 +568,8 @@ enum money_err money_account_charge(struct money_book *b,
  * (a) was closed meanwhile the amount is burned.
  * Returns MONEY_OK, or MONEY_ERR_OVERFLOW.
  */
-enum money_err money_account_deposit(struct money_book *b,
-    struct money_account *a, int64_t amount);
+enum money_err money_account_deposit(
+    struct money_book *b, struct money_account *a, int64_t amount);
 
 /*
  * money_account_withdraw: takes (amount) > 0 of credit from (a) for a token
@@ -573,8 +577,8 @@ enum money_err money_account_deposit(struct money_book *b,
  * it back with money_account_deposit().
  * Returns MONEY_OK, or MONEY_ERR_CREDIT, MONEY_ERR_CLOSED, MONEY_ERR_INVAL.
  */
-enum money_err money_account_withdraw(struct money_book *b,
-    struct money_account *a, int64_t amount);
+enum money_err money_account_withdraw(
+    struct money_book *b, struct money_account *a, int64_t amount);
 
 /*
  * money_account_transfer: moves (amount) > 0 from (from) to (to); all or
@@ -680,8 +684,8 @@ void money_prices_init(struct money_prices *p);
  * resets its price to (param)->initial. Returns MONEY_OK, or
  * MONEY_ERR_INVAL when a parameter is out of range.
  */
-enum money_err money_prices_set_param(struct money_prices *p,
-    enum money_res r, const struct money_price_param *param);
+enum money_err money_prices_set_param(struct money_prices *p, enum money_res r,
+    const struct money_price_param *param);
 
 /*
  * money_price_next: one epoch of the rule for a price (price) at
@@ -690,8 +694,8 @@ enum money_err money_prices_set_param(struct money_prices *p,
  * to [floor, ceil]. Integer only, truncating toward zero, except that a
  * rise is at least 1 so a price can leave a small value. Pure.
  */
-int64_t money_price_next(int64_t price, int64_t util,
-    const struct money_price_param *param);
+int64_t money_price_next(
+    int64_t price, int64_t util, const struct money_price_param *param);
 
 /*
  * money_prices_epoch: ends an epoch of (p): for each resource, utilization
@@ -725,16 +729,16 @@ enum money_err money_quote_make(struct money_ident *id,
  * money_quote_encode: the canonical MONEY_QUOTE_LEN bytes of (q) into
  * (out). Pure.
  */
-void money_quote_encode(const struct money_quote *q,
-    uint8_t out[MONEY_QUOTE_LEN]);
+void money_quote_encode(
+    const struct money_quote *q, uint8_t out[MONEY_QUOTE_LEN]);
 
 /*
  * money_quote_decode: parses (len) bytes at (buf) into (q), field by field
  * (length, version, resource count and order, prices >= 1, issued <=
  * expires). Does not verify. Returns MONEY_OK or MONEY_ERR_QUOTE_MALFORMED.
  */
-enum money_err money_quote_decode(const uint8_t *buf, size_t len,
-    struct money_quote *q);
+enum money_err money_quote_decode(
+    const uint8_t *buf, size_t len, struct money_quote *q);
 
 /*
  * money_quote_verify: checks the signature of (q) against its issuer key
@@ -777,7 +781,7 @@ long money_share_pick(struct money_share *const *v, size_t n);
  * money_share_vtime: the smallest pass among (v) (as money_share_pick), or
  * (dflt) when none; use it to start newcomers.
  */
-uint64_t money_share_vtime(struct money_share *const *v, size_t n,
-    uint64_t dflt);
+uint64_t money_share_vtime(
+    struct money_share *const *v, size_t n, uint64_t dflt);
 
 #endif /* MONEY_H */

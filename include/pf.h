@@ -24,16 +24,16 @@ struct pf_net;
  * errors that a messenger sees stay m0_err; pf_ converts libuv's and the
  * bank's errors at its boundary.
  */
-#define PF_ERRMAP(X)                                                          \
-	X(NOMEM, "out of memory")                                             \
-	X(LIMIT, "a table of the platform is full")                           \
-	X(EXISTS, "already registered")                                       \
-	X(NEEDS, "a service it builds on is missing")                         \
-	X(CLOSED, "the platform is closing")                                  \
-	X(INTERP, "the interpreter refused the definition")                   \
-	X(DROPPED, "dropped and counted")                                     \
-	X(STATE, "the state directory cannot be used")                        \
-	X(BANK, "the bank cannot be opened")                                  \
+#define PF_ERRMAP(X)                                                           \
+	X(NOMEM, "out of memory")                                              \
+	X(LIMIT, "a table of the platform is full")                            \
+	X(EXISTS, "already registered")                                        \
+	X(NEEDS, "a service it builds on is missing")                          \
+	X(CLOSED, "the platform is closing")                                   \
+	X(INTERP, "the interpreter refused the definition")                    \
+	X(DROPPED, "dropped and counted")                                      \
+	X(STATE, "the state directory cannot be used")                         \
+	X(BANK, "the bank cannot be opened")                                   \
 	X(EXCHANGE, "the exchange cannot be opened")
 
 enum pf_err {
@@ -41,7 +41,7 @@ enum pf_err {
 #define PF__E(id, s) PF_ERR_##id,
 	PF_ERRMAP(PF__E)
 #undef PF__E
-	PF_ERR_N
+	    PF_ERR_N
 };
 
 /* The text of a pf_err; "unknown error" out of range. */
@@ -51,25 +51,25 @@ const char *pf_strerror(int err);
 int pf_err_m0(int err);
 
 /* Drop and removal reasons, each with a counter in struct pf_stats. */
-#define PF_DROPMAP(X)                                                         \
-	X(PROC_CAP, "process cap reached")                                    \
-	X(NO_MEMORY, "out of memory creating a process")                      \
-	X(STEP_LIMIT, "process step limit")                                   \
-	X(LIFE_LIMIT, "process lifetime limit")                              \
-	X(QUEUE_CAP, "queue cap reached")                                     \
-	X(CREDIT, "credit exhausted")                                         \
-	X(ORIGIN_PROCS, "the origin's process cap reached")                   \
-	X(ORIGIN_QUEUES, "the origin's queue cap reached")                    \
-	X(PROC_QUEUES, "the process's queue cap reached")                     \
-	X(PROC_KIDS, "the process's cap on live children reached")            \
-	X(MEMORY, "the daemon's memory budget reached")                       \
+#define PF_DROPMAP(X)                                                          \
+	X(PROC_CAP, "process cap reached")                                     \
+	X(NO_MEMORY, "out of memory creating a process")                       \
+	X(STEP_LIMIT, "process step limit")                                    \
+	X(LIFE_LIMIT, "process lifetime limit")                                \
+	X(QUEUE_CAP, "queue cap reached")                                      \
+	X(CREDIT, "credit exhausted")                                          \
+	X(ORIGIN_PROCS, "the origin's process cap reached")                    \
+	X(ORIGIN_QUEUES, "the origin's queue cap reached")                     \
+	X(PROC_QUEUES, "the process's queue cap reached")                      \
+	X(PROC_KIDS, "the process's cap on live children reached")             \
+	X(MEMORY, "the daemon's memory budget reached")                        \
 	X(NATIVE, "a native context over the process's or origin's cap")
 
 enum pf_drop {
 #define PF__D(id, s) PF_DROP_##id,
 	PF_DROPMAP(PF__D)
 #undef PF__D
-	PF_DROP_N
+	    PF_DROP_N
 };
 
 const char *pf_drop_reason(int reason);
@@ -82,18 +82,18 @@ const char *pf_drop_id(int reason);
 #define PF_MAX_QUEUES 1000000          /* queues alive at once */
 #define PF_NATIVE_SLAB (256ull << 20)  /* guest memory of a context */
 #define PF_NATIVE_CONTEXTS 64          /* live native contexts */
-#define PF_PROC_QUEUES 1024          /* queues one process keeps alive */
-#define PF_PROC_KIDS 4096            /* live children of one process */
-#define PF_PROC_CONTEXTS 8           /* native contexts of one process */
-#define PF_PROC_COST (16u << 10)     /* budget bytes a process record takes */
+#define PF_PROC_QUEUES 1024            /* queues one process keeps alive */
+#define PF_PROC_KIDS 4096              /* live children of one process */
+#define PF_PROC_CONTEXTS 8             /* native contexts of one process */
+#define PF_PROC_COST (16u << 10)       /* budget bytes a process record takes */
 #define PF_STORE_CAPACITY (64ll << 20) /* bytes of `_` the price assumes */
 
 struct pf_config {
-	struct m0_limits lim; /* zero fields: interpreter defaults */
-	int64_t slice;        /* steps per slice [PF_SLICE] */
-	uint32_t max_procs;   /* [PF_MAX_PROCS] */
-	uint64_t max_steps;   /* per process; 0: no limit */
-	int64_t max_life_us;  /* per process wall clock; 0: no limit */
+	struct m0_limits lim;     /* zero fields: interpreter defaults */
+	int64_t slice;            /* steps per slice [PF_SLICE] */
+	uint32_t max_procs;       /* [PF_MAX_PROCS] */
+	uint64_t max_steps;       /* per process; 0: no limit */
+	int64_t max_life_us;      /* per process wall clock; 0: no limit */
 	uint32_t max_queues;      /* queues alive at once [PF_MAX_QUEUES] */
 	uint64_t native_slab;     /* guest memory of a native context [256m] */
 	uint32_t native_contexts; /* live native contexts [64] */
@@ -119,7 +119,7 @@ struct pf_stats {
 	uint64_t created, ended, errors, running, waiting, queues;
 	uint64_t drops[PF_DROP_N];
 	uint64_t slices, steps;
-	uint64_t origins;          /* origins holding processes or queues */
+	uint64_t origins; /* origins holding processes or queues */
 	uint64_t mem_used, mem_limit, mem_refused; /* the memory budget */
 };
 
@@ -138,10 +138,10 @@ struct pf_family {
 
 /* Called when a process ends: (end) is an enum m0_end, (err) its error
  * text for M0_END_ERROR/M0_END_FATAL, else NULL. */
-typedef void (*pf_end_cb)(void *ud, struct pf_proc *p, uint64_t id, int end,
-    const char *err);
-typedef void (*pf_console_cb)(void *ud, struct pf_proc *p, const void *buf,
-    size_t len);
+typedef void (*pf_end_cb)(
+    void *ud, struct pf_proc *p, uint64_t id, int end, const char *err);
+typedef void (*pf_console_cb)(
+    void *ud, struct pf_proc *p, const void *buf, size_t len);
 
 /*
  * Creates a platform on (loop). (cfg) is copied; NULL takes defaults.
@@ -222,8 +222,8 @@ void pf_get_stats(const struct pf_platform *pf, struct pf_stats *st);
 struct m0_global *pf_global(struct pf_platform *pf);
 
 /* Calls fn for each live process. */
-void pf_foreach(struct pf_platform *pf,
-    void (*fn)(void *ud, struct pf_proc *p), void *ud);
+void pf_foreach(
+    struct pf_platform *pf, void (*fn)(void *ud, struct pf_proc *p), void *ud);
 
 /* Process facts for listings. */
 struct pf_proc_info {
@@ -243,8 +243,8 @@ void pf_proc_info(const struct pf_proc *p, struct pf_proc_info *info);
  * `#includestring "f"` expanded (spec A1). On success *out (malloc'd,
  * NUL-terminated) and *outlen; on error -1 with a message in err.
  */
-int pf_load_source(const char *path, const char *text, size_t len,
-    char **out, size_t *outlen, char *err, size_t errlen);
+int pf_load_source(const char *path, const char *text, size_t len, char **out,
+    size_t *outlen, char *err, size_t errlen);
 
 /* Loaded source that remembers where each file's text starts, so that a
  * byte of it can be named FILE:LINE:COL. */
@@ -270,8 +270,8 @@ void pf_source_free(struct pf_source *src);
 /* Writes "FILE:LINE:COL", a new line, the line indented and a caret under
  * the column, for byte (off) of src's text. Returns 0, or -1 when off is
  * outside it. */
-int pf_source_where(const struct pf_source *src, size_t off, char *buf,
-    size_t len);
+int pf_source_where(
+    const struct pf_source *src, size_t off, char *buf, size_t len);
 
 /* Checks src's syntax (m0_syntax_check()). Returns 0, or -1 with
  * "FILE:LINE:COL: syntax error: why", the line and a caret in err. */
@@ -279,8 +279,7 @@ int pf_source_check(const struct pf_source *src, char *err, size_t errlen);
 
 /* For an error text "undefined NAME" where NAME is in longdict, writes a
  * hint that it needs `longdict (` to (buf). Returns 1 when it did. */
-int pf_hint(struct pf_platform *pf, const char *errtext, char *buf,
-    size_t len);
+int pf_hint(struct pf_platform *pf, const char *errtext, char *buf, size_t len);
 
 /* Reads a whole file ("-": stdin), at most 16 MiB. Returns 0, or -1 with
  * errno set. *out is malloc'd and NUL-terminated. */
@@ -307,8 +306,7 @@ void pf_proc_interrupt(struct pf_proc *p);
  * /dev/kvm the operators exist and raise native_unavailable. Returns a
  * pf_err.
  */
-int pf_native_init(struct pf_platform *pf, uint64_t slab_max,
-    uint32_t ctx_max);
+int pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max);
 
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
@@ -318,13 +316,13 @@ int64_t pf_now_us(void);
 struct money_bank;
 
 #define PF_US_PER_S 1000000
-#define PF_ALLOWANCE 100                /* units an arrival gets */
-#define PF_TOKEN_TTL_S (7 * 24 * 3600)  /* life of a withdrawn token */
-#define PF_QUOTE_TTL_S 60               /* life of a price quote */
-#define PF_EPOCH_MS 1000                /* price epoch */
-#define PF_STORE_LEASE_S 600            /* rent period of an entry in `_` */
-#define PF_MEM_CAPACITY (1ll << 30)     /* heap bytes the prices assume */
-#define PF_LINK_CAPACITY 10000000       /* bytes/s per family */
+#define PF_ALLOWANCE 100               /* units an arrival gets */
+#define PF_TOKEN_TTL_S (7 * 24 * 3600) /* life of a withdrawn token */
+#define PF_QUOTE_TTL_S 60              /* life of a price quote */
+#define PF_EPOCH_MS 1000               /* price epoch */
+#define PF_STORE_LEASE_S 600           /* rent period of an entry in `_` */
+#define PF_MEM_CAPACITY (1ll << 30)    /* heap bytes the prices assume */
+#define PF_LINK_CAPACITY 10000000      /* bytes/s per family */
 /* Epochs between prunes of the spent-serial ledger (an hour at 1 s). */
 #define PF_PRUNE_EPOCHS 3600
 
@@ -359,7 +357,7 @@ struct pf_money_stats {
 	int charged;
 	int64_t minted, held, outstanding, burned, charged_units, lost;
 	int64_t lost_at_open;
-	uint64_t removed;       /* processes removed at zero credit */
+	uint64_t removed; /* processes removed at zero credit */
 	uint64_t deposits, withdrawals, refused, expired_store;
 	/* refused deposits by kind (enum pf_refusal), summing to refused */
 	uint64_t refused_by[PF_REFUSAL_N];
@@ -389,8 +387,8 @@ void pf_money_get_stats(struct pf_platform *pf, struct pf_money_stats *st);
  * with an enum money_err and NULL. Returns 0, or -1 without money.
  */
 typedef void (*pf_mint_cb)(void *ud, int err, const uint8_t *token);
-int pf_money_mint(struct pf_platform *pf, int64_t amount, pf_mint_cb cb,
-    void *ud);
+int pf_money_mint(
+    struct pf_platform *pf, int64_t amount, pf_mint_cb cb, void *ud);
 
 /* Kept for callers of the former API: the same as pf_close() (accounts
  * close as their processes end; the money service closes with it). */
@@ -440,16 +438,16 @@ struct pf_status {
 
 /* Adds a counter to (st); out of memory marks st->oom. (group), (name)
  * and (note) must outlive (st) (string literals, static names). */
-void pf_status_add(struct pf_status *st, const char *group,
-    const char *name, int64_t value, const char *note);
+void pf_status_add(struct pf_status *st, const char *group, const char *name,
+    int64_t value, const char *note);
 /* Adds a word (copied, at most 47 bytes). */
-void pf_status_word(struct pf_status *st, const char *group,
-    const char *name, const char *word);
+void pf_status_word(struct pf_status *st, const char *group, const char *name,
+    const char *word);
 
 /* Fills (st) (zeroed by the caller) with the counters of (pf), of (net)
  * when not NULL, and of every service. */
-void pf_status_collect(struct pf_platform *pf, struct pf_net *net,
-    struct pf_status *st);
+void pf_status_collect(
+    struct pf_platform *pf, struct pf_net *net, struct pf_status *st);
 void pf_status_free(struct pf_status *st);
 
 /* The table as m0ctl prints it, as JSON, and as lines for the daemon's
@@ -464,11 +462,11 @@ struct pf_xchg_conf;
 
 /* What pf_host_open() assembles. */
 struct pf_host_config {
-	struct pf_config pf;           /* hid and pid are set from the key */
-	const char *state_dir;         /* NULL: no bank, no money */
+	struct pf_config pf;   /* hid and pid are set from the key */
+	const char *state_dir; /* NULL: no bank, no money */
 	struct pf_money_config money;
 	const struct pf_xchg_conf *xchg; /* NULL: the exchange's defaults */
-	int native;                    /* offer native code (pf_native_init) */
+	int native; /* offer native code (pf_native_init) */
 };
 
 /* A host as m0 and mdaemon run it. */
@@ -504,37 +502,37 @@ struct pf_net;
 /* Why a link dropped something, each with a counter in pf_net_stats. The
  * first six follow the wire decoder's reasons (enum m0_wire_err, from
  * M0_WIRE_SHORT on). */
-#define PF_NETDROPMAP(X)                                                      \
-	X(WIRE_SHORT, "shorter than the header")                              \
-	X(WIRE_VERSION, "unknown version")                                    \
-	X(WIRE_FLAGS, "unknown flag bits")                                    \
-	X(WIRE_CODE_LEN, "code length past the end")                          \
-	X(WIRE_CRC, "bad CRC")                                                \
-	X(WIRE_TOO_BIG, "larger than the messenger limit")                    \
-	X(OVERSIZE, "datagram larger than the maximum")                       \
-	X(NOT_ACCEPTED, "sender is not a neighbour")                          \
-	X(SPAWN, "no process could be created")                               \
-	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                 \
-	X(TCP_CONN_CAP, "inbound TCP connection cap reached")                 \
-	X(TCP_OUT_CAP, "outbound TCP connection cap reached")                 \
-	X(TCP_HOST_CAP, "TCP connections from one host at their cap")         \
-	X(TCP_SLOW, "TCP frame not completed in time: disconnected")          \
-	X(TX_RATE, "send rate limit of the destination")                      \
-	X(TX_QUEUE, "TCP send queue full")                                    \
-	X(TX_TOO_BIG, "larger than the maximum datagram")                     \
-	X(TX_ERROR, "send failed")                                            \
-	X(TX_NOT_MESSENGER, "not a well-formed messenger: not sent")          \
-	X(TX_STRANGER, "byte budget toward a stranger spent")                 \
-	X(AUTH_UNKNOWN, "envelope from an unknown key")                       \
-	X(AUTH_BAD, "envelope failed authentication")                         \
-	X(AUTH_REPLAY, "envelope replayed or out of time")                    \
+#define PF_NETDROPMAP(X)                                                       \
+	X(WIRE_SHORT, "shorter than the header")                               \
+	X(WIRE_VERSION, "unknown version")                                     \
+	X(WIRE_FLAGS, "unknown flag bits")                                     \
+	X(WIRE_CODE_LEN, "code length past the end")                           \
+	X(WIRE_CRC, "bad CRC")                                                 \
+	X(WIRE_TOO_BIG, "larger than the messenger limit")                     \
+	X(OVERSIZE, "datagram larger than the maximum")                        \
+	X(NOT_ACCEPTED, "sender is not a neighbour")                           \
+	X(SPAWN, "no process could be created")                                \
+	X(TCP_GARBAGE, "TCP peer sent garbage: disconnected")                  \
+	X(TCP_CONN_CAP, "inbound TCP connection cap reached")                  \
+	X(TCP_OUT_CAP, "outbound TCP connection cap reached")                  \
+	X(TCP_HOST_CAP, "TCP connections from one host at their cap")          \
+	X(TCP_SLOW, "TCP frame not completed in time: disconnected")           \
+	X(TX_RATE, "send rate limit of the destination")                       \
+	X(TX_QUEUE, "TCP send queue full")                                     \
+	X(TX_TOO_BIG, "larger than the maximum datagram")                      \
+	X(TX_ERROR, "send failed")                                             \
+	X(TX_NOT_MESSENGER, "not a well-formed messenger: not sent")           \
+	X(TX_STRANGER, "byte budget toward a stranger spent")                  \
+	X(AUTH_UNKNOWN, "envelope from an unknown key")                        \
+	X(AUTH_BAD, "envelope failed authentication")                          \
+	X(AUTH_REPLAY, "envelope replayed or out of time")                     \
 	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")
 
 enum pf_netdrop {
 #define PF__ND(id, s) PF_NDROP_##id,
 	PF_NETDROPMAP(PF__ND)
 #undef PF__ND
-	PF_NDROP_N
+	    PF_NDROP_N
 };
 
 const char *pf_net_drop_reason(int reason);
@@ -554,12 +552,12 @@ const char *pf_net_drop_id(int reason);
 #endif
 
 /* Defaults and bounds of struct pf_net_config. */
-#define PF_DGRAM 65000             /* bytes of a datagram */
-#define PF_DGRAM_MAX 65507         /* the most a UDP datagram carries */
-#define PF_RATE 1000000            /* messengers/s per destination */
-#define PF_TCP_QUEUE (1u << 20)    /* bytes queued per TCP connection */
-#define PF_TCP_CONNS 256           /* open inbound TCP connections */
-#define PF_TCP_IDLE_S 120          /* an idle connection is closed */
+#define PF_DGRAM 65000          /* bytes of a datagram */
+#define PF_DGRAM_MAX 65507      /* the most a UDP datagram carries */
+#define PF_RATE 1000000         /* messengers/s per destination */
+#define PF_TCP_QUEUE (1u << 20) /* bytes queued per TCP connection */
+#define PF_TCP_CONNS 256        /* open inbound TCP connections */
+#define PF_TCP_IDLE_S 120       /* an idle connection is closed */
 
 /* An address prefix: ADDR/BITS. */
 struct pf_prefix {
@@ -571,17 +569,17 @@ struct pf_prefix {
 
 /* Link limits; zero fields take the defaults in brackets. */
 struct pf_net_config {
-	uint32_t max_dgram;  /* bytes of a datagram, sent or received [65000] */
-	uint32_t max_msg;    /* bytes of a messenger on TCP [max_dgram] */
-	uint32_t rate;       /* messengers/s per destination [PF_RATE] */
-	uint32_t burst;      /* bucket depth of the rate limit [rate / 10] */
-	uint32_t tcp_queue;  /* bytes queued per TCP connection [1 MiB] */
-	uint32_t tcp_conns;  /* open inbound TCP connections [256] */
-	uint32_t tcp_out;    /* open outbound TCP connections [64] */
+	uint32_t max_dgram; /* bytes of a datagram, sent or received [65000] */
+	uint32_t max_msg;   /* bytes of a messenger on TCP [max_dgram] */
+	uint32_t rate;      /* messengers/s per destination [PF_RATE] */
+	uint32_t burst;     /* bucket depth of the rate limit [rate / 10] */
+	uint32_t tcp_queue; /* bytes queued per TCP connection [1 MiB] */
+	uint32_t tcp_conns; /* open inbound TCP connections [256] */
+	uint32_t tcp_out;   /* open outbound TCP connections [64] */
 	uint32_t tcp_per_host; /* inbound connections from one host [8] */
-	uint32_t tcp_frame_s; /* a started frame must end within [10] */
-	uint32_t tcp_idle_s; /* an idle connection is closed [120] */
-	int accept_any;      /* 1: anyone; 0: neighbours' hosts only */
+	uint32_t tcp_frame_s;  /* a started frame must end within [10] */
+	uint32_t tcp_idle_s;   /* an idle connection is closed [120] */
+	int accept_any;        /* 1: anyone; 0: neighbours' hosts only */
 	/* Egress toward strangers (pf_egress.c): a bucket of bytes per host
 	 * [65536], refilled over a period [10 s], and bytes earned per byte
 	 * received from that host [4]. */
@@ -603,8 +601,8 @@ struct pf_net_stats {
 struct pf_neighbour {
 	char name[64];
 	struct sockaddr_storage sa;
-	int pinned;               /* key is set: udpip only in envelopes */
-	unsigned char key[32];    /* the neighbour's Ed25519 public key */
+	int pinned;            /* key is set: udpip only in envelopes */
+	unsigned char key[32]; /* the neighbour's Ed25519 public key */
 	/* Kept by the links (zero in configuration; m0ctl status): when a
 	 * messenger last came from it and went to it (pf_now_us()), and the
 	 * last round trip: from a messenger sent to it to the next that
@@ -622,8 +620,8 @@ struct pf_net *pf_net_new(struct pf_platform *pf,
 
 /* Listens for UDP and TCP on (sa) (IPv4 or IPv6; port 0 takes 19760).
  * Call before pf_net_start(). Returns 0, or -1 with a message in err. */
-int pf_net_listen(struct pf_net *n, const struct sockaddr *sa, char *err,
-    size_t errlen);
+int pf_net_listen(
+    struct pf_net *n, const struct sockaddr *sa, char *err, size_t errlen);
 
 /* Registers the families udpip and tcpip with the listen addresses in
  * `_adr`, defines an empty `_nbr` and starts receiving. Returns 0, or -1
@@ -632,8 +630,8 @@ int pf_net_start(struct pf_net *n, char *err, size_t errlen);
 
 /* Replaces the neighbours (copied) and redefines `_nbr`. Returns a
  * pf_err (PF_ERR_NOMEM, PF_ERR_INTERP). */
-int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
-    size_t count);
+int pf_net_set_neighbours(
+    struct pf_net *n, const struct pf_neighbour *nb, size_t count);
 
 /*
  * Gives the links the platform's identity: (box_sk) its X25519 secret key
@@ -642,8 +640,8 @@ int pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
  * talked to in authenticated envelopes (pf_auth.c). Returns 0, or -1 when
  * out of memory.
  */
-int pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
-    const unsigned char *pk);
+int pf_net_set_identity(
+    struct pf_net *n, const unsigned char *box_sk, const unsigned char *pk);
 
 /*
  * Keeps the per-peer replay state of authenticated links in the file at
@@ -688,8 +686,8 @@ int pf_ctl_call(const char *path, uint32_t type, const void *payload,
  * and a newline, *(len) bytes: what m0inject --fund and m0run --fund put
  * before a messenger. On error returns NULL with a message in (err).
  */
-char *pf_ctl_fund(const char *path, long long amount, size_t *len,
-    char *err, size_t errlen);
+char *pf_ctl_fund(
+    const char *path, long long amount, size_t *len, char *err, size_t errlen);
 
 /* The control socket of the state directory (state); when NULL, of
  * $MZERO_STATE, else ./control when that is a socket, else the installed
@@ -710,9 +708,9 @@ enum pf_log_level { PF_LOG_DEBUG, PF_LOG_INFO, PF_LOG_WARN, PF_LOG_ERROR };
 
 /* [exchange] (docs/xchg.md): zero fields take the exchange's defaults. */
 struct pf_xchg_conf {
-	uint64_t clear_key;  /* capability of clearing messengers; 0: none */
-	int64_t spread;      /* ppm each side */
-	int64_t target;      /* reserve value (local units) where pressure starts */
+	uint64_t clear_key; /* capability of clearing messengers; 0: none */
+	int64_t spread;     /* ppm each side */
+	int64_t target; /* reserve value (local units) where pressure starts */
 	int64_t min_life_s;  /* life a token must have left to be traded */
 	int64_t quote_ttl_s; /* life of an exchange quote */
 	/* credit = KEY AMOUNT lines (docs/xchg.md, Trust); KEY * for any */
@@ -740,8 +738,8 @@ struct pf_conf {
 
 /* economy = free | charged (also mdaemon --economy). Returns 0, or -1
  * with a message in err. */
-int pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
-    size_t errlen);
+int pf_conf_set_economy(
+    struct pf_conf *c, const char *value, char *err, size_t errlen);
 
 /* Sets the defaults: no listen address yet, state ".", log info, the
  * process limits not yet set (pf_conf_settle_limits()). */
@@ -757,23 +755,22 @@ void pf_conf_settle_limits(struct pf_conf *c);
  * top of what it holds. Returns 0, or -1 with "line N: why" in err (the
  * first error).
  */
-int pf_conf_parse(struct pf_conf *c, const char *text, size_t len,
-    char *err, size_t errlen);
+int pf_conf_parse(
+    struct pf_conf *c, const char *text, size_t len, char *err, size_t errlen);
 
 /* Prints every [limits] key as "key = value", the defaults that zero
  * fields take filled in (max_life in seconds, bytes as plain numbers). */
 void pf_conf_print_limits(const struct pf_conf *c, FILE *f);
 
 /* pf_conf_parse() of a file; the message starts with the path. */
-int pf_conf_load(struct pf_conf *c, const char *path, char *err,
-    size_t errlen);
+int pf_conf_load(struct pf_conf *c, const char *path, char *err, size_t errlen);
 
 /* The command line forms of listen and neighbour (-l, -N). Return 0, or
  * -1 with a message in err. */
-int pf_conf_add_listen(struct pf_conf *c, const char *addr, char *err,
-    size_t errlen);
-int pf_conf_add_neighbour(struct pf_conf *c, const char *name,
-    const char *addr, char *err, size_t errlen);
+int pf_conf_add_listen(
+    struct pf_conf *c, const char *addr, char *err, size_t errlen);
+int pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
+    char *err, size_t errlen);
 
 /* ---- logging to stderr with levels (pf_log.c, after OpenBSD log.c) ---- */
 

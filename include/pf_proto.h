@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define PF_PROTO_VERSION 1
-#define PF_PROTO_MAX (16u << 20) /* payload bytes */
+#define PF_PROTO_MAX (16u << 20)  /* payload bytes */
 #define PF_CONTROL_NAME "control" /* in the state directory */
 
 enum pf_msg_type {

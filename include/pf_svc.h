@@ -86,8 +86,8 @@ struct pf_meter {
 	enum pf_verdict (*steps)(void *ud, struct pf_proc *p, uint64_t steps);
 	uint64_t (*native_turn)(void *ud, struct pf_proc *p, uint64_t us);
 	enum pf_verdict (*native)(void *ud, struct pf_proc *p, uint64_t ns);
-	enum pf_verdict (*send)(void *ud, struct pf_proc *p,
-	    const char *family, size_t len);
+	enum pf_verdict (*send)(
+	    void *ud, struct pf_proc *p, const char *family, size_t len);
 	void (*busy)(void *ud, uint64_t ns, int queued);
 	int64_t (*gstore)(void *ud, struct m0_state *s);
 };

@@ -45,9 +45,10 @@
 	X(BROKEN, "reserve failed a commit; reopen it")                        \
 	X(CRASH, "simulated crash (fault injection)")                          \
 	X(BUSY, "reserve has a commit in flight or records staged")            \
-	X(OLDSTATE, "state directory holds an old-format reserve file")       \
-	X(NO_CREDIT, "the currency's credit line here is used up or zero "     \
-	             "(docs/xchg.md, Trust)")
+	X(OLDSTATE, "state directory holds an old-format reserve file")        \
+	X(NO_CREDIT,                                                           \
+	    "the currency's credit line here is used up or zero "              \
+	    "(docs/xchg.md, Trust)")
 
 enum xchg_err {
 	XCHG_OK = 0,
@@ -146,19 +147,18 @@ enum xchg_err xchg_level(const int64_t price[MONEY_RES_N], uint64_t *level);
  * represented), XCHG_ERR_INVAL (bad parameters or prices < 1).
  */
 enum xchg_err xchg_rate_update(struct xchg_rate *r,
-                               const int64_t own[MONEY_RES_N],
-                               const int64_t foreign[MONEY_RES_N], int64_t held,
-                               const struct xchg_rate_param *p);
+    const int64_t own[MONEY_RES_N], const int64_t foreign[MONEY_RES_N],
+    int64_t held, const struct xchg_rate_param *p);
 
 /*
  * xchg_rat_mul_floor, xchg_rat_mul_ceil: (amount) >= 0 times (r), rounded
  * down (what we pay) or up (what we ask), into *(out).
  * Returns XCHG_OK, or XCHG_ERR_RANGE beyond INT64_MAX, XCHG_ERR_INVAL.
  */
-enum xchg_err xchg_rat_mul_floor(int64_t amount, struct xchg_rat r,
-                                 int64_t *out);
-enum xchg_err xchg_rat_mul_ceil(int64_t amount, struct xchg_rat r,
-                                int64_t *out);
+enum xchg_err xchg_rat_mul_floor(
+    int64_t amount, struct xchg_rat r, int64_t *out);
+enum xchg_err xchg_rat_mul_ceil(
+    int64_t amount, struct xchg_rat r, int64_t *out);
 
 /*
  * xchg_rat_cmp: -1, 0 or 1 as (a) is less than, equal to or greater than
@@ -197,8 +197,8 @@ struct xchg_quote {
  * Returns XCHG_OK, or XCHG_ERR_INVAL (issuer is not (id), bad rates or
  * times), XCHG_ERR_NOMEM.
  */
-enum xchg_err xchg_quote_sign(struct money_ident *id, struct xchg_quote *q,
-                              uint8_t out[XCHG_QUOTE_LEN]);
+enum xchg_err xchg_quote_sign(
+    struct money_ident *id, struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN]);
 
 /*
  * xchg_quote_encode: the canonical XCHG_QUOTE_LEN bytes of (q) into (out).
@@ -211,8 +211,8 @@ void xchg_quote_encode(const struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN]);
  * bid <= ask, avail >= 0). Does not verify.
  * Returns XCHG_OK or XCHG_ERR_QUOTE_MALFORMED.
  */
-enum xchg_err xchg_quote_decode(const uint8_t *buf, size_t len,
-                                struct xchg_quote *q);
+enum xchg_err xchg_quote_decode(
+    const uint8_t *buf, size_t len, struct xchg_quote *q);
 
 /*
  * xchg_quote_verify: checks the signature of (q) against its issuer and
@@ -272,8 +272,8 @@ void xchg_reserve_close(struct xchg_reserve *r);
  * Returns XCHG_OK, or XCHG_ERR_HELD, XCHG_ERR_SPENT, XCHG_ERR_BROKEN,
  * XCHG_ERR_SYS, XCHG_ERR_RANGE (expiry beyond 2^63 - 1), XCHG_ERR_NOMEM.
  */
-enum xchg_err xchg_reserve_add(struct xchg_reserve *r,
-                               const struct money_token *t);
+enum xchg_err xchg_reserve_add(
+    struct xchg_reserve *r, const struct money_token *t);
 
 /*
  * xchg_reserve_set: moves the token (currency, serial) to state (to),
@@ -283,9 +283,8 @@ enum xchg_err xchg_reserve_add(struct xchg_reserve *r,
  * write errors of xchg_reserve_add().
  */
 enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
-                               const uint8_t currency[MONEY_PK_LEN],
-                               const uint8_t serial[MONEY_SERIAL_LEN],
-                               enum xchg_state to);
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to);
 
 /*
  * Group commit. xchg_reserve_stage_add() and xchg_reserve_stage_set() do
@@ -309,18 +308,17 @@ enum xchg_err xchg_reserve_set(struct xchg_reserve *r,
  * batch's error (XCHG_ERR_SYS, XCHG_ERR_CORRUPT, XCHG_ERR_NOMEM).
  */
 struct xchg_batch;
-enum xchg_err xchg_reserve_stage_add(struct xchg_reserve *r,
-                                     const struct money_token *t,
-                                     uint64_t *ticket);
+enum xchg_err xchg_reserve_stage_add(
+    struct xchg_reserve *r, const struct money_token *t, uint64_t *ticket);
 enum xchg_err xchg_reserve_stage_set(struct xchg_reserve *r,
-                                     const uint8_t currency[MONEY_PK_LEN],
-                                     const uint8_t serial[MONEY_SERIAL_LEN],
-                                     enum xchg_state to, uint64_t *ticket);
-enum xchg_err xchg_reserve_commit_begin(struct xchg_reserve *r,
-                                        struct xchg_batch **b);
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
+    uint64_t *ticket);
+enum xchg_err xchg_reserve_commit_begin(
+    struct xchg_reserve *r, struct xchg_batch **b);
 void xchg_reserve_commit_write(struct xchg_batch *b);
-enum xchg_err xchg_reserve_commit_end(struct xchg_reserve *r,
-                                      struct xchg_batch *b);
+enum xchg_err xchg_reserve_commit_end(
+    struct xchg_reserve *r, struct xchg_batch *b);
 enum xchg_err xchg_reserve_commit(struct xchg_reserve *r);
 
 /*
@@ -335,16 +333,14 @@ uint64_t xchg_reserve_staged(struct xchg_reserve *r);
  * (t) (may be NULL). Returns the state, or 0 when unknown.
  */
 int xchg_reserve_lookup(struct xchg_reserve *r,
-                        const uint8_t currency[MONEY_PK_LEN],
-                        const uint8_t serial[MONEY_SERIAL_LEN],
-                        struct money_token *t);
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], struct money_token *t);
 
 /*
  * xchg_reserve_sums: the sums for (currency) into (s).
  */
 void xchg_reserve_sums(struct xchg_reserve *r,
-                       const uint8_t currency[MONEY_PK_LEN],
-                       struct xchg_reserve_sums *s);
+    const uint8_t currency[MONEY_PK_LEN], struct xchg_reserve_sums *s);
 
 /*
  * xchg_reserve_pick: chooses a HELD token of (currency) that stays valid
@@ -355,9 +351,8 @@ void xchg_reserve_sums(struct xchg_reserve *r,
  * XCHG_ERR_CREDIT (valid tokens exist, all larger than (most)).
  */
 enum xchg_err xchg_reserve_pick(struct xchg_reserve *r,
-                                const uint8_t currency[MONEY_PK_LEN],
-                                int64_t want, int64_t most,
-                                uint64_t valid_until, struct money_token *t);
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t most,
+    uint64_t valid_until, struct money_token *t);
 
 /*
  * xchg_reserve_expire: moves every HELD or CLEARING token whose expiry is
@@ -365,11 +360,11 @@ enum xchg_err xchg_reserve_pick(struct xchg_reserve *r,
  * (the amounts per currency are in xchg_reserve_sums()).
  * Returns XCHG_OK or the write errors.
  */
-enum xchg_err xchg_reserve_expire(struct xchg_reserve *r, uint64_t now,
-                                  uint64_t *count);
+enum xchg_err xchg_reserve_expire(
+    struct xchg_reserve *r, uint64_t now, uint64_t *count);
 /* The same, staged for group commit; *(ticket) as above (0: nothing). */
-enum xchg_err xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now,
-                                        uint64_t *count, uint64_t *ticket);
+enum xchg_err xchg_reserve_expire_stage(
+    struct xchg_reserve *r, uint64_t now, uint64_t *count, uint64_t *ticket);
 
 /*
  * xchg_reserve_compact: prunes the reserve in one transaction: DELETEs
@@ -387,8 +382,8 @@ enum xchg_err xchg_reserve_compact(struct xchg_reserve *r, uint64_t now);
  * (currency) (NULL: all) in state (state) (0: any), in no fixed order;
  * stops when (fn) returns non-zero and returns that value, else 0.
  */
-int xchg_reserve_each(
-    struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN], int state,
+int xchg_reserve_each(struct xchg_reserve *r,
+    const uint8_t currency[MONEY_PK_LEN], int state,
     int (*fn)(void *arg, const struct money_token *t, int state), void *arg);
 
 /*
@@ -411,7 +406,7 @@ struct xchg_config {
 	struct xchg_rate_param rate;
 	struct xchg_credit credit[XCHG_MAX_CREDIT];
 	uint32_t ncredit;
-	int64_t credit_any; /* the line of every other currency; 0 */
+	int64_t credit_any;      /* the line of every other currency; 0 */
 	uint64_t quote_ttl;      /* seconds an exchange quote is valid; 10 */
 	uint64_t min_life;       /* a token sold to us or by us must stay valid
 	                            this long (time to clear it); 600 */
@@ -442,8 +437,7 @@ void xchg_config_default(struct xchg_config *c);
  * touched) and the errors of xchg_reserve_open().
  */
 enum xchg_err xchg_exchange_open(const char *dir, struct money_ident *id,
-                                 const struct xchg_config *cfg,
-                                 struct xchg_exchange **out);
+    const struct xchg_config *cfg, struct xchg_exchange **out);
 
 /*
  * xchg_exchange_close: frees (x) and closes its reserve; NULL is ignored.
@@ -465,8 +459,8 @@ struct xchg_reserve *xchg_exchange_reserve(struct xchg_exchange *x);
  * XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_OWN, XCHG_ERR_RANGE (too many
  * currencies, or no rate), XCHG_ERR_NOMEM.
  */
-enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
-                                  size_t len, uint64_t now);
+enum xchg_err xchg_exchange_learn(
+    struct xchg_exchange *x, const uint8_t *buf, size_t len, uint64_t now);
 
 /*
  * xchg_exchange_epoch: one epoch of the rate rule for every known
@@ -478,8 +472,8 @@ enum xchg_err xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf,
  * represented keep their last rate.
  * Returns the number of currencies rated.
  */
-size_t xchg_exchange_epoch(struct xchg_exchange *x,
-                           const struct money_prices *own, uint64_t until);
+size_t xchg_exchange_epoch(
+    struct xchg_exchange *x, const struct money_prices *own, uint64_t until);
 
 /*
  * xchg_exchange_credit: the credit line of (currency) in local units at
@@ -490,16 +484,14 @@ size_t xchg_exchange_epoch(struct xchg_exchange *x,
  * more than this at the bid (docs/xchg.md, Trust).
  */
 int64_t xchg_exchange_credit(struct xchg_exchange *x,
-                             const uint8_t currency[MONEY_PK_LEN],
-                             struct xchg_rat bid);
+    const uint8_t currency[MONEY_PK_LEN], struct xchg_rat bid);
 
 /*
  * xchg_exchange_rate: the current rate of (currency) (borrowed pointer,
  * valid until the next call on (x)), or NULL when unknown or not rated.
  */
-const struct xchg_rate *
-xchg_exchange_rate(struct xchg_exchange *x,
-                   const uint8_t currency[MONEY_PK_LEN]);
+const struct xchg_rate *xchg_exchange_rate(
+    struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN]);
 
 /*
  * xchg_exchange_quote: signs the bid and ask of (currency) at (now), valid
@@ -509,9 +501,8 @@ xchg_exchange_rate(struct xchg_exchange *x,
  * (the currency's price quote expired), XCHG_ERR_STALE, XCHG_ERR_NOMEM.
  */
 enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
-                                  const uint8_t currency[MONEY_PK_LEN],
-                                  uint64_t now, struct xchg_quote *q,
-                                  uint8_t out[XCHG_QUOTE_LEN]);
+    const uint8_t currency[MONEY_PK_LEN], uint64_t now, struct xchg_quote *q,
+    uint8_t out[XCHG_QUOTE_LEN]);
 
 /*
  * xchg_exchange_sell: a messenger sells the foreign token in the (len)
@@ -528,7 +519,7 @@ enum xchg_err xchg_exchange_quote(struct xchg_exchange *x,
  * errors (then nothing is to be credited).
  */
 enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
-                                 size_t len, uint64_t now, int64_t *local);
+    size_t len, uint64_t now, int64_t *local);
 
 /*
  * xchg_exchange_buy: a messenger buys one whole token of (currency) from
@@ -546,10 +537,8 @@ enum xchg_err xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok,
  * XCHG_ERR_INVAL, XCHG_ERR_RANGE and the reserve's write errors.
  */
 enum xchg_err xchg_exchange_buy(struct xchg_exchange *x,
-                                const uint8_t currency[MONEY_PK_LEN],
-                                int64_t want, int64_t offer, uint64_t now,
-                                uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-                                int64_t *amount);
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
+    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost, int64_t *amount);
 
 /*
  * xchg_exchange_sell_stage, xchg_exchange_buy_stage: xchg_exchange_sell()
@@ -560,15 +549,12 @@ enum xchg_err xchg_exchange_buy(struct xchg_exchange *x,
  * fails, the sale never happened (refund the buyer).
  */
 enum xchg_err xchg_exchange_sell_stage(struct xchg_exchange *x,
-                                       const uint8_t *tok, size_t len,
-                                       uint64_t now, int64_t *local,
-                                       uint64_t *ticket);
+    const uint8_t *tok, size_t len, uint64_t now, int64_t *local,
+    uint64_t *ticket);
 enum xchg_err xchg_exchange_buy_stage(struct xchg_exchange *x,
-                                      const uint8_t currency[MONEY_PK_LEN],
-                                      int64_t want, int64_t offer, uint64_t now,
-                                      uint8_t out[MONEY_TOKEN_LEN],
-                                      int64_t *cost, int64_t *amount,
-                                      uint64_t *ticket);
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
+    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost, int64_t *amount,
+    uint64_t *ticket);
 
 /*
  * xchg_exchange_config: the configuration (x) runs with (borrowed).

@@ -55,7 +55,8 @@ usage(FILE *f)
 	    "in DIR\n"
 	    "  --economy free|charged  (with --state; default free)\n"
 	    "  --fund N        (with --state) deposit N minted units first\n"
-	    "  --reference[=man]  print the operator table of docs/reference.md\n"
+	    "  --reference[=man]  print the operator table of "
+	    "docs/reference.md\n"
 	    "                  (or of m0(7)) and exit\n"
 	    "  -h, --help      this text\n"
 	    "  -V, --version   the version\n");
@@ -128,8 +129,8 @@ static struct pf_platform *
 host_open(uv_loop_t *loop, const struct pf_config *cfg, const char *state,
     const struct pf_money_config *mcfg)
 {
-	struct pf_host_config hc = {.pf = *cfg, .state_dir = state,
-	    .native = 1};
+	struct pf_host_config hc = {
+	    .pf = *cfg, .state_dir = state, .native = 1};
 	char err[400];
 	if (mcfg)
 		hc.money = *mcfg;
@@ -244,20 +245,23 @@ help(struct pf_platform *pf, const char *arg)
 		arg++;
 	size_t al = strcspn(arg, " \t\r\n");
 	for (size_t i = 0; i < NOPS; i++) {
-		if (al && (strlen(op_names[i]) != al ||
-			      strncmp(op_names[i], arg, al)))
+		if (al &&
+		    (strlen(op_names[i]) != al ||
+		        strncmp(op_names[i], arg, al)))
 			continue;
 		int d = doc_of(op_names[i]);
-		printf("%-6s %-28s %s\n", op_names[i], d < 0 ? "" : op_doc[d].sig,
+		printf("%-6s %-28s %s\n", op_names[i],
+		    d < 0 ? "" : op_doc[d].sig,
 		    d < 0 ? "(no description)" : op_doc[d].what);
 		if (al)
 			return;
 	}
 	if (!al) {
-		printf("Long names (def, dup, sleep, ...) are in longdict, loaded "
-		       "here; a file or messenger\nneeds `longdict (`. "
-		       "help NAME: one entry. quit, exit or ^D: leave.\n"
-		       "docs/reference.md has the whole language.\n");
+		printf(
+		    "Long names (def, dup, sleep, ...) are in longdict, loaded "
+		    "here; a file or messenger\nneeds `longdict (`. "
+		    "help NAME: one entry. quit, exit or ^D: leave.\n"
+		    "docs/reference.md has the whole language.\n");
 		return;
 	}
 	char name[64];
@@ -313,8 +317,8 @@ reference(const char *form)
 			continue;
 		}
 		/* | cannot stand in a table cell, even in backquotes. */
-		printf("| `%s` | `", strcmp(op_names[i], "|") ? op_names[i]
-							: "\\|");
+		printf("| `%s` | `",
+		    strcmp(op_names[i], "|") ? op_names[i] : "\\|");
 		for (const char *c = sig; *c; c++)
 			fputs(*c == '|' ? "\\|" : (char[]){*c, 0}, stdout);
 		printf("` | ");
@@ -414,12 +418,13 @@ repl(const struct pf_config *cfg)
 		}
 		if (!line && !entry)
 			break;
-		if (!entry && (is_word(line, "quit") || is_word(line, "exit"))) {
+		if (!entry &&
+		    (is_word(line, "quit") || is_word(line, "exit"))) {
 			free(line);
 			break;
 		}
-		if (!entry && (is_word(line, "help") ||
-				  !strncmp(line, "help ", 5))) {
+		if (!entry &&
+		    (is_word(line, "help") || !strncmp(line, "help ", 5))) {
 			help(pf, line + 4);
 			free(line);
 			continue;
@@ -446,7 +451,7 @@ repl(const struct pf_config *cfg)
 		char errbuf[1024];
 		struct m0_syntax syn;
 		if (pf_source_load(&src, NULL, entry, elen, "(repl)", errbuf,
-			sizeof(errbuf))) {
+		        sizeof(errbuf))) {
 			fprintf(stderr, "m0: %s\n", errbuf);
 			free(entry);
 			entry = NULL;
@@ -488,8 +493,8 @@ repl(const struct pf_config *cfg)
 			int st = pf_run_manual(p, cfg->slice);
 			if (st == M0_RUN_DONE)
 				break;
-			uv_run(&loop, st == M0_RUN_BLOCKED ? UV_RUN_ONCE
-							   : UV_RUN_NOWAIT);
+			uv_run(&loop,
+			    st == M0_RUN_BLOCKED ? UV_RUN_ONCE : UV_RUN_NOWAIT);
 		}
 		uv_timer_stop(&poll);
 		fflush(stdout);
@@ -511,7 +516,8 @@ repl(const struct pf_config *cfg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+	static const struct option opts[] = {
+	    {"data", required_argument, 0, 'd'},
 	    {"messenger", required_argument, 0, 'm'},
 	    {"slice", required_argument, 0, 'S'},
 	    {"heap", required_argument, 0, 'H'},
@@ -519,11 +525,9 @@ main(int argc, char **argv)
 	    {"life", required_argument, 0, 'F'},
 	    {"state", required_argument, 0, 's'},
 	    {"economy", required_argument, 0, 'E'},
-	    {"fund", required_argument, 0, 'f'},
-	    {"help", no_argument, 0, 'h'},
+	    {"fund", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'},
 	    {"version", no_argument, 0, 'V'},
-	    {"reference", optional_argument, 0, 'r'},
-	    {0, 0, 0, 0}};
+	    {"reference", optional_argument, 0, 'r'}, {0, 0, 0, 0}};
 	const char *code = NULL, *data_file = NULL, *msgr_file = NULL;
 	struct pf_config cfg = {0};
 	struct pf_money_config mcfg = {0};
@@ -558,7 +562,8 @@ main(int argc, char **argv)
 			state = optarg;
 			break;
 		case 'E':
-			if (strcmp(optarg, "free") && strcmp(optarg, "charged")) {
+			if (strcmp(optarg, "free") &&
+			    strcmp(optarg, "charged")) {
 				usage(stderr);
 				return 2;
 			}
@@ -601,12 +606,12 @@ main(int argc, char **argv)
 	struct run r = {0};
 	if (msgr_file) {
 		if (pf_read_file(msgr_file, &src, &srclen)) {
-			fprintf(stderr, "m0: %s: %s\n", msgr_file,
-			    strerror(errno));
+			fprintf(
+			    stderr, "m0: %s: %s\n", msgr_file, strerror(errno));
 			return 2;
 		}
-		int w = m0_wire_decode((uint8_t *)src, srclen, UINT32_MAX, &msg,
-		    NULL);
+		int w = m0_wire_decode(
+		    (uint8_t *)src, srclen, UINT32_MAX, &msg, NULL);
 		if (w != M0_WIRE_OK) {
 			fprintf(stderr, "m0: %s: not a messenger: %s\n",
 			    msgr_file, m0_wire_strerror(w));
@@ -615,7 +620,7 @@ main(int argc, char **argv)
 	} else {
 		const char *path = code ? NULL : argv[optind];
 		if (pf_source_load(&source, path, code, code ? strlen(code) : 0,
-			NULL, errbuf, sizeof(errbuf)) ||
+		        NULL, errbuf, sizeof(errbuf)) ||
 		    pf_source_check(&source, errbuf, sizeof(errbuf))) {
 			fprintf(stderr, "m0: %s\n", errbuf);
 			pf_source_free(&source);
@@ -628,8 +633,8 @@ main(int argc, char **argv)
 	}
 	if (data_file) {
 		if (pf_read_file(data_file, &data, &datalen)) {
-			fprintf(stderr, "m0: %s: %s\n", data_file,
-			    strerror(errno));
+			fprintf(
+			    stderr, "m0: %s: %s\n", data_file, strerror(errno));
 			return 2;
 		}
 		msg.data = (const uint8_t *)data;
@@ -669,7 +674,7 @@ main(int argc, char **argv)
 	host_close(&loop);
 	uv_loop_close(&loop);
 	return r.first_end == M0_END_ERROR || r.first_end == M0_END_FATAL ||
-		   r.first_end == M0_END_KILLED
+	        r.first_end == M0_END_KILLED
 	    ? 1
 	    : 0;
 }

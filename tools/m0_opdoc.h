@@ -10,6 +10,8 @@
 #ifndef M0_OPDOC_H
 #define M0_OPDOC_H
 
+/* One operator per line, however long. */
+/* clang-format off */
 #define M0_OPDOC(X)                                                           \
 	X("P", "any P", "pop: drops the top")                                 \
 	X("X", "a b X b a", "exch: swaps the top two")                        \
@@ -77,5 +79,6 @@
 	X("ptop", "any ptop", "console: pops and prints any value")           \
 	X("stack", "stack", "console: prints the stack, top first")           \
 	X("_err", "obj name _err", "the REPL's error handler: reports and abandons the line")
+/* clang-format on */
 
 #endif

@@ -38,7 +38,7 @@ struct cmd_entry {
 	const char *name;
 	const char *alias;
 	uint32_t type;
-	int args; /* 0 or 1 */
+	int args;  /* 0 or 1 */
 	bool json; /* takes --json */
 	const char *usage;
 };
@@ -49,23 +49,26 @@ static const struct cmd_entry cmds[] = {
     {"kill", NULL, PF_MSG_KILL, 1, false, "kill [-f] ID|KEY"},
     {"neighbours", "neighbors", PF_MSG_NEIGHBOURS, 0, true, "neighbours"},
     {"inject", NULL, PF_MSG_INJECT, 1, false, "inject FILE"},
-    {"mint", NULL, PF_MSG_MINT, 1, false, "mint AMOUNT   (prints a token in hex)"},
-    {"reload", NULL, PF_MSG_RELOAD, 0, false, "reload        (reread the configuration)"},
+    {"mint", NULL, PF_MSG_MINT, 1, false,
+        "mint AMOUNT   (prints a token in hex)"},
+    {"reload", NULL, PF_MSG_RELOAD, 0, false,
+        "reload        (reread the configuration)"},
     {"stop", NULL, PF_MSG_STOP, 0, false, "stop          (stop the daemon)"},
 };
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: m0ctl [-s STATEDIR | -S SOCKET] [--json] COMMAND\n"
-		   "  -s STATEDIR  the daemon's state directory (default: "
-		   "$MZERO_STATE,\n"
-		   "               ./control if there, else " PF_STATE_DIR ")\n"
-		   "  -S SOCKET    the control socket itself\n"
-		   "  --json       JSON answers (status, ps, neighbours)\n"
-		   "  -h, --help   this text\n"
-		   "  -V, --version  the version\n"
-		   "commands:\n");
+	fprintf(f,
+	    "usage: m0ctl [-s STATEDIR | -S SOCKET] [--json] COMMAND\n"
+	    "  -s STATEDIR  the daemon's state directory (default: "
+	    "$MZERO_STATE,\n"
+	    "               ./control if there, else " PF_STATE_DIR ")\n"
+	    "  -S SOCKET    the control socket itself\n"
+	    "  --json       JSON answers (status, ps, neighbours)\n"
+	    "  -h, --help   this text\n"
+	    "  -V, --version  the version\n"
+	    "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 }
@@ -87,8 +90,8 @@ build_messenger(const char *path, uint8_t **out, size_t *len)
 	srclen = source.len;
 	source.text = NULL;
 	pf_source_free(&source);
-	struct m0_msg m = {.code = (const uint8_t *)src,
-	    .code_len = (uint32_t)srclen};
+	struct m0_msg m = {
+	    .code = (const uint8_t *)src, .code_len = (uint32_t)srclen};
 	if (srclen > PF_PROTO_MAX - 64 ||
 	    getrandom(&m.queue, sizeof(m.queue), 0) != sizeof(m.queue)) {
 		fprintf(stderr, "m0ctl: %s: too large\n", path);
@@ -107,8 +110,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, 0, 'j'},
-	    {"help", no_argument, 0, 'h'},
-	    {"version", no_argument, 0, 'V'},
+	    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *sock = NULL, *state = NULL;
 	bool json = false, family = false;
@@ -174,7 +176,7 @@ main(int argc, char **argv)
 	uint32_t rtype;
 	pf_ctl_default_path(state, path, sizeof(path));
 	if (pf_ctl_call(sock ? sock : path, ce->type, payload, plen, &rtype,
-		&text, &rlen, err, sizeof(err))) {
+	        &text, &rlen, err, sizeof(err))) {
 		fprintf(stderr, "m0ctl: %s\n", err);
 		free(payload);
 		return 1;

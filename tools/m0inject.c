@@ -52,10 +52,10 @@ struct inject {
 	uv_write_t wreq;
 	uv_timer_t wait, idle;
 	bool use_tcp;
-	int sent;   /* 1 sent, -1 failed */
-	bool refused;      /* ICMP port unreachable, or no TCP listener */
-	bool remote_err;   /* an error report came home */
-	char report[256];  /* its text */
+	int sent;         /* 1 sent, -1 failed */
+	bool refused;     /* ICMP port unreachable, or no TCP listener */
+	bool remote_err;  /* an error report came home */
+	char report[256]; /* its text */
 	const char *target;
 	uint64_t idle_ms;
 	long replies; /* stop after this many; 0: no limit */
@@ -74,10 +74,12 @@ usage(FILE *f)
 	    "usage: m0inject [-t HOST[:PORT]] [--tcp] [-w SECONDS] "
 	    "[--idle SECONDS]\n"
 	    "                [--data FILE] [--queue KEY] (FILE | -e CODE)\n"
-	    "  -t HOST[:PORT]   platform (default 127.0.0.1:19760; a host name,\n"
+	    "  -t HOST[:PORT]   platform (default 127.0.0.1:19760; a host "
+	    "name,\n"
 	    "                   or IPv6 as [ADDR]:PORT)\n"
 	    "  --tcp            send over TCP (default UDP)\n"
-	    "  -w, --wait S     print replies for at most S seconds (default 5)\n"
+	    "  -w, --wait S     print replies for at most S seconds (default "
+	    "5)\n"
 	    "  --idle S         stop when nothing came for S seconds "
 	    "(default 1)\n"
 	    "  --replies N      stop after N replies\n"
@@ -123,8 +125,8 @@ static const char report_code[] =
  * source address the kernel picks to reach it), on the interface the
  * messenger came in on; else (TCP, or unknown) `_ori`. */
 static int
-report_prefix(const struct sockaddr_storage *to, bool tcp, int port,
-    char *buf, size_t len)
+report_prefix(const struct sockaddr_storage *to, bool tcp, int port, char *buf,
+    size_t len)
 {
 	char key[200] = "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G !";
 	struct sockaddr_storage me;
@@ -132,14 +134,14 @@ report_prefix(const struct sockaddr_storage *to, bool tcp, int port,
 	int fd = tcp ? -1 : socket(to->ss_family, SOCK_DGRAM, 0);
 	if (fd >= 0 &&
 	    !connect(fd, (const struct sockaddr *)to,
-		to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					  : sizeof(struct sockaddr_in)) &&
+	        to->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                  : sizeof(struct sockaddr_in)) &&
 	    !getsockname(fd, (struct sockaddr *)&me, &ml)) {
 		char host[INET6_ADDRSTRLEN + 2] = "\"";
 		if (me.ss_family == AF_INET) {
 			snprintf(host, sizeof(host), "%lu",
 			    (unsigned long)ntohl(
-				((struct sockaddr_in *)&me)->sin_addr.s_addr));
+			        ((struct sockaddr_in *)&me)->sin_addr.s_addr));
 		} else {
 			inet_ntop(AF_INET6,
 			    &((struct sockaddr_in6 *)&me)->sin6_addr, host + 1,
@@ -419,8 +421,8 @@ static int
 udp_open(struct inject *in, const struct sockaddr_storage *to)
 {
 	struct sockaddr_storage any;
-	pf_parse_hostport(to->ss_family == AF_INET6 ? "[::]:1" : "0.0.0.0:1",
-	    &any);
+	pf_parse_hostport(
+	    to->ss_family == AF_INET6 ? "[::]:1" : "0.0.0.0:1", &any);
 	((struct sockaddr_in *)&any)->sin_port = 0; /* same offset in v6 */
 	uv_udp_init(&in->loop, &in->udp);
 	in->udp.data = in;
@@ -429,7 +431,8 @@ udp_open(struct inject *in, const struct sockaddr_storage *to)
 	if (!e && !uv_fileno((uv_handle_t *)&in->udp, &fd)) {
 		int on = 1;
 		if (to->ss_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+			setsockopt(
+			    fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
 		else
 			setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	}
@@ -467,10 +470,8 @@ main(int argc, char **argv)
 	    {"no-report", no_argument, 0, 'R'},
 	    {"data", required_argument, 0, 'd'},
 	    {"queue", required_argument, 0, 'q'},
-	    {"fund", required_argument, 0, 'F'},
-	    {"help", no_argument, 0, 'h'},
-	    {"version", no_argument, 0, 'V'},
-	    {0, 0, 0, 0}};
+	    {"fund", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 	const char *target = "127.0.0.1", *code = NULL, *data_file = NULL;
 	uint64_t wait_ms = 5000, queue = 0;
 	bool idle_set = false;
@@ -479,7 +480,8 @@ main(int argc, char **argv)
 	const char *state = NULL, *sock = NULL;
 	in.idle_ms = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, "t:w:e:s:S:hV", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "t:w:e:s:S:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			target = optarg;
@@ -530,7 +532,8 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			if (parse_key(optarg, &queue)) {
-				fprintf(stderr, "m0inject: --queue: 16 hex digits\n");
+				fprintf(stderr,
+				    "m0inject: --queue: 16 hex digits\n");
 				return 2;
 			}
 			have_queue = true;
@@ -549,8 +552,9 @@ main(int argc, char **argv)
 		goto bad;
 	struct sockaddr_storage to;
 	if (pf_parse_hostport(target, &to)) {
-		fprintf(stderr, "m0inject: -t: not HOST[:PORT], or no such "
-				"host: %s\n",
+		fprintf(stderr,
+		    "m0inject: -t: not HOST[:PORT], or no such "
+		    "host: %s\n",
 		    target);
 		return 2;
 	}
@@ -564,7 +568,7 @@ main(int argc, char **argv)
 	struct pf_source source;
 	/* A syntax error is found here, with its place, not at the target. */
 	if (pf_source_load(&source, path, code, code ? strlen(code) : 0, NULL,
-		err, sizeof(err)) ||
+	        err, sizeof(err)) ||
 	    pf_source_check(&source, err, sizeof(err))) {
 		fprintf(stderr, "m0inject: %s\n", err);
 		pf_source_free(&source);
@@ -575,7 +579,8 @@ main(int argc, char **argv)
 	source.text = NULL;
 	pf_source_free(&source);
 	if (data_file && pf_read_file(data_file, &data, &datalen)) {
-		fprintf(stderr, "m0inject: %s: %s\n", data_file, strerror(errno));
+		fprintf(
+		    stderr, "m0inject: %s: %s\n", data_file, strerror(errno));
 		return 2;
 	}
 	if (!have_queue && getrandom(&queue, sizeof(queue), 0) != sizeof(queue))
@@ -589,8 +594,8 @@ main(int argc, char **argv)
 		size_t pl;
 		pf_ctl_default_path(state, ctl, sizeof(ctl));
 		char ferr[1200];
-		char *pre = pf_ctl_fund(sock ? sock : ctl, fund, &pl, ferr,
-		    sizeof(ferr));
+		char *pre = pf_ctl_fund(
+		    sock ? sock : ctl, fund, &pl, ferr, sizeof(ferr));
 		if (!pre)
 			fprintf(stderr, "m0inject: --fund: %s\n", ferr);
 		if (!pre || prepend(&src, &srclen, pre, pl)) {
@@ -634,13 +639,14 @@ main(int argc, char **argv)
 		uv_tcp_init(&in.loop, &in.tcp);
 		in.tcp.data = &in;
 		in.creq.data = &in;
-		e = uv_tcp_connect(&in.creq, &in.tcp, (struct sockaddr *)&to,
-		    tcp_connected);
+		e = uv_tcp_connect(
+		    &in.creq, &in.tcp, (struct sockaddr *)&to, tcp_connected);
 	} else {
 		uv_buf_t b = uv_buf_init((char *)in.msg, (unsigned)in.msglen);
 		e = uv_udp_recv_start(&in.udp, udp_alloc, udp_recv);
 		if (!e) {
-			e = uv_udp_try_send(&in.udp, &b, 1, (struct sockaddr *)&to);
+			e = uv_udp_try_send(
+			    &in.udp, &b, 1, (struct sockaddr *)&to);
 			e = e == (int)in.msglen ? 0 : (e < 0 ? e : UV_EMSGSIZE);
 		}
 		in.sent = e ? -1 : 1;
@@ -679,8 +685,9 @@ main(int argc, char **argv)
 	if (in.sent != 1)
 		return 1;
 	if (!in.got && !in.rxlen && !no_reply) {
-		fprintf(stderr, "m0inject: warning: nothing came back from %s "
-				"within the wait (--no-reply if none is due)\n",
+		fprintf(stderr,
+		    "m0inject: warning: nothing came back from %s "
+		    "within the wait (--no-reply if none is due)\n",
 		    tname);
 		return 3;
 	}

@@ -69,7 +69,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]...\n"
+	    "usage: m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e "
+	    "NAME=VALUE]...\n"
 	    "             [--trace] [--fund N [-s STATEDIR | -S SOCKET]]\n"
 	    "             PROGRAM [ARG...]\n"
 	    "  -t HOST[:PORT]  run on that platform (default: embedded)\n"
@@ -186,8 +187,8 @@ slurp(int fd, uint8_t **out, size_t *len, size_t max)
 
 /* Adds the tree under host directory (dir), named (name) in the guest. */
 static int
-pack_tree(struct run *r, struct buf *b, const char *dir, const char *name,
-    int depth)
+pack_tree(
+    struct run *r, struct buf *b, const char *dir, const char *name, int depth)
 {
 	if (depth > RUN_TREE_DEPTH) {
 		fprintf(stderr, "m0run: %s: deeper than %d levels\n", dir,
@@ -213,16 +214,16 @@ pack_tree(struct run *r, struct buf *b, const char *dir, const char *name,
 		char host[4096], guest[4096];
 		struct stat st;
 		if ((size_t)snprintf(host, sizeof(host), "%s/%s", dir,
-			de->d_name) >= sizeof(host) ||
-		    (size_t)snprintf(guest, sizeof(guest), "%s/%s",
-			name, de->d_name) >= sizeof(guest)) {
+		        de->d_name) >= sizeof(host) ||
+		    (size_t)snprintf(guest, sizeof(guest), "%s/%s", name,
+		        de->d_name) >= sizeof(guest)) {
 			fprintf(stderr, "m0run: %s: name too long\n", dir);
 			err = -1;
 			break;
 		}
 		if (lstat(host, &st)) {
-			fprintf(stderr, "m0run: %s: %s\n", host,
-			    strerror(errno));
+			fprintf(
+			    stderr, "m0run: %s: %s\n", host, strerror(errno));
 			err = -1;
 		} else if (S_ISDIR(st.st_mode)) {
 			record(b, 'd', &st, guest, NULL, 0);
@@ -279,7 +280,8 @@ pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
 		record(b, 't', NULL, "", NULL, 0);
 	if (root) {
 		if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "m0run: -C %s: not a directory\n", root);
+			fprintf(
+			    stderr, "m0run: -C %s: not a directory\n", root);
 			return -1;
 		}
 		record(b, 'd', &st, "/", NULL, 0);
@@ -297,8 +299,9 @@ pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
 		free(img);
 	}
 	if (b->over) {
-		fprintf(stderr, "m0run: program, files and input exceed %u "
-				"bytes\n",
+		fprintf(stderr,
+		    "m0run: program, files and input exceed %u "
+		    "bytes\n",
 		    RUN_BUNDLE_MAX);
 		return -1;
 	}
@@ -427,8 +430,8 @@ rx_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 	}
 	if (r->rx.cap - r->rx.len < 65536) {
 		size_t ncap = r->rx.cap ? r->rx.cap * 2 : 262144;
-		uint8_t *np = ncap <= (64u << 20) ? realloc(r->rx.p, ncap)
-						  : NULL;
+		uint8_t *np =
+		    ncap <= (64u << 20) ? realloc(r->rx.p, ncap) : NULL;
 		if (!np) {
 			*out = uv_buf_init(NULL, 0);
 			return;
@@ -436,8 +439,8 @@ rx_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 		r->rx.p = np;
 		r->rx.cap = ncap;
 	}
-	*out = uv_buf_init((char *)r->rx.p + r->rx.len,
-	    (unsigned)(r->rx.cap - r->rx.len));
+	*out = uv_buf_init(
+	    (char *)r->rx.p + r->rx.len, (unsigned)(r->rx.cap - r->rx.len));
 }
 
 static void
@@ -448,7 +451,7 @@ udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	size_t used;
 	if (n > 0 && from &&
 	    m0_wire_decode((uint8_t *)buf->base, (size_t)n, UINT32_MAX, &m,
-		&used) == M0_WIRE_OK)
+	        &used) == M0_WIRE_OK)
 		reply(h->data, &m);
 }
 
@@ -458,8 +461,9 @@ tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	struct run *r = s->data;
 	if (n < 0) {
 		if (r->status < 0)
-			fprintf(stderr, "m0run: the platform closed the "
-					"connection\n");
+			fprintf(stderr,
+			    "m0run: the platform closed the "
+			    "connection\n");
 		uv_stop(&r->loop);
 		return;
 	}
@@ -502,8 +506,8 @@ close_cb(uv_handle_t *h, void *arg)
 }
 
 static int
-run_remote(struct run *r, const char *target, uint64_t wait_ms,
-    const char *src, size_t srclen, struct buf *b)
+run_remote(struct run *r, const char *target, uint64_t wait_ms, const char *src,
+    size_t srclen, struct buf *b)
 {
 	struct sockaddr_storage to;
 	if (pf_parse_hostport(target, &to)) {
@@ -527,13 +531,12 @@ run_remote(struct run *r, const char *target, uint64_t wait_ms,
 	if (r->use_tcp) {
 		uv_tcp_init(&r->loop, &r->tcp);
 		r->tcp.data = r->creq.data = r;
-		e = uv_tcp_connect(&r->creq, &r->tcp, (struct sockaddr *)&to,
-		    tcp_connected);
+		e = uv_tcp_connect(
+		    &r->creq, &r->tcp, (struct sockaddr *)&to, tcp_connected);
 	} else {
 		struct sockaddr_storage any;
-		pf_parse_hostport(to.ss_family == AF_INET6 ? "[::]:1"
-							   : "0.0.0.0:1",
-		    &any);
+		pf_parse_hostport(
+		    to.ss_family == AF_INET6 ? "[::]:1" : "0.0.0.0:1", &any);
 		((struct sockaddr_in *)&any)->sin_port = 0; /* same in v6 */
 		uv_udp_init(&r->loop, &r->udp);
 		r->udp.data = r;
@@ -542,14 +545,14 @@ run_remote(struct run *r, const char *target, uint64_t wait_ms,
 		if (!e)
 			e = uv_udp_recv_start(&r->udp, rx_alloc, udp_recv);
 		if (!e) {
-			e = uv_udp_try_send(&r->udp, &ub, 1,
-			    (struct sockaddr *)&to);
+			e = uv_udp_try_send(
+			    &r->udp, &ub, 1, (struct sockaddr *)&to);
 			e = e == (int)r->msglen ? 0 : (e < 0 ? e : UV_EMSGSIZE);
 		}
 	}
 	if (e) {
-		fprintf(stderr, "m0run: send to %s: %s\n", target,
-		    uv_strerror(e));
+		fprintf(
+		    stderr, "m0run: send to %s: %s\n", target, uv_strerror(e));
 		r->failed = true;
 	} else {
 		uv_timer_start(&r->wait, on_timer, wait_ms, 0);
@@ -572,8 +575,8 @@ load_personality(char **src, size_t *len)
 	for (size_t i = 0; i < sizeof(cand) / sizeof(cand[0]); i++) {
 		if (!cand[i] || access(cand[i], R_OK))
 			continue;
-		if (pf_load_source(cand[i], NULL, 0, src, len, err,
-			sizeof(err))) {
+		if (pf_load_source(
+		        cand[i], NULL, 0, src, len, err, sizeof(err))) {
 			fprintf(stderr, "m0run: %s\n", err);
 			return -1;
 		}
@@ -588,10 +591,8 @@ main(int argc, char **argv)
 {
 	static struct run r;
 	static const struct option opts[] = {{"tcp", no_argument, 0, 'T'},
-	    {"trace", no_argument, 0, 'r'},
-	    {"fund", required_argument, 0, 'F'},
-	    {"help", no_argument, 0, 'h'},
-	    {"version", no_argument, 0, 'V'},
+	    {"trace", no_argument, 0, 'r'}, {"fund", required_argument, 0, 'F'},
+	    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0}};
 	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
 	/* Static: held until exit, also on the early returns. */
@@ -662,15 +663,15 @@ main(int argc, char **argv)
 	int err = 2;
 	if (load_personality(&src, &srclen) ||
 	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
-		root, trace))
+	        root, trace))
 		goto out;
 	if (fund) {
 		char ctl[1100];
 		size_t pl;
 		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
 		char ferr[1200];
-		char *pre = pf_ctl_fund(sock ? sock : ctl, fund, &pl, ferr,
-		    sizeof(ferr));
+		char *pre = pf_ctl_fund(
+		    sock ? sock : ctl, fund, &pl, ferr, sizeof(ferr));
 		if (!pre)
 			fprintf(stderr, "m0run: --fund: %s\n", ferr);
 		char *both = pre ? malloc(pl + srclen + 1) : NULL;
@@ -689,11 +690,12 @@ main(int argc, char **argv)
 	r.status = -1;
 	uv_loop_init(&r.loop);
 	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
-		     : run_local(&r, src, srclen, &b);
+	             : run_local(&r, src, srclen, &b);
 	uv_loop_close(&r.loop);
 	if (!err && r.status < 0) {
-		fprintf(stderr, "m0run: the program's exit status did not "
-				"come back\n");
+		fprintf(stderr,
+		    "m0run: the program's exit status did not "
+		    "come back\n");
 		err = RUN_EXIT_UNKNOWN;
 	} else if (!err)
 		err = r.status;

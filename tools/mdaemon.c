@@ -44,25 +44,29 @@ struct daemon {
 	uv_signal_t sig[4];
 	int64_t started_us;
 	int lock_fd;
-	struct pf_host host; /* platform, bank, money, exchange */
-	char pubkey[65];        /* hex, for m0ctl status */
-	char state_abs[4096];   /* the state directory, absolute */
+	struct pf_host host;  /* platform, bank, money, exchange */
+	char pubkey[65];      /* hex, for m0ctl status */
+	char state_abs[4096]; /* the state directory, absolute */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mdaemon [-c FILE] [-l ADDR:PORT]... [-N NAME=ADDR:PORT]...\n"
-	    "               [-s STATEDIR] [--economy free|charged] [--log FILE]\n"
+	    "usage: mdaemon [-c FILE] [-l ADDR:PORT]... [-N "
+	    "NAME=ADDR:PORT]...\n"
+	    "               [-s STATEDIR] [--economy free|charged] [--log "
+	    "FILE]\n"
 	    "               [-f] [-n] [-p] [-v]\n"
 	    "  -c FILE     configuration (INI; see docs/platform.md; the unit\n"
 	    "              passes " PF_CONF_PATH ")\n"
 	    "  -l ADDR:PORT  listen for UDP and TCP (repeatable; IPv6 as\n"
 	    "              [ADDR]:PORT; default 127.0.0.1:19760; broadcast\n"
 	    "              reaches only 0.0.0.0:PORT)\n"
-	    "  -N NAME=ADDR:PORT[,KEY]  add a neighbour (repeatable); KEY, its\n"
-	    "              public key in hex, pins it: authenticated links only\n"
+	    "  -N NAME=ADDR:PORT[,KEY]  add a neighbour (repeatable); KEY, "
+	    "its\n"
+	    "              public key in hex, pins it: authenticated links "
+	    "only\n"
 	    "  -s STATEDIR state directory (default: the working directory)\n"
 	    "  --economy free|charged  whether services are paid for\n"
 	    "              (default free; docs/money.md)\n"
@@ -91,7 +95,8 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 	if (err)
 		log_info("process %llu: %s", (unsigned long long)id, err);
 	else
-		log_debug("process %llu ended (%d)", (unsigned long long)id, end);
+		log_debug(
+		    "process %llu ended (%d)", (unsigned long long)id, end);
 }
 
 static int
@@ -123,7 +128,8 @@ apply_nbr_flags(struct daemon *d, struct pf_conf *c)
 		const char *eq = strchr(d->nbr_flags[i], '=');
 		size_t nl = eq ? (size_t)(eq - d->nbr_flags[i]) : 0;
 		if (!eq || nl >= sizeof(name)) {
-			log_warnx("-N %s: want NAME=ADDR:PORT", d->nbr_flags[i]);
+			log_warnx(
+			    "-N %s: want NAME=ADDR:PORT", d->nbr_flags[i]);
 			return -1;
 		}
 		memcpy(name, d->nbr_flags[i], nl);
@@ -140,8 +146,10 @@ static bool
 loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ss)->sin6_addr);
-	return (ntohl(((struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((struct sockaddr_in6 *)ss)->sin6_addr);
+	return (ntohl(((struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) ==
+	    127;
 }
 
 /* SIGHUP and m0ctl reload; (msg) says what happened. */
@@ -215,7 +223,8 @@ state_lock(struct daemon *d)
 	if (d->lock_fd < 0)
 		fatal("%s", path);
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
-		log_warnx("state directory %s is in use by another mdaemon", dir);
+		log_warnx(
+		    "state directory %s is in use by another mdaemon", dir);
 		return -1;
 	}
 	return 0;
@@ -239,12 +248,12 @@ host_open(struct daemon *d)
 	}
 	d->pf = d->host.pf;
 	struct money_bank *b = d->host.bank;
-	sodium_bin2hex(d->pubkey, sizeof(d->pubkey), money_ident_pk(b->ident),
-	    32);
+	sodium_bin2hex(
+	    d->pubkey, sizeof(d->pubkey), money_ident_pk(b->ident), 32);
 	log_info("identity %s", d->pubkey);
 	if (b->lost_at_open)
 		log_warnx("money: %lld units held by processes were lost when "
-			  "the platform last stopped (crash)",
+		          "the platform last stopped (crash)",
 		    (long long)b->lost_at_open);
 	return 0;
 }
@@ -307,7 +316,8 @@ main(int argc, char **argv)
 	d.nbr_flags = calloc((size_t)argc, sizeof(char *));
 	if (!listens || !d.nbr_flags)
 		return 1;
-	while ((c = getopt_long(argc, argv, "c:l:N:s:fnpvhV", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "c:l:N:s:fnpvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.conf_path = optarg;
@@ -361,7 +371,8 @@ main(int argc, char **argv)
 	}
 	char err[400];
 	pf_conf_init(&d.conf);
-	if (d.conf_path && pf_conf_load(&d.conf, d.conf_path, err, sizeof(err))) {
+	if (d.conf_path &&
+	    pf_conf_load(&d.conf, d.conf_path, err, sizeof(err))) {
 		log_warnx("%s", err);
 		return 1;
 	}
@@ -376,14 +387,17 @@ main(int argc, char **argv)
 	if (apply_nbr_flags(&d, &d.conf))
 		return 1;
 	if (state)
-		snprintf(d.conf.state_dir, sizeof(d.conf.state_dir), "%s", state);
-	if (economy && pf_conf_set_economy(&d.conf, economy, err, sizeof(err))) {
+		snprintf(
+		    d.conf.state_dir, sizeof(d.conf.state_dir), "%s", state);
+	if (economy &&
+	    pf_conf_set_economy(&d.conf, economy, err, sizeof(err))) {
 		log_warnx("--%s", err);
 		return 2;
 	}
 	pf_conf_settle_limits(&d.conf);
 	if (!d.conf.nlisten)
-		pf_parse_hostport("127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
+		pf_parse_hostport(
+		    "127.0.0.1", &d.conf.listen[d.conf.nlisten++]);
 	if (d.conf.accept < 0) {
 		d.conf.accept = 1; /* any, while only loopback listens */
 		for (int i = 0; i < d.conf.nlisten; i++)
@@ -394,7 +408,8 @@ main(int argc, char **argv)
 	if (!verbose)
 		log_set_level(d.conf.log_level);
 	if (check) {
-		printf("configuration OK: %d listen, %zu neighbours, accept %s\n",
+		printf(
+		    "configuration OK: %d listen, %zu neighbours, accept %s\n",
 		    d.conf.nlisten, d.conf.nnbr,
 		    d.conf.accept ? "any" : "neighbours");
 		printf("limits per process: %llu steps, %lld s (0: none), "
@@ -454,9 +469,10 @@ main(int argc, char **argv)
 	int rc = 0;
 	for (int i = 0; i < d.conf.nlisten; i++) {
 		char a[64];
-		pf_format_sa((struct sockaddr *)&d.conf.listen[i], a, sizeof(a));
-		if (pf_net_listen(d.net, (struct sockaddr *)&d.conf.listen[i], err,
-			sizeof(err))) {
+		pf_format_sa(
+		    (struct sockaddr *)&d.conf.listen[i], a, sizeof(a));
+		if (pf_net_listen(d.net, (struct sockaddr *)&d.conf.listen[i],
+		        err, sizeof(err))) {
 			log_warnx("listen: %s", err);
 			rc = 1;
 			goto out;
@@ -477,16 +493,19 @@ main(int argc, char **argv)
 	char ctlpath[1100];
 	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", d.conf.state_dir,
 	    PF_CONTROL_NAME);
-	if (!(d.ctl = pf_ctl_new(d.pf, d.net, ctlpath, proc_setup, err,
-		  sizeof(err)))) {
+	if (!(d.ctl = pf_ctl_new(
+	          d.pf, d.net, ctlpath, proc_setup, err, sizeof(err)))) {
 		log_warnx("control socket: %s", err);
 		rc = 1;
 		goto out;
 	}
-	pf_ctl_set_daemon(d.ctl, &(struct pf_ctl_daemon){
-	    .version = MZERO_VERSION, .pubkey = d.pubkey,
-	    .state_dir = d.conf.state_dir, .stop = stop_daemon,
-	    .reload = reload_msg, .ud = &d});
+	pf_ctl_set_daemon(d.ctl,
+	    &(struct pf_ctl_daemon){.version = MZERO_VERSION,
+	        .pubkey = d.pubkey,
+	        .state_dir = d.conf.state_dir,
+	        .stop = stop_daemon,
+	        .reload = reload_msg,
+	        .ud = &d});
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	for (int i = 0; i < 4; i++) {
 		uv_signal_init(&d.loop, &d.sig[i]);

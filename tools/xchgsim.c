@@ -22,21 +22,21 @@ static void
 usage_to(FILE *f, int status)
 {
 	fprintf(f,
-	        "usage: xchgsim [-n N] [-e EPOCHS] [-s SEED] [-t ring|random]\n"
-	        "               [-d DEGREE] [-m MESSENGERS] "
-	        "[-S calm|greedy|inflate|all]\n"
-	        "               [--csv DIR] [--plot DIR]\n"
-	        "  -n N          platforms (default 100)\n"
-	        "  -e EPOCHS     price epochs to run (default 300)\n"
-	        "  -s SEED       random seed (default 1)\n"
-	        "  -t ring|random  topology (default ring with chords)\n"
-	        "  -d DEGREE     links per platform (default 2)\n"
-	        "  -m MESSENGERS messengers per platform and epoch (default 10)\n"
-	        "  -S SCENARIO   calm, greedy, inflate or all (default all)\n"
-	        "  --csv DIR     write the series as CSV into DIR\n"
-	        "  --plot DIR    draw the four plots into DIR (gnuplot)\n"
-	        "  -h, --help    this text\n"
-	        "  -V, --version the version\n");
+	    "usage: xchgsim [-n N] [-e EPOCHS] [-s SEED] [-t ring|random]\n"
+	    "               [-d DEGREE] [-m MESSENGERS] "
+	    "[-S calm|greedy|inflate|all]\n"
+	    "               [--csv DIR] [--plot DIR]\n"
+	    "  -n N          platforms (default 100)\n"
+	    "  -e EPOCHS     price epochs to run (default 300)\n"
+	    "  -s SEED       random seed (default 1)\n"
+	    "  -t ring|random  topology (default ring with chords)\n"
+	    "  -d DEGREE     links per platform (default 2)\n"
+	    "  -m MESSENGERS messengers per platform and epoch (default 10)\n"
+	    "  -S SCENARIO   calm, greedy, inflate or all (default all)\n"
+	    "  --csv DIR     write the series as CSV into DIR\n"
+	    "  --plot DIR    draw the four plots into DIR (gnuplot)\n"
+	    "  -h, --help    this text\n"
+	    "  -V, --version the version\n");
 	exit(status);
 }
 
@@ -57,12 +57,12 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct sim_cfg cfg = {.n = 100,
-	                      .epochs = 300,
-	                      .seed = 1,
-	                      .topo = SIM_RING,
-	                      .scenario = SIM_ALL,
-	                      .degree = 2,
-	                      .mpp = 10};
+	    .epochs = 300,
+	    .seed = 1,
+	    .topo = SIM_RING,
+	    .scenario = SIM_ALL,
+	    .degree = 2,
+	    .mpp = 10};
 	const char *csv = NULL, *plot = NULL;
 	struct sim_summary sum;
 	struct sim_row *rows;
@@ -70,7 +70,7 @@ main(int argc, char **argv)
 	int c, ok;
 
 	while ((c = getopt_long(argc, argv, "n:e:s:t:d:m:S:hV", opts, NULL)) !=
-	       -1) {
+	    -1) {
 		switch (c) {
 		case 'n':
 			cfg.n = atoi(optarg);
@@ -130,8 +130,8 @@ main(int argc, char **argv)
 	s = sim_new(&cfg);
 	rows = calloc((size_t)(cfg.epochs > 0 ? cfg.epochs : 1), sizeof(*rows));
 	if (s == NULL || rows == NULL) {
-		fprintf(stderr,
-		        "xchgsim: bad configuration or out of memory\n");
+		fprintf(
+		    stderr, "xchgsim: bad configuration or out of memory\n");
 		return 2;
 	}
 	sim_run(s, rows, &sum);

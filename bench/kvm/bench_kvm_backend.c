@@ -41,7 +41,7 @@ code_ctx(const uint8_t *code, size_t len)
 	r.rip = 0x400000;
 	r.rflags = 0x202;
 	if (kvm_mem_load(ctx, 0x400000, code, len,
-		KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK ||
+	        KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK ||
 	    kvm_regs_set(ctx, &r) != KVM_OK) {
 		kvm_ctx_free(ctx);
 		return NULL;
@@ -53,11 +53,13 @@ code_ctx(const uint8_t *code, size_t len)
 static double
 guest_getpid(uint64_t limit_ns, long *trips)
 {
+	/* clang-format off */
 	static const uint8_t loop[] = {
 		0xb8, 0x27, 0x00, 0x00, 0x00, /* mov eax, 39 (getpid) */
 		0x0f, 0x05,                   /* syscall */
 		0xeb, 0xf7,                   /* jmp back to mov */
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = code_ctx(loop, sizeof(loop));
 	struct kvm_exit ex;
 	uint64_t t0, pid = (uint64_t)getpid();
@@ -96,7 +98,7 @@ run_hello(struct kvm_ctx *ctx, const void *img, size_t len)
 	static struct serve_proc p;
 
 	return serve_exec(&p, ctx, img, len, 0, NULL) == KVM_OK &&
-		serve_run(&p, 2000000) && p.status == 0
+	        serve_run(&p, 2000000) && p.status == 0
 	    ? 0
 	    : -1;
 }

@@ -30,7 +30,7 @@ ctx_with(const uint8_t *code, size_t len)
 
 	if (kvm_ctx_new(NULL, 4u << 20, &ctx) != KVM_OK ||
 	    kvm_mem_load(ctx, CODE, code, len,
-		KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK)
+	        KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK)
 		exit(1);
 	memset(&r, 0, sizeof(r));
 	r.rip = CODE;
@@ -90,7 +90,8 @@ budget_accuracy(uint64_t budget_us, int n)
 		if (over > max)
 			max = over;
 	}
-	printf("budget %6llu us: %4d runs  overshoot mean %7.1f us  max %7.1f us\n",
+	printf("budget %6llu us: %4d runs  overshoot mean %7.1f us  max %7.1f "
+	       "us\n",
 	    (unsigned long long)budget_us, n, sum / n, max);
 	kvm_ctx_free(ctx);
 }
@@ -99,8 +100,8 @@ int
 main(int argc, char **argv)
 {
 	/* mov dx, 0x501 ; l: out dx, eax ; jmp l */
-	static const uint8_t out_loop[] = {0x66, 0xba, 0x01, 0x05, 0xef, 0xeb,
-	    0xfd};
+	static const uint8_t out_loop[] = {
+	    0x66, 0xba, 0x01, 0x05, 0xef, 0xeb, 0xfd};
 	/* l: syscall ; jmp l */
 	static const uint8_t sys_loop[] = {0x0f, 0x05, 0xeb, 0xfc};
 	int n = argc > 1 ? atoi(argv[1]) : 200000;
@@ -116,8 +117,8 @@ main(int argc, char **argv)
 	    KVM_EXITK_IO, 10000, n);
 	trips("syscall (trampoline), no budget", sys_loop, sizeof(sys_loop),
 	    KVM_EXITK_SYSCALL, 0, n);
-	trips("syscall (trampoline), 10 ms budget", sys_loop,
-	    sizeof(sys_loop), KVM_EXITK_SYSCALL, 10000, n);
+	trips("syscall (trampoline), 10 ms budget", sys_loop, sizeof(sys_loop),
+	    KVM_EXITK_SYSCALL, 10000, n);
 	budget_accuracy(100, 200);
 	budget_accuracy(1000, 100);
 	budget_accuracy(10000, 30);

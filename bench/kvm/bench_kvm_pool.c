@@ -32,9 +32,9 @@ use(struct kvm_ctx *ctx)
 	memset(&r, 0, sizeof(r));
 	r.rip = 0x400000;
 	if (kvm_mem_map(ctx, 0x600000, 16 * 4096,
-		KVM_PROT_USER | KVM_PROT_WRITE) != KVM_OK ||
+	        KVM_PROT_USER | KVM_PROT_WRITE) != KVM_OK ||
 	    kvm_mem_load(ctx, 0x400000, halt, sizeof(halt),
-		KVM_PROT_USER | KVM_PROT_EXEC) != KVM_OK ||
+	        KVM_PROT_USER | KVM_PROT_EXEC) != KVM_OK ||
 	    kvm_regs_set(ctx, &r) != KVM_OK ||
 	    kvm_ctx_run(ctx, 100000, &ex) != KVM_OK ||
 	    ex.kind != KVM_EXITK_HALT)

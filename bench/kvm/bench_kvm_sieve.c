@@ -80,7 +80,8 @@ main(int argc, char **argv)
 	}
 	printf("guest primes output: %.*s", (int)p->outlen, p->out);
 	printf("host sieve: %ld primes\n", n);
-	printf("sieve in guest (load+run, best of %d): %8.1f ms  (%llu syscalls)\n",
+	printf("sieve in guest (load+run, best of %d): %8.1f ms  (%llu "
+	       "syscalls)\n",
 	    runs, best_g / 1e6, (unsigned long long)p->nsyscalls);
 	printf("sieve on host  (best of %d):           %8.1f ms\n", runs,
 	    best_h / 1e6);

@@ -104,8 +104,9 @@ main(void)
 	}
 	qsort(m, 7, sizeof(double), cmp);
 	qsort(l, 7, sizeof(double), cmp);
-	printf("process m0_state_new %.0f ns %zu B   lua_newthread %.0f ns %zu B"
-	       "   time m0/lua %.2f (median of 7)\n",
+	printf(
+	    "process m0_state_new %.0f ns %zu B   lua_newthread %.0f ns %zu B"
+	    "   time m0/lua %.2f (median of 7)\n",
 	    m[3], mb, l[3], lb, m[3] / l[3]);
 	m0_global_free(g);
 	return 0;

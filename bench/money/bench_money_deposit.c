@@ -70,8 +70,8 @@ static pthread_mutex_t gc_mu = PTHREAD_MUTEX_INITIALIZER;
  * is being committed, waiting tickets are k or k+1, so finishing k wakes
  * only its own depositors (plus one of k+1 to lead the next commit)
  * instead of all 64. */
-static pthread_cond_t gc_cv[2] = {PTHREAD_COND_INITIALIZER,
-    PTHREAD_COND_INITIALIZER};
+static pthread_cond_t gc_cv[2] = {
+    PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 static int committing;
 static uint64_t batches;
 static double commit_s; /* time spent in commits, threads model */
@@ -315,7 +315,8 @@ main(int argc, char **argv)
 	const char *base = argc > 1 ? argv[1] : "/tmp";
 	int ndep = argc > 3 ? atoi(argv[3]) : 64;
 	int rounds = argc > 4 ? atoi(argv[4]) : 5;
-	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc, li[64];
+	double rn[64], r1[64], dr[64], rc[64], lr[64], ld[64], raw_cpu, pc,
+	    li[64];
 	uint64_t batches_threads = 0;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	char dir[4096];
@@ -351,8 +352,8 @@ main(int argc, char **argv)
 	if (money_bank_commit(&bank) != MONEY_OK)
 		return 1;
 
-	printf("dir %s, %ld tokens, %d depositors, %d CPUs, %d rounds\n",
-	    base, ntok, ndep, ncpu, rounds);
+	printf("dir %s, %ld tokens, %d depositors, %d CPUs, %d rounds\n", base,
+	    ntok, ndep, ncpu, rounds);
 	printf("round  raw/s(1)  raw/s(%d)  deposits/s  per-commit  cpu  "
 	       "ratio(%d)  ratio(1)  per-cpu     loop/s  loop(1)  idle\n",
 	    ncpu, ncpu);
@@ -378,8 +379,8 @@ main(int argc, char **argv)
 		rn[r] = dep_rate / rawn;
 		r1[r] = dep_rate / raw1;
 		dr[r] = dep_rate;
-		pc = batches > b0 ? (double)(to - from) / (double)(batches - b0) :
-		                    0.0;
+		pc = batches > b0 ? (double)(to - from) / (double)(batches - b0)
+		                  : 0.0;
 		batches_threads += batches - b0;
 		/* the loop model, on its own share of the second half */
 		{
@@ -397,8 +398,8 @@ main(int argc, char **argv)
 		}
 		printf("%5d  %8.0f  %8.0f  %10.0f  %10.1f  %3.0f%%  %9.3f  "
 		       "%8.3f  %7.3f  %9.0f  %8.3f  %3.0f%%\n",
-		    r, raw1, rawn, dep_rate, pc, busy * 100, rn[r], r1[r], rc[r],
-		    ld[r], lr[r], li[r] * 100);
+		    r, raw1, rawn, dep_rate, pc, busy * 100, rn[r], r1[r],
+		    rc[r], ld[r], lr[r], li[r] * 100);
 	}
 	money_ledger_stats(bank.ledger, &st);
 	printf("median: deposits %.0f /s, ratio deposits/raw(%d threads) "

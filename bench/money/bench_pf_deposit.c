@@ -51,8 +51,7 @@
 static uint8_t (*toks)[MONEY_TOKEN_LEN];
 
 /* Deposits the tokens of its data field one after another. */
-static const char code[] =
-    "_dat ` 129 / { 129 * [ X 129 ] _dat X G _dep P } L";
+static const char code[] = "_dat ` 129 / { 129 * [ X 129 ] _dat X G _dep P } L";
 
 struct ends {
 	int live;
@@ -86,8 +85,8 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 	e->live--;
 	e->last = now_s();
 	if (err != NULL && e->errors++ < 3)
-		fprintf(stderr, "process %llu: %s\n", (unsigned long long)id,
-		    err);
+		fprintf(
+		    stderr, "process %llu: %s\n", (unsigned long long)id, err);
 }
 
 struct raw_arg {
@@ -145,8 +144,7 @@ raw_rate(int nthreads, long from, long to, double *cpu)
  * deposits per CPU second of the loop thread. */
 static double
 pf_rate(uv_loop_t *loop, struct pf_platform *pf, struct ends *e, long from,
-    long to, int ndep, uint64_t qbase, double *busy, double *wait,
-    double *cpu)
+    long to, int ndep, uint64_t qbase, double *busy, double *wait, double *cpu)
 {
 	long n = to - from;
 	double t0 = now_s(), c0 = thread_cpu_s();
@@ -155,11 +153,11 @@ pf_rate(uv_loop_t *loop, struct pf_platform *pf, struct ends *e, long from,
 	for (int i = 0; i < ndep; i++) {
 		long a = from + n * i / ndep, b = from + n * (i + 1) / ndep;
 		struct m0_msg msg = {
-			.queue = qbase + (uint64_t)i,
-			.code = (const uint8_t *)code,
-			.code_len = sizeof(code) - 1,
-			.data = toks[a],
-			.data_len = (uint32_t)((b - a) * MONEY_TOKEN_LEN),
+		    .queue = qbase + (uint64_t)i,
+		    .code = (const uint8_t *)code,
+		    .code_len = sizeof(code) - 1,
+		    .data = toks[a],
+		    .data_len = (uint32_t)((b - a) * MONEY_TOKEN_LEN),
 		};
 		if (pf_spawn(pf, &msg, NULL, NULL, NULL, NULL) != M0_OK)
 			return -1;
@@ -170,8 +168,8 @@ pf_rate(uv_loop_t *loop, struct pf_platform *pf, struct ends *e, long from,
 		return -1;
 	*busy = (thread_cpu_s() - c0) / (now_s() - t0);
 	*cpu = (double)n / (thread_cpu_s() - c0);
-	*wait = (double)(uv_metrics_idle_time(loop) - i0) * 1e-9 /
-	    (now_s() - t0);
+	*wait =
+	    (double)(uv_metrics_idle_time(loop) - i0) * 1e-9 / (now_s() - t0);
 	return (double)n / (e->last - t0);
 }
 
@@ -199,7 +197,8 @@ mint_all(struct money_bank *bank, long n, int64_t amount)
 	for (long i = 0; i < n; i++) {
 		struct money_token t;
 		if (money_book_mint(&bank->book, amount) != MONEY_OK ||
-		    money_token_sign(bank->ident, amount, exp, &t) != MONEY_OK ||
+		    money_token_sign(bank->ident, amount, exp, &t) !=
+		        MONEY_OK ||
 		    money_ledger_stage_issue(bank->ledger, t.serial,
 		        MONEY_ISSUE_MINT, amount, exp, &ticket) != MONEY_OK)
 			return -1;
@@ -258,25 +257,27 @@ main(int argc, char **argv)
 	       "economy %s\n",
 	    base, ntok, ndep, ncpu, rounds, charged ? "charged" : "free");
 	printf("round  raw/s(1)  raw/s(%d)  pf deposits/s  ratio(1)  "
-	       "ratio(%d)  loop: busy  waits  per-cpu\n", ncpu, ncpu);
+	       "ratio(%d)  loop: busy  waits  per-cpu\n",
+	    ncpu, ncpu);
 	for (int r = 0; r < rounds; r++) {
 		long from = ntok * r / rounds, to = ntok * (r + 1) / rounds;
 		r1[r] = raw_rate(1, from, to, &rc[r]);
 		rn[r] = raw_rate(ncpu, from, to, &dummy);
 		dr[r] = pf_rate(&loop, pf, &e, from, to, ndep,
-		    qbase + (uint64_t)r * (uint64_t)ndep, &lb[r],
-		    &lw[r], &dc[r]);
+		    qbase + (uint64_t)r * (uint64_t)ndep, &lb[r], &lw[r],
+		    &dc[r]);
 		if (dr[r] < 0) {
-			fprintf(stderr, "bench_pf_deposit: round %d failed\n",
-			    r);
+			fprintf(
+			    stderr, "bench_pf_deposit: round %d failed\n", r);
 			return 1;
 		}
 		q1[r] = dr[r] / r1[r];
 		qn[r] = dr[r] / rn[r];
 		qc[r] = dc[r] / rc[r];
 		printf("%5d  %8.0f  %8.0f  %13.0f  %8.3f  %8.3f  %10.0f%%  "
-		       "%4.0f%%  %7.3f\n", r, r1[r], rn[r], dr[r], q1[r], qn[r],
-		    lb[r] * 100, lw[r] * 100, qc[r]);
+		       "%4.0f%%  %7.3f\n",
+		    r, r1[r], rn[r], dr[r], q1[r], qn[r], lb[r] * 100,
+		    lw[r] * 100, qc[r]);
 	}
 	pf_money_get_stats(pf, &ms);
 	printf("median: pf deposits %.0f /s, raw(1) %.0f /s, raw(%d) %.0f /s; "
@@ -295,11 +296,11 @@ main(int argc, char **argv)
 	       "deposits each): %s\n",
 	    (unsigned long long)ms.deposits, ntok,
 	    (unsigned long long)ms.refused, e.errors,
-	    (unsigned long long)ms.removed,
-	    (unsigned long long)ms.commits,
+	    (unsigned long long)ms.removed, (unsigned long long)ms.commits,
 	    ms.commits ? (double)ms.deposits / (double)ms.commits : 0.0,
 	    ms.deposits == (uint64_t)ntok && ms.refused == 0 && e.errors == 0
-	        ? "ok" : "FAILED");
+	        ? "ok"
+	        : "FAILED");
 
 	pf_money_close(pf);
 	pf_free(pf);

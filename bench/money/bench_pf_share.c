@@ -80,8 +80,8 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 
 	r->ends++;
 	if (err != NULL && r->errors++ < 3)
-		fprintf(stderr, "process %llu: %s\n", (unsigned long long)id,
-		    err);
+		fprintf(
+		    stderr, "process %llu: %s\n", (unsigned long long)id, err);
 }
 
 static void
@@ -127,11 +127,11 @@ spawn(struct pf_platform *pf, const uint8_t *token, int64_t offer,
 	int n = snprintf(code, sizeof(code),
 	    "_dat _dep P %lld _ofr 1 N { 1 P } L", (long long)offer);
 	struct m0_msg msg = {
-		.queue = queue,
-		.code = (const uint8_t *)code,
-		.code_len = (uint32_t)n,
-		.data = token,
-		.data_len = MONEY_TOKEN_LEN,
+	    .queue = queue,
+	    .code = (const uint8_t *)code,
+	    .code_len = (uint32_t)n,
+	    .data = token,
+	    .data_len = MONEY_TOKEN_LEN,
 	};
 
 	return pf_spawn(pf, &msg, NULL, NULL, NULL, id);
@@ -153,10 +153,10 @@ main(int argc, char **argv)
 		int64_t a, b;
 		const char *note;
 	} cases[] = {
-		{5, 5, "1:1"},
-		{10, 5, "2:1"},
-		{50, 5, "10:1"},
-		{400, 200, "2:1 beyond the cap (informative)"},
+	    {5, 5, "1:1"},
+	    {10, 5, "2:1"},
+	    {50, 5, "10:1"},
+	    {400, 200, "2:1 beyond the cap (informative)"},
 	};
 	enum { NCASE = sizeof(cases) / sizeof(cases[0]) };
 	const char *base = argc > 1 ? argv[1] : "/tmp";
@@ -169,7 +169,7 @@ main(int argc, char **argv)
 	char dir[4096], path[4200];
 	uv_loop_t loop;
 	struct run run = {0};
-	uint8_t (*toks)[MONEY_TOKEN_LEN];
+	uint8_t(*toks)[MONEY_TOKEN_LEN];
 	uint64_t qbase, ticket, exp = (uint64_t)time(NULL) + 3600;
 	long ntok = 2L * NCASE * rounds, k = 0;
 	int64_t price;
@@ -181,8 +181,8 @@ main(int argc, char **argv)
 	toks = malloc((size_t)ntok * MONEY_TOKEN_LEN);
 	if (toks == NULL || money_init() != MONEY_OK || mkdtemp(dir) == NULL ||
 	    money_bank_open(&bank, dir) != MONEY_OK) {
-		fprintf(stderr, "bench_pf_share: cannot open a bank in %s\n",
-		    dir);
+		fprintf(
+		    stderr, "bench_pf_share: cannot open a bank in %s\n", dir);
 		return 1;
 	}
 	for (long i = 0; i < ntok; i++) {
@@ -210,11 +210,11 @@ main(int argc, char **argv)
 		qbase = (uint64_t)time(NULL) << 20;
 
 	printf("charged platform, %.2f s per round, %d rounds per case, "
-	       "price epoch %lld ms, step price %lld at the start\n", secs,
-	    rounds, (long long)epoch_ms, (long long)price);
+	       "price epoch %lld ms, step price %lld at the start\n",
+	    secs, rounds, (long long)epoch_ms, (long long)price);
 	printf("%-8s %-8s %6s  %12s %12s  %8s  %8s  %7s  %s\n", "offer A",
-	    "offer B", "round", "steps/s A", "steps/s B", "offered",
-	    "measured", "error", "step price");
+	    "offer B", "round", "steps/s A", "steps/s B", "offered", "measured",
+	    "error", "step price");
 	for (int c = 0; c < NCASE; c++) {
 		int64_t oa = cases[c].a * price, ob = cases[c].b * price;
 		double offered = (double)oa / (double)ob;
@@ -224,8 +224,8 @@ main(int argc, char **argv)
 			memset(p0, 0, sizeof(*p0));
 			if (spawn(run.pf, toks[k], oa, qbase + 2 * k,
 			        &p0->id[0]) != M0_OK ||
-			    spawn(run.pf, toks[k + 1], ob,
-			        qbase + 2 * k + 1, &p0->id[1]) != M0_OK)
+			    spawn(run.pf, toks[k + 1], ob, qbase + 2 * k + 1,
+			        &p0->id[1]) != M0_OK)
 				return 1;
 			k += 2;
 			memcpy(p1->id, p0->id, sizeof(p0->id));
@@ -248,24 +248,27 @@ main(int argc, char **argv)
 			double meas = b > 0 ? a / b : 0;
 			err[r] = (meas / offered - 1) * 100;
 			pf_money_get_stats(run.pf, &ms);
-			printf("%-8lld %-8lld %6d  %12.0f %12.0f  %8.2f  %8.3f  "
-			       "%+6.2f%%  %lld\n", (long long)oa,
-			    (long long)ob, r, a / dt, b / dt, offered,
-			    meas, err[r], (long long)ms.price[MONEY_RES_STEP]);
+			printf(
+			    "%-8lld %-8lld %6d  %12.0f %12.0f  %8.2f  %8.3f  "
+			    "%+6.2f%%  %lld\n",
+			    (long long)oa, (long long)ob, r, a / dt, b / dt,
+			    offered, meas, err[r],
+			    (long long)ms.price[MONEY_RES_STEP]);
 		}
 		qsort(err, (size_t)rounds, sizeof(err[0]), cmp_double);
 		printf("  %s: median error %+.2f%% (worst %+.2f%%)%s\n",
 		    cases[c].note, err[rounds / 2],
 		    -err[0] > err[rounds - 1] ? err[0] : err[rounds - 1],
 		    c < NCASE - 1 ? (err[0] >= -5 && err[rounds - 1] <= 5
-		                        ? ", within 5%" : ", NOT within 5%")
+		                            ? ", within 5%"
+		                            : ", NOT within 5%")
 		                  : "");
 	}
 	pf_money_get_stats(run.pf, &ms);
 	printf("step price at the end %lld (fixed point, 10^6 = 1 unit); "
 	       "%llu removed, %d process errors\n",
-	    (long long)ms.price[MONEY_RES_STEP],
-	    (unsigned long long)ms.removed, run.errors);
+	    (long long)ms.price[MONEY_RES_STEP], (unsigned long long)ms.removed,
+	    run.errors);
 
 	uv_close((uv_handle_t *)&run.warm, NULL);
 	uv_close((uv_handle_t *)&run.stop, NULL);

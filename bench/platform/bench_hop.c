@@ -88,12 +88,12 @@ struct result {
 };
 
 static void
-measure(int port, const uint8_t *msg, size_t len, double seconds,
-    struct result *r)
+measure(
+    int port, const uint8_t *msg, size_t len, double seconds, struct result *r)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in to = {.sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
 	int rcv = 1 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
@@ -125,7 +125,7 @@ measure(int port, const uint8_t *msg, size_t len, double seconds,
 	while (now() - start < seconds) {
 		while (inflight < WINDOW) {
 			if (sendto(fd, msg, len, 0, (struct sockaddr *)&to,
-				sizeof(to)) < 0)
+			        sizeof(to)) < 0)
 				break;
 			sent++;
 			inflight++;
@@ -152,7 +152,8 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_hop MDAEMON_PORT ECHO_PORT SECONDS\n");
+		fprintf(stderr,
+		    "usage: bench_hop MDAEMON_PORT ECHO_PORT SECONDS\n");
 		return 2;
 	}
 	int mport = atoi(argv[1]), eport = atoi(argv[2]);
@@ -160,7 +161,7 @@ main(int argc, char **argv)
 	/* The forwarding messenger: on arrival it sends a reply on to where
 	 * it came from (the 1994 back channel). */
 	const char *code = "_ori 2 G _ori 1 G {} _cha _ori 0 G G '_key G ! "
-			   "\"hop\" $";
+	                   "\"hop\" $";
 	/* All share one queue: each runs to its end before the next. */
 	struct m0_msg m = {.queue = 0x6d7a65726f686f70ULL,
 	    .code = (const uint8_t *)code,

@@ -125,8 +125,7 @@ main(int argc, char **argv)
 		memcpy(m, "mzero/token/v1", 15);
 		memcpy(m + 15, tk, MONEY_TOKEN_BODY_LEN);
 		ok += crypto_sign_verify_detached(tk + MONEY_TOKEN_BODY_LEN, m,
-		                                  15 + MONEY_TOKEN_BODY_LEN,
-		                                  tk + 1) == 0;
+		          15 + MONEY_TOKEN_BODY_LEN, tk + 1) == 0;
 	}
 	raw = pairs / (now_s() - t);
 
@@ -134,17 +133,17 @@ main(int argc, char **argv)
 	for (int i = 0; i < pairs; i++) {
 		int64_t local, cost, amount;
 		if (xchg_exchange_sell(x, toks + (size_t)i * MONEY_TOKEN_LEN,
-		                       MONEY_TOKEN_LEN, t0, &local) != XCHG_OK)
+		        MONEY_TOKEN_LEN, t0, &local) != XCHG_OK)
 			die("sell");
 		if (xchg_exchange_buy(x, q.issuer, 0, INT64_MAX / 4, t0, out,
-		                      &cost, &amount) != XCHG_OK)
+		        &cost, &amount) != XCHG_OK)
 			die("buy");
 	}
 	ex = pairs / (now_s() - t);
-	printf("exchanges (sell+buy, verified, synced) in %s: %.0f/s\n", base,
-	       ex);
+	printf(
+	    "exchanges (sell+buy, verified, synced) in %s: %.0f/s\n", base, ex);
 	printf("raw crypto_sign_verify_detached:     %.0f/s (%d valid)\n", raw,
-	       ok);
+	    ok);
 	printf("ratio: %.3f\n", ex / raw);
 
 	/* Group commit: sell fresh tokens again (the same serials came back
@@ -160,15 +159,14 @@ main(int argc, char **argv)
 			while (staged < pairs && staged - acked < 64) {
 				int64_t local, cost, amount;
 				uint64_t tk;
-				if (xchg_exchange_sell_stage(
-				        x,
+				if (xchg_exchange_sell_stage(x,
 				        toks + (size_t)staged * MONEY_TOKEN_LEN,
 				        MONEY_TOKEN_LEN, t0, &local,
 				        &tk) != XCHG_OK)
 					die("sell_stage");
-				if (xchg_exchange_buy_stage(
-				        x, q.issuer, 0, INT64_MAX / 4, t0, out,
-				        &cost, &amount, &tk) != XCHG_OK)
+				if (xchg_exchange_buy_stage(x, q.issuer, 0,
+				        INT64_MAX / 4, t0, out, &cost, &amount,
+				        &tk) != XCHG_OK)
 					die("buy_stage");
 				staged++;
 			}
@@ -199,17 +197,17 @@ main(int argc, char **argv)
 		pthread_join(th, NULL);
 		printf("group commit, 64 waiting messengers:  %.0f/s "
 		       "(%.1f pairs per sync), ratio %.3f\n",
-		       ex, (double)pairs / (double)batches, ex / raw);
+		    ex, (double)pairs / (double)batches, ex / raw);
 	}
 
 	struct sim_cfg cfg = {.n = n,
-	                      .epochs = epochs,
-	                      .seed = 1,
-	                      .topo = SIM_RANDOM,
-	                      .scenario = SIM_ALL,
-	                      .degree = 3,
-	                      .mpp = 10,
-	                      .quiet = 1};
+	    .epochs = epochs,
+	    .seed = 1,
+	    .topo = SIM_RANDOM,
+	    .scenario = SIM_ALL,
+	    .degree = 3,
+	    .mpp = 10,
+	    .quiet = 1};
 	struct sim_summary sum;
 	struct sim *s = sim_new(&cfg);
 	if (s == NULL)
@@ -217,7 +215,7 @@ main(int argc, char **argv)
 	sim_run(s, NULL, &sum);
 	sim_free(s);
 	printf("simulator: N=%d, %d epochs: %.0f platform-epochs/s\n", n,
-	       epochs, sum.steps_per_s);
+	    epochs, sum.steps_per_s);
 
 	xchg_exchange_close(x);
 	money_ident_free(a);

@@ -26,10 +26,9 @@ static enum kvm_err kvm__init_err = KVM_ERR_NODEV;
 static pthread_once_t kvm__once = PTHREAD_ONCE_INIT;
 static const struct kvm__ops *kvm__ops_active;
 
-static const char *const kvm__msgs[] = {
-	"success",
+static const char *const kvm__msgs[] = {"success",
 #define KVM__S(id, s) s,
-	KVM_ERRMAP(KVM__S)
+    KVM_ERRMAP(KVM__S)
 #undef KVM__S
 };
 
@@ -64,8 +63,9 @@ kvm__global_once(void)
 	kvm__run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm__run_size < (int)sizeof(struct kvm_run))
 		goto err_close;
-	kvm__cpuid = calloc(1, sizeof(*kvm__cpuid) +
-	    KVM__CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	kvm__cpuid = calloc(1,
+	    sizeof(*kvm__cpuid) +
+	        KVM__CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
 	if (kvm__cpuid == NULL) {
 		kvm__init_err = KVM_ERR_NOMEM;
 		goto err_close;
@@ -278,9 +278,9 @@ kvm__kvm_create(struct kvm_ctx *ctx)
 
 	/* Reserve the cap once; only touched pages cost host memory, so a
 	 * pooled context can serve any requested size up to the cap. */
-	ctx->slab = mmap(NULL, ctx->slab_pages * KVM__PAGE,
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-	    -1, 0);
+	ctx->slab =
+	    mmap(NULL, ctx->slab_pages * KVM__PAGE, PROT_READ | PROT_WRITE,
+	        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ctx->slab == MAP_FAILED) {
 		ctx->slab = NULL;
 		return err;
@@ -298,8 +298,8 @@ kvm__kvm_create(struct kvm_ctx *ctx)
 	if (ctx->vcpufd < 0)
 		goto err_vm;
 	ctx->run_size = (size_t)kvm__run_size;
-	ctx->run = mmap(NULL, ctx->run_size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED, ctx->vcpufd, 0);
+	ctx->run = mmap(NULL, ctx->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    ctx->vcpufd, 0);
 	if (ctx->run == MAP_FAILED) {
 		ctx->run = NULL;
 		goto err_vcpu;
@@ -345,8 +345,8 @@ kvm__kvm_resize(struct kvm_ctx *ctx)
 }
 
 static void
-kvm__kvm_map_changed(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-    int narrowed)
+kvm__kvm_map_changed(
+    struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int narrowed)
 {
 	(void)gva, (void)len;
 	if (narrowed)
@@ -362,23 +362,23 @@ kvm__kvm_reset(struct kvm_ctx *ctx)
 }
 
 const struct kvm__ops kvm__ops_kvm = {
-	.name = "kvm",
-	.create = kvm__kvm_create,
-	.destroy = kvm__kvm_destroy,
-	.reset = kvm__kvm_reset,
-	.resize = kvm__kvm_resize,
-	.run = kvm__kvm_run,
-	.regs_get = kvm__kvm_regs_get,
-	.regs_set = kvm__kvm_regs_set,
-	.syscall_return = kvm__kvm_syscall_return,
-	.io_in_set = kvm__kvm_io_in_set,
-	.map_changed = kvm__kvm_map_changed,
-	.range_ok = NULL,
+    .name = "kvm",
+    .create = kvm__kvm_create,
+    .destroy = kvm__kvm_destroy,
+    .reset = kvm__kvm_reset,
+    .resize = kvm__kvm_resize,
+    .run = kvm__kvm_run,
+    .regs_get = kvm__kvm_regs_get,
+    .regs_set = kvm__kvm_regs_set,
+    .syscall_return = kvm__kvm_syscall_return,
+    .io_in_set = kvm__kvm_io_in_set,
+    .map_changed = kvm__kvm_map_changed,
+    .range_ok = NULL,
 };
 
 enum kvm_err
-kvm_ctx_new(const struct kvm_config *cfg, uint64_t slab_size,
-    struct kvm_ctx **out)
+kvm_ctx_new(
+    const struct kvm_config *cfg, uint64_t slab_size, struct kvm_ctx **out)
 {
 	struct kvm_ctx *ctx;
 	enum kvm_err err;

@@ -54,8 +54,8 @@ kvm__elf_ehdr(const uint8_t *img, size_t len, Elf64_Ehdr *eh)
 /* One PT_LOAD: file range inside the image, memsz >= filesz, address range
  * inside the user half (with room to round up), page-congruent offset. */
 static enum kvm_err
-kvm__elf_load_check(const Elf64_Phdr *ph, size_t len, uint64_t base,
-    struct kvm__seg *s)
+kvm__elf_load_check(
+    const Elf64_Phdr *ph, size_t len, uint64_t base, struct kvm__seg *s)
 {
 	uint64_t v;
 
@@ -84,8 +84,8 @@ kvm__elf_load_check(const Elf64_Phdr *ph, size_t len, uint64_t base,
 }
 
 static enum kvm_err
-kvm__elf_parse(const uint8_t *img, size_t len, kvm_gva_t base,
-    struct kvm__elf *e)
+kvm__elf_parse(
+    const uint8_t *img, size_t len, kvm_gva_t base, struct kvm__elf *e)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
@@ -125,10 +125,10 @@ kvm__elf_parse(const uint8_t *img, size_t len, kvm_gva_t base,
 				return KVM_ERR_ELF_OVERLAP;
 		}
 		/* the program headers, when a segment carries them */
-		if (eh.e_phoff >= s->off &&
-		    eh.e_phoff - s->off <= s->filesz &&
+		if (eh.e_phoff >= s->off && eh.e_phoff - s->off <= s->filesz &&
 		    (uint64_t)eh.e_phnum * sizeof(ph) <=
-			s->filesz - (eh.e_phoff - s->off) && tab == 0)
+		        s->filesz - (eh.e_phoff - s->off) &&
+		    tab == 0)
 			tab = s->vaddr + (eh.e_phoff - s->off);
 		e->nseg++;
 	}
@@ -137,8 +137,8 @@ kvm__elf_parse(const uint8_t *img, size_t len, kvm_gva_t base,
 	s = &e->seg[0];
 	last = &e->seg[e->nseg - 1];
 	e->info.lo = s->vaddr & ~(KVM__PAGE - 1);
-	e->info.hi = (last->vaddr + last->memsz + KVM__PAGE - 1) &
-	    ~(KVM__PAGE - 1);
+	e->info.hi =
+	    (last->vaddr + last->memsz + KVM__PAGE - 1) & ~(KVM__PAGE - 1);
 	if (eh.e_entry > KVM_USER_END || base > KVM_USER_END - eh.e_entry)
 		return KVM_ERR_ELF_ENTRY;
 	entry = eh.e_entry + base;
@@ -157,8 +157,8 @@ kvm__elf_parse(const uint8_t *img, size_t len, kvm_gva_t base,
 }
 
 enum kvm_err
-kvm_elf_check(const void *img, size_t len, kvm_gva_t base,
-    struct kvm_elf_info *info)
+kvm_elf_check(
+    const void *img, size_t len, kvm_gva_t base, struct kvm_elf_info *info)
 {
 	struct kvm__elf *e;
 	enum kvm_err err;
@@ -175,8 +175,8 @@ kvm_elf_check(const void *img, size_t len, kvm_gva_t base,
 }
 
 enum kvm_err
-kvm_elf_load(struct kvm_ctx *ctx, const void *img, size_t len,
-    kvm_gva_t base, struct kvm_elf_info *info)
+kvm_elf_load(struct kvm_ctx *ctx, const void *img, size_t len, kvm_gva_t base,
+    struct kvm_elf_info *info)
 {
 	struct kvm_guest_regs regs;
 	struct kvm__elf *e;
@@ -198,8 +198,8 @@ kvm_elf_load(struct kvm_ctx *ctx, const void *img, size_t len,
 		for (p = s->vaddr & ~(KVM__PAGE - 1); p < end; p += KVM__PAGE)
 			if ((err = kvm__map_union(ctx, p, s->prot)) != KVM_OK)
 				goto out;
-		err = kvm_mem_write(ctx, s->vaddr, (const uint8_t *)img + s->off,
-		    s->filesz);
+		err = kvm_mem_write(
+		    ctx, s->vaddr, (const uint8_t *)img + s->off, s->filesz);
 		if (err != KVM_OK)
 			goto out;
 		/* bss: fresh pages are zero and segments are disjoint */
@@ -221,8 +221,9 @@ kvm__hwcap(void)
 
 	if (kvm__cpuid == NULL) {
 		/* the ptrace backend runs on the host CPU itself */
-		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
-			: "a"(1), "c"(0));
+		__asm__("cpuid"
+		        : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		        : "a"(1), "c"(0));
 		(void)a, (void)b, (void)c;
 		return d;
 	}
@@ -240,11 +241,14 @@ kvm_elf_stack(struct kvm_ctx *ctx, const struct kvm_elf_info *info,
 {
 	static const char *const argv0[] = {"prog", NULL};
 	static const char *const envp0[] = {NULL};
-	const char *const *argv = a != NULL && a->argv != NULL ? a->argv : argv0;
-	const char *const *envp = a != NULL && a->envp != NULL ? a->envp : envp0;
+	const char *const *argv =
+	    a != NULL && a->argv != NULL ? a->argv : argv0;
+	const char *const *envp =
+	    a != NULL && a->envp != NULL ? a->envp : envp0;
 	uint64_t top = a != NULL && a->top != 0 ? a->top : KVM_STACK_TOP;
 	uint64_t size = a != NULL && a->size != 0 ? a->size : KVM_STACK_SIZE;
-	uint64_t strbytes = 0, words, str, p, sp, randp, *vec, aux[KVM__NAUX * 2];
+	uint64_t strbytes = 0, words, str, p, sp, randp, *vec,
+	         aux[KVM__NAUX * 2];
 	size_t argc, envc, i, n;
 	struct kvm_guest_regs regs;
 	uint8_t rnd[16], *buf;

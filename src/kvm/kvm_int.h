@@ -23,7 +23,7 @@
  */
 #define KVM__PAGE 4096ull
 #define KVM__KBASE 0xffffffffffe00000ull /* top 2 MiB: disp32-addressable */
-#define KVM__GPA_GDT 0x0000ull   /* GDT at +0, TSS at +KVM__TSS_OFF */
+#define KVM__GPA_GDT 0x0000ull           /* GDT at +0, TSS at +KVM__TSS_OFF */
 #define KVM__TSS_OFF 0x80ull
 #define KVM__GPA_IDT 0x1000ull   /* 256 gates of 16 bytes */
 #define KVM__GPA_TRAMP 0x2000ull /* ring-0 trampoline code */
@@ -42,7 +42,7 @@
 /* Trampoline offsets within its page, and the ports it exits through.
  * Both ports lie outside the TSS I/O bitmap's allowed range, so ring 3
  * cannot fake a trampoline exit (it gets #GP). */
-#define KVM__TR_STUB(v) ((uint64_t)(v) * 16)
+#define KVM__TR_STUB(v) ((uint64_t)(v)*16)
 #define KVM__TR_COMMON 0x200u
 #define KVM__TR_SYSCALL 0x300u
 #define KVM__LSTAR (KVM__KBASE + KVM__GPA_TRAMP + KVM__TR_SYSCALL)
@@ -88,20 +88,20 @@ struct kvm__pt; /* the ptrace backend's state (kvm_ptrace.c) */
  * the ELF loader and the pool are shared. */
 struct kvm__ops {
 	const char *name;
-	enum kvm_err (*create)(struct kvm_ctx *ctx);  /* slab and machine */
+	enum kvm_err (*create)(struct kvm_ctx *ctx); /* slab and machine */
 	void (*destroy)(struct kvm_ctx *ctx);
-	enum kvm_err (*reset)(struct kvm_ctx *ctx);   /* for the pool */
-	enum kvm_err (*resize)(struct kvm_ctx *ctx);  /* limit changed */
-	enum kvm_err (*run)(struct kvm_ctx *ctx, uint64_t budget_us,
-	    struct kvm_exit *ex);
+	enum kvm_err (*reset)(struct kvm_ctx *ctx);  /* for the pool */
+	enum kvm_err (*resize)(struct kvm_ctx *ctx); /* limit changed */
+	enum kvm_err (*run)(
+	    struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex);
 	void (*regs_get)(struct kvm_ctx *ctx, struct kvm_guest_regs *g);
-	enum kvm_err (*regs_set)(struct kvm_ctx *ctx,
-	    const struct kvm_guest_regs *g);
+	enum kvm_err (*regs_set)(
+	    struct kvm_ctx *ctx, const struct kvm_guest_regs *g);
 	void (*syscall_return)(struct kvm_ctx *ctx, uint64_t value);
 	void (*io_in_set)(struct kvm_ctx *ctx, uint32_t value);
 	/* [gva, gva+len) changed in the map (all of it when len is 0) */
-	void (*map_changed)(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-	    int narrowed);
+	void (*map_changed)(
+	    struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int narrowed);
 	/* extra range rule (the host's user space); NULL: the user half */
 	int (*range_ok)(kvm_gva_t gva, uint64_t len);
 };
@@ -117,7 +117,7 @@ enum kvm__state {
 
 struct kvm_ctx {
 	const struct kvm__ops *ops;
-	struct kvm__pt *pt;  /* ptrace backend, else NULL */
+	struct kvm__pt *pt; /* ptrace backend, else NULL */
 	struct kvm_config cfg;
 	int vmfd, vcpufd;
 	struct kvm_run *run;
@@ -134,14 +134,14 @@ struct kvm_ctx {
 	enum kvm__state state;
 	uint64_t fs_base, gs_base;
 	int bases_dirty;
-	int tlb_dirty;       /* a present PTE was removed or narrowed */
-	int ran;             /* KVM_RUN since the slot was last (re)added */
-	uint8_t *in_data;    /* pending `in` data in the run page, or NULL */
+	int tlb_dirty;    /* a present PTE was removed or narrowed */
+	int ran;          /* KVM_RUN since the slot was last (re)added */
+	uint8_t *in_data; /* pending `in` data in the run page, or NULL */
 	unsigned in_size;
 	timer_t timer;
-	pid_t timer_tid;     /* thread the timer signals; 0: no timer */
+	pid_t timer_tid; /* thread the timer signals; 0: no timer */
 	struct kvm__kick kick;
-	struct kvm_sregs sregs0; /* initial special registers */
+	struct kvm_sregs sregs0;  /* initial special registers */
 	struct kvm_xsave *xsave0; /* initial FPU/SSE/AVX state, or NULL */
 	struct kvm_ctx *next;     /* pool idle list */
 };
@@ -165,8 +165,8 @@ uint64_t kvm__pages_for(uint64_t bytes);
 uint64_t kvm__now_ns(void);
 enum kvm_err kvm__timer_make(timer_t *timer, struct kvm__kick *kick);
 void kvm__timer_arm_raw(timer_t timer, uint64_t ns);
-enum kvm_err kvm__kvm_run(struct kvm_ctx *ctx, uint64_t budget_us,
-    struct kvm_exit *ex);
+enum kvm_err kvm__kvm_run(
+    struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex);
 void kvm__kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value);
 void kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec);
 
@@ -175,13 +175,13 @@ enum kvm_err kvm__arch_init(struct kvm_ctx *ctx);
 enum kvm_err kvm__arch_reset(struct kvm_ctx *ctx);
 void kvm__tables_write(struct kvm_ctx *ctx);
 int kvm__canonical(uint64_t a);
-uint64_t *kvm__walk(struct kvm_ctx *ctx, uint64_t gva, int create,
-    enum kvm_err *err);
+uint64_t *kvm__walk(
+    struct kvm_ctx *ctx, uint64_t gva, int create, enum kvm_err *err);
 enum kvm_err kvm__apply_bases(struct kvm_ctx *ctx);
 void kvm__raw_dump(struct kvm_ctx *ctx, struct kvm_exit *ex);
 void kvm__kvm_regs_get(struct kvm_ctx *ctx, struct kvm_guest_regs *g);
-enum kvm_err kvm__kvm_regs_set(struct kvm_ctx *ctx,
-    const struct kvm_guest_regs *g);
+enum kvm_err kvm__kvm_regs_set(
+    struct kvm_ctx *ctx, const struct kvm_guest_regs *g);
 void kvm__kvm_syscall_return(struct kvm_ctx *ctx, uint64_t value);
 int kvm__regs_valid(const struct kvm_guest_regs *g);
 

@@ -44,8 +44,7 @@ kvm__pte_prot(uint64_t pte)
 /* A page-aligned, non-empty range inside the user half, overflow-safe;
  * new mappings (creating) must also lie where the backend can map. */
 static enum kvm_err
-kvm__range_check(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-    int creating)
+kvm__range_check(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int creating)
 {
 	if ((gva | len) & (KVM__PAGE - 1))
 		return KVM_ERR_ALIGN;
@@ -130,8 +129,7 @@ kvm_mem_unmap(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len)
 }
 
 enum kvm_err
-kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-    unsigned prot)
+kvm_mem_protect(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, unsigned prot)
 {
 	enum kvm_err err;
 	uint64_t off, *e;
@@ -160,8 +158,8 @@ kvm__find(struct kvm_ctx *ctx, kvm_gva_t *gva, uint64_t *pte)
 		table = KVM__GPA_PML4;
 		for (level = 4; level >= 1; level--) {
 			shift = 12 + 9 * (level - 1);
-			e = (uint64_t *)kvm__gpa(ctx,
-			    table + ((a >> shift) & 511) * 8, 8);
+			e = (uint64_t *)kvm__gpa(
+			    ctx, table + ((a >> shift) & 511) * 8, 8);
 			if (e == NULL || !(*e & KVM__PTE_P))
 				break;
 			table = *e & KVM__PTE_ADDR;
@@ -217,8 +215,8 @@ kvm__span_check(struct kvm_ctx *ctx, kvm_gva_t gva, size_t len)
 }
 
 static enum kvm_err
-kvm__copy(struct kvm_ctx *ctx, kvm_gva_t gva, uint8_t *buf, size_t len,
-    int to_guest)
+kvm__copy(
+    struct kvm_ctx *ctx, kvm_gva_t gva, uint8_t *buf, size_t len, int to_guest)
 {
 	enum kvm_err err;
 	uint64_t *e, in, n;
@@ -251,15 +249,14 @@ kvm_mem_read(struct kvm_ctx *ctx, kvm_gva_t gva, void *buf, size_t len)
 }
 
 enum kvm_err
-kvm_mem_write(struct kvm_ctx *ctx, kvm_gva_t gva, const void *buf,
-    size_t len)
+kvm_mem_write(struct kvm_ctx *ctx, kvm_gva_t gva, const void *buf, size_t len)
 {
 	return kvm__copy(ctx, gva, (uint8_t *)(uintptr_t)buf, len, 1);
 }
 
 enum kvm_err
-kvm_mem_load(struct kvm_ctx *ctx, kvm_gva_t gva, const void *bytes,
-    size_t len, unsigned prot)
+kvm_mem_load(struct kvm_ctx *ctx, kvm_gva_t gva, const void *bytes, size_t len,
+    unsigned prot)
 {
 	kvm_gva_t lo, hi;
 	enum kvm_err err;

@@ -94,8 +94,8 @@ kvm_pool_acquire(struct kvm_pool *p, uint64_t slab_size, struct kvm_ctx **out)
 			err = KVM_ERR_SLAB_CAP;
 			goto err_back;
 		}
-		c->limit = pages < KVM__RESV_PAGES + 1 ? KVM__RESV_PAGES + 1
-							: pages;
+		c->limit =
+		    pages < KVM__RESV_PAGES + 1 ? KVM__RESV_PAGES + 1 : pages;
 		c->next = NULL;
 		/* a user of another size may need the machine resized */
 		if (c->ops->resize(c) != KVM_OK) {

@@ -145,8 +145,8 @@ pt_reset(struct kvm_ctx *ctx)
 	if (ctx->dirty_hi > KVM__RESV_PAGES) {
 		len = (off_t)(ctx->dirty_hi * KVM__PAGE) - from;
 		if (fallocate(pt->memfd,
-			FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from,
-			len) < 0)
+		        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from,
+		        len) < 0)
 			return KVM_ERR_SYS;
 		ctx->dirty_hi = KVM__RESV_PAGES;
 	}
@@ -250,8 +250,7 @@ pt_io_in_set(struct kvm_ctx *ctx, uint32_t value)
 }
 
 static void
-pt_map_changed(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len,
-    int narrowed)
+pt_map_changed(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int narrowed)
 {
 	struct kvm__pt *pt = ctx->pt;
 	uint64_t lo = gva, hi = gva + len;
@@ -294,18 +293,18 @@ pt_range_ok(kvm_gva_t gva, uint64_t len)
 }
 
 const struct kvm__ops kvm__ops_ptrace = {
-	.name = "ptrace",
-	.create = pt_create,
-	.destroy = pt_destroy,
-	.reset = pt_reset,
-	.resize = pt_resize,
-	.run = pt_run,
-	.regs_get = pt_regs_get,
-	.regs_set = pt_regs_set,
-	.syscall_return = pt_syscall_return,
-	.io_in_set = pt_io_in_set,
-	.map_changed = pt_map_changed,
-	.range_ok = pt_range_ok,
+    .name = "ptrace",
+    .create = pt_create,
+    .destroy = pt_destroy,
+    .reset = pt_reset,
+    .resize = pt_resize,
+    .run = pt_run,
+    .regs_get = pt_regs_get,
+    .regs_set = pt_regs_set,
+    .syscall_return = pt_syscall_return,
+    .io_in_set = pt_io_in_set,
+    .map_changed = pt_map_changed,
+    .range_ok = pt_range_ok,
 };
 
 /* Whether this host lets us run the backend: one guest process booted

@@ -34,8 +34,8 @@
 
 /* Stub code offsets (see kvm_ptrace_stub.c). */
 #define PT_OFF_LOOP 0x00u
-#define PT_OFF_SYSRET 0x29u  /* after the one `syscall` instruction */
-#define PT_OFF_DONE 0x3bu    /* rip after the loop's int3 */
+#define PT_OFF_SYSRET 0x29u /* after the one `syscall` instruction */
+#define PT_OFF_DONE 0x3bu   /* rip after the loop's int3 */
 #define PT_OFF_HANDLER 0x100u
 #define PT_OFF_HANDLED 0x101u /* rip after the handler's int3 */
 
@@ -54,10 +54,10 @@
 struct pt_boot {
 	pid_t ppid;
 	int memfd;
-	uint32_t *seized;   /* in the slab, shared with the child */
-	uint64_t ncmd;      /* boot commands in the command page */
-	uint64_t as_limit;  /* RLIMIT_AS for the child */
-	uint64_t rseq;      /* the thread's rseq area (inherited), or 0 */
+	uint32_t *seized;  /* in the slab, shared with the child */
+	uint64_t ncmd;     /* boot commands in the command page */
+	uint64_t as_limit; /* RLIMIT_AS for the child */
+	uint64_t rseq;     /* the thread's rseq area (inherited), or 0 */
 	uint32_t rseq_len;
 	struct sock_filter filter[32];
 	struct sock_fprog prog;
@@ -76,25 +76,25 @@ enum pt_op {
 
 struct kvm__pt {
 	int memfd;
-	pid_t pid;      /* the guest process; 0 when it is gone */
+	pid_t pid; /* the guest process; 0 when it is gone */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	enum pt_op op;  /* request for the tracer thread */
+	enum pt_op op; /* request for the tracer thread */
 	int done;
 	enum kvm_err op_err;
 	uint64_t budget_us; /* PT_OP_RUN arguments */
 	struct kvm_exit *ex;
-	uint64_t raw[7];    /* PT_OP_RAW: nr and arguments; raw[0]: result */
+	uint64_t raw[7]; /* PT_OP_RAW: nr and arguments; raw[0]: result */
 	timer_t timer;
 	int timer_ok;
 	struct kvm__kick kick;
 	struct user_regs_struct regs; /* the guest's registers */
 	int regs_dirty;
-	unsigned long long cs, ss;   /* 64-bit user selectors */
-	uint8_t *xinit, *xsave;      /* initial / saved FPU state */
+	unsigned long long cs, ss; /* 64-bit user selectors */
+	uint8_t *xinit, *xsave;    /* initial / saved FPU state */
 	size_t xsize;
-	int xreset;                  /* initial FPU state due */
+	int xreset; /* initial FPU state due */
 	struct {
 		uint64_t lo, hi;
 	} dirty[PT_DIRTY_MAX];
@@ -106,14 +106,14 @@ struct kvm__pt {
 
 /* kvm_ptrace_stub.c */
 void kvm__pt_stub_write(uint8_t *page);
-void kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
-    uint64_t slab_bytes);
+void kvm__pt_boot_prepare(
+    struct pt_boot *b, uint8_t *slab, int memfd, uint64_t slab_bytes);
 pid_t kvm__pt_spawn(struct pt_boot *b);
 
 /* kvm_ptrace_trace.c */
 void *kvm__pt_main(void *ctx);
 enum kvm_err kvm__pt_call(struct kvm__pt *pt, enum pt_op op);
-void kvm__pt_error(struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason,
-    uint64_t detail);
+void kvm__pt_error(
+    struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason, uint64_t detail);
 
 #endif /* KVM_PTRACE_H */

@@ -49,6 +49,7 @@
  * the kernel delivers a guest's fault signal: it traps at once, so the
  * tracer can read the signal frame (trap number, error code, cr2).
  */
+/* clang-format off */
 static const uint8_t pt__loop[] = {
 	0x4d, 0x85, 0xed,             /* 00 test r13, r13 */
 	0x74, 0x35,                   /* 03 jz done (0x3a) */
@@ -68,11 +69,14 @@ static const uint8_t pt__loop[] = {
 	0xcc,                         /* 3a done: int3 */
 	0xeb, 0xfd,                   /* 3b jmp done */
 };
+/* clang-format on */
 
+/* clang-format off */
 static const uint8_t pt__handler[] = {
 	0xcc,       /* int3: the tracer reads the frame */
 	0xeb, 0xfd, /* jmp back to the int3 */
 };
+/* clang-format on */
 
 void
 kvm__pt_stub_write(uint8_t *page)
@@ -90,17 +94,17 @@ kvm__pt_stub_write(uint8_t *page)
 #define SD_ARG_LO(i) (16 + 8 * (i))
 #define SD_ARG_HI(i) (20 + 8 * (i))
 
-#define LD(off) (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
-#define RET(v) (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (v))
+#define LD(off) (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define RET(v) (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, (v))
 /* jump from instruction (at) to label (t) when equal, else to (f); a
  * label of 0 means the next instruction */
-#define JOFF(at, to) ((to) ? (to) - (at) - 1 : 0)
-#define JEQ(k, at, t, f)                                                    \
-	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k),        \
-	    JOFF(at, t), JOFF(at, f))
-#define JGE(k, at, t, f)                                                    \
-	(struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k),        \
-	    JOFF(at, t), JOFF(at, f))
+#define JOFF(at, to) ((to) ? (to) - (at)-1 : 0)
+#define JEQ(k, at, t, f)                                                       \
+	(struct sock_filter)                                                   \
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), JOFF(at, t), JOFF(at, f))
+#define JGE(k, at, t, f)                                                       \
+	(struct sock_filter)                                                   \
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), JOFF(at, t), JOFF(at, f))
 
 /*
  * The filters: a system call is allowed only from the stub's syscall
@@ -142,12 +146,12 @@ pt__filter(struct sock_filter *f, int memfd, int boot)
 	f[n] = JEQ(0, n, 0, kill), n++;
 	f[n] = LD(SD_ARG_LO(3)), n++;
 	f[n] = JEQ(MAP_SHARED | MAP_FIXED, n, 0, kill), n++;
-	f[n] = RET(SECCOMP_RET_ALLOW), n++;          /* allow */
-	f[n] = LD(SD_IP_LO), n++;                    /* vsys */
+	f[n] = RET(SECCOMP_RET_ALLOW), n++; /* allow */
+	f[n] = LD(SD_IP_LO), n++;           /* vsys */
 	f[n] = JGE(0xff600000u, n, 0, kill), n++;
 	f[n] = JGE(0xff601000u, n, kill, 0), n++;
 	f[n] = RET(SECCOMP_RET_TRAP), n++;
-	f[n] = RET(SECCOMP_RET_KILL_PROCESS), n++;   /* kill */
+	f[n] = RET(SECCOMP_RET_KILL_PROCESS), n++; /* kill */
 	return n;
 }
 
@@ -163,12 +167,11 @@ struct pt_stack {
 
 #define PT_SA_FLAGS (SA_SIGINFO | SA_ONSTACK | SA_NODEFER | 0x04000000)
 
-static const int pt__fault_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
-    SIGTRAP};
+static const int pt__fault_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
 
 void
-kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
-    uint64_t slab_bytes)
+kvm__pt_boot_prepare(
+    struct pt_boot *b, uint8_t *slab, int memfd, uint64_t slab_bytes)
 {
 	uint64_t *c = (uint64_t *)(void *)(slab + 0x1000);
 	struct sock_filter *run;
@@ -192,11 +195,11 @@ kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
 	kvm__pt_stub_write(slab);
 	memset(slab + 0x1000, 0, 3 * KVM__PAGE);
 	*b->seized = 0;
-#define CMD(nr, a0, a1, a2, a3)                                              \
-	do {                                                                 \
-		uint64_t *w = c + PT_CMD_WORDS * n++;                        \
-		w[0] = (nr), w[1] = (a0), w[2] = (a1), w[3] = (a2);          \
-		w[4] = (a3), w[5] = 0, w[6] = 0;                             \
+#define CMD(nr, a0, a1, a2, a3)                                                \
+	do {                                                                   \
+		uint64_t *w = c + PT_CMD_WORDS * n++;                          \
+		w[0] = (nr), w[1] = (a0), w[2] = (a1), w[3] = (a2);            \
+		w[4] = (a3), w[5] = 0, w[6] = 0;                               \
 	} while (0)
 	CMD(__NR_munmap, 0, PT_STUB, 0, 0);
 	CMD(__NR_munmap, PT_STUB_END, PT_TASK_END - PT_STUB_END, 0, 0);
@@ -205,8 +208,7 @@ kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
 	sa.restorer = PT_STUB + PT_OFF_HANDLER;
 	sa.mask = 0;
 	memcpy(slab + 0x1000 + PT_DATA_SA, &sa, sizeof(sa));
-	for (i = 0; i < sizeof(pt__fault_sigs) / sizeof(pt__fault_sigs[0]);
-	     i++)
+	for (i = 0; i < sizeof(pt__fault_sigs) / sizeof(pt__fault_sigs[0]); i++)
 		CMD(__NR_rt_sigaction, (uint64_t)pt__fault_sigs[i],
 		    PT_CMD + PT_DATA_SA, 0, 8);
 	memset(&ss, 0, sizeof(ss));
@@ -218,10 +220,10 @@ kvm__pt_boot_prepare(struct pt_boot *b, uint8_t *slab, int memfd,
 	 * memory is gone by then) */
 	run = (struct sock_filter *)(void *)(slab + 0x1000 + PT_DATA_FILTER);
 	prog.len = (unsigned short)pt__filter(run, memfd, 0);
-	prog.filter = (struct sock_filter *)(uintptr_t)(PT_CMD + PT_DATA_FILTER);
+	prog.filter =
+	    (struct sock_filter *)(uintptr_t)(PT_CMD + PT_DATA_FILTER);
 	memcpy(slab + 0x1000 + PT_DATA_PROG, &prog, sizeof(prog));
-	CMD(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, PT_CMD + PT_DATA_PROG,
-	    0);
+	CMD(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, PT_CMD + PT_DATA_PROG, 0);
 #undef CMD
 	b->ncmd = n;
 	b->prog.len = (unsigned short)pt__filter(b->filter, memfd, 1);
@@ -238,11 +240,11 @@ pt__sys(long n, long a, long b, long c, long d, long e, long f)
 	register long r9 __asm__("r9") = f;
 	long r;
 
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
-			 "r"(r9)
-			 : "rcx", "r11", "memory");
+	__asm__ volatile(
+	    "syscall"
+	    : "=a"(r)
+	    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	    : "rcx", "r11", "memory");
 	return r;
 }
 
@@ -267,11 +269,11 @@ pt__child(const struct pt_boot *b)
 		goto die;
 	if (b->rseq != 0 &&
 	    pt__sys(__NR_rseq, (long)b->rseq, b->rseq_len, 1 /* UNREGISTER */,
-		RSEQ_SIG, 0, 0) != 0)
+	        RSEQ_SIG, 0, 0) != 0)
 		goto die;
 	while (__atomic_load_n(b->seized, __ATOMIC_ACQUIRE) == 0)
-		(void)pt__sys(__NR_futex, (long)b->seized, FUTEX_WAIT, 0, 0,
-		    0, 0);
+		(void)pt__sys(
+		    __NR_futex, (long)b->seized, FUTEX_WAIT, 0, 0, 0, 0);
 	if (b->memfd > 0)
 		(void)pt__sys(__NR_close_range, 0, b->memfd - 1, 0, 0, 0, 0);
 	(void)pt__sys(__NR_close_range, b->memfd + 1, ~0u, 0, 0, 0, 0);
@@ -287,31 +289,30 @@ pt__child(const struct pt_boot *b)
 	/* only the fault signals reach the handler; a blocked fault signal
 	 * would be forced to its default action instead */
 	mask = ~0ull;
-	for (i = 0; i < sizeof(pt__fault_sigs) / sizeof(pt__fault_sigs[0]);
-	     i++)
+	for (i = 0; i < sizeof(pt__fault_sigs) / sizeof(pt__fault_sigs[0]); i++)
 		mask &= ~(1ull << (pt__fault_sigs[i] - 1));
 	mask &= ~(1ull << (SIGSYS - 1));
-	(void)pt__sys(__NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0,
-	    0);
+	(void)pt__sys(
+	    __NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0, 0);
 	if (pt__sys(__NR_mmap, (long)PT_STUB, KVM__PAGE, PROT_READ | PROT_EXEC,
-		MAP_SHARED | MAP_FIXED, b->memfd, 0) != (long)PT_STUB ||
+	        MAP_SHARED | MAP_FIXED, b->memfd, 0) != (long)PT_STUB ||
 	    pt__sys(__NR_mmap, (long)PT_CMD, KVM__PAGE, PROT_READ,
-		MAP_SHARED | MAP_FIXED, b->memfd, KVM__PAGE) != (long)PT_CMD ||
+	        MAP_SHARED | MAP_FIXED, b->memfd, KVM__PAGE) != (long)PT_CMD ||
 	    pt__sys(__NR_mmap, (long)PT_ALT, (long)PT_ALT_SIZE,
-		PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->memfd,
-		2 * KVM__PAGE) != (long)PT_ALT)
+	        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->memfd,
+	        2 * KVM__PAGE) != (long)PT_ALT)
 		goto die;
 	pt__limit(RLIMIT_AS, b->as_limit);
-	if (pt__sys(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&b->prog,
-		0, 0, 0) != 0)
+	if (pt__sys(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&b->prog, 0,
+	        0, 0) != 0)
 		goto die;
 	__asm__ volatile("mov %0, %%r12\n\t"
-			 "mov %1, %%r13\n\t"
-			 "jmp *%2"
-			 :
-			 : "r"((uint64_t)PT_CMD), "r"(b->ncmd),
-			 "r"((uint64_t)PT_STUB + PT_OFF_LOOP)
-			 : "r12", "r13", "memory");
+	                 "mov %1, %%r13\n\t"
+	                 "jmp *%2"
+	                 :
+	                 : "r"((uint64_t)PT_CMD), "r"(b->ncmd),
+	                 "r"((uint64_t)PT_STUB + PT_OFF_LOOP)
+	                 : "r12", "r13", "memory");
 	__builtin_unreachable();
 die:
 	for (;;)

@@ -126,8 +126,8 @@ struct pt_batch {
 };
 
 static void
-pt__emit(struct pt_batch *b, uint64_t nr, uint64_t a0, uint64_t a1,
-    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+pt__emit(struct pt_batch *b, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+    uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	uint64_t *w;
 
@@ -228,8 +228,8 @@ pt__sync(struct kvm_ctx *ctx)
 
 /* An ERROR exit; the context is broken from now on. */
 void
-kvm__pt_error(struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason,
-    uint64_t detail)
+kvm__pt_error(
+    struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason, uint64_t detail)
 {
 	memset(&ex->u, 0, sizeof(ex->u));
 	ex->kind = KVM_EXITK_ERROR;
@@ -268,13 +268,19 @@ pt__io(struct kvm_ctx *ctx, struct kvm_exit *ex)
 		len = 2;
 	}
 	switch (op) {
-	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+	case 0xe4:
+	case 0xe5:
+	case 0xe6:
+	case 0xe7:
 		if (pt__read(ctx, r->rip + len, &imm) < 0)
 			return 0;
 		port = imm;
 		len++;
 		break;
-	case 0xec: case 0xed: case 0xee: case 0xef:
+	case 0xec:
+	case 0xed:
+	case 0xee:
+	case 0xef:
 		port = (unsigned)(r->rdx & 0xffff);
 		break;
 	default:
@@ -337,8 +343,7 @@ pt__fault(struct kvm_ctx *ctx, int sig, struct kvm_exit *ex)
 	}
 	/* The fast path for hypercalls: a #GP (SIGSEGV from the kernel
 	 * itself) at an `in`/`out` to a hypercall port needs no frame. */
-	if (sig == SIGSEGV &&
-	    ptrace(PTRACE_GETSIGINFO, pt->pid, 0, &si) == 0 &&
+	if (sig == SIGSEGV && ptrace(PTRACE_GETSIGINFO, pt->pid, 0, &si) == 0 &&
 	    si.si_code == SI_KERNEL && pt__io(ctx, ex))
 		return 1;
 	if (pt__xstate(pt, 0, pt->xsave) < 0 ||
@@ -404,9 +409,10 @@ pt__syscall(struct kvm_ctx *ctx, struct kvm_exit *ex)
 
 	r->rax = r->orig_rax; /* as the guest left it, as on KVM */
 	pt->regs_dirty = 1;
-	if (r->cs != pt->cs || (pt__read(ctx, r->rip - 2, &b0) == 0 &&
-				   pt__read(ctx, r->rip - 1, &b1) == 0 &&
-				   b0 == 0xcd && b1 == 0x80)) {
+	if (r->cs != pt->cs ||
+	    (pt__read(ctx, r->rip - 2, &b0) == 0 &&
+	        pt__read(ctx, r->rip - 1, &b1) == 0 && b0 == 0xcd &&
+	        b1 == 0x80)) {
 		r->rip -= 2;
 		ctx->state = KVM__ST_EXC;
 		ex->kind = KVM_EXITK_EXCEPTION;
@@ -457,9 +463,9 @@ pt__run(struct kvm_ctx *ctx)
 	}
 	pt->kick.fired = 0;
 	if (budget > 0) {
-		kvm__timer_arm_raw(pt->timer, budget > UINT64_MAX / 1000
-			? UINT64_MAX / 1000 * 1000
-			: budget * 1000ull);
+		kvm__timer_arm_raw(pt->timer,
+		    budget > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
+		                               : budget * 1000ull);
 		armed = 1;
 	}
 	for (;;) {
@@ -473,9 +479,9 @@ pt__run(struct kvm_ctx *ctx)
 		}
 		if (ptrace(PTRACE_SYSEMU, pt->pid, 0, 0) < 0 ||
 		    pt__wait(pt, &st) < 0 || pt__getregs(pt, &pt->regs) < 0) {
-			kvm__pt_error(ctx, ex, 0, pt->pid > 0
-				? (uint64_t)errno
-				: (uint64_t)pt->wstatus);
+			kvm__pt_error(ctx, ex, 0,
+			    pt->pid > 0 ? (uint64_t)errno
+			                : (uint64_t)pt->wstatus);
 			break;
 		}
 		sig = WSTOPSIG(st);
@@ -518,8 +524,8 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 
 	if ((b = malloc(sizeof(*b))) == NULL)
 		return KVM_ERR_NOMEM;
-	kvm__pt_boot_prepare(b, ctx->slab, pt->memfd,
-	    ctx->slab_pages * KVM__PAGE);
+	kvm__pt_boot_prepare(
+	    b, ctx->slab, pt->memfd, ctx->slab_pages * KVM__PAGE);
 	pt->pid = kvm__pt_spawn(b);
 	if (pt->pid < 0) {
 		pt->pid = 0;
@@ -527,7 +533,7 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 		return KVM_ERR_SYS;
 	}
 	if (ptrace(PTRACE_SEIZE, pt->pid, 0,
-		PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
+	        PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
 		kill(pt->pid, SIGKILL);
 		waitpid(pt->pid, &st, __WALL);
 		pt->pid = 0;
@@ -559,7 +565,7 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 		iov.iov_base = pt->xinit;
 		iov.iov_len = PT_XSTATE_MAX;
 		if (ptrace(PTRACE_GETREGSET, pt->pid,
-			(void *)(uintptr_t)NT_X86_XSTATE, &iov) < 0 ||
+		        (void *)(uintptr_t)NT_X86_XSTATE, &iov) < 0 ||
 		    iov.iov_len < 576)
 			goto err;
 		pt->xsize = iov.iov_len;
@@ -570,7 +576,7 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 		 * thread's. x87 control word, MXCSR, all registers zero,
 		 * x87 and SSE present (so MXCSR is taken), the rest init. */
 		memset(pt->xinit, 0, pt->xsize);
-		pt->xinit[0] = 0x7f, pt->xinit[1] = 0x03; /* fcw 0x037f */
+		pt->xinit[0] = 0x7f, pt->xinit[1] = 0x03;   /* fcw 0x037f */
 		pt->xinit[24] = 0x80, pt->xinit[25] = 0x1f; /* mxcsr 0x1f80 */
 		pt->xinit[512] = 3; /* xstate_bv: x87, SSE */
 	}

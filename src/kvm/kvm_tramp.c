@@ -24,12 +24,13 @@
 static int
 kvm__has_errcode(unsigned v)
 {
-	return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 ||
-	    v == 14 || v == 17 || v == 21 || v == 29 || v == 30;
+	return v == 8 || v == 10 || v == 11 || v == 12 || v == 13 || v == 14 ||
+	    v == 17 || v == 21 || v == 29 || v == 30;
 }
 
 /* The common path. On entry the IST stack holds
  * [vector][error code][rip][cs][rflags][rsp][ss] (the KVM__FRAME layout). */
+/* clang-format off */
 static const uint8_t kvm__common[] = {
 	0x50,                   /* push rax: free a register, keep guest rax */
 	0x0f, 0x20, 0xd0,       /* mov rax, cr2: fault address (for #PF) */
@@ -40,13 +41,16 @@ static const uint8_t kvm__common[] = {
 	0x48, 0x83, 0xc4, 0x10, /* add rsp, 16: drop vector and error code */
 	0x48, 0xcf,             /* iretq: back to ring 3 via the frame */
 };
+/* clang-format on */
 
 /* The syscall entry (LSTAR). rcx = user rip, r11 = user rflags; the stack
  * is not touched, so a hostile rsp does not matter. */
+/* clang-format off */
 static const uint8_t kvm__syscall[] = {
 	0xe6, KVM__PORT_SYSCALL, /* out 0xf1, al: exit to host (syscall) */
 	0x48, 0x0f, 0x07,        /* sysretq: to rcx with rflags r11, ring 3 */
 };
+/* clang-format on */
 
 void
 kvm__tramp_write(uint8_t *page)

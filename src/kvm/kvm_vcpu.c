@@ -132,8 +132,8 @@ kvm__tlb_sync(struct kvm_ctx *ctx)
 }
 
 static void
-kvm__error(struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason,
-    uint64_t detail)
+kvm__error(
+    struct kvm_ctx *ctx, struct kvm_exit *ex, uint32_t reason, uint64_t detail)
 {
 	ex->kind = KVM_EXITK_ERROR;
 	ex->u.error.reason = reason;
@@ -189,7 +189,7 @@ kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec)
 	ex->u.page_fault.user = (ec >> 2) & 1;
 	ex->u.page_fault.access = (ec & 0x10) ? KVM_ACCESS_EXEC
 	    : (ec & 2)                        ? KVM_ACCESS_WRITE
-					      : KVM_ACCESS_READ;
+	                                      : KVM_ACCESS_READ;
 }
 
 /* A trampoline exit through the exception port: decode the frame. */
@@ -311,9 +311,9 @@ kvm__kvm_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 		if ((err = kvm__timer_ready(ctx)) != KVM_OK)
 			return err;
 		/* clamp: a budget over ~584 years would overflow the ns */
-		kvm__timer_arm(ctx, budget_us > UINT64_MAX / 1000
-			? UINT64_MAX / 1000 * 1000
-			: budget_us * 1000ull);
+		kvm__timer_arm(ctx,
+		    budget_us > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
+		                                  : budget_us * 1000ull);
 		armed = 1;
 	}
 	ctx->in_data = NULL;
@@ -355,8 +355,8 @@ kvm__kvm_run(struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex)
 			    run->fail_entry.hardware_entry_failure_reason);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			kvm__error(ctx, ex, run->exit_reason,
-			    run->internal.suberror);
+			kvm__error(
+			    ctx, ex, run->exit_reason, run->internal.suberror);
 			break;
 		default: /* SHUTDOWN (triple fault), HLT in ring 0, MMIO.. */
 			kvm__error(ctx, ex, run->exit_reason, 0);

@@ -196,8 +196,8 @@ kvm__msrs_set(struct kvm_ctx *ctx, uint64_t fs, uint64_t gs, int all)
 	e[n].index = MSR_KGS_BASE, e[n++].data = 0;
 	if (all) {
 		e[n].index = MSR_STAR;
-		e[n++].data = (uint64_t)(0x18 | 3) << 48 |
-		    (uint64_t)KVM__SEL_KCODE << 32;
+		e[n++].data =
+		    (uint64_t)(0x18 | 3) << 48 | (uint64_t)KVM__SEL_KCODE << 32;
 		e[n].index = MSR_LSTAR;
 		e[n++].data = KVM__LSTAR;
 		e[n].index = MSR_FMASK, e[n++].data = FMASK_VALUE;
@@ -310,8 +310,8 @@ kvm__walk(struct kvm_ctx *ctx, uint64_t gva, int create, enum kvm_err *err)
 	*err = KVM_ERR_UNMAPPED;
 	for (level = 4; level > 1; level--) {
 		shift = 12 + 9 * (level - 1);
-		e = (uint64_t *)kvm__gpa(ctx, table + ((gva >> shift) & 511) * 8,
-		    8);
+		e = (uint64_t *)kvm__gpa(
+		    ctx, table + ((gva >> shift) & 511) * 8, 8);
 		if (e == NULL)
 			return NULL;
 		if (!(*e & KVM__PTE_P)) {

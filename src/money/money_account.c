@@ -11,8 +11,8 @@
 #include "money_int.h"
 
 enum money_err
-money_book_init(struct money_book *b, const struct money_totals *t,
-    int64_t outstanding)
+money_book_init(
+    struct money_book *b, const struct money_totals *t, int64_t outstanding)
 {
 	struct money_totals zero = {0};
 	int64_t rest;
@@ -68,7 +68,8 @@ money_book_mint(struct money_book *b, int64_t amount)
 
 	if (amount <= 0 || amount > MONEY_AMOUNT_MAX)
 		return MONEY_ERR_OVERFLOW;
-	if (__builtin_add_overflow(b->minted, amount, &m) || m > MONEY_MINT_MAX ||
+	if (__builtin_add_overflow(b->minted, amount, &m) ||
+	    m > MONEY_MINT_MAX ||
 	    __builtin_add_overflow(b->outstanding, amount, &o))
 		return MONEY_ERR_OVERFLOW;
 	b->minted = m;
@@ -100,14 +101,13 @@ money_book_expire(struct money_book *b, int64_t amount)
 }
 
 enum money_err
-money_account_open(struct money_book *b, struct money_account *a,
-    int64_t allowance)
+money_account_open(
+    struct money_book *b, struct money_account *a, int64_t allowance)
 {
 	int64_t m, h;
 
 	memset(a, 0, sizeof(*a));
-	if (allowance < 0 ||
-	    __builtin_add_overflow(b->minted, allowance, &m) ||
+	if (allowance < 0 || __builtin_add_overflow(b->minted, allowance, &m) ||
 	    __builtin_add_overflow(b->held, allowance, &h)) {
 		a->closed = 1;
 		return MONEY_ERR_OVERFLOW;
@@ -143,8 +143,8 @@ money_account_charge(struct money_book *b, struct money_account *a,
 }
 
 enum money_err
-money_account_deposit(struct money_book *b, struct money_account *a,
-    int64_t amount)
+money_account_deposit(
+    struct money_book *b, struct money_account *a, int64_t amount)
 {
 	int64_t c, h;
 
@@ -165,8 +165,8 @@ money_account_deposit(struct money_book *b, struct money_account *a,
 }
 
 enum money_err
-money_account_withdraw(struct money_book *b, struct money_account *a,
-    int64_t amount)
+money_account_withdraw(
+    struct money_book *b, struct money_account *a, int64_t amount)
 {
 	if (a->closed)
 		return MONEY_ERR_CLOSED;

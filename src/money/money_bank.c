@@ -134,8 +134,8 @@ money_bank_mint(struct money_bank *b, int64_t amount, uint64_t expiry,
 		return err;
 	if ((err = money_token_sign(b->ident, amount, expiry, &t)) != MONEY_OK)
 		goto err_unmint;
-	err = money_ledger_stage_issue(b->ledger, t.serial, MONEY_ISSUE_MINT,
-	    amount, expiry, &ticket);
+	err = money_ledger_stage_issue(
+	    b->ledger, t.serial, MONEY_ISSUE_MINT, amount, expiry, &ticket);
 	if (err != MONEY_OK)
 		goto err_unmint;
 	if ((err = money_bank_commit(b)) != MONEY_OK)
@@ -150,8 +150,8 @@ err_unmint:
 }
 
 enum money_err
-money_bank_deposit_stage(struct money_bank *b, const uint8_t *buf,
-    size_t len, uint64_t now, int64_t *amount, uint64_t *ticket)
+money_bank_deposit_stage(struct money_bank *b, const uint8_t *buf, size_t len,
+    uint64_t now, int64_t *amount, uint64_t *ticket)
 {
 	struct money_token t;
 	enum money_err err;
@@ -181,8 +181,8 @@ money_bank_withdraw_stage(struct money_bank *b, struct money_account *a,
 		return err;
 	if ((err = money_token_sign(b->ident, amount, expiry, &t)) != MONEY_OK)
 		goto err_refund;
-	err = money_ledger_stage_issue(b->ledger, t.serial,
-	    MONEY_ISSUE_WITHDRAW, amount, expiry, ticket);
+	err = money_ledger_stage_issue(
+	    b->ledger, t.serial, MONEY_ISSUE_WITHDRAW, amount, expiry, ticket);
 	if (err != MONEY_OK)
 		goto err_refund;
 	money_token_encode(&t, out);
@@ -200,8 +200,8 @@ money_bank_prune(struct money_bank *b, uint64_t now)
 	struct money_book saved = b->book;
 	enum money_err err;
 
-	if ((err = money_book_expire(&b->book, money_ledger_expired(b->ledger,
-	         now))) != MONEY_OK)
+	if ((err = money_book_expire(
+	         &b->book, money_ledger_expired(b->ledger, now))) != MONEY_OK)
 		return err;
 	money_book_totals(&b->book, &t);
 	if ((err = money_ledger_compact(b->ledger, now, &t)) != MONEY_OK)

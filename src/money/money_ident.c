@@ -32,10 +32,9 @@ struct money_ident {
 	pthread_mutex_t mu;
 };
 
-static const char *const err_str[] = {
-	"success",
+static const char *const err_str[] = {"success",
 #define MONEY__S(id, s) s,
-	MONEY_ERRMAP(MONEY__S)
+    MONEY_ERRMAP(MONEY__S)
 #undef MONEY__S
 };
 
@@ -259,8 +258,8 @@ money_ident_hid(const struct money_ident *id)
 
 /* domain || NUL || msg, in (small) when it fits, else malloc'd. */
 static uint8_t *
-domain_msg(const char *domain, const uint8_t *msg, size_t len,
-    uint8_t *small, size_t small_len, size_t *total)
+domain_msg(const char *domain, const uint8_t *msg, size_t len, uint8_t *small,
+    size_t small_len, size_t *total)
 {
 	size_t dl = strlen(domain) + 1;
 	uint8_t *m;
@@ -278,8 +277,8 @@ domain_msg(const char *domain, const uint8_t *msg, size_t len,
 }
 
 enum money_err
-money_ident_sign(struct money_ident *id, const char *domain,
-    const uint8_t *msg, size_t len, uint8_t sig[MONEY_SIG_LEN])
+money_ident_sign(struct money_ident *id, const char *domain, const uint8_t *msg,
+    size_t len, uint8_t sig[MONEY_SIG_LEN])
 {
 	uint8_t small[512], *m;
 	size_t total;

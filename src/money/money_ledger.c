@@ -158,8 +158,8 @@ load(sqlite3 *db, void *arg)
 		struct entry *e;
 		if (sqlite3_column_bytes(st, 0) != MONEY_SERIAL_LEN ||
 		    amount <= 0 || find(l, ser) != NULL ||
-		    __builtin_add_overflow(l->outstanding, amount,
-		        &l->outstanding)) {
+		    __builtin_add_overflow(
+		        l->outstanding, amount, &l->outstanding)) {
 			rc = SQLITE_CORRUPT;
 			break;
 		}
@@ -175,8 +175,8 @@ load(sqlite3 *db, void *arg)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return rc;
-	rc = sqlite3_prepare_v2(db, "SELECT serial FROM money_spent", -1, &st,
-	    NULL);
+	rc = sqlite3_prepare_v2(
+	    db, "SELECT serial FROM money_spent", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -423,8 +423,8 @@ book_write(sqlite3 *db, const struct money_totals *t, uint64_t no)
 static int64_t
 prune_at(const struct batch *b)
 {
-	return b->prune_before > INT64_MAX ? INT64_MAX :
-	                                     (int64_t)b->prune_before;
+	return b->prune_before > INT64_MAX ? INT64_MAX
+	                                   : (int64_t)b->prune_before;
 }
 
 static int
@@ -440,15 +440,15 @@ batch_write(sqlite3 *db, void *arg)
 	for (size_t k = 0; rc == SQLITE_OK && k < b->n; k++) {
 		const struct op *o = &b->ops[k];
 		if (o->type == OP_ISSUE) {
-			sqlite3_bind_blob(ins, 1, o->serial, MONEY_SERIAL_LEN,
-			    SQLITE_STATIC);
+			sqlite3_bind_blob(
+			    ins, 1, o->serial, MONEY_SERIAL_LEN, SQLITE_STATIC);
 			sqlite3_bind_int(ins, 2, o->kind);
 			sqlite3_bind_int64(ins, 3, o->amount);
 			sqlite3_bind_int64(ins, 4, (int64_t)o->expiry);
 			rc = money_store_step(ins);
 		} else {
-			sqlite3_bind_blob(spend, 1, o->serial,
-			    MONEY_SERIAL_LEN, SQLITE_STATIC);
+			sqlite3_bind_blob(spend, 1, o->serial, MONEY_SERIAL_LEN,
+			    SQLITE_STATIC);
 			rc = money_store_step(spend);
 		}
 	}
@@ -502,7 +502,8 @@ money_ledger_commit(struct money_ledger *l, const struct money_totals *totals)
 		for (size_t k = 0; k < b.n; k++) {
 			struct entry *e = find(l, ops[k].serial);
 			if (ops[k].type == OP_ISSUE) {
-				e->state = (e->state & ~E_PEND_ISSUE) | E_ISSUED;
+				e->state =
+				    (e->state & ~E_PEND_ISSUE) | E_ISSUED;
 				l->outstanding += e->amount;
 				l->rows++;
 			} else {
@@ -606,8 +607,8 @@ money_ledger_expired(struct money_ledger *l, uint64_t now)
  * refused as forged, never accepted twice.
  */
 enum money_err
-money_ledger_compact(struct money_ledger *l, uint64_t now,
-    const struct money_totals *totals)
+money_ledger_compact(
+    struct money_ledger *l, uint64_t now, const struct money_totals *totals)
 {
 	struct batch b = {0};
 	struct entry *nt = NULL, *old;

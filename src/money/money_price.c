@@ -15,7 +15,7 @@
 
 static const char *const res_names[] = {
 #define MONEY__N(id, s) s,
-	MONEY_RESMAP(MONEY__N)
+    MONEY_RESMAP(MONEY__N)
 #undef MONEY__N
 };
 
@@ -25,14 +25,14 @@ static const char *const res_names[] = {
  * within its bound of 1/D (docs/money.md). */
 #define RES_FLOOR 64 /* 8 * D: a rise of 1 is at most 1/8 */
 static const int64_t res_initial[MONEY_RES_N] = {
-	[MONEY_RES_STEP] = 1000,
-	[MONEY_RES_MEM] = 1000,
-	[MONEY_RES_STORE] = 10000,
-	[MONEY_RES_SEND_UDPIP] = 10000,
-	[MONEY_RES_SEND_TCPIP] = 10000,
-	[MONEY_RES_SEND_CONSOLE] = 1000,
-	[MONEY_RES_NATIVE] = 100000,
-	[MONEY_RES_GUEST_MEM] = 1000,
+    [MONEY_RES_STEP] = 1000,
+    [MONEY_RES_MEM] = 1000,
+    [MONEY_RES_STORE] = 10000,
+    [MONEY_RES_SEND_UDPIP] = 10000,
+    [MONEY_RES_SEND_TCPIP] = 10000,
+    [MONEY_RES_SEND_CONSOLE] = 1000,
+    [MONEY_RES_NATIVE] = 100000,
+    [MONEY_RES_GUEST_MEM] = 1000,
 };
 
 const char *
@@ -59,13 +59,12 @@ money_prices_init(struct money_prices *p)
 }
 
 enum money_err
-money_prices_set_param(struct money_prices *p, enum money_res r,
-    const struct money_price_param *q)
+money_prices_set_param(
+    struct money_prices *p, enum money_res r, const struct money_price_param *q)
 {
-	if ((unsigned)r >= MONEY_RES_N || q->floor < 1 ||
-	    q->ceil < q->floor || q->initial < q->floor ||
-	    q->initial > q->ceil || q->target < 1 || q->target > MONEY_PPM ||
-	    q->denom < 1)
+	if ((unsigned)r >= MONEY_RES_N || q->floor < 1 || q->ceil < q->floor ||
+	    q->initial < q->floor || q->initial > q->ceil || q->target < 1 ||
+	    q->target > MONEY_PPM || q->denom < 1)
 		return MONEY_ERR_INVAL;
 	p->param[r] = *q;
 	p->price[r] = q->initial;
@@ -73,8 +72,7 @@ money_prices_set_param(struct money_prices *p, enum money_res r,
 }
 
 int64_t
-money_price_next(int64_t price, int64_t util,
-    const struct money_price_param *q)
+money_price_next(int64_t price, int64_t util, const struct money_price_param *q)
 {
 	__int128 delta, bound;
 	int64_t t = q->target, d = q->denom;
@@ -110,9 +108,10 @@ money_prices_epoch(struct money_prices *p, const int64_t used[MONEY_RES_N],
 	for (int r = 0; r < MONEY_RES_N; r++) {
 		int64_t u = 0;
 		if (capacity[r] > 0 && used[r] > 0)
-			u = used[r] >= capacity[r] ? MONEY_PPM :
-			    (int64_t)((__int128)used[r] * MONEY_PPM /
-			        capacity[r]);
+			u = used[r] >= capacity[r]
+			    ? MONEY_PPM
+			    : (int64_t)((__int128)used[r] * MONEY_PPM /
+			          capacity[r]);
 		p->price[r] = money_price_next(p->price[r], u, &p->param[r]);
 	}
 	p->epoch++;
@@ -127,8 +126,7 @@ money_price_cost(int64_t price, int64_t qty, int64_t *cost)
 	if (price < 0 || qty < 0)
 		return MONEY_ERR_INVAL;
 	/* Rounded up: the platform never gives service away by rounding. */
-	c = ((__int128)price * qty + MONEY_PRICE_SCALE - 1) /
-	    MONEY_PRICE_SCALE;
+	c = ((__int128)price * qty + MONEY_PRICE_SCALE - 1) / MONEY_PRICE_SCALE;
 	if (c > INT64_MAX)
 		return MONEY_ERR_OVERFLOW;
 	*cost = (int64_t)c;

@@ -24,8 +24,8 @@
 #define Q_COUNT (Q_EXPIRES + 8)
 #define Q_PRICES (Q_COUNT + 1)
 
-_Static_assert(Q_PRICES + 9 * MONEY_RES_N == MONEY_QUOTE_BODY_LEN,
-    "quote layout");
+_Static_assert(
+    Q_PRICES + 9 * MONEY_RES_N == MONEY_QUOTE_BODY_LEN, "quote layout");
 
 static void
 encode_body(const struct money_quote *q, uint8_t *out)
@@ -71,8 +71,8 @@ money_quote_make(struct money_ident *id, const struct money_prices *p,
 		q->price[r] = p->price[r];
 	}
 	encode_body(q, body);
-	err = money_ident_sign(id, MONEY__DOM_QUOTE, body, sizeof(body),
-	    q->sig);
+	err =
+	    money_ident_sign(id, MONEY__DOM_QUOTE, body, sizeof(body), q->sig);
 	if (err != MONEY_OK)
 		return err;
 	money_quote_encode(q, out);
@@ -111,8 +111,8 @@ money_quote_verify(const struct money_quote *q, uint64_t now)
 	uint8_t body[MONEY_QUOTE_BODY_LEN];
 
 	encode_body(q, body);
-	if (!money_sig_verify(q->issuer, MONEY__DOM_QUOTE, body, sizeof(body),
-	        q->sig))
+	if (!money_sig_verify(
+	        q->issuer, MONEY__DOM_QUOTE, body, sizeof(body), q->sig))
 		return MONEY_ERR_QUOTE_FORGED;
 	if (now < q->issued)
 		return MONEY_ERR_QUOTE_FUTURE;

@@ -127,8 +127,7 @@ store_schema(sqlite3 *db)
 		return MONEY_OK;
 	if (app != 0 || ver != 0 || tables != 0)
 		return MONEY_ERR_SCHEMA;
-	rc = sqlite3_exec(db,
-	    "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
@@ -153,8 +152,8 @@ quick_check(sqlite3 *db)
 	sqlite3_stmt *st;
 	int rc, ok = 0;
 
-	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st,
-	         NULL)) != SQLITE_OK)
+	if ((rc = sqlite3_prepare_v2(
+	         db, "PRAGMA quick_check(1)", -1, &st, NULL)) != SQLITE_OK)
 		return money_store_err(rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -314,8 +313,7 @@ money_store_run(struct money_store *s, money_store_fn fn, void *arg)
 }
 
 int
-money_store_stmt(struct sqlite3 *db, const char *sql,
-    struct sqlite3_stmt **out)
+money_store_stmt(struct sqlite3 *db, const char *sql, struct sqlite3_stmt **out)
 {
 	struct money_store *s = cur;
 	int rc;
@@ -331,8 +329,8 @@ money_store_stmt(struct sqlite3 *db, const char *sql,
 	}
 	if (s->nstmt == STORE_STMTS)
 		return SQLITE_MISUSE; /* a caller passed a non-static text */
-	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
-	    NULL);
+	rc = sqlite3_prepare_v3(
+	    db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
 	if (rc == SQLITE_OK) {
 		s->stmt[s->nstmt].sql = sql;
 		s->stmt[s->nstmt++].st = *out;

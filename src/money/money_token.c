@@ -60,8 +60,8 @@ money_token_sign(struct money_ident *id, int64_t amount, uint64_t expiry,
 	t->amount = amount;
 	t->expiry = expiry;
 	encode_body(t, body);
-	return money_ident_sign(id, MONEY__DOM_TOKEN, body, sizeof(body),
-	    t->sig);
+	return money_ident_sign(
+	    id, MONEY__DOM_TOKEN, body, sizeof(body), t->sig);
 }
 
 enum money_err
@@ -93,8 +93,8 @@ money_token_verify(const struct money_token *t)
 	uint8_t body[MONEY_TOKEN_BODY_LEN];
 
 	encode_body(t, body);
-	if (!money_sig_verify(t->currency, MONEY__DOM_TOKEN, body,
-	        sizeof(body), t->sig))
+	if (!money_sig_verify(
+	        t->currency, MONEY__DOM_TOKEN, body, sizeof(body), t->sig))
 		return MONEY_ERR_FORGED;
 	return MONEY_OK;
 }

@@ -27,7 +27,7 @@
 #define ARITH_MAP(y, op, r, ok) [M0_OP_##op] = M0_T_##op,
 #define SINGLE_MAP(op) [M0_OP_##op] = M0_T_##op,
 const uint8_t m0__op_tcode[M0_NOPS] = {
-	M0_TARITH(ARITH_MAP, _) M0_TSINGLE(SINGLE_MAP)};
+    M0_TARITH(ARITH_MAP, _) M0_TSINGLE(SINGLE_MAP)};
 #undef ARITH_MAP
 #undef SINGLE_MAP
 

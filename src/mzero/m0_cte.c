@@ -109,7 +109,8 @@ emit_int(struct emit *e, int64_t i)
 	if (i >= 0)
 		snprintf(t, sizeof(t), "%" PRId64, i);
 	else
-		snprintf(t, sizeof(t), "%" PRIu64 "N", (uint64_t)0 - (uint64_t)i);
+		snprintf(
+		    t, sizeof(t), "%" PRIu64 "N", (uint64_t)0 - (uint64_t)i);
 	tokz(e, t);
 }
 
@@ -178,7 +179,8 @@ emit_simple(struct emit *e, const struct m0_value *v, bool in_proc)
 		break;
 	case M0_TSTRING:
 		if (!e->display && !(v->u.o->attr & M0_AR)) {
-			e->err = M0_EACCESS_CHECK; /* no copy of the unreadable */
+			e->err =
+			    M0_EACCESS_CHECK; /* no copy of the unreadable */
 			break;
 		}
 		quoted(e, M0_BYTES(v), v->len);

@@ -34,8 +34,8 @@ mask_for(uint32_t cap)
 
 /* Entries and index in one allocation: the index follows the entries. */
 static int
-table_alloc(struct m0_state *s, bool global, uint32_t cap,
-    struct m0_dent **ent, uint32_t **idx)
+table_alloc(struct m0_state *s, bool global, uint32_t cap, struct m0_dent **ent,
+    uint32_t **idx)
 {
 	uint32_t mask = mask_for(cap);
 	*ent = m0__raw_alloc(s, global, ent_bytes(cap) + idx_bytes(mask));
@@ -47,8 +47,8 @@ table_alloc(struct m0_state *s, bool global, uint32_t cap,
 }
 
 int
-m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
-    struct m0_value *out)
+m0__new_dict(
+    struct m0_state *s, bool global, uint32_t hint, struct m0_value *out)
 {
 	if (hint > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;

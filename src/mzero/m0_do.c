@@ -20,8 +20,8 @@
  * freed. Returns false when need is over max or memory is out.
  */
 bool
-m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap,
-    uint32_t used, uint32_t need, uint32_t max, size_t size)
+m0__grow_stack(void **arr, const void *inline_arr, uint32_t *cap, uint32_t used,
+    uint32_t need, uint32_t max, size_t size)
 {
 	if (need > max)
 		return false;
@@ -48,7 +48,7 @@ int
 m0__grow_os(struct m0_state *s, uint32_t need)
 {
 	if (!m0__grow_stack((void **)&s->os, s->os_inline, &s->os_cap, s->sp,
-		need, s->g->lim.operand_depth, sizeof(*s->os)))
+	        need, s->g->lim.operand_depth, sizeof(*s->os)))
 		return M0_EOPER_STACK_OVERFLOW;
 	return M0_OK;
 }
@@ -59,7 +59,7 @@ grow_es(struct m0_state *s, uint32_t need, bool headroom)
 {
 	uint32_t lim = s->g->lim.exec_depth + (headroom ? ERR_HEADROOM : 0);
 	if (!m0__grow_stack((void **)&s->es, s->es_inline, &s->es_cap, s->esp,
-		need, lim, sizeof(*s->es)))
+	        need, lim, sizeof(*s->es)))
 		return M0_EEXEC_STACK_OVERFLOW;
 	return M0_OK;
 }
@@ -135,8 +135,8 @@ exec_body(struct m0_state *s, const struct m0_value *v)
 		return m0__fail(s, M0_EACCESS_CHECK, v);
 	if (v->len == 0)
 		return M0_OK;
-	return push_frame(s, v->type == M0_TARRAY ? M0_FPROC : M0_FSTR, v,
-	    NULL, 0, 0, false);
+	return push_frame(
+	    s, v->type == M0_TARRAY ? M0_FPROC : M0_FSTR, v, NULL, 0, 0, false);
 }
 
 /* Executes v as `!` does (spec A3). */
@@ -209,8 +209,8 @@ push_force(struct m0_state *s, const struct m0_value *v)
 {
 	if (s->sp >= s->os_cap &&
 	    !m0__grow_stack((void **)&s->os, s->os_inline, &s->os_cap, s->sp,
-		s->sp + 1, s->g->lim.operand_depth + ERR_HEADROOM,
-		sizeof(*s->os)))
+	        s->sp + 1, s->g->lim.operand_depth + ERR_HEADROOM,
+	        sizeof(*s->os)))
 		return M0_EOPER_STACK_OVERFLOW;
 	s->os[s->sp++] = *v;
 	return M0_OK;
@@ -258,8 +258,8 @@ m0__stop(struct m0_state *s)
 			return push_force(s, &one);
 		}
 	}
-	return end_process(s, has_frame(s, M0_FERRH) ? M0_END_ERROR
-						     : M0_END_NORMAL);
+	return end_process(
+	    s, has_frame(s, M0_FERRH) ? M0_END_ERROR : M0_END_NORMAL);
 }
 
 /*
@@ -372,7 +372,8 @@ m0__step_loop(struct m0_state *s, struct m0_frame *f)
 				return M0_OK;
 			}
 			struct m0_value *k = &snap[f->i++];
-			struct m0_value *val = m0__dict_find(M0_DICT(&snap[0]), k);
+			struct m0_value *val =
+			    m0__dict_find(M0_DICT(&snap[0]), k);
 			if (!val)
 				continue; /* removed since the loop began */
 			int err = m0__push(s, k);

@@ -139,8 +139,8 @@ m0_get_string(struct m0_state *s, uint32_t k, const uint8_t **p, size_t *n)
 }
 
 int
-m0_get_field_int(struct m0_state *s, uint32_t k, const char *name,
-    int64_t *out, int *found)
+m0_get_field_int(
+    struct m0_state *s, uint32_t k, const char *name, int64_t *out, int *found)
 {
 	struct m0_value *d;
 	int err = arg(s, k, M0_TDICT, &d);
@@ -177,8 +177,8 @@ m0_get_array_len(struct m0_state *s, uint32_t k, size_t *n)
 }
 
 int
-m0_get_array_string(struct m0_state *s, uint32_t k, size_t i,
-    const uint8_t **p, size_t *n)
+m0_get_array_string(
+    struct m0_state *s, uint32_t k, size_t i, const uint8_t **p, size_t *n)
 {
 	size_t len;
 	int err = m0_get_array_len(s, k, &len);
@@ -288,7 +288,8 @@ m0_set_field(struct m0_state *s, const char *name)
 	struct m0_value *d = M0_TOP(s, 1);
 	if (d->type != M0_TDICT)
 		return M0_ETYPE_CHECK;
-	int err = m0__nomem(m0__dict_set_str(s, M0_DICT(d), name, M0_TOP(s, 0)));
+	int err =
+	    m0__nomem(m0__dict_set_str(s, M0_DICT(d), name, M0_TOP(s, 0)));
 	if (!err)
 		s->sp--;
 	return err;

@@ -96,8 +96,8 @@ m0__raw_alloc(struct m0_state *s, bool global, size_t size)
 }
 
 void
-m0__raw_free(struct m0_global *g, struct m0_state *s, bool global, void *p,
-    size_t size)
+m0__raw_free(
+    struct m0_global *g, struct m0_state *s, bool global, void *p, size_t size)
 {
 	struct m0_heap *h = global ? &g->heap : &s->heap;
 	h->bytes -= size;
@@ -122,8 +122,7 @@ m0__alloc_obj(struct m0_state *s, bool global, uint8_t type, size_t size)
 }
 
 int
-m0__new_array(struct m0_state *s, bool global, uint32_t n,
-    struct m0_value *out)
+m0__new_array(struct m0_state *s, bool global, uint32_t n, struct m0_value *out)
 {
 	if (n > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;
@@ -367,8 +366,8 @@ deep_copy(struct m0_state *s, bool global, struct m0_state *dst,
 			c = err ? NULL : t.u.o;
 		} else if (o->type == M0_TSTRING) {
 			struct m0_value t;
-			err = m0__new_string(as, global,
-			    ((struct m0_string *)o)->b, o->n, &t);
+			err = m0__new_string(
+			    as, global, ((struct m0_string *)o)->b, o->n, &t);
 			c = err ? NULL : t.u.o;
 		} else {
 			struct m0_value t;
@@ -408,10 +407,10 @@ deep_copy(struct m0_state *s, bool global, struct m0_state *dst,
 		}
 	}
 	/* Fill pass (only when every copy was allocated). */
-#define FWD(e)                                                                \
-	do {                                                                  \
-		if (m0__composite(e) && (e)->u.o->fwd)                        \
-			(e)->u.o = (e)->u.o->fwd;                             \
+#define FWD(e)                                                                 \
+	do {                                                                   \
+		if (m0__composite(e) && (e)->u.o->fwd)                         \
+			(e)->u.o = (e)->u.o->fwd;                              \
 	} while (0)
 	for (uint32_t w = base; !err && w < g->nwork; w++) {
 		struct m0_obj *o = g->work[w];
@@ -431,8 +430,8 @@ deep_copy(struct m0_state *s, bool global, struct m0_state *dst,
 				struct m0_value val = d->ent[i].v;
 				FWD(&k);
 				FWD(&val);
-				err = m0__dict_put(as, (struct m0_dict *)o->fwd,
-				    &k, &val);
+				err = m0__dict_put(
+				    as, (struct m0_dict *)o->fwd, &k, &val);
 			}
 		}
 	}
@@ -450,22 +449,22 @@ deep_copy(struct m0_state *s, bool global, struct m0_state *dst,
 }
 
 int
-m0__to_global(struct m0_state *s, const struct m0_value *v,
-    struct m0_value *out)
+m0__to_global(
+    struct m0_state *s, const struct m0_value *v, struct m0_value *out)
 {
 	return deep_copy(s, true, NULL, v, out);
 }
 
 int
-m0__copy_into(struct m0_state *dst, const struct m0_value *v,
-    struct m0_value *out)
+m0__copy_into(
+    struct m0_state *dst, const struct m0_value *v, struct m0_value *out)
 {
 	return deep_copy(dst, false, dst, v, out);
 }
 
 int
-m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
-    struct m0_value *out)
+m0__copy_shallow(
+    struct m0_state *s, const struct m0_value *v, struct m0_value *out)
 {
 	int err;
 	struct m0_value c;
@@ -484,8 +483,8 @@ m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
 		for (uint32_t i = 0; i < d->used; i++) {
 			if (d->ent[i].k.type == M0_TEMPTY)
 				continue;
-			err = m0__dict_put(s, M0_DICT(&c), &d->ent[i].k,
-			    &d->ent[i].v);
+			err = m0__dict_put(
+			    s, M0_DICT(&c), &d->ent[i].k, &d->ent[i].v);
 			if (err)
 				return err;
 		}

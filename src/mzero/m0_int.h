@@ -48,8 +48,8 @@ struct m0_name {
 	struct m0_dict *cache_dict; /* the dict holding cache_slot */
 	uint32_t hash;
 	uint32_t len;
-	int16_t op;      /* operator of this name in _sys, or -1 */
-	bool ident;      /* spelled as one identifier token */
+	int16_t op; /* operator of this name in _sys, or -1 */
+	bool ident; /* spelled as one identifier token */
 	char s[];
 };
 
@@ -171,7 +171,7 @@ enum m0_opid {
 #define M0__OPENUM(id, name, fn, hidden) M0_OP_##id,
 	M0_OPS(M0__OPENUM)
 #undef M0__OPENUM
-	M0_NOPS
+	    M0_NOPS
 };
 
 extern const struct m0_opdef m0__ops[M0_NOPS];
@@ -201,8 +201,8 @@ struct m0_global {
 		void *ud;
 	} ext[M0_MAX_EXT_OPS];
 	uint32_t next;
-	struct m0_name *n_err; /* "_err" */
-	struct m0_state *states; /* all live states, for global GC */
+	struct m0_name *n_err;     /* "_err" */
+	struct m0_state *states;   /* all live states, for global GC */
 	struct m0_state *last_run; /* the state m0_state_run ran last */
 	uint32_t work_cap;
 	struct m0_obj **work;
@@ -226,17 +226,17 @@ struct m0_state {
 	int64_t fuel;
 	int64_t fuel_saved; /* fuel while a GC request borrows it */
 	bool gc_req;
-	uint8_t end;      /* enum m0_end */
+	uint8_t end; /* enum m0_end */
 	bool blocked;
 	struct m0_heap heap;
 	uint64_t steps;
-	struct m0_value locd;    /* the local dict */
-	struct m0_value errobj;  /* last error object */
+	struct m0_value locd;   /* the local dict */
+	struct m0_value errobj; /* last error object */
 	int lasterr;
-	int errset;              /* the operator set errobj itself */
-	int64_t errpos;          /* last error's token in the code, or -1 */
-	int64_t codepos;         /* where the last code-field token began */
-	struct m0_value cur;     /* the operator being executed */
+	int errset;          /* the operator set errobj itself */
+	int64_t errpos;      /* last error's token in the code, or -1 */
+	int64_t codepos;     /* where the last code-field token began */
+	struct m0_value cur; /* the operator being executed */
 	char *errtext;
 	/* The first stacks live in the same allocation as the state, so a
 	 * new process costs one malloc until a stack grows past them. */
@@ -250,25 +250,24 @@ const char *m0__op_name(const struct m0_global *g, uint32_t op);
 const char *m0__type_name(int t);
 
 /* ---- heap (m0_heap.c) ---- */
-void *m0__alloc_obj(struct m0_state *s, bool global, uint8_t type,
-    size_t size);
+void *m0__alloc_obj(struct m0_state *s, bool global, uint8_t type, size_t size);
 void *m0__raw_alloc(struct m0_state *s, bool global, size_t size);
-void m0__raw_free(struct m0_global *g, struct m0_state *s, bool global,
-    void *p, size_t size);
-int m0__new_array(struct m0_state *s, bool global, uint32_t n,
+void m0__raw_free(
+    struct m0_global *g, struct m0_state *s, bool global, void *p, size_t size);
+int m0__new_array(
+    struct m0_state *s, bool global, uint32_t n, struct m0_value *out);
+int m0__new_string(struct m0_state *s, bool global, const void *b, uint32_t n,
     struct m0_value *out);
-int m0__new_string(struct m0_state *s, bool global, const void *b,
-    uint32_t n, struct m0_value *out);
-int m0__new_dict(struct m0_state *s, bool global, uint32_t hint,
-    struct m0_value *out);
+int m0__new_dict(
+    struct m0_state *s, bool global, uint32_t hint, struct m0_value *out);
 void m0__heap_free_all(struct m0_global *g, struct m0_heap *h);
 void m0__gc_local(struct m0_state *s);
-int m0__to_global(struct m0_state *s, const struct m0_value *v,
-    struct m0_value *out);
-int m0__copy_into(struct m0_state *dst, const struct m0_value *v,
-    struct m0_value *out);
-int m0__copy_shallow(struct m0_state *s, const struct m0_value *v,
-    struct m0_value *out);
+int m0__to_global(
+    struct m0_state *s, const struct m0_value *v, struct m0_value *out);
+int m0__copy_into(
+    struct m0_state *dst, const struct m0_value *v, struct m0_value *out);
+int m0__copy_shallow(
+    struct m0_state *s, const struct m0_value *v, struct m0_value *out);
 
 /* ---- names and values (m0_value.c) ---- */
 struct m0_name *m0__intern(struct m0_global *g, const char *s, size_t len);
@@ -299,8 +298,8 @@ m0__hash(const struct m0_value *v)
 	case M0_TARRAY:
 	case M0_TSTRING:
 	case M0_TDICT:
-		return m0__mix64((uintptr_t)v->u.o ^ ((uint64_t)v->off << 40) ^
-		    v->len);
+		return m0__mix64(
+		    (uintptr_t)v->u.o ^ ((uint64_t)v->off << 40) ^ v->len);
 	default:
 		return v->type * 2654435761u;
 	}
@@ -381,8 +380,8 @@ m0__dict_find_fast(struct m0_dict *d, const struct m0_value *k)
 		return m0__dict_find(d, k);
 	if (d->cap == 0)
 		return NULL;
-	uint32_t h = k->type == M0_TINT ? m0__mix64(k->u.k + M0_TINT)
-					: k->u.name->hash;
+	uint32_t h =
+	    k->type == M0_TINT ? m0__mix64(k->u.k + M0_TINT) : k->u.name->hash;
 	for (uint32_t i = h & d->mask;; i = (i + 1) & d->mask) {
 		uint32_t e = d->idx[i];
 		if (!e)
@@ -395,14 +394,14 @@ m0__dict_find_fast(struct m0_dict *d, const struct m0_value *k)
 }
 int m0__dict_put(struct m0_state *s, struct m0_dict *d,
     const struct m0_value *k, const struct m0_value *v);
-int m0__dict_del(struct m0_state *s, struct m0_dict *d,
-    const struct m0_value *k);
+int m0__dict_del(
+    struct m0_state *s, struct m0_dict *d, const struct m0_value *k);
 int m0__dict_set_str(struct m0_state *s, struct m0_dict *d, const char *k,
     const struct m0_value *v);
 
 /* ---- scanner (m0_scan.c) ---- */
-int m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len,
-    uint32_t *pos, struct m0_value *out);
+int m0__scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
+    struct m0_value *out);
 
 /* ---- external and display forms (m0_cte.c) ---- */
 struct m0_buf {
@@ -412,8 +411,8 @@ struct m0_buf {
 };
 void m0__buf_put(struct m0_buf *b, const void *p, size_t n);
 int m0__cte(struct m0_state *s, const struct m0_value *v, struct m0_buf *b);
-void m0__display(struct m0_state *s, const struct m0_value *v,
-    struct m0_buf *b);
+void m0__display(
+    struct m0_state *s, const struct m0_value *v, struct m0_buf *b);
 
 /* ---- threaded form of procedures (m0_code.c) ---- */
 /*
@@ -435,42 +434,42 @@ void m0__display(struct m0_state *s, const struct m0_value *v,
  * m0_vm.c, for the common case only.
  */
 #define M0_TARITH(X, y)                                                        \
-	X(y, ADD, (int64_t)((uint64_t)a + (uint64_t)b), 1)                       \
-	X(y, SUB, (int64_t)((uint64_t)a - (uint64_t)b), 1)                       \
-	X(y, MUL, (int64_t)((uint64_t)a * (uint64_t)b), 1)                       \
-	X(y, DIV, b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b, b != 0)          \
-	X(y, MOD, a % b < 0 ? a % b + b : a % b, b > 0)                          \
-	X(y, LT, a < b, 1)                                                       \
-	X(y, GT, a > b, 1)                                                       \
+	X(y, ADD, (int64_t)((uint64_t)a + (uint64_t)b), 1)                     \
+	X(y, SUB, (int64_t)((uint64_t)a - (uint64_t)b), 1)                     \
+	X(y, MUL, (int64_t)((uint64_t)a * (uint64_t)b), 1)                     \
+	X(y, DIV, b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b, b != 0)        \
+	X(y, MOD, a % b < 0 ? a % b + b : a % b, b > 0)                        \
+	X(y, LT, a < b, 1)                                                     \
+	X(y, GT, a > b, 1)                                                     \
 	X(y, EQ, a == b, 1)
-#define M0_TSINGLE(X)                                                         \
-	X(POP)                                                                \
-	X(EXCH)                                                               \
-	X(INDEX)                                                              \
-	X(ROLL)                                                               \
-	X(IFELSE)                                                             \
-	X(GET)                                                                \
-	X(PUT)                                                                \
-	X(KNOWN)                                                              \
+#define M0_TSINGLE(X)                                                          \
+	X(POP)                                                                 \
+	X(EXCH)                                                                \
+	X(INDEX)                                                               \
+	X(ROLL)                                                                \
+	X(IFELSE)                                                              \
+	X(GET)                                                                 \
+	X(PUT)                                                                 \
+	X(KNOWN)                                                               \
 	X(CURDICT)
 /* Every instruction, as X(code). */
 #define M0__TARITH_CODES(X, op, r, ok) X(op) X(op##I)
-#define M0_TCODES(X)                                                          \
-	X(SLOW)    /* anything done through exec_token (0: the default) */    \
-	X(PUSH)    /* a literal */                                            \
-	X(CALL)    /* an executable name: resolved, then run as its value */  \
-	X(RET)     /* past the last element */                                \
-	M0_TARITH(M0__TARITH_CODES, X)                                        \
-	M0_TSINGLE(X)                                                         \
-	X(INDEXK)  /* int I, int >= 0 */                                      \
-	X(IFELSE2) /* array array ? */                                       \
+#define M0_TCODES(X)                                                           \
+	X(SLOW) /* anything done through exec_token (0: the default) */        \
+	X(PUSH) /* a literal */                                                \
+	X(CALL) /* an executable name: resolved, then run as its value */      \
+	X(RET)  /* past the last element */                                    \
+	M0_TARITH(M0__TARITH_CODES, X)                                         \
+	M0_TSINGLE(X)                                                          \
+	X(INDEXK)  /* int I, int >= 0 */                                       \
+	X(IFELSE2) /* array array ? */                                         \
 	X(DEF)     /* . 3 1 R : (the body of the 'x v df idiom) */
 
 enum m0_tcode {
 #define M0__TENUM(c) M0_T_##c,
 	M0_TCODES(M0__TENUM)
 #undef M0__TENUM
-	M0_T_N
+	    M0_T_N
 };
 /* The single-element instruction of each operator (M0_T_SLOW if none);
  * for M0_TARITH operators, that + 1 is the fused int form. */
@@ -479,9 +478,8 @@ const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
 void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 
 /* ---- stacks, frames, calls, errors (m0_do.c) ---- */
-int m0__push_frame(struct m0_state *s, uint8_t kind,
-    const struct m0_value *a, const struct m0_value *b, int64_t i,
-    int64_t n);
+int m0__push_frame(struct m0_state *s, uint8_t kind, const struct m0_value *a,
+    const struct m0_value *b, int64_t i, int64_t n);
 int m0__exec(struct m0_state *s, const struct m0_value *v);
 int m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out);
 int m0__grow_os(struct m0_state *s, uint32_t need);
@@ -503,14 +501,14 @@ m0__call_op(struct m0_state *s, uint32_t op)
 }
 
 /* ---- system dictionary (m0_sys.c) ---- */
-int m0__gset(struct m0_state *b, struct m0_value *d, const char *k,
-    struct m0_value v);
+int m0__gset(
+    struct m0_state *b, struct m0_value *d, const char *k, struct m0_value v);
 
 /* ---- operand stack helpers for operators ---- */
-#define M0_NEED(s, n)                                                         \
-	do {                                                                  \
-		if ((s)->sp < (n))                                            \
-			return M0_ESTACK_UNDERFLOW;                           \
+#define M0_NEED(s, n)                                                          \
+	do {                                                                   \
+		if ((s)->sp < (n))                                             \
+			return M0_ESTACK_UNDERFLOW;                            \
 	} while (0)
 #define M0_TOP(s, k) (&(s)->os[(s)->sp - 1 - (k)])
 

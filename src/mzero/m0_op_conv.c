@@ -90,8 +90,8 @@ m0__op_ctt(struct m0_state *s)
 static int
 ctime_utc(int64_t t, char out[25])
 {
-	static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu",
-	    "Fri", "Sat"};
+	static const char *const wd[] = {
+	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	int64_t sec = t / 1000000;
@@ -115,7 +115,8 @@ m0__op_cts(struct m0_state *s)
 	struct m0_value *v = M0_TOP(s, 0), r;
 	int err;
 	if (v->type == M0_TNAME) {
-		err = m0__new_string(s, false, v->u.name->s, v->u.name->len, &r);
+		err =
+		    m0__new_string(s, false, v->u.name->s, v->u.name->len, &r);
 	} else if (v->type == M0_TKEY) {
 		uint8_t b[8];
 		for (int i = 0; i < 8; i++)
@@ -227,9 +228,8 @@ m0__op_ctm(struct m0_state *s)
 	if (!(e[1].u.o->attr & M0_AR) ||
 	    (e[2].type == M0_TSTRING && !(e[2].u.o->attr & M0_AR)))
 		return M0_EACCESS_CHECK;
-	struct m0_msg m = {.queue = e[0].u.k,
-	    .code = M0_BYTES(&e[1]),
-	    .code_len = e[1].len};
+	struct m0_msg m = {
+	    .queue = e[0].u.k, .code = M0_BYTES(&e[1]), .code_len = e[1].len};
 	if (e[2].type == M0_TSTRING) {
 		m.data = M0_BYTES(&e[2]);
 		m.data_len = e[2].len;

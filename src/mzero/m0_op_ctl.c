@@ -154,22 +154,22 @@ m0__op_bind(struct m0_state *s)
 	uint32_t n = 0, cap = 0, seen_n = 0;
 	struct m0_obj **seen = NULL;
 	int err = M0_OK;
-#define PUSHW(arr, cnt, o)                                                    \
-	do {                                                                  \
-		if (cnt == cap) {                                             \
-			cap = cap ? cap * 2 : 16;                             \
-			void *nw = realloc(work, cap * sizeof(*work));        \
-			void *ns = realloc(seen, cap * sizeof(*seen));        \
-			if (nw)                                               \
-				work = nw;                                    \
-			if (ns)                                               \
-				seen = ns;                                    \
-			if (!nw || !ns) {                                     \
-				err = M0__ENOMEM;                             \
-				goto out;                                     \
-			}                                                     \
-		}                                                             \
-		arr[cnt++] = o;                                               \
+#define PUSHW(arr, cnt, o)                                                     \
+	do {                                                                   \
+		if (cnt == cap) {                                              \
+			cap = cap ? cap * 2 : 16;                              \
+			void *nw = realloc(work, cap * sizeof(*work));         \
+			void *ns = realloc(seen, cap * sizeof(*seen));         \
+			if (nw)                                                \
+				work = nw;                                     \
+			if (ns)                                                \
+				seen = ns;                                     \
+			if (!nw || !ns) {                                      \
+				err = M0__ENOMEM;                              \
+				goto out;                                      \
+			}                                                      \
+		}                                                              \
+		arr[cnt++] = o;                                                \
 	} while (0)
 	PUSHW(work, n, p->u.o);
 	p->u.o->mark = 2;

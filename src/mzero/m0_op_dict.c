@@ -26,7 +26,7 @@ m0__op_begin(struct m0_state *s)
 		return M0_ETYPE_CHECK;
 	if (s->dsp == s->ds_cap &&
 	    !m0__grow_stack((void **)&s->ds, s->ds_inline, &s->ds_cap, s->dsp,
-		s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
+	        s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
 		return M0_EDICT_STACK_OVERFLOW;
 	s->ds[s->dsp++] = *d;
 	s->sp--;
@@ -52,8 +52,7 @@ m0__op_curdict(struct m0_state *s)
 
 /* [off len] index: checks it against a composite of length n. */
 static int
-range_index(const struct m0_value *ix, uint32_t n, uint32_t *off,
-    uint32_t *len)
+range_index(const struct m0_value *ix, uint32_t n, uint32_t *off, uint32_t *len)
 {
 	if (ix->len != 2 || !(ix->u.o->attr & M0_AR))
 		return M0_ERANGE_CHECK;
@@ -108,7 +107,8 @@ put_array(struct m0_state *s, struct m0_value *a, struct m0_value *ix,
 		if (!a->u.o->global) {
 			memmove(M0_ELEMS(a) + off, M0_ELEMS(v),
 			    len * sizeof(struct m0_value));
-			m0__code_touch(M0_ARR(a), a->off + off, a->off + off + len);
+			m0__code_touch(
+			    M0_ARR(a), a->off + off, a->off + off + len);
 			return M0_OK;
 		}
 		/* Copy all first, so a failure leaves the target as it was. */
@@ -119,8 +119,8 @@ put_array(struct m0_state *s, struct m0_value *a, struct m0_value *ix,
 			err = m0__to_global(s, &M0_ELEMS(v)[k], &tmp[k]);
 		if (!err) {
 			memcpy(M0_ELEMS(a) + off, tmp, len * sizeof(*tmp));
-			m0__code_touch(M0_ARR(a), a->off + off,
-			    a->off + off + len);
+			m0__code_touch(
+			    M0_ARR(a), a->off + off, a->off + off + len);
 		}
 		free(tmp);
 		return err;
@@ -215,7 +215,7 @@ m0__op_get(struct m0_state *s)
 		if ((err = index_of(k, t->len, &i)))
 			return err;
 		r = t->type == M0_TARRAY ? M0_ELEMS(t)[i]
-					 : m0__int(M0_BYTES(t)[i]);
+		                         : m0__int(M0_BYTES(t)[i]);
 	}
 	s->sp--;
 	*M0_TOP(s, 0) = r;
@@ -301,7 +301,7 @@ sized(struct m0_state *s, bool array)
 	if (n->u.i > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = array ? m0__new_array(s, false, (uint32_t)n->u.i, &r)
-			: m0__new_string(s, false, NULL, (uint32_t)n->u.i, &r);
+	                : m0__new_string(s, false, NULL, (uint32_t)n->u.i, &r);
 	if (err)
 		return err;
 	*n = r;
@@ -320,9 +320,9 @@ m0__op_string(struct m0_state *s)
 	return sized(s, false);
 }
 
-static const char *const type_names[M0_NTYPE] = {"empty", "null", "int",
-    "time", "name", "key", "array", "string", "dict", "oper", "mark",
-    "queue", "channel"};
+static const char *const type_names[M0_NTYPE] = {"empty", "null", "int", "time",
+    "name", "key", "array", "string", "dict", "oper", "mark", "queue",
+    "channel"};
 
 const char *
 m0__type_name(int t)

@@ -81,14 +81,14 @@ m0__op_submit(struct m0_state *s)
 	if (err)
 		return err;
 	if (to->type == M0_TKEY) {
-		HOST(s)->chan_send(HOST(s)->ud, s, to->u.k, M0_BYTES(str),
-		    str->len);
+		HOST(s)->chan_send(
+		    HOST(s)->ud, s, to->u.k, M0_BYTES(str), str->len);
 		s->sp -= 2;
 		return M0_OK;
 	}
 	struct m0_msg m;
 	if (m0_wire_decode(M0_BYTES(str), str->len, s->g->lim.max_msg, &m,
-		NULL) != M0_WIRE_OK)
+	        NULL) != M0_WIRE_OK)
 		return M0_ERANGE_CHECK;
 	err = HOST(s)->submit(HOST(s)->ud, s, to, &m);
 	if (err)
@@ -123,8 +123,8 @@ m0__op_chankey(struct m0_state *s)
 	if (fam->type != M0_TNAME || ifx->type != M0_TINT)
 		return M0_ETYPE_CHECK;
 	uint64_t key;
-	int err = HOST(s)->chan_key(HOST(s)->ud, s, fam->u.name->s,
-	    M0_TOP(s, 3), ifx->u.i, &key);
+	int err = HOST(s)->chan_key(
+	    HOST(s)->ud, s, fam->u.name->s, M0_TOP(s, 3), ifx->u.i, &key);
 	if (err)
 		return err;
 	s->sp -= 3;

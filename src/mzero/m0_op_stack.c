@@ -5,10 +5,10 @@
  */
 #include "m0_int.h"
 
-#define NEED_TYPE(v, t)                                                       \
-	do {                                                                  \
-		if ((v)->type != (t))                                         \
-			return M0_ETYPE_CHECK;                                \
+#define NEED_TYPE(v, t)                                                        \
+	do {                                                                   \
+		if ((v)->type != (t))                                          \
+			return M0_ETYPE_CHECK;                                 \
 	} while (0)
 
 int
@@ -190,8 +190,8 @@ m0__op_stk(struct m0_state *s)
 		return err;
 	for (uint32_t i = 0; i < cnt; i++)
 		M0_ARR(&a)->v[i] = which == 1 ? s->os[i]
-		    : which == 2	      ? s->ds[i]
-					      : frame_value(&s->es[i]);
+		    : which == 2              ? s->ds[i]
+		                              : frame_value(&s->es[i]);
 	a.u.o->attr = M0_AR;
 	*M0_TOP(s, 0) = a;
 	return M0_OK;
@@ -214,7 +214,8 @@ concat(struct m0_state *s, struct m0_value *a, struct m0_value *b)
 		if (err)
 			return err;
 		memcpy(M0_ARR(&r)->v, M0_ELEMS(a), a->len * sizeof(*a));
-		memcpy(M0_ARR(&r)->v + a->len, M0_ELEMS(b), b->len * sizeof(*a));
+		memcpy(
+		    M0_ARR(&r)->v + a->len, M0_ELEMS(b), b->len * sizeof(*a));
 		r.x = a->x;
 	} else {
 		err = m0__new_string(s, false, NULL, (uint32_t)n, &r);
@@ -280,11 +281,11 @@ m0__op_sub(struct m0_state *s)
 	return M0_OK;
 }
 
-#define INT2(s, a, b)                                                         \
-	M0_NEED(s, 2);                                                        \
-	struct m0_value *a = M0_TOP(s, 1), *b = M0_TOP(s, 0);                 \
-	if (a->type != M0_TINT || b->type != M0_TINT)                         \
-		return M0_ETYPE_CHECK
+#define INT2(s, a, b)                                                          \
+	M0_NEED(s, 2);                                                         \
+	struct m0_value *a = M0_TOP(s, 1), *b = M0_TOP(s, 0);                  \
+	if (a->type != M0_TINT || b->type != M0_TINT)                          \
+	return M0_ETYPE_CHECK
 
 int
 m0__op_mul(struct m0_state *s)
@@ -350,8 +351,8 @@ bits(struct m0_state *s, int op)
 	if (a->type != b->type || (a->type != M0_TINT && a->type != M0_TKEY))
 		return M0_ETYPE_CHECK;
 	a->u.k = op == 0 ? a->u.k & b->u.k
-	    : op == 1	 ? a->u.k | b->u.k
-			 : a->u.k ^ b->u.k;
+	    : op == 1    ? a->u.k | b->u.k
+	                 : a->u.k ^ b->u.k;
 	s->sp--;
 	return M0_OK;
 }

@@ -163,8 +163,8 @@ scan_string(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *i,
 			j += 2;
 		} else if (c == '\\' && j + 3 < len && p[j + 1] == 'x' &&
 		    hexval(p[j + 2]) >= 0 && hexval(p[j + 3]) >= 0) {
-			buf[n++] = (uint8_t)(hexval(p[j + 2]) << 4 |
-			    hexval(p[j + 3]));
+			buf[n++] =
+			    (uint8_t)(hexval(p[j + 2]) << 4 | hexval(p[j + 3]));
 			j += 4;
 		} else {
 			buf[n++] = c;
@@ -313,7 +313,8 @@ scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 		if (i >= len) {
 			if (depth) {
 				err = M0_ESYNTAX;
-				explain(e, p, opened[depth - 1], "{ not closed by }");
+				explain(e, p, opened[depth - 1],
+				    "{ not closed by }");
 				if (e)
 					e->incomplete = 1;
 				*pos = len;
@@ -357,7 +358,8 @@ scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 				goto out; /* pos unchanged: retry rescans */
 			if (t.n > st)
 				memcpy(M0_ARR(&v)->v, t.v + st,
-				    (size_t)(t.n - st) * sizeof(struct m0_value));
+				    (size_t)(t.n - st) *
+				        sizeof(struct m0_value));
 			v.x = 1;
 			t.n = st;
 			i++;
@@ -372,7 +374,8 @@ scan(struct m0_state *s, const uint8_t *p, uint32_t len, uint32_t *pos,
 				goto out;
 			if (err) {
 				explain(e, p, before, NULL);
-				if (e && i >= len && (p[before] == '"' || p[before] == '\\'))
+				if (e && i >= len &&
+				    (p[before] == '"' || p[before] == '\\'))
 					e->incomplete = 1;
 				if (i == before)
 					i++;

@@ -78,8 +78,7 @@ set(struct m0_state *s, const char *k, const struct m0_value *v)
 
 int
 m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
-    struct m0_state *parent, const struct m0_value *ori,
-    struct m0_state **out)
+    struct m0_state *parent, const struct m0_value *ori, struct m0_state **out)
 {
 	struct m0_state *s = m0_state_new(g);
 	if (!s)
@@ -92,18 +91,19 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	if (!err)
 		err = m0__nomem(m0__new_dict(s, false, 5, &s->locd)); /* A5 */
 	if (!err)
-		err = m0__nomem(m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
+		err = m0__nomem(
+		    m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
 	if (!err) {
 		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
 		mgr.u.o->attr = M0_AR;
-		err = m0__nomem(m0__new_string(s, false, msg->code, msg->code_len,
-		    &cod));
+		err = m0__nomem(
+		    m0__new_string(s, false, msg->code, msg->code_len, &cod));
 	}
 	if (!err) {
 		cod.u.o->attr = M0_AR | M0_AX;
 		if (msg->data)
-			err = m0__nomem(m0__new_string(s, false, msg->data,
-			    msg->data_len, &dat));
+			err = m0__nomem(m0__new_string(
+			    s, false, msg->data, msg->data_len, &dat));
 	}
 	if (!err && ori) {
 		if (parent)
@@ -144,8 +144,8 @@ m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = m0__nomem(m0__new_array(s, false, 3, &a));
 	if (!err && addr_str)
-		err = m0__nomem(m0__new_string(s, false, addr_str,
-		    (uint32_t)strlen(addr_str), &addr));
+		err = m0__nomem(m0__new_string(
+		    s, false, addr_str, (uint32_t)strlen(addr_str), &addr));
 	if (err)
 		return err;
 	M0_ARR(&a)->v[0] = m0__namev(fam, false);
@@ -160,8 +160,7 @@ m0_state_add_console_words(struct m0_state *s)
 	static const struct {
 		const char *name;
 		uint32_t op;
-	} words[] = {{"print", M0_OP_PRINT},
-	    {"ptop", M0_OP_PTOP},
+	} words[] = {{"print", M0_OP_PRINT}, {"ptop", M0_OP_PTOP},
 	    {"stack", M0_OP_PSTACK}};
 	if (s->locd.type != M0_TDICT)
 		return M0_ETYPE_CHECK;
@@ -180,7 +179,7 @@ m0_state_begin_longdict(struct m0_state *s)
 {
 	if (s->dsp >= s->ds_cap &&
 	    !m0__grow_stack((void **)&s->ds, s->ds_inline, &s->ds_cap, s->dsp,
-		s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
+	        s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
 		return M0_EDICT_STACK_OVERFLOW;
 	s->ds[s->dsp] = s->ds[s->dsp - 1];
 	s->ds[s->dsp - 1] = s->g->longdict;

@@ -9,7 +9,7 @@
 
 const struct m0_opdef m0__ops[M0_NOPS] = {
 #define M0__OPDEF(id, name, fn, hidden) {name, fn, hidden},
-	M0_OPS(M0__OPDEF)
+    M0_OPS(M0__OPDEF)
 #undef M0__OPDEF
 };
 
@@ -30,21 +30,20 @@ m0_limits_default(struct m0_limits *l)
 static const struct {
 	const char *alias, *op;
 } aliases[] = {{"add", "+"}, {"and", "&"}, {"array", "A"}, {"begin", "("},
-    {"bind", "B"}, {"count", "O"}, {"currentdict", "."},
-    {"currentqueue", ","}, {"dict", "D"}, {"div", "/"}, {"end", ")"},
-    {"enter", "E"}, {"eq", "="}, {"exec", "!"}, {"exch", "X"},
-    {"exit", "J"}, {"find", "F"}, {"get", "G"}, {"getattribute", "T"},
-    {"gt", ">"}, {"ifelse", "?"}, {"index", "I"}, {"known", "K"},
-    {"length", "`"}, {"loop", "L"}, {"lt", "<"}, {"mark", "["},
+    {"bind", "B"}, {"count", "O"}, {"currentdict", "."}, {"currentqueue", ","},
+    {"dict", "D"}, {"div", "/"}, {"end", ")"}, {"enter", "E"}, {"eq", "="},
+    {"exec", "!"}, {"exch", "X"}, {"exit", "J"}, {"find", "F"}, {"get", "G"},
+    {"getattribute", "T"}, {"gt", ">"}, {"ifelse", "?"}, {"index", "I"},
+    {"known", "K"}, {"length", "`"}, {"loop", "L"}, {"lt", "<"}, {"mark", "["},
     {"mod", "%"}, {"mul", "*"}, {"neg", "N"}, {"not", "~"}, {"or", "|"},
     {"pop", "P"}, {"put", ":"}, {"queuestate", "Q"}, {"randomkey", ";"},
-    {"roll", "R"}, {"setattribute", "W"}, {"stop", "Z"},
-    {"stopped", "H"}, {"string", "S"}, {"sub", "-"}, {"submit", "$"},
-    {"type", "Y"}, {"undefine", "U"}, {"utc", "@"}, {"xor", "^"},
-    {"halt", "Z"}, {"halted", "H"}, {"toarray", "_cta"},
-    {"toextern", "_cte"}, {"toexec", "_ctx"}, {"toint", "_cti"},
-    {"tokey", "_ctk"}, {"toliteral", "_ctl"}, {"tomsgr", "_ctm"},
-    {"toname", "_ctn"}, {"tostring", "_cts"}, {"totime", "_ctt"}};
+    {"roll", "R"}, {"setattribute", "W"}, {"stop", "Z"}, {"stopped", "H"},
+    {"string", "S"}, {"sub", "-"}, {"submit", "$"}, {"type", "Y"},
+    {"undefine", "U"}, {"utc", "@"}, {"xor", "^"}, {"halt", "Z"},
+    {"halted", "H"}, {"toarray", "_cta"}, {"toextern", "_cte"},
+    {"toexec", "_ctx"}, {"toint", "_cti"}, {"tokey", "_ctk"},
+    {"toliteral", "_ctl"}, {"tomsgr", "_ctm"}, {"toname", "_ctn"},
+    {"tostring", "_cts"}, {"totime", "_ctt"}};
 
 /* Procedures of longdict, written in MØ and bound at start. */
 static const struct {
@@ -52,22 +51,22 @@ static const struct {
 } procs[] = {{"true", "{1}"}, {"false", "{0}"}, {"code", "{_cod}"},
     {"data", "{_dat}"}, {"msgr", "{_mgr}"}, {"origin", "{_ori}"},
     {"localdict", "{_loc}"}, {"hostid", "{_hid}"}, {"platformid", "{_pid}"},
-    {"abs", "{0 I 0<{N}{}?}"}, {"clear", "{1 O{P P}L}"},
-    {"def", "{. 3 1 R:}"}, {"dup", "{0 I}"}, {"dictstack", "{2 _stk}"},
-    {"execstack", "{3 _stk}"}, {"operstack", "{1 _stk}"},
-    {"ge", "{< 0=}"}, {"le", "{> 0=}"}, {"ne", "{= 0=}"}, {"if", "{{}?}"},
-    {"land", "{0= X 0= | 0=}"}, {"lor", "{0= X 0= & 0=}"},
-    {"lxor", "{0= X 0= ^}"}, {"lnot", "{0=}"},
+    {"abs", "{0 I 0<{N}{}?}"}, {"clear", "{1 O{P P}L}"}, {"def", "{. 3 1 R:}"},
+    {"dup", "{0 I}"}, {"dictstack", "{2 _stk}"}, {"execstack", "{3 _stk}"},
+    {"operstack", "{1 _stk}"}, {"ge", "{< 0=}"}, {"le", "{> 0=}"},
+    {"ne", "{= 0=}"}, {"if", "{{}?}"}, {"land", "{0= X 0= | 0=}"},
+    {"lor", "{0= X 0= & 0=}"}, {"lxor", "{0= X 0= ^}"}, {"lnot", "{0=}"},
     {"makechannel", "{3 2 R _cha X G'_key G !}"},
-    {"repeat", "{X 0 I 0 < {X L} {X {P} X + L} ?}"}, {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
+    {"repeat", "{X 0 I 0 < {X L} {X {P} X + L} ?}"},
+    {"sleep", "{; 0 I 1 Q X 1 I X E P 0 Q}"},
     /* a b c d, or [a b c d] as in 0.11 */
     {"inet_to_int",
-	"{0 I Y 'array = {{} L} {} ? X 256* + X 65536* + X 16777216* +}"}};
+        "{0 I Y 'array = {{} L} {} ? X 256* + X 65536* + X 16777216* +}"}};
 
 /* Stores v under k in a system dict (no copy, no attribute check). */
 int
-m0__gset(struct m0_state *b, struct m0_value *d, const char *k,
-    struct m0_value v)
+m0__gset(
+    struct m0_state *b, struct m0_value *d, const char *k, struct m0_value v)
 {
 	return m0__nomem(m0__dict_set_str(b, M0_DICT(d), k, &v));
 }
@@ -78,7 +77,8 @@ name_array(struct m0_state *b, const char *const *names, uint32_t n,
 {
 	int err = m0__nomem(m0__new_array(b, true, n, out));
 	for (uint32_t i = 0; !err && i < n; i++) {
-		struct m0_name *nm = m0__intern(b->g, names[i], strlen(names[i]));
+		struct m0_name *nm =
+		    m0__intern(b->g, names[i], strlen(names[i]));
 		if (!nm)
 			return M0_EIMPLEMENTATION_LIMIT;
 		M0_ARR(out)->v[i] = m0__namev(nm, true);
@@ -94,8 +94,8 @@ compile(struct m0_state *b, const char *code, struct m0_value *out)
 {
 	struct m0_value p;
 	uint32_t pos = 0;
-	int err = m0__scan(b, (const uint8_t *)code, (uint32_t)strlen(code),
-	    &pos, &p);
+	int err = m0__scan(
+	    b, (const uint8_t *)code, (uint32_t)strlen(code), &pos, &p);
 	if (err)
 		return m0__nomem(err);
 	b->os[b->sp++] = p;
@@ -135,8 +135,8 @@ build(struct m0_global *g, struct m0_state *b)
 		return err;
 	b->ds[0] = g->sys;
 	for (uint32_t i = 0; i < M0_NOPS; i++) {
-		struct m0_name *n = m0__intern(g, m0__ops[i].name,
-		    strlen(m0__ops[i].name));
+		struct m0_name *n =
+		    m0__intern(g, m0__ops[i].name, strlen(m0__ops[i].name));
 		if (!n)
 			return M0_EIMPLEMENTATION_LIMIT;
 		g->opname[i] = n;
@@ -147,14 +147,15 @@ build(struct m0_global *g, struct m0_state *b)
 			return err;
 	}
 	for (int i = 1; i < M0_NERR; i++)
-		if (!(g->errname[i] = m0__intern(g, ena[i - 1],
-			  strlen(ena[i - 1]))))
+		if (!(g->errname[i] =
+		            m0__intern(g, ena[i - 1], strlen(ena[i - 1]))))
 			return M0_EIMPLEMENTATION_LIMIT;
 	g->nerr = M0_NERR;
 	if (!(g->n_err = m0__intern(g, "_err", 4)))
 		return M0_EIMPLEMENTATION_LIMIT;
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if ((err = m0__gset(b, &g->sys, attrs[i].n, m0__int(attrs[i].v))))
+		if ((err = m0__gset(
+		         b, &g->sys, attrs[i].n, m0__int(attrs[i].v))))
 			return err;
 	if ((err = name_array(b, ena, M0_NERR - 1, &v)) ||
 	    (err = m0__gset(b, &g->sys, "_ena", v)) ||
@@ -162,7 +163,7 @@ build(struct m0_global *g, struct m0_state *b)
 	    (err = m0__gset(b, &g->sys, "_tna", v)))
 		return err;
 	const char *cpy = "mzero: an MØ messenger platform (after Tschudin et "
-			  "al., Geneva 1994)";
+	                  "al., Geneva 1994)";
 	if ((err = m0__nomem(m0__new_string(b, true, cpy, strlen(cpy), &v))))
 		return err;
 	v.u.o->attr = M0_AR;
@@ -183,8 +184,8 @@ build(struct m0_global *g, struct m0_state *b)
 		return err;
 	/* longdict: aliases, values, procedures. */
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
-		struct m0_name *n = m0__intern(g, aliases[i].op,
-		    strlen(aliases[i].op));
+		struct m0_name *n =
+		    m0__intern(g, aliases[i].op, strlen(aliases[i].op));
 		if (!n || n->op < 0)
 			return M0_EIMPLEMENTATION_LIMIT;
 		if ((err = m0__nomem(m0__new_array(b, true, 1, &v))))
@@ -196,9 +197,11 @@ build(struct m0_global *g, struct m0_state *b)
 			return err;
 	}
 	struct m0_value *ena_v = m0__dict_find(M0_DICT(&g->sys),
-	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_ena", 4)});
+	    &(struct m0_value){
+	        .type = M0_TNAME, .u.name = m0__intern(g, "_ena", 4)});
 	struct m0_value *tna_v = m0__dict_find(M0_DICT(&g->sys),
-	    &(struct m0_value){.type = M0_TNAME, .u.name = m0__intern(g, "_tna", 4)});
+	    &(struct m0_value){
+	        .type = M0_TNAME, .u.name = m0__intern(g, "_tna", 4)});
 	if ((err = m0__gset(b, &g->longdict, "addrdict", g->adr)) ||
 	    (err = m0__gset(b, &g->longdict, "channeldict", g->cha)) ||
 	    (err = m0__gset(b, &g->longdict, "errors", *ena_v)) ||
@@ -226,8 +229,8 @@ m0_global_new(const struct m0_limits *lim, const struct m0_host *host,
 		return NULL;
 	m0_limits_default(&g->lim);
 	if (lim) {
-#define TAKE(f)                                                               \
-	if (lim->f)                                                           \
+#define TAKE(f)                                                                \
+	if (lim->f)                                                            \
 		g->lim.f = lim->f;
 		TAKE(operand_depth)
 		TAKE(dict_depth)
@@ -312,7 +315,8 @@ m0_global_add_family(struct m0_global *g, const char *family, int64_t mtu,
 			M0_ARR(&arr)->v[i] = m0__int(addrs[i]);
 		arr.u.o->attr = M0_AR | M0_AX;
 		struct m0_value des;
-		err = m0__nomem(m0__new_string(b, true, family, strlen(family), &des));
+		err = m0__nomem(
+		    m0__new_string(b, true, family, strlen(family), &des));
 		if (!err)
 			des.u.o->attr = M0_AR;
 		if (!err)
@@ -379,8 +383,9 @@ addr_value(struct m0_state *s, const struct m0_addr *a, struct m0_value *out)
 {
 	struct m0_value h = m0__int(a->host);
 	int err = M0_OK;
-	if (a->str && (err = m0__nomem(m0__new_string(s, false, a->str,
-			   (uint32_t)a->str_len, &h))))
+	if (a->str &&
+	    (err = m0__nomem(
+	         m0__new_string(s, false, a->str, (uint32_t)a->str_len, &h))))
 		return err;
 	if (!a->has_port) {
 		*out = h;
@@ -394,8 +399,8 @@ addr_value(struct m0_state *s, const struct m0_addr *a, struct m0_value *out)
 }
 
 int
-m0_state_set_ori_addr(struct m0_state *s, const char *family,
-    int64_t ifindex, const struct m0_addr *a)
+m0_state_set_ori_addr(struct m0_state *s, const char *family, int64_t ifindex,
+    const struct m0_addr *a)
 {
 	struct m0_value o, addr;
 	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
@@ -428,13 +433,13 @@ freeze(struct m0_value *v, int depth)
 }
 
 int
-m0_global_define(struct m0_global *g, const char *table, const char *name,
-    const char *code)
+m0_global_define(
+    struct m0_global *g, const char *table, const char *name, const char *code)
 {
 	struct m0_value *d = strcmp(table, "_sys") == 0 ? &g->sys
-	    : strcmp(table, "_adr") == 0		  ? &g->adr
-	    : strcmp(table, "longdict") == 0		  ? &g->longdict
-							  : NULL;
+	    : strcmp(table, "_adr") == 0                ? &g->adr
+	    : strcmp(table, "longdict") == 0            ? &g->longdict
+	                                                : NULL;
 	if (!d)
 		return M0_EUNDEFINED;
 	struct m0_state *b = m0_state_new(g);
@@ -455,7 +460,7 @@ m0_global_define(struct m0_global *g, const char *table, const char *name,
 		struct m0_name *n = m0__intern(g, name, strlen(name));
 		struct m0_value k = m0__namev(n, false);
 		err = n ? m0__nomem(m0__dict_put(b, M0_DICT(d), &k, &v))
-			: M0_EIMPLEMENTATION_LIMIT;
+		        : M0_EIMPLEMENTATION_LIMIT;
 	}
 	m0_state_free(b);
 	return err;
@@ -465,8 +470,8 @@ int
 m0_global_known(struct m0_global *g, const char *table, const char *name)
 {
 	struct m0_value *d = strcmp(table, "_sys") == 0 ? &g->sys
-	    : strcmp(table, "longdict") == 0		  ? &g->longdict
-							  : NULL;
+	    : strcmp(table, "longdict") == 0            ? &g->longdict
+	                                                : NULL;
 	struct m0_name *n = d ? m0__intern(g, name, strlen(name)) : NULL;
 	if (!n)
 		return 0;

@@ -5,10 +5,9 @@
 
 #include "m0_int.h"
 
-static const char *const errnames[] = {
-	"ok",
+static const char *const errnames[] = {"ok",
 #define M0__ES(id, name) name,
-	M0_ERRMAP(M0__ES)
+    M0_ERRMAP(M0__ES)
 #undef M0__ES
 };
 

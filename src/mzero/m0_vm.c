@@ -21,14 +21,14 @@
 #define tcase(l) case l:
 #define tdefault default:
 #define tdispatch()                                                            \
-	do {                                                                  \
-		tc = *pc;                                                     \
-		goto t_dispatch_tc;                                           \
+	do {                                                                   \
+		tc = *pc;                                                      \
+		goto t_dispatch_tc;                                            \
 	} while (0)
-#define tjump(c)                                                              \
-	do {                                                                  \
-		tc = (c);                                                     \
-		goto t_dispatch_tc;                                           \
+#define tjump(c)                                                               \
+	do {                                                                   \
+		tc = (c);                                                      \
+		goto t_dispatch_tc;                                            \
 	} while (0)
 #else
 #define tswitch(o) goto *ttab[o];
@@ -153,10 +153,10 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #define LOAD() (fuel = s->fuel, sp = s->sp, os = s->os, cap = s->os_cap)
 /* By index: a call may have moved the exec stack, and an unwind (Z, J)
  * may have dropped the frame, which then leaves a harmless write. */
-#define SAVEPC()                                                              \
-	do {                                                                  \
-		if (!last)                                                    \
-			s->es[esp0 - 1].i = ip - el;                          \
+#define SAVEPC()                                                               \
+	do {                                                                   \
+		if (!last)                                                     \
+			s->es[esp0 - 1].i = ip - el;                           \
 	} while (0)
 #define R(k) (&os[sp - 1 - (k)])
 #define RINTS2 (sp >= 2 && R(0)->type == M0_TINT && R(1)->type == M0_TINT)
@@ -199,7 +199,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				if (last)
 					s->esp--; /* tail call: no frame kept */
 				if (v->type != M0_TOPER &&
-				    (v->type != M0_TNAME || !v->x) && sp < cap) {
+				    (v->type != M0_TNAME || !v->x) &&
+				    sp < cap) {
 					os[sp++] = *v;
 					err = M0_OK;
 				} else {
@@ -263,27 +264,29 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			 * element or from a name that resolves to it (T_CALL);
 			 * either way it covers the one element at ip.
 			 */
-#define TNEXT(w)                                                              \
-	do {                                                                  \
-		ip += (w);                                                    \
-		pc += (w);                                                    \
-		fuel -= (w);                                                  \
-		if (fuel <= 0)                                                \
-			goto t_fuel;                                          \
-		tdispatch();                                                  \
+#define TNEXT(w)                                                               \
+	do {                                                                   \
+		ip += (w);                                                     \
+		pc += (w);                                                     \
+		fuel -= (w);                                                   \
+		if (fuel <= 0)                                                 \
+			goto t_fuel;                                           \
+		tdispatch();                                                   \
 	} while (0)
 /* Leaves the instruction of width w to run the procedure bv next. */
-#define TBRANCH(w)                                                            \
-	do {                                                                  \
-		ip += (w);                                                    \
-		pc += (w);                                                    \
-		fuel -= (w);                                                  \
-		goto t_branch;                                                \
+#define TBRANCH(w)                                                             \
+	do {                                                                   \
+		ip += (w);                                                     \
+		pc += (w);                                                     \
+		fuel -= (w);                                                   \
+		goto t_branch;                                                 \
 	} while (0)
 #define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
 /* Room for the frame of a call by the instruction of width w: a tail
  * call replaces the caller's frame. */
 #define TROOMAT(w) (ip + (w) == end || TROOM)
+			/* Laid out by hand: tcase() labels confuse clang-format. */
+			/* clang-format off */
 #if defined(M0_DISPATCH_SWITCH)
 		t_dispatch_tc:
 #endif
@@ -565,9 +568,10 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				goto t_slow;
 			}
 
+		/* clang-format on */
 		t_slow:
 			op = UINT32_MAX;
-		t_oper: {
+		t_oper : {
 			/* One element through the general path, exactly as
 			 * the loop above runs it: exec_token, or the operator
 			 * a name resolved to (op) as exec_token would call it. */
@@ -580,7 +584,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			SAVEPC();
 			SAVE();
 			err = op == UINT32_MAX ? m0__exec_token(s, v)
-					       : m0__call_op(s, op);
+			                       : m0__call_op(s, op);
 			if (err == M0__ENOMEM) {
 				err = m0__retry_token(s, v);
 				LOAD();
@@ -593,14 +597,14 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				goto t_next;
 			tdispatch();
 		}
-		t_branch: {
+		t_branch : {
 			/* Calls bv; the caller's frame goes on a tail call. */
 			if (ip == end)
 				s->esp--;
 			else
 				s->es[esp0 - 1].i = ip - el;
 		}
-		t_push_frame: {
+		t_push_frame : {
 			/* A new frame for bv at its first element. When bv is
 			 * in the threaded form the checks of enter_proc are
 			 * known; bv, not the frame just written, feeds the
@@ -661,13 +665,13 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				uint32_t pos = (uint32_t)f->i;
 				if (s->esp == 1) /* the code field */
 					s->codepos = pos;
-				err = m0__scan(s, M0_BYTES(&f->a), f->a.len, &pos,
-				    &tok);
+				err = m0__scan(
+				    s, M0_BYTES(&f->a), f->a.len, &pos, &tok);
 				if (err == M0__ENOMEM) {
 					m0__gc_local(s);
 					f = &s->es[s->esp - 1];
-					err = m0__scan(s, M0_BYTES(&f->a), f->a.len,
-					    &pos, &tok);
+					err = m0__scan(s, M0_BYTES(&f->a),
+					    f->a.len, &pos, &tok);
 				}
 				f->i = pos;
 				if (err == M0__END) {

@@ -17,7 +17,7 @@
 
 static const char *const wire_reasons[] = {
 #define M0__WS(id, s) s,
-	M0_WIREMAP(M0__WS)
+    M0_WIREMAP(M0__WS)
 #undef M0__WS
 };
 
@@ -32,6 +32,7 @@ m0_wire_strerror(int err)
 /* CRC-16/XMODEM, a byte at a time: crc16_tab[i] is the CRC register after
  * shifting byte i through the polynomial 0x1021 (generated once, by the
  * bitwise definition; test_m0_wire checks the standard check value). */
+/* clang-format off */
 static const uint16_t crc16_tab[256] = {
 	0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50a5, 0x60c6, 0x70e7,
 	0x8108, 0x9129, 0xa14a, 0xb16b, 0xc18c, 0xd1ad, 0xe1ce, 0xf1ef,
@@ -66,6 +67,7 @@ static const uint16_t crc16_tab[256] = {
 	0xef1f, 0xff3e, 0xcf5d, 0xdf7c, 0xaf9b, 0xbfba, 0x8fd9, 0x9ff8,
 	0x6e17, 0x7e36, 0x4e55, 0x5e74, 0x2e93, 0x3eb2, 0x0ed1, 0x1ef0,
 };
+/* clang-format on */
 
 uint16_t
 m0_crc16(const uint8_t *p, size_t len)
@@ -147,7 +149,8 @@ m0_wire_decode(const uint8_t *buf, size_t len, uint32_t max_msg,
 		return M0_WIRE_CODE_LEN;
 	if (full - off > max_msg)
 		return M0_WIRE_TOO_BIG;
-	if (m0_crc16(buf + 2, off - 2 + clen) != (uint16_t)(buf[0] << 8 | buf[1]))
+	if (m0_crc16(buf + 2, off - 2 + clen) !=
+	    (uint16_t)(buf[0] << 8 | buf[1]))
 		return M0_WIRE_CRC;
 	msg->queue = be64(buf + 4);
 	msg->code = buf + off;
@@ -164,7 +167,8 @@ m0_wire_decode(const uint8_t *buf, size_t len, uint32_t max_msg,
 			msg->data_len = 0;
 		else
 			msg->data_len =
-			    (uint32_t)(len - dstart < dlen ? len - dstart : dlen);
+			    (uint32_t)(len - dstart < dlen ? len - dstart
+			                                   : dlen);
 		end = (size_t)(msg->data - buf) + msg->data_len;
 	}
 	if (used)

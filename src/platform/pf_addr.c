@@ -16,7 +16,7 @@ size_t
 pf__sa_len(const struct sockaddr *sa)
 {
 	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
+	                                 : sizeof(struct sockaddr_in);
 }
 
 int
@@ -37,8 +37,8 @@ sa_same(const struct sockaddr *a, const struct sockaddr *b, bool ports)
 		return false;
 	if (a->sa_family == AF_INET6)
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr,
-			   16) == 0;
+		           &((const struct sockaddr_in6 *)b)->sin6_addr,
+		           16) == 0;
 	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
 	    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 }
@@ -60,12 +60,13 @@ pf_format_sa(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char h[INET6_ADDRSTRLEN] = "?";
 	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    h, sizeof(h));
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, h,
+		    sizeof(h));
 		snprintf(buf, len, "[%s]:%d", h, pf__sa_port(sa));
 	} else {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h,
-		    sizeof(h));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    h, sizeof(h));
 		snprintf(buf, len, "%s:%d", h, pf__sa_port(sa));
 	}
 }
@@ -130,9 +131,11 @@ resolve_host(const char *h, int port, struct sockaddr_storage *ss)
 		memset(ss, 0, sizeof(*ss));
 		memcpy(ss, a->ai_addr, a->ai_addrlen);
 		if (ss->ss_family == AF_INET6)
-			((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+			((struct sockaddr_in6 *)ss)->sin6_port =
+			    htons((uint16_t)port);
 		else
-			((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+			((struct sockaddr_in *)ss)->sin_port =
+			    htons((uint16_t)port);
 		r = 0;
 	}
 	freeaddrinfo(ai);
@@ -173,4 +176,3 @@ pf_parse_hostport(const char *s, struct sockaddr_storage *ss)
 		return 0;
 	return resolve_host(host, (int)port, ss);
 }
-

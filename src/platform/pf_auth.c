@@ -33,8 +33,8 @@
 #define ENV_OVER (ENV_HDR + crypto_box_MACBYTES + 8)
 
 int
-pf_net_set_identity(struct pf_net *n, const unsigned char *box_sk,
-    const unsigned char *pk)
+pf_net_set_identity(
+    struct pf_net *n, const unsigned char *box_sk, const unsigned char *pk)
 {
 	if (sodium_init() < 0)
 		return -1;
@@ -128,11 +128,10 @@ pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in, size_t len,
 }
 
 int
-pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
-    uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix)
+pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len, uint8_t *out,
+    size_t cap, size_t *outlen, size_t *from_ix)
 {
-	if (len < ENV_OVER || in[3] != 0 ||
-	    pf__auth_frame_len(in, len) != len)
+	if (len < ENV_OVER || in[3] != 0 || pf__auth_frame_len(in, len) != len)
 		return PF_NDROP_AUTH_BAD;
 	if (!n->has_identity || !n->auth_k)
 		return PF_NDROP_AUTH_UNKNOWN;
@@ -145,7 +144,7 @@ pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
 	size_t plen = len - ENV_HDR - crypto_box_MACBYTES;
 	if (plen > cap ||
 	    crypto_box_open_easy_afternm(out, in + ENV_HDR, len - ENV_HDR,
-		in + ENV_NONCE, n->auth_k + ix * crypto_box_BEFORENMBYTES))
+	        in + ENV_NONCE, n->auth_k + ix * crypto_box_BEFORENMBYTES))
 		return PF_NDROP_AUTH_BAD;
 	uint64_t t = 0;
 	for (int i = 0; i < 8; i++)
@@ -172,6 +171,7 @@ pf__auth_frame_len(const uint8_t *p, size_t have)
 {
 	if (have < 8)
 		return 0;
-	return ENV_HDR + ((size_t)p[4] << 24 | (size_t)p[5] << 16 |
-			     (size_t)p[6] << 8 | p[7]);
+	return ENV_HDR +
+	    ((size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 |
+	        p[7]);
 }

@@ -41,10 +41,10 @@ m_open(void *ud, struct pf_proc *p, int arrival)
 	struct pf_acct *pa = m->turning ? ACCT(m->turning) : NULL;
 	if (!arrival && m->cfg.charged && pa && pa->credit.credit > 0) {
 		int64_t give = pa->credit.credit < m->cfg.allowance
-		                   ? pa->credit.credit
-		                   : m->cfg.allowance;
-		money_account_transfer(&m->bank->book, &pa->credit, &a->credit,
-		    give);
+		    ? pa->credit.credit
+		    : m->cfg.allowance;
+		money_account_transfer(
+		    &m->bank->book, &pa->credit, &a->credit, give);
 	}
 	pf_proc_set_meter(p, a);
 	return PF_OK;
@@ -76,7 +76,8 @@ settle(struct pf_money *m, struct pf_acct *a, bool steps)
 	a->owe -= (__int128)units * SCALE;
 	int ex = 0;
 	if (steps && a->allow.credit > 0) {
-		int64_t part = units < a->allow.credit ? units : a->allow.credit;
+		int64_t part =
+		    units < a->allow.credit ? units : a->allow.credit;
 		money_account_charge(&m->bank->book, &a->allow, part, NULL);
 		units -= part;
 	}
@@ -119,8 +120,8 @@ m_turn(void *ud, struct pf_proc *p, int64_t slice)
 	int64_t pay = pf__share_pay(a->offer, price);
 	__int128 budget = pf__share_turn(slice, a->offer, price);
 	/* Divide only when the credit does not cover the whole turn. */
-	__int128 funds = (__int128)(a->credit.credit + a->allow.credit) * SCALE
-	    - a->owe;
+	__int128 funds =
+	    (__int128)(a->credit.credit + a->allow.credit) * SCALE - a->owe;
 	if (budget * pay > funds)
 		budget = funds > 0 ? funds / pay : 0;
 	return (int64_t)budget;

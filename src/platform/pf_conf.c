@@ -69,9 +69,21 @@ parse_u64(const char *s, uint64_t max, uint64_t *out)
 		return -1;
 	int shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -1;
@@ -112,15 +124,15 @@ name_ok(const char *s)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			(*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
-			*s == '.'))
+		        (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+		        *s == '.'))
 			return false;
 	return true;
 }
 
 int
-pf_conf_add_listen(struct pf_conf *c, const char *addr, char *err,
-    size_t errlen)
+pf_conf_add_listen(
+    struct pf_conf *c, const char *addr, char *err, size_t errlen)
 {
 	if (c->nlisten == PF_CONF_MAX_LISTEN) {
 		snprintf(err, errlen, "more than %d listen addresses",
@@ -141,7 +153,8 @@ pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
 {
 	if (!name_ok(name)) {
 		snprintf(err, errlen,
-		    "neighbour name must be 1-63 of [A-Za-z0-9_.-]: %.80s", name);
+		    "neighbour name must be 1-63 of [A-Za-z0-9_.-]: %.80s",
+		    name);
 		return -1;
 	}
 	for (size_t i = 0; i < c->nnbr; i++)
@@ -150,7 +163,8 @@ pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
 			return -1;
 		}
 	if (c->nnbr == PF_CONF_MAX_NBR) {
-		snprintf(err, errlen, "more than %d neighbours", PF_CONF_MAX_NBR);
+		snprintf(
+		    err, errlen, "more than %d neighbours", PF_CONF_MAX_NBR);
 		return -1;
 	}
 	struct pf_neighbour *n = &c->nbr[c->nnbr];
@@ -173,7 +187,8 @@ pf_conf_add_neighbour(struct pf_conf *c, const char *name, const char *addr,
 	if (*key) {
 		if (strlen(key) != 64 || parse_key(key, n->key)) {
 			snprintf(err, errlen,
-			    "neighbour %s: the key must be 64 hex digits", name);
+			    "neighbour %s: the key must be 64 hex digits",
+			    name);
 			return -1;
 		}
 		n->pinned = 1;
@@ -189,8 +204,14 @@ static const struct {
 	int width; /* 32 or 64 */
 	uint64_t max;
 } limits[] = {
-#define L32(k, f, m) {k, offsetof(struct pf_conf, f), 32, m}
-#define L64(k, f, m) {k, offsetof(struct pf_conf, f), 64, m}
+#define L32(k, f, m)                                                           \
+	{                                                                      \
+		k, offsetof(struct pf_conf, f), 32, m                          \
+	}
+#define L64(k, f, m)                                                           \
+	{                                                                      \
+		k, offsetof(struct pf_conf, f), 64, m                          \
+	}
     L32("max_procs", pf.max_procs, 100000000),
     L32("max_queues", pf.max_queues, 100000000),
     L64("heap_quota", pf.lim.heap_quota, 1ull << 40),
@@ -225,7 +246,7 @@ static const struct {
     L64("allowance", money.allowance, 1ull << 40),
     L64("token_ttl", money.token_ttl_s, 1ull << 32), /* seconds */
     L64("quote_ttl", money.quote_ttl_s, 1ull << 32),
-    L64("epoch", money.epoch_ms, 1ull << 32),         /* ms */
+    L64("epoch", money.epoch_ms, 1ull << 32), /* ms */
     L64("store_lease", money.store_lease_s, 1ull << 32),
     L64("mem_capacity", money.mem_capacity, 1ull << 50),
     L64("link_capacity", money.link_capacity, 1ull << 40),
@@ -248,8 +269,9 @@ set_limit(struct pf_conf *c, const char *section, const char *name,
 			continue;
 		uint64_t v;
 		if (parse_u64(value, limits[i].max, &v)) {
-			snprintf(err, errlen, "%s: not a number up to %llu: %.80s",
-			    name, (unsigned long long)limits[i].max, value);
+			snprintf(err, errlen,
+			    "%s: not a number up to %llu: %.80s", name,
+			    (unsigned long long)limits[i].max, value);
 			return -1;
 		}
 		if (strcmp(name, "max_life") == 0)
@@ -276,7 +298,9 @@ fill_defaults(struct pf_conf *c)
 	struct pf_net_config *n = &c->net;
 	struct m0_limits d;
 	m0_limits_default(&d);
-#define DEF(f, v) if (!(f)) (f) = (v)
+#define DEF(f, v)                                                              \
+	if (!(f))                                                              \
+	(f) = (v)
 	DEF(p->lim.heap_quota, d.heap_quota);
 	DEF(p->lim.global_quota, d.global_quota);
 	DEF(p->lim.max_msg, d.max_msg);
@@ -328,13 +352,14 @@ pf_conf_print_limits(const struct pf_conf *conf, FILE *f)
 		}
 		if (strcmp(limits[i].name, "max_life") == 0)
 			v /= PF_US_PER_S;
-		fprintf(f, "%s = %llu\n", limits[i].name, (unsigned long long)v);
+		fprintf(
+		    f, "%s = %llu\n", limits[i].name, (unsigned long long)v);
 	}
 }
 
 int
-pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
-    size_t errlen)
+pf_conf_set_economy(
+    struct pf_conf *c, const char *value, char *err, size_t errlen)
 {
 	if (strcmp(value, "free") == 0)
 		c->money.charged = 0;
@@ -348,8 +373,8 @@ pf_conf_set_economy(struct pf_conf *c, const char *value, char *err,
 }
 
 static int
-set_platform(struct pf_conf *c, const char *name, const char *value,
-    char *err, size_t errlen)
+set_platform(struct pf_conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	if (strcmp(name, "listen") == 0)
@@ -384,8 +409,8 @@ set_platform(struct pf_conf *c, const char *name, const char *value,
 			return -1;
 		}
 		struct pf_prefix *p = &nc->egress_allow[nc->negress_allow];
-		if (alen >= sizeof(addr) || (slash && (*end || bits < 0 ||
-						     bits > 128))) {
+		if (alen >= sizeof(addr) ||
+		    (slash && (*end || bits < 0 || bits > 128))) {
 			snprintf(err, errlen, "egress_allow: ADDR[/BITS]");
 			return -1;
 		}
@@ -418,8 +443,7 @@ set_platform(struct pf_conf *c, const char *name, const char *value,
 /* [exchange] credit = KEY AMOUNT: the credit line of the currency KEY
  * (64 hex digits, or * for every currency not named), in local units. */
 static int
-set_credit(struct pf_xchg_conf *x, const char *value, char *err,
-    size_t errlen)
+set_credit(struct pf_xchg_conf *x, const char *value, char *err, size_t errlen)
 {
 	char key[72], amt[32];
 	uint64_t v;
@@ -434,8 +458,10 @@ set_credit(struct pf_xchg_conf *x, const char *value, char *err,
 		return 0;
 	}
 	if (strlen(key) != 64 || x->ncredit >= 64) {
-		snprintf(err, errlen, "credit: KEY is 64 hex digits or *, "
-		    "64 lines at most: %.80s", value);
+		snprintf(err, errlen,
+		    "credit: KEY is 64 hex digits or *, "
+		    "64 lines at most: %.80s",
+		    value);
 		return -1;
 	}
 	for (int i = 0; i < 32; i++) {
@@ -455,8 +481,8 @@ set_credit(struct pf_xchg_conf *x, const char *value, char *err,
 /* [exchange]: clear_key is 16 hex digits (a capability), the rest
  * numbers. */
 static int
-set_exchange(struct pf_conf *c, const char *name, const char *value,
-    char *err, size_t errlen)
+set_exchange(struct pf_conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
 {
 	static const struct {
 		const char *name;
@@ -466,7 +492,8 @@ set_exchange(struct pf_conf *c, const char *name, const char *value,
 	    {"spread", offsetof(struct pf_xchg_conf, spread), 999999},
 	    {"target", offsetof(struct pf_xchg_conf, target), 1ull << 50},
 	    {"min_life", offsetof(struct pf_xchg_conf, min_life_s), 1ull << 32},
-	    {"quote_ttl", offsetof(struct pf_xchg_conf, quote_ttl_s), 1ull << 32},
+	    {"quote_ttl", offsetof(struct pf_xchg_conf, quote_ttl_s),
+	        1ull << 32},
 	};
 	uint64_t v;
 	if (strcmp(name, "credit") == 0)
@@ -476,7 +503,8 @@ set_exchange(struct pf_conf *c, const char *name, const char *value,
 		errno = 0;
 		v = strtoull(value, &end, 16);
 		if (errno || *end || strlen(value) != 16 || v == 0) {
-			snprintf(err, errlen, "clear_key: 16 hex digits, not 0");
+			snprintf(
+			    err, errlen, "clear_key: 16 hex digits, not 0");
 			return -1;
 		}
 		c->xchg.clear_key = v;
@@ -486,8 +514,9 @@ set_exchange(struct pf_conf *c, const char *name, const char *value,
 		if (strcmp(keys[i].name, name))
 			continue;
 		if (parse_u64(value, keys[i].max, &v)) {
-			snprintf(err, errlen, "%s: not a number up to %llu: %.80s",
-			    name, (unsigned long long)keys[i].max, value);
+			snprintf(err, errlen,
+			    "%s: not a number up to %llu: %.80s", name,
+			    (unsigned long long)keys[i].max, value);
 			return -1;
 		}
 		int64_t iv = (int64_t)v;
@@ -547,8 +576,8 @@ reader(char *str, int num, void *stream)
 }
 
 int
-pf_conf_parse(struct pf_conf *c, const char *text, size_t len, char *err,
-    size_t errlen)
+pf_conf_parse(
+    struct pf_conf *c, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct conf_ctx x = {.c = c,
 	    .text = text,
@@ -563,7 +592,8 @@ pf_conf_parse(struct pf_conf *c, const char *text, size_t len, char *err,
 		snprintf(err, errlen, "out of memory");
 	else if (r != x.err_line)
 		snprintf(err, errlen,
-		    "line %d: syntax error (want [section] or name = value)", r);
+		    "line %d: syntax error (want [section] or name = value)",
+		    r);
 	return -1;
 }
 

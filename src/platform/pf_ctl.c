@@ -59,7 +59,8 @@ cmd_status(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 	struct pf_status st = {0};
 	pf_status_collect(c->pf, c->net, &st);
 	char *out = st.oom ? NULL
-			   : json ? pf_status_json(&st) : pf_status_text(&st);
+	    : json         ? pf_status_json(&st)
+	                   : pf_status_text(&st);
 	pf_status_free(&st);
 	if (!out) {
 		b->oom = true;
@@ -71,16 +72,18 @@ cmd_status(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 	const char *pk = c->d.pubkey ? c->d.pubkey : "";
 	const char *sd = c->d.state_dir ? c->d.state_dir : "";
 	if (json && out[0] == '{') {
-		pf__sprint(b, "{\"version\":\"%s\",\"identity\":\"%s\","
-			      "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
-			      "\"state\":\"%s\",\"neighbours\":",
+		pf__sprint(b,
+		    "{\"version\":\"%s\",\"identity\":\"%s\","
+		    "\"hid\":\"%016llx\",\"pid\":\"%016llx\","
+		    "\"state\":\"%s\",\"neighbours\":",
 		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
 		neighbours_live(c, true, b);
 		b->n--; /* its new line */
 		pf__sprint(b, ",%s", out + 1);
 	} else {
-		pf__sprint(b, "version    %s\nidentity   %s\n"
-			      "_hid _pid  %016llx %016llx\nstate      %s\n",
+		pf__sprint(b,
+		    "version    %s\nidentity   %s\n"
+		    "_hid _pid  %016llx %016llx\nstate      %s\n",
 		    v, pk, U(c->pf->cfg.hid), U(c->pf->cfg.pid), sd);
 		pf__sprint(b, "%s", out);
 		if (c->net && c->net->nnbr) {
@@ -105,9 +108,10 @@ ps_one(void *ud, struct pf_proc *p)
 	pf_proc_info(p, &i);
 	const char *where = !i.in_queue ? "-" : i.head ? "head" : "waiting";
 	if (x->json)
-		pf__sprint(x->b, "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
-			      "\"%s\",\"age_ms\":%lld,\"steps\":%llu,"
-			      "\"heap\":%llu}",
+		pf__sprint(x->b,
+		    "%s{\"id\":%llu,\"queue\":\"%016llx\",\"state\":"
+		    "\"%s\",\"age_ms\":%lld,\"steps\":%llu,"
+		    "\"heap\":%llu}",
 		    x->n ? "," : "", U(i.id), U(i.queue), where,
 		    (long long)(i.age_us / 1000), U(i.steps), U(i.heap));
 	else
@@ -161,8 +165,8 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 			pf__sprint(b, "no family of process %llu\n", id);
 			return -1;
 		}
-		pf__sprint(b, "killed %d processes of the family of %llu\n", n,
-		    id);
+		pf__sprint(
+		    b, "killed %d processes of the family of %llu\n", n, id);
 		return 0;
 	}
 	if (strlen(arg) == 16) {
@@ -194,8 +198,9 @@ cmd_kill(struct pf_ctl *c, const char *arg, struct pf_sbuf *b)
 	pf__sprint(b, "killed process %llu\n", id);
 	return 0;
 bad:
-	pf__sprint(b, "kill: want a process id, -f and a process id, or a "
-		      "queue key (16 hex digits)\n");
+	pf__sprint(b,
+	    "kill: want a process id, -f and a process id, or a "
+	    "queue key (16 hex digits)\n");
 	return -1;
 }
 
@@ -206,7 +211,8 @@ cmd_neighbours(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 	if (json)
 		pf__sprint(b, "{");
 	for (size_t i = 0; c->net && i < c->net->nnbr; i++) {
-		pf_format_sa((struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
+		pf_format_sa(
+		    (struct sockaddr *)&c->net->nbr[i].sa, a, sizeof(a));
 		if (json)
 			pf__sprint(b, "%s\"%s\":\"%s\"", i ? "," : "",
 			    c->net->nbr[i].name, a);
@@ -240,14 +246,17 @@ neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 		const struct pf_neighbour *nb = &c->net->nbr[i];
 		pf_format_sa((struct sockaddr *)&nb->sa, a, sizeof(a));
 		if (json) {
-			pf__sprint(b, "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
-				      "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
-				      "\"rtt_us\":%lld}",
+			pf__sprint(b,
+			    "%s\"%s\":{\"address\":\"%s\",\"pinned\":%d,"
+			    "\"last_rx_s\":%.3f,\"last_tx_s\":%.3f,"
+			    "\"rtt_us\":%lld}",
 			    i ? "," : "", nb->name, a, nb->pinned,
-			    nb->last_rx_us ? (double)(now - nb->last_rx_us) / 1e6
-					   : -1.0,
-			    nb->last_tx_us ? (double)(now - nb->last_tx_us) / 1e6
-					   : -1.0,
+			    nb->last_rx_us
+			        ? (double)(now - nb->last_rx_us) / 1e6
+			        : -1.0,
+			    nb->last_tx_us
+			        ? (double)(now - nb->last_tx_us) / 1e6
+			        : -1.0,
 			    (long long)nb->rtt_us);
 			continue;
 		}
@@ -256,7 +265,8 @@ neighbours_live(struct pf_ctl *c, bool json, struct pf_sbuf *b)
 		pf__sprint(b, "%-16s %-22s %s heard %s, sent %s", nb->name, a,
 		    nb->pinned ? "pinned" : "plain ", rx, tx);
 		if (nb->rtt_us)
-			pf__sprint(b, ", round trip %lld us", (long long)nb->rtt_us);
+			pf__sprint(
+			    b, ", round trip %lld us", (long long)nb->rtt_us);
 		pf__sprint(b, "\n");
 	}
 	if (json)
@@ -379,9 +389,8 @@ answer(struct ctl_client *k, uint32_t type, struct pf_sbuf *b)
 		client_close(k);
 		return;
 	}
-	struct pf_msg_hdr h = {.type = type,
-	    .len = (uint32_t)b->n,
-	    .version = PF_PROTO_VERSION};
+	struct pf_msg_hdr h = {
+	    .type = type, .len = (uint32_t)b->n, .version = PF_PROTO_VERSION};
 	k->reply = malloc(sizeof(h) + b->n);
 	if (!k->reply) {
 		client_close(k);

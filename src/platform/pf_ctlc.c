@@ -64,9 +64,8 @@ pf_ctl_call(const char *path, uint32_t type, const void *payload, size_t len,
 			close(fd);
 		return -1;
 	}
-	struct pf_msg_hdr h = {.type = type,
-	    .len = (uint32_t)len,
-	    .version = PF_PROTO_VERSION};
+	struct pf_msg_hdr h = {
+	    .type = type, .len = (uint32_t)len, .version = PF_PROTO_VERSION};
 	struct pf_msg_hdr r;
 	if (len > PF_PROTO_MAX || write_all(fd, &h, sizeof(h)) ||
 	    write_all(fd, payload, len)) {
@@ -113,15 +112,15 @@ pf_ctl_default_path(const char *state, char *buf, size_t len)
 }
 
 char *
-pf_ctl_fund(const char *path, long long amount, size_t *len, char *err,
-    size_t errlen)
+pf_ctl_fund(
+    const char *path, long long amount, size_t *len, char *err, size_t errlen)
 {
 	char arg[32], *hex;
 	size_t hl;
 	uint32_t type;
 	snprintf(arg, sizeof(arg), "%lld", amount);
 	if (pf_ctl_call(path, PF_MSG_MINT, arg, strlen(arg), &type, &hex, &hl,
-		err, errlen))
+	        err, errlen))
 		return NULL;
 	while (hl && (hex[hl - 1] == '\n' || hex[hl - 1] == '\r'))
 		hex[--hl] = 0;

@@ -56,7 +56,8 @@ host_hash(const struct sockaddr *sa)
 		p = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 		len = 16;
 	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)
+		        ->sin_addr;
 		len = 4;
 	}
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -94,8 +95,8 @@ slot(struct pf_net *n, const struct sockaddr *sa)
 	e->last_us = now;
 	if (e->bytes < bucket(n)) {
 		/* Refill at egress_bytes per period, to one bucket. */
-		int64_t add = idle >= period ? bucket(n)
-					     : idle * bucket(n) / period;
+		int64_t add =
+		    idle >= period ? bucket(n) : idle * bucket(n) / period;
 		e->bytes += add;
 		if (e->bytes > bucket(n))
 			e->bytes = bucket(n);
@@ -116,8 +117,9 @@ in_prefix(const struct pf_prefix *p, const struct sockaddr *sa)
 		max = 128;
 	} else {
 		a = (const uint8_t *)&((const struct sockaddr_in *)&p->sa)
-			->sin_addr;
-		b = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		        ->sin_addr;
+		b = (const uint8_t *)&((const struct sockaddr_in *)sa)
+		        ->sin_addr;
 		max = 32;
 	}
 	if (bits > max)
@@ -157,10 +159,11 @@ pf__egress_frame(struct pf_net *n, const uint8_t **buf, size_t *len)
 	struct m0_msg msg;
 	size_t used;
 	if (m0_wire_decode(*buf, *len, n->cfg.max_msg, &msg, &used) ==
-		M0_WIRE_OK &&
+	        M0_WIRE_OK &&
 	    used == *len)
 		return 0;
-	msg = (struct m0_msg){.code = (const uint8_t *)"", .data = *buf,
+	msg = (struct m0_msg){.code = (const uint8_t *)"",
+	    .data = *buf,
 	    .data_len = (uint32_t)*len};
 	size_t need = m0_wire_size(&msg);
 	if (*len > UINT32_MAX || need > n->cfg.max_msg + 24)
@@ -180,8 +183,8 @@ pf__egress_frame(struct pf_net *n, const uint8_t **buf, size_t *len)
 }
 
 int
-pf__egress_check(struct pf_net *n, const struct pf_dest *d,
-    const uint8_t *buf, size_t len)
+pf__egress_check(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len)
 {
 	if (known(n, d))
 		return 0;

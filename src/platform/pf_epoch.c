@@ -25,8 +25,8 @@ rent(struct pf_money *m, int64_t now, int64_t *heap, int64_t *guest)
 		struct pf_acct *a = ACCT(p);
 		if (!a || !m->cfg.charged || a->wait)
 			continue; /* a deposit in flight pays next epoch */
-		int64_t since = p->born > m->last_epoch_us ? p->born
-							   : m->last_epoch_us;
+		int64_t since =
+		    p->born > m->last_epoch_us ? p->born : m->last_epoch_us;
 		pf__charge_rent(m, p, hb, gb, now > since ? now - since : 0);
 		if (a->broke)
 			pf_proc_evict(p);
@@ -54,7 +54,8 @@ epoch_cb(uv_timer_t *t)
 	cap[MONEY_RES_MEM] = m->cfg.mem_capacity;
 	used[MONEY_RES_STORE] = (int64_t)m0_global_bytes(pf->g);
 	cap[MONEY_RES_STORE] = pf->cfg.lim.global_quota
-	    ? (int64_t)pf->cfg.lim.global_quota : PF_STORE_CAPACITY;
+	    ? (int64_t)pf->cfg.lim.global_quota
+	    : PF_STORE_CAPACITY;
 	for (int r = MONEY_RES_SEND_UDPIP; r <= MONEY_RES_SEND_CONSOLE; r++) {
 		used[r] = m->sent[r];
 		cap[r] = (int64_t)((__int128)m->cfg.link_capacity * dt /
@@ -63,10 +64,11 @@ epoch_cb(uv_timer_t *t)
 	used[MONEY_RES_NATIVE] = m->native_us;
 	cap[MONEY_RES_NATIVE] = dt;
 	used[MONEY_RES_GUEST_MEM] = guest;
-	cap[MONEY_RES_GUEST_MEM] = (int64_t)(pf->cfg.native_slab
-	    ? pf->cfg.native_slab : PF_NATIVE_SLAB) *
+	cap[MONEY_RES_GUEST_MEM] =
+	    (int64_t)(pf->cfg.native_slab ? pf->cfg.native_slab
+	                                  : PF_NATIVE_SLAB) *
 	    (pf->cfg.native_contexts ? pf->cfg.native_contexts
-				     : PF_NATIVE_CONTEXTS);
+	                             : PF_NATIVE_CONTEXTS);
 	money_prices_epoch(&m->prices, used, cap);
 	if (m->epoch_hook) /* the exchange re-rates on the new prices */
 		m->epoch_hook(m->epoch_ud, &m->prices);

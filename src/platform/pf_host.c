@@ -28,8 +28,8 @@ quote_life(int64_t epoch_ms)
  * settings. The reserve is compacted here, before the loop runs,
  * because compaction syncs on the calling thread. */
 static int
-exchange_open(struct pf_host *h, const struct pf_host_config *c, char *err,
-    size_t errlen)
+exchange_open(
+    struct pf_host *h, const struct pf_host_config *c, char *err, size_t errlen)
 {
 	struct xchg_config xc;
 	xchg_config_default(&xc);
@@ -52,11 +52,11 @@ exchange_open(struct pf_host *h, const struct pf_host_config *c, char *err,
 		if (x->quote_ttl_s)
 			xc.quote_ttl = (uint64_t)x->quote_ttl_s;
 	}
-	enum xchg_err e = xchg_exchange_open(c->state_dir, h->bank->ident, &xc,
-	    &h->xchg);
+	enum xchg_err e =
+	    xchg_exchange_open(c->state_dir, h->bank->ident, &xc, &h->xchg);
 	if (!e)
-		e = xchg_reserve_compact(xchg_exchange_reserve(h->xchg),
-		    (uint64_t)time(NULL));
+		e = xchg_reserve_compact(
+		    xchg_exchange_reserve(h->xchg), (uint64_t)time(NULL));
 	if (e) {
 		snprintf(err, errlen, "exchange: %s/reserve: %s", c->state_dir,
 		    xchg_strerror(e));
@@ -100,8 +100,8 @@ bank_open(struct pf_host *h, const struct pf_host_config *c,
 }
 
 int
-pf_host_open(struct pf_host *h, uv_loop_t *loop,
-    const struct pf_host_config *c, char *err, size_t errlen)
+pf_host_open(struct pf_host *h, uv_loop_t *loop, const struct pf_host_config *c,
+    char *err, size_t errlen)
 {
 	struct pf_config pc = c->pf;
 	int e = PF_OK;

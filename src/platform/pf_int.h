@@ -17,8 +17,8 @@ struct pf_link {
 	struct pf_link *prev, *next;
 };
 
-#define PF_CONTAINER(p, type, field)                                          \
-	((type *)((char *)(p) - offsetof(type, field)))
+#define PF_CONTAINER(p, type, field)                                           \
+	((type *)((char *)(p)-offsetof(type, field)))
 
 static inline void
 pf__list_init(struct pf_link *l)
@@ -68,9 +68,9 @@ struct pf_orig {
 struct pf_queue {
 	uint64_t key; /* first: the table grows with pf__rehash */
 	bool stopped;
-	struct pf_proc *owner;   /* the process that made it, or NULL */
-	struct pf_link own;      /* the owner's queues */
-	struct pf_orig *orig;    /* counted against this origin */
+	struct pf_proc *owner; /* the process that made it, or NULL */
+	struct pf_link own;    /* the owner's queues */
+	struct pf_orig *orig;  /* counted against this origin */
 	struct pf_proc *head;
 	struct pf_link waiters;
 	struct pf_queue *hnext; /* hash chain */
@@ -81,30 +81,30 @@ struct pf_proc {
 	struct m0_state *s;
 	uint64_t id;
 	uint8_t state;
-	bool timed;      /* waiting in a timed enter */
-	bool manual;     /* run by its owner, not the scheduler */
-	bool broke;      /* the meter's verdict: end after this turn */
+	bool timed;  /* waiting in a timed enter */
+	bool manual; /* run by its owner, not the scheduler */
+	bool broke;  /* the meter's verdict: end after this turn */
 	struct pf_queue *q;
-	struct pf_link run;   /* run queue, or waiters of q */
+	struct pf_link run; /* run queue, or waiters of q */
 	struct pf_link all;
-	uint32_t theap;       /* index in the timer heap + 1, 0: none */
+	uint32_t theap; /* index in the timer heap + 1, 0: none */
 	int64_t deadline;
 	int64_t born;
-	pf_work_fn work;      /* work it waits on (pf_svc.h), or NULL */
+	pf_work_fn work; /* work it waits on (pf_svc.h), or NULL */
 	void *work_ud;
-	struct pf_link keys;  /* channel keys it made and has not used */
+	struct pf_link keys; /* channel keys it made and has not used */
 	uint32_t nkeys;
-	void *meter;          /* the meter's data (an account), or NULL */
-	struct pf_orig *orig; /* its origin (children inherit it) */
+	void *meter;           /* the meter's data (an account), or NULL */
+	struct pf_orig *orig;  /* its origin (children inherit it) */
 	struct pf_link queues; /* queues it made */
 	uint32_t nqueues;
 	struct pf_proc *parent; /* the nearest live ancestor, or NULL */
-	struct pf_link kids;    /* live processes it (or ended kids) submitted */
-	struct pf_link sib;     /* in parent's kids */
+	struct pf_link kids; /* live processes it (or ended kids) submitted */
+	struct pf_link sib;  /* in parent's kids */
 	uint32_t nkids;
-	uint64_t root;          /* id of the arrival the family began with */
-	uint64_t heap_seen;     /* its heap bytes as counted in orig->bytes */
-	uint32_t contexts;      /* native contexts it holds */
+	uint64_t root;      /* id of the arrival the family began with */
+	uint64_t heap_seen; /* its heap bytes as counted in orig->bytes */
+	uint32_t contexts;  /* native contexts it holds */
 };
 
 struct pf_fam {
@@ -135,8 +135,8 @@ struct pf_platform {
 	bool metered;
 	bool closing;
 	bool freeing;
-	int64_t started_us;  /* pf_free() called: release when nothing pends */
-	int pending;   /* handles and services still closing */
+	int64_t started_us; /* pf_free() called: release when nothing pends */
+	int pending;        /* handles and services still closing */
 	struct pf_config cfg;
 	struct m0_host host;
 	struct m0_global *g;
@@ -210,24 +210,22 @@ void pf__handle_closed(uv_handle_t *h);
 /* pf_queue.c */
 int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);
 void pf__leave(struct pf_proc *p);
-void pf__qctl(struct pf_platform *pf, struct pf_proc *by, uint64_t key,
-    bool stop);
+void pf__qctl(
+    struct pf_platform *pf, struct pf_proc *by, uint64_t key, bool stop);
 void pf__timer_del(struct pf_proc *p);
 void pf__timer_init(struct pf_platform *pf);
 void pf__queues_free(struct pf_platform *pf);
-struct pf_queue *pf__queue_get(struct pf_platform *pf, uint64_t key,
-    bool create, struct pf_proc *by);
+struct pf_queue *pf__queue_get(
+    struct pf_platform *pf, uint64_t key, bool create, struct pf_proc *by);
 void pf__queues_release(struct pf_proc *p);
-bool pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
-    uint32_t (*hash)(uint64_t));
+bool pf__rehash(
+    void ***tab, uint32_t *mask, size_t next_off, uint32_t (*hash)(uint64_t));
 
 /* pf_chan.c */
-int pf__chan_key(struct pf_platform *pf, struct m0_state *s,
-    const char *family, const struct m0_value *addr, int64_t ifindex,
-    uint64_t *key);
+int pf__chan_key(struct pf_platform *pf, struct m0_state *s, const char *family,
+    const struct m0_value *addr, int64_t ifindex, uint64_t *key);
 void pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
-    const uint8_t *buf,
-    size_t len);
+    const uint8_t *buf, size_t len);
 void pf__chan_free(struct pf_platform *pf);
 void pf__chan_release(struct pf_proc *p);
 

@@ -87,8 +87,8 @@ mark(struct pf_source *src, size_t off, const char *file, uint32_t line)
 {
 	if (!src)
 		return 0;
-	struct pf_source_part *np = realloc(src->part,
-	    (src->npart + 1) * sizeof(*np));
+	struct pf_source_part *np =
+	    realloc(src->part, (src->npart + 1) * sizeof(*np));
 	char *f = strdup(file);
 	if (!np || !f) {
 		free(f);
@@ -136,7 +136,8 @@ directive_path(const char *p, const char *end, const char *dir)
 	if (name[0] == '/')
 		snprintf(path, n + 1, "%s", name);
 	else
-		snprintf(path, strlen(dir) + n + 2, "%s/%.*s", dir, (int)n, name);
+		snprintf(
+		    path, strlen(dir) + n + 2, "%s/%.*s", dir, (int)n, name);
 	return path;
 }
 
@@ -180,7 +181,8 @@ compact(struct sbuf *out, const char *src, size_t len)
 			continue;
 		}
 		if (st == CODE) {
-			if (gap && last && needs_space(last, c) && sput(out, " ", 1))
+			if (gap && last && needs_space(last, c) &&
+			    sput(out, " ", 1))
 				return -1;
 			gap = false;
 			if (c == '"')
@@ -209,8 +211,8 @@ compact(struct sbuf *out, const char *src, size_t len)
 /* #includestring: the file loaded as code (comments gone, includes
  * expanded), its white space compacted, as one string literal. */
 static int
-include_string(struct sbuf *out, const char *path, int depth, char *err,
-    size_t errlen)
+include_string(
+    struct sbuf *out, const char *path, int depth, char *err, size_t errlen)
 {
 	struct sbuf code = {0}, small = {0};
 	if (load(&code, path, depth, err, errlen, NULL))
@@ -257,16 +259,15 @@ where_first(char *err, size_t errlen, const char *name, uint32_t line)
 	char tmp[1024];
 	if (strlen(err) + 64 > errlen)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s\n  included from %s:%u", err, name,
-	    line);
+	snprintf(
+	    tmp, sizeof(tmp), "%s\n  included from %s:%u", err, name, line);
 	snprintf(err, errlen, "%s", tmp);
 }
 
 /* Strips comments from src into out, expanding directives. */
 static int
-strip(struct sbuf *out, const char *src, size_t len, const char *dir,
-    int depth, char *err, size_t errlen, struct pf_source *map,
-    const char *name)
+strip(struct sbuf *out, const char *src, size_t len, const char *dir, int depth,
+    char *err, size_t errlen, struct pf_source *map, const char *name)
 {
 	enum { CODE, STR, HEX } st = CODE;
 	bool ws = true; /* previous byte was whitespace or line start */
@@ -306,14 +307,14 @@ strip(struct sbuf *out, const char *src, size_t len, const char *dir,
 				char *path = directive_path(kw, end, dir);
 				if (!path) {
 					snprintf(err, errlen,
-					    "%s:%u: bad include directive", name,
-					    line);
+					    "%s:%u: bad include directive",
+					    name, line);
 					return -1;
 				}
 				int r = as_string ? include_string(out, path,
-							depth + 1, err, errlen)
-						  : load(out, path, depth + 1,
-							err, errlen, map);
+				                        depth + 1, err, errlen)
+				                  : load(out, path, depth + 1,
+				                        err, errlen, map);
 				free(path);
 				if (r) {
 					where_first(err, errlen, name, line);
@@ -356,9 +357,9 @@ load(struct sbuf *out, const char *path, int depth, char *err, size_t errlen,
 		return -1;
 	}
 	char *pc = strdup(path);
-	int r = pc ? strip(out, src, n, dirname(pc), depth, err, errlen, map,
-			 path)
-		   : -1;
+	int r = pc
+	    ? strip(out, src, n, dirname(pc), depth, err, errlen, map, path)
+	    : -1;
 	free(pc);
 	free(src);
 	return r;
@@ -371,8 +372,8 @@ pf_source_load(struct pf_source *src, const char *path, const char *text,
 	struct sbuf b = {0};
 	memset(src, 0, sizeof(*src));
 	int r = path ? load(&b, path, 0, err, errlen, src)
-		     : strip(&b, text, len, ".", 0, err, errlen, src,
-			   name ? name : "-e");
+	             : strip(&b, text, len, ".", 0, err, errlen, src,
+	                   name ? name : "-e");
 	if (!r && sput(&b, "", 1)) {
 		snprintf(err, errlen, "source too large");
 		r = -1;
@@ -398,8 +399,7 @@ pf_source_free(struct pf_source *src)
 }
 
 int
-pf_source_where(const struct pf_source *src, size_t off, char *buf,
-    size_t len)
+pf_source_where(const struct pf_source *src, size_t off, char *buf, size_t len)
 {
 	if (!src->npart || off > src->len)
 		return -1;
@@ -422,8 +422,8 @@ pf_source_where(const struct pf_source *src, size_t off, char *buf,
 	int show = (int)(eol - bol > 200 ? 200 : eol - bol);
 	int n = snprintf(buf, len, "%s:%u:%zu\n  %.*s\n  ", pt->file, line,
 	    off - bol + 1, show, src->text + bol);
-	for (size_t i = bol; n >= 0 && (size_t)n + 2 < len && i < off &&
-	     i < bol + 200; i++)
+	for (size_t i = bol;
+	     n >= 0 && (size_t)n + 2 < len && i < off && i < bol + 200; i++)
 		buf[n++] = src->text[i] == '\t' ? '\t' : ' ';
 	if (n >= 0 && (size_t)n + 2 < len) {
 		buf[n++] = '^';

@@ -60,8 +60,8 @@ log_set_level(int level)
 static void
 vlog(int level, int err, const char *fmt, va_list ap)
 {
-	static const char *const names[] = {"debug", "info", "warning",
-	    "error"};
+	static const char *const names[] = {
+	    "debug", "info", "warning", "error"};
 	static const int prio[] = {7, 6, 4, 3}; /* syslog priorities */
 	if (level < min_level)
 		return;
@@ -87,15 +87,15 @@ vlog(int level, int err, const char *fmt, va_list ap)
 		    err ? ": " : "", err ? strerror(err) : "");
 }
 
-#define LOGFN(fn, level, witherr)                                             \
-	void fn(const char *fmt, ...)                                         \
-	{                                                                     \
-		int e = errno;                                                \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		vlog(level, witherr ? e : 0, fmt, ap);                        \
-		va_end(ap);                                                   \
-		errno = e;                                                    \
+#define LOGFN(fn, level, witherr)                                              \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		int e = errno;                                                 \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(level, witherr ? e : 0, fmt, ap);                         \
+		va_end(ap);                                                    \
+		errno = e;                                                     \
 	}
 
 LOGFN(log_debug, PF_LOG_DEBUG, 0)

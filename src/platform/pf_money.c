@@ -72,8 +72,8 @@ merr(struct pf_money *m, enum money_err e)
 const char *
 pf_refusal_name(int r)
 {
-	static const char *const names[PF_REFUSAL_N] = {"malformed",
-	    "forged", "altered", "foreign", "expired", "spent", "other"};
+	static const char *const names[PF_REFUSAL_N] = {"malformed", "forged",
+	    "altered", "foreign", "expired", "spent", "other"};
 	return r >= 0 && r < PF_REFUSAL_N ? names[r] : "?";
 }
 
@@ -144,7 +144,8 @@ settle(struct pf_money *m, enum money_err err)
 				m0_state_resume_int(p->s, 1, w->amount);
 			} else {
 				m0_pop(p->s, 1);
-				if (m0_push_string(p->s, w->token, MONEY_TOKEN_LEN))
+				if (m0_push_string(
+				        p->s, w->token, MONEY_TOKEN_LEN))
 					m0_push_null(p->s); /* heap full */
 				m0_state_resume_int(p->s, 0, 0);
 			}
@@ -167,7 +168,8 @@ after_work_cb(uv_work_t *w, int status)
 	enum money_err err = status ? MONEY_ERR_SYS : m->commit_err;
 	if (err)
 		log_warnx("money: ledger commit failed: %s; money operations "
-			  "fail until restart", money_strerror(err));
+		          "fail until restart",
+		    money_strerror(err));
 	settle(m, err);
 	mints_run(m);
 	pf__money_kick(m);
@@ -233,10 +235,12 @@ mints_run(struct pf_money *m)
 		struct money_token t;
 		uint64_t exp = now_s() + (uint64_t)m->cfg.token_ttl_s;
 		enum money_err err = money_book_mint(b, w->amount);
-		if (!err && (err = money_token_sign(m->bank->ident, w->amount,
-				 exp, &t)) == MONEY_OK)
-			err = money_ledger_stage_issue(m->bank->ledger, t.serial,
-			    MONEY_ISSUE_MINT, w->amount, exp, &w->ticket);
+		if (!err &&
+		    (err = money_token_sign(
+		         m->bank->ident, w->amount, exp, &t)) == MONEY_OK)
+			err =
+			    money_ledger_stage_issue(m->bank->ledger, t.serial,
+			        MONEY_ISSUE_MINT, w->amount, exp, &w->ticket);
 		if (err) {
 			if (err != MONEY_ERR_OVERFLOW)
 				money_book_unmint(b, w->amount);
@@ -382,8 +386,8 @@ op_wdr(struct m0_state *s, void *ud)
 		return M0_ERANGE_CHECK;
 	uint8_t tok[MONEY_TOKEN_LEN];
 	uint64_t exp = now_s() + (uint64_t)m->cfg.token_ttl_s;
-	enum money_err me = money_bank_withdraw_stage(m->bank,
-	    &ACCT(p)->credit, amount, exp, tok, &ticket);
+	enum money_err me = money_bank_withdraw_stage(
+	    m->bank, &ACCT(p)->credit, amount, exp, tok, &ticket);
 	if (me)
 		return merr(m, me);
 	struct pf_mwait *w = wait_new(m, p, PF_MW_WDR, ticket, amount);
@@ -403,7 +407,8 @@ op_prc(struct m0_state *s, void *ud)
 	int err = m0_push_dict(s);
 	for (int r = 0; !err && r < MONEY_RES_N; r++)
 		if (!(err = m0_push_int(s, m->prices.price[r])))
-			err = m0_set_field(s, money_res_name((enum money_res)r));
+			err =
+			    m0_set_field(s, money_res_name((enum money_res)r));
 	if (!err && !(err = m0_push_int(s, MONEY_PRICE_SCALE)))
 		err = m0_set_field(s, "scale");
 	if (!err && !(err = m0_push_int(s, (int64_t)m->prices.epoch)))
@@ -445,12 +450,12 @@ static const struct {
 	const char *name, *alias;
 	m0_ext_fn fn;
 } ops[] = {
-	{"_bal", "balance", op_bal},
-	{"_dep", "deposit", op_dep},
-	{"_wdr", "withdraw", op_wdr},
-	{"_prc", "prices", op_prc},
-	{"_quo", "quote", op_quo},
-	{"_ofr", "offer", op_ofr},
+    {"_bal", "balance", op_bal},
+    {"_dep", "deposit", op_dep},
+    {"_wdr", "withdraw", op_wdr},
+    {"_prc", "prices", op_prc},
+    {"_quo", "quote", op_quo},
+    {"_ofr", "offer", op_ofr},
 };
 
 static void svc_stats(void *ud, struct pf_status *st);
@@ -487,12 +492,13 @@ svc_free(void *ud)
 	pf__epoch_close(m);
 	while (!pf__list_empty(&m->waiters) || !pf__list_empty(&m->mints)) {
 		struct pf_link *l = pf__list_empty(&m->waiters)
-		    ? m->mints.next : m->waiters.next;
+		    ? m->mints.next
+		    : m->waiters.next;
 		struct pf_mwait *w = PF_CONTAINER(l, struct pf_mwait, link);
 		pf__list_del(l);
 		if (w->kind == PF_MW_DEP)
-			money_account_deposit(&m->bank->book, &m->dead,
-			    w->amount);
+			money_account_deposit(
+			    &m->bank->book, &m->dead, w->amount);
 		else if (w->kind == PF_MW_MINT && w->cb)
 			w->cb(w->ud, MONEY_ERR_BROKEN, NULL);
 		free(w);
@@ -543,12 +549,16 @@ pf_money_init(struct pf_platform *pf, struct money_bank *bank,
 	    (m->e_ledger = m0_global_add_error(g, "ledger_failed")) < 0)
 		goto err;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn, m))
+		if (m0_global_add_op(
+		        g, ops[i].name, ops[i].alias, ops[i].fn, m))
 			goto err;
 	struct pf_meter mt;
 	pf__meter_fill(m, &mt);
-	const struct pf_service svc = {.name = "money", .ud = m,
-	    .close = svc_close, .free = svc_free, .stats = svc_stats};
+	const struct pf_service svc = {.name = "money",
+	    .ud = m,
+	    .close = svc_close,
+	    .free = svc_free,
+	    .stats = svc_stats};
 	if ((err = pf__epoch_start(m)))
 		goto err;
 	if ((err = pf_add_service(pf, &svc))) {

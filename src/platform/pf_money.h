@@ -16,10 +16,10 @@
 struct pf_acct {
 	struct money_account credit;
 	struct money_account allow;
-	__int128 owe;             /* fixed point (MONEY_PRICE_SCALE) */
-	int64_t offer;            /* price per step offered; 0: the price */
-	struct pf_mwait *wait;    /* a _dep or _wdr waiting for its commit */
-	bool broke;               /* credit ran out: the verdict is BROKE */
+	__int128 owe;          /* fixed point (MONEY_PRICE_SCALE) */
+	int64_t offer;         /* price per step offered; 0: the price */
+	struct pf_mwait *wait; /* a _dep or _wdr waiting for its commit */
+	bool broke;            /* credit ran out: the verdict is BROKE */
 };
 
 /* The account of a process on a platform with money. */
@@ -52,17 +52,17 @@ struct pf_money {
 	uint32_t verifying;       /* deposits on the thread pool */
 	struct money_totals snap; /* the book when this commit was started */
 	enum money_err commit_err;
-	struct pf_link waiters;   /* struct pf_mwait, in ticket order */
-	struct pf_link mints;     /* mint requests waiting for no commit */
+	struct pf_link waiters; /* struct pf_mwait, in ticket order */
+	struct pf_link mints;   /* mint requests waiting for no commit */
 	/* epochs (pf_epoch.c) */
-	uv_timer_t *epoch;  /* its own allocation: freed in its callback */
+	uv_timer_t *epoch; /* its own allocation: freed in its callback */
 	int64_t last_epoch_us;
-	uint64_t demand_ns; /* running slices, this epoch, doubled while
+	uint64_t demand_ns;        /* running slices, this epoch, doubled while
 	                       others queue (the meter's busy hook) */
-	uint64_t gmark;                  /* global heap bytes, last seen */
-	struct pf_proc *turning; /* between turn and steps: parent of a `$` */
-	int64_t sent[MONEY_RES_N];       /* bytes sent, this epoch */
-	int64_t native_us;               /* vCPU µs, this epoch */
+	uint64_t gmark;            /* global heap bytes, last seen */
+	struct pf_proc *turning;   /* between turn and steps: parent of a `$` */
+	int64_t sent[MONEY_RES_N]; /* bytes sent, this epoch */
+	int64_t native_us;         /* vCPU µs, this epoch */
 	uint64_t epochs;
 	/* called after each price epoch: the exchange (pf_xchg.c) */
 	void (*epoch_hook)(void *ud, const struct money_prices *p);
@@ -70,7 +70,7 @@ struct pf_money {
 	/* counters */
 	uint64_t deposits, withdrawals, expired_store;
 	uint64_t refused_by[PF_REFUSAL_N]; /* refused deposits by kind */
-	int e_token[PF_REFUSAL_OTHER]; /* token_malformed ... token_spent */
+	int e_token[PF_REFUSAL_OTHER];     /* token_malformed ... token_spent */
 	int e_credit, e_ledger;
 };
 

@@ -36,7 +36,7 @@ struct pf_nctx {
 	struct kvm_ctx *ctx;
 	struct pf_proc *owner;
 	uint64_t bytes; /* guest memory, counted by pf_proc_native_take() */
-	bool dead; /* an ERROR exit left it unusable */
+	bool dead;      /* an ERROR exit left it unusable */
 	struct pf_nctx *next;
 };
 
@@ -92,8 +92,8 @@ kerr(struct pf_native *n, enum kvm_err e)
 
 /* The context named by the key at operand k, owned by this process. */
 static int
-ctx_arg(struct pf_native *n, struct m0_state *s, uint32_t k,
-    struct pf_nctx **out)
+ctx_arg(
+    struct pf_native *n, struct m0_state *s, uint32_t k, struct pf_nctx **out)
 {
 	uint64_t key;
 	int err = m0_get_key(s, k, &key);
@@ -209,9 +209,10 @@ map_op(struct m0_state *s, struct pf_native *n, int what)
 		return err;
 	if (prot > 15)
 		return M0_ERANGE_CHECK;
-	enum kvm_err ke = what == 0 ? kvm_mem_map(c->ctx, addr, len, (unsigned)prot)
-	    : what == 1		    ? kvm_mem_protect(c->ctx, addr, len, (unsigned)prot)
-				    : kvm_mem_unmap(c->ctx, addr, len);
+	enum kvm_err ke = what == 0
+	    ? kvm_mem_map(c->ctx, addr, len, (unsigned)prot)
+	    : what == 1 ? kvm_mem_protect(c->ctx, addr, len, (unsigned)prot)
+	                : kvm_mem_unmap(c->ctx, addr, len);
 	if (ke)
 		return kerr(n, ke);
 	m0_pop(s, base + 3);
@@ -252,8 +253,7 @@ op_maps(struct m0_state *s, void *ud)
 	while ((ke = kvm_mem_next(c->ctx, &cur, &r)) == KVM_OK) {
 		if ((err = m0_push_int(s, (int64_t)r.start)) ||
 		    (err = m0_push_int(s, (int64_t)r.len)) ||
-		    (err = m0_push_int(s, r.prot)) ||
-		    (err = m0_pack(s, 3)))
+		    (err = m0_push_int(s, r.prot)) || (err = m0_pack(s, 3)))
 			break;
 	}
 	if (!err && ke != KVM_ERR_END)
@@ -291,12 +291,12 @@ op_copy(struct m0_state *s, void *ud)
 	    (ke = kvm_mem_map(dst->ctx, r.start, r.len, r.prot)) == KVM_OK) {
 		for (uint64_t off = 0; off < r.len && ke == KVM_OK;
 		     off += 1u << 16) {
-			size_t k = r.len - off < (1u << 16) ? r.len - off
-							   : 1u << 16;
+			size_t k =
+			    r.len - off < (1u << 16) ? r.len - off : 1u << 16;
 			ke = kvm_mem_read(src->ctx, r.start + off, buf, k);
 			if (ke == KVM_OK)
-				ke = kvm_mem_write(dst->ctx, r.start + off, buf,
-				    k);
+				ke = kvm_mem_write(
+				    dst->ctx, r.start + off, buf, k);
 		}
 		if (ke != KVM_OK)
 			break;
@@ -471,7 +471,8 @@ op_exec(struct m0_state *s, void *ud)
 	strings_free(envp);
 	if (err)
 		return err;
-	if ((err = m0_push_dict(s)) || (err = set_int(s, "entry", (int64_t)info.entry)) ||
+	if ((err = m0_push_dict(s)) ||
+	    (err = set_int(s, "entry", (int64_t)info.entry)) ||
 	    (err = set_int(s, "base", (int64_t)info.base)) ||
 	    (err = set_int(s, "lo", (int64_t)info.lo)) ||
 	    (err = set_int(s, "hi", (int64_t)info.hi)) ||
@@ -482,10 +483,27 @@ op_exec(struct m0_state *s, void *ud)
 	return M0_OK;
 }
 
-#define REGS(X)                                                               \
-	X(rax) X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(rsp) X(r8) X(r9)   \
-	X(r10) X(r11) X(r12) X(r13) X(r14) X(r15) X(rip) X(rflags)           \
-	X(fs_base) X(gs_base)
+#define REGS(X)                                                                \
+	X(rax)                                                                 \
+	X(rbx)                                                                 \
+	X(rcx)                                                                 \
+	X(rdx)                                                                 \
+	X(rsi)                                                                 \
+	X(rdi)                                                                 \
+	X(rbp)                                                                 \
+	X(rsp)                                                                 \
+	X(r8)                                                                  \
+	X(r9)                                                                  \
+	X(r10)                                                                 \
+	X(r11)                                                                 \
+	X(r12)                                                                 \
+	X(r13)                                                                 \
+	X(r14)                                                                 \
+	X(r15)                                                                 \
+	X(rip)                                                                 \
+	X(rflags)                                                              \
+	X(fs_base)                                                             \
+	X(gs_base)
 
 /* key _nrg dict */
 static int
@@ -500,8 +518,8 @@ op_regs(struct m0_state *s, void *ud)
 	kvm_regs_get(c->ctx, &r);
 	if ((err = m0_push_dict(s)))
 		return err;
-#define GETR(f)                                                               \
-	if (!err)                                                             \
+#define GETR(f)                                                                \
+	if (!err)                                                              \
 		err = set_int(s, #f, (int64_t)r.f);
 	REGS(GETR)
 #undef GETR
@@ -524,8 +542,8 @@ op_setregs(struct m0_state *s, void *ud)
 	kvm_regs_get(c->ctx, &r);
 	int64_t v;
 	int found;
-#define SETR(f)                                                               \
-	if (!err && !(err = m0_get_field_int(s, 0, #f, &v, &found)) && found) \
+#define SETR(f)                                                                \
+	if (!err && !(err = m0_get_field_int(s, 0, #f, &v, &found)) && found)  \
 		r.f = (uint64_t)v;
 	REGS(SETR)
 #undef SETR
@@ -581,8 +599,8 @@ op_run(struct m0_state *s, void *ud)
 static int
 push_exit(struct m0_state *s, const struct kvm_exit *e, uint64_t ran_ns)
 {
-	static const char *const kinds[] = {"halt", "io", "syscall", "fault",
-	    "exception", "budget", "error"};
+	static const char *const kinds[] = {
+	    "halt", "io", "syscall", "fault", "exception", "budget", "error"};
 	static const char *const acc[] = {"read", "write", "exec"};
 	int err = m0_push_dict(s);
 	if (!err)
@@ -613,8 +631,8 @@ push_exit(struct m0_state *s, const struct kvm_exit *e, uint64_t ran_ns)
 		return err;
 	case KVM_EXITK_PAGE_FAULT:
 		if ((err = set_int(s, "addr", (int64_t)e->u.page_fault.addr)) ||
-		    (err = set_name(s, "access",
-			 acc[e->u.page_fault.access])) ||
+		    (err = set_name(
+		         s, "access", acc[e->u.page_fault.access])) ||
 		    (err = set_int(s, "user", e->u.page_fault.user)) ||
 		    (err = set_int(s, "present", e->u.page_fault.present)))
 			return err;
@@ -732,7 +750,8 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	/* debug: m0 shares this and must keep stderr clean; m0ctl status
 	 * names the backend too */
 	if (n->avail)
-		log_debug("native code: unavailable (%s)", kvm_strerror(n->avail));
+		log_debug(
+		    "native code: unavailable (%s)", kvm_strerror(n->avail));
 	else
 		log_debug("native code: %s backend", kvm_backend());
 	n->e_unavail = m0_global_add_error(g, "native_unavailable");
@@ -745,28 +764,25 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 		const char *name, *alias;
 		m0_ext_fn fn;
 	} ops[] = {{"_nnw", "nativenew", op_new},
-	    {"_nfr", "nativefree", op_free},
-	    {"_nmp", "nativemap", op_map},
+	    {"_nfr", "nativefree", op_free}, {"_nmp", "nativemap", op_map},
 	    {"_npr", "nativeprotect", op_protect},
-	    {"_num", "nativeunmap", op_unmap},
-	    {"_nls", "nativemaps", op_maps},
-	    {"_ncp", "nativecopy", op_copy},
-	    {"_nwr", "nativewrite", op_write},
-	    {"_nrd", "nativeread", op_read},
-	    {"_nld", "nativeload", op_load},
-	    {"_nel", "nativeexec", op_exec},
-	    {"_nrg", "nativeregs", op_regs},
+	    {"_num", "nativeunmap", op_unmap}, {"_nls", "nativemaps", op_maps},
+	    {"_ncp", "nativecopy", op_copy}, {"_nwr", "nativewrite", op_write},
+	    {"_nrd", "nativeread", op_read}, {"_nld", "nativeload", op_load},
+	    {"_nel", "nativeexec", op_exec}, {"_nrg", "nativeregs", op_regs},
 	    {"_nsr", "nativesetregs", op_setregs},
-	    {"_nsy", "nativereturn", op_sysret},
-	    {"_nrn", "nativerun", op_run}};
+	    {"_nsy", "nativereturn", op_sysret}, {"_nrn", "nativerun", op_run}};
 	int err = n->e_dead < 0 ? PF_ERR_INTERP : PF_OK;
 	for (size_t i = 0; !err && i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
-		    n))
+		if (m0_global_add_op(
+		        g, ops[i].name, ops[i].alias, ops[i].fn, n))
 			err = PF_ERR_INTERP;
-	const struct pf_service svc = {.name = "native", .ud = n,
-	    .proc_end = svc_proc_end, .proc_bytes = svc_proc_bytes,
-	    .stats = svc_stats, .free = svc_free};
+	const struct pf_service svc = {.name = "native",
+	    .ud = n,
+	    .proc_end = svc_proc_end,
+	    .proc_bytes = svc_proc_bytes,
+	    .stats = svc_stats,
+	    .free = svc_free};
 	if (!err)
 		err = pf_add_service(pf, &svc);
 	if (err)

@@ -16,7 +16,7 @@
 
 static const char *const net_reasons[] = {
 #define PF__NDS(id, s) s,
-	PF_NETDROPMAP(PF__NDS)
+    PF_NETDROPMAP(PF__NDS)
 #undef PF__NDS
 };
 
@@ -31,7 +31,7 @@ pf_net_drop_id(int reason)
 {
 	static const char *const ids[] = {
 #define PF__NDI(id, s) #id,
-		PF_NETDROPMAP(PF__NDI)
+	    PF_NETDROPMAP(PF__NDI)
 #undef PF__NDI
 	};
 	static char low[PF_NDROP_N][32];
@@ -61,12 +61,14 @@ sa_to_addr(const struct sockaddr *sa, struct m0_addr *a, char *h, size_t hl)
 	a->has_port = 1;
 	a->port = pf__sa_port(sa);
 	if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    h, (socklen_t)hl);
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, h,
+		    (socklen_t)hl);
 		a->str = h;
 		a->str_len = strlen(h);
 	} else {
-		a->host = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		a->host =
+		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
 	}
 }
 
@@ -180,9 +182,9 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 	arrival.ifindex = ifindex;
 	arrival.from = from;
 	/* The source host (not its port) is the origin the caps count. */
-	struct pf_origin o = {.host = from->sa_family == AF_INET6 ?
-	        (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr :
-	        (const void *)&((const struct sockaddr_in *)from)->sin_addr,
+	struct pf_origin o = {.host = from->sa_family == AF_INET6
+	        ? (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr
+	        : (const void *)&((const struct sockaddr_in *)from)->sin_addr,
 	    .host_len = from->sa_family == AF_INET6 ? 16 : 4};
 	if (pf_spawn(n->pf, msg, &o, arrival_setup, NULL, NULL) != M0_OK)
 		n->st.drops[PF_NDROP_SPAWN]++;
@@ -197,10 +199,12 @@ sa_hash(const struct sockaddr *sa)
 	const uint8_t *p;
 	size_t len;
 	if (sa->sa_family == AF_INET6) {
-		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)
+		        ->sin6_addr;
 		len = 16;
 	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)
+		        ->sin_addr;
 		len = 4;
 	}
 	uint32_t h = 2166136261u ^ (uint32_t)pf__sa_port(sa);
@@ -229,7 +233,8 @@ pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa)
 	}
 	int64_t idle = now - r->last_us, rate = n->cfg.rate;
 	if (idle >= cap / rate)
-		r->tokens = cap; /* full again; and idle * rate cannot overflow */
+		r->tokens =
+		    cap; /* full again; and idle * rate cannot overflow */
 	else if ((r->tokens += idle * rate) > cap)
 		r->tokens = cap;
 	r->last_us = now;
@@ -359,8 +364,8 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 	n->rxbuf = malloc(n->cfg.max_dgram);
 	/* The largest frame, datagram or TCP, and an envelope around it. */
 	n->authcap = (n->cfg.max_dgram > (size_t)n->cfg.max_msg + 24
-			     ? n->cfg.max_dgram
-			     : (size_t)n->cfg.max_msg + 24) +
+	                     ? n->cfg.max_dgram
+	                     : (size_t)n->cfg.max_msg + 24) +
 	    128;
 	n->authbuf = malloc(n->authcap);
 	n->rate = calloc(PF_RATE_SLOTS, sizeof(*n->rate));
@@ -372,8 +377,8 @@ pf_net_new(struct pf_platform *pf, const struct pf_net_config *cfg,
 }
 
 int
-pf_net_listen(struct pf_net *n, const struct sockaddr *sa, char *err,
-    size_t errlen)
+pf_net_listen(
+    struct pf_net *n, const struct sockaddr *sa, char *err, size_t errlen)
 {
 	if (n->started || n->nls == PF_NET_MAX_LISTEN) {
 		snprintf(err, errlen, "too many listen addresses");
@@ -401,8 +406,8 @@ define_adr(struct pf_net *n, const char *family)
 		return PF_ERR_NOMEM;
 	strcpy(src, "[");
 	for (int i = 0; i < n->nls; i++)
-		len += (size_t)addr_src(src + len, cap - len,
-		    (struct sockaddr *)&n->ls[i].sa);
+		len += (size_t)addr_src(
+		    src + len, cap - len, (struct sockaddr *)&n->ls[i].sa);
 	strcpy(src + len, "]");
 	int err = m0_global_define(pf_global(n->pf), "_adr", family, src);
 	free(src);
@@ -432,7 +437,8 @@ define_bca(struct pf_net *n)
 			    !(i->ifa_flags & IFF_BROADCAST) ||
 			    !(i->ifa_flags & IFF_UP) || !i->ifa_broadaddr)
 				continue;
-			struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
+			struct sockaddr_in *a =
+			    (struct sockaddr_in *)i->ifa_addr;
 			if (ls->sin_addr.s_addr != htonl(INADDR_ANY) &&
 			    ls->sin_addr.s_addr != a->sin_addr.s_addr)
 				continue;
@@ -440,18 +446,18 @@ define_bca(struct pf_net *n)
 			    *(struct sockaddr_in *)i->ifa_broadaddr;
 			b.sin_port = ls->sin_port;
 			/* Broadcasts on these are no stranger's (pf_egress). */
-			struct sockaddr_storage *nb = realloc(n->bcast,
-			    (n->nbcast + 1) * sizeof(*nb));
+			struct sockaddr_storage *nb =
+			    realloc(n->bcast, (n->nbcast + 1) * sizeof(*nb));
 			if (nb) {
 				n->bcast = nb;
 				memset(&nb[n->nbcast], 0, sizeof(*nb));
 				memcpy(&nb[n->nbcast++], &b, sizeof(b));
 			}
 			char one[96];
-			size_t m = (size_t)snprintf(one, sizeof(one), "['udpip %d ",
-			    l);
-			m += (size_t)addr_src(one + m, sizeof(one) - m,
-			    (struct sockaddr *)&b);
+			size_t m = (size_t)snprintf(
+			    one, sizeof(one), "['udpip %d ", l);
+			m += (size_t)addr_src(
+			    one + m, sizeof(one) - m, (struct sockaddr *)&b);
 			m += (size_t)snprintf(one + m, sizeof(one) - m, "]");
 			if (len + m + 2 > cap) {
 				char *ns = realloc(src, cap * 2 + m);
@@ -478,7 +484,8 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	int64_t hosts[PF_NET_MAX_LISTEN];
 	for (int i = 0; i < n->nls; i++)
 		hosts[i] = n->ls[i].sa.ss_family == AF_INET
-		    ? ntohl(((struct sockaddr_in *)&n->ls[i].sa)->sin_addr.s_addr)
+		    ? ntohl(
+		          ((struct sockaddr_in *)&n->ls[i].sa)->sin_addr.s_addr)
 		    : 0;
 	struct pf_family udp = {.name = "udpip",
 	    .mtu = n->cfg.max_dgram,
@@ -500,10 +507,11 @@ pf_net_start(struct pf_net *n, char *err, size_t errlen)
 	if (!e)
 		e = define_bca(n);
 	/* Long aliases (Part B): procedures, so they see a reloaded _nbr. */
-	if (!e && (m0_global_define(pf_global(n->pf), "longdict",
-		       "neighbours", "{_nbr}") ||
-		      m0_global_define(pf_global(n->pf), "longdict",
-			  "broadcasts", "{_bca}")))
+	if (!e &&
+	    (m0_global_define(
+	         pf_global(n->pf), "longdict", "neighbours", "{_nbr}") ||
+	        m0_global_define(
+	            pf_global(n->pf), "longdict", "broadcasts", "{_bca}")))
 		e = PF_ERR_INTERP;
 	if (!e)
 		e = pf_net_set_neighbours(n, NULL, 0);
@@ -532,8 +540,8 @@ nbr_ifindex(struct pf_net *n, const struct sockaddr *sa)
 }
 
 int
-pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
-    size_t count)
+pf_net_set_neighbours(
+    struct pf_net *n, const struct pf_neighbour *nb, size_t count)
 {
 	struct pf_neighbour *copy = NULL;
 	if (count && !(copy = malloc(count * sizeof(*copy))))
@@ -551,13 +559,13 @@ pf_net_set_neighbours(struct pf_net *n, const struct pf_neighbour *nb,
 	for (size_t i = 0; i < count; i++) {
 		len += (size_t)snprintf(src + len, cap - len, " 0 I \"");
 		for (const char *c = nb[i].name; *c && c < nb[i].name + 63; c++)
-			len += (size_t)snprintf(src + len, cap - len, "\\x%02x",
-			    (unsigned char)*c);
-		len += (size_t)snprintf(src + len, cap - len,
-		    "\"_ctn['udpip %d ",
-		    nbr_ifindex(n, (struct sockaddr *)&nb[i].sa));
-		len += (size_t)addr_src(src + len, cap - len,
-		    (struct sockaddr *)&nb[i].sa);
+			len += (size_t)snprintf(
+			    src + len, cap - len, "\\x%02x", (unsigned char)*c);
+		len +=
+		    (size_t)snprintf(src + len, cap - len, "\"_ctn['udpip %d ",
+		        nbr_ifindex(n, (struct sockaddr *)&nb[i].sa));
+		len += (size_t)addr_src(
+		    src + len, cap - len, (struct sockaddr *)&nb[i].sa);
 		len += (size_t)snprintf(src + len, cap - len, "]:");
 	}
 	int err = m0_global_define(pf_global(n->pf), "_sys", "_nbr", src);

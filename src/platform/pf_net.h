@@ -15,7 +15,7 @@
 
 #define PF_NET_MAX_LISTEN 16
 #define PF_RATE_SLOTS 4096
-#define PF_AUTH_VERSION 1             /* envelope version byte */
+#define PF_AUTH_VERSION 1            /* envelope version byte */
 #define PF_AUTH_WINDOW_US 60000000LL /* envelope age accepted */
 #define PF_REPLAY_BITS 4096          /* per-peer replay window */
 #define PF_REPLAY_CLOCK_SHIFT 8      /* send counters start at µs << 8 */
@@ -51,8 +51,8 @@ struct pf_rate {
 /* Replay state of one pinned neighbour (pf_replay.c), by its key. */
 struct pf_peer_ctr {
 	unsigned char pk[32];
-	uint64_t tx;  /* last counter sent to it */
-	uint64_t top; /* highest counter seen from it */
+	uint64_t tx;                       /* last counter sent to it */
+	uint64_t top;                      /* highest counter seen from it */
 	uint64_t map[PF_REPLAY_BITS / 64]; /* seen, below and at top */
 };
 
@@ -66,8 +66,8 @@ struct pf_conn {
 	int ifindex;
 	enum pf_cstate state;
 	bool inbound;
-	bool authed;       /* a pinned neighbour's envelope came on it */
-	size_t auth_ix;    /* that neighbour */
+	bool authed;    /* a pinned neighbour's envelope came on it */
+	size_t auth_ix; /* that neighbour */
 	uint8_t *rx;
 	size_t rxlen, rxcap;
 	size_t queued; /* bytes written and not yet completed */
@@ -97,9 +97,9 @@ struct pf_net {
 	int pending_close; /* handles not yet closed */
 	/* authenticated links (pf_auth.c) */
 	bool has_identity;
-	unsigned char *auth_sk;  /* Curve25519 secret, sodium_malloc */
+	unsigned char *auth_sk; /* Curve25519 secret, sodium_malloc */
 	unsigned char auth_pk[32];
-	unsigned char *auth_k;   /* shared key per neighbour, sodium_malloc */
+	unsigned char *auth_k;    /* shared key per neighbour, sodium_malloc */
 	struct pf_egress *egress; /* budgets toward strangers (pf_egress.c) */
 	struct sockaddr_storage *bcast; /* the broadcast addresses of _bca */
 	size_t nbcast;
@@ -130,12 +130,12 @@ void pf__net_handle_closed(uv_handle_t *h);
 /* pf_auth.c */
 int pf__auth_derive(struct pf_net *n);
 void pf__auth_free(struct pf_net *n);
-const struct pf_neighbour *pf__auth_pinned(const struct pf_net *n,
-    const struct sockaddr *sa, size_t *ix);
-size_t pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in,
-    size_t len, uint8_t *out, size_t cap);
-int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len,
-    uint8_t *out, size_t cap, size_t *outlen, size_t *from_ix);
+const struct pf_neighbour *pf__auth_pinned(
+    const struct pf_net *n, const struct sockaddr *sa, size_t *ix);
+size_t pf__auth_wrap(struct pf_net *n, size_t ix, const uint8_t *in, size_t len,
+    uint8_t *out, size_t cap);
+int pf__auth_open(struct pf_net *n, const uint8_t *in, size_t len, uint8_t *out,
+    size_t cap, size_t *outlen, size_t *from_ix);
 /* Bytes of the envelope at p (0: its length is not there yet). */
 size_t pf__auth_frame_len(const uint8_t *p, size_t have);
 
@@ -143,10 +143,9 @@ size_t pf__auth_frame_len(const uint8_t *p, size_t have);
  * n->framebuf unless it is one); 0, or the drop reason */
 int pf__egress_frame(struct pf_net *n, const uint8_t **buf, size_t *len);
 /* 0 when (len) bytes may go to (d), else the drop reason */
-int pf__egress_check(struct pf_net *n, const struct pf_dest *d,
-    const uint8_t *buf, size_t len);
-void pf__egress_earn(struct pf_net *n, const struct sockaddr *from,
-    size_t len);
+int pf__egress_check(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len);
+void pf__egress_earn(struct pf_net *n, const struct sockaddr *from, size_t len);
 void pf__egress_free(struct pf_net *n);
 
 /* pf_replay.c */
@@ -160,16 +159,17 @@ void pf__replay_free(struct pf_net *n);
 int pf__udp_open(struct pf_listen *l, char *err, size_t errlen);
 void pf__udp_input(struct pf_listen *l, const uint8_t *p, size_t len,
     const struct sockaddr *from, bool partial);
-void pf__udp_send(struct pf_net *n, const struct pf_dest *d,
-    const uint8_t *buf, size_t len);
+void pf__udp_send(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len);
 
 /* pf_tcp.c */
 int pf__tcp_open(struct pf_listen *l, char *err, size_t errlen);
-void pf__tcp_send(struct pf_net *n, const struct pf_dest *d,
-    const uint8_t *buf, size_t len);
+void pf__tcp_send(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len);
 void pf__tcp_sweep(struct pf_net *n, int64_t now_us);
 void pf__tcp_close_all(struct pf_net *n);
 void pf__tcp_input(struct pf_conn *c, const uint8_t *p, size_t len);
-struct pf_conn *pf__tcp_conn_fake(struct pf_net *n, const struct sockaddr *peer);
+struct pf_conn *pf__tcp_conn_fake(
+    struct pf_net *n, const struct sockaddr *peer);
 
 #endif

@@ -13,8 +13,7 @@
 #define PROC(s) ((struct pf_proc *)m0_state_ud(s))
 
 static int
-h_enter(void *ud, struct m0_state *s, uint64_t key, int timed,
-    int64_t deadline)
+h_enter(void *ud, struct m0_state *s, uint64_t key, int timed, int64_t deadline)
 {
 	return pf__enter(PROC(s), key, timed, deadline); /* 2: counted */
 }
@@ -108,8 +107,7 @@ pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
  * (parent) (NULL: an arrival), or -1 when it may start. The budget is
  * taken on success. */
 static int
-proc_refusal(struct pf_platform *pf, struct pf_orig *o,
-    struct pf_proc *parent)
+proc_refusal(struct pf_platform *pf, struct pf_orig *o, struct pf_proc *parent)
 {
 	if (pf->nprocs >= pf->cfg.max_procs)
 		return PF_DROP_PROC_CAP;
@@ -149,8 +147,9 @@ pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
 	struct pf_platform *pf = p->pf;
 	struct pf_orig *o = p->orig;
 	if (p->contexts >= pf->cfg.proc_contexts ||
-	    (o && (o->contexts >= pf->cfg.origin_contexts ||
-		      o->bytes + bytes > pf->cfg.origin_memory)) ||
+	    (o &&
+	        (o->contexts >= pf->cfg.origin_contexts ||
+	            o->bytes + bytes > pf->cfg.origin_memory)) ||
 	    !m0_budget_take(bytes)) {
 		pf->st.drops[PF_DROP_NATIVE]++;
 		return false;
@@ -211,8 +210,8 @@ h_chan_key(void *ud, struct m0_state *s, const char *family,
 }
 
 static void
-h_chan_send(void *ud, struct m0_state *s, uint64_t key, const uint8_t *buf,
-    size_t len)
+h_chan_send(
+    void *ud, struct m0_state *s, uint64_t key, const uint8_t *buf, size_t len)
 {
 	pf__chan_send(ud, PROC(s), key, buf, len);
 }
@@ -241,8 +240,7 @@ h_console(void *ud, struct m0_state *s, const void *buf, size_t len)
 {
 	struct pf_platform *pf = ud;
 	/* The console words write what a console key would: same price. */
-	if (pf->console &&
-	    pf__meter_send(PROC(s), "console", len) == PF_PAID)
+	if (pf->console && pf__meter_send(PROC(s), "console", len) == PF_PAID)
 		pf->console(pf->console_ud, PROC(s), buf, len);
 }
 
@@ -268,8 +266,8 @@ pf_default_memory(void)
 uint32_t
 pf_origin_contexts(const struct pf_config *c)
 {
-	uint32_t n = c->native_contexts ? c->native_contexts :
-	    PF_NATIVE_CONTEXTS;
+	uint32_t n =
+	    c->native_contexts ? c->native_contexts : PF_NATIVE_CONTEXTS;
 	return n - n / 4 ? n - n / 4 : 1;
 }
 
@@ -290,7 +288,8 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	if (!pf->cfg.max_queues)
 		pf->cfg.max_queues = PF_MAX_QUEUES;
 	if (!pf->cfg.origin_procs)
-		pf->cfg.origin_procs = pf->cfg.max_procs - pf->cfg.max_procs / 4;
+		pf->cfg.origin_procs =
+		    pf->cfg.max_procs - pf->cfg.max_procs / 4;
 	if (!pf->cfg.origin_queues)
 		pf->cfg.origin_queues =
 		    pf->cfg.max_queues - pf->cfg.max_queues / 4;
@@ -328,8 +327,8 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 	pf->omask = 63;
 	pf->otab = calloc(pf->omask + 1, sizeof(*pf->otab));
 	pf__list_init(&pf->all);
-	pf->g = m0_global_new(&pf->cfg.lim, &pf->host, pf->cfg.hid,
-	    pf->cfg.pid);
+	pf->g =
+	    m0_global_new(&pf->cfg.lim, &pf->host, pf->cfg.hid, pf->cfg.pid);
 	if (!pf->qtab || !pf->ktab || !pf->otab || !pf->g) {
 		m0_global_free(pf->g);
 		free(pf->qtab);
@@ -392,7 +391,8 @@ pf_close(struct pf_platform *pf)
 	/* Processes first: services then finish their work in flight with
 	 * nobody waiting on it (deposits burn, bought tokens go back). */
 	while (!pf__list_empty(&pf->all)) {
-		struct pf_proc *p = PF_CONTAINER(pf->all.next, struct pf_proc, all);
+		struct pf_proc *p =
+		    PF_CONTAINER(pf->all.next, struct pf_proc, all);
 		m0_state_kill(p->s);
 		pf__end_proc(p);
 	}
@@ -608,8 +608,8 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 {
 	if (pf->closing)
 		return PF_ERR_CLOSED;
-	struct pf_orig *o = pf__orig_get(pf,
-	    orig_key(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0));
+	struct pf_orig *o = pf__orig_get(
+	    pf, orig_key(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0));
 	if (!o) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return PF_ERR_NOMEM;
@@ -629,8 +629,8 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 	}
 	int err = M0_OK;
 	if (ori && ori->family)
-		err = m0_state_set_ori_net(s, ori->family, ori->ifindex,
-		    ori->addr_int, ori->addr_str);
+		err = m0_state_set_ori_net(
+		    s, ori->family, ori->ifindex, ori->addr_int, ori->addr_str);
 	if (!err && setup)
 		err = setup(s);
 	struct pf_proc *p = err ? NULL : proc_new(pf, s, o, NULL);
@@ -715,7 +715,7 @@ family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
 		struct pf_link *h = &(*w)[i]->kids;
 		for (struct pf_link *l = h->next; l != h; l = l->next)
 			if (!family_add(w, &n, &cap,
-			    PF_CONTAINER(l, struct pf_proc, sib)))
+			        PF_CONTAINER(l, struct pf_proc, sib)))
 				return n; /* kills what it has */
 	}
 	if (n)
@@ -778,8 +778,8 @@ pf_global(struct pf_platform *pf)
 }
 
 void
-pf_foreach(struct pf_platform *pf, void (*fn)(void *ud, struct pf_proc *p),
-    void *ud)
+pf_foreach(
+    struct pf_platform *pf, void (*fn)(void *ud, struct pf_proc *p), void *ud)
 {
 	struct pf_link *l = pf->all.next, *next;
 	for (; l != &pf->all; l = next) {

@@ -41,8 +41,8 @@ queue_refusal(struct pf_platform *pf, struct pf_proc *by)
  * uint64_t key and whose chain pointer is at (next_off). Returns false
  * when out of memory (the table stays, with longer chains). */
 bool
-pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
-    uint32_t (*hash)(uint64_t))
+pf__rehash(
+    void ***tab, uint32_t *mask, size_t next_off, uint32_t (*hash)(uint64_t))
 {
 	uint32_t ncap = (*mask + 1) * 2;
 	void **nt = calloc(ncap, sizeof(*nt));
@@ -66,8 +66,8 @@ pf__rehash(void ***tab, uint32_t *mask, size_t next_off,
 /* Finds the queue (key); with (create) makes it for (by) when the caps
  * allow, else counts the drop and returns NULL. */
 struct pf_queue *
-pf__queue_get(struct pf_platform *pf, uint64_t key, bool create,
-    struct pf_proc *by)
+pf__queue_get(
+    struct pf_platform *pf, uint64_t key, bool create, struct pf_proc *by)
 {
 	uint32_t h = qhash(key);
 	for (struct pf_queue *q = pf->qtab[h & pf->qmask]; q; q = q->hnext)

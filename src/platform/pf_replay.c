@@ -80,8 +80,8 @@ file_lookup(const struct pf_net *n, const unsigned char *pk, uint64_t *top,
 		return false;
 	uint8_t rec[REPLAY_REC];
 	bool found = false;
-	for (int i = 0; i < REPLAY_MAX_REC &&
-	     fread(rec, 1, sizeof(rec), f) == sizeof(rec);
+	for (int i = 0;
+	     i < REPLAY_MAX_REC && fread(rec, 1, sizeof(rec), f) == sizeof(rec);
 	     i++)
 		if (!memcmp(rec, pk, 32)) {
 			*top = get64(rec + 32);

@@ -26,13 +26,13 @@ pf_status_add(struct pf_status *st, const char *group, const char *name,
 		st->v = nv;
 		st->cap = ncap;
 	}
-	st->v[st->n++] = (struct pf_counter){.group = group, .name = name,
-	    .value = value, .note = note};
+	st->v[st->n++] = (struct pf_counter){
+	    .group = group, .name = name, .value = value, .note = note};
 }
 
 void
-pf_status_word(struct pf_status *st, const char *group, const char *name,
-    const char *word)
+pf_status_word(
+    struct pf_status *st, const char *group, const char *name, const char *word)
 {
 	size_t n = st->n;
 	pf_status_add(st, group, name, 0, NULL);
@@ -72,8 +72,8 @@ rss_kb(void)
 #define ADD(g, n, v) pf_status_add(st, g, n, (int64_t)(v), NULL)
 
 void
-pf_status_collect(struct pf_platform *pf, struct pf_net *net,
-    struct pf_status *st)
+pf_status_collect(
+    struct pf_platform *pf, struct pf_net *net, struct pf_status *st)
 {
 	struct pf_stats ps;
 	struct pf_net_stats ns = {0};
@@ -140,8 +140,8 @@ pf__sprint(struct pf_sbuf *b, const char *fmt, ...)
 		va_list ap;
 		va_start(ap, fmt);
 		int n = b->oom ? 0
-			       : vsnprintf(b->p ? b->p + b->n : NULL,
-				     b->cap - b->n, fmt, ap);
+		               : vsnprintf(b->p ? b->p + b->n : NULL,
+		                     b->cap - b->n, fmt, ap);
 		va_end(ap);
 		if (b->oom || n < 0)
 			return;
@@ -205,8 +205,9 @@ pf_status_text(const struct pf_status *st)
 		if (c->note) {
 			pf__sprint(&b, "%s\n", c->group);
 			for (; i < e; i++)
-				pf__sprint(&b, "  %-14s %10lld  %s\n", st->v[i].name,
-				    (long long)st->v[i].value, st->v[i].note);
+				pf__sprint(&b, "  %-14s %10lld  %s\n",
+				    st->v[i].name, (long long)st->v[i].value,
+				    st->v[i].note);
 			continue;
 		}
 		pf__sprint(&b, "%-10s", c->group);
@@ -264,8 +265,8 @@ pf_status_json(const struct pf_status *st)
 			pf__sprint(&b, "}");
 		inner = false;
 		size_t hl = g ? head_len(g) : 0;
-		if (outer && (!g || hl != head_len(outer) ||
-				 strncmp(g, outer, hl))) {
+		if (outer &&
+		    (!g || hl != head_len(outer) || strncmp(g, outer, hl))) {
 			pf__sprint(&b, "}");
 			outer = NULL;
 		}
@@ -315,7 +316,8 @@ pf_status_log(const struct pf_status *st)
 		pf__sprint(&g, "%s:", st->v[i].group ? st->v[i].group : "-");
 		for (; i < e; i++)
 			if (st->v[i].word)
-				pf__sprint(&g, " %s=%s", st->v[i].name, st->v[i].word);
+				pf__sprint(
+				    &g, " %s=%s", st->v[i].name, st->v[i].word);
 			else
 				pf__sprint(&g, " %s=%lld", st->v[i].name,
 				    (long long)st->v[i].value);

@@ -133,17 +133,18 @@ conn_frames(struct pf_conn *c)
 			if (have < need)
 				break;
 			size_t len, ix;
-			int r = pf__auth_open(n, p, need, n->authbuf,
-			    n->authcap, &len, &ix);
+			int r = pf__auth_open(
+			    n, p, need, n->authbuf, n->authcap, &len, &ix);
 			struct m0_msg msg;
 			size_t used;
 			int w = r ? M0_WIRE_OK
-				  : m0_wire_decode(n->authbuf, len, n->cfg.max_msg,
-					&msg, &used);
+			          : m0_wire_decode(n->authbuf, len,
+			                n->cfg.max_msg, &msg, &used);
 			if (r || w != M0_WIRE_OK) {
-				conn_bad(c, r ? r
-					      : PF_NDROP_WIRE_SHORT + w -
-						    M0_WIRE_SHORT);
+				conn_bad(c,
+				    r ? r
+				      : PF_NDROP_WIRE_SHORT + w -
+				            M0_WIRE_SHORT);
 				return;
 			}
 			c->authed = true; /* answers on it go in envelopes */
@@ -181,8 +182,8 @@ conn_frames(struct pf_conn *c)
 		}
 		n->st.rx_bytes += need;
 		off += need;
-		pf__net_arrive(n, PF_FTCP, c->ifindex,
-		    (struct sockaddr *)&c->peer, &msg);
+		pf__net_arrive(
+		    n, PF_FTCP, c->ifindex, (struct sockaddr *)&c->peer, &msg);
 	}
 	if (c->state == PF_CCLOSING)
 		return;
@@ -272,7 +273,7 @@ on_accept(uv_stream_t *srv, int status)
 	for (struct pf_conn *o = n->conns; o; o = o->next)
 		if (o->inbound && o->state != PF_CCLOSING &&
 		    pf__sa_same_host((struct sockaddr *)&o->peer,
-			(struct sockaddr *)&c->peer))
+		        (struct sockaddr *)&c->peer))
 			same++;
 	if (same > n->cfg.tcp_per_host) { /* c itself is among them */
 		n->st.drops[PF_NDROP_TCP_HOST_CAP]++;
@@ -361,8 +362,8 @@ conn_open(struct pf_net *n, const struct pf_dest *d)
 	else
 		((struct sockaddr_in6 *)&src)->sin6_port = 0;
 	uv_tcp_bind(&c->h, (struct sockaddr *)&src, 0);
-	if (uv_tcp_connect(&c->creq, &c->h, (struct sockaddr *)&d->sa,
-		on_connect)) {
+	if (uv_tcp_connect(
+	        &c->creq, &c->h, (struct sockaddr *)&d->sa, on_connect)) {
 		conn_close(c);
 		return NULL;
 	}
@@ -394,8 +395,8 @@ tcp_written(uv_write_t *req, int status)
 }
 
 void
-pf__tcp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
-    size_t len)
+pf__tcp_send(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len)
 {
 	if (len > max_frame(n)) {
 		n->st.drops[PF_NDROP_TX_TOO_BIG]++;
@@ -416,8 +417,7 @@ pf__tcp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
 			n->st.drops[PF_NDROP_TX_TOO_BIG]++;
 			return;
 		}
-		len = pf__auth_wrap(n, ix, buf, len, n->authbuf,
-		    n->authcap);
+		len = pf__auth_wrap(n, ix, buf, len, n->authbuf, n->authcap);
 		if (!len) {
 			n->st.drops[PF_NDROP_TX_ERROR]++;
 			return;
@@ -457,11 +457,13 @@ pf__tcp_sweep(struct pf_net *n, int64_t now_us)
 	for (; c; c = next) {
 		next = c->next;
 		if (c->frame_us &&
-		    now_us - c->frame_us > (int64_t)n->cfg.tcp_frame_s * PF_US_PER_S) {
+		    now_us - c->frame_us >
+		        (int64_t)n->cfg.tcp_frame_s * PF_US_PER_S) {
 			n->st.drops[PF_NDROP_TCP_SLOW]++;
 			conn_close(c);
-		} else if (!c->queued && now_us - c->last_us >
-					     (int64_t)n->cfg.tcp_idle_s * PF_US_PER_S)
+		} else if (!c->queued &&
+		    now_us - c->last_us >
+		        (int64_t)n->cfg.tcp_idle_s * PF_US_PER_S)
 			conn_close(c);
 	}
 }

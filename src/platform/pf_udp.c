@@ -30,8 +30,8 @@ pf__udp_input(struct pf_listen *l, const uint8_t *p, size_t len,
 		return;
 	}
 	if (len >= 3 && p[2] == PF_AUTH_VERSION) {
-		int r = pf__auth_open(n, p, len, n->authbuf,
-		    n->authcap, &len, NULL);
+		int r = pf__auth_open(
+		    n, p, len, n->authbuf, n->authcap, &len, NULL);
 		if (r) {
 			n->st.drops[r]++;
 			return;
@@ -105,8 +105,8 @@ udp_sent(uv_udp_send_t *req, int status)
 }
 
 void
-pf__udp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
-    size_t len)
+pf__udp_send(
+    struct pf_net *n, const struct pf_dest *d, const uint8_t *buf, size_t len)
 {
 	struct pf_listen *l = &n->ls[d->ifindex];
 	size_t ix;
@@ -115,8 +115,7 @@ pf__udp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
 			n->st.drops[PF_NDROP_TX_TOO_BIG]++;
 			return;
 		}
-		len = pf__auth_wrap(n, ix, buf, len, n->authbuf,
-		    n->authcap);
+		len = pf__auth_wrap(n, ix, buf, len, n->authbuf, n->authcap);
 		if (!len) { /* no identity of our own */
 			n->st.drops[PF_NDROP_TX_ERROR]++;
 			return;
@@ -155,8 +154,8 @@ pf__udp_send(struct pf_net *n, const struct pf_dest *d, const uint8_t *buf,
 	u->net = n;
 	memcpy(u->buf, buf, len);
 	b = uv_buf_init((char *)u->buf, (unsigned)len);
-	if (uv_udp_send(&u->req, &l->udp, &b, 1, (struct sockaddr *)&d->sa,
-		udp_sent)) {
+	if (uv_udp_send(
+	        &u->req, &l->udp, &b, 1, (struct sockaddr *)&d->sa, udp_sent)) {
 		free(u);
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		return;

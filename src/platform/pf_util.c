@@ -6,10 +6,9 @@
 
 #include "pf_int.h"
 
-static const char *const err_text[] = {
-	"ok",
+static const char *const err_text[] = {"ok",
 #define PF__ES(id, s) s,
-	PF_ERRMAP(PF__ES)
+    PF_ERRMAP(PF__ES)
 #undef PF__ES
 };
 
@@ -30,7 +29,7 @@ pf_err_m0(int err)
 
 static const char *const drop_reasons[] = {
 #define PF__DS(id, s) s,
-	PF_DROPMAP(PF__DS)
+    PF_DROPMAP(PF__DS)
 #undef PF__DS
 };
 
@@ -46,7 +45,7 @@ pf__lower(char *dst, const char *src, size_t len)
 	size_t i = 0;
 	for (; src[i] && i + 1 < len; i++)
 		dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32
-							      : src[i]);
+		                                               : src[i]);
 	dst[i] = 0;
 }
 
@@ -55,7 +54,7 @@ pf_drop_id(int reason)
 {
 	static const char *const ids[] = {
 #define PF__DI(id, s) #id,
-		PF_DROPMAP(PF__DI)
+	    PF_DROPMAP(PF__DI)
 #undef PF__DI
 	};
 	static char low[PF_DROP_N][32];

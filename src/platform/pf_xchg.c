@@ -52,8 +52,8 @@ struct pf_xchg {
 	struct xchg_batch *batch; /* in flight on the pool */
 	struct pf_link waiters;   /* struct xwait, in ticket order */
 	bool broken;
-	bool closing;    /* pf_close(): finish, then report */
-	int close_rounds; /* commits of what settling staged again */
+	bool closing;        /* pf_close(): finish, then report */
+	int close_rounds;    /* commits of what settling staged again */
 	int err[XCHG_ERR_N]; /* MØ error of each refusal */
 	int e_failed;
 	uint64_t epochs;
@@ -139,8 +139,7 @@ orphan(struct pf_xchg *xs, struct xwait *w)
 	case XW_CLEAR:
 		for (size_t i = 0; i < w->ntoks; i++)
 			(void)xchg_reserve_stage_set(xs->r, w->toks[i].currency,
-			                             w->toks[i].serial,
-			                             XCHG_HELD, &t);
+			    w->toks[i].serial, XCHG_HELD, &t);
 		break;
 	default:
 		break;
@@ -244,7 +243,7 @@ after_work_cb(uv_work_t *req, int status)
 	if (err) {
 		log_warnx("exchange: reserve commit failed: %s; the exchange "
 		          "refuses everything until restart",
-		          xchg_strerror(err));
+		    xchg_strerror(err));
 		xs->broken = true;
 	}
 	settle(xs, err);
@@ -401,9 +400,9 @@ op_xby(struct m0_state *s, void *ud)
 	int64_t credit = ACCT(p)->credit.credit;
 	if (credit < 1)
 		return refuse(xs, XCHG_ERR_CREDIT);
-	enum xchg_err xe = xchg_exchange_buy_stage(
-	    xs->x, pk, want, offer < credit ? offer : credit, now_s(), tok,
-	    &cost, &amount, &ticket);
+	enum xchg_err xe = xchg_exchange_buy_stage(xs->x, pk, want,
+	    offer < credit ? offer : credit, now_s(), tok, &cost, &amount,
+	    &ticket);
 	if (xe)
 		return refuse(xs, xe);
 	/* Paid now (burned); refunded if the commit fails. */
@@ -460,9 +459,8 @@ op_xcl(struct m0_state *s, void *ud)
 		    xs->r, pk, c.v[i].serial, XCHG_CLEARING, &ticket);
 		if (xe) { /* only NOMEM or BROKEN: give back what moved */
 			for (size_t j = 0; j < i; j++)
-				(void)xchg_reserve_stage_set(
-				    xs->r, pk, c.v[j].serial, XCHG_HELD,
-				    &ticket);
+				(void)xchg_reserve_stage_set(xs->r, pk,
+				    c.v[j].serial, XCHG_HELD, &ticket);
 			free(c.v);
 			kick(xs);
 			return refuse(xs, xe);
@@ -487,7 +485,7 @@ op_xcl(struct m0_state *s, void *ud)
 /* Decodes token i of the array at operand k. */
 static int
 array_token(struct m0_state *s, uint32_t k, size_t i, struct money_token *t,
-            const uint8_t **raw)
+    const uint8_t **raw)
 {
 	size_t n;
 	int err = m0_get_array_string(s, k, i, raw, &n);
@@ -521,8 +519,8 @@ op_xcd(struct m0_state *s, void *ud)
 	/* Check everything first. */
 	for (int a = 0; a < 3; a++) {
 		for (size_t i = 0; i < n[a]; i++) {
-			if ((err = array_token(s, (uint32_t)(2 - a), i, &t,
-			                       &raw)))
+			if ((err = array_token(
+			         s, (uint32_t)(2 - a), i, &t, &raw)))
 				return err;
 			if (!have)
 				memcpy(cur, t.currency, MONEY_PK_LEN);
@@ -533,8 +531,8 @@ op_xcd(struct m0_state *s, void *ud)
 			if (sum[a] < 0)
 				return M0_ERANGE_CHECK;
 			struct money_token held;
-			int st = xchg_reserve_lookup(xs->r, t.currency,
-			                             t.serial, &held);
+			int st = xchg_reserve_lookup(
+			    xs->r, t.currency, t.serial, &held);
 			if (a < 2) { /* exactly a token we sent to clear */
 				money_token_encode(&held, enc);
 				if (st != XCHG_CLEARING ||
@@ -561,8 +559,8 @@ op_xcd(struct m0_state *s, void *ud)
 			enum xchg_err xe;
 			array_token(s, (uint32_t)(2 - a), i, &t, &raw);
 			if (a < 2)
-				xe = xchg_reserve_stage_set(
-				    xs->r, t.currency, t.serial,
+				xe = xchg_reserve_stage_set(xs->r, t.currency,
+				    t.serial,
 				    a == 0 ? XCHG_CLEARED : XCHG_SPENT,
 				    &ticket);
 			else
@@ -633,9 +631,12 @@ static const struct {
 	const char *name, *alias;
 	m0_ext_fn fn;
 } ops[] = {
-    {"_xlr", "learnrate", op_xlr}, {"_xqt", "xquote", op_xqt},
-    {"_xsl", "xsell", op_xsl},     {"_xby", "xbuy", op_xby},
-    {"_xcl", "xclear", op_xcl},    {"_xcd", "xcleared", op_xcd},
+    {"_xlr", "learnrate", op_xlr},
+    {"_xqt", "xquote", op_xqt},
+    {"_xsl", "xsell", op_xsl},
+    {"_xby", "xbuy", op_xby},
+    {"_xcl", "xclear", op_xcl},
+    {"_xcd", "xcleared", op_xcd},
     {"_xrs", "xreserve", op_xrs},
 };
 
@@ -666,7 +667,8 @@ compact(struct pf_xchg *xs)
 	if (e) { /* the reserve refuses everything until a restart */
 		xs->broken = true;
 		log_warnx("exchange: compacting the reserve: %s; the exchange "
-			  "is closed until restart", xchg_strerror(e));
+		          "is closed until restart",
+		    xchg_strerror(e));
 	} else {
 		xs->compactions++;
 		xchg_reserve_stats(xs->r, &rs);
@@ -691,7 +693,7 @@ epoch_hook(void *ud, const struct money_prices *prices)
 		        XCHG_OK &&
 		    n)
 			log_info("exchange: %llu reserve tokens expired",
-			         (unsigned long long)n);
+			    (unsigned long long)n);
 		kick(xs);
 	}
 	compact(xs);
@@ -773,15 +775,12 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 	xs->r = xchg_exchange_reserve(x);
 	pf__list_init(&xs->waiters);
 	/* Each refusal a distinct error: xchg_ and the lower-case name. */
-	static const enum xchg_err refusals[] = {
-	    XCHG_ERR_RANGE,        XCHG_ERR_UNKNOWN,
-	    XCHG_ERR_OWN,          XCHG_ERR_EMPTY,
-	    XCHG_ERR_CREDIT,       XCHG_ERR_QUOTE_MALFORMED,
-	    XCHG_ERR_QUOTE_FORGED, XCHG_ERR_QUOTE_EXPIRED,
-	    XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_STALE,
-	    XCHG_ERR_BAD_TOKEN,    XCHG_ERR_TOKEN_EXPIRED,
-	    XCHG_ERR_HELD,         XCHG_ERR_SPENT,
-	    XCHG_ERR_STATE,        XCHG_ERR_NO_CREDIT};
+	static const enum xchg_err refusals[] = {XCHG_ERR_RANGE,
+	    XCHG_ERR_UNKNOWN, XCHG_ERR_OWN, XCHG_ERR_EMPTY, XCHG_ERR_CREDIT,
+	    XCHG_ERR_QUOTE_MALFORMED, XCHG_ERR_QUOTE_FORGED,
+	    XCHG_ERR_QUOTE_EXPIRED, XCHG_ERR_QUOTE_FUTURE, XCHG_ERR_STALE,
+	    XCHG_ERR_BAD_TOKEN, XCHG_ERR_TOKEN_EXPIRED, XCHG_ERR_HELD,
+	    XCHG_ERR_SPENT, XCHG_ERR_STATE, XCHG_ERR_NO_CREDIT};
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
 		char name[40];
 		const char *e = xchg_errname(refusals[i]);
@@ -796,11 +795,14 @@ pf_xchg_init(struct pf_platform *pf, struct xchg_exchange *x)
 	if ((xs->e_failed = m0_global_add_error(g, "xchg_failed")) < 0)
 		goto err;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (m0_global_add_op(g, ops[i].name, ops[i].alias, ops[i].fn,
-		                     xs))
+		if (m0_global_add_op(
+		        g, ops[i].name, ops[i].alias, ops[i].fn, xs))
 			goto err;
-	const struct pf_service svc = {.name = "xchg", .ud = xs,
-	    .close = svc_close, .free = svc_free, .stats = svc_stats};
+	const struct pf_service svc = {.name = "xchg",
+	    .ud = xs,
+	    .close = svc_close,
+	    .free = svc_free,
+	    .stats = svc_stats};
 	int e = pf_add_service(pf, &svc);
 	if (e) {
 		free(xs);

@@ -15,13 +15,13 @@
 
 static const char *const err_msg[] = {"success",
 #define XCHG__S(id, s) s,
-                                      XCHG_ERRMAP(XCHG__S)
+    XCHG_ERRMAP(XCHG__S)
 #undef XCHG__S
 };
 
 static const char *const err_name[] = {"OK",
 #define XCHG__N(id, s) #id,
-                                       XCHG_ERRMAP(XCHG__N)
+    XCHG_ERRMAP(XCHG__N)
 #undef XCHG__N
 };
 
@@ -72,7 +72,7 @@ xchg_config_default(struct xchg_config *c)
 
 enum xchg_err
 xchg_exchange_open(const char *dir, struct money_ident *id,
-                   const struct xchg_config *cfg, struct xchg_exchange **out)
+    const struct xchg_config *cfg, struct xchg_exchange **out)
 {
 	struct xchg_exchange *x;
 	char path[4096];
@@ -80,8 +80,9 @@ xchg_exchange_open(const char *dir, struct money_ident *id,
 	enum xchg_err err;
 
 	*out = NULL;
-	if (cfg != NULL && (xchg_rate_param_check(&cfg->rate) != XCHG_OK ||
-	                    cfg->quote_ttl == 0 || cfg->max_currencies == 0))
+	if (cfg != NULL &&
+	    (xchg_rate_param_check(&cfg->rate) != XCHG_OK ||
+	        cfg->quote_ttl == 0 || cfg->max_currencies == 0))
 		return XCHG_ERR_INVAL;
 	if (snprintf(path, sizeof(path), "%s/reserve", dir) >=
 	    (int)sizeof(path))
@@ -143,8 +144,8 @@ exposure(struct xchg_exchange *x, const uint8_t *pk)
 	int64_t v;
 
 	xchg_reserve_sums(x->res, pk, &s);
-	if (__builtin_add_overflow(s.amount[XCHG_HELD], s.amount[XCHG_CLEARING],
-	                           &v))
+	if (__builtin_add_overflow(
+	        s.amount[XCHG_HELD], s.amount[XCHG_CLEARING], &v))
 		return INT64_MAX;
 	return v;
 }
@@ -155,7 +156,7 @@ exposure(struct xchg_exchange *x, const uint8_t *pk)
  * Trust). */
 int64_t
 xchg_exchange_credit(struct xchg_exchange *x, const uint8_t pk[MONEY_PK_LEN],
-                     struct xchg_rat bid)
+    struct xchg_rat bid)
 {
 	struct xchg_reserve_sums s;
 	int64_t line = x->cfg.credit_any, won = 0, lost = 0, v;
@@ -164,8 +165,8 @@ xchg_exchange_credit(struct xchg_exchange *x, const uint8_t pk[MONEY_PK_LEN],
 		if (memcmp(x->cfg.credit[i].currency, pk, MONEY_PK_LEN) == 0)
 			line = x->cfg.credit[i].amount;
 	xchg_reserve_sums(x->res, pk, &s);
-	if (__builtin_add_overflow(s.amount[XCHG_SPENT], s.amount[XCHG_EXPIRED],
-	                           &lost))
+	if (__builtin_add_overflow(
+	        s.amount[XCHG_SPENT], s.amount[XCHG_EXPIRED], &lost))
 		return 0;
 	if (xchg_rat_mul_floor(s.amount[XCHG_CLEARED], bid, &won) != XCHG_OK)
 		won = INT64_MAX;
@@ -187,7 +188,7 @@ rate_one(struct xchg_exchange *x, struct known *k)
 	enum xchg_err err;
 
 	err = xchg_rate_update(&r, x->own.price, k->q.price,
-	                       exposure(x, k->q.issuer), &x->cfg.rate);
+	    exposure(x, k->q.issuer), &x->cfg.rate);
 	if (err == XCHG_OK)
 		k->rate = r;
 	return err;
@@ -211,8 +212,8 @@ from_money_quote_err(enum money_err e)
 }
 
 enum xchg_err
-xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
-                    uint64_t now)
+xchg_exchange_learn(
+    struct xchg_exchange *x, const uint8_t *buf, size_t len, uint64_t now)
 {
 	struct money_quote q;
 	struct known *k;
@@ -267,8 +268,8 @@ xchg_exchange_learn(struct xchg_exchange *x, const uint8_t *buf, size_t len,
 }
 
 size_t
-xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own,
-                    uint64_t until)
+xchg_exchange_epoch(
+    struct xchg_exchange *x, const struct money_prices *own, uint64_t until)
 {
 	size_t n = 0;
 
@@ -284,8 +285,8 @@ xchg_exchange_epoch(struct xchg_exchange *x, const struct money_prices *own,
 }
 
 const struct xchg_rate *
-xchg_exchange_rate(struct xchg_exchange *x,
-                   const uint8_t currency[MONEY_PK_LEN])
+xchg_exchange_rate(
+    struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN])
 {
 	struct known *k = find(x, currency);
 
@@ -295,7 +296,7 @@ xchg_exchange_rate(struct xchg_exchange *x,
 /* The known, rated currency (pk) whose price quote is valid at (now). */
 static enum xchg_err
 usable(struct xchg_exchange *x, const uint8_t *pk, uint64_t now,
-       struct known **out)
+    struct known **out)
 {
 	struct known *k;
 
@@ -316,8 +317,8 @@ usable(struct xchg_exchange *x, const uint8_t *pk, uint64_t now,
 
 enum xchg_err
 xchg_exchange_quote(struct xchg_exchange *x,
-                    const uint8_t currency[MONEY_PK_LEN], uint64_t now,
-                    struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN])
+    const uint8_t currency[MONEY_PK_LEN], uint64_t now, struct xchg_quote *q,
+    uint8_t out[XCHG_QUOTE_LEN])
 {
 	struct xchg_reserve_sums s;
 	struct known *k;
@@ -355,7 +356,7 @@ xchg_exchange_config(struct xchg_exchange *x)
 
 enum xchg_err
 xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
-                   uint64_t now, int64_t *local)
+    uint64_t now, int64_t *local)
 {
 	uint64_t ticket;
 	enum xchg_err err =
@@ -368,8 +369,7 @@ xchg_exchange_sell(struct xchg_exchange *x, const uint8_t *tok, size_t len,
 
 enum xchg_err
 xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
-                         size_t len, uint64_t now, int64_t *local,
-                         uint64_t *ticket)
+    size_t len, uint64_t now, int64_t *local, uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -419,8 +419,8 @@ xchg_exchange_sell_stage(struct xchg_exchange *x, const uint8_t *tok,
 
 enum xchg_err
 xchg_exchange_buy(struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN],
-                  int64_t want, int64_t offer, uint64_t now,
-                  uint8_t out[MONEY_TOKEN_LEN], int64_t *cost, int64_t *amount)
+    int64_t want, int64_t offer, uint64_t now, uint8_t out[MONEY_TOKEN_LEN],
+    int64_t *cost, int64_t *amount)
 {
 	uint64_t ticket;
 	enum xchg_err err = xchg_exchange_buy_stage(
@@ -436,10 +436,9 @@ xchg_exchange_buy(struct xchg_exchange *x, const uint8_t currency[MONEY_PK_LEN],
 
 enum xchg_err
 xchg_exchange_buy_stage(struct xchg_exchange *x,
-                        const uint8_t currency[MONEY_PK_LEN], int64_t want,
-                        int64_t offer, uint64_t now,
-                        uint8_t out[MONEY_TOKEN_LEN], int64_t *cost,
-                        int64_t *amount, uint64_t *ticket)
+    const uint8_t currency[MONEY_PK_LEN], int64_t want, int64_t offer,
+    uint64_t now, uint8_t out[MONEY_TOKEN_LEN], int64_t *cost, int64_t *amount,
+    uint64_t *ticket)
 {
 	struct money_token t;
 	struct known *k;
@@ -474,8 +473,8 @@ xchg_exchange_buy_stage(struct xchg_exchange *x,
 		return err;
 	if (*cost > offer) /* cannot happen: most was derived from offer */
 		return XCHG_ERR_CREDIT;
-	err = xchg_reserve_stage_set(x->res, t.currency, t.serial, XCHG_SOLD,
-	                             ticket);
+	err = xchg_reserve_stage_set(
+	    x->res, t.currency, t.serial, XCHG_SOLD, ticket);
 	if (err != XCHG_OK) {
 		*cost = 0;
 		return err;

@@ -14,7 +14,7 @@
 
 static uint64_t
 hash(const struct xchg_reserve *r, const uint8_t *a, size_t alen,
-     const uint8_t *b, size_t blen)
+    const uint8_t *b, size_t blen)
 {
 	uint8_t buf[MONEY_PK_LEN + MONEY_SERIAL_LEN], out[8];
 
@@ -122,8 +122,8 @@ etab_grow(struct xchg_reserve *r)
 		return -1;
 	for (uint32_t i = 0; i < r->nents; i++) {
 		const struct money_token *k = &r->ents[i].tok;
-		uint64_t h = hash(r, k->currency, MONEY_PK_LEN, k->serial,
-		                  MONEY_SERIAL_LEN);
+		uint64_t h = hash(
+		    r, k->currency, MONEY_PK_LEN, k->serial, MONEY_SERIAL_LEN);
 		while (t[h & (sz - 1)])
 			h++;
 		t[h & (sz - 1)] = i + 1;
@@ -197,10 +197,10 @@ xchg__transition_ok(int from, int to)
 	switch (from) {
 	case XCHG_HELD:
 		return to == XCHG_CLEARING || to == XCHG_SOLD ||
-		       to == XCHG_EXPIRED;
+		    to == XCHG_EXPIRED;
 	case XCHG_CLEARING:
 		return to == XCHG_CLEARED || to == XCHG_SPENT ||
-		       to == XCHG_HELD || to == XCHG_EXPIRED;
+		    to == XCHG_HELD || to == XCHG_EXPIRED;
 	default:
 		return 0;
 	}
@@ -216,12 +216,12 @@ xchg__apply_add(struct xchg_reserve *r, const struct money_token *t)
 		int s = r->ents[e].state;
 		if (!xchg__may_readd(s))
 			return s == XCHG_HELD || s == XCHG_CLEARING
-			           ? XCHG_ERR_HELD
-			           : XCHG_ERR_SPENT;
+			    ? XCHG_ERR_HELD
+			    : XCHG_ERR_SPENT;
 		r->ents[e].tok = *t;
 		return xchg__ent_set(r, (uint32_t)e, XCHG_HELD) < 0
-		           ? XCHG_ERR_NOMEM
-		           : XCHG_OK;
+		    ? XCHG_ERR_NOMEM
+		    : XCHG_OK;
 	}
 	c = xchg__cur_find(r, t->currency, 1);
 	if (c < 0)

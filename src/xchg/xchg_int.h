@@ -68,8 +68,8 @@ struct xchg__cur {
 
 /* A staged change: a token added as HELD, or a state change. */
 struct xchg__op {
-	uint8_t type; /* XCHG__OP_ADD, XCHG__OP_STATE */
-	uint8_t to;   /* the new state */
+	uint8_t type;           /* XCHG__OP_ADD, XCHG__OP_STATE */
+	uint8_t to;             /* the new state */
 	int64_t rowid;          /* the row it writes */
 	struct money_token tok; /* ADD: all of it; STATE: unused */
 };
@@ -82,7 +82,7 @@ struct xchg_batch {
 	struct money_store *store;
 	struct xchg__op *ops;
 	size_t n;
-	uint64_t no; /* batch number: the tickets it makes durable */
+	uint64_t no;       /* batch number: the tickets it makes durable */
 	enum xchg_err err; /* XCHG_ERR_SYS until written */
 };
 
@@ -96,7 +96,7 @@ struct xchg_reserve {
 	uint64_t durable; /* last batch made durable */
 	int inflight;     /* a batch is being written */
 	uint64_t commits;
-	uint64_t records; /* rows at open or prune plus changes since */
+	uint64_t records;   /* rows at open or prune plus changes since */
 	int64_t next_rowid; /* for the next token added */
 	/* index */
 	struct xchg__ent *ents;
@@ -114,15 +114,15 @@ struct xchg_reserve {
  * of memory. */
 long xchg__cur_find(struct xchg_reserve *r, const uint8_t *pk, int create);
 /* The entry of (pk, serial), or -1. */
-long xchg__ent_find(struct xchg_reserve *r, const uint8_t *pk,
-                    const uint8_t *serial);
+long xchg__ent_find(
+    struct xchg_reserve *r, const uint8_t *pk, const uint8_t *serial);
 /* Moves entry (e) to state (to), keeping sums and held lists; -1 when
  * out of memory (nothing changed). */
 int xchg__ent_set(struct xchg_reserve *r, uint32_t e, int to);
 /* Adds (t) as HELD (or re-adds a token sold or expired here).
  * Returns XCHG_OK, XCHG_ERR_HELD, XCHG_ERR_SPENT or XCHG_ERR_NOMEM. */
-enum xchg_err xchg__apply_add(struct xchg_reserve *r,
-                              const struct money_token *t);
+enum xchg_err xchg__apply_add(
+    struct xchg_reserve *r, const struct money_token *t);
 /* Whether a token in (state) may be added again, and whether the state
  * machine allows (from) -> (to). */
 int xchg__may_readd(int state);

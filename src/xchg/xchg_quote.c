@@ -70,8 +70,8 @@ fields_ok(const struct xchg_quote *q)
 }
 
 enum xchg_err
-xchg_quote_sign(struct money_ident *id, struct xchg_quote *q,
-                uint8_t out[XCHG_QUOTE_LEN])
+xchg_quote_sign(
+    struct money_ident *id, struct xchg_quote *q, uint8_t out[XCHG_QUOTE_LEN])
 {
 	uint8_t body[XCHG_QUOTE_BODY_LEN];
 
@@ -80,8 +80,8 @@ xchg_quote_sign(struct money_ident *id, struct xchg_quote *q,
 	    !fields_ok(q))
 		return XCHG_ERR_INVAL;
 	encode_body(q, body);
-	switch (money_ident_sign(id, XCHG__DOM_XQUOTE, body, sizeof(body),
-	                         q->sig)) {
+	switch (money_ident_sign(
+	    id, XCHG__DOM_XQUOTE, body, sizeof(body), q->sig)) {
 	case MONEY_OK:
 		break;
 	case MONEY_ERR_NOMEM:
@@ -130,8 +130,8 @@ xchg_quote_verify(const struct xchg_quote *q, uint64_t now)
 
 	encode_body(q, body);
 	if (q->version != XCHG_QUOTE_VERSION ||
-	    !money_sig_verify(q->issuer, XCHG__DOM_XQUOTE, body, sizeof(body),
-	                      q->sig))
+	    !money_sig_verify(
+	        q->issuer, XCHG__DOM_XQUOTE, body, sizeof(body), q->sig))
 		return XCHG_ERR_QUOTE_FORGED;
 	if (now < q->issued)
 		return XCHG_ERR_QUOTE_FUTURE;

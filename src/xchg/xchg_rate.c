@@ -198,7 +198,7 @@ xchg_level(const int64_t price[MONEY_RES_N], uint64_t *level)
  */
 static void
 level_band(const int64_t price[MONEY_RES_N], uint32_t n, uint32_t d,
-           xchg_u128 *lo, xchg_u128 *hi)
+    xchg_u128 *lo, xchg_u128 *hi)
 {
 	*lo = 0;
 	*hi = 0;
@@ -219,11 +219,11 @@ level_band(const int64_t price[MONEY_RES_N], uint32_t n, uint32_t d,
 
 /* (a) * (m / s), rounded as asked, as a 64-bit rational. */
 static int
-rat_scale(struct xchg_rat a, uint64_t m, uint64_t s, int up,
-          struct xchg_rat *out)
+rat_scale(
+    struct xchg_rat a, uint64_t m, uint64_t s, int up, struct xchg_rat *out)
 {
-	return xchg__rat_make((xchg_u128)a.num * m, (xchg_u128)a.den * s, up,
-	                      out);
+	return xchg__rat_make(
+	    (xchg_u128)a.num * m, (xchg_u128)a.den * s, up, out);
 }
 
 /* The bid cut, ppm, for (held) foreign units valued at (mid). */
@@ -243,13 +243,13 @@ pressure(int64_t held, struct xchg_rat mid, const struct xchg_rate_param *p)
 	/* Linear from 0 at the target to the full cut at twice it, rounded
 	 * up: the platform errs toward paying less. */
 	return (uint32_t)((excess * p->press + (uint64_t)p->target - 1) /
-	                  (uint64_t)p->target);
+	    (uint64_t)p->target);
 }
 
 enum xchg_err
 xchg_rate_update(struct xchg_rate *r, const int64_t own[MONEY_RES_N],
-                 const int64_t foreign[MONEY_RES_N], int64_t held,
-                 const struct xchg_rate_param *p)
+    const int64_t foreign[MONEY_RES_N], int64_t held,
+    const struct xchg_rate_param *p)
 {
 	struct xchg_rate n = *r;
 	xchg_u128 lp, lc, lp_lo, lp_hi, lc_lo, lc_hi;

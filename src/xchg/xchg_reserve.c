@@ -47,8 +47,8 @@ load(sqlite3 *db, void *arg)
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT token, state, id FROM xchg_reserve",
-	                        -1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    db, "SELECT token, state, id FROM xchg_reserve", -1, &st, NULL);
 	r->next_rowid = 1;
 	if (rc != SQLITE_OK)
 		return rc;
@@ -57,8 +57,7 @@ load(sqlite3 *db, void *arg)
 		int state = sqlite3_column_int(st, 1);
 		long e;
 		if (money_token_decode(sqlite3_column_blob(st, 0),
-		                       (size_t)sqlite3_column_bytes(st, 0),
-		                       &t) != MONEY_OK ||
+		        (size_t)sqlite3_column_bytes(st, 0), &t) != MONEY_OK ||
 		    state < XCHG_HELD || state >= XCHG_STATE_N) {
 			rc = SQLITE_CORRUPT;
 			break;
@@ -88,9 +87,9 @@ load(sqlite3 *db, void *arg)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return rc;
-	rc = sqlite3_prepare_v2(
-	    db, "SELECT currency, state, amount, tokens FROM xchg_pruned", -1,
-	    &st, NULL);
+	rc = sqlite3_prepare_v2(db,
+	    "SELECT currency, state, amount, tokens FROM xchg_pruned", -1, &st,
+	    NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -109,8 +108,8 @@ load(sqlite3 *db, void *arg)
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		if (__builtin_add_overflow(r->curs[c].sums.amount[state], amount,
-		                           &r->curs[c].sums.amount[state])) {
+		if (__builtin_add_overflow(r->curs[c].sums.amount[state],
+		        amount, &r->curs[c].sums.amount[state])) {
 			rc = SQLITE_CORRUPT;
 			break;
 		}
@@ -174,8 +173,8 @@ stage_slot(struct xchg_reserve *r)
 }
 
 enum xchg_err
-xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
-                       uint64_t *ticket)
+xchg_reserve_stage_add(
+    struct xchg_reserve *r, const struct money_token *t, uint64_t *ticket)
 {
 	struct xchg__op *op;
 	long e;
@@ -188,9 +187,9 @@ xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
 	e = xchg__ent_find(r, t->currency, t->serial);
 	if (e >= 0 && !xchg__may_readd(r->ents[e].state))
 		return r->ents[e].state == XCHG_HELD ||
-		               r->ents[e].state == XCHG_CLEARING
-		           ? XCHG_ERR_HELD
-		           : XCHG_ERR_SPENT;
+		        r->ents[e].state == XCHG_CLEARING
+		    ? XCHG_ERR_HELD
+		    : XCHG_ERR_SPENT;
 	if ((op = stage_slot(r)) == NULL)
 		return XCHG_ERR_NOMEM;
 	err = xchg__apply_add(r, t);
@@ -210,9 +209,9 @@ xchg_reserve_stage_add(struct xchg_reserve *r, const struct money_token *t,
 
 enum xchg_err
 xchg_reserve_stage_set(struct xchg_reserve *r,
-                       const uint8_t currency[MONEY_PK_LEN],
-                       const uint8_t serial[MONEY_SERIAL_LEN],
-                       enum xchg_state to, uint64_t *ticket)
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to,
+    uint64_t *ticket)
 {
 	struct xchg__op *op;
 	long e;
@@ -265,7 +264,8 @@ xchg_reserve_commit_begin(struct xchg_reserve *r, struct xchg_batch **out)
 static const char sql_add[] =
     "INSERT OR REPLACE INTO xchg_reserve(id, currency, serial, state,"
     " amount, expiry, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char sql_set[] = "UPDATE xchg_reserve SET state = ?2 WHERE id = ?1";
+static const char sql_set[] =
+    "UPDATE xchg_reserve SET state = ?2 WHERE id = ?1";
 
 static int
 batch_write(sqlite3 *db, void *arg)
@@ -284,21 +284,22 @@ batch_write(sqlite3 *db, void *arg)
 			money_token_encode(&op->tok, tok);
 			sqlite3_bind_int64(add, 1, op->rowid);
 			sqlite3_bind_blob(add, 2, op->tok.currency,
-			                  MONEY_PK_LEN, SQLITE_STATIC);
+			    MONEY_PK_LEN, SQLITE_STATIC);
 			sqlite3_bind_blob(add, 3, op->tok.serial,
-			                  MONEY_SERIAL_LEN, SQLITE_STATIC);
+			    MONEY_SERIAL_LEN, SQLITE_STATIC);
 			sqlite3_bind_int(add, 4, op->to);
 			sqlite3_bind_int64(add, 5, op->tok.amount);
 			sqlite3_bind_int64(add, 6, (int64_t)op->tok.expiry);
-			sqlite3_bind_blob(add, 7, tok, sizeof(tok),
-			                  SQLITE_STATIC);
+			sqlite3_bind_blob(
+			    add, 7, tok, sizeof(tok), SQLITE_STATIC);
 			rc = money_store_step(add);
 		} else {
 			sqlite3_bind_int64(set, 1, op->rowid);
 			sqlite3_bind_int(set, 2, op->to);
 			rc = money_store_step(set);
 			if (rc == SQLITE_OK && sqlite3_changes(db) != 1)
-				rc = SQLITE_CORRUPT; /* memory and rows disagree */
+				rc =
+				    SQLITE_CORRUPT; /* memory and rows disagree */
 		}
 	}
 	return rc;
@@ -367,7 +368,7 @@ xchg_reserve_add(struct xchg_reserve *r, const struct money_token *t)
 
 enum xchg_err
 xchg_reserve_set(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-                 const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to)
+    const uint8_t serial[MONEY_SERIAL_LEN], enum xchg_state to)
 {
 	uint64_t ticket;
 	enum xchg_err err =
@@ -378,9 +379,8 @@ xchg_reserve_set(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 
 int
 xchg_reserve_lookup(struct xchg_reserve *r,
-                    const uint8_t currency[MONEY_PK_LEN],
-                    const uint8_t serial[MONEY_SERIAL_LEN],
-                    struct money_token *t)
+    const uint8_t currency[MONEY_PK_LEN],
+    const uint8_t serial[MONEY_SERIAL_LEN], struct money_token *t)
 {
 	long e = xchg__ent_find(r, currency, serial);
 
@@ -393,7 +393,7 @@ xchg_reserve_lookup(struct xchg_reserve *r,
 
 void
 xchg_reserve_sums(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-                  struct xchg_reserve_sums *s)
+    struct xchg_reserve_sums *s)
 {
 	long c = xchg__cur_find(r, currency, 0);
 
@@ -405,8 +405,7 @@ xchg_reserve_sums(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 
 enum xchg_err
 xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-                  int64_t want, int64_t most, uint64_t valid_until,
-                  struct money_token *t)
+    int64_t want, int64_t most, uint64_t valid_until, struct money_token *t)
 {
 	long c = xchg__cur_find(r, currency, 0);
 	const struct money_token *fit = NULL, *big = NULL;
@@ -436,8 +435,8 @@ xchg_reserve_pick(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
 }
 
 enum xchg_err
-xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now, uint64_t *count,
-                          uint64_t *ticket)
+xchg_reserve_expire_stage(
+    struct xchg_reserve *r, uint64_t now, uint64_t *count, uint64_t *ticket)
 {
 	enum xchg_err err = XCHG_OK;
 	uint64_t n = 0;
@@ -448,8 +447,8 @@ xchg_reserve_expire_stage(struct xchg_reserve *r, uint64_t now, uint64_t *count,
 		if ((e->state != XCHG_HELD && e->state != XCHG_CLEARING) ||
 		    e->tok.expiry > now)
 			continue;
-		err = xchg_reserve_stage_set(r, e->tok.currency, e->tok.serial,
-		                             XCHG_EXPIRED, ticket);
+		err = xchg_reserve_stage_set(
+		    r, e->tok.currency, e->tok.serial, XCHG_EXPIRED, ticket);
 		if (err == XCHG_OK)
 			n++;
 	}
@@ -470,9 +469,8 @@ xchg_reserve_expire(struct xchg_reserve *r, uint64_t now, uint64_t *count)
 
 int
 xchg_reserve_each(struct xchg_reserve *r, const uint8_t currency[MONEY_PK_LEN],
-                  int state,
-                  int (*fn)(void *arg, const struct money_token *t, int state),
-                  void *arg)
+    int state, int (*fn)(void *arg, const struct money_token *t, int state),
+    void *arg)
 {
 	for (uint32_t i = 0; i < r->nents; i++) {
 		const struct xchg__ent *e = &r->ents[i];
@@ -529,9 +527,8 @@ prune(sqlite3 *db, void *arg)
 		rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			break;
-		sqlite3_bind_int64(st, 1,
-		                   a->now > INT64_MAX ? INT64_MAX
-		                                      : (int64_t)a->now);
+		sqlite3_bind_int64(
+		    st, 1, a->now > INT64_MAX ? INT64_MAX : (int64_t)a->now);
 		rc = money_store_step(st);
 		sqlite3_finalize(st);
 	}

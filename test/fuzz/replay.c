@@ -121,7 +121,7 @@ main(int argc, char **argv)
 		if (stat(argv[i], &st) != 0)
 			continue; /* no kept inputs of this kind yet */
 		if ((S_ISDIR(st.st_mode) ? replay_dir(argv[i])
-					 : replay_file(argv[i])) != 0)
+		                         : replay_file(argv[i])) != 0)
 			return 1;
 	}
 	printf("%u inputs replayed\n", replayed);

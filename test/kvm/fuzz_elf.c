@@ -19,8 +19,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum kvm_err err;
 
 	err = kvm_elf_check(data, size, 0x555555554000ull, &info);
-	if (err == KVM_OK && (info.entry < info.lo || info.entry >= info.hi ||
-				 info.hi > KVM_USER_END))
+	if (err == KVM_OK &&
+	    (info.entry < info.lo || info.entry >= info.hi ||
+	        info.hi > KVM_USER_END))
 		abort();
 	(void)kvm_elf_check(data, size, 0x7ffffff00000ull, NULL);
 	return 0;

@@ -53,9 +53,11 @@ t_ctx_code(const uint8_t *code, size_t len)
 
 	assert_int_equal(kvm_ctx_new(NULL, 16u << 20, &ctx), KVM_OK);
 	assert_int_equal(kvm_mem_load(ctx, T_CODE, code, len,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_map(ctx, T_STACK, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	r.rsp = T_STACK + 4096;

@@ -130,9 +130,9 @@ serve_brk(struct serve_proc *p, uint64_t want)
 
 	if (want < p->brk_start || want - p->brk_start > BRK_MAX)
 		return (int64_t)p->brk_cur;
-	if (next > cur && kvm_mem_map(p->ctx, cur, next - cur,
-			      KVM_PROT_USER | KVM_PROT_READ |
-				  KVM_PROT_WRITE) != KVM_OK)
+	if (next > cur &&
+	    kvm_mem_map(p->ctx, cur, next - cur,
+	        KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE) != KVM_OK)
 		return (int64_t)p->brk_cur;
 	if (next < cur)
 		(void)kvm_mem_unmap(p->ctx, next, cur - next);
@@ -202,8 +202,8 @@ serve_syscall(struct serve_proc *p, const struct kvm_exit *ex)
 		    ? 0
 		    : -EINVAL;
 	case SYS_MPROTECT:
-		return kvm_mem_protect(p->ctx, a[0], UP(a[1]),
-			   serve_prot(a[2])) == KVM_OK
+		return kvm_mem_protect(
+		           p->ctx, a[0], UP(a[1]), serve_prot(a[2])) == KVM_OK
 		    ? 0
 		    : -ENOMEM;
 	case SYS_ARCH_PRCTL:

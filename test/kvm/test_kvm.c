@@ -18,8 +18,8 @@ test_strerror_all_distinct(void **state)
 	assert_string_equal(kvm_strerror(KVM_OK), "success");
 	for (i = 0; i < KVM_ERR_N; i++)
 		for (j = i + 1; j < KVM_ERR_N; j++)
-			assert_string_not_equal(kvm_strerror(i),
-			    kvm_strerror(j));
+			assert_string_not_equal(
+			    kvm_strerror(i), kvm_strerror(j));
 	assert_string_equal(kvm_strerror(KVM_ERR_N), "unknown kvm error");
 }
 
@@ -61,10 +61,12 @@ test_ctx_slab_full(void **state)
 }
 
 /* Halt with the dword at T_DATA: mov eax, [T_DATA]; halt. */
+/* clang-format off */
 static const uint8_t t_read_data[] = {
 	0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
 	T_HALT_EAX,
 };
+/* clang-format on */
 
 static uint32_t
 t_guest_reads(struct kvm_ctx *ctx)
@@ -72,8 +74,10 @@ t_guest_reads(struct kvm_ctx *ctx)
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 
-	assert_int_equal(kvm_mem_load(ctx, T_CODE, t_read_data,
-	    sizeof(t_read_data), KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(ctx, T_CODE, t_read_data, sizeof(t_read_data),
+	        KVM_PROT_USER | KVM_PROT_EXEC),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
@@ -96,7 +100,8 @@ test_pool_reuse_leaks_nothing(void **state)
 	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c1), KVM_OK);
 	assert_int_equal(kvm_mem_map(c1, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_write(c1, T_DATA, &v, 4), KVM_OK);
 	assert_int_equal(t_guest_reads(c1), v); /* its TLB now holds T_DATA */
 	kvm_regs_get(c1, &r);
@@ -116,9 +121,11 @@ test_pool_reuse_leaks_nothing(void **state)
 	/* Map something else first so that T_DATA gets another physical
 	 * page than user 1 had: a stale translation would then show. */
 	assert_int_equal(kvm_mem_map(c2, 0x10000000, 8 * 4096,
-	    KVM_PROT_USER | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_map(c2, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_read(c2, T_DATA, page, 4096), KVM_OK);
 	assert_memory_equal(page, zero, 4096);
 	assert_int_equal(kvm_mem_write(c2, T_DATA, &w, 4), KVM_OK);
@@ -144,7 +151,8 @@ test_pool_reuse_after_no_run(void **state)
 	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
 	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE, r.rbx = 7, r.fs_base = 0x9000;
 	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
@@ -157,13 +165,15 @@ test_pool_reuse_after_no_run(void **state)
 	assert_int_equal(r.fs_base, 0);
 	assert_int_equal(kvm_ctx_mem_used(c), 8 * 4096);
 	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_write(c, T_DATA, &v, 4), KVM_OK);
 	assert_int_equal(t_guest_reads(c), v);
 	kvm_pool_release(pool, c); /* ran: full reset */
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
 	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_int_equal(t_guest_reads(c), 0);
 	kvm_pool_release(pool, c);
 	kvm_pool_free(pool);
@@ -183,8 +193,8 @@ test_pool_limit(void **state)
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_ERR_LIMIT);
 	assert_null(c);
 	kvm_pool_release(pool, a);
-	assert_int_equal(kvm_pool_acquire(pool, 8u << 20, &c),
-	    KVM_ERR_SLAB_CAP);
+	assert_int_equal(
+	    kvm_pool_acquire(pool, 8u << 20, &c), KVM_ERR_SLAB_CAP);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
 	kvm_pool_release(pool, b);
 	kvm_pool_release(pool, c);
@@ -207,8 +217,9 @@ test_pool_broken_not_reused(void **state)
 	(void)state;
 	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
-	assert_int_equal(kvm_mem_load(c, T_CODE, ud2, 2,
-	    KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(c, T_CODE, ud2, 2, KVM_PROT_USER | KVM_PROT_EXEC),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
@@ -231,10 +242,12 @@ struct t_worker {
 static void *
 t_worker_main(void *arg)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x2a, 0x00, 0x00, 0x00, /* mov eax, 42 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct t_worker *w = arg;
 	struct kvm_guest_regs r;
 	struct kvm_ctx *ctx;
@@ -247,7 +260,7 @@ t_worker_main(void *arg)
 		memset(&r, 0, sizeof(r));
 		r.rip = T_CODE;
 		if (kvm_mem_load(ctx, T_CODE, code, sizeof(code),
-			KVM_PROT_USER | KVM_PROT_EXEC) != KVM_OK ||
+		        KVM_PROT_USER | KVM_PROT_EXEC) != KVM_OK ||
 		    kvm_regs_set(ctx, &r) != KVM_OK ||
 		    kvm_ctx_run(ctx, 100000, &ex) != KVM_OK ||
 		    ex.kind != KVM_EXITK_HALT || ex.u.halt.status != 42) {
@@ -279,7 +292,7 @@ t_spin_main(void *arg)
 	if (kvm_ctx_new(NULL, 1u << 20, &ctx) != KVM_OK)
 		return NULL;
 	if (kvm_mem_load(ctx, T_CODE, spin, 2, KVM_PROT_USER | KVM_PROT_EXEC) ==
-		KVM_OK &&
+	        KVM_OK &&
 	    kvm_regs_set(ctx, &r) == KVM_OK)
 		(void)kvm_ctx_run(ctx, 10000, ex);
 	kvm_ctx_free(ctx);
@@ -326,15 +339,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strerror_all_distinct),
-		cmocka_unit_test(test_ctx_slab_cap),
-		cmocka_unit_test(test_ctx_slab_full),
-		cmocka_unit_test(test_pool_reuse_leaks_nothing),
-		cmocka_unit_test(test_pool_reuse_after_no_run),
-		cmocka_unit_test(test_pool_limit),
-		cmocka_unit_test(test_pool_broken_not_reused),
-		cmocka_unit_test(test_pool_two_threads),
-		cmocka_unit_test(test_run_worker_budget),
+	    cmocka_unit_test(test_strerror_all_distinct),
+	    cmocka_unit_test(test_ctx_slab_cap),
+	    cmocka_unit_test(test_ctx_slab_full),
+	    cmocka_unit_test(test_pool_reuse_leaks_nothing),
+	    cmocka_unit_test(test_pool_reuse_after_no_run),
+	    cmocka_unit_test(test_pool_limit),
+	    cmocka_unit_test(test_pool_broken_not_reused),
+	    cmocka_unit_test(test_pool_two_threads),
+	    cmocka_unit_test(test_run_worker_budget),
 	};
 
 	t_require_kvm();

@@ -72,8 +72,8 @@ test_prog_hello_static_pie(void **state)
 	void *img = t_guest("hello-pie", &len);
 
 	(void)state;
-	assert_int_equal(kvm_elf_check(img, len, 0x555555554000ull, &info),
-	    KVM_OK);
+	assert_int_equal(
+	    kvm_elf_check(img, len, 0x555555554000ull, &info), KVM_OK);
 	assert_true(info.is_dyn);
 	assert_int_equal(info.base, 0x555555554000ull);
 	free(img);
@@ -116,7 +116,8 @@ test_prog_fault(void **state)
 	kvm_regs_get(ctx, &r);
 	assert_true(r.rip >= p->info.lo && r.rip < p->info.hi);
 	assert_int_equal(kvm_mem_map(ctx, 0xdead0000u, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	assert_true(serve_run(p, 5000000));
 	assert_int_equal(p->status, 0);
 	kvm_ctx_free(ctx);
@@ -153,8 +154,8 @@ test_stack_layout(void **state)
 {
 	static const char *const argv[] = {"a", "bc", NULL};
 	static const char *const envp[] = {"X=1", NULL};
-	static const uint8_t rnd[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-	    13, 14, 15, 16};
+	static const uint8_t rnd[16] = {
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 	struct kvm_stack_args sa = {argv, envp, 0, 0, rnd};
 	struct kvm_ctx *ctx = t_ctx();
 	struct kvm_elf_info info;
@@ -173,7 +174,7 @@ test_stack_layout(void **state)
 	assert_int_equal(r.rsp % 16, 0);
 	assert_true(r.rsp < KVM_STACK_TOP && r.rsp > KVM_STACK_TOP - 4096);
 	n = KVM_STACK_TOP - r.rsp < sizeof(w) ? KVM_STACK_TOP - r.rsp
-					      : sizeof(w);
+	                                      : sizeof(w);
 	memset(w, 0, sizeof(w));
 	assert_int_equal(kvm_mem_read(ctx, r.rsp, w, n), KVM_OK);
 	assert_int_equal(w[0], 2);
@@ -247,11 +248,11 @@ test_elf_hostile_headers(void **state)
 	size_t len;
 
 	(void)state;
-#define T_BAD(mutate, err)                                                    \
-	do {                                                                  \
-		len = t_elf_min(b, sizeof(b));                                \
-		mutate;                                                       \
-		assert_int_equal(kvm_elf_check(b, len, 0, NULL), err);        \
+#define T_BAD(mutate, err)                                                     \
+	do {                                                                   \
+		len = t_elf_min(b, sizeof(b));                                 \
+		mutate;                                                        \
+		assert_int_equal(kvm_elf_check(b, len, 0, NULL), err);         \
 	} while (0)
 	T_BAD((void)0, KVM_OK);
 	T_BAD(len = 63, KVM_ERR_ELF_SHORT);
@@ -290,16 +291,15 @@ test_elf_hostile_headers(void **state)
 	T_BAD((eh->e_phnum = 2, ph[1] = ph[0]), KVM_ERR_ELF_OVERLAP);
 	/* many loads: len holds 4 phdrs only, so make each tiny */
 	T_BAD((eh->e_phnum = 4, ph[1] = ph[2] = ph[3] = ph[0],
-		  ph[1].p_vaddr = 0x500000, ph[2].p_vaddr = 0x600000,
-		  ph[3].p_vaddr = 0x700000),
+	          ph[1].p_vaddr = 0x500000, ph[2].p_vaddr = 0x600000,
+	          ph[3].p_vaddr = 0x700000),
 	    KVM_OK);
 	/* ET_DYN: base must be page aligned and in the user half */
 	len = t_elf_min(b, sizeof(b));
 	eh->e_type = ET_DYN;
-	assert_int_equal(kvm_elf_check(b, len, 0x1001, NULL),
-	    KVM_ERR_ELF_BASE);
-	assert_int_equal(kvm_elf_check(b, len, KVM_USER_END, NULL),
-	    KVM_ERR_ELF_BASE);
+	assert_int_equal(kvm_elf_check(b, len, 0x1001, NULL), KVM_ERR_ELF_BASE);
+	assert_int_equal(
+	    kvm_elf_check(b, len, KVM_USER_END, NULL), KVM_ERR_ELF_BASE);
 	assert_int_equal(kvm_elf_check(b, len, KVM_USER_END - 0x400000, NULL),
 	    KVM_ERR_ELF_ADDR);
 	assert_int_equal(kvm_elf_check(b, len, 0x10000, NULL), KVM_OK);
@@ -347,13 +347,13 @@ test_elf_load_shared_page_and_bss(void **state)
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
 	assert_int_equal(r.start, 0x400000);
 	assert_int_equal(r.len, 4096);
-	assert_int_equal(r.prot, KVM_PROT_USER | KVM_PROT_READ |
-	    KVM_PROT_WRITE | KVM_PROT_EXEC);
+	assert_int_equal(r.prot,
+	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE | KVM_PROT_EXEC);
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
 	assert_int_equal(r.start, 0x401000);
 	assert_int_equal(r.len, 2 * 4096);
-	assert_int_equal(r.prot, KVM_PROT_USER | KVM_PROT_READ |
-	    KVM_PROT_WRITE);
+	assert_int_equal(
+	    r.prot, KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE);
 	assert_int_equal(kvm_mem_read(ctx, 0x400100, got, 16), KVM_OK);
 	assert_memory_equal(got, b + 0x100, 16);
 	assert_int_equal(kvm_mem_read(ctx, 0x400110, got, 16), KVM_OK);
@@ -440,17 +440,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_elf_hostile_headers),
-		cmocka_unit_test(test_elf_too_many_loads),
-		cmocka_unit_test(test_elf_load_shared_page_and_bss),
-		cmocka_unit_test(test_elf_mutations_never_crash),
-		cmocka_unit_test(test_stack_layout),
-		cmocka_unit_test(test_prog_hello),
-		cmocka_unit_test(test_prog_hello_static_pie),
-		cmocka_unit_test(test_prog_primes),
-		cmocka_unit_test(test_prog_heap),
-		cmocka_unit_test(test_prog_fault),
-		cmocka_unit_test(test_prog_spin_budget),
+	    cmocka_unit_test(test_elf_hostile_headers),
+	    cmocka_unit_test(test_elf_too_many_loads),
+	    cmocka_unit_test(test_elf_load_shared_page_and_bss),
+	    cmocka_unit_test(test_elf_mutations_never_crash),
+	    cmocka_unit_test(test_stack_layout),
+	    cmocka_unit_test(test_prog_hello),
+	    cmocka_unit_test(test_prog_hello_static_pie),
+	    cmocka_unit_test(test_prog_primes),
+	    cmocka_unit_test(test_prog_heap),
+	    cmocka_unit_test(test_prog_fault),
+	    cmocka_unit_test(test_prog_spin_budget),
 	};
 
 	t_require_kvm();

@@ -36,6 +36,7 @@ t_on_usr1(int sig)
 static void
 test_raw_syscalls_never_execute(void **state)
 {
+	/* clang-format off */
 	uint8_t code[] = {
 		0xb8, 0x3e, 0x00, 0x00, 0x00, /* mov eax, 62 (kill) */
 		0xbf, 0x00, 0x00, 0x00, 0x00, /* mov edi, <pid> */
@@ -46,6 +47,7 @@ test_raw_syscalls_never_execute(void **state)
 		0x0f, 0x05,                   /* syscall */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	int32_t pid = (int32_t)getpid();
 	struct sigaction sa;
 	struct kvm_ctx *ctx;
@@ -77,12 +79,14 @@ test_raw_syscalls_never_execute(void **state)
 static void
 test_vsyscall_is_a_fault(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x48, 0xc7, 0xc0, 0x00, 0x00, 0x60, 0xff, /* mov rax, vsys */
 		0xff, 0xd0,                               /* call rax */
 		0xb8, 0x07, 0x00, 0x00, 0x00,             /* mov eax, 7 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -109,11 +113,13 @@ test_vsyscall_is_a_fault(void **state)
 static void
 test_write_to_own_code_refused(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x48, 0x8d, 0x05, 0xf9, 0xff, 0xff, 0xff, /* lea rax, [rip-7] */
 		0xc6, 0x00, 0xcc,                         /* mov [rax], 0xcc */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_exit ex;
 	uint8_t back[sizeof(code)];
@@ -138,10 +144,10 @@ test_jumps_to_unmapped(void **state)
 		uint64_t to;
 		enum kvm_exit_kind kind;
 	} c[] = {
-		{0x10000000ull, KVM_EXITK_PAGE_FAULT},
-		{0x7ffffff00000ull, KVM_EXITK_PAGE_FAULT},
-		{0xffffffffffe02000ull, KVM_EXITK_PAGE_FAULT},
-		{0x0000900000000000ull, KVM_EXITK_EXCEPTION},
+	    {0x10000000ull, KVM_EXITK_PAGE_FAULT},
+	    {0x7ffffff00000ull, KVM_EXITK_PAGE_FAULT},
+	    {0xffffffffffe02000ull, KVM_EXITK_PAGE_FAULT},
+	    {0x0000900000000000ull, KVM_EXITK_EXCEPTION},
 	};
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
@@ -157,8 +163,8 @@ test_jumps_to_unmapped(void **state)
 		t_run(ctx, &ex, c[i].kind);
 		if (c[i].kind == KVM_EXITK_PAGE_FAULT) {
 			assert_int_equal(ex.u.page_fault.addr, c[i].to);
-			assert_int_equal(ex.u.page_fault.access,
-			    KVM_ACCESS_EXEC);
+			assert_int_equal(
+			    ex.u.page_fault.access, KVM_ACCESS_EXEC);
 		} else {
 			assert_int_equal(ex.u.exception.vector, 13);
 		}
@@ -172,18 +178,24 @@ test_privileged_instructions(void **state)
 {
 	static const uint8_t wrmsr[] = {0x0f, 0x30};
 	static const uint8_t rdmsr[] = {0x0f, 0x32};
-	static const uint8_t lgdt[] = {0x0f, 0x01, 0x13}; /* lgdt [rbx] */
+	static const uint8_t lgdt[] = {0x0f, 0x01, 0x13};   /* lgdt [rbx] */
 	static const uint8_t invlpg[] = {0x0f, 0x01, 0x3b}; /* invlpg [rbx] */
-	static const uint8_t outb[] = {0xe6, 0x80};        /* out 0x80, al */
-	static const uint8_t inb[] = {0xec};               /* in al, dx (0) */
+	static const uint8_t outb[] = {0xe6, 0x80};         /* out 0x80, al */
+	static const uint8_t inb[] = {0xec};                /* in al, dx (0) */
 	static const uint8_t sti[] = {0xfb};
 	static const uint8_t movcr0[] = {0x0f, 0x22, 0xc0}; /* mov cr0, rax */
 	const struct {
 		const uint8_t *code;
 		size_t len;
 	} c[] = {
-		{wrmsr, 2}, {rdmsr, 2}, {lgdt, 3}, {invlpg, 3}, {outb, 2},
-		{inb, 1}, {sti, 1}, {movcr0, 3},
+	    {wrmsr, 2},
+	    {rdmsr, 2},
+	    {lgdt, 3},
+	    {invlpg, 3},
+	    {outb, 2},
+	    {inb, 1},
+	    {sti, 1},
+	    {movcr0, 3},
 	};
 	struct kvm_guest_regs r;
 	struct kvm_ctx *ctx;
@@ -209,11 +221,13 @@ test_privileged_instructions(void **state)
 static void
 test_runs_forever_budget(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xfa,             /* cli (a #GP; skipped by the test) */
 		0x48, 0xff, 0xc0, /* inc rax */
 		0xeb, 0xfb,       /* jmp inc */
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -314,8 +328,7 @@ test_ptrace_filter_kills_forbidden_call(void **state)
 	const uint64_t getpid_call[7] = {SYS_getpid};
 	const uint64_t open_call[7] = {SYS_openat, (uint64_t)AT_FDCWD, 0, 0};
 	const uint64_t munmap_call[7] = {SYS_munmap, 0x10000000, 4096};
-	const uint64_t sigaction_call[7] = {SYS_rt_sigaction, SIGSEGV, 0, 0,
-	    8};
+	const uint64_t sigaction_call[7] = {SYS_rt_sigaction, SIGSEGV, 0, 0, 8};
 	struct kvm_ctx *ctx;
 	struct kvm_exit ex;
 	int st;
@@ -391,7 +404,7 @@ test_ptrace_process_dies_with_owner(void **state)
 
 		if (kvm_ctx_new(NULL, 1u << 20, &ctx) == KVM_OK &&
 		    kvm_mem_load(ctx, T_CODE, code, 2,
-			KVM_PROT_USER | KVM_PROT_EXEC) == KVM_OK) {
+		        KVM_PROT_USER | KVM_PROT_EXEC) == KVM_OK) {
 			memset(&g, 0, sizeof(g));
 			g.rip = T_CODE;
 			(void)kvm_regs_set(ctx, &g);
@@ -454,16 +467,20 @@ test_ptrace_killed_process_is_error(void **state)
 static void
 test_fpu_survives_faults_and_resets(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x66, 0x48, 0x0f, 0x6e, 0xc3, /* movq xmm0, rbx */
 		0x0f, 0x0b,                   /* ud2 */
 		0x66, 0x48, 0x0f, 0x7e, 0xc0, /* movq rax, xmm0 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const uint8_t peek[] = {
 		0x66, 0x48, 0x0f, 0x7e, 0xc0, /* movq rax, xmm0 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_config cfg = {.slab_max = 8u << 20, .pool_max = 1};
 	struct kvm_guest_regs r;
 	struct kvm_pool *pool;
@@ -474,7 +491,8 @@ test_fpu_survives_faults_and_resets(void **state)
 	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
 	assert_int_equal(kvm_mem_load(c, T_CODE, code, sizeof(code),
-	    KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_EXEC),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE, r.rbx = 0x1234abcd;
 	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
@@ -487,7 +505,8 @@ test_fpu_survives_faults_and_resets(void **state)
 	kvm_pool_release(pool, c);
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
 	assert_int_equal(kvm_mem_load(c, T_CODE, peek, sizeof(peek),
-	    KVM_PROT_USER | KVM_PROT_EXEC), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_EXEC),
+	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	assert_int_equal(kvm_regs_set(c, &r), KVM_OK);
@@ -501,18 +520,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_raw_syscalls_never_execute),
-		cmocka_unit_test(test_vsyscall_is_a_fault),
-		cmocka_unit_test(test_write_to_own_code_refused),
-		cmocka_unit_test(test_jumps_to_unmapped),
-		cmocka_unit_test(test_privileged_instructions),
-		cmocka_unit_test(test_runs_forever_budget),
-		cmocka_unit_test(test_fpu_survives_faults_and_resets),
-		cmocka_unit_test(test_ptrace_process_is_empty),
-		cmocka_unit_test(test_ptrace_filter_kills_forbidden_call),
-		cmocka_unit_test(test_ptrace_process_dies_with_context),
-		cmocka_unit_test(test_ptrace_process_dies_with_owner),
-		cmocka_unit_test(test_ptrace_killed_process_is_error),
+	    cmocka_unit_test(test_raw_syscalls_never_execute),
+	    cmocka_unit_test(test_vsyscall_is_a_fault),
+	    cmocka_unit_test(test_write_to_own_code_refused),
+	    cmocka_unit_test(test_jumps_to_unmapped),
+	    cmocka_unit_test(test_privileged_instructions),
+	    cmocka_unit_test(test_runs_forever_budget),
+	    cmocka_unit_test(test_fpu_survives_faults_and_resets),
+	    cmocka_unit_test(test_ptrace_process_is_empty),
+	    cmocka_unit_test(test_ptrace_filter_kills_forbidden_call),
+	    cmocka_unit_test(test_ptrace_process_dies_with_context),
+	    cmocka_unit_test(test_ptrace_process_dies_with_owner),
+	    cmocka_unit_test(test_ptrace_killed_process_is_error),
 	};
 
 	t_require_kvm();

@@ -27,23 +27,23 @@ test_map_argument_checks(void **state)
 	assert_int_equal(kvm_mem_map(ctx, 0x1001, 4096, RW), KVM_ERR_ALIGN);
 	assert_int_equal(kvm_mem_map(ctx, 0x1000, 100, RW), KVM_ERR_ALIGN);
 	assert_int_equal(kvm_mem_map(ctx, 0x1000, 0, RW), KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_map(ctx, KVM_USER_END, 4096, RW),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_map(ctx, KVM_USER_END - 4096, 8192, RW),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_map(ctx, 0xffffffffffe00000ull, 4096, RW),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_map(ctx, 0x1000, ~0xfffull, RW),
-	    KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_map(ctx, KVM_USER_END, 4096, RW), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_map(ctx, KVM_USER_END - 4096, 8192, RW), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_map(ctx, 0xffffffffffe00000ull, 4096, RW), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_map(ctx, 0x1000, ~0xfffull, RW), KVM_ERR_RANGE);
 	/* the last user page: a vCPU maps it, a Linux process cannot */
 	assert_int_equal(kvm_mem_map(ctx, KVM_USER_END - 4096, 4096, RW),
 	    t_is_kvm() ? KVM_OK : KVM_ERR_RANGE);
 	assert_int_equal(kvm_mem_map(ctx, 0x102000, 3 * 4096, RW), KVM_OK);
 	/* overlapping an existing page: refused, nothing changed */
-	assert_int_equal(kvm_mem_map(ctx, 0x101000, 2 * 4096, RW),
-	    KVM_ERR_MAPPED);
-	assert_int_equal(kvm_mem_read(ctx, 0x101000, &(int){0}, 1),
-	    KVM_ERR_UNMAPPED);
+	assert_int_equal(
+	    kvm_mem_map(ctx, 0x101000, 2 * 4096, RW), KVM_ERR_MAPPED);
+	assert_int_equal(
+	    kvm_mem_read(ctx, 0x101000, &(int){0}, 1), KVM_ERR_UNMAPPED);
 	kvm_ctx_free(ctx);
 }
 
@@ -58,8 +58,8 @@ test_map_inspect_ranges(void **state)
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_ERR_END);
 	assert_int_equal(kvm_mem_map(ctx, 0x10000, 4 * 4096, RW), KVM_OK);
 	assert_int_equal(kvm_mem_map(ctx, 0x14000, 2 * 4096, RX), KVM_OK);
-	assert_int_equal(kvm_mem_map(ctx, 0x7f0000000000ull, 4096,
-	    KVM_PROT_READ), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_map(ctx, 0x7f0000000000ull, 4096, KVM_PROT_READ), KVM_OK);
 	assert_int_equal(kvm_mem_protect(ctx, 0x11000, 4096, RX), KVM_OK);
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
 	assert_int_equal(r.start, 0x10000);
@@ -85,8 +85,8 @@ test_map_inspect_ranges(void **state)
 	cur = 0x11800; /* unaligned cursors round up */
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
 	assert_int_equal(r.start, 0x7f0000000000ull);
-	assert_int_equal(kvm_mem_protect(ctx, 0x11000, 2 * 4096, RW),
-	    KVM_ERR_UNMAPPED);
+	assert_int_equal(
+	    kvm_mem_protect(ctx, 0x11000, 2 * 4096, RW), KVM_ERR_UNMAPPED);
 	kvm_ctx_free(ctx);
 }
 
@@ -106,19 +106,19 @@ test_read_write_across_pages(void **state)
 	assert_memory_equal(in, out, sizeof(in));
 	/* straddling the end of the map: refused, nothing written */
 	memset(out, 0xee, sizeof(out));
-	assert_int_equal(kvm_mem_write(ctx, 0x23000, out, 8192),
-	    KVM_ERR_UNMAPPED);
+	assert_int_equal(
+	    kvm_mem_write(ctx, 0x23000, out, 8192), KVM_ERR_UNMAPPED);
 	assert_int_equal(kvm_mem_read(ctx, 0x23000, out, 4096), KVM_OK);
 	assert_int_equal(out[0], in[0x23000 - 0x20ff0]);
 	/* kernel half and wrap-around are refused before any walk */
-	assert_int_equal(kvm_mem_read(ctx, 0xffffffffffe00000ull, out, 8),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_read(ctx, 0xffffffffffe02000ull, out, 8),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_write(ctx, 0x20000, in, SIZE_MAX),
-	    KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_read(ctx, KVM_USER_END - 4, out, 8),
-	    KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_read(ctx, 0xffffffffffe00000ull, out, 8), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_read(ctx, 0xffffffffffe02000ull, out, 8), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_write(ctx, 0x20000, in, SIZE_MAX), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_read(ctx, KVM_USER_END - 4, out, 8), KVM_ERR_RANGE);
 	assert_int_equal(kvm_mem_read(ctx, 0x20000, out, 0), KVM_OK);
 	kvm_ctx_free(ctx);
 }
@@ -133,10 +133,10 @@ test_unmap_returns_pages(void **state)
 	(void)state;
 	base = kvm_ctx_mem_used(ctx);
 	for (i = 0; i < 100; i++) {
-		assert_int_equal(kvm_mem_map(ctx, 0x40000000, 64 * 4096, RW),
-		    KVM_OK);
-		assert_int_equal(kvm_mem_unmap(ctx, 0x40000000, 64 * 4096),
-		    KVM_OK);
+		assert_int_equal(
+		    kvm_mem_map(ctx, 0x40000000, 64 * 4096, RW), KVM_OK);
+		assert_int_equal(
+		    kvm_mem_unmap(ctx, 0x40000000, 64 * 4096), KVM_OK);
 	}
 	/* only the three table pages stay */
 	assert_int_equal(kvm_ctx_mem_used(ctx), base + 3 * 4096);
@@ -156,14 +156,13 @@ test_huge_ranges_are_cheap(void **state)
 	/* page 0 and the top page are not a process's to map */
 	assert_int_equal(kvm_mem_map(ctx, 0, KVM_USER_END, RW),
 	    t_is_kvm() ? KVM_ERR_SLAB_FULL : KVM_ERR_RANGE);
-	assert_int_equal(kvm_mem_map(ctx, 0x100000, 1ull << 40, RW),
-	    KVM_ERR_SLAB_FULL);
+	assert_int_equal(
+	    kvm_mem_map(ctx, 0x100000, 1ull << 40, RW), KVM_ERR_SLAB_FULL);
 	assert_int_equal(kvm_ctx_mem_used(ctx), base);
 	assert_int_equal(kvm_mem_map(ctx, 0x5000, 4096, RW), KVM_OK);
-	assert_int_equal(kvm_mem_map(ctx, 0x7fff00000000ull, 4096, RW),
-	    KVM_OK);
-	assert_int_equal(kvm_mem_protect(ctx, 0, KVM_USER_END, RW),
-	    KVM_ERR_UNMAPPED);
+	assert_int_equal(kvm_mem_map(ctx, 0x7fff00000000ull, 4096, RW), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_protect(ctx, 0, KVM_USER_END, RW), KVM_ERR_UNMAPPED);
 	assert_int_equal(kvm_mem_unmap(ctx, 0, KVM_USER_END), KVM_OK);
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_ERR_END);
 	kvm_ctx_free(ctx);
@@ -171,11 +170,13 @@ test_huge_ranges_are_cheap(void **state)
 
 /* Guest accesses: a loop reading [rbx] then writing [rbx]; each probe sets
  * rbx. mov eax,[rbx]; mov [rbx],eax; halt. */
+/* clang-format off */
 static const uint8_t t_probe[] = {
 	0x8b, 0x03, /* mov eax, [rbx] */
 	0x89, 0x03, /* mov [rbx], eax */
 	T_HALT_EAX,
 };
+/* clang-format on */
 
 static struct kvm_exit
 t_probe_at(struct kvm_ctx *ctx, uint64_t addr)
@@ -197,18 +198,18 @@ static void
 test_isolation_guest_faults(void **state)
 {
 	static const uint64_t kernel[] = {
-		0xffffffffffe00000ull, /* GDT/TSS */
-		0xffffffffffe01000ull, /* IDT */
-		0xffffffffffe02000ull, /* trampoline */
-		0xffffffffffe03ff0ull, /* IST stack */
+	    0xffffffffffe00000ull, /* GDT/TSS */
+	    0xffffffffffe01000ull, /* IDT */
+	    0xffffffffffe02000ull, /* trampoline */
+	    0xffffffffffe03ff0ull, /* IST stack */
 	};
 	struct kvm_ctx *ctx = t_ctx();
 	struct kvm_exit ex;
 	size_t i;
 
 	(void)state;
-	assert_int_equal(kvm_mem_load(ctx, T_CODE, t_probe, sizeof(t_probe),
-	    RX), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(ctx, T_CODE, t_probe, sizeof(t_probe), RX), KVM_OK);
 	for (i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++) {
 		ex = t_probe_at(ctx, kernel[i]);
 		assert_int_equal(ex.kind, KVM_EXITK_PAGE_FAULT);
@@ -227,8 +228,9 @@ test_isolation_guest_faults(void **state)
 	assert_int_equal(ex.kind, KVM_EXITK_EXCEPTION);
 	assert_int_equal(ex.u.exception.vector, 13);
 	/* a supervisor-only page in the user half */
-	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096,
-	    KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_map(ctx, T_DATA, 4096, KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	ex = t_probe_at(ctx, T_DATA);
 	assert_int_equal(ex.kind, KVM_EXITK_PAGE_FAULT);
 	assert_int_equal(ex.u.page_fault.present, 1);
@@ -252,10 +254,12 @@ static void
 test_isolation_guest_cannot_reach_tables(void **state)
 {
 	/* rep stosq over [rdi, rdi+8*rcx) with rax = -1, then halt */
+	/* clang-format off */
 	static const uint8_t fill[] = {
 		0xf3, 0x48, 0xab, /* rep stosq */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx();
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -263,8 +267,8 @@ test_isolation_guest_cannot_reach_tables(void **state)
 	kvm_gva_t cur = 0;
 
 	(void)state;
-	assert_int_equal(kvm_mem_load(ctx, T_CODE, fill, sizeof(fill), RX),
-	    KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(ctx, T_CODE, fill, sizeof(fill), RX), KVM_OK);
 	assert_int_equal(kvm_mem_map(ctx, T_DATA, 256 * 4096, RW), KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE, r.rdi = T_DATA, r.rcx = 256 * 512, r.rax = ~0ull;
@@ -296,8 +300,8 @@ test_unmap_protect_flush_tlb(void **state)
 	uint32_t v = 0x77;
 
 	(void)state;
-	assert_int_equal(kvm_mem_load(ctx, T_CODE, t_probe, sizeof(t_probe),
-	    RX), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(ctx, T_CODE, t_probe, sizeof(t_probe), RX), KVM_OK);
 	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096, RW), KVM_OK);
 	assert_int_equal(kvm_mem_write(ctx, T_DATA, &v, 4), KVM_OK);
 	ex = t_probe_at(ctx, T_DATA);
@@ -332,10 +336,10 @@ test_load_unaligned_and_undo(void **state)
 	assert_int_equal(kvm_mem_next(ctx, &cur, &r), KVM_OK);
 	assert_int_equal(r.start, 0x30000);
 	assert_int_equal(r.len, 2 * 4096);
-	assert_int_equal(kvm_mem_load(ctx, 0x31ff0, bytes, 8, RW),
-	    KVM_ERR_MAPPED);
-	assert_int_equal(kvm_mem_load(ctx, KVM_USER_END - 4, bytes, 8, RW),
-	    KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_mem_load(ctx, 0x31ff0, bytes, 8, RW), KVM_ERR_MAPPED);
+	assert_int_equal(
+	    kvm_mem_load(ctx, KVM_USER_END - 4, bytes, 8, RW), KVM_ERR_RANGE);
 	kvm_ctx_free(ctx);
 }
 
@@ -343,15 +347,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_map_argument_checks),
-		cmocka_unit_test(test_map_inspect_ranges),
-		cmocka_unit_test(test_read_write_across_pages),
-		cmocka_unit_test(test_unmap_returns_pages),
-		cmocka_unit_test(test_huge_ranges_are_cheap),
-		cmocka_unit_test(test_isolation_guest_faults),
-		cmocka_unit_test(test_isolation_guest_cannot_reach_tables),
-		cmocka_unit_test(test_unmap_protect_flush_tlb),
-		cmocka_unit_test(test_load_unaligned_and_undo),
+	    cmocka_unit_test(test_map_argument_checks),
+	    cmocka_unit_test(test_map_inspect_ranges),
+	    cmocka_unit_test(test_read_write_across_pages),
+	    cmocka_unit_test(test_unmap_returns_pages),
+	    cmocka_unit_test(test_huge_ranges_are_cheap),
+	    cmocka_unit_test(test_isolation_guest_faults),
+	    cmocka_unit_test(test_isolation_guest_cannot_reach_tables),
+	    cmocka_unit_test(test_unmap_protect_flush_tlb),
+	    cmocka_unit_test(test_load_unaligned_and_undo),
 	};
 
 	t_require_kvm();

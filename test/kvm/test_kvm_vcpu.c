@@ -9,10 +9,12 @@
 static void
 test_halt_status(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x2a, 0x00, 0x00, 0x00, /* mov eax, 42 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -28,6 +30,7 @@ test_halt_status(void **state)
 static void
 test_io_out_in_resume(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x07, 0x00, 0x00, 0x00, /* mov eax, 7 */
 		0x66, 0xba, 0x01, 0x05,       /* mov dx, 0x501 */
@@ -35,6 +38,7 @@ test_io_out_in_resume(void **state)
 		0xed,                         /* in eax, dx */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_exit ex;
 
@@ -55,6 +59,7 @@ test_io_out_in_resume(void **state)
 static void
 test_syscall_args_and_return(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x27, 0x00, 0x00, 0x00,       /* mov eax, 39 */
 		0xbf, 0x01, 0x00, 0x00, 0x00,       /* mov edi, 1 */
@@ -66,6 +71,7 @@ test_syscall_args_and_return(void **state)
 		0x0f, 0x05,                         /* syscall */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -101,6 +107,7 @@ test_syscall_args_and_return(void **state)
 static void
 test_syscall_ring0_entry_sysret(void **state)
 {
+	/* clang-format off */
 	uint8_t code[] = {
 		0xb9, 0x00, 0x00, 0x00, 0x00,       /* mov ecx, <after int3> */
 		0x41, 0xbb, 0x02, 0x02, 0x00, 0x00, /* mov r11d, 0x202 */
@@ -108,6 +115,7 @@ test_syscall_ring0_entry_sysret(void **state)
 		0xcc,                               /* int3 -> LSTAR */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	uint32_t after = (uint32_t)T_CODE + 17;
 	uint64_t off = KVM__LSTAR, gate[2];
 	struct kvm_guest_regs r;
@@ -137,10 +145,12 @@ test_syscall_ring0_entry_sysret(void **state)
 static void
 test_page_fault_read_then_map_resume(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x8b, 0x03, /* mov eax, [rbx] */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -160,8 +170,9 @@ test_page_fault_read_then_map_resume(void **state)
 	assert_int_equal(r.rsp, T_STACK + 4096);
 	assert_int_equal(r.rbx, T_DATA + 16);
 	/* the caller maps the page, fills it and resumes: re-executes */
-	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_map(ctx, T_DATA, 4096, KVM_PROT_USER | KVM_PROT_READ),
+	    KVM_OK);
 	assert_int_equal(kvm_mem_write(ctx, T_DATA + 16, &v, 4), KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	assert_int_equal(ex.u.halt.status, 0x5eed);
@@ -171,18 +182,21 @@ test_page_fault_read_then_map_resume(void **state)
 static void
 test_page_fault_write_protect(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xc7, 0x03, 0x34, 0x12, 0x00, 0x00, /* mov dword [rbx], 0x1234 */
 		0x8b, 0x03,                         /* mov eax, [rbx] */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 
 	(void)state;
-	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_map(ctx, T_DATA, 4096, KVM_PROT_USER | KVM_PROT_READ),
+	    KVM_OK);
 	kvm_regs_get(ctx, &r);
 	r.rbx = T_DATA;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
@@ -191,7 +205,8 @@ test_page_fault_write_protect(void **state)
 	assert_int_equal(ex.u.page_fault.access, KVM_ACCESS_WRITE);
 	assert_int_equal(ex.u.page_fault.present, 1);
 	assert_int_equal(kvm_mem_protect(ctx, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	assert_int_equal(ex.u.halt.status, 0x1234);
 	kvm_ctx_free(ctx);
@@ -200,13 +215,17 @@ test_page_fault_write_protect(void **state)
 static void
 test_page_fault_exec_nx_and_unmapped(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xff, 0xd3, /* call rbx */
 	};
+	/* clang-format on */
+	/* clang-format off */
 	static const uint8_t ret42[] = {
 		0xb8, 0x2a, 0x00, 0x00, 0x00, /* mov eax, 42 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -222,12 +241,14 @@ test_page_fault_exec_nx_and_unmapped(void **state)
 	assert_int_equal(r.rip, T_DATA); /* fault on the fetch at target */
 	/* mapped without exec: NX makes it a present exec fault */
 	assert_int_equal(kvm_mem_load(ctx, T_DATA, ret42, sizeof(ret42),
-	    KVM_PROT_USER | KVM_PROT_READ), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ),
+	    KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_PAGE_FAULT);
 	assert_int_equal(ex.u.page_fault.access, KVM_ACCESS_EXEC);
 	assert_int_equal(ex.u.page_fault.present, 1);
 	assert_int_equal(kvm_mem_protect(ctx, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC), KVM_OK);
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
+	    KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	assert_int_equal(ex.u.halt.status, 42);
 	kvm_ctx_free(ctx);
@@ -236,11 +257,13 @@ test_page_fault_exec_nx_and_unmapped(void **state)
 static void
 test_exception_ud_skip_resume(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x0f, 0x0b,                   /* ud2 */
 		0xb8, 0x05, 0x00, 0x00, 0x00, /* mov eax, 5 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -260,12 +283,14 @@ test_exception_ud_skip_resume(void **state)
 static void
 test_exception_de_vector(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x09, 0x00, 0x00, 0x00, /* mov eax, 9 */
 		0x31, 0xc9,                   /* xor ecx, ecx */
 		0xf7, 0xf1,                   /* div ecx */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -291,11 +316,13 @@ test_exception_de_vector(void **state)
 static void
 test_exception_int3_traps_after(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xcc,                         /* int3 */
 		0xb8, 0x03, 0x00, 0x00, 0x00, /* mov eax, 3 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -314,11 +341,13 @@ test_exception_int3_traps_after(void **state)
 static void
 test_exception_db_single_step(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
 		0xb8, 0x02, 0x00, 0x00, 0x00, /* mov eax, 2 */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -344,17 +373,20 @@ test_exception_db_single_step(void **state)
 static void
 test_exception_ac_alignment(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x8b, 0x03, /* mov eax, [rbx] */
 		T_HALT_EAX,
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 
 	(void)state;
-	assert_int_equal(kvm_mem_map(ctx, T_DATA, 4096,
-	    KVM_PROT_USER | KVM_PROT_READ), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_map(ctx, T_DATA, 4096, KVM_PROT_USER | KVM_PROT_READ),
+	    KVM_OK);
 	kvm_regs_get(ctx, &r);
 	r.rbx = T_DATA + 1;
 	r.rflags |= 0x40000; /* AC */
@@ -384,8 +416,12 @@ test_exception_privileged_gp(void **state)
 		size_t len;
 		uint32_t ec;
 	} c[] = {
-		{hlt, 1, 0}, {out_tramp, 2, 0}, {out_low, 2, 0}, {cr3, 3, 0},
-		{cli, 1, 0}, {int80, 2, 0x80 * 8 + 2},
+	    {hlt, 1, 0},
+	    {out_tramp, 2, 0},
+	    {out_low, 2, 0},
+	    {cr3, 3, 0},
+	    {cli, 1, 0},
+	    {int80, 2, 0x80 * 8 + 2},
 	};
 	struct kvm_ctx *ctx;
 	struct kvm_exit ex;
@@ -409,10 +445,12 @@ test_exception_privileged_gp(void **state)
 static void
 test_budget_stops_spin_and_resumes(void **state)
 {
+	/* clang-format off */
 	static const uint8_t code[] = {
 		0x48, 0xff, 0xc0, /* inc rax */
 		0xeb, 0xfb,       /* jmp back to inc */
 	};
+	/* clang-format on */
 	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
@@ -532,24 +570,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_halt_status),
-		cmocka_unit_test(test_io_out_in_resume),
-		cmocka_unit_test(test_syscall_args_and_return),
-		cmocka_unit_test(test_syscall_ring0_entry_sysret),
-		cmocka_unit_test(test_page_fault_read_then_map_resume),
-		cmocka_unit_test(test_page_fault_write_protect),
-		cmocka_unit_test(test_page_fault_exec_nx_and_unmapped),
-		cmocka_unit_test(test_exception_ud_skip_resume),
-		cmocka_unit_test(test_exception_de_vector),
-		cmocka_unit_test(test_exception_int3_traps_after),
-		cmocka_unit_test(test_exception_db_single_step),
-		cmocka_unit_test(test_exception_ac_alignment),
-		cmocka_unit_test(test_exception_privileged_gp),
-		cmocka_unit_test(test_budget_stops_spin_and_resumes),
-		cmocka_unit_test(test_budget_short_never_lost),
-		cmocka_unit_test(test_budget_during_traps_consistent),
-		cmocka_unit_test(test_regs_roundtrip_and_reject),
-		cmocka_unit_test(test_error_triple_fault_reported),
+	    cmocka_unit_test(test_halt_status),
+	    cmocka_unit_test(test_io_out_in_resume),
+	    cmocka_unit_test(test_syscall_args_and_return),
+	    cmocka_unit_test(test_syscall_ring0_entry_sysret),
+	    cmocka_unit_test(test_page_fault_read_then_map_resume),
+	    cmocka_unit_test(test_page_fault_write_protect),
+	    cmocka_unit_test(test_page_fault_exec_nx_and_unmapped),
+	    cmocka_unit_test(test_exception_ud_skip_resume),
+	    cmocka_unit_test(test_exception_de_vector),
+	    cmocka_unit_test(test_exception_int3_traps_after),
+	    cmocka_unit_test(test_exception_db_single_step),
+	    cmocka_unit_test(test_exception_ac_alignment),
+	    cmocka_unit_test(test_exception_privileged_gp),
+	    cmocka_unit_test(test_budget_stops_spin_and_resumes),
+	    cmocka_unit_test(test_budget_short_never_lost),
+	    cmocka_unit_test(test_budget_during_traps_consistent),
+	    cmocka_unit_test(test_regs_roundtrip_and_reject),
+	    cmocka_unit_test(test_error_triple_fault_reported),
 	};
 
 	t_require_kvm();

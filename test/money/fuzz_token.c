@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)money_token_verify(&t);
 	}
-	(void)money_token_classify(bank.ident, bank.ledger, data, size, 1000,
-	    &t);
+	(void)money_token_classify(
+	    bank.ident, bank.ledger, data, size, 1000, &t);
 	return 0;
 }

@@ -31,14 +31,14 @@ test_account_charge_exhausts(void **state)
 	assert_int_equal(money_account_charge(&b, &a, 1, &ex), MONEY_OK);
 	assert_true(ex);
 	assert_int_equal(a.credit, 0); /* never below zero */
-	assert_int_equal(money_account_charge(&b, &a, -1, &ex),
-	    MONEY_ERR_INVAL);
+	assert_int_equal(
+	    money_account_charge(&b, &a, -1, &ex), MONEY_ERR_INVAL);
 	assert_int_equal(b.burned, 10);
 	assert_int_equal(b.charged, 10);
 	assert_true(money_book_check(&b));
 	money_account_close(&b, &a);
-	assert_int_equal(money_account_charge(&b, &a, 1, &ex),
-	    MONEY_ERR_CLOSED);
+	assert_int_equal(
+	    money_account_charge(&b, &a, 1, &ex), MONEY_ERR_CLOSED);
 }
 
 static void
@@ -66,17 +66,17 @@ test_account_transfer_close(void **state)
 	money_account_open(&b, &x, 100);
 	money_account_open(&b, &y, 0);
 	assert_int_equal(money_account_transfer(&b, &x, &y, 30), MONEY_OK);
-	assert_int_equal(money_account_transfer(&b, &x, &y, 71),
-	    MONEY_ERR_CREDIT);
-	assert_int_equal(money_account_transfer(&b, &x, &y, 0),
-	    MONEY_ERR_INVAL);
+	assert_int_equal(
+	    money_account_transfer(&b, &x, &y, 71), MONEY_ERR_CREDIT);
+	assert_int_equal(
+	    money_account_transfer(&b, &x, &y, 0), MONEY_ERR_INVAL);
 	assert_int_equal(x.credit, 70);
 	assert_int_equal(y.credit, 30);
 	assert_int_equal(b.held, 100);
 	assert_int_equal(money_account_close(&b, &x), 70);
 	assert_int_equal(money_account_close(&b, &x), 0);
-	assert_int_equal(money_account_transfer(&b, &y, &x, 1),
-	    MONEY_ERR_CLOSED);
+	assert_int_equal(
+	    money_account_transfer(&b, &y, &x, 1), MONEY_ERR_CLOSED);
 	assert_int_equal(b.burned, 70);
 	assert_int_equal(b.held, 30);
 	assert_int_equal(b.open_accounts, 1);
@@ -124,14 +124,15 @@ test_account_mint_bounds(void **state)
 	(void)state;
 	money_book_init(&b, NULL, 0);
 	assert_int_equal(money_book_mint(&b, INT64_MAX), MONEY_ERR_OVERFLOW);
-	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX + 1),
-	    MONEY_ERR_OVERFLOW);
+	assert_int_equal(
+	    money_book_mint(&b, MONEY_AMOUNT_MAX + 1), MONEY_ERR_OVERFLOW);
 	assert_int_equal(b.minted, 0);
 	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_OK);
 	while (b.minted + MONEY_AMOUNT_MAX <= MONEY_MINT_MAX)
-		assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_OK);
-	assert_int_equal(money_book_mint(&b, MONEY_AMOUNT_MAX),
-	    MONEY_ERR_OVERFLOW);
+		assert_int_equal(
+		    money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_OK);
+	assert_int_equal(
+	    money_book_mint(&b, MONEY_AMOUNT_MAX), MONEY_ERR_OVERFLOW);
 	assert_true(b.minted <= MONEY_MINT_MAX);
 	assert_int_equal(money_account_open(&b, &a, 1000000), MONEY_OK);
 	assert_int_equal(a.credit, 1000000);
@@ -162,8 +163,8 @@ test_account_conservation_random(void **state)
 			money_account_charge(&bk.book, a, amt, &ex);
 			break;
 		case 1:
-			money_account_transfer(&bk.book, a,
-			    &acc[(r >> 20) % 8], amt);
+			money_account_transfer(
+			    &bk.book, a, &acc[(r >> 20) % 8], amt);
 			break;
 		case 2:
 			if (ntok < 64 &&
@@ -174,10 +175,10 @@ test_account_conservation_random(void **state)
 		case 3:
 			if (ntok < 64 &&
 			    money_bank_withdraw_stage(&bk, a, amt,
-			        now + (r >> 30) % 50, toks[ntok], &ticket) ==
-			        MONEY_OK) {
-				assert_int_equal(money_bank_commit(&bk),
-				    MONEY_OK);
+			        now + (r >> 30) % 50, toks[ntok],
+			        &ticket) == MONEY_OK) {
+				assert_int_equal(
+				    money_bank_commit(&bk), MONEY_OK);
 				ntok++;
 			}
 			break;
@@ -188,8 +189,8 @@ test_account_conservation_random(void **state)
 				if (money_bank_deposit_stage(&bk, toks[k],
 				        MONEY_TOKEN_LEN, now, &got,
 				        &ticket) == MONEY_OK) {
-					assert_int_equal(money_bank_commit(&bk),
-					    MONEY_OK);
+					assert_int_equal(
+					    money_bank_commit(&bk), MONEY_OK);
 					money_account_deposit(&bk.book, a, got);
 				}
 				memmove(toks[k], toks[--ntok], MONEY_TOKEN_LEN);
@@ -204,15 +205,15 @@ test_account_conservation_random(void **state)
 		case 7:
 			now += 3;
 			if ((r >> 40) % 4 == 0)
-				assert_int_equal(money_bank_prune(&bk, now),
-				    MONEY_OK);
+				assert_int_equal(
+				    money_bank_prune(&bk, now), MONEY_OK);
 			break;
 		default:
 			/* a withdraw undone, as after a failed commit */
 			if (money_account_withdraw(&bk.book, a, amt) ==
 			    MONEY_OK)
-				assert_int_equal(money_account_deposit(&bk.book,
-				                     a, amt),
+				assert_int_equal(
+				    money_account_deposit(&bk.book, a, amt),
 				    MONEY_OK);
 			break;
 		}
@@ -256,13 +257,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_account_charge_exhausts),
-		cmocka_unit_test(test_account_partial_charge),
-		cmocka_unit_test(test_account_transfer_close),
-		cmocka_unit_test(test_account_overflow_refused),
-		cmocka_unit_test(test_account_mint_bounds),
-		cmocka_unit_test(test_account_conservation_random),
-		cmocka_unit_test(test_account_book_init_inconsistent),
+	    cmocka_unit_test(test_account_charge_exhausts),
+	    cmocka_unit_test(test_account_partial_charge),
+	    cmocka_unit_test(test_account_transfer_close),
+	    cmocka_unit_test(test_account_overflow_refused),
+	    cmocka_unit_test(test_account_mint_bounds),
+	    cmocka_unit_test(test_account_conservation_random),
+	    cmocka_unit_test(test_account_book_init_inconsistent),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	return cmocka_run_group_tests_name("money_account", tests, NULL, NULL);

@@ -72,8 +72,8 @@ test_bank_old_format_refused(void **state)
 		assert_false(exists(dir, MONEY_STORE_FILE));
 		assert_false(exists(dir, "identity"));
 		assert_true(exists(dir, names[i]));
-		assert_non_null(strstr(money_strerror(MONEY_ERR_OLDSTATE),
-		    "old-format"));
+		assert_non_null(
+		    strstr(money_strerror(MONEY_ERR_OLDSTATE), "old-format"));
 		mt_rmdir(dir);
 	}
 }
@@ -143,10 +143,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bank_state_dir_files),
-		cmocka_unit_test(test_bank_old_format_refused),
-		cmocka_unit_test(test_bank_other_identity_refused),
-		cmocka_unit_test(test_bank_store_shared),
+	    cmocka_unit_test(test_bank_state_dir_files),
+	    cmocka_unit_test(test_bank_old_format_refused),
+	    cmocka_unit_test(test_bank_other_identity_refused),
+	    cmocka_unit_test(test_bank_store_shared),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	return cmocka_run_group_tests_name("money_bank", tests, NULL, NULL);

@@ -60,8 +60,8 @@ deposit(struct money_bank *b, struct money_account *a, const uint8_t *tok,
 	int64_t amt;
 	uint64_t ticket;
 
-	if (money_bank_deposit_stage(b, tok, MONEY_TOKEN_LEN, now, &amt,
-	        &ticket) != MONEY_OK)
+	if (money_bank_deposit_stage(
+	        b, tok, MONEY_TOKEN_LEN, now, &amt, &ticket) != MONEY_OK)
 		return 0;
 	if (money_bank_commit(b) != MONEY_OK)
 		_exit(4);
@@ -103,8 +103,8 @@ child(const char *dir, int fd, uint64_t seed)
 		if (have_last && deposit(&b, &a, last, now))
 			report(fd, 'D', last);
 		if (a.credit >= 60) {
-			if (money_bank_withdraw_stage(&b, &a, 60, now + 3600, tok,
-			        &ticket) != MONEY_OK)
+			if (money_bank_withdraw_stage(&b, &a, 60, now + 3600,
+			        tok, &ticket) != MONEY_OK)
 				_exit(7);
 			if (money_bank_commit(&b) != MONEY_OK)
 				_exit(8);
@@ -236,7 +236,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crash_kill9_rounds),
+	    cmocka_unit_test(test_crash_kill9_rounds),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	return cmocka_run_group_tests_name("money_crash", tests, NULL, NULL);

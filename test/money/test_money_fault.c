@@ -46,8 +46,8 @@ stage_dep(struct money_bank *b, struct script *s, int i, int64_t *amt)
 {
 	uint64_t ticket;
 
-	if (money_bank_deposit_stage(b, s->tok[i], MONEY_TOKEN_LEN, s->now,
-	        amt, &ticket) != MONEY_OK)
+	if (money_bank_deposit_stage(b, s->tok[i], MONEY_TOKEN_LEN, s->now, amt,
+	        &ticket) != MONEY_OK)
 		return 0;
 	s->attempted[i] = 1;
 	return 1;
@@ -86,8 +86,8 @@ run_script(const char *dir, struct script *s)
 	money_account_deposit(&b.book, &a, amt[0]);
 	money_account_deposit(&b.book, &a, amt[1]);
 	/* withdraw 15 as a fresh token */
-	if (money_bank_withdraw_stage(&b, &a, 15, s->now + 1000, s->tok[4],
-	        &ticket) != MONEY_OK)
+	if (money_bank_withdraw_stage(
+	        &b, &a, 15, s->now + 1000, s->tok[4], &ticket) != MONEY_OK)
 		goto out;
 	s->ntok = 5;
 	if (money_bank_commit(&b) != MONEY_OK) {
@@ -133,12 +133,12 @@ check_after(const char *dir, const struct script *s)
 		enum money_err e;
 		money_token_decode(s->tok[i], MONEY_TOKEN_LEN, &t);
 		if (s->deposited[i]) {
-			assert_true(money_ledger_lookup(b.ledger, t.serial,
-			    &info));
+			assert_true(
+			    money_ledger_lookup(b.ledger, t.serial, &info));
 			assert_true(info.spent);
 		}
-		e = money_bank_deposit_stage(&b, s->tok[i], MONEY_TOKEN_LEN,
-		    s->now, &amt, &ticket);
+		e = money_bank_deposit_stage(
+		    &b, s->tok[i], MONEY_TOKEN_LEN, s->now, &amt, &ticket);
 		if (s->deposited[i]) {
 			if (e != MONEY_ERR_SPENT)
 				fail_msg("token %d deposited twice: %s", i,
@@ -155,9 +155,9 @@ check_after(const char *dir, const struct script *s)
 			 * acknowledged) and not deposited: exactly once. */
 			if (e != MONEY_OK)
 				fail_msg("token %d: %s", i, money_strerror(e));
-			assert_int_equal(money_bank_deposit_stage(&b,
-			                     s->tok[i], MONEY_TOKEN_LEN, s->now,
-			                     &amt, &ticket),
+			assert_int_equal(
+			    money_bank_deposit_stage(&b, s->tok[i],
+			        MONEY_TOKEN_LEN, s->now, &amt, &ticket),
 			    MONEY_ERR_SPENT);
 		} else {
 			/* Never acknowledged and not durable. */
@@ -241,23 +241,23 @@ test_fault_broken_until_reopen(void **state)
 	mt_tmpdir(dir, sizeof(dir));
 	assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
 	assert_int_equal(money_bank_mint(&b, 5, 4000000000u, tok), MONEY_OK);
-	assert_int_equal(money_bank_deposit_stage(&b, tok, sizeof(tok),
-	                     1700000000, &amt, &ticket),
+	assert_int_equal(money_bank_deposit_stage(
+	                     &b, tok, sizeof(tok), 1700000000, &amt, &ticket),
 	    MONEY_OK);
 	vf_arm(1, VF_ERROR); /* the first write of the commit */
 	assert_int_equal(money_bank_commit(&b), MONEY_ERR_SYS);
 	assert_true(vf_fired());
 	assert_true(money_ledger_durable(b.ledger) < ticket);
 	assert_int_equal(money_bank_commit(&b), MONEY_ERR_BROKEN);
-	assert_int_equal(money_bank_mint(&b, 5, 4000000000u, tok),
-	    MONEY_ERR_BROKEN);
+	assert_int_equal(
+	    money_bank_mint(&b, 5, 4000000000u, tok), MONEY_ERR_BROKEN);
 	assert_true(money_book_check(&b.book));
 	money_bank_close(&b);
 	vf_restart();
 	/* reopened, the deposit that failed was never made */
 	assert_int_equal(money_bank_open(&b, dir), MONEY_OK);
-	assert_int_equal(money_bank_deposit_stage(&b, tok, sizeof(tok),
-	                     1700000000, &amt, &ticket),
+	assert_int_equal(money_bank_deposit_stage(
+	                     &b, tok, sizeof(tok), 1700000000, &amt, &ticket),
 	    MONEY_OK);
 	assert_int_equal(money_bank_commit(&b), MONEY_OK);
 	money_bank_close(&b);
@@ -298,8 +298,8 @@ test_fault_shim_discards_unsynced(void **state)
 		assert_true(vf_fired() && vf_crashed());
 		sqlite3_close(db);
 		vf_restart();
-		assert_int_equal(sql_int(path, "SELECT count(*) FROM t"),
-		    sync_full ? 1 : 0);
+		assert_int_equal(
+		    sql_int(path, "SELECT count(*) FROM t"), sync_full ? 1 : 0);
 		mt_rmdir(dir);
 	}
 }
@@ -308,11 +308,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fault_error_every_boundary),
-		cmocka_unit_test(test_fault_crash_every_boundary),
-		cmocka_unit_test(test_fault_torn_every_boundary),
-		cmocka_unit_test(test_fault_broken_until_reopen),
-		cmocka_unit_test(test_fault_shim_discards_unsynced),
+	    cmocka_unit_test(test_fault_error_every_boundary),
+	    cmocka_unit_test(test_fault_crash_every_boundary),
+	    cmocka_unit_test(test_fault_torn_every_boundary),
+	    cmocka_unit_test(test_fault_broken_until_reopen),
+	    cmocka_unit_test(test_fault_shim_discards_unsynced),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	assert_int_equal(vf_install(), 0);

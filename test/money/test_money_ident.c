@@ -67,12 +67,12 @@ test_ident_ids_derived(void **state)
 	mt_tmpdir(d2, sizeof(d2));
 	assert_int_equal(money_ident_open(d1, &a), MONEY_OK);
 	assert_int_equal(money_ident_open(d2, &b), MONEY_OK);
-	assert_memory_not_equal(money_ident_pid(a), money_ident_hid(a),
-	    MONEY_ID_LEN);
-	assert_memory_not_equal(money_ident_pid(a), money_ident_pid(b),
-	    MONEY_ID_LEN);
-	assert_memory_not_equal(money_ident_hid(a), money_ident_hid(b),
-	    MONEY_ID_LEN);
+	assert_memory_not_equal(
+	    money_ident_pid(a), money_ident_hid(a), MONEY_ID_LEN);
+	assert_memory_not_equal(
+	    money_ident_pid(a), money_ident_pid(b), MONEY_ID_LEN);
+	assert_memory_not_equal(
+	    money_ident_hid(a), money_ident_hid(b), MONEY_ID_LEN);
 	money_pid_of(money_ident_pk(a), x);
 	assert_memory_equal(x, money_ident_pid(a), MONEY_ID_LEN);
 	money_hid_of(money_ident_pk(a), x);
@@ -139,8 +139,8 @@ test_ident_refuses_bad_files(void **state)
 	write_file(path, buf, sizeof(buf), 0600);
 	assert_int_equal(money_ident_open(dir, &id), MONEY_OK);
 	money_ident_free(id);
-	assert_int_equal(money_ident_open("/nonexistent/dir", &id),
-	    MONEY_ERR_SYS);
+	assert_int_equal(
+	    money_ident_open("/nonexistent/dir", &id), MONEY_ERR_SYS);
 	mt_rmdir(dir);
 }
 
@@ -155,12 +155,12 @@ test_ident_sign_domains(void **state)
 	assert_int_equal(money_ident_open(dir, &id), MONEY_OK);
 	memset(msg, 7, sizeof(msg)); /* also past the 512-byte stack path */
 	for (size_t len = 0; len <= sizeof(msg); len += 250) {
-		assert_int_equal(money_ident_sign(id, "a", msg, len, sig),
-		    MONEY_OK);
-		assert_true(money_sig_verify(money_ident_pk(id), "a", msg, len,
-		    sig));
-		assert_false(money_sig_verify(money_ident_pk(id), "b", msg, len,
-		    sig));
+		assert_int_equal(
+		    money_ident_sign(id, "a", msg, len, sig), MONEY_OK);
+		assert_true(
+		    money_sig_verify(money_ident_pk(id), "a", msg, len, sig));
+		assert_false(
+		    money_sig_verify(money_ident_pk(id), "b", msg, len, sig));
 		/* The NUL after the label separates it from the message. */
 		assert_false(money_sig_verify(money_ident_pk(id), "a\a", msg,
 		    len > 0 ? len - 1 : 0, sig));
@@ -173,11 +173,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ident_created_private),
-		cmocka_unit_test(test_ident_stable_across_restart),
-		cmocka_unit_test(test_ident_ids_derived),
-		cmocka_unit_test(test_ident_refuses_bad_files),
-		cmocka_unit_test(test_ident_sign_domains),
+	    cmocka_unit_test(test_ident_created_private),
+	    cmocka_unit_test(test_ident_stable_across_restart),
+	    cmocka_unit_test(test_ident_ids_derived),
+	    cmocka_unit_test(test_ident_refuses_bad_files),
+	    cmocka_unit_test(test_ident_sign_domains),
 	};
 	assert_int_equal(money_init(), MONEY_OK);
 	return cmocka_run_group_tests_name("money_ident", tests, NULL, NULL);

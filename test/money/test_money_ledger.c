@@ -73,9 +73,11 @@ pragmas_cb(sqlite3 *db, void *arg)
 	int64_t *v = arg;
 	sqlite3_stmt *st;
 
-	sqlite3_prepare_v2(db, "SELECT (SELECT synchronous FROM"
+	sqlite3_prepare_v2(db,
+	    "SELECT (SELECT synchronous FROM"
 	    " pragma_synchronous), (SELECT journal_mode = 'wal' FROM"
-	    " pragma_journal_mode)", -1, &st, NULL);
+	    " pragma_journal_mode)",
+	    -1, &st, NULL);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		v[0] = sqlite3_column_int64(st, 0);
 		v[1] = sqlite3_column_int64(st, 1);
@@ -103,13 +105,12 @@ test_ledger_create_mode(void **state)
 	assert_int_equal(ls.records, 0);
 	assert_int_equal(ls.serials, 0);
 	/* synchronous = FULL (2) and WAL on the store's connection */
-	assert_int_equal(money_store_run(money_ledger_store(f->l), pragmas_cb,
-	                     v),
-	    MONEY_OK);
+	assert_int_equal(
+	    money_store_run(money_ledger_store(f->l), pragmas_cb, v), MONEY_OK);
 	assert_int_equal(v[0], 2);
 	assert_int_equal(v[1], 1);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
-	    MONEY_STORE_SCHEMA);
+	assert_int_equal(
+	    sql_int(f->path, "PRAGMA user_version"), MONEY_STORE_SCHEMA);
 }
 
 static void
@@ -123,9 +124,9 @@ test_ledger_replay(void **state)
 
 	for (uint64_t i = 0; i < 3; i++) {
 		serial_of(s, i);
-		assert_int_equal(money_ledger_stage_issue(f->l, s,
-		                     MONEY_ISSUE_MINT, 10 * (int64_t)(i + 1),
-		                     1000 + i, &ticket),
+		assert_int_equal(
+		    money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT,
+		        10 * (int64_t)(i + 1), 1000 + i, &ticket),
 		    MONEY_OK);
 	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
@@ -174,8 +175,8 @@ test_ledger_group_commit(void **state)
 	money_ledger_stats(f->l, &a);
 	for (uint64_t i = 0; i < 500; i++) {
 		serial_of(s, i);
-		assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-		    MONEY_OK);
+		assert_int_equal(
+		    money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
 		if (i == 0)
 			first = ticket;
 		assert_int_equal(ticket, first); /* all in one batch */
@@ -198,29 +199,29 @@ test_ledger_refusals(void **state)
 	uint64_t ticket;
 
 	serial_of(s, 1);
-	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-	    MONEY_ERR_FORGED);
-	assert_int_equal(money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5,
-	                     9, &ticket),
+	assert_int_equal(
+	    money_ledger_stage_spend(f->l, s, &ticket), MONEY_ERR_FORGED);
+	assert_int_equal(
+	    money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 9, &ticket),
 	    MONEY_OK);
 	/* Staged issue is not yet issued. */
-	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-	    MONEY_ERR_FORGED);
-	assert_int_equal(money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5,
-	                     9, &ticket),
+	assert_int_equal(
+	    money_ledger_stage_spend(f->l, s, &ticket), MONEY_ERR_FORGED);
+	assert_int_equal(
+	    money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 5, 9, &ticket),
 	    MONEY_ERR_DUP);
-	assert_int_equal(money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 0,
-	                     9, &ticket),
+	assert_int_equal(
+	    money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 0, 9, &ticket),
 	    MONEY_ERR_INVAL);
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
-	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-	    MONEY_ERR_SPENT);
+	assert_int_equal(
+	    money_ledger_stage_spend(f->l, s, &ticket), MONEY_ERR_SPENT);
 	assert_int_equal(money_ledger_compact(f->l, 0, &t), MONEY_ERR_BUSY);
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	reopen(f);
-	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-	    MONEY_ERR_SPENT);
+	assert_int_equal(
+	    money_ledger_stage_spend(f->l, s, &ticket), MONEY_ERR_SPENT);
 }
 
 /* What docs/money.md tells operators to run reads the ledger as the
@@ -235,10 +236,10 @@ test_ledger_operator_queries(void **state)
 
 	for (uint64_t i = 0; i < 6; i++) {
 		serial_of(s, i);
-		assert_int_equal(money_ledger_stage_issue(f->l, s,
-		                     i < 4 ? MONEY_ISSUE_MINT :
-		                             MONEY_ISSUE_WITHDRAW,
-		                     (int64_t)i + 1, 5000 + i, &ticket),
+		assert_int_equal(
+		    money_ledger_stage_issue(f->l, s,
+		        i < 4 ? MONEY_ISSUE_MINT : MONEY_ISSUE_WITHDRAW,
+		        (int64_t)i + 1, 5000 + i, &ticket),
 		    MONEY_OK);
 	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
@@ -246,16 +247,19 @@ test_ledger_operator_queries(void **state)
 	assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	/* outstanding: unspent amounts, 21 - 3 */
-	assert_int_equal(sql_int(f->path, "SELECT sum(amount) FROM money_ledger"
-	                                  " WHERE NOT spent"),
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT sum(amount) FROM money_ledger"
+	                     " WHERE NOT spent"),
 	    18);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_spent"),
-	    1);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"
-	                                  " WHERE kind = 2"),
+	assert_int_equal(
+	    sql_int(f->path, "SELECT count(*) FROM money_spent"), 1);
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT count(*) FROM money_serial"
+	                     " WHERE kind = 2"),
 	    2);
-	assert_int_equal(sql_int(f->path, "SELECT minted - burned - lost"
-	                                  " FROM money_book"),
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT minted - burned - lost"
+	                     " FROM money_book"),
 	    16);
 	assert_int_equal(sql_int(f->path, "SELECT batch FROM money_book"),
 	    (int64_t)money_ledger_durable(f->l));
@@ -297,9 +301,11 @@ test_ledger_foreign_database_refused(void **state)
 	snprintf(p, sizeof(p), "%s/junk.db", f->dir);
 	fd = open(p, O_WRONLY | O_CREAT, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "not a database, not at all, no sir, not"
-	                           " a single page of it; just text.\n",
-	                     70), 70);
+	assert_int_equal(write(fd,
+	                     "not a database, not at all, no sir, not"
+	                     " a single page of it; just text.\n",
+	                     70),
+	    70);
 	close(fd);
 	assert_int_equal(money_ledger_open(p, &l), MONEY_ERR_CORRUPT);
 	assert_null(l);
@@ -312,12 +318,12 @@ static void
 test_ledger_contradiction_detected(void **state)
 {
 	static const char *const bad[] = {
-		"INSERT INTO money_serial(serial, kind, amount, expiry)"
-		" SELECT serial, kind, amount, expiry FROM money_serial",
-		"INSERT INTO money_spent(serial) SELECT serial FROM money_spent",
-		"INSERT INTO money_spent(serial) VALUES (zeroblob(16))",
-		"INSERT INTO money_serial(serial, kind, amount, expiry)"
-		" VALUES (x'0102', 1, 3, 9)",
+	    "INSERT INTO money_serial(serial, kind, amount, expiry)"
+	    " SELECT serial, kind, amount, expiry FROM money_serial",
+	    "INSERT INTO money_spent(serial) SELECT serial FROM money_spent",
+	    "INSERT INTO money_spent(serial) VALUES (zeroblob(16))",
+	    "INSERT INTO money_serial(serial, kind, amount, expiry)"
+	    " VALUES (x'0102', 1, 3, 9)",
 	};
 	struct fx *f = *state;
 	uint8_t s[MONEY_SERIAL_LEN];
@@ -334,15 +340,15 @@ test_ledger_contradiction_detected(void **state)
 	f->l = NULL;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sql_exec(f->path, bad[i]);
-		assert_int_equal(money_ledger_open(f->path, &l),
-		    MONEY_ERR_CORRUPT);
+		assert_int_equal(
+		    money_ledger_open(f->path, &l), MONEY_ERR_CORRUPT);
 		assert_null(l);
 		/* undo it: the last row of each table */
-		sql_exec(f->path, i == 0 || i == 3 ?
-		    "DELETE FROM money_serial WHERE id ="
-		    " (SELECT max(id) FROM money_serial)" :
-		    "DELETE FROM money_spent WHERE id ="
-		    " (SELECT max(id) FROM money_spent)");
+		sql_exec(f->path,
+		    i == 0 || i == 3 ? "DELETE FROM money_serial WHERE id ="
+		                       " (SELECT max(id) FROM money_serial)"
+		                     : "DELETE FROM money_spent WHERE id ="
+		                       " (SELECT max(id) FROM money_spent)");
 		assert_int_equal(money_ledger_open(f->path, &l), MONEY_OK);
 		money_ledger_close(l);
 	}
@@ -362,14 +368,14 @@ test_ledger_compaction_prunes(void **state)
 	 * third is spent. */
 	for (uint64_t i = 0; i < 1000; i++) {
 		serial_of(s, i);
-		money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 3,
-		    i % 2 ? 10000 : 100, &ticket);
+		money_ledger_stage_issue(
+		    f->l, s, MONEY_ISSUE_MINT, 3, i % 2 ? 10000 : 100, &ticket);
 	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	for (uint64_t i = 0; i < 1000; i += 3) {
 		serial_of(s, i);
-		assert_int_equal(money_ledger_stage_spend(f->l, s, &ticket),
-		    MONEY_OK);
+		assert_int_equal(
+		    money_ledger_stage_spend(f->l, s, &ticket), MONEY_OK);
 	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	/* expired unspent: even i not divisible by 3 → 333 of them */
@@ -380,10 +386,11 @@ test_ledger_compaction_prunes(void **state)
 	assert_int_equal(ls.serials, 500);
 	assert_int_equal(ls.records, 500);
 	/* pruning is a DELETE: the rows are gone from the table */
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"),
-	    500);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM money_serial"
-	                                  " WHERE expiry <= 100"),
+	assert_int_equal(
+	    sql_int(f->path, "SELECT count(*) FROM money_serial"), 500);
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT count(*) FROM money_serial"
+	                     " WHERE expiry <= 100"),
 	    0);
 	reopen(f);
 	money_ledger_stats(f->l, &ls);
@@ -448,8 +455,8 @@ test_ledger_concurrent_double_spend(void **state)
 
 	for (uint64_t i = 0; i < RACE_SERIALS; i++) {
 		serial_of(s, i);
-		money_ledger_stage_issue(f->l, s, MONEY_ISSUE_MINT, 1, 1000,
-		    &ticket);
+		money_ledger_stage_issue(
+		    f->l, s, MONEY_ISSUE_MINT, 1, 1000, &ticket);
 	}
 	assert_int_equal(money_ledger_commit(f->l, &t), MONEY_OK);
 	for (int k = 0; k < RACE_THREADS; k++) {
@@ -482,24 +489,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ledger_create_mode, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ledger_replay, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ledger_group_commit, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_ledger_refusals, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_ledger_operator_queries, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_ledger_foreign_database_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_ledger_contradiction_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ledger_compaction_prunes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_ledger_concurrent_double_spend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_create_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_operator_queries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_foreign_database_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_contradiction_detected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_compaction_prunes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_ledger_concurrent_double_spend, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("money_ledger", tests, NULL, NULL);
 }

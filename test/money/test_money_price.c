@@ -16,8 +16,11 @@
 static void
 test_price_next_bounded(void **state)
 {
-	struct money_price_param q = {.initial = 1000000, .floor = 1,
-	    .ceil = INT64_MAX / 2, .target = 500000, .denom = 8};
+	struct money_price_param q = {.initial = 1000000,
+	    .floor = 1,
+	    .ceil = INT64_MAX / 2,
+	    .target = 500000,
+	    .denom = 8};
 
 	/* full load: +1/8; idle: -1/8; at target: unchanged */
 	assert_int_equal(money_price_next(1000000, MONEY_PPM, &q), 1125000);
@@ -26,8 +29,7 @@ test_price_next_bounded(void **state)
 	/* 75% load: (0.75-0.5)/(0.5*8) = +6.25% */
 	assert_int_equal(money_price_next(1000000, 750000, &q), 1062500);
 	/* out-of-range utilization is clamped */
-	assert_int_equal(money_price_next(1000000, 5 * MONEY_PPM, &q),
-	    1125000);
+	assert_int_equal(money_price_next(1000000, 5 * MONEY_PPM, &q), 1125000);
 	assert_int_equal(money_price_next(1000000, -5, &q), 875000);
 	/* small prices still climb, never fall under the floor */
 	assert_int_equal(money_price_next(1, MONEY_PPM, &q), 2);
@@ -41,16 +43,19 @@ test_price_next_bounded(void **state)
 	q.target = 100000;
 	assert_int_equal(money_price_next(1000000, MONEY_PPM, &q), 1125000);
 	/* no overflow near the ceiling */
-	assert_int_equal(money_price_next(INT64_MAX / 2, MONEY_PPM, &q),
-	    INT64_MAX / 2);
+	assert_int_equal(
+	    money_price_next(INT64_MAX / 2, MONEY_PPM, &q), INT64_MAX / 2);
 }
 
 static void
 test_price_params(void **state)
 {
 	struct money_prices p;
-	struct money_price_param q = {.initial = 50, .floor = 10, .ceil = 100,
-	    .target = 800000, .denom = 4};
+	struct money_price_param q = {.initial = 50,
+	    .floor = 10,
+	    .ceil = 100,
+	    .target = 800000,
+	    .denom = 4};
 
 	money_prices_init(&p);
 	for (int r = 0; r < MONEY_RES_N; r++) {
@@ -60,20 +65,20 @@ test_price_params(void **state)
 	}
 	assert_null(money_res_name(MONEY_RES_N));
 	assert_string_equal(money_res_name(MONEY_RES_STEP), "step");
-	assert_int_equal(money_prices_set_param(&p, MONEY_RES_NATIVE, &q),
-	    MONEY_OK);
+	assert_int_equal(
+	    money_prices_set_param(&p, MONEY_RES_NATIVE, &q), MONEY_OK);
 	assert_int_equal(p.price[MONEY_RES_NATIVE], 50);
 	q.floor = 0;
-	assert_int_equal(money_prices_set_param(&p, MONEY_RES_NATIVE, &q),
-	    MONEY_ERR_INVAL);
+	assert_int_equal(
+	    money_prices_set_param(&p, MONEY_RES_NATIVE, &q), MONEY_ERR_INVAL);
 	q.floor = 10;
 	q.target = 0;
-	assert_int_equal(money_prices_set_param(&p, MONEY_RES_NATIVE, &q),
-	    MONEY_ERR_INVAL);
+	assert_int_equal(
+	    money_prices_set_param(&p, MONEY_RES_NATIVE, &q), MONEY_ERR_INVAL);
 	q.target = 1;
 	q.initial = 101;
-	assert_int_equal(money_prices_set_param(&p, MONEY_RES_NATIVE, &q),
-	    MONEY_ERR_INVAL);
+	assert_int_equal(
+	    money_prices_set_param(&p, MONEY_RES_NATIVE, &q), MONEY_ERR_INVAL);
 }
 
 static void
@@ -91,9 +96,8 @@ test_price_rises_and_falls_with_load(void **state)
 	{
 		struct money_price_param q = p.param[MONEY_RES_STEP];
 		q.initial = 1000000;
-		assert_int_equal(money_prices_set_param(&p, MONEY_RES_STEP,
-		                     &q),
-		    MONEY_OK);
+		assert_int_equal(
+		    money_prices_set_param(&p, MONEY_RES_STEP, &q), MONEY_OK);
 	}
 	start = prev = p.price[MONEY_RES_STEP];
 	/* 20 epochs of load at 90% of capacity (target 50%) */
@@ -140,8 +144,8 @@ test_price_cost_rounds_up(void **state)
 	assert_int_equal(c, 2);
 	assert_int_equal(money_price_cost(3, 0, &c), MONEY_OK);
 	assert_int_equal(c, 0);
-	assert_int_equal(money_price_cost(INT64_MAX, INT64_MAX, &c),
-	    MONEY_ERR_OVERFLOW);
+	assert_int_equal(
+	    money_price_cost(INT64_MAX, INT64_MAX, &c), MONEY_ERR_OVERFLOW);
 	assert_int_equal(money_price_cost(-1, 1, &c), MONEY_ERR_INVAL);
 }
 
@@ -149,10 +153,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_price_next_bounded),
-		cmocka_unit_test(test_price_params),
-		cmocka_unit_test(test_price_rises_and_falls_with_load),
-		cmocka_unit_test(test_price_cost_rounds_up),
+	    cmocka_unit_test(test_price_next_bounded),
+	    cmocka_unit_test(test_price_params),
+	    cmocka_unit_test(test_price_rises_and_falls_with_load),
+	    cmocka_unit_test(test_price_cost_rounds_up),
 	};
 	return cmocka_run_group_tests_name("money_price", tests, NULL, NULL);
 }

@@ -31,9 +31,8 @@ setup(void **state)
 	money_prices_init(&f->p);
 	f->p.epoch = 17;
 	f->p.price[MONEY_RES_NATIVE] = 123456789;
-	assert_int_equal(money_quote_make(f->id, &f->p, 1000, 60, &f->q,
-	                     f->buf),
-	    MONEY_OK);
+	assert_int_equal(
+	    money_quote_make(f->id, &f->p, 1000, 60, &f->q, f->buf), MONEY_OK);
 	*state = f;
 	return 0;
 }
@@ -56,8 +55,8 @@ test_quote_roundtrip_verify(void **state)
 	struct money_quote q;
 	uint8_t again[MONEY_QUOTE_LEN];
 
-	assert_int_equal(money_quote_decode(f->buf, sizeof(f->buf), &q),
-	    MONEY_OK);
+	assert_int_equal(
+	    money_quote_decode(f->buf, sizeof(f->buf), &q), MONEY_OK);
 	assert_int_equal(money_quote_verify(&q, 1000), MONEY_OK);
 	assert_int_equal(money_quote_verify(&q, 1059), MONEY_OK);
 	assert_memory_equal(q.issuer, money_ident_pk(f->id), MONEY_PK_LEN);
@@ -76,10 +75,10 @@ test_quote_expired_and_future(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(money_quote_verify(&f->q, 1060),
-	    MONEY_ERR_QUOTE_EXPIRED);
-	assert_int_equal(money_quote_verify(&f->q, 999),
-	    MONEY_ERR_QUOTE_FUTURE);
+	assert_int_equal(
+	    money_quote_verify(&f->q, 1060), MONEY_ERR_QUOTE_EXPIRED);
+	assert_int_equal(
+	    money_quote_verify(&f->q, 999), MONEY_ERR_QUOTE_FUTURE);
 }
 
 static void
@@ -131,13 +130,12 @@ test_quote_malformed(void **state)
 	memset(bad + 59, 0, 8); /* price 0 */
 	assert_int_equal(money_quote_decode(bad, MONEY_QUOTE_LEN, &q),
 	    MONEY_ERR_QUOTE_MALFORMED);
-	assert_int_equal(money_quote_decode(NULL, 0, &q),
-	    MONEY_ERR_QUOTE_MALFORMED);
+	assert_int_equal(
+	    money_quote_decode(NULL, 0, &q), MONEY_ERR_QUOTE_MALFORMED);
 	/* ttl 0 and overflowing expiry are refused at signing */
-	assert_int_equal(money_quote_make(f->id, &f->p, 1000, 0, &q, bad),
-	    MONEY_ERR_INVAL);
-	assert_int_equal(money_quote_make(f->id, &f->p, UINT64_MAX, 1, &q,
-	                     bad),
+	assert_int_equal(
+	    money_quote_make(f->id, &f->p, 1000, 0, &q, bad), MONEY_ERR_INVAL);
+	assert_int_equal(money_quote_make(f->id, &f->p, UINT64_MAX, 1, &q, bad),
 	    MONEY_ERR_INVAL);
 }
 
@@ -152,8 +150,8 @@ test_quote_other_issuer(void **state)
 
 	mt_tmpdir(dir, sizeof(dir));
 	assert_int_equal(money_ident_open(dir, &other), MONEY_OK);
-	assert_int_equal(money_quote_make(other, &f->p, 1000, 60, &q, buf),
-	    MONEY_OK);
+	assert_int_equal(
+	    money_quote_make(other, &f->p, 1000, 60, &q, buf), MONEY_OK);
 	/* claim the other's prices as ours: the signature fails */
 	memcpy(buf + 1, money_ident_pk(f->id), MONEY_PK_LEN);
 	assert_int_equal(money_quote_decode(buf, sizeof(buf), &q), MONEY_OK);
@@ -167,16 +165,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_quote_roundtrip_verify,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quote_expired_and_future,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quote_tamper_every_byte,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quote_malformed, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_quote_other_issuer, setup,
-		    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_quote_roundtrip_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_quote_expired_and_future, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_quote_tamper_every_byte, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_quote_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_quote_other_issuer, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("money_quote", tests, NULL, NULL);
 }

@@ -16,8 +16,8 @@
 /* Runs (n) processes for (slices) slices; slices are 500..1499 steps
  * (a process may stop early, as on a blocking operator). */
 static void
-simulate(struct money_share *s, size_t n, int slices, uint64_t *steps,
-    uint64_t seed)
+simulate(
+    struct money_share *s, size_t n, int slices, uint64_t *steps, uint64_t seed)
 {
 	struct money_share *v[8];
 
@@ -115,11 +115,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_share_ratio_1_1),
-		cmocka_unit_test(test_share_ratio_2_1),
-		cmocka_unit_test(test_share_ratio_10_1),
-		cmocka_unit_test(test_share_offer_change),
-		cmocka_unit_test(test_share_newcomer_and_wrap),
+	    cmocka_unit_test(test_share_ratio_1_1),
+	    cmocka_unit_test(test_share_ratio_2_1),
+	    cmocka_unit_test(test_share_ratio_10_1),
+	    cmocka_unit_test(test_share_offer_change),
+	    cmocka_unit_test(test_share_newcomer_and_wrap),
 	};
 	return cmocka_run_group_tests_name("money_share", tests, NULL, NULL);
 }

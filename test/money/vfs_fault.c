@@ -105,8 +105,8 @@ undo_save(struct vf_file *f, int64_t off, int64_t len)
 		u->len = (size_t)(off + len <= size ? len : size - off);
 		if ((u->old = malloc(u->len)) == NULL)
 			return -1;
-		if (f->real->pMethods->xRead(f->real, u->old, (int)u->len,
-		        off) != SQLITE_OK) {
+		if (f->real->pMethods->xRead(
+		        f->real, u->old, (int)u->len, off) != SQLITE_OK) {
 			free(u->old);
 			return -1;
 		}
@@ -145,8 +145,8 @@ static int
 vf_close(sqlite3_file *file)
 {
 	struct vf_file *f = (struct vf_file *)file;
-	int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) :
-	                             SQLITE_OK;
+	int rc =
+	    f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
 
 	free(f->path);
 	f->path = NULL;
@@ -306,25 +306,25 @@ vf_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 }
 
 static const sqlite3_io_methods vf_io = {
-	.iVersion = 3,
-	.xClose = vf_close,
-	.xRead = vf_read,
-	.xWrite = vf_write,
-	.xTruncate = vf_truncate,
-	.xSync = vf_sync,
-	.xFileSize = vf_file_size,
-	.xLock = vf_lock,
-	.xUnlock = vf_unlock,
-	.xCheckReservedLock = vf_check_reserved,
-	.xFileControl = vf_file_control,
-	.xSectorSize = vf_sector_size,
-	.xDeviceCharacteristics = vf_device_chars,
-	.xShmMap = vf_shm_map,
-	.xShmLock = vf_shm_lock,
-	.xShmBarrier = vf_shm_barrier,
-	.xShmUnmap = vf_shm_unmap,
-	.xFetch = vf_fetch,
-	.xUnfetch = vf_unfetch,
+    .iVersion = 3,
+    .xClose = vf_close,
+    .xRead = vf_read,
+    .xWrite = vf_write,
+    .xTruncate = vf_truncate,
+    .xSync = vf_sync,
+    .xFileSize = vf_file_size,
+    .xLock = vf_lock,
+    .xUnlock = vf_unlock,
+    .xCheckReservedLock = vf_check_reserved,
+    .xFileControl = vf_file_control,
+    .xSectorSize = vf_sector_size,
+    .xDeviceCharacteristics = vf_device_chars,
+    .xShmMap = vf_shm_map,
+    .xShmLock = vf_shm_lock,
+    .xShmBarrier = vf_shm_barrier,
+    .xShmUnmap = vf_shm_unmap,
+    .xFetch = vf_fetch,
+    .xUnfetch = vf_unfetch,
 };
 
 /* ---- vfs methods ---- */
@@ -435,23 +435,23 @@ vf_install(void)
 	if ((real_vfs = sqlite3_vfs_find(NULL)) == NULL)
 		return -1;
 	vf_vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)sizeof(struct vf_file) + real_vfs->szOsFile,
-		.mxPathname = real_vfs->mxPathname,
-		.zName = "vfs_fault",
-		.xOpen = vf_open,
-		.xDelete = vf_delete,
-		.xAccess = vf_access,
-		.xFullPathname = vf_full_pathname,
-		.xDlOpen = vf_dlopen,
-		.xDlError = vf_dlerror,
-		.xDlSym = vf_dlsym,
-		.xDlClose = vf_dlclose,
-		.xRandomness = vf_randomness,
-		.xSleep = vf_sleep,
-		.xCurrentTime = vf_current_time,
-		.xGetLastError = vf_last_error,
-		.xCurrentTimeInt64 = vf_current_time64,
+	    .iVersion = 2,
+	    .szOsFile = (int)sizeof(struct vf_file) + real_vfs->szOsFile,
+	    .mxPathname = real_vfs->mxPathname,
+	    .zName = "vfs_fault",
+	    .xOpen = vf_open,
+	    .xDelete = vf_delete,
+	    .xAccess = vf_access,
+	    .xFullPathname = vf_full_pathname,
+	    .xDlOpen = vf_dlopen,
+	    .xDlError = vf_dlerror,
+	    .xDlSym = vf_dlsym,
+	    .xDlClose = vf_dlclose,
+	    .xRandomness = vf_randomness,
+	    .xSleep = vf_sleep,
+	    .xCurrentTime = vf_current_time,
+	    .xGetLastError = vf_last_error,
+	    .xCurrentTimeInt64 = vf_current_time64,
 	};
 	return sqlite3_vfs_register(&vf_vfs, 1) == SQLITE_OK ? 0 : -1;
 }

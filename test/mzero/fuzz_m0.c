@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The tools' syntax check reads the same bytes without a state: it
 	 * must not crash and must point inside the code. */
 	struct m0_syntax e;
-	if (m0_syntax_check(data, size, &e) != M0_OK && (e.off > size || !e.why))
+	if (m0_syntax_check(data, size, &e) != M0_OK &&
+	    (e.off > size || !e.why))
 		abort();
 	struct m0_msg m = {.code = data, .code_len = (uint32_t)size};
 	struct m0_state *s;

@@ -49,8 +49,8 @@ th_chan_key(void *ud, struct m0_state *s, const char *f,
 	return 0;
 }
 static void
-th_chan_send(void *ud, struct m0_state *s, uint64_t k, const uint8_t *b,
-    size_t n)
+th_chan_send(
+    void *ud, struct m0_state *s, uint64_t k, const uint8_t *b, size_t n)
 {
 }
 static int64_t
@@ -79,8 +79,8 @@ th_init(struct th *t, struct m0_host *h)
 {
 	memset(t, 0, sizeof(*t));
 	*h = (struct m0_host){t, th_enter, th_leave, th_qctl, th_current,
-	    th_submit, th_chan_key, th_chan_send, th_now, th_random,
-	    th_console, NULL};
+	    th_submit, th_chan_key, th_chan_send, th_now, th_random, th_console,
+	    NULL};
 }
 
 /* Runs code as a messenger to its end with the console words; returns
@@ -88,8 +88,8 @@ th_init(struct th *t, struct m0_host *h)
 static int
 th_run(struct m0_global *g, const char *code, int64_t budget)
 {
-	struct m0_msg m = {.code = (const uint8_t *)code,
-	    .code_len = (uint32_t)strlen(code)};
+	struct m0_msg m = {
+	    .code = (const uint8_t *)code, .code_len = (uint32_t)strlen(code)};
 	struct m0_state *s;
 	if (m0_state_new_msg(g, &m, NULL, NULL, &s))
 		return -1;

@@ -61,10 +61,12 @@ global(void)
 	assert_non_null(g);
 	e_odd = m0_global_add_error(g, "odd_sum");
 	assert_int_equal(e_odd, M0_NERR);
-	assert_int_equal(m0_global_add_op(g, "_tst", "testadd", op_tst, NULL),
-	    M0_OK);
-	assert_int_equal(m0_global_add_op(g, "_blk", NULL, op_blk, NULL), M0_OK);
-	assert_int_equal(m0_global_add_op(g, "_rec", NULL, op_rec, NULL), M0_OK);
+	assert_int_equal(
+	    m0_global_add_op(g, "_tst", "testadd", op_tst, NULL), M0_OK);
+	assert_int_equal(
+	    m0_global_add_op(g, "_blk", NULL, op_blk, NULL), M0_OK);
+	assert_int_equal(
+	    m0_global_add_op(g, "_rec", NULL, op_rec, NULL), M0_OK);
 	return g;
 }
 
@@ -72,9 +74,10 @@ static void
 test_ext_operator_runs(void **st)
 {
 	struct m0_global *g = global();
-	assert_int_equal(th_run(g, "2 4 _tst ptop longdict ( 3 5 testadd ptop "
-				   "'_tst F ptop ptop { _tst } B 0 G ptop",
-			     1000),
+	assert_int_equal(th_run(g,
+	                     "2 4 _tst ptop longdict ( 3 5 testadd ptop "
+	                     "'_tst F ptop ptop { _tst } B 0 G ptop",
+	                     1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "6\n8\n1\n--dict--\n--_tst--\n");
 	m0_global_free(g);
@@ -85,9 +88,10 @@ test_ext_appended_error(void **st)
 {
 	struct m0_global *g = global();
 	/* Operands stay; the appended name is last in _ena. */
-	assert_int_equal(th_run(g, "{ 1 2 _tst } H ptop ptop ptop stack "
-				   "_ena 0 I ` 1 - G ptop",
-			     1000),
+	assert_int_equal(th_run(g,
+	                     "{ 1 2 _tst } H ptop ptop ptop stack "
+	                     "_ena 0 I ` 1 - G ptop",
+	                     1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "1\nodd_sum\n--_tst--\n2\n1\nodd_sum\n");
 	assert_string_equal(m0_global_strerror(g, e_odd), "odd_sum");
@@ -99,8 +103,8 @@ test_ext_block_and_record(void **st)
 {
 	struct m0_global *g = global();
 	const char *code = "_blk ptop _rec 0 I 'kind G ptop 'rax G ptop";
-	struct m0_msg m = {.code = (const uint8_t *)code,
-	    .code_len = (uint32_t)strlen(code)};
+	struct m0_msg m = {
+	    .code = (const uint8_t *)code, .code_len = (uint32_t)strlen(code)};
 	struct m0_state *s;
 	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
 	m0_state_add_console_words(s);

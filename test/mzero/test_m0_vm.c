@@ -29,9 +29,9 @@ static void
 test_vm_resume_every_step(void **st)
 {
 	const char *code = ". 'f { 0 I 2 < {} { 1 - 0 I f X 1 - f + } ? } : "
-			   "15 f ptop [1 2 3] { 2 * } L + + ptop "
-			   "{ 1 0 / } H ptop ptop ptop ptop ptop "
-			   "D 'a 1 : 5 { P } L \"x\" { ptop } L";
+	                   "15 f ptop [1 2 3] { 2 * } L + + ptop "
+	                   "{ 1 0 / } H ptop ptop ptop ptop ptop "
+	                   "D 'a 1 : 5 { P } L \"x\" { ptop } L";
 	struct m0_global *g = global(NULL);
 	assert_int_equal(th_run(g, code, 1 << 30), M0_END_NORMAL);
 	char full[4096];
@@ -40,7 +40,8 @@ test_vm_resume_every_step(void **st)
 	T.out[0] = 0;
 	assert_int_equal(th_run(g, code, 1), M0_END_NORMAL);
 	assert_string_equal(T.out, full);
-	assert_string_equal(full, "610\n12\n1\ndivision_by_zero\n--/--\n0\n1\n120\n");
+	assert_string_equal(
+	    full, "610\n12\n1\ndivision_by_zero\n--/--\n0\n1\n120\n");
 	m0_global_free(g);
 }
 
@@ -49,8 +50,8 @@ test_vm_resume_every_step(void **st)
 static uint64_t
 run_steps(struct m0_global *g, const char *code, int64_t budget)
 {
-	struct m0_msg m = {.code = (const uint8_t *)code,
-	    .code_len = (uint32_t)strlen(code)};
+	struct m0_msg m = {
+	    .code = (const uint8_t *)code, .code_len = (uint32_t)strlen(code)};
 	struct m0_state *s;
 	T.n = 0;
 	T.out[0] = 0;
@@ -211,8 +212,8 @@ test_vm_unbounded_recursion_ends(void **st)
 	struct m0_global *g = global(&lim);
 	assert_int_equal(th_run(g, ". 'r { r 1 } : r", 1000), M0_END_ERROR);
 	/* Caught with H, it is an ordinary error. */
-	assert_int_equal(th_run(g, ". 'r { r 1 } : 'r H P ptop ptop", 1000),
-	    M0_END_NORMAL);
+	assert_int_equal(
+	    th_run(g, ". 'r { r 1 } : 'r H P ptop ptop", 1000), M0_END_NORMAL);
 	assert_string_equal(T.out, "exec_stack_overflow\nr\n");
 	m0_global_free(g);
 }
@@ -225,8 +226,8 @@ test_vm_allocation_without_end(void **st)
 	lim.heap_quota = 1 << 20;
 	struct m0_global *g = global(&lim);
 	assert_int_equal(th_run(g, "[ 1N { 1000 A } L", 1000), M0_END_ERROR);
-	assert_int_equal(th_run(g, "{ [ 1N { 1000 A } L } H P ptop", 1000),
-	    M0_END_NORMAL);
+	assert_int_equal(
+	    th_run(g, "{ [ 1N { 1000 A } L } H P ptop", 1000), M0_END_NORMAL);
 	assert_string_equal(T.out, "implementation_limit\n");
 	m0_global_free(g);
 }
@@ -239,9 +240,8 @@ test_vm_collects_cycles(void **st)
 	struct m0_limits lim = {0};
 	lim.heap_quota = 256 << 10;
 	struct m0_global *g = global(&lim);
-	assert_int_equal(th_run(g,
-			     "20000 { P 10 A 0 I 0 I 0 X : P } L \"ok\" print",
-			     1000),
+	assert_int_equal(
+	    th_run(g, "20000 { P 10 A 0 I 0 I 0 X : P } L \"ok\" print", 1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "ok");
 	m0_global_free(g);
@@ -254,7 +254,8 @@ test_vm_operand_overflow(void **st)
 	struct m0_limits lim = {0};
 	lim.operand_depth = 100;
 	struct m0_global *g = global(&lim);
-	assert_int_equal(th_run(g, "{ 1N { 1 } L } H P ptop 1 O { P P } L 1 O ptop", 1000),
+	assert_int_equal(
+	    th_run(g, "{ 1N { 1 } L } H P ptop 1 O { P P } L 1 O ptop", 1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "oper_stack_overflow\n0\n");
 	m0_global_free(g);
@@ -268,9 +269,10 @@ test_vm_dict_full(void **st)
 	struct m0_limits lim = {0};
 	lim.max_len = 1024;
 	struct m0_global *g = global(&lim);
-	assert_int_equal(th_run(g, "D { 2000 { 1 I X 1 : } L } H P ptop P P P "
-				   "0 I 5 7 : 5 G ptop",
-			     1000),
+	assert_int_equal(th_run(g,
+	                     "D { 2000 { 1 I X 1 : } L } H P ptop P P P "
+	                     "0 I 5 7 : 5 G ptop",
+	                     1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "dict_full\n7\n");
 	m0_global_free(g);
@@ -282,7 +284,8 @@ test_vm_state_free_returns_memory(void **st)
 {
 	struct m0_global *g = global(NULL);
 	uint64_t before = m0_global_bytes(g);
-	struct m0_msg m = {.code = (const uint8_t *)"[ 100 { 50 A } L ] 0 I 0 X :",
+	struct m0_msg m = {
+	    .code = (const uint8_t *)"[ 100 { 50 A } L ] 0 I 0 X :",
 	    .code_len = 28};
 	struct m0_state *s;
 	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
@@ -300,9 +303,10 @@ test_vm_global_store_and_collect(void **st)
 {
 	struct m0_global *g = global(NULL);
 	uint64_t base = m0_global_bytes(g);
-	assert_int_equal(th_run(g, "[1 2 [3]] _ 'k 2 I : 0 I 2 G 0 9 : "
-				   "P _ 'k G ptop",
-			     1000),
+	assert_int_equal(th_run(g,
+	                     "[1 2 [3]] _ 'k 2 I : 0 I 2 G 0 9 : "
+	                     "P _ 'k G ptop",
+	                     1000),
 	    M0_END_NORMAL);
 	assert_string_equal(T.out, "[1 2[3]]\n");
 	assert_true(m0_global_bytes(g) > base);

@@ -49,8 +49,8 @@ main(int argc, char **argv)
 		check("pipe", sys(SYS_pipe, WILD, 0, 0, 0), -EFAULT);
 		check("execve", sys(SYS_execve, WILD, 0, 0, 0), -EFAULT);
 		check("getcwd", sys(SYS_getcwd, WILD, 100, 0, 0), -EFAULT);
-		check("kernel-half", sys(SYS_write, 1, (long)0xffff800000000000,
-		    8, 0), -EFAULT);
+		check("kernel-half",
+		    sys(SYS_write, 1, (long)0xffff800000000000, 8, 0), -EFAULT);
 	} else if (!strcmp(m, "huge")) {
 		check("mmap", sys(SYS_mmap, 0, 1L << 46, 3, 0x22), -ENOMEM);
 		check("readv-count", sys(SYS_readv, 0, (long)iov, 1025, 0),

@@ -51,7 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pf__udp_input(l, data + 1, size - 1, (struct sockaddr *)&from,
 		    data[0] & 2);
 	} else {
-		struct pf_conn *c = pf__tcp_conn_fake(n, (struct sockaddr *)&from);
+		struct pf_conn *c =
+		    pf__tcp_conn_fake(n, (struct sockaddr *)&from);
 		size_t cut = data[1] ? data[1] : 1, off = 2;
 		while (c && off < size && n->conns == c) {
 			size_t k = size - off < cut ? size - off : cut;

@@ -40,8 +40,7 @@ static int
 udp(const void *p, size_t len)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (from.sin_family &&
-	    bind(fd, (struct sockaddr *)&from, sizeof(from)))
+	if (from.sin_family && bind(fd, (struct sockaddr *)&from, sizeof(from)))
 		perror("hostile: bind");
 	ssize_t n = sendto(fd, p, len, 0, (struct sockaddr *)&to, sizeof(to));
 	close(fd);
@@ -142,20 +141,20 @@ main(int argc, char **argv)
 			const char *path = argv[++i];
 			struct pf_msg_hdr h = {PF_MSG_STATUS, 0, 99, 0};
 			rc |= ctl(path, &h, sizeof(h)); /* another version */
-			h = (struct pf_msg_hdr){PF_MSG_STATUS, 0xffffffffu,
-			    PF_PROTO_VERSION, 0};
+			h = (struct pf_msg_hdr){
+			    PF_MSG_STATUS, 0xffffffffu, PF_PROTO_VERSION, 0};
 			rc |= ctl(path, &h, sizeof(h)); /* 4 GiB announced */
 			h = (struct pf_msg_hdr){77, 3, PF_PROTO_VERSION, 0};
 			memcpy(b, &h, sizeof(h));
 			memcpy(b + sizeof(h), "abc", 3);
 			rc |= ctl(path, b, sizeof(h) + 3); /* unknown request */
-			h = (struct pf_msg_hdr){PF_MSG_INJECT, 5,
-			    PF_PROTO_VERSION, 0};
+			h = (struct pf_msg_hdr){
+			    PF_MSG_INJECT, 5, PF_PROTO_VERSION, 0};
 			memcpy(b, &h, sizeof(h));
 			memcpy(b + sizeof(h), "junk!", 5);
 			rc |= ctl(path, b, sizeof(h) + 5); /* not a messenger */
-			h = (struct pf_msg_hdr){PF_MSG_KILL, 20,
-			    PF_PROTO_VERSION, 0};
+			h = (struct pf_msg_hdr){
+			    PF_MSG_KILL, 20, PF_PROTO_VERSION, 0};
 			memcpy(b, &h, sizeof(h));
 			memcpy(b + sizeof(h), "12345678901234567890", 20);
 			rc |= ctl(path, b, sizeof(h) + 20); /* no such id */
@@ -163,7 +162,8 @@ main(int argc, char **argv)
 			/* An envelope from a known key whose box is garbage. */
 			const char *hex = argv[++i];
 			memcpy(b, "M0\x01\x00\x00\x00\x00\x60", 8); /* 96 */
-			for (int k = 0; k < 32 && hex[2 * k] && hex[2 * k + 1]; k++) {
+			for (int k = 0; k < 32 && hex[2 * k] && hex[2 * k + 1];
+			     k++) {
 				unsigned v;
 				sscanf(hex + 2 * k, "%2x", &v);
 				b[8 + k] = (uint8_t)v;
@@ -179,13 +179,15 @@ main(int argc, char **argv)
 			int count = atoi(argv[++i]);
 			const char *code = argv[++i];
 			for (int k = 0; k < count; k++) {
-				n = msgr(b, sizeof(b), code, 1000 + (uint64_t)k);
+				n = msgr(
+				    b, sizeof(b), code, 1000 + (uint64_t)k);
 				rc |= udp(b, n);
 			}
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {
 			int count = atoi(argv[++i]);
 			for (int k = 0; k < count; k++) {
-				n = msgr(b, sizeof(b), "longdict ( 1000000 sleep",
+				n = msgr(b, sizeof(b),
+				    "longdict ( 1000000 sleep",
 				    100 + (uint64_t)k);
 				rc |= udp(b, n);
 			}

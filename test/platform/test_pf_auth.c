@@ -98,8 +98,8 @@ teardown(void **state)
 static size_t
 wrap(const char *text)
 {
-	size_t n = pf__auth_wrap(a.n, 0, (const uint8_t *)text, strlen(text),
-	    env, sizeof(env));
+	size_t n = pf__auth_wrap(
+	    a.n, 0, (const uint8_t *)text, strlen(text), env, sizeof(env));
 	assert_int_not_equal(n, 0);
 	assert_int_equal(env[2], PF_AUTH_VERSION);
 	assert_int_equal(pf__auth_frame_len(env, n), n);
@@ -111,9 +111,8 @@ test_auth_opens_for_the_peer(void **state)
 {
 	size_t n = wrap("hello"), len, ix;
 	assert_null(memmem(env, n, "hello", 5)); /* encrypted */
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     &ix),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, &ix), 0);
 	assert_int_equal(len, 5);
 	assert_memory_equal(out, "hello", 5);
 	assert_int_equal(ix, 0);
@@ -123,11 +122,10 @@ static void
 test_auth_refuses_a_replay(void **state)
 {
 	size_t n = wrap("once"), len;
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
-	    0);
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL), 0);
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 }
 
@@ -137,18 +135,18 @@ test_auth_refuses_a_changed_byte(void **state)
 	size_t n = wrap("intact"), len;
 	for (size_t i = 40; i < n; i += 7) {
 		env[i] ^= 0x20;
-		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
-				     &len, NULL),
+		assert_int_equal(
+		    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 		    PF_NDROP_AUTH_BAD);
 		env[i] ^= 0x20;
 	}
 	env[3] = 1; /* flags */
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_BAD);
 	env[3] = 0;
-	assert_int_equal(pf__auth_open(b.n, env, n - 1, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n - 1, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_BAD);
 }
 
@@ -157,13 +155,13 @@ test_auth_refuses_an_unknown_key(void **state)
 {
 	size_t n = wrap("who"), len;
 	env[8] ^= 1; /* another sender key */
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_UNKNOWN);
 	/* a pinned with b's key, not its own: b's envelopes fail at b. */
 	env[8] ^= 1;
-	assert_int_equal(pf__auth_open(a.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(a.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_UNKNOWN);
 }
 
@@ -178,8 +176,8 @@ reseal(size_t n, int64_t shift_us)
 {
 	uint8_t plain[1024];
 	size_t plen = n - 64 - crypto_box_MACBYTES;
-	assert_int_equal(crypto_box_open_easy_afternm(plain, env + 64, n - 64,
-			     env + 40, a.n->auth_k),
+	assert_int_equal(crypto_box_open_easy_afternm(
+	                     plain, env + 64, n - 64, env + 40, a.n->auth_k),
 	    0);
 	uint64_t t = 0;
 	for (int i = 0; i < 8; i++)
@@ -199,24 +197,22 @@ test_auth_age_window(void **state)
 	/* Inside the window on either side: opened. */
 	n = wrap("recent");
 	reseal(n, -(PF_AUTH_WINDOW_US - 2000000));
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL), 0);
 	n = wrap("ahead");
 	reseal(n, PF_AUTH_WINDOW_US - 2000000);
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL), 0);
 	/* A second past it, old or from the future: refused as a replay. */
 	n = wrap("stale");
 	reseal(n, -(PF_AUTH_WINDOW_US + 1000000));
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 	n = wrap("future");
 	reseal(n, PF_AUTH_WINDOW_US + 1000000);
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 }
 
@@ -228,17 +224,16 @@ test_auth_replay_after_much_traffic(void **state)
 	uint8_t kept[1024];
 	size_t kn = wrap("kept"), len;
 	memcpy(kept, env, kn);
-	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
-			     NULL),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, kept, kn, out, sizeof(out), &len, NULL), 0);
 	for (int i = 0; i < 3 * PF_REPLAY_BITS; i++) {
 		size_t n = wrap("flood");
-		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
-				     &len, NULL),
+		assert_int_equal(
+		    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 		    0);
 	}
-	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, kept, kn, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 }
 
@@ -255,23 +250,23 @@ test_auth_reordering_window(void **state)
 	}
 	for (int i = 7; i >= 0; i--)
 		assert_int_equal(pf__auth_open(b.n, held[i], hn[i], out,
-				     sizeof(out), &len, NULL),
+		                     sizeof(out), &len, NULL),
 		    0);
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(pf__auth_open(b.n, held[i], hn[i], out,
-				     sizeof(out), &len, NULL),
+		                     sizeof(out), &len, NULL),
 		    PF_NDROP_AUTH_REPLAY);
 	uint8_t late[1024];
 	size_t ln = wrap("late");
 	memcpy(late, env, ln);
 	for (int i = 0; i < PF_REPLAY_BITS; i++) {
 		size_t n = wrap("ahead");
-		assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out),
-				     &len, NULL),
+		assert_int_equal(
+		    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL),
 		    0);
 	}
-	assert_int_equal(pf__auth_open(b.n, late, ln, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, late, ln, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 }
 
@@ -287,20 +282,18 @@ test_auth_replay_across_restart(void **state)
 	uint8_t kept[1024];
 	size_t kn = wrap("before"), len;
 	memcpy(kept, env, kn);
-	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
-			     NULL),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, kept, kn, out, sizeof(out), &len, NULL), 0);
 	/* Restart both: fresh platforms, same keys, b with the same file. */
 	teardown(NULL);
 	setup(NULL);
 	assert_int_equal(pf_net_set_replay_file(b.n, path), 0);
-	assert_int_equal(pf__auth_open(b.n, kept, kn, out, sizeof(out), &len,
-			     NULL),
+	assert_int_equal(
+	    pf__auth_open(b.n, kept, kn, out, sizeof(out), &len, NULL),
 	    PF_NDROP_AUTH_REPLAY);
 	size_t n = wrap("after");
-	assert_int_equal(pf__auth_open(b.n, env, n, out, sizeof(out), &len,
-			     NULL),
-	    0);
+	assert_int_equal(
+	    pf__auth_open(b.n, env, n, out, sizeof(out), &len, NULL), 0);
 	unlink(path);
 	rmdir(dir);
 }

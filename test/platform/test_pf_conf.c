@@ -47,34 +47,34 @@ static void
 test_conf_every_key(void **state)
 {
 	const char *text = "; a comment\n"
-			   "# another\n"
-			   "[platform]\n"
-			   "listen = 127.0.0.1:19761\n"
-			   "listen = [::1]:19762\n"
-			   "listen = 0.0.0.0\n"
-			   "state = /var/lib/mzero\n"
-			   "log = debug\n"
-			   "accept = neighbours\n"
-			   "[limits]\n"
-			   "max_procs = 5000\n"
-			   "heap_quota = 4m\n"
-			   "global_quota = 0x10000000\n"
-			   "slice = 500\n"
-			   "max_steps = 1000000\n"
-			   "max_life = 60\n"
-			   "max_msg = 32k\n"
-			   "max_dgram = 1400\n"
-			   "rate = 1000\n"
-			   "burst = 50\n"
-			   "tcp_queue = 64k\n"
-			   "tcp_conns = 32\n"
-			   "tcp_idle = 30\n"
-			   "[neighbours]\n"
-			   "b = 127.0.0.1:19763\n"
-			   "node-c.1 = [::1]\n"
-			   "p = 127.0.0.1:9 "
-			   "00112233445566778899aabbccddeeff"
-			   "00112233445566778899AABBCCDDEEFF\n";
+	                   "# another\n"
+	                   "[platform]\n"
+	                   "listen = 127.0.0.1:19761\n"
+	                   "listen = [::1]:19762\n"
+	                   "listen = 0.0.0.0\n"
+	                   "state = /var/lib/mzero\n"
+	                   "log = debug\n"
+	                   "accept = neighbours\n"
+	                   "[limits]\n"
+	                   "max_procs = 5000\n"
+	                   "heap_quota = 4m\n"
+	                   "global_quota = 0x10000000\n"
+	                   "slice = 500\n"
+	                   "max_steps = 1000000\n"
+	                   "max_life = 60\n"
+	                   "max_msg = 32k\n"
+	                   "max_dgram = 1400\n"
+	                   "rate = 1000\n"
+	                   "burst = 50\n"
+	                   "tcp_queue = 64k\n"
+	                   "tcp_conns = 32\n"
+	                   "tcp_idle = 30\n"
+	                   "[neighbours]\n"
+	                   "b = 127.0.0.1:19763\n"
+	                   "node-c.1 = [::1]\n"
+	                   "p = 127.0.0.1:9 "
+	                   "00112233445566778899aabbccddeeff"
+	                   "00112233445566778899AABBCCDDEEFF\n";
 	assert_int_equal(parse(text), 0);
 	assert_int_equal(c.nlisten, 3);
 	assert_int_equal(c.listen[0].ss_family, AF_INET);
@@ -127,15 +127,17 @@ test_conf_errors_name_their_line(void **state)
 	expect_error("[limits]\nmax_procs = -1\n", "line 2: max_procs");
 	expect_error("[limits]\nmax_procs = 12x\n", "line 2: max_procs");
 	expect_error("[limits]\nmax_dgram = 70000\n", "line 2: max_dgram");
-	expect_error("[limits]\nrate = 99999999999999999999999\n",
-	    "line 2: rate");
-	expect_error("[limits]\nslice = 1\nfoo = 2\n", "line 3: unknown key foo");
+	expect_error(
+	    "[limits]\nrate = 99999999999999999999999\n", "line 2: rate");
+	expect_error(
+	    "[limits]\nslice = 1\nfoo = 2\n", "line 3: unknown key foo");
 	expect_error("[platform]\naccept = some\n", "line 2: accept");
 	expect_error("[elsewhere]\nx = 1\n", "line 2: unknown section");
 	expect_error("[platform]\nthis is not ini\n", "line 2: syntax error");
 	expect_error("[neighbours]\nb = 127.0.0.1\nb = 127.0.0.2\n",
 	    "line 3: neighbour b given twice");
-	expect_error("[neighbours]\nb/c = 127.0.0.1\n", "line 2: neighbour name");
+	expect_error(
+	    "[neighbours]\nb/c = 127.0.0.1\n", "line 2: neighbour name");
 	expect_error("[neighbours]\nb = [::1\n", "line 2: neighbour b");
 	expect_error("[neighbours]\nb = 127.0.0.1 abc\n",
 	    "line 2: neighbour b: the key must be 64 hex digits");
@@ -148,34 +150,31 @@ static void
 test_conf_command_line_forms(void **state)
 {
 	pf_conf_init(&c);
-	assert_int_equal(pf_conf_add_listen(&c, "127.0.0.1:1", err, sizeof(err)),
-	    0);
-	assert_int_equal(pf_conf_add_listen(&c, "[::1]:2", err, sizeof(err)), 0);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "127.0.0.1:1", err, sizeof(err)), 0);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "[::1]:2", err, sizeof(err)), 0);
 	assert_int_equal(pf_conf_add_listen(&c, "::1", err, sizeof(err)), 0);
 	assert_int_equal(port_of(&c.listen[2]), PF_PORT);
-	assert_int_equal(pf_conf_add_listen(&c, "1.2.3.4:0", err, sizeof(err)),
-	    -1);
-	assert_int_equal(pf_conf_add_listen(&c, "1.2.3.4:65536", err,
-			     sizeof(err)),
-	    -1);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "1.2.3.4:0", err, sizeof(err)), -1);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "1.2.3.4:65536", err, sizeof(err)), -1);
 	/* A host name is looked up (localhost: /etc/hosts, no query); what
 	 * cannot be one is refused without a lookup. */
-	assert_int_equal(pf_conf_add_listen(&c, "localhost:1", err, sizeof(err)),
-	    0);
-	assert_int_equal(pf_conf_add_listen(&c, "bad_host:1", err, sizeof(err)),
-	    -1);
-	assert_int_equal(pf_conf_add_neighbour(&c, "x", "127.0.0.1:9", err,
-			     sizeof(err)),
-	    0);
-	assert_int_equal(pf_conf_add_neighbour(&c, "", "127.0.0.1:9", err,
-			     sizeof(err)),
-	    -1);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "localhost:1", err, sizeof(err)), 0);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "bad_host:1", err, sizeof(err)), -1);
+	assert_int_equal(
+	    pf_conf_add_neighbour(&c, "x", "127.0.0.1:9", err, sizeof(err)), 0);
+	assert_int_equal(
+	    pf_conf_add_neighbour(&c, "", "127.0.0.1:9", err, sizeof(err)), -1);
 	for (int i = 0; i < PF_CONF_MAX_LISTEN - 4; i++)
-		assert_int_equal(pf_conf_add_listen(&c, "127.0.0.1", err,
-				     sizeof(err)),
-		    0);
-	assert_int_equal(pf_conf_add_listen(&c, "127.0.0.1", err, sizeof(err)),
-	    -1);
+		assert_int_equal(
+		    pf_conf_add_listen(&c, "127.0.0.1", err, sizeof(err)), 0);
+	assert_int_equal(
+	    pf_conf_add_listen(&c, "127.0.0.1", err, sizeof(err)), -1);
 }
 
 static void

@@ -136,9 +136,9 @@ test_core_round_robin_is_fair(void **state)
 /* ---- a meter for tests ---- */
 
 struct tmeter {
-	uint64_t ida;     /* the process that gets (mult) slices a turn */
+	uint64_t ida; /* the process that gets (mult) slices a turn */
 	int64_t mult;
-	uint64_t limit;   /* steps any process may pay for; 0: no limit */
+	uint64_t limit; /* steps any process may pay for; 0: no limit */
 	int opened, closed;
 	uint64_t paid[4]; /* steps charged, by process id (1..3) */
 	int sends_refused;
@@ -177,7 +177,7 @@ t_steps(void *ud, struct pf_proc *p, uint64_t steps)
 	if (id < 4)
 		t->paid[id] += steps;
 	return t->limit && id < 4 && t->paid[id] >= t->limit ? PF_BROKE
-							     : PF_PAID;
+	                                                     : PF_PAID;
 }
 
 static enum pf_verdict
@@ -348,8 +348,11 @@ test_core_close_waits_for_services(void **state)
 	s.pf = pf;
 	uv_timer_init(&loop, &s.t);
 	s.t.data = &s;
-	const struct pf_service svc = {.name = "t", .ud = &s,
-	    .proc_end = s_proc_end, .close = s_close, .free = s_free};
+	const struct pf_service svc = {.name = "t",
+	    .ud = &s,
+	    .proc_end = s_proc_end,
+	    .close = s_close,
+	    .free = s_free};
 	assert_int_equal(pf_add_service(pf, &svc), PF_OK);
 	assert_ptr_equal(pf_service_find(pf, "t"), &s);
 	assert_null(pf_service_find(pf, "money"));
@@ -369,8 +372,8 @@ test_core_close_waits_for_services(void **state)
 	/* teardown needs a platform again */
 	uv_loop_init(&loop);
 	pf = pf_new(&loop, NULL);
-	assert_int_equal(pf_spawn(pf, &(struct m0_msg){0}, NULL, NULL, NULL,
-	    NULL), PF_OK);
+	assert_int_equal(
+	    pf_spawn(pf, &(struct m0_msg){0}, NULL, NULL, NULL, NULL), PF_OK);
 }
 
 static bool
@@ -395,8 +398,8 @@ test_core_work_is_stepped_by_scheduler(void **state)
 {
 	static struct tsvc s;
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(m0_global_add_op(pf_global(pf), "_wrk", NULL, w_op,
-	    &s), M0_OK);
+	assert_int_equal(
+	    m0_global_add_op(pf_global(pf), "_wrk", NULL, w_op, &s), M0_OK);
 	uint64_t id = spawn("_wrk 1 P", 1);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(s.turns, 5);
@@ -419,8 +422,8 @@ s_stats(void *ud, struct pf_status *st)
 static void
 test_core_status_table(void **state)
 {
-	const struct pf_service svc = {.name = "s", .ud = NULL,
-	    .stats = s_stats};
+	const struct pf_service svc = {
+	    .name = "s", .ud = NULL, .stats = s_stats};
 	assert_int_equal(pf_add_service(pf, &svc), PF_OK);
 	spawn(SPIN, 1);
 	spin_loop(1);
@@ -431,14 +434,17 @@ test_core_status_table(void **state)
 	pf_status_free(&st);
 	assert_non_null(text);
 	assert_non_null(json);
-	assert_non_null(strstr(text, "processes  1 running, 0 waiting, 1 "
-				     "created, 0 ended\n"));
+	assert_non_null(strstr(text,
+	    "processes  1 running, 0 waiting, 1 "
+	    "created, 0 ended\n"));
 	assert_non_null(strstr(text, "svc        on mode, 7 count\n"));
-	assert_non_null(strstr(text, "  credit                  0  credit "
-				     "exhausted\n"));
+	assert_non_null(strstr(text,
+	    "  credit                  0  credit "
+	    "exhausted\n"));
 	assert_non_null(strstr(json, "\"processes\":{\"running\":1,"));
-	assert_non_null(strstr(json, "\"svc\":{\"mode\":\"on\",\"count\":7,"
-				     "\"sub\":{\"a\":1,\"b\":2}},\"other\":{\"c\":3}}"));
+	assert_non_null(strstr(json,
+	    "\"svc\":{\"mode\":\"on\",\"count\":7,"
+	    "\"sub\":{\"a\":1,\"b\":2}},\"other\":{\"c\":3}}"));
 	free(text);
 	free(json);
 }
@@ -461,8 +467,10 @@ static int
 setup_caps(void **state)
 {
 	uv_loop_init(&loop);
-	struct pf_config c = {.max_procs = 8, .origin_procs = 6,
-	    .proc_queues = 100, .memory = 4u << 20};
+	struct pf_config c = {.max_procs = 8,
+	    .origin_procs = 6,
+	    .proc_queues = 100,
+	    .memory = 4u << 20};
 	pf = pf_new(&loop, &c);
 	assert_non_null(pf);
 	memset(&ends, 0, sizeof(ends));
@@ -541,8 +549,10 @@ static void
 test_caps_kill_family(void **state)
 {
 	uint64_t other = spawn(SPIN, 5);
-	uint64_t top = spawn("2 { 0 [ ; \"" "0 [ ; \\\"" SPIN "\\\" null ] "
-	    "_ctm $ " SPIN "\" null ] _ctm $ } L " SPIN, 0);
+	uint64_t top = spawn("2 { 0 [ ; \""
+	                     "0 [ ; \\\"" SPIN "\\\" null ] "
+	                     "_ctm $ " SPIN "\" null ] _ctm $ } L " SPIN,
+	    0);
 	struct pf_stats st;
 	for (int i = 0; i < 200; i++) {
 		spin_loop(1);

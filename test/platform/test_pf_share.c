@@ -56,8 +56,8 @@ simulate(int64_t oa, int64_t ob, int epochs, bool native, struct sim *out)
 				out->native_us[k] += (uint64_t)t;
 			else
 				out->steps[k] += (uint64_t)t;
-			out->paid[k] += (__int128)t *
-			    pf__share_pay(offer[k], price);
+			out->paid[k] +=
+			    (__int128)t * pf__share_pay(offer[k], price);
 			spent += (uint64_t)t;
 		}
 		/* Full load, others always queued: demand twice the time. */
@@ -78,7 +78,7 @@ check(int64_t a, int64_t b, bool native)
 	simulate(a * p0, b * p0, 10, native, &s);
 	double want = (double)a / (double)b;
 	double got = native ? (double)s.native_us[0] / (double)s.native_us[1]
-			    : (double)s.steps[0] / (double)s.steps[1];
+	                    : (double)s.steps[0] / (double)s.steps[1];
 	print_message("%s offers %lld:%lld, price %lld -> %lld: ratio %.4f\n",
 	    native ? "native" : "steps", (long long)a, (long long)b,
 	    (long long)p0, (long long)s.price_end, got);
@@ -127,8 +127,8 @@ test_share_turn_bounds(void **state)
 	assert_int_equal(pf__share_turn(1000, 2500, 5000), 500);
 	assert_int_equal(pf__share_turn(1000, 1, 1000000000), 1);
 	/* At most PF_MAX_SHARE slices. */
-	assert_int_equal(pf__share_turn(1000, INT64_MAX, 64),
-	    1000 * PF_MAX_SHARE);
+	assert_int_equal(
+	    pf__share_turn(1000, INT64_MAX, 64), 1000 * PF_MAX_SHARE);
 	/* Weight: the offer, or the price without one. */
 	assert_int_equal(pf__share_weight(0, 777), 777);
 	assert_int_equal(pf__share_weight(5, 777), 5);

@@ -29,7 +29,7 @@ struct market {
 
 static void
 random_prices(uint64_t *s, int64_t price[MONEY_RES_N], int64_t lo, int64_t hi,
-              int64_t mult)
+    int64_t mult)
 {
 	for (int r = 0; r < MONEY_RES_N; r++)
 		price[r] = xt_range(s, lo, hi) * mult;
@@ -52,12 +52,11 @@ build(struct market *m, uint64_t *s, int64_t view[MAXP][MAXP][MONEY_RES_N])
 			memset(r, 0, sizeof(*r));
 			random_prices(s, old, 1, 1000, 1000);
 			assert_int_equal(xchg_rate_update(r, view[p][p], old,
-			                                  held, &m->param),
-			                 XCHG_OK);
+			                     held, &m->param),
+			    XCHG_OK);
 			assert_int_equal(xchg_rate_update(r, view[p][p],
-			                                  view[p][c], held,
-			                                  &m->param),
-			                 XCHG_OK);
+			                     view[p][c], held, &m->param),
+			    XCHG_OK);
 		}
 	}
 }
@@ -99,8 +98,8 @@ cycle(struct market *m, uint64_t *s, int *kp, int *gain)
 		} else {
 			struct xchg_rat q = m->rate[x][y].ask;
 			struct xchg_rat inv = {q.den, q.num};
-			assert_int_equal(xchg_rat_mul_floor(a, inv, &a),
-			                 XCHG_OK);
+			assert_int_equal(
+			    xchg_rat_mul_floor(a, inv, &a), XCHG_OK);
 			f /= (long double)q.num / q.den;
 		}
 	}
@@ -128,8 +127,8 @@ test_cycle_consistent_quotes_never_gain(void **state)
 		m.param.denom = (uint32_t)xt_range(&s, 2, 32);
 		m.param.target = xt_range(&s, 1, 3000);
 		for (int c = 0; c < m.n; c++)
-			random_prices(&s, truth[c], 1, xt_range(&s, 1, 1000000),
-			              1);
+			random_prices(
+			    &s, truth[c], 1, xt_range(&s, 1, 1000000), 1);
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
 				memcpy(view[p][c], truth[c], sizeof(truth[c]));
@@ -144,8 +143,8 @@ test_cycle_consistent_quotes_never_gain(void **state)
 				worst = f;
 		}
 	}
-	print_message("consistent: %ld cycles, best factor %.9Lf\n", cycles,
-	              worst);
+	print_message(
+	    "consistent: %ld cycles, best factor %.9Lf\n", cycles, worst);
 }
 
 /* Prices that are multiples of 10^6 scaled by (10^6 + x) / 10^6: the
@@ -159,7 +158,7 @@ skew_prices(const int64_t in[MONEY_RES_N], int64_t x, int64_t out[MONEY_RES_N])
 
 static void
 run_skew(uint64_t seed, int64_t s_ppm, int sets, long double *worst_excess,
-         int *any_gain)
+    int *any_gain)
 {
 	static int64_t view[MAXP][MAXP][MONEY_RES_N];
 	static int64_t truth[MAXP][MONEY_RES_N];
@@ -204,9 +203,9 @@ run_skew(uint64_t seed, int64_t s_ppm, int sets, long double *worst_excess,
 			for (int c = 0; c < m.n; c++)
 				if (p != c)
 					assert_int_equal(
-					    xchg_rate_update(
-					        &m.rate[p][c], view[p][p],
-					        view[p][c], 0, &m.param),
+					    xchg_rate_update(&m.rate[p][c],
+					        view[p][p], view[p][c], 0,
+					        &m.param),
 					    XCHG_OK);
 		for (int j = 0; j < 40; j++) {
 			int gain, k = (int)xt_range(&s, 2, MAXK);
@@ -237,8 +236,8 @@ test_cycle_skew_bound(void **state)
 	/* Skew beyond the spread: gains appear, within the bound. */
 	run_skew(0x5eed0004, 80000, 150, &w, &any);
 	assert_true(any);
-	print_message("skew 8%% vs spread 2%%: worst factor / bound %.6Lf\n",
-	              w);
+	print_message(
+	    "skew 8%% vs spread 2%%: worst factor / bound %.6Lf\n", w);
 }
 
 /* Quotes from two consecutive epochs of the real price rule (D = 8,
@@ -261,21 +260,20 @@ test_cycle_quote_validity_covered(void **state)
 		xchg_rate_param_default(&m.param);
 		m.param.spread = (uint32_t)xt_range(&s, 0, 10000);
 		for (int c = 0; c < m.n; c++) {
-			random_prices(&s, e0[c], 1, (set & 1) ? 20 : 10000000,
-			              1);
+			random_prices(
+			    &s, e0[c], 1, (set & 1) ? 20 : 10000000, 1);
 			for (int r = 0; r < MONEY_RES_N; r++)
-				e1[c][r] = money_price_next(
-				    e0[c][r], xt_range(&s, 0, MONEY_PPM),
-				    &mp.param[r]);
+				e1[c][r] = money_price_next(e0[c][r],
+				    xt_range(&s, 0, MONEY_PPM), &mp.param[r]);
 		}
 		/* Each platform knows its own current prices; another's it
 		 * knows from a quote of this epoch or the one before. */
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
 				memcpy(view[p][c],
-				       (c == p || (xt_rand(&s) & 1)) ? e1[c]
-				                                     : e0[c],
-				       sizeof(e0[c]));
+				    (c == p || (xt_rand(&s) & 1)) ? e1[c]
+				                                  : e0[c],
+				    sizeof(e0[c]));
 		build(&m, &s, view);
 		for (int j = 0; j < 40; j++, cycles++) {
 			int gain;
@@ -311,24 +309,22 @@ test_cycle_without_band_gains(void **state)
 		for (int c = 0; c < m.n; c++) {
 			random_prices(&s, e0[c], 1000000, 10000000, 1);
 			for (int r = 0; r < MONEY_RES_N; r++)
-				e1[c][r] = money_price_next(
-				    e0[c][r], (c & 1) ? MONEY_PPM : 0,
-				    &mp.param[r]);
+				e1[c][r] = money_price_next(e0[c][r],
+				    (c & 1) ? MONEY_PPM : 0, &mp.param[r]);
 		}
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
 				memcpy(view[p][c],
-				       (p == c || ((p + c) & 1)) ? e1[c]
-				                                 : e0[c],
-				       sizeof(e0[c]));
+				    (p == c || ((p + c) & 1)) ? e1[c] : e0[c],
+				    sizeof(e0[c]));
 		build(&m, &s, view);
 		for (int p = 0; p < m.n; p++)
 			for (int c = 0; c < m.n; c++)
 				if (p != c) {
 					m.rate[p][c].epochs = 0;
 					xchg_rate_update(&m.rate[p][c],
-					                 view[p][p], view[p][c],
-					                 0, &m.param);
+					    view[p][p], view[p][c], 0,
+					    &m.param);
 				}
 		for (int j = 0; j < 200 && !any; j++) {
 			int gain;

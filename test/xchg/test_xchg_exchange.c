@@ -36,13 +36,13 @@ open_x_line(struct fx *f, int64_t line)
 	memcpy(cfg.credit[0].currency, money_ident_pk(f->b), MONEY_PK_LEN);
 	cfg.credit[0].amount = line;
 	cfg.ncredit = 1;
-	assert_int_equal(xchg_exchange_open(f->xdir, f->a, &cfg, &f->x),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_open(f->xdir, f->a, &cfg, &f->x), XCHG_OK);
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 3600), 0);
-	assert_int_equal(money_quote_make(f->b, &f->pb, NOW, 60, &q, f->qb),
-	                 MONEY_OK);
-	assert_int_equal(xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW),
-	                 XCHG_OK);
+	assert_int_equal(
+	    money_quote_make(f->b, &f->pb, NOW, 60, &q, f->qb), MONEY_OK);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW), XCHG_OK);
 }
 
 static void
@@ -93,7 +93,7 @@ teardown(void **state)
 
 static void
 token(struct money_ident *id, int64_t amount, uint64_t expiry,
-      uint8_t out[MONEY_TOKEN_LEN])
+    uint8_t out[MONEY_TOKEN_LEN])
 {
 	struct money_token t;
 
@@ -148,7 +148,7 @@ test_exchange_learn_refusals(void **state)
 	uint8_t buf[MONEY_QUOTE_LEN];
 
 	assert_int_equal(xchg_exchange_learn(f->x, f->qb, 10, NOW),
-	                 XCHG_ERR_QUOTE_MALFORMED);
+	    XCHG_ERR_QUOTE_MALFORMED);
 	assert_int_equal(
 	    xchg_exchange_learn(f->x, f->qb, sizeof(f->qb), NOW + 60),
 	    XCHG_ERR_QUOTE_EXPIRED);
@@ -158,19 +158,19 @@ test_exchange_learn_refusals(void **state)
 	memcpy(buf, f->qb, sizeof(buf));
 	buf[70] ^= 1;
 	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW),
-	                 XCHG_ERR_QUOTE_FORGED);
-	assert_int_equal(money_quote_make(f->a, &f->pa, NOW, 60, &q, buf),
-	                 MONEY_OK);
-	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW),
-	                 XCHG_ERR_OWN);
+	    XCHG_ERR_QUOTE_FORGED);
+	assert_int_equal(
+	    money_quote_make(f->a, &f->pa, NOW, 60, &q, buf), MONEY_OK);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, buf, sizeof(buf), NOW), XCHG_ERR_OWN);
 	/* A newer quote with other prices re-rates at once. */
 	f->pb.epoch++;
 	for (int r = 0; r < MONEY_RES_N; r++)
 		f->pb.price[r] *= 2;
-	assert_int_equal(money_quote_make(f->b, &f->pb, NOW + 5, 60, &q, buf),
-	                 MONEY_OK);
-	assert_int_equal(xchg_exchange_learn(f->x, buf, sizeof(buf), NOW + 5),
-	                 XCHG_OK);
+	assert_int_equal(
+	    money_quote_make(f->b, &f->pb, NOW + 5, 60, &q, buf), MONEY_OK);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, buf, sizeof(buf), NOW + 5), XCHG_OK);
 	assert_true(
 	    xchg_rat_double(
 	        xchg_exchange_rate(f->x, money_ident_pk(f->b))->parity) ==
@@ -194,23 +194,23 @@ test_exchange_sell_and_refusals(void **state)
 	int64_t local, want;
 
 	token(f->b, 1000, NOW + 100000, t);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_OK);
 	assert_int_equal(xchg_rat_mul_floor(1000, r->bid, &want), XCHG_OK);
 	assert_int_equal(local, want);
 	/* parity 1/2, cut by the band (one epoch of b's prices, 1/8) and
 	 * the spread: about 0.5 * 8/9 * 0.99 */
 	assert_true(local < 500 && local >= 430);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_ERR_HELD);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_ERR_HELD);
 	assert_int_equal(local, 0);
 	memcpy(bad, t, sizeof(bad));
 	bad[100] ^= 1;
 	assert_int_equal(
 	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
 	    XCHG_ERR_BAD_TOKEN);
-	assert_int_equal(xchg_exchange_sell(f->x, t, 100, NOW, &local),
-	                 XCHG_ERR_BAD_TOKEN);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, 100, NOW, &local), XCHG_ERR_BAD_TOKEN);
 	token(f->b, 1000, NOW + 599, bad);
 	assert_int_equal(
 	    xchg_exchange_sell(f->x, bad, sizeof(bad), NOW, &local),
@@ -242,12 +242,12 @@ test_exchange_sell_and_refusals(void **state)
 	assert_int_equal(
 	    xchg_reserve_set(res, d.currency, d.serial, XCHG_CLEARING),
 	    XCHG_OK);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_ERR_HELD);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_ERR_HELD);
 	assert_int_equal(
 	    xchg_reserve_set(res, d.currency, d.serial, XCHG_SPENT), XCHG_OK);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_ERR_SPENT);
+	    XCHG_ERR_SPENT);
 }
 
 static void
@@ -293,23 +293,23 @@ test_exchange_buy(void **state)
 	    xchg_exchange_buy(f->x, pb, 0, 0, NOW, out, &cost, &amount),
 	    XCHG_ERR_INVAL);
 	assert_int_equal(xchg_exchange_buy(f->x, money_ident_pk(f->c), 0, 10,
-	                                   NOW, out, &cost, &amount),
-	                 XCHG_ERR_UNKNOWN);
+	                     NOW, out, &cost, &amount),
+	    XCHG_ERR_UNKNOWN);
 	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW + 60, out,
-	                                   &cost, &amount),
-	                 XCHG_ERR_QUOTE_EXPIRED);
+	                     &cost, &amount),
+	    XCHG_ERR_QUOTE_EXPIRED);
 	/* After the own epoch ends, nothing until it is rated. */
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 30), 1);
 	assert_int_equal(xchg_exchange_buy(f->x, pb, 0, 100000, NOW + 30, out,
-	                                   &cost, &amount),
-	                 XCHG_ERR_STALE);
+	                     &cost, &amount),
+	    XCHG_ERR_STALE);
 	assert_int_equal(xchg_exchange_epoch(f->x, &f->pa, NOW + 3600), 1);
 	/* What we sold may come back. */
 	assert_int_equal(
 	    xchg_exchange_sell(f->x, out, sizeof(out), NOW, &local), XCHG_OK);
 	/* Buy out the rest, then empty. */
-	while (xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost,
-	                         &amount) == XCHG_OK)
+	while (xchg_exchange_buy(
+	           f->x, pb, 0, 100000, NOW, out, &cost, &amount) == XCHG_OK)
 		;
 	assert_int_equal(
 	    xchg_exchange_buy(f->x, pb, 0, 100000, NOW, out, &cost, &amount),
@@ -326,12 +326,12 @@ test_exchange_reserve_persists_and_presses(void **state)
 
 	bid0 = xchg_exchange_rate(f->x, money_ident_pk(f->b))->bid;
 	token(f->b, 1000000, NOW + 100000, t);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_OK);
 	xchg_exchange_close(f->x);
 	open_x(f);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_ERR_HELD);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_ERR_HELD);
 	/* Half a million local units held, the target is a thousand: the
 	 * bid is cut by the full pressure. */
 	const struct xchg_rate *r =
@@ -352,8 +352,8 @@ clear_one(struct fx *f, enum xchg_state to, struct money_token *mt)
 	assert_int_equal(
 	    xchg_reserve_set(r, mt->currency, mt->serial, XCHG_CLEARING),
 	    XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, mt->currency, mt->serial, to),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, mt->currency, mt->serial, to), XCHG_OK);
 }
 
 /* Trust (docs/xchg.md): a currency nobody configured has no credit line,
@@ -372,10 +372,10 @@ test_exchange_credit_line(void **state)
 	int64_t local, paid = 0, v;
 
 	/* c: a fresh identity, its quote learnt and rated */
-	assert_int_equal(money_quote_make(f->c, &f->pb, NOW, 60, &q, qc),
-	                 MONEY_OK);
-	assert_int_equal(xchg_exchange_learn(f->x, qc, sizeof(qc), NOW),
-	                 XCHG_OK);
+	assert_int_equal(
+	    money_quote_make(f->c, &f->pb, NOW, 60, &q, qc), MONEY_OK);
+	assert_int_equal(
+	    xchg_exchange_learn(f->x, qc, sizeof(qc), NOW), XCHG_OK);
 	assert_non_null(xchg_exchange_rate(f->x, money_ident_pk(f->c)));
 	for (int i = 0; i < 5; i++) {
 		token(f->c, 1000000, NOW + 100000, t);
@@ -384,8 +384,8 @@ test_exchange_credit_line(void **state)
 		    XCHG_ERR_NO_CREDIT);
 		assert_int_equal(local, 0);
 	}
-	xchg_reserve_sums(xchg_exchange_reserve(f->x), money_ident_pk(f->c),
-	                  &s);
+	xchg_reserve_sums(
+	    xchg_exchange_reserve(f->x), money_ident_pk(f->c), &s);
 	assert_int_equal(s.tokens[XCHG_HELD], 0);
 	assert_string_equal(xchg_errname(XCHG_ERR_NO_CREDIT), "NO_CREDIT");
 
@@ -408,19 +408,19 @@ test_exchange_credit_line(void **state)
 	assert_true(paid > 1000 - 2 * 150); /* about 0.44 per unit: 7 fit */
 	token(f->b, 300, NOW + 100000, t);
 	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_ERR_NO_CREDIT);
+	    XCHG_ERR_NO_CREDIT);
 	/* clearing redeems one at the issuer: the line grows by its worth */
 	clear_one(f, XCHG_CLEARED, &mt);
 	assert_int_equal(xchg_rat_mul_floor(mt.amount, r->bid, &v), XCHG_OK);
 	assert_int_equal(
 	    xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid), 1000 + v);
 	token(f->b, 300, NOW + 100000, t);
-	assert_int_equal(xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_exchange_sell(f->x, t, sizeof(t), NOW, &local), XCHG_OK);
 	/* a loss (spent at the issuer) takes its worth away again */
 	clear_one(f, XCHG_SPENT, &mt);
 	assert_true(xchg_exchange_credit(f->x, money_ident_pk(f->b), r->bid) <
-	            1000 + v);
+	    1000 + v);
 }
 
 static void
@@ -430,8 +430,8 @@ test_exchange_error_names(void **state)
 		assert_non_null(xchg_strerror(e));
 		assert_non_null(xchg_errname(e));
 		for (int g = 0; g < e; g++)
-			assert_string_not_equal(xchg_strerror(e),
-			                        xchg_strerror(g));
+			assert_string_not_equal(
+			    xchg_strerror(e), xchg_strerror(g));
 	}
 	assert_string_equal(xchg_errname(XCHG_ERR_EMPTY), "EMPTY");
 	assert_string_equal(xchg_strerror(XCHG_ERR_N), "unknown error");
@@ -454,23 +454,23 @@ test_exchange_state_dir(void **state)
 	 * in a directory the exchange alone has not used yet */
 	for (int i = 0; i < 3; i++) {
 		static const char *const sfx[] = {"", "-wal", "-shm"};
-		snprintf(p, sizeof(p), "%s/%s%s", f->xdir, MONEY_STORE_FILE,
-		         sfx[i]);
+		snprintf(
+		    p, sizeof(p), "%s/%s%s", f->xdir, MONEY_STORE_FILE, sfx[i]);
 		unlink(p);
 	}
 	assert_int_equal(money_bank_open(&b, f->xdir), MONEY_OK);
-	assert_int_equal(xchg_exchange_open(f->xdir, b.ident, NULL, &x),
-	                 XCHG_OK);
-	assert_ptr_equal(money_ledger_store(b.ledger),
-	                 xchg_exchange_reserve(x)->store);
+	assert_int_equal(
+	    xchg_exchange_open(f->xdir, b.ident, NULL, &x), XCHG_OK);
+	assert_ptr_equal(
+	    money_ledger_store(b.ledger), xchg_exchange_reserve(x)->store);
 	xchg_exchange_close(x);
 	money_bank_close(&b);
 	snprintf(p, sizeof(p), "%s/reserve", f->xdir);
 	fp = fopen(p, "w");
 	assert_non_null(fp);
 	fclose(fp);
-	assert_int_equal(xchg_exchange_open(f->xdir, f->a, NULL, &x),
-	                 XCHG_ERR_OLDSTATE);
+	assert_int_equal(
+	    xchg_exchange_open(f->xdir, f->a, NULL, &x), XCHG_ERR_OLDSTATE);
 	assert_null(x);
 	assert_int_equal(access(p, F_OK), 0);
 	unlink(p);
@@ -481,19 +481,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_exchange_quote_signed, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_exchange_learn_refusals, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_exchange_sell_and_refusals,
-	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_quote_signed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_learn_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_sell_and_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exchange_buy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_exchange_reserve_persists_and_presses, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_exchange_state_dir, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_exchange_credit_line, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_state_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_exchange_credit_line, setup, teardown),
 	    cmocka_unit_test(test_exchange_error_names),
 	};
 

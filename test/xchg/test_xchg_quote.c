@@ -70,7 +70,7 @@ test_xquote_layout(void **state)
 	assert_int_equal(xchg__get64(f->buf + 113), 100);
 	assert_int_equal(xchg__get64(f->buf + 121), 5000);
 	assert_true(money_sig_verify(money_ident_pk(f->id), "mzero/xquote/v1",
-	                             f->buf, 129, f->buf + 129));
+	    f->buf, 129, f->buf + 129));
 }
 
 static void
@@ -80,8 +80,8 @@ test_xquote_roundtrip_verify(void **state)
 	struct xchg_quote q;
 	uint8_t again[XCHG_QUOTE_LEN];
 
-	assert_int_equal(xchg_quote_decode(f->buf, sizeof(f->buf), &q),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_quote_decode(f->buf, sizeof(f->buf), &q), XCHG_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1000), XCHG_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1009), XCHG_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1010), XCHG_ERR_QUOTE_EXPIRED);
@@ -104,8 +104,8 @@ test_xquote_every_byte_tampered(void **state)
 			b[i] ^= (uint8_t)(1 << bit);
 			if (xchg_quote_decode(b, sizeof(b), &q) != XCHG_OK)
 				continue;
-			assert_int_equal(xchg_quote_verify(&q, 1005),
-			                 XCHG_ERR_QUOTE_FORGED);
+			assert_int_equal(
+			    xchg_quote_verify(&q, 1005), XCHG_ERR_QUOTE_FORGED);
 		}
 	}
 }
@@ -122,10 +122,10 @@ test_xquote_malformed(void **state)
 		memcpy(b, f->buf, n < XCHG_QUOTE_LEN ? n : XCHG_QUOTE_LEN);
 		if (n != XCHG_QUOTE_LEN)
 			assert_int_equal(xchg_quote_decode(b, n, &q),
-			                 XCHG_ERR_QUOTE_MALFORMED);
+			    XCHG_ERR_QUOTE_MALFORMED);
 	}
-	assert_int_equal(xchg_quote_decode(NULL, 0, &q),
-	                 XCHG_ERR_QUOTE_MALFORMED);
+	assert_int_equal(
+	    xchg_quote_decode(NULL, 0, &q), XCHG_ERR_QUOTE_MALFORMED);
 	struct {
 		size_t off;
 		uint64_t v;
@@ -141,12 +141,12 @@ test_xquote_malformed(void **state)
 		memcpy(b, f->buf, XCHG_QUOTE_LEN);
 		xchg__put64(b + bad[i].off, bad[i].v);
 		assert_int_equal(xchg_quote_decode(b, XCHG_QUOTE_LEN, &q),
-		                 XCHG_ERR_QUOTE_MALFORMED);
+		    XCHG_ERR_QUOTE_MALFORMED);
 	}
 	memcpy(b, f->buf, XCHG_QUOTE_LEN);
 	b[0] = 2;
-	assert_int_equal(xchg_quote_decode(b, XCHG_QUOTE_LEN, &q),
-	                 XCHG_ERR_QUOTE_MALFORMED);
+	assert_int_equal(
+	    xchg_quote_decode(b, XCHG_QUOTE_LEN, &q), XCHG_ERR_QUOTE_MALFORMED);
 }
 
 static void
@@ -177,16 +177,16 @@ test_xquote_domain_separated(void **state)
 	memcpy(body, f->buf, sizeof(body));
 	q = f->q;
 	assert_int_equal(money_ident_sign(f->id, "mzero/quote/v1", body,
-	                                  sizeof(body), q.sig),
-	                 MONEY_OK);
+	                     sizeof(body), q.sig),
+	    MONEY_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1005), XCHG_ERR_QUOTE_FORGED);
 	/* Someone else's key cannot sign for us. */
 	char d2[PATH_MAX];
 	struct money_ident *other = xt_ident(d2, sizeof(d2));
 	q = f->q;
 	assert_int_equal(money_ident_sign(other, "mzero/xquote/v1", body,
-	                                  sizeof(body), q.sig),
-	                 MONEY_OK);
+	                     sizeof(body), q.sig),
+	    MONEY_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1005), XCHG_ERR_QUOTE_FORGED);
 	money_ident_free(other);
 	xt_rmdir(d2);
@@ -196,18 +196,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_xquote_layout, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_xquote_roundtrip_verify, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_xquote_every_byte_tampered,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_xquote_malformed, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_xquote_sign_refuses, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_xquote_domain_separated, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_layout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_roundtrip_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_every_byte_tampered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_sign_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_xquote_domain_separated, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("xchg_quote", tests, NULL, NULL);

@@ -40,8 +40,8 @@ test_rate_level_is_the_basket(void **state)
 
 	flat(p, 1);
 	assert_int_equal(xchg_level(p, &l), XCHG_OK);
-	assert_int_equal(l, 10000 + 10000 + 1000 + 1000 + 1000 + 100 + 100 +
-	                        10000);
+	assert_int_equal(
+	    l, 10000 + 10000 + 1000 + 1000 + 1000 + 100 + 100 + 10000);
 	p[MONEY_RES_NATIVE] = 1000;
 	assert_int_equal(xchg_level(p, &l), XCHG_OK);
 	assert_int_equal(l, 33200 - 100 + 100000);
@@ -96,8 +96,8 @@ test_rate_spread_and_rounding(void **state)
 	assert_int_equal(v, 2);
 	assert_int_equal(xchg_rat_mul_ceil(1, r.ask, &v), XCHG_OK);
 	assert_int_equal(v, 3);
-	assert_int_equal(xchg_rat_mul_ceil(INT64_MAX, r.ask, &v),
-	                 XCHG_ERR_RANGE);
+	assert_int_equal(
+	    xchg_rat_mul_ceil(INT64_MAX, r.ask, &v), XCHG_ERR_RANGE);
 	assert_int_equal(xchg_rat_mul_floor(-1, r.ask, &v), XCHG_ERR_INVAL);
 }
 
@@ -108,9 +108,9 @@ test_rate_rat_make_rounds_as_asked(void **state)
 
 	for (int i = 0; i < 20000; i++) {
 		xchg_u128 n = ((xchg_u128)xt_rand(&s) << 64 | xt_rand(&s)) >>
-		              (xt_rand(&s) % 100);
+		    (xt_rand(&s) % 100);
 		xchg_u128 d = ((xchg_u128)xt_rand(&s) << 64 | xt_rand(&s)) >>
-		              (xt_rand(&s) % 100);
+		    (xt_rand(&s) % 100);
 		struct xchg_rat lo, hi;
 		if (d == 0 || n == 0)
 			continue;
@@ -119,10 +119,10 @@ test_rate_rat_make_rounds_as_asked(void **state)
 		/* lo <= n/d <= hi whenever they exist */
 		if (a == 0)
 			assert_true((long double)lo.num / lo.den <=
-			            (long double)n / d * (1 + 1e-15L));
+			    (long double)n / d * (1 + 1e-15L));
 		if (b == 0)
 			assert_true((long double)hi.num / hi.den >=
-			            (long double)n / d * (1 - 1e-15L));
+			    (long double)n / d * (1 - 1e-15L));
 		if (a == 0 && lo.den && n <= UINT64_MAX && d <= UINT64_MAX)
 			assert_true((xchg_u128)lo.num * d <= n * lo.den);
 		if (b == 0 && n <= UINT64_MAX && d <= UINT64_MAX)
@@ -172,8 +172,8 @@ test_rate_mid_step_is_bounded(void **state)
 	flat(f, 1000);
 	prev = r.mid;
 	assert_int_equal(xchg_rate_update(&r, own, f, 0, &pa), XCHG_OK);
-	assert_true(xchg_rat_double(r.mid) >=
-	            xchg_rat_double(prev) * 7 / 8 - 1e-12);
+	assert_true(
+	    xchg_rat_double(r.mid) >= xchg_rat_double(prev) * 7 / 8 - 1e-12);
 	assert_true(xchg_rat_cmp(r.bid, r.parity) <= 0);
 	assert_true(xchg_rat_double(r.bid) < 1.0001);
 }
@@ -200,15 +200,15 @@ test_rate_pressure_cuts_the_bid(void **state)
 	assert_int_equal(xchg_rate_update(&r2, own, f, 750, &pa), XCHG_OK);
 	assert_int_equal(r2.pressure, 25000);
 	assert_true((__int128)r2.bid.num * 1000000 ==
-	            (__int128)r2.bid.den * 2 * 975000);
+	    (__int128)r2.bid.den * 2 * 975000);
 	assert_int_equal(xchg_rat_cmp(r2.ask, r.ask), 0);
 	/* Far above: bounded by the full cut. */
 	r2 = r;
-	assert_int_equal(xchg_rate_update(&r2, own, f, INT64_MAX, &pa),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_rate_update(&r2, own, f, INT64_MAX, &pa), XCHG_OK);
 	assert_int_equal(r2.pressure, 50000);
 	assert_true((__int128)r2.bid.num * 1000000 ==
-	            (__int128)r2.bid.den * 2 * 950000);
+	    (__int128)r2.bid.den * 2 * 950000);
 }
 
 static void
@@ -234,8 +234,8 @@ test_rate_band_covers_one_epoch(void **state)
 		memset(&r, 0, sizeof(r));
 		assert_int_equal(xchg_rate_update(&r, own, f, 0, &pa), XCHG_OK);
 		struct xchg_rate r1 = {0};
-		assert_int_equal(xchg_rate_update(&r1, own, f1, 0, &pa),
-		                 XCHG_OK);
+		assert_int_equal(
+		    xchg_rate_update(&r1, own, f1, 0, &pa), XCHG_OK);
 		/* The parity after any one epoch lies in the band. */
 		assert_true(xchg_rat_cmp(r.lo, r1.parity) <= 0);
 		assert_true(xchg_rat_cmp(r.hi, r1.parity) >= 0);

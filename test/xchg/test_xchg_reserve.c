@@ -44,8 +44,7 @@ setup(void **state)
 	for (int i = 0; i < NTOK; i++)
 		assert_int_equal(
 		    money_token_sign(f->issuer, 100 * (i + 1),
-		                     i == 5 ? NOW + 10 : NOW + 100000,
-		                     &f->t[i]),
+		        i == 5 ? NOW + 10 : NOW + 100000, &f->t[i]),
 		    MONEY_OK);
 	vf_restart();
 	*state = f;
@@ -81,21 +80,21 @@ test_reserve_states_and_refusals(void **state)
 	    xchg_reserve_set(r, cur, f->t[0].serial, XCHG_CLEARING), XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[0]), XCHG_ERR_HELD);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_SOLD),
-	                 XCHG_ERR_STATE);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_CLEARED),
-	                 XCHG_OK);
+	    XCHG_ERR_STATE);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[0].serial, XCHG_CLEARED), XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[0]), XCHG_ERR_SPENT);
 	assert_int_equal(
 	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_CLEARING), XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT), XCHG_OK);
 	assert_int_equal(xchg_reserve_add(r, &f->t[1]), XCHG_ERR_SPENT);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[2].serial, XCHG_SOLD),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[2].serial, XCHG_SOLD), XCHG_OK);
 	/* A token we sold may be sold back to us. */
 	assert_int_equal(xchg_reserve_add(r, &f->t[2]), XCHG_OK);
 	assert_int_equal(xchg_reserve_set(r, cur, f->t[7].serial, XCHG_SOLD),
-	                 XCHG_ERR_STATE);
+	    XCHG_ERR_STATE);
 	xchg_reserve_sums(r, cur, &s);
 	assert_int_equal(s.amount[XCHG_HELD], 300 + 400);
 	assert_int_equal(s.amount[XCHG_CLEARED], 100);
@@ -109,10 +108,10 @@ test_reserve_states_and_refusals(void **state)
 	assert_int_equal(t.amount, 300);
 	assert_int_equal(xchg_reserve_pick(r, cur, 0, 0, NOW, &t), XCHG_OK);
 	assert_int_equal(t.amount, 400);
-	assert_int_equal(xchg_reserve_pick(r, cur, 0, 299, NOW, &t),
-	                 XCHG_ERR_CREDIT);
-	assert_int_equal(xchg_reserve_pick(r, cur, 0, 0, NOW + 200000, &t),
-	                 XCHG_ERR_EMPTY);
+	assert_int_equal(
+	    xchg_reserve_pick(r, cur, 0, 299, NOW, &t), XCHG_ERR_CREDIT);
+	assert_int_equal(
+	    xchg_reserve_pick(r, cur, 0, 0, NOW + 200000, &t), XCHG_ERR_EMPTY);
 	xchg_reserve_close(r);
 
 	/* Everything survives a reopen. */
@@ -120,8 +119,8 @@ test_reserve_states_and_refusals(void **state)
 	xchg_reserve_sums(r, cur, &s);
 	assert_int_equal(s.amount[XCHG_HELD], 700);
 	assert_int_equal(s.amount[XCHG_SPENT], 200);
-	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[0].serial, NULL),
-	                 XCHG_CLEARED);
+	assert_int_equal(
+	    xchg_reserve_lookup(r, cur, f->t[0].serial, NULL), XCHG_CLEARED);
 	assert_int_equal(xchg_reserve_add(r, &f->t[1]), XCHG_ERR_SPENT);
 	xchg_reserve_close(r);
 }
@@ -141,32 +140,37 @@ test_reserve_rows_and_contradictions(void **state)
 	assert_int_equal(
 	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_CLEARING), XCHG_OK);
 	xchg_reserve_close(r);
-	assert_int_equal(sql_int(f->path, "SELECT sum(amount) FROM"
-	                                  " xchg_reserve WHERE state = 1"),
-	                 100 + 300);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM xchg_reserve"
-	                                  " WHERE state = 2"),
-	                 1);
-	assert_int_equal(sql_int(f->path, "SELECT count(DISTINCT currency)"
-	                                  " FROM xchg_reserve"),
-	                 1);
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT sum(amount) FROM"
+	                     " xchg_reserve WHERE state = 1"),
+	    100 + 300);
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT count(*) FROM xchg_reserve"
+	                     " WHERE state = 2"),
+	    1);
+	assert_int_equal(sql_int(f->path,
+	                     "SELECT count(DISTINCT currency)"
+	                     " FROM xchg_reserve"),
+	    1);
 	/* a state no token can be in */
 	sql_exec(f->path, "UPDATE xchg_reserve SET state = 9 WHERE state = 2");
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_ERR_CORRUPT);
 	assert_null(r);
 	sql_exec(f->path, "UPDATE xchg_reserve SET state = 2 WHERE state = 9");
 	/* a token twice */
-	sql_exec(f->path, "INSERT INTO xchg_reserve(currency, serial, state,"
-	                  " amount, expiry, token) SELECT currency, serial,"
-	                  " 3, amount, expiry, token FROM xchg_reserve"
-	                  " WHERE state = 2");
+	sql_exec(f->path,
+	    "INSERT INTO xchg_reserve(currency, serial, state,"
+	    " amount, expiry, token) SELECT currency, serial,"
+	    " 3, amount, expiry, token FROM xchg_reserve"
+	    " WHERE state = 2");
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_ERR_CORRUPT);
 	sql_exec(f->path, "DELETE FROM xchg_reserve WHERE state = 3");
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 	xchg_reserve_close(r);
 	/* a token that does not decode */
-	sql_exec(f->path, "UPDATE xchg_reserve SET token = x'00'"
-	                  " WHERE state = 2");
+	sql_exec(f->path,
+	    "UPDATE xchg_reserve SET token = x'00'"
+	    " WHERE state = 2");
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_ERR_CORRUPT);
 	/* another program's database */
 	snprintf(f->path, sizeof(f->path), "%s/other.db", f->dir);
@@ -187,12 +191,12 @@ test_reserve_compaction(void **state)
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 	for (int i = 0; i < NTOK; i++)
 		assert_int_equal(xchg_reserve_add(r, &f->t[i]), XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[0].serial, XCHG_SOLD),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[0].serial, XCHG_SOLD), XCHG_OK);
 	assert_int_equal(
 	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_CLEARING), XCHG_OK);
-	assert_int_equal(xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT),
-	                 XCHG_OK);
+	assert_int_equal(
+	    xchg_reserve_set(r, cur, f->t[1].serial, XCHG_SPENT), XCHG_OK);
 	assert_int_equal(
 	    xchg_reserve_set(r, cur, f->t[2].serial, XCHG_CLEARING), XCHG_OK);
 	/* t[5] expires at NOW + 10. */
@@ -214,8 +218,8 @@ test_reserve_compaction(void **state)
 	assert_int_equal(s1.amount[XCHG_HELD], s0.amount[XCHG_HELD] + 100);
 	assert_int_equal(s1.amount[XCHG_SPENT], 200);
 	assert_int_equal(s1.amount[XCHG_EXPIRED], 600);
-	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[2].serial, NULL),
-	                 XCHG_CLEARING);
+	assert_int_equal(
+	    xchg_reserve_lookup(r, cur, f->t[2].serial, NULL), XCHG_CLEARING);
 	/* Once the spent token has expired its serial may be forgotten. */
 	assert_int_equal(xchg_reserve_compact(r, NOW + 100000), XCHG_OK);
 	assert_int_equal(xchg_reserve_lookup(r, cur, f->t[1].serial, NULL), 0);
@@ -289,8 +293,8 @@ run_op(struct fx *f, struct xchg_reserve *r, const struct op *o)
 	case OP_ADD:
 		return xchg_reserve_add(r, &f->t[o->tok]);
 	case OP_SET:
-		return xchg_reserve_set(r, f->t[o->tok].currency,
-		                        f->t[o->tok].serial, o->to);
+		return xchg_reserve_set(
+		    r, f->t[o->tok].currency, f->t[o->tok].serial, o->to);
 	case OP_EXPIRE:
 		return xchg_reserve_expire(r, NOW + 10, NULL);
 	default:
@@ -307,11 +311,12 @@ matches(struct fx *f, struct xchg_reserve *r, int n)
 
 	model(f, n, st, &want);
 	for (int i = 0; i < NTOK; i++) {
-		int got = xchg_reserve_lookup(r, f->t[i].currency,
-		                              f->t[i].serial, NULL);
+		int got = xchg_reserve_lookup(
+		    r, f->t[i].currency, f->t[i].serial, NULL);
 		/* Compaction forgets sold and expired serials. */
-		if (got != st[i] && !(got == 0 && (st[i] == XCHG_SOLD ||
-		                                   st[i] == XCHG_EXPIRED)))
+		if (got != st[i] &&
+		    !(got == 0 &&
+		        (st[i] == XCHG_SOLD || st[i] == XCHG_EXPIRED)))
 			return 0;
 	}
 	/* Sums equal to the model's: nothing lost, nothing twice. */
@@ -341,7 +346,7 @@ fault_run(struct fx *f, enum vf_mode mode, long *points)
 				failed = 1;
 				/* Broken until reopened. */
 				assert_int_equal(xchg_reserve_add(r, &f->t[7]),
-				                 XCHG_ERR_BROKEN);
+				    XCHG_ERR_BROKEN);
 				break;
 			}
 			acked = i + 1;
@@ -384,7 +389,7 @@ test_reserve_fault_every_io_call(void **state)
 	assert_true(e > 2 * NOPS);
 	print_message("%ld I/O boundaries, each failed, crashed and torn in "
 	              "turn\n",
-	              e);
+	    e);
 }
 
 /* Group commit: many staged changes share one transaction; the index
@@ -401,13 +406,13 @@ test_reserve_group_commit(void **state)
 
 	assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(xchg_reserve_stage_add(r, &f->t[i], &tk[i]),
-		                 XCHG_OK);
+		assert_int_equal(
+		    xchg_reserve_stage_add(r, &f->t[i], &tk[i]), XCHG_OK);
 	assert_int_equal(tk[0], tk[3]);
 	assert_true(xchg_reserve_durable(r) < tk[0]);
 	/* Staged is already known: a second sale of a serial is refused. */
-	assert_int_equal(xchg_reserve_stage_add(r, &f->t[1], &t2),
-	                 XCHG_ERR_HELD);
+	assert_int_equal(
+	    xchg_reserve_stage_add(r, &f->t[1], &t2), XCHG_ERR_HELD);
 	assert_int_equal(xchg_reserve_compact(r, NOW), XCHG_ERR_BUSY);
 	xchg_reserve_stats(r, &st);
 	commits = st.commits;
@@ -415,9 +420,8 @@ test_reserve_group_commit(void **state)
 	assert_non_null(b);
 	/* Staging goes on while a batch is in flight; a second begin waits. */
 	assert_int_equal(xchg_reserve_stage_set(r, f->t[0].currency,
-	                                        f->t[0].serial, XCHG_CLEARING,
-	                                        &t2),
-	                 XCHG_OK);
+	                     f->t[0].serial, XCHG_CLEARING, &t2),
+	    XCHG_OK);
 	assert_true(t2 > tk[0]);
 	struct xchg_batch *b2;
 	assert_int_equal(xchg_reserve_commit_begin(r, &b2), XCHG_ERR_BUSY);
@@ -466,16 +470,15 @@ test_reserve_group_commit(void **state)
 		assert_int_equal(xchg_reserve_open(f->path, &r), XCHG_OK);
 		for (int i = 4; i < 7; i++)
 			n += xchg_reserve_lookup(r, f->t[i].currency,
-			                         f->t[i].serial, NULL) != 0;
+			         f->t[i].serial, NULL) != 0;
 		assert_true(n == 0 || n == 3);
 		xchg_reserve_stats(r, &st);
 		assert_int_equal(st.records, 4 + (uint64_t)n);
 		/* start over from the four rows */
 		for (int i = 4; n && i < 7; i++)
 			assert_int_equal(xchg_reserve_set(r, f->t[i].currency,
-			                                  f->t[i].serial,
-			                                  XCHG_SOLD),
-			                 XCHG_OK);
+			                     f->t[i].serial, XCHG_SOLD),
+			    XCHG_OK);
 		assert_int_equal(xchg_reserve_compact(r, NOW), XCHG_OK);
 		xchg_reserve_close(r);
 		assert_true(at < 100);
@@ -486,16 +489,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_reserve_states_and_refusals,
-	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reserve_states_and_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_reserve_rows_and_contradictions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reserve_compaction, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_reserve_fault_every_io_call,
-	                                    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reserve_group_commit, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reserve_compaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reserve_fault_every_io_call, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_reserve_group_commit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("xchg_reserve", tests, NULL, NULL);

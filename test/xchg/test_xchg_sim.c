@@ -42,12 +42,12 @@ static void
 test_sim_claims_hold(void **state)
 {
 	struct sim_cfg c = {.n = 30,
-	                    .epochs = 200,
-	                    .seed = 7,
-	                    .topo = SIM_RING,
-	                    .scenario = SIM_ALL,
-	                    .degree = 2,
-	                    .mpp = 10};
+	    .epochs = 200,
+	    .seed = 7,
+	    .topo = SIM_RING,
+	    .scenario = SIM_ALL,
+	    .degree = 2,
+	    .mpp = 10};
 	struct sim_summary s;
 
 	assert_int_equal(money_init(), MONEY_OK);
@@ -66,12 +66,12 @@ static void
 test_sim_deterministic(void **state)
 {
 	struct sim_cfg c = {.n = 20,
-	                    .epochs = 60,
-	                    .seed = 11,
-	                    .topo = SIM_RANDOM,
-	                    .scenario = SIM_ALL,
-	                    .degree = 3,
-	                    .mpp = 5};
+	    .epochs = 60,
+	    .seed = 11,
+	    .topo = SIM_RANDOM,
+	    .scenario = SIM_ALL,
+	    .degree = 3,
+	    .mpp = 5};
 	static struct sim_row a[60], b[60];
 	struct sim_summary sa, sb;
 

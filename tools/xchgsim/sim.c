@@ -134,7 +134,7 @@ build(struct sim *s)
 			if (link2(s, i, (i + 1) % n) < 0)
 				return -1;
 		} else if (i > 0 &&
-		           link2(s, i, (int)(rnd(s) % (uint64_t)i)) < 0) {
+		    link2(s, i, (int)(rnd(s) % (uint64_t)i)) < 0) {
 			return -1;
 		}
 	}
@@ -312,8 +312,7 @@ rate_all(struct sim *s)
 		struct plat *a = &s->p[i];
 		for (int k = 0; k < a->nn; k++)
 			(void)xchg_rate_update(&a->rate[k], a->pr.price,
-			                       s->p[a->nb[k]].quote_old,
-			                       a->res[k], &s->param);
+			    s->p[a->nb[k]].quote_old, a->res[k], &s->param);
 	}
 }
 
@@ -330,8 +329,7 @@ move(struct sim *s, struct msgr *m)
 		 * asks for its currency: a rate that lags a fast-rising
 		 * price level makes that platform dear. */
 		double c = (double)level_of(b->quote_cur) *
-		           xchg_rat_double(a->rate[k].ask) *
-		           (0.8 + 0.4 * frand(s));
+		    xchg_rat_double(a->rate[k].ask) * (0.8 + 0.4 * frand(s));
 		if (best < 0 || c < cost) {
 			best = k;
 			cost = c;
@@ -492,8 +490,8 @@ sim_run(struct sim *s, struct sim_row *rows, struct sim_summary *sum)
 	for (int t = 0; t < s->cfg.epochs; t++) {
 		for (int i = 0; i < n; i++) {
 			struct plat *a = &s->p[i];
-			memcpy(a->quote_old, a->quote_cur,
-			       sizeof(a->quote_old));
+			memcpy(
+			    a->quote_old, a->quote_cur, sizeof(a->quote_old));
 			memcpy(a->quote_cur, a->pr.price, sizeof(a->quote_cur));
 		}
 		rate_all(s);
@@ -505,29 +503,28 @@ sim_run(struct sim *s, struct sim_row *rows, struct sim_summary *sum)
 			double w =
 			    0.25 + 0.2 * sin(2 * M_PI * t / 50 + a->phase);
 			double real = (double)a->budget / (20 * a->level0) *
-			              a->level0 / a->level;
+			    a->level0 / a->level;
 			for (int r = 0; r < MONEY_RES_N; r++)
 				a->used[r] = (int64_t)((double)a->cap[r] * w *
-				                       (real < 4 ? real : 4));
+				    (real < 4 ? real : 4));
 			if (a->inflate)
 				a->budget += a->budget / 33;
 		}
 		messengers(s);
 		row_stats(s, t, &row);
 		row.cycle = (t % every == 0 || t == s->cfg.epochs - 1)
-		                ? best_cycle(s)
-		                : -1;
+		    ? best_cycle(s)
+		    : -1;
 		if (row.cycle > sum->cycle_best)
 			sum->cycle_best = row.cycle;
 		if (rows != NULL)
 			rows[t] = row;
 		for (int i = 0; i < n; i++)
-			money_prices_epoch(&s->p[i].pr, s->p[i].used,
-			                   s->p[i].cap);
+			money_prices_epoch(
+			    &s->p[i].pr, s->p[i].used, s->p[i].cap);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	sum->steps_per_s =
-	    (double)n * s->cfg.epochs /
+	sum->steps_per_s = (double)n * s->cfg.epochs /
 	    ((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	sum->neg_cycle = gaining_cycle(s);
 	sum->gap_mean = row.gap_mean;
@@ -564,9 +561,8 @@ sim_run(struct sim *s, struct sim_row *rows, struct sim_summary *sum)
 	sum->prop_inflate =
 	    row.par_inflate > 0 ? row.val_inflate / row.par_inflate : 0;
 	sum->money_inflate = s->inflate >= 0
-	                         ? (double)s->p[s->inflate].budget /
-	                               (20 * s->p[s->inflate].level0)
-	                         : 0;
+	    ? (double)s->p[s->inflate].budget / (20 * s->p[s->inflate].level0)
+	    : 0;
 	if (sp != NULL && k > 0) {
 		for (int i = 1; i < k; i++)
 			for (int j = i; j > 0 && sp[j - 1] > sp[j]; j--) {
@@ -595,34 +591,32 @@ sim_print_summary(FILE *f, const struct sim_cfg *c, const struct sim_summary *s)
 		fputc('\n', f);                                                \
 	} while (0)
 	fprintf(f,
-	        "xchgsim: %d platforms, %d epochs, seed %llu, %s topology, "
-	        "scenario %d, %.0f platform-epochs/s\n",
-	        c->n, c->epochs, (unsigned long long)c->seed,
-	        c->topo == SIM_RING ? "ring+chords" : "random", c->scenario,
-	        s->steps_per_s);
+	    "xchgsim: %d platforms, %d epochs, seed %llu, %s topology, "
+	    "scenario %d, %.0f platform-epochs/s\n",
+	    c->n, c->epochs, (unsigned long long)c->seed,
+	    c->topo == SIM_RING ? "ring+chords" : "random", c->scenario,
+	    s->steps_per_s);
 	CLAIM(s->gap_mean < 0.05,
-	      "rates within 5%% of parity: mean gap %.4f%% (max %.3f%%), "
-	      "to the true current parity %.3f%%",
-	      100 * s->gap_mean, 100 * s->gap_max, 100 * s->tgap_mean);
+	    "rates within 5%% of parity: mean gap %.4f%% (max %.3f%%), "
+	    "to the true current parity %.3f%%",
+	    100 * s->gap_mean, 100 * s->gap_max, 100 * s->tgap_mean);
 	CLAIM(s->level_spread_max < 4,
-	      "price levels bounded under shifting load: max/min over the 2nd "
-	      "half, median %.3f, worst %.3f; mean level end/start %.3f",
-	      s->level_spread_med, s->level_spread_max, s->infl_normal);
+	    "price levels bounded under shifting load: max/min over the 2nd "
+	    "half, median %.3f, worst %.3f; mean level end/start %.3f",
+	    s->level_spread_med, s->level_spread_max, s->infl_normal);
 	CLAIM(s->cycle_best <= 0 && !s->neg_cycle,
-	      "no arbitrage cycle gains: best 2/3-hop cycle %+.4f%%, "
-	      "any length (Bellman-Ford): %s",
-	      100 * s->cycle_best, s->neg_cycle ? "GAIN FOUND" : "none");
+	    "no arbitrage cycle gains: best 2/3-hop cycle %+.4f%%, "
+	    "any length (Bellman-Ford): %s",
+	    100 * s->cycle_best, s->neg_cycle ? "GAIN FOUND" : "none");
 	if (g) {
-		CLAIM(
-		    s->value_greedy < 1 && s->traffic_greedy < 1,
+		CLAIM(s->value_greedy < 1 && s->traffic_greedy < 1,
 		    "greedy currency loses value (rate x%.3f, level x%.3f) and "
 		    "traffic avoids it (arrivals per link %.2f of a normal "
 		    "platform's)",
 		    s->value_greedy, s->infl_greedy, s->traffic_greedy);
 	}
 	if (inf) {
-		CLAIM(
-		    s->prop_inflate > 0.85 && s->prop_inflate < 1.15,
+		CLAIM(s->prop_inflate > 0.85 && s->prop_inflate < 1.15,
 		    "inflation is not exported: money x%.4g, its level x%.4g, "
 		    "its rate x%.4g = %.3f of its parity (1 = in proportion); "
 		    "normal levels x%.3f",

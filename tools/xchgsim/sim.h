@@ -82,15 +82,15 @@ void sim_run(struct sim *s, struct sim_row *rows, struct sim_summary *sum);
  * sim_print_summary: the summary as text, with the acceptance targets.
  * Returns 1 if every claim holds, 0 if not.
  */
-int sim_print_summary(FILE *f, const struct sim_cfg *cfg,
-                      const struct sim_summary *sum);
+int sim_print_summary(
+    FILE *f, const struct sim_cfg *cfg, const struct sim_summary *sum);
 
 /*
  * sim_write_csv, sim_plot: outputs (sim_out.c). sim_plot returns 0, or -1
  * when gnuplot is missing or fails (a note goes to stderr).
  */
-int sim_write_csv(const char *dir, const struct sim_cfg *cfg,
-                  const struct sim_row *rows);
+int sim_write_csv(
+    const char *dir, const struct sim_cfg *cfg, const struct sim_row *rows);
 int sim_plot(const char *dir, const char *csvdir, const struct sim_cfg *cfg);
 
 #endif /* XCHGSIM_H */

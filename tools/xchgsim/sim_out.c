@@ -11,8 +11,8 @@
 #include "sim.h"
 
 int
-sim_write_csv(const char *dir, const struct sim_cfg *cfg,
-              const struct sim_row *rows)
+sim_write_csv(
+    const char *dir, const struct sim_cfg *cfg, const struct sim_row *rows)
 {
 	char path[PATH_MAX];
 	FILE *f;
@@ -21,21 +21,21 @@ sim_write_csv(const char *dir, const struct sim_cfg *cfg,
 	f = fopen(path, "w");
 	if (f == NULL)
 		return -1;
-	fprintf(
-	    f, "epoch,level_min,level_mean,level_max,level_greedy,"
-	       "level_inflate,gap_mean,gap_max,tgap_mean,val_greedy,par_greedy,"
-	       "val_inflate,par_inflate,reserve,visits_greedy,visits_normal,"
-	       "cycle\n");
+	fprintf(f,
+	    "epoch,level_min,level_mean,level_max,level_greedy,"
+	    "level_inflate,gap_mean,gap_max,tgap_mean,val_greedy,par_greedy,"
+	    "val_inflate,par_inflate,reserve,visits_greedy,visits_normal,"
+	    "cycle\n");
 	for (int t = 0; t < cfg->epochs; t++) {
 		const struct sim_row *r = &rows[t];
 		fprintf(f,
-		        "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-		        "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n",
-		        r->epoch, r->level_min, r->level_mean, r->level_max,
-		        r->level_greedy, r->level_inflate, r->gap_mean,
-		        r->gap_max, r->tgap_mean, r->val_greedy, r->par_greedy,
-		        r->val_inflate, r->par_inflate, r->reserve,
-		        r->visits_greedy, r->visits_normal, r->cycle);
+		    "%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
+		    "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n",
+		    r->epoch, r->level_min, r->level_mean, r->level_max,
+		    r->level_greedy, r->level_inflate, r->gap_mean, r->gap_max,
+		    r->tgap_mean, r->val_greedy, r->par_greedy, r->val_inflate,
+		    r->par_inflate, r->reserve, r->visits_greedy,
+		    r->visits_normal, r->cycle);
 	}
 	return fclose(f) == 0 ? 0 : -1;
 }
@@ -81,14 +81,15 @@ sim_plot(const char *dir, const char *csvdir, const struct sim_cfg *cfg)
 	FILE *p;
 
 	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "xchgsim: gnuplot not found, no plots "
-		                "(install gnuplot-nox)\n");
+		fprintf(stderr,
+		    "xchgsim: gnuplot not found, no plots "
+		    "(install gnuplot-nox)\n");
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd),
-	         "gnuplot -e \"CSV='%s/xchgsim.csv'; "
-	         "OUT='%s'\" -",
-	         csvdir, dir);
+	    "gnuplot -e \"CSV='%s/xchgsim.csv'; "
+	    "OUT='%s'\" -",
+	    csvdir, dir);
 	p = popen(cmd, "w");
 	if (p == NULL)
 		return -1;
