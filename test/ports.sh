@@ -22,7 +22,7 @@ port_block() {
 		_d="$MZERO_PORTS/$_b"
 		if mkdir "$_d" 2>/dev/null; then
 			echo $$ >"$_d/pid"
-			PORT_CLAIM=$_d
+			PORT_CLAIM="$_d"
 			BASE=$((10000 + _b * 100))
 			return 0
 		fi
@@ -40,7 +40,33 @@ port_block() {
 	return 1
 }
 
+port_span() {
+	_k=$((($1 + 99) / 100))
+	mkdir -p "$MZERO_PORTS" 2>/dev/null
+	_b=0
+	while [ $((_b + _k)) -le 227 ]; do
+		_got=""
+		_i=0
+		while [ $_i -lt $_k ] && mkdir "$MZERO_PORTS/$((_b + _i))" 2>/dev/null; do
+			echo $$ >"$MZERO_PORTS/$((_b + _i))/pid"
+			_got="$_got $MZERO_PORTS/$((_b + _i))"
+			_i=$((_i + 1))
+		done
+		if [ $_i -eq $_k ]; then
+			PORT_CLAIM="${PORT_CLAIM:-}$_got"
+			BASE=$((10000 + _b * 100))
+			return 0
+		fi
+		# shellcheck disable=SC2086
+		[ -n "$_got" ] && rm -rf $_got
+		_b=$((_b + _i + 1))
+	done
+	echo "port_span: no $_k free consecutive blocks of ports" >&2
+	return 1
+}
+
 port_release() {
-	[ -n "${PORT_CLAIM:-}" ] && rm -rf "$PORT_CLAIM"
+	# shellcheck disable=SC2086
+	[ -n "${PORT_CLAIM:-}" ] && rm -rf $PORT_CLAIM
 	PORT_CLAIM=""
 }

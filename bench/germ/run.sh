@@ -14,9 +14,12 @@ B=$1 N=$2 PER=${3:-500000}
 export MDAEMON=$B/tools/mdaemon M0INJECT=$B/tools/m0inject
 H=$(cd "$(dirname "$0")/../.." && pwd)
 export MESSENGERS=$H/messengers
+MZERO_TESTDIR=$H/test
 . "$H/test/platform/lib.sh"
 . "$H/test/germ/ring.sh"
-BASE=11000 # below the ephemeral ports and the random bases of the tests
+# N ports of their own (lib.sh claimed 100 of them; tests claim theirs)
+port_release
+port_span "$N" || exit 1
 trap "cleanup; exit 1" INT TERM # (lib.sh cleans up, but would go on)
 ms() { echo $(($(date +%s%N) / 1000000)); }
 # the diameter of the ring with chords, in hops (breadth-first search)

@@ -5,7 +5,7 @@
 # Needs MDAEMON, M0INJECT, MESSENGERS in the environment.
 set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/mzero-test.XXXXXX")
-. "$(dirname "$0")/../ports.sh"
+. "${MZERO_TESTDIR:-$(dirname "$0")/..}/ports.sh"
 port_block || exit 1
 PIDS=""
 FAILED=0
