@@ -63,8 +63,12 @@ fi
 for i in $(seq 1 $N); do
 	kill -TERM "$(cat "$T/n$i.pid")"
 done
-sleep 0.3
 for i in $(seq 1 $N); do
-	grep -q stopped "$T/n$i.log" || { echo "FAIL: daemon $i did not stop"; FAILED=1; }
+	k=0
+	until grep -q stopped "$T/n$i.log" || [ $k -ge 100 ]; do
+		k=$((k + 1))
+		sleep 0.1
+	done
+	grep -q stopped "$T/n$i.log" || { echo "FAIL: daemon $i did not stop within 10 s"; FAILED=1; }
 done
 exit $FAILED

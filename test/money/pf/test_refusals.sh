@@ -52,7 +52,7 @@ expect_refused "altered currency" token_altered "$(dep $PA "$(flip "$t" 5)")"
 expect_refused "foreign" token_foreign "$(dep $PA "$(mint b 50)")"
 # expired: b's tokens live one second
 te=$(mint b 5)
-sleep 2.1
+sleep 2.1 # not a wait for an event: the token's 1 s of life must pass
 check "expired" token_expired "$(depb "$te")"
 # the real token still redeems after all that, once, then is spent
 check "genuine" "ok 50" "$(dep $PA "$t")"

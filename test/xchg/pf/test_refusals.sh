@@ -59,6 +59,7 @@ check "wrong clearing key" access_check "$(x "\\$pkb\\ \\0000000000000001\\_ctk 
 check "cleared without clearing" xchg_state "$(x "[ \\$tb\\ ] [] [] _xcd")"
 check "fresh money not backed by cleared" range_check \
     "$(x "[] [] [ \\$tb2\\ ] _xcd")"
+# (sleep: the quote's 10 s of life must pass; that is the claim tested)
 check "an expired quote is not learnt" xchg_quote_expired \
     "$(sleep 11; inject a $PA "{ \\$qb\\ _xlr } try say" --replies 1)"
 check "nothing sells at an expired rate" xchg_quote_expired \
