@@ -12,11 +12,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 export M0RUN_LINUX="$here/../../messengers/linux.m0"
 bb=/bin/busybox
 tmp=$(mktemp -d)
+# a port no other test holds (test/ports.sh)
+. "$(dirname "$0")/../ports.sh"
+port_block || exit 1
 dpid=""
 cleanup() {
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
+	port_release
 }
 trap cleanup EXIT INT TERM
 fails=0
@@ -119,7 +123,7 @@ check hostile-segv 139 "$(run "$hostile" segv </dev/null; echo $?)"
 
 # The same through a remote platform: everything travels in the
 # messenger, output and status come back.
-port=$((20000 + $$ % 20000))
+port=$BASE
 daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messengers
 	[ -n "$dpid" ] && kill "$dpid" && wait "$dpid" 2>/dev/null
 	mkdir -p "$1"

@@ -17,11 +17,15 @@ case $("$m0" -e "4096 _nnw ptop" 2>&1) in
 	exit 77 ;;
 esac
 tmp=$(mktemp -d)
+# a port no other test holds (test/ports.sh)
+. "$(dirname "$0")/../ports.sh"
+port_block || exit 1
 dpid=""
 cleanup() {
 	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
+	port_release
 }
 trap cleanup EXIT INT TERM
 fails=0
@@ -68,7 +72,7 @@ check linux-spin-limited "1 fast" "$? $([ $(($(date +%s) - start)) -lt 10 ] && e
 # The same through a remote daemon: the personality travels as a
 # messenger with the program in its data field, and the output comes
 # back to the injector.
-port=$((20000 + $$ % 20000))
+port=$BASE
 # linux.m0 and a guest exceed a datagram: TCP, and a larger max_msg.
 printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 1m\n' "$port" >"$tmp/conf"
 "$mdaemon" -f -c "$tmp/conf" -s "$tmp" >"$tmp/out" 2>"$tmp/log" &

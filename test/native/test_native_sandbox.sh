@@ -12,15 +12,19 @@ mdaemon=$(abs "$1") m0inject=$(abs "$2") m0ctl=$(abs "$3") guests=$(abs "$4/.")
 here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
 tmp=$(mktemp -d)
+# a port no other test holds (test/ports.sh)
+. "$(dirname "$0")/../ports.sh"
+port_block || exit 1
 dpid=""
 cleanup() {
 	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
+	port_release
 }
 trap cleanup EXIT INT TERM
 fails=0
-port=$((20000 + ($$ + 7) % 20000))
+port=$BASE
 
 # bounded wait: 0 when "$@" succeeds within 10 s
 eventually() {

@@ -12,6 +12,8 @@ FAILED=0
 
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	# the ports go back only once their daemons are gone
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	rm -rf "$T"
 	port_release
 }
