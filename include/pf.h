@@ -526,7 +526,8 @@ struct pf_net;
 	X(AUTH_UNKNOWN, "envelope from an unknown key")                        \
 	X(AUTH_BAD, "envelope failed authentication")                          \
 	X(AUTH_REPLAY, "envelope replayed or out of time")                     \
-	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")
+	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")            \
+	X(LINK_MEMORY, "link buffer refused: the memory budget is spent")
 
 enum pf_netdrop {
 #define PF__ND(id, s) PF_NDROP_##id,
@@ -594,6 +595,7 @@ struct pf_net_stats {
 	uint64_t rx, rx_bytes, tx, tx_bytes;
 	uint64_t rx_auth, tx_auth; /* envelopes opened, envelopes made */
 	uint64_t tcp_accepted, tcp_connected, tcp_open;
+	uint64_t buf_bytes; /* link buffers held, in the memory budget */
 	uint64_t drops[PF_NDROP_N];
 };
 

@@ -93,8 +93,13 @@ pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
 		}
 		/* Paid before it leaves (the meter); the key is used up
 		 * either way. */
-		if (pf__meter_send(from, c->fam->f.name, len) == PF_PAID)
+		if (pf__meter_send(from, c->fam->f.name, len) == PF_PAID) {
+			/* The link charges what it queues to the sender's
+			 * origin (pf__orig_hold). */
+			pf->sending = from ? from->orig : NULL;
 			c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
+			pf->sending = NULL;
+		}
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
 		free(c);

@@ -89,11 +89,17 @@ pf__orig_get(struct pf_platform *pf, uint64_t key)
 	return o;
 }
 
+struct pf_orig *
+pf__orig_host(struct pf_platform *pf, const void *host, size_t len)
+{
+	return pf__orig_get(pf, orig_key(pf, host, len));
+}
+
 /* Frees an origin that holds nothing alive any more. */
 void
 pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
 {
-	if (o->procs || o->queues)
+	if (o->procs || o->queues || o->links)
 		return;
 	struct pf_orig **pp = &pf->otab[ohash(o->key) & pf->omask];
 	while (*pp != o)
@@ -101,6 +107,53 @@ pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
 	*pp = o->next;
 	pf->norigs--;
 	free(o);
+}
+
+bool
+pf__share_ok(
+    uint64_t held, uint64_t n, uint64_t used, uint64_t total, uint64_t cap)
+{
+	if (held + n > cap)
+		return false;
+	if (!total)
+		return true;
+	if (used + n > total)
+		return false;
+	uint64_t reserve = total > cap ? total - cap : 0;
+	if (used + n <= total - reserve)
+		return true;
+	return held + n <= total - used;
+}
+
+/* The memory budget's (used) and (limit), 0 and 0 without one. */
+static void
+budget_now(uint64_t *used, uint64_t *limit)
+{
+	struct m0_budget *b = m0_budget();
+	*used = b ? b->used : 0;
+	*limit = b ? b->limit : 0;
+}
+
+bool
+pf__orig_hold(struct pf_platform *pf, struct pf_orig *o, uint64_t n)
+{
+	uint64_t used, limit;
+	budget_now(&used, &limit);
+	if (!pf__share_ok(o->bytes, n, used, limit, pf->cfg.origin_memory) ||
+	    !m0_budget_take(n))
+		return false;
+	o->bytes += n;
+	o->links += n;
+	return true;
+}
+
+void
+pf__orig_release(struct pf_platform *pf, struct pf_orig *o, uint64_t n)
+{
+	o->bytes -= n;
+	o->links -= n;
+	m0_budget_give(n);
+	pf__orig_put(pf, o);
 }
 
 /* The drop reason that refuses a new process of origin (o) submitted by
@@ -111,20 +164,27 @@ proc_refusal(struct pf_platform *pf, struct pf_orig *o, struct pf_proc *parent)
 {
 	if (pf->nprocs >= pf->cfg.max_procs)
 		return PF_DROP_PROC_CAP;
-	if (o && o->procs >= pf->cfg.origin_procs)
+	if (o &&
+	    !pf__share_ok(o->procs, 1, pf->nprocs, pf->cfg.max_procs,
+	        pf->cfg.origin_procs))
 		return PF_DROP_ORIGIN_PROCS;
 	if (parent && parent->nkids >= pf->cfg.proc_kids)
 		return PF_DROP_PROC_KIDS;
-	if (o && o->bytes + PF_PROC_COST > pf->cfg.origin_memory)
+	uint64_t used, limit;
+	budget_now(&used, &limit);
+	if (o &&
+	    !pf__share_ok(
+	        o->bytes, PF_PROC_COST, used, limit, pf->cfg.origin_memory))
 		return PF_DROP_MEMORY;
 	if (!m0_budget_take(PF_PROC_COST))
 		return PF_DROP_MEMORY;
 	return -1;
 }
 
-/* The budget asks before a process heap grows: its origin's share
- * (origin_memory) holds the rest of the budget in reserve for others.
- * Frees are seen at the next growth, through the heap's own count. */
+/* The budget asks before a process heap grows (the budget has taken
+ * (n) already): its origin's share (origin_memory, and the share rule)
+ * holds the rest of the budget in reserve for others. Frees are seen at
+ * the next growth, through the heap's own count. */
 static bool
 budget_admit(void *ud, struct m0_state *s, uint64_t n)
 {
@@ -133,8 +193,11 @@ budget_admit(void *ud, struct m0_state *s, uint64_t n)
 		return true;
 	struct pf_orig *o = p->orig;
 	uint64_t now = m0_state_heap_bytes(s) + n;
-	uint64_t b = o->bytes - p->heap_seen + now;
-	if (now > p->heap_seen && b > p->pf->cfg.origin_memory)
+	uint64_t held = o->bytes - p->heap_seen + now - n;
+	uint64_t b = held + n, used, limit;
+	budget_now(&used, &limit);
+	if (now > p->heap_seen &&
+	    !pf__share_ok(held, n, used - n, limit, p->pf->cfg.origin_memory))
 		return false;
 	o->bytes = b;
 	p->heap_seen = now;
@@ -146,14 +209,19 @@ pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
 {
 	struct pf_platform *pf = p->pf;
 	struct pf_orig *o = p->orig;
+	uint64_t used, limit;
+	budget_now(&used, &limit);
 	if (p->contexts >= pf->cfg.proc_contexts ||
 	    (o &&
-	        (o->contexts >= pf->cfg.origin_contexts ||
-	            o->bytes + bytes > pf->cfg.origin_memory)) ||
+	        (!pf__share_ok(o->contexts, 1, pf->ncontexts,
+	             pf->cfg.native_contexts, pf->cfg.origin_contexts) ||
+	            !pf__share_ok(o->bytes, bytes, used, limit,
+	                pf->cfg.origin_memory))) ||
 	    !m0_budget_take(bytes)) {
 		pf->st.drops[PF_DROP_NATIVE]++;
 		return false;
 	}
+	pf->ncontexts++;
 	p->contexts++;
 	if (o) {
 		o->contexts++;
@@ -166,6 +234,7 @@ void
 pf_proc_native_give(struct pf_proc *p, uint64_t bytes)
 {
 	p->contexts--;
+	p->pf->ncontexts--;
 	if (p->orig) {
 		p->orig->contexts--;
 		p->orig->bytes -= bytes;
@@ -301,6 +370,8 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.memory = pf_default_memory();
 	if (!pf->cfg.proc_contexts)
 		pf->cfg.proc_contexts = PF_PROC_CONTEXTS;
+	if (!pf->cfg.native_contexts)
+		pf->cfg.native_contexts = PF_NATIVE_CONTEXTS;
 	if (!pf->cfg.origin_contexts)
 		pf->cfg.origin_contexts = pf_origin_contexts(&pf->cfg);
 	if (!pf->cfg.origin_memory)
@@ -368,6 +439,18 @@ void
 pf__handle_closed(uv_handle_t *h)
 {
 	pending_done(h->data);
+}
+
+void
+pf__pending_add(struct pf_platform *pf)
+{
+	pf->pending++;
+}
+
+void
+pf__pending_done(struct pf_platform *pf)
+{
+	pending_done(pf);
 }
 
 void

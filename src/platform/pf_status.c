@@ -115,6 +115,7 @@ pf_status_collect(
 	ADD("links", "tcp_open", ns.tcp_open);
 	ADD("links", "tcp_accepted", ns.tcp_accepted);
 	ADD("links", "tcp_connected", ns.tcp_connected);
+	ADD("links", "buf_bytes", ns.buf_bytes);
 	for (int i = 0; i < PF_DROP_N; i++)
 		pf_status_add(st, "drops", pf_drop_id(i), (int64_t)ps.drops[i],
 		    pf_drop_reason(i));
