@@ -505,6 +505,30 @@ test_caps_origin_keeps_a_reserve(void **state)
 	assert_int_equal(st.origins, 2);
 }
 
+/* Two origins acting together cannot close admission for a third: the
+ * first holds its cap (6 of 8), the second gets at most half of the
+ * reserve it finds free (1 of 2), and a third still gets in. Without the
+ * share rule the second would take both and the third hit proc_cap. */
+static void
+test_caps_reserve_open_to_a_third_origin(void **state)
+{
+	int a = 0, b = 0;
+	while (a < 20 && spawn_from(SPIN, "\x0a\0\0\1") == PF_OK)
+		a++;
+	while (b < 20 && spawn_from(SPIN, "\x0a\0\0\2") == PF_OK)
+		b++;
+	assert_int_equal(a, 6);
+	assert_int_equal(b, 1);
+	assert_int_equal(spawn_from(SPIN, "\x0a\0\0\3"), PF_OK);
+	struct pf_stats st;
+	pf_get_stats(pf, &st);
+	assert_int_equal(st.drops[PF_DROP_PROC_CAP], 0);
+	assert_int_equal(st.drops[PF_DROP_ORIGIN_PROCS], 2);
+	assert_int_equal(st.origins, 3);
+	/* Full now: the last place went to the third origin. */
+	assert_int_equal(spawn_from(SPIN, "\x0a\0\0\4"), PF_ERR_DROPPED);
+}
+
 /* Queue churn: a process that stops fresh queues in a loop is held to
  * proc_queues, and its empty stopped queues go when it ends. */
 static void
@@ -617,6 +641,7 @@ main(void)
 	    T(test_caps_many_origins),
 #define C(f) cmocka_unit_test_setup_teardown(f, setup_caps, teardown)
 	    C(test_caps_origin_keeps_a_reserve),
+	    C(test_caps_reserve_open_to_a_third_origin),
 	    C(test_caps_stopped_queues_go_with_creator),
 	    C(test_caps_memory_budget_refuses_work),
 	};
