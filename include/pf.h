@@ -121,6 +121,8 @@ struct pf_stats {
 	uint64_t slices, steps;
 	uint64_t origins; /* origins holding processes or queues */
 	uint64_t mem_used, mem_limit, mem_refused; /* the memory budget */
+	uint64_t ended_parents; /* ended processes kept for kill -f */
+	uint64_t ended_spliced; /* ended with no room to be kept */
 };
 
 /* A channel family that the embedding program provides (console, udpip,
@@ -210,9 +212,10 @@ uint64_t pf_proc_id(const struct pf_proc *p);
 int pf_kill(struct pf_platform *pf, uint64_t id);
 
 /* Removes a process and every live process it submitted, transitively
- * (children of ended members included). For an id that ended, the
- * family is what descends from it when it was an arrival. Returns the
- * count removed (0: none). */
+ * (children of ended members included). An id that ended is found while
+ * processes it submitted live (ended parents are kept up to max_procs,
+ * origin_procs per origin); past that bound an ended arrival's family is
+ * still found by its id. Returns the count removed (0: none). */
 int pf_kill_family(struct pf_platform *pf, uint64_t id);
 
 /* Counters. */

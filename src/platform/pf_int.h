@@ -64,6 +64,7 @@ struct pf_orig {
 	uint64_t bytes; /* heaps of its processes, as last seen, records
 	                 * and links */
 	uint64_t links; /* bytes link buffers hold for it (keep it alive) */
+	uint32_t ended; /* ended parents kept for kill -f (pf_family.c) */
 	struct pf_orig *next; /* hash chain */
 };
 
@@ -104,9 +105,10 @@ struct pf_proc {
 	struct pf_link kids; /* live processes it (or ended kids) submitted */
 	struct pf_link sib;  /* in parent's kids */
 	uint32_t nkids;
-	uint64_t root;      /* id of the arrival the family began with */
-	uint64_t heap_seen; /* its heap bytes as counted in orig->bytes */
-	uint32_t contexts;  /* native contexts it holds */
+	uint64_t root;         /* id of the arrival the family began with */
+	struct pf_fnode *node; /* its place in the family tree */
+	uint64_t heap_seen;    /* its heap bytes as counted in orig->bytes */
+	uint32_t contexts;     /* native contexts it holds */
 };
 
 struct pf_fam {
@@ -167,10 +169,11 @@ struct pf_platform {
 	uint32_t omask, norigs;
 	uint64_t oseed;
 	uint32_t ncontexts;      /* native contexts held, all origins */
+	uint64_t nended, fmark;  /* ended parents kept; pf_family.c's walk */
 	struct pf_orig *sending; /* whose send a family is making, or NULL */
 };
 
-/* pf_plat.c: origins */
+/* pf_orig.c: origins */
 struct pf_orig *pf__orig_get(struct pf_platform *pf, uint64_t key);
 /* The origin of a host's address bytes (as pf_origin.host names it). */
 struct pf_orig *pf__orig_host(
@@ -193,6 +196,8 @@ bool pf__share_ok(
  * budget (false: refused); release gives them back and may free (o). */
 bool pf__orig_hold(struct pf_platform *pf, struct pf_orig *o, uint64_t n);
 void pf__orig_release(struct pf_platform *pf, struct pf_orig *o, uint64_t n);
+/* The memory budget's (used) and (limit), 0 and 0 without one. */
+void pf__budget_now(uint64_t *used, uint64_t *limit);
 /* pf_plat.c: an ending process gives back its queues, children, origin
  * and budget */
 void pf__proc_detach(struct pf_proc *p);
@@ -208,6 +213,12 @@ pf__meter_send(struct pf_proc *p, const char *family, size_t len)
 	 * verdict on its turn (the meter's steps hook). */
 	return pf->meter.send(pf->meter.ud, p, family, len);
 }
+
+/* pf_family.c: a new process joins its submitter's family (false: out
+ * of memory); an ending one leaves it, kept as an ended parent while
+ * processes it submitted live */
+bool pf__fam_join(struct pf_proc *p, struct pf_proc *parent);
+void pf__fam_leave(struct pf_proc *p);
 
 /* pf_sched.c */
 void pf__make_runnable(struct pf_proc *p);

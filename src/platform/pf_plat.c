@@ -44,118 +44,6 @@ static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s,
     struct pf_orig *o, struct pf_proc *parent);
 static int proc_join(struct pf_proc *p, uint64_t queue);
 
-/* ---- origins ---- */
-
-static uint64_t
-orig_key(const struct pf_platform *pf, const void *host, size_t len)
-{
-	if (!host || !len)
-		return 0;
-	uint64_t h = pf->oseed ^ 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= ((const uint8_t *)host)[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 29;
-	return h ? h : 1; /* 0 is the local origin */
-}
-
-static uint32_t
-ohash(uint64_t k)
-{
-	k ^= k >> 31;
-	k *= 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)(k >> 32);
-}
-
-/* The origin (key), made when missing; NULL when out of memory. */
-struct pf_orig *
-pf__orig_get(struct pf_platform *pf, uint64_t key)
-{
-	struct pf_orig **pp = &pf->otab[ohash(key) & pf->omask];
-	for (struct pf_orig *o = *pp; o; o = o->next)
-		if (o->key == key)
-			return o;
-	struct pf_orig *o = calloc(1, sizeof(*o));
-	if (!o)
-		return NULL;
-	o->key = key;
-	o->next = *pp;
-	*pp = o;
-	pf->norigs++;
-	if (pf->norigs > pf->omask)
-		pf__rehash((void ***)&pf->otab, &pf->omask,
-		    offsetof(struct pf_orig, next), ohash);
-	return o;
-}
-
-struct pf_orig *
-pf__orig_host(struct pf_platform *pf, const void *host, size_t len)
-{
-	return pf__orig_get(pf, orig_key(pf, host, len));
-}
-
-/* Frees an origin that holds nothing alive any more. */
-void
-pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
-{
-	if (o->procs || o->queues || o->links)
-		return;
-	struct pf_orig **pp = &pf->otab[ohash(o->key) & pf->omask];
-	while (*pp != o)
-		pp = &(*pp)->next;
-	*pp = o->next;
-	pf->norigs--;
-	free(o);
-}
-
-bool
-pf__share_ok(
-    uint64_t held, uint64_t n, uint64_t used, uint64_t total, uint64_t cap)
-{
-	if (held + n > cap)
-		return false;
-	if (!total)
-		return true;
-	if (used + n > total)
-		return false;
-	uint64_t reserve = total > cap ? total - cap : 0;
-	if (used + n <= total - reserve)
-		return true;
-	return held + n <= total - used;
-}
-
-/* The memory budget's (used) and (limit), 0 and 0 without one. */
-static void
-budget_now(uint64_t *used, uint64_t *limit)
-{
-	struct m0_budget *b = m0_budget();
-	*used = b ? b->used : 0;
-	*limit = b ? b->limit : 0;
-}
-
-bool
-pf__orig_hold(struct pf_platform *pf, struct pf_orig *o, uint64_t n)
-{
-	uint64_t used, limit;
-	budget_now(&used, &limit);
-	if (!pf__share_ok(o->bytes, n, used, limit, pf->cfg.origin_memory) ||
-	    !m0_budget_take(n))
-		return false;
-	o->bytes += n;
-	o->links += n;
-	return true;
-}
-
-void
-pf__orig_release(struct pf_platform *pf, struct pf_orig *o, uint64_t n)
-{
-	o->bytes -= n;
-	o->links -= n;
-	m0_budget_give(n);
-	pf__orig_put(pf, o);
-}
-
 /* The drop reason that refuses a new process of origin (o) submitted by
  * (parent) (NULL: an arrival), or -1 when it may start. The budget is
  * taken on success. */
@@ -171,7 +59,7 @@ proc_refusal(struct pf_platform *pf, struct pf_orig *o, struct pf_proc *parent)
 	if (parent && parent->nkids >= pf->cfg.proc_kids)
 		return PF_DROP_PROC_KIDS;
 	uint64_t used, limit;
-	budget_now(&used, &limit);
+	pf__budget_now(&used, &limit);
 	if (o &&
 	    !pf__share_ok(
 	        o->bytes, PF_PROC_COST, used, limit, pf->cfg.origin_memory))
@@ -195,7 +83,7 @@ budget_admit(void *ud, struct m0_state *s, uint64_t n)
 	uint64_t now = m0_state_heap_bytes(s) + n;
 	uint64_t held = o->bytes - p->heap_seen + now - n;
 	uint64_t b = held + n, used, limit;
-	budget_now(&used, &limit);
+	pf__budget_now(&used, &limit);
 	if (now > p->heap_seen &&
 	    !pf__share_ok(held, n, used - n, limit, p->pf->cfg.origin_memory))
 		return false;
@@ -210,7 +98,7 @@ pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
 	struct pf_platform *pf = p->pf;
 	struct pf_orig *o = p->orig;
 	uint64_t used, limit;
-	budget_now(&used, &limit);
+	pf__budget_now(&used, &limit);
 	if (p->contexts >= pf->cfg.proc_contexts ||
 	    (o &&
 	        (!pf__share_ok(o->contexts, 1, pf->ncontexts,
@@ -615,7 +503,9 @@ proc_new(struct pf_platform *pf, struct m0_state *s, struct pf_orig *o,
 	pf__list_init(&p->sib);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
-	if (pf->meter.open && pf->meter.open(pf->meter.ud, p, !parent)) {
+	if (!pf__fam_join(p, parent) ||
+	    (pf->meter.open && pf->meter.open(pf->meter.ud, p, !parent))) {
+		pf__fam_leave(p); /* a node with no kids: freed */
 		pf__list_del(&p->all);
 		free(p);
 		pf__orig_put(pf, o);
@@ -657,6 +547,7 @@ pf__proc_detach(struct pf_proc *p)
 		p->parent->nkids--;
 		p->parent = NULL;
 	}
+	pf__fam_leave(p); /* while its origin can count an ended parent */
 	if (p->orig) {
 		p->orig->procs--;
 		p->orig->bytes -= PF_PROC_COST + p->heap_seen;
@@ -691,8 +582,8 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 {
 	if (pf->closing)
 		return PF_ERR_CLOSED;
-	struct pf_orig *o = pf__orig_get(
-	    pf, orig_key(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0));
+	struct pf_orig *o =
+	    pf__orig_host(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0);
 	if (!o) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return PF_ERR_NOMEM;
@@ -763,79 +654,12 @@ pf_kill(struct pf_platform *pf, uint64_t id)
 	return -1;
 }
 
-/* Appends (p) to the growing array *w; false when out of memory. */
-static bool
-family_add(struct pf_proc ***w, size_t *n, size_t *cap, struct pf_proc *p)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct pf_proc **nw = realloc(*w, nc * sizeof(*nw));
-		if (!nw)
-			return false;
-		*w = nw;
-		*cap = nc;
-	}
-	(*w)[(*n)++] = p;
-	return true;
-}
-
-/* The live members of (id)'s family, parents before their children. */
-static size_t
-family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
-{
-	size_t n = 0, cap = 0;
-	*w = NULL;
-	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
-		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
-		if (p->id == id) {
-			if (!family_add(w, &n, &cap, p))
-				return 0;
-			break;
-		}
-	}
-	/* Breadth first over the kids; the array is the work list. */
-	for (size_t i = 0; i < n; i++) {
-		struct pf_link *h = &(*w)[i]->kids;
-		for (struct pf_link *l = h->next; l != h; l = l->next)
-			if (!family_add(w, &n, &cap,
-			        PF_CONTAINER(l, struct pf_proc, sib)))
-				return n; /* kills what it has */
-	}
-	if (n)
-		return n;
-	/* An ended arrival: its family is every process of its root. */
-	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
-		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
-		if (p->root == id && !family_add(w, &n, &cap, p))
-			break;
-	}
-	return n;
-}
-
-int
-pf_kill_family(struct pf_platform *pf, uint64_t id)
-{
-	struct pf_proc **w;
-	size_t n = family_collect(pf, id, &w);
-	int killed = 0;
-	/* The youngest generations first: ending one frees only itself. */
-	for (size_t i = n; i-- > 0;) {
-		struct pf_proc *p = w[i];
-		if (p->state == PF_RUNNING)
-			continue; /* never free a process inside its own run */
-		m0_state_kill(p->s);
-		pf__end_proc(p);
-		killed++;
-	}
-	free(w);
-	return killed;
-}
-
 void
 pf_get_stats(const struct pf_platform *pf, struct pf_stats *st)
 {
 	*st = pf->st;
 	st->origins = pf->norigs;
+	st->ended_parents = pf->nended;
 	struct m0_budget *b = m0_budget();
 	if (b) {
 		st->mem_used = b->used;

@@ -88,6 +88,8 @@ pf_status_collect(
 	ADD("processes", "created", ps.created);
 	ADD("processes", "ended", ps.ended);
 	ADD(NULL, "queues", ps.queues);
+	ADD("families", "ended_parents", ps.ended_parents);
+	ADD("families", "ended_spliced", ps.ended_spliced);
 	ADD("memory", "global_bytes", m0_global_bytes(pf->g));
 	ADD("memory", "process_bytes", heaps);
 	ADD("memory", "rss_kb", rss_kb());
