@@ -703,6 +703,36 @@ test_caps_memory_budget_refuses_work(void **state)
 	assert_int_equal(spawn_from(SPIN, NULL), PF_OK);
 }
 
+/* Channel keys hold budget bytes for their maker's origin: processes
+ * that hoard 4000 keys each (about 1 MiB) are stopped by the origin's
+ * share of a 4 MiB budget (counted as memory), and the bytes come back
+ * when they end. */
+static void
+test_caps_channel_keys_in_the_budget(void **state)
+{
+	assert_int_equal(pf_add_console(pf), PF_OK);
+	struct pf_stats st;
+	pf_get_stats(pf, &st);
+	uint64_t base = st.mem_used;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(
+		    spawn_from(
+		        "4000 { P 0 0 {} _cha 'console G '_key G ! P } L "
+		        "1 N { 1 P } L",
+		        NULL),
+		    PF_OK);
+	spin_loop(400);
+	pf_get_stats(pf, &st);
+	assert_true(st.drops[PF_DROP_MEMORY] > 0);
+	assert_true(st.mem_used <= st.mem_limit);
+	assert_true(st.mem_used - base > 2u << 20); /* the keys are in it */
+	for (uint64_t id = 1; id <= 4; id++)
+		pf_kill(pf, id);
+	pf_get_stats(pf, &st);
+	assert_true(st.mem_used - base < 64u << 10);
+	assert_int_equal(st.origins, 0);
+}
+
 int
 main(void)
 {
@@ -725,6 +755,7 @@ main(void)
 	    C(test_caps_origin_keeps_a_reserve),
 	    C(test_caps_reserve_open_to_a_third_origin),
 	    C(test_caps_kill_family_past_the_ended_bound),
+	    C(test_caps_channel_keys_in_the_budget),
 	    C(test_caps_stopped_queues_go_with_creator),
 	    C(test_caps_memory_budget_refuses_work),
 	};
