@@ -58,7 +58,7 @@ pf__end_proc(struct pf_proc *p)
 		if (pf->svc[i].proc_end)
 			pf->svc[i].proc_end(pf->svc[i].ud, p);
 	pf__chan_release(p); /* its keys' bytes go back to its origin */
-	pf__proc_detach(p); /* after the services gave back what it held */
+	pf__proc_detach(p);  /* after the services gave back what it held */
 	p->work = NULL;
 	if (pf->meter.close)
 		pf->meter.close(pf->meter.ud, p);
