@@ -100,7 +100,9 @@ struct pf_config {
 	/* One origin (the host an arrival came from; its submitted children
 	 * inherit it; local work is one origin) keeps at most this many
 	 * processes and queues alive [3/4 of max_procs, max_queues]: the
-	 * rest is a reserve that other origins still get. */
+	 * rest is a reserve that other origins still get, and in it an
+	 * origin takes at most what it finds free (the share rule,
+	 * docs/platform.md), so a few origins together cannot empty it. */
 	uint32_t origin_procs;
 	uint32_t origin_queues;
 	uint64_t origin_memory; /* heap + records of one origin [3/4 memory] */
@@ -109,8 +111,9 @@ struct pf_config {
 	uint32_t proc_contexts;   /* native contexts of a process [8] */
 	uint32_t origin_contexts; /* of an origin [3/4 native_contexts] */
 	/* Daemon-wide bytes over process heaps, the global store, process
-	 * records and guest memory [1/4 of RAM]; past it new work is
-	 * refused (drop "memory"), heaps stop growing (m0 nomemory). */
+	 * records, channel keys, guest memory and link buffers [1/4 of
+	 * RAM]; past it new work is refused (drop "memory"), heaps stop
+	 * growing (m0 nomemory), links queue nothing more (link_memory). */
 	uint64_t memory;
 	uint64_t hid, pid;
 };
