@@ -100,7 +100,9 @@ struct pf_config {
 	/* One origin (the host an arrival came from; its submitted children
 	 * inherit it; local work is one origin) keeps at most this many
 	 * processes and queues alive [3/4 of max_procs, max_queues]: the
-	 * rest is a reserve that other origins still get. */
+	 * rest is a reserve that other origins still get, and in it an
+	 * origin takes at most what it finds free (the share rule,
+	 * docs/platform.md), so a few origins together cannot empty it. */
 	uint32_t origin_procs;
 	uint32_t origin_queues;
 	uint64_t origin_memory; /* heap + records of one origin [3/4 memory] */
@@ -109,8 +111,9 @@ struct pf_config {
 	uint32_t proc_contexts;   /* native contexts of a process [8] */
 	uint32_t origin_contexts; /* of an origin [3/4 native_contexts] */
 	/* Daemon-wide bytes over process heaps, the global store, process
-	 * records and guest memory [1/4 of RAM]; past it new work is
-	 * refused (drop "memory"), heaps stop growing (m0 nomemory). */
+	 * records, channel keys, guest memory and link buffers [1/4 of
+	 * RAM]; past it new work is refused (drop "memory"), heaps stop
+	 * growing (m0 nomemory), links queue nothing more (link_memory). */
 	uint64_t memory;
 	uint64_t hid, pid;
 };
@@ -121,6 +124,8 @@ struct pf_stats {
 	uint64_t slices, steps;
 	uint64_t origins; /* origins holding processes or queues */
 	uint64_t mem_used, mem_limit, mem_refused; /* the memory budget */
+	uint64_t ended_parents; /* ended processes kept for kill -f */
+	uint64_t ended_spliced; /* ended with no room to be kept */
 };
 
 /* A channel family that the embedding program provides (console, udpip,
@@ -210,9 +215,10 @@ uint64_t pf_proc_id(const struct pf_proc *p);
 int pf_kill(struct pf_platform *pf, uint64_t id);
 
 /* Removes a process and every live process it submitted, transitively
- * (children of ended members included). For an id that ended, the
- * family is what descends from it when it was an arrival. Returns the
- * count removed (0: none). */
+ * (children of ended members included). An id that ended is found while
+ * processes it submitted live (ended parents are kept up to max_procs,
+ * origin_procs per origin); past that bound an ended arrival's family is
+ * still found by its id. Returns the count removed (0: none). */
 int pf_kill_family(struct pf_platform *pf, uint64_t id);
 
 /* Counters. */
@@ -526,7 +532,8 @@ struct pf_net;
 	X(AUTH_UNKNOWN, "envelope from an unknown key")                        \
 	X(AUTH_BAD, "envelope failed authentication")                          \
 	X(AUTH_REPLAY, "envelope replayed or out of time")                     \
-	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")
+	X(AUTH_REQUIRED, "plain messenger from a pinned neighbour")            \
+	X(LINK_MEMORY, "link buffer refused: the memory budget is spent")
 
 enum pf_netdrop {
 #define PF__ND(id, s) PF_NDROP_##id,
@@ -594,6 +601,7 @@ struct pf_net_stats {
 	uint64_t rx, rx_bytes, tx, tx_bytes;
 	uint64_t rx_auth, tx_auth; /* envelopes opened, envelopes made */
 	uint64_t tcp_accepted, tcp_connected, tcp_open;
+	uint64_t buf_bytes; /* link buffers held, in the memory budget */
 	uint64_t drops[PF_NDROP_N];
 };
 

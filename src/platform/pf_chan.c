@@ -5,17 +5,29 @@
  * nothing, as in 1994. A key belongs to the process that made it: keys
  * not used when it ends are freed with it, and a process holds at most
  * PF_KEYS_PER_PROC unused keys, so no messenger can make the platform
- * keep memory for it after it is gone.
+ * keep memory for it after it is gone. While it holds a key, KEY_COST
+ * bytes of the memory budget are held for its origin (4096 keys are
+ * about 1 MiB: more than a process's record), so keys cannot carry a
+ * fork bomb past the budget.
  */
 #include <stdlib.h>
 #include <sys/random.h>
 
 #include "pf_int.h"
 
+#define KEY_COST 256u /* the key, its destination and malloc's overhead */
+
 static uint32_t
 khash(uint64_t k)
 {
 	return (uint32_t)(k ^ k >> 29);
+}
+
+static void
+key_release(struct pf_platform *pf, struct pf_proc *owner)
+{
+	if (owner->orig)
+		pf__orig_release(pf, owner->orig, KEY_COST);
 }
 
 int
@@ -52,9 +64,17 @@ pf__chan_key(struct pf_platform *pf, struct m0_state *s, const char *family,
 		pf->ktab = nt;
 		pf->kmask = ncap - 1;
 	}
-	struct pf_chankey *c = malloc(sizeof(*c));
-	if (!c)
+	struct pf_orig *o = owner ? owner->orig : NULL;
+	if (o && !pf__orig_hold(pf, o, KEY_COST)) {
+		pf->st.drops[PF_DROP_MEMORY]++;
 		goto nomem;
+	}
+	struct pf_chankey *c = malloc(sizeof(*c));
+	if (!c) {
+		if (o)
+			pf__orig_release(pf, o, KEY_COST);
+		goto nomem;
+	}
 	if (getrandom(&c->key, sizeof(c->key), 0) != sizeof(c->key))
 		c->key = ((uint64_t)rand() << 32) ^ (uint64_t)rand();
 	c->fam = fam;
@@ -90,11 +110,17 @@ pf__chan_send(struct pf_platform *pf, struct pf_proc *from, uint64_t key,
 		if (c->owner) {
 			pf__list_del(&c->own);
 			c->owner->nkeys--;
+			key_release(pf, c->owner);
 		}
 		/* Paid before it leaves (the meter); the key is used up
 		 * either way. */
-		if (pf__meter_send(from, c->fam->f.name, len) == PF_PAID)
+		if (pf__meter_send(from, c->fam->f.name, len) == PF_PAID) {
+			/* The link charges what it queues to the sender's
+			 * origin (pf__orig_hold). */
+			pf->sending = from ? from->orig : NULL;
 			c->fam->f.send(c->fam->f.ud, c->dest, buf, len);
+			pf->sending = NULL;
+		}
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
 		free(c);
@@ -116,6 +142,7 @@ pf__chan_release(struct pf_proc *p)
 		*pp = c->next;
 		pf->nkeys--;
 		pf__list_del(&c->own);
+		key_release(pf, p);
 		if (c->fam->f.dest_free)
 			c->fam->f.dest_free(c->fam->f.ud, c->dest);
 		free(c);

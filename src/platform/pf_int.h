@@ -61,7 +61,10 @@ enum pf_pstate {
 struct pf_orig {
 	uint64_t key; /* 0: local */
 	uint32_t procs, queues, contexts;
-	uint64_t bytes; /* heaps of its processes, as last seen, and records */
+	uint64_t bytes; /* heaps of its processes, as last seen, records
+	                 * and links */
+	uint64_t links; /* bytes link buffers hold for it (keep it alive) */
+	uint32_t ended; /* ended parents kept for kill -f (pf_family.c) */
 	struct pf_orig *next; /* hash chain */
 };
 
@@ -102,9 +105,10 @@ struct pf_proc {
 	struct pf_link kids; /* live processes it (or ended kids) submitted */
 	struct pf_link sib;  /* in parent's kids */
 	uint32_t nkids;
-	uint64_t root;      /* id of the arrival the family began with */
-	uint64_t heap_seen; /* its heap bytes as counted in orig->bytes */
-	uint32_t contexts;  /* native contexts it holds */
+	uint64_t root;         /* id of the arrival the family began with */
+	struct pf_fnode *node; /* its place in the family tree */
+	uint64_t heap_seen;    /* its heap bytes as counted in orig->bytes */
+	uint32_t contexts;     /* native contexts it holds */
 };
 
 struct pf_fam {
@@ -164,11 +168,36 @@ struct pf_platform {
 	struct pf_orig **otab;
 	uint32_t omask, norigs;
 	uint64_t oseed;
+	uint32_t ncontexts;      /* native contexts held, all origins */
+	uint64_t nended, fmark;  /* ended parents kept; pf_family.c's walk */
+	struct pf_orig *sending; /* whose send a family is making, or NULL */
 };
 
-/* pf_plat.c: origins */
+/* pf_orig.c: origins */
 struct pf_orig *pf__orig_get(struct pf_platform *pf, uint64_t key);
+/* The origin of a host's address bytes (as pf_origin.host names it). */
+struct pf_orig *pf__orig_host(
+    struct pf_platform *pf, const void *host, size_t len);
 void pf__orig_put(struct pf_platform *pf, struct pf_orig *o);
+/*
+ * The share rule for everything an origin holds (processes, queues,
+ * native contexts, bytes): an origin holding (held) may take (n) more
+ * when it stays within its (cap) and the daemon's (total) ((used) taken;
+ * total 0: no daemon-wide limit), and, once the take reaches into the
+ * reserve (the last total - cap), only while it would then hold no more
+ * than was free before the take. So an origin that enters the reserve
+ * takes at most about half of what it finds free, and origins acting
+ * together cannot empty it: k of them leave about reserve / 2^k
+ * (docs/platform.md, "Origins").
+ */
+bool pf__share_ok(
+    uint64_t held, uint64_t n, uint64_t used, uint64_t total, uint64_t cap);
+/* Link buffers of (o): (n) bytes taken from its memory share and the
+ * budget (false: refused); release gives them back and may free (o). */
+bool pf__orig_hold(struct pf_platform *pf, struct pf_orig *o, uint64_t n);
+void pf__orig_release(struct pf_platform *pf, struct pf_orig *o, uint64_t n);
+/* The memory budget's (used) and (limit), 0 and 0 without one. */
+void pf__budget_now(uint64_t *used, uint64_t *limit);
 /* pf_plat.c: an ending process gives back its queues, children, origin
  * and budget */
 void pf__proc_detach(struct pf_proc *p);
@@ -184,6 +213,12 @@ pf__meter_send(struct pf_proc *p, const char *family, size_t len)
 	 * verdict on its turn (the meter's steps hook). */
 	return pf->meter.send(pf->meter.ud, p, family, len);
 }
+
+/* pf_family.c: a new process joins its submitter's family (false: out
+ * of memory); an ending one leaves it, kept as an ended parent while
+ * processes it submitted live */
+bool pf__fam_join(struct pf_proc *p, struct pf_proc *parent);
+void pf__fam_leave(struct pf_proc *p);
 
 /* pf_sched.c */
 void pf__make_runnable(struct pf_proc *p);
@@ -206,6 +241,10 @@ void pf__sprint(struct pf_sbuf *b, const char *fmt, ...)
 void pf__lower(char *dst, const char *src, size_t len);
 /* pf_plat.c: a handle of the platform finished closing */
 void pf__handle_closed(uv_handle_t *h);
+/* pf_plat.c: a close in flight that pf_free() waits for (link handles,
+ * whose callbacks give origins their bytes back) */
+void pf__pending_add(struct pf_platform *pf);
+void pf__pending_done(struct pf_platform *pf);
 
 /* pf_queue.c */
 int pf__enter(struct pf_proc *p, uint64_t key, bool timed, int64_t deadline);

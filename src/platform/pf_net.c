@@ -111,6 +111,16 @@ addr_to_sa(const struct m0_addr *a, struct sockaddr_storage *ss)
 	return pf__parse_host(h, port, ss) ? M0_ERANGE_CHECK : M0_OK;
 }
 
+/* The host's address bytes of (sa): what names its origin. */
+static const void *
+sa_host(const struct sockaddr *sa, size_t *len)
+{
+	*len = sa->sa_family == AF_INET6 ? 16 : 4;
+	return sa->sa_family == AF_INET6
+	    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+	    : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+}
+
 /* ---- arrivals ---- */
 
 /* pf_spawn's setup has no user data; arrivals are handled one at a time
@@ -182,10 +192,9 @@ pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
 	arrival.ifindex = ifindex;
 	arrival.from = from;
 	/* The source host (not its port) is the origin the caps count. */
-	struct pf_origin o = {.host = from->sa_family == AF_INET6
-	        ? (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr
-	        : (const void *)&((const struct sockaddr_in *)from)->sin_addr,
-	    .host_len = from->sa_family == AF_INET6 ? 16 : 4};
+	size_t hlen;
+	const void *host = sa_host(from, &hlen);
+	struct pf_origin o = {.host = host, .host_len = hlen};
 	if (pf_spawn(n->pf, msg, &o, arrival_setup, NULL, NULL) != M0_OK)
 		n->st.drops[PF_NDROP_SPAWN]++;
 	arrival.from = NULL;
@@ -597,11 +606,42 @@ pf_net_get_stats(const struct pf_net *n, struct pf_net_stats *st)
 	st->tcp_open = n->nconns;
 }
 
+struct pf_orig *
+pf__net_orig(struct pf_net *n, const struct sockaddr *peer)
+{
+	if (!peer)
+		return n->pf->sending ? n->pf->sending : pf__orig_get(n->pf, 0);
+	size_t len;
+	const void *h = sa_host(peer, &len);
+	return pf__orig_host(n->pf, h, len);
+}
+
+bool
+pf__net_hold(struct pf_net *n, struct pf_orig *o, size_t len)
+{
+	if (!o || !pf__orig_hold(n->pf, o, len)) {
+		if (o)
+			pf__orig_put(n->pf, o);
+		n->st.drops[PF_NDROP_LINK_MEMORY]++;
+		return false;
+	}
+	n->st.buf_bytes += len;
+	return true;
+}
+
+void
+pf__net_release(struct pf_net *n, struct pf_orig *o, size_t len)
+{
+	n->st.buf_bytes -= len;
+	pf__orig_release(n->pf, o, len);
+}
+
 void
 pf__net_handle_closed(uv_handle_t *h)
 {
 	struct pf_net *n = h->data;
 	n->pending_close--;
+	pf__pending_done(n->pf); /* queued datagrams are released by now */
 }
 
 static void
@@ -609,6 +649,7 @@ close_handle(struct pf_net *n, uv_handle_t *h)
 {
 	h->data = n;
 	n->pending_close++;
+	pf__pending_add(n->pf);
 	uv_close(h, pf__net_handle_closed);
 }
 

@@ -72,7 +72,8 @@ struct pf_conn {
 	size_t rxlen, rxcap;
 	size_t queued; /* bytes written and not yet completed */
 	int64_t last_us;
-	int64_t frame_us; /* when the unfinished frame began, 0: none */
+	int64_t frame_us;     /* when the unfinished frame began, 0: none */
+	struct pf_orig *orig; /* the peer's host: holds the record and rx */
 	struct pf_conn *prev, *next;
 };
 
@@ -118,6 +119,16 @@ struct pf_net {
 void pf__net_arrive(struct pf_net *n, enum pf_fkind kind, int ifindex,
     const struct sockaddr *from, const struct m0_msg *msg);
 bool pf__net_rate_ok(struct pf_net *n, const struct sockaddr *sa);
+/* The origin that link buffers are charged to: the host of (peer), or
+ * with NULL the process whose send is being made (the local origin when
+ * none). NULL when out of memory. */
+struct pf_orig *pf__net_orig(struct pf_net *n, const struct sockaddr *peer);
+/* Link buffers (connections, receive buffers, queued sends) count in the
+ * daemon's memory budget and their origin's share while they are held:
+ * hold takes (len) bytes for (o), or counts link_memory and returns false
+ * (an (o) holding nothing then goes); release gives them back. */
+bool pf__net_hold(struct pf_net *n, struct pf_orig *o, size_t len);
+void pf__net_release(struct pf_net *n, struct pf_orig *o, size_t len);
 
 /* pf_addr.c */
 int pf__sa_port(const struct sockaddr *sa);

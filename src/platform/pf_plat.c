@@ -44,65 +44,6 @@ static struct pf_proc *proc_new(struct pf_platform *pf, struct m0_state *s,
     struct pf_orig *o, struct pf_proc *parent);
 static int proc_join(struct pf_proc *p, uint64_t queue);
 
-/* ---- origins ---- */
-
-static uint64_t
-orig_key(const struct pf_platform *pf, const void *host, size_t len)
-{
-	if (!host || !len)
-		return 0;
-	uint64_t h = pf->oseed ^ 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= ((const uint8_t *)host)[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 29;
-	return h ? h : 1; /* 0 is the local origin */
-}
-
-static uint32_t
-ohash(uint64_t k)
-{
-	k ^= k >> 31;
-	k *= 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)(k >> 32);
-}
-
-/* The origin (key), made when missing; NULL when out of memory. */
-struct pf_orig *
-pf__orig_get(struct pf_platform *pf, uint64_t key)
-{
-	struct pf_orig **pp = &pf->otab[ohash(key) & pf->omask];
-	for (struct pf_orig *o = *pp; o; o = o->next)
-		if (o->key == key)
-			return o;
-	struct pf_orig *o = calloc(1, sizeof(*o));
-	if (!o)
-		return NULL;
-	o->key = key;
-	o->next = *pp;
-	*pp = o;
-	pf->norigs++;
-	if (pf->norigs > pf->omask)
-		pf__rehash((void ***)&pf->otab, &pf->omask,
-		    offsetof(struct pf_orig, next), ohash);
-	return o;
-}
-
-/* Frees an origin that holds nothing alive any more. */
-void
-pf__orig_put(struct pf_platform *pf, struct pf_orig *o)
-{
-	if (o->procs || o->queues)
-		return;
-	struct pf_orig **pp = &pf->otab[ohash(o->key) & pf->omask];
-	while (*pp != o)
-		pp = &(*pp)->next;
-	*pp = o->next;
-	pf->norigs--;
-	free(o);
-}
-
 /* The drop reason that refuses a new process of origin (o) submitted by
  * (parent) (NULL: an arrival), or -1 when it may start. The budget is
  * taken on success. */
@@ -111,20 +52,27 @@ proc_refusal(struct pf_platform *pf, struct pf_orig *o, struct pf_proc *parent)
 {
 	if (pf->nprocs >= pf->cfg.max_procs)
 		return PF_DROP_PROC_CAP;
-	if (o && o->procs >= pf->cfg.origin_procs)
+	if (o &&
+	    !pf__share_ok(o->procs, 1, pf->nprocs, pf->cfg.max_procs,
+	        pf->cfg.origin_procs))
 		return PF_DROP_ORIGIN_PROCS;
 	if (parent && parent->nkids >= pf->cfg.proc_kids)
 		return PF_DROP_PROC_KIDS;
-	if (o && o->bytes + PF_PROC_COST > pf->cfg.origin_memory)
+	uint64_t used, limit;
+	pf__budget_now(&used, &limit);
+	if (o &&
+	    !pf__share_ok(
+	        o->bytes, PF_PROC_COST, used, limit, pf->cfg.origin_memory))
 		return PF_DROP_MEMORY;
 	if (!m0_budget_take(PF_PROC_COST))
 		return PF_DROP_MEMORY;
 	return -1;
 }
 
-/* The budget asks before a process heap grows: its origin's share
- * (origin_memory) holds the rest of the budget in reserve for others.
- * Frees are seen at the next growth, through the heap's own count. */
+/* The budget asks before a process heap grows (the budget has taken
+ * (n) already): its origin's share (origin_memory, and the share rule)
+ * holds the rest of the budget in reserve for others. Frees are seen at
+ * the next growth, through the heap's own count. */
 static bool
 budget_admit(void *ud, struct m0_state *s, uint64_t n)
 {
@@ -133,8 +81,11 @@ budget_admit(void *ud, struct m0_state *s, uint64_t n)
 		return true;
 	struct pf_orig *o = p->orig;
 	uint64_t now = m0_state_heap_bytes(s) + n;
-	uint64_t b = o->bytes - p->heap_seen + now;
-	if (now > p->heap_seen && b > p->pf->cfg.origin_memory)
+	uint64_t held = o->bytes - p->heap_seen + now - n;
+	uint64_t b = held + n, used, limit;
+	pf__budget_now(&used, &limit);
+	if (now > p->heap_seen &&
+	    !pf__share_ok(held, n, used - n, limit, p->pf->cfg.origin_memory))
 		return false;
 	o->bytes = b;
 	p->heap_seen = now;
@@ -146,14 +97,19 @@ pf_proc_native_take(struct pf_proc *p, uint64_t bytes)
 {
 	struct pf_platform *pf = p->pf;
 	struct pf_orig *o = p->orig;
+	uint64_t used, limit;
+	pf__budget_now(&used, &limit);
 	if (p->contexts >= pf->cfg.proc_contexts ||
 	    (o &&
-	        (o->contexts >= pf->cfg.origin_contexts ||
-	            o->bytes + bytes > pf->cfg.origin_memory)) ||
+	        (!pf__share_ok(o->contexts, 1, pf->ncontexts,
+	             pf->cfg.native_contexts, pf->cfg.origin_contexts) ||
+	            !pf__share_ok(o->bytes, bytes, used, limit,
+	                pf->cfg.origin_memory))) ||
 	    !m0_budget_take(bytes)) {
 		pf->st.drops[PF_DROP_NATIVE]++;
 		return false;
 	}
+	pf->ncontexts++;
 	p->contexts++;
 	if (o) {
 		o->contexts++;
@@ -166,6 +122,7 @@ void
 pf_proc_native_give(struct pf_proc *p, uint64_t bytes)
 {
 	p->contexts--;
+	p->pf->ncontexts--;
 	if (p->orig) {
 		p->orig->contexts--;
 		p->orig->bytes -= bytes;
@@ -301,6 +258,8 @@ pf_new(uv_loop_t *loop, const struct pf_config *cfg)
 		pf->cfg.memory = pf_default_memory();
 	if (!pf->cfg.proc_contexts)
 		pf->cfg.proc_contexts = PF_PROC_CONTEXTS;
+	if (!pf->cfg.native_contexts)
+		pf->cfg.native_contexts = PF_NATIVE_CONTEXTS;
 	if (!pf->cfg.origin_contexts)
 		pf->cfg.origin_contexts = pf_origin_contexts(&pf->cfg);
 	if (!pf->cfg.origin_memory)
@@ -368,6 +327,18 @@ void
 pf__handle_closed(uv_handle_t *h)
 {
 	pending_done(h->data);
+}
+
+void
+pf__pending_add(struct pf_platform *pf)
+{
+	pf->pending++;
+}
+
+void
+pf__pending_done(struct pf_platform *pf)
+{
+	pending_done(pf);
 }
 
 void
@@ -532,7 +503,9 @@ proc_new(struct pf_platform *pf, struct m0_state *s, struct pf_orig *o,
 	pf__list_init(&p->sib);
 	pf__list_add_tail(&pf->all, &p->all);
 	m0_state_set_ud(s, p);
-	if (pf->meter.open && pf->meter.open(pf->meter.ud, p, !parent)) {
+	if (!pf__fam_join(p, parent) ||
+	    (pf->meter.open && pf->meter.open(pf->meter.ud, p, !parent))) {
+		pf__fam_leave(p); /* a node with no kids: freed */
 		pf__list_del(&p->all);
 		free(p);
 		pf__orig_put(pf, o);
@@ -574,6 +547,7 @@ pf__proc_detach(struct pf_proc *p)
 		p->parent->nkids--;
 		p->parent = NULL;
 	}
+	pf__fam_leave(p); /* while its origin can count an ended parent */
 	if (p->orig) {
 		p->orig->procs--;
 		p->orig->bytes -= PF_PROC_COST + p->heap_seen;
@@ -608,8 +582,8 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 {
 	if (pf->closing)
 		return PF_ERR_CLOSED;
-	struct pf_orig *o = pf__orig_get(
-	    pf, orig_key(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0));
+	struct pf_orig *o =
+	    pf__orig_host(pf, ori ? ori->host : NULL, ori ? ori->host_len : 0);
 	if (!o) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		return PF_ERR_NOMEM;
@@ -680,79 +654,12 @@ pf_kill(struct pf_platform *pf, uint64_t id)
 	return -1;
 }
 
-/* Appends (p) to the growing array *w; false when out of memory. */
-static bool
-family_add(struct pf_proc ***w, size_t *n, size_t *cap, struct pf_proc *p)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 64;
-		struct pf_proc **nw = realloc(*w, nc * sizeof(*nw));
-		if (!nw)
-			return false;
-		*w = nw;
-		*cap = nc;
-	}
-	(*w)[(*n)++] = p;
-	return true;
-}
-
-/* The live members of (id)'s family, parents before their children. */
-static size_t
-family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
-{
-	size_t n = 0, cap = 0;
-	*w = NULL;
-	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
-		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
-		if (p->id == id) {
-			if (!family_add(w, &n, &cap, p))
-				return 0;
-			break;
-		}
-	}
-	/* Breadth first over the kids; the array is the work list. */
-	for (size_t i = 0; i < n; i++) {
-		struct pf_link *h = &(*w)[i]->kids;
-		for (struct pf_link *l = h->next; l != h; l = l->next)
-			if (!family_add(w, &n, &cap,
-			        PF_CONTAINER(l, struct pf_proc, sib)))
-				return n; /* kills what it has */
-	}
-	if (n)
-		return n;
-	/* An ended arrival: its family is every process of its root. */
-	for (struct pf_link *l = pf->all.next; l != &pf->all; l = l->next) {
-		struct pf_proc *p = PF_CONTAINER(l, struct pf_proc, all);
-		if (p->root == id && !family_add(w, &n, &cap, p))
-			break;
-	}
-	return n;
-}
-
-int
-pf_kill_family(struct pf_platform *pf, uint64_t id)
-{
-	struct pf_proc **w;
-	size_t n = family_collect(pf, id, &w);
-	int killed = 0;
-	/* The youngest generations first: ending one frees only itself. */
-	for (size_t i = n; i-- > 0;) {
-		struct pf_proc *p = w[i];
-		if (p->state == PF_RUNNING)
-			continue; /* never free a process inside its own run */
-		m0_state_kill(p->s);
-		pf__end_proc(p);
-		killed++;
-	}
-	free(w);
-	return killed;
-}
-
 void
 pf_get_stats(const struct pf_platform *pf, struct pf_stats *st)
 {
 	*st = pf->st;
 	st->origins = pf->norigs;
+	st->ended_parents = pf->nended;
 	struct m0_budget *b = m0_budget();
 	if (b) {
 		st->mem_used = b->used;

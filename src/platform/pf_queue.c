@@ -32,7 +32,9 @@ queue_refusal(struct pf_platform *pf, struct pf_proc *by)
 	if (by && by->nqueues >= pf->cfg.proc_queues)
 		return PF_DROP_PROC_QUEUES;
 	struct pf_orig *o = by ? by->orig : NULL;
-	if (o && o->queues >= pf->cfg.origin_queues)
+	if (o &&
+	    !pf__share_ok(o->queues, 1, pf->nqueues, pf->cfg.max_queues,
+	        pf->cfg.origin_queues))
 		return PF_DROP_ORIGIN_QUEUES;
 	return -1;
 }

@@ -57,9 +57,9 @@ pf__end_proc(struct pf_proc *p)
 	for (int i = 0; i < pf->nsvc; i++)
 		if (pf->svc[i].proc_end)
 			pf->svc[i].proc_end(pf->svc[i].ud, p);
-	pf__proc_detach(p); /* after the services gave back what it held */
+	pf__chan_release(p); /* its keys' bytes go back to its origin */
+	pf__proc_detach(p);  /* after the services gave back what it held */
 	p->work = NULL;
-	pf__chan_release(p);
 	if (pf->meter.close)
 		pf->meter.close(pf->meter.ud, p);
 	if (p->state == PF_RUNNABLE && !p->manual)

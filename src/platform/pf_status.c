@@ -88,6 +88,8 @@ pf_status_collect(
 	ADD("processes", "created", ps.created);
 	ADD("processes", "ended", ps.ended);
 	ADD(NULL, "queues", ps.queues);
+	ADD("families", "ended_parents", ps.ended_parents);
+	ADD("families", "ended_spliced", ps.ended_spliced);
 	ADD("memory", "global_bytes", m0_global_bytes(pf->g));
 	ADD("memory", "process_bytes", heaps);
 	ADD("memory", "rss_kb", rss_kb());
@@ -115,6 +117,7 @@ pf_status_collect(
 	ADD("links", "tcp_open", ns.tcp_open);
 	ADD("links", "tcp_accepted", ns.tcp_accepted);
 	ADD("links", "tcp_connected", ns.tcp_connected);
+	ADD("links", "buf_bytes", ns.buf_bytes);
 	for (int i = 0; i < PF_DROP_N; i++)
 		pf_status_add(st, "drops", pf_drop_id(i), (int64_t)ps.drops[i],
 		    pf_drop_reason(i));

@@ -13,6 +13,13 @@
  * and outbound connections have budgets of their own (tcp_conns,
  * tcp_out), so peers that hold every inbound slot cannot stop this
  * platform's own sends, and one host holds at most tcp_per_host inbound.
+ *
+ * Memory: a connection's record and receive buffer are held in the
+ * daemon's memory budget for the peer's host (its origin), each queued
+ * write for the origin of the process that sent it (pf__net_hold). Past
+ * an origin's share or the budget, a connection is not kept, a write is
+ * not queued (link_memory, counted), and a connection whose next frame
+ * finds no room is closed (link_memory): a stream cannot skip a frame.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +33,19 @@ max_frame(const struct pf_net *n)
 	return (size_t)n->cfg.max_msg + 24;
 }
 
+/* The initial receive buffer; a larger one goes once it is empty. */
+#define RX_MIN 8192
+
 static void
 conn_closed(uv_handle_t *h)
 {
 	struct pf_conn *c = h->data;
+	struct pf_platform *pf = c->net->pf;
+	if (c->orig)
+		pf__net_release(c->net, c->orig, sizeof(*c) + c->rxcap);
 	free(c->rx);
 	free(c);
+	pf__pending_done(pf);
 }
 
 static void
@@ -52,6 +66,8 @@ conn_close(struct pf_conn *c)
 		n->nin--;
 	else
 		n->nout--;
+	/* The platform stays until its origins have their bytes back. */
+	pf__pending_add(n->pf);
 	uv_close((uv_handle_t *)&c->h, conn_closed);
 }
 
@@ -81,28 +97,59 @@ conn_new(struct pf_net *n, int ifindex, bool inbound)
 	return c;
 }
 
-/* Grows the receive buffer towards one frame; returns the room left. */
+/* Grows the receive buffer towards one frame, within the memory
+ * budget; returns the room left (0: a frame that cannot be read). */
 static size_t
 rx_room(struct pf_conn *c)
 {
 	if (c->rxcap - c->rxlen < 4096 && c->rxcap < max_frame(c->net)) {
-		size_t ncap = c->rxcap ? c->rxcap * 2 : 8192;
+		size_t ncap = c->rxcap ? c->rxcap * 2 : RX_MIN;
 		if (ncap > max_frame(c->net))
 			ncap = max_frame(c->net);
+		if (!c->orig || !pf__net_hold(c->net, c->orig, ncap - c->rxcap))
+			return c->rxcap - c->rxlen;
 		uint8_t *nb = realloc(c->rx, ncap);
 		if (nb) {
 			c->rx = nb;
 			c->rxcap = ncap;
+		} else {
+			pf__net_release(c->net, c->orig, ncap - c->rxcap);
+			c->net->st.drops[PF_NDROP_TX_ERROR]++;
 		}
 	}
 	return c->rxcap - c->rxlen;
+}
+
+/* A buffer grown for a large frame goes back once it is empty, so idle
+ * connections hold RX_MIN at most. */
+static void
+rx_shrink(struct pf_conn *c)
+{
+	if (c->rxlen || c->rxcap <= RX_MIN)
+		return;
+	pf__net_release(c->net, c->orig, c->rxcap);
+	free(c->rx);
+	c->rx = NULL;
+	c->rxcap = 0;
+}
+
+/* Charges the connection's record to its peer's host, once the peer is
+ * known; false (counted) when that does not fit. */
+static bool
+conn_charge(struct pf_conn *c)
+{
+	struct pf_orig *o = pf__net_orig(c->net, (struct sockaddr *)&c->peer);
+	if (!pf__net_hold(c->net, o, sizeof(*c)))
+		return false;
+	c->orig = o;
+	return true;
 }
 
 static void
 conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct pf_conn *c = h->data;
-	buf->len = rx_room(c);
+	buf->len = rx_room(c); /* 0: libuv reads nothing, says UV_ENOBUFS */
 	buf->base = (char *)c->rx + c->rxlen;
 }
 
@@ -191,6 +238,7 @@ conn_frames(struct pf_conn *c)
 		memmove(c->rx, c->rx + off, c->rxlen - off);
 		c->rxlen -= off;
 		c->frame_us = 0; /* the next frame's clock starts below */
+		rx_shrink(c);
 	}
 	if (c->rxlen && !c->frame_us)
 		c->frame_us = (int64_t)uv_now(n->loop) * 1000;
@@ -200,15 +248,13 @@ static void
 conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct pf_conn *c = s->data;
+	/* UV_ENOBUFS: no room for the frame (link_memory, counted). */
 	if (nread < 0) {
 		conn_close(c);
 		return;
 	}
-	if (nread == 0) {
-		if (c->rxlen == c->rxcap) /* no room: the alloc failed */
-			conn_bad(c, PF_NDROP_TX_ERROR);
+	if (nread == 0)
 		return;
-	}
 	c->rxlen += (size_t)nread;
 	c->last_us = (int64_t)uv_now(c->net->loop) * 1000;
 	conn_frames(c);
@@ -220,8 +266,8 @@ pf__tcp_input(struct pf_conn *c, const uint8_t *p, size_t len)
 {
 	while (len && c->state != PF_CCLOSING) {
 		size_t room = rx_room(c);
-		if (!room) {
-			conn_bad(c, PF_NDROP_TX_ERROR);
+		if (!room) { /* counted as link_memory */
+			conn_close(c);
 			return;
 		}
 		size_t n = len < room ? len : room;
@@ -241,6 +287,10 @@ pf__tcp_conn_fake(struct pf_net *n, const struct sockaddr *peer)
 	if (c) {
 		memcpy(&c->peer, peer, pf__sa_len(peer));
 		c->state = PF_COPEN;
+		if (!conn_charge(c)) {
+			conn_close(c);
+			return NULL;
+		}
 	}
 	return c;
 }
@@ -277,6 +327,10 @@ on_accept(uv_stream_t *srv, int status)
 			same++;
 	if (same > n->cfg.tcp_per_host) { /* c itself is among them */
 		n->st.drops[PF_NDROP_TCP_HOST_CAP]++;
+		conn_close(c);
+		return;
+	}
+	if (!conn_charge(c)) {
 		conn_close(c);
 		return;
 	}
@@ -353,6 +407,10 @@ conn_open(struct pf_net *n, const struct pf_dest *d)
 	if (!c)
 		return NULL;
 	c->peer = d->sa;
+	if (!conn_charge(c)) {
+		conn_close(c);
+		return NULL;
+	}
 	c->creq.data = c;
 	/* Leave from the listen address of the ifindex (its port is not
 	 * shared: the kernel picks one). */
@@ -377,6 +435,7 @@ conn_open(struct pf_net *n, const struct pf_dest *d)
 struct tcp_write {
 	uv_write_t req;
 	struct pf_conn *conn;
+	struct pf_orig *orig; /* the sender's, holding it in the budget */
 	size_t len;
 	uint8_t buf[];
 };
@@ -387,6 +446,7 @@ tcp_written(uv_write_t *req, int status)
 	struct tcp_write *w = (struct tcp_write *)req;
 	struct pf_conn *c = w->conn;
 	c->queued -= w->len;
+	pf__net_release(c->net, w->orig, sizeof(*w) + w->len);
 	if (status < 0) {
 		c->net->st.drops[PF_NDROP_TX_ERROR]++;
 		conn_close(c);
@@ -428,17 +488,23 @@ pf__tcp_send(
 		n->st.drops[PF_NDROP_TX_QUEUE]++;
 		return;
 	}
+	struct pf_orig *o = pf__net_orig(n, NULL);
+	if (!pf__net_hold(n, o, sizeof(struct tcp_write) + len))
+		return;
 	struct tcp_write *w = malloc(sizeof(*w) + len);
 	if (!w) {
+		pf__net_release(n, o, sizeof(*w) + len);
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		return;
 	}
 	w->conn = c;
+	w->orig = o;
 	w->len = len;
 	memcpy(w->buf, buf, len);
 	uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)len);
 	/* libuv holds writes made while connecting until it connects. */
 	if (uv_write(&w->req, (uv_stream_t *)&c->h, &b, 1, tcp_written)) {
+		pf__net_release(n, o, sizeof(*w) + len);
 		free(w);
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		conn_close(c);

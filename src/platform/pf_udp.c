@@ -92,6 +92,8 @@ fail:
 struct udp_send {
 	uv_udp_send_t req;
 	struct pf_net *net;
+	struct pf_orig *orig; /* the sender's, holding it in the budget */
+	size_t len;
 	uint8_t buf[];
 };
 
@@ -99,6 +101,7 @@ static void
 udp_sent(uv_udp_send_t *req, int status)
 {
 	struct udp_send *u = (struct udp_send *)req;
+	pf__net_release(u->net, u->orig, sizeof(*u) + u->len);
 	if (status < 0)
 		u->net->st.drops[PF_NDROP_TX_ERROR]++;
 	free(u);
@@ -146,16 +149,25 @@ pf__udp_send(
 		n->st.drops[PF_NDROP_TX_QUEUE]++;
 		return;
 	}
+	/* A queued datagram is held in the memory budget, for the sender's
+	 * origin, until it is sent. */
+	struct pf_orig *o = pf__net_orig(n, NULL);
+	if (!pf__net_hold(n, o, sizeof(struct udp_send) + len))
+		return;
 	struct udp_send *u = malloc(sizeof(*u) + len);
 	if (!u) {
+		pf__net_release(n, o, sizeof(*u) + len);
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		return;
 	}
 	u->net = n;
+	u->orig = o;
+	u->len = len;
 	memcpy(u->buf, buf, len);
 	b = uv_buf_init((char *)u->buf, (unsigned)len);
 	if (uv_udp_send(
 	        &u->req, &l->udp, &b, 1, (struct sockaddr *)&d->sa, udp_sent)) {
+		pf__net_release(n, o, sizeof(*u) + len);
 		free(u);
 		n->st.drops[PF_NDROP_TX_ERROR]++;
 		return;

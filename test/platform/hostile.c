@@ -11,10 +11,14 @@
  * garbage box), flood N (N messengers that
  * sleep 1 s each), from ADDR (later UDP leaves from that local IPv4
  * address, e.g. 127.0.0.2: another origin), send N CODE (N messengers
- * of that code, each on its own queue). Exits 0 when everything could
- * be sent.
+ * of that code, each on its own queue), tcpflood C N CODE (C TCP
+ * connections from the `from` address, N messengers of that code on
+ * each, and never a byte read back: the connections stay open until
+ * hostile exits), hold S (wait S seconds before going on, holding what
+ * is open). Exits 0 when everything could be sent.
  */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +68,37 @@ tcp(const void *p, size_t len)
 	return n == (ssize_t)len ? 0 : 1;
 }
 
+/* Opens (conns) connections and sends (count) messengers of (code) on
+ * each; they are left open and never read. */
+static int
+tcpflood(int conns, int count, const char *code)
+{
+	static uint8_t m[70000];
+	int rc = 0;
+	for (int k = 0; k < conns; k++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (from.sin_family) {
+			struct sockaddr_in a = from;
+			a.sin_port = 0;
+			if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+				perror("hostile: bind");
+		}
+		if (connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+			perror("hostile: connect");
+			close(fd);
+			return 1;
+		}
+		for (int i = 0; i < count; i++) {
+			size_t n = msgr(m, sizeof(m), code, 1 + (uint64_t)i);
+			if (send(fd, m, n, MSG_NOSIGNAL) != (ssize_t)n) {
+				rc = 1; /* the platform hung up: it may */
+				break;
+			}
+		}
+	}
+	return rc;
+}
+
 /* A control socket client that speaks badly; the answer is ignored. */
 static int
 ctl(const char *path, const void *p, size_t len)
@@ -97,6 +132,7 @@ main(int argc, char **argv)
 	size_t n = msgr(b, sizeof(b), "\"hostile\" P", 1);
 	int rc = 0;
 	srand(4242);
+	signal(SIGPIPE, SIG_IGN);
 	for (int i = 2; i < argc; i++) {
 		const char *c = argv[i];
 		n = msgr(b, sizeof(b), "\"hostile\" P", 1);
@@ -183,6 +219,13 @@ main(int argc, char **argv)
 				    b, sizeof(b), code, 1000 + (uint64_t)k);
 				rc |= udp(b, n);
 			}
+		} else if (!strcmp(c, "tcpflood") && i + 3 < argc) {
+			int conns = atoi(argv[i + 1]),
+			    count = atoi(argv[i + 2]);
+			rc |= tcpflood(conns, count, argv[i + 3]);
+			i += 3;
+		} else if (!strcmp(c, "hold") && i + 1 < argc) {
+			sleep((unsigned)atoi(argv[++i]));
 		} else if (!strcmp(c, "flood") && i + 1 < argc) {
 			int count = atoi(argv[++i]);
 			for (int k = 0; k < count; k++) {

@@ -108,3 +108,44 @@ eventually() {
 	done
 	expect "$what" "$pat" "$got"
 }
+
+# wait_line FILE PATTERN: waits (5 s at most) until FILE has a line
+# matching PATTERN, e.g. a helper's "listening".
+wait_line() {
+	i=0
+	until grep -q "$2" "$1" 2>/dev/null || [ $i -gt 100 ]; do
+		i=$((i + 1))
+		sleep 0.05
+	done
+}
+
+# rss_bound KB: sets LIMIT_KB, the RSS bound for KB of budget (and
+# slack); under AddressSanitizer (shadow memory and redzones) twice
+# that, with a small quarantine. Call it before starting the daemon.
+rss_bound() {
+	LIMIT_KB=$1
+	if grep -q __asan_init "$MDAEMON"; then
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
+		export ASAN_OPTIONS
+		LIMIT_KB=$(($1 * 2))
+	fi
+}
+
+# answered PORT: a benign messenger from 127.0.0.1 (hello.m0) must be
+# answered within 1 s (the best of three tries); sets ANSWER_MS.
+answered() {
+	ANSWER_MS=999999
+	for try in 1 2 3; do
+		t0=$(date +%s%N)
+		out=$("$M0INJECT" -w 1 --replies 1 -t "127.0.0.1:$1" \
+		    "$MESSENGERS/hello.m0")
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		if printf '%s\n' "$out" | grep -q "^hello from"; then
+			ANSWER_MS=$ms
+			break
+		fi
+	done
+	[ $ANSWER_MS -lt 1000 ] &&
+	    echo "ok: benign origin answered in $ANSWER_MS ms" ||
+	    fail "benign origin not answered within 1 s: $out"
+}

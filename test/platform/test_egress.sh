@@ -45,11 +45,7 @@ while time.time() - t0 < 3:
 print("udp-bytes", total, flush=True)
 PY
 spid=$!
-i=0
-until grep -q listening "$T/svc.out" || [ $i -gt 100 ]; do
-	i=$((i + 1))
-	sleep 0.05
-done
+wait_line "$T/svc.out" listening
 tcpkey="[2130706433 $SVC] 0 {} _cha 'tcpip G '_key G !"
 udpkey="[2130706433 $SINK] 0 {} _cha 'udpip G '_key G !"
 "$M0INJECT" -t "127.0.0.1:$P" -w 1 --idle 1 \
