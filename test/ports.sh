@@ -22,6 +22,12 @@ port_block() {
 		_d="$MZERO_PORTS/$_b"
 		if mkdir "$_d" 2>/dev/null; then
 			echo $$ >"$_d/pid"
+			if port_busy $((10000 + _b * 100)) 100; then
+				# a stray daemon outlived its claimer: leave the block
+				rm -rf "$_d"
+				_tries=$((_tries + 1))
+				continue
+			fi
 			PORT_CLAIM="$_d"
 			BASE=$((10000 + _b * 100))
 			return 0
@@ -40,6 +46,14 @@ port_block() {
 	return 1
 }
 
+# port_busy FIRST N: true when a socket of this machine is bound to a port
+# in FIRST..FIRST+N-1 (a daemon that outlived its test holds its ports
+# past the claim). Without ss, nothing is known: false.
+port_busy() {
+	command -v ss >/dev/null 2>&1 || return 1
+	[ -n "$(ss -Htuln "( sport >= :$1 and sport <= :$(($1 + $2 - 1)) )" 2>/dev/null)" ]
+}
+
 port_span() {
 	_k=$((($1 + 99) / 100))
 	mkdir -p "$MZERO_PORTS" 2>/dev/null
@@ -52,6 +66,12 @@ port_span() {
 			_got="$_got $MZERO_PORTS/$((_b + _i))"
 			_i=$((_i + 1))
 		done
+		if [ $_i -eq $_k ] && port_busy $((10000 + _b * 100)) $((_k * 100)); then
+			# shellcheck disable=SC2086
+			rm -rf $_got
+			_b=$((_b + 1))
+			continue
+		fi
 		if [ $_i -eq $_k ]; then
 			PORT_CLAIM="${PORT_CLAIM:-}$_got"
 			BASE=$((10000 + _b * 100))
