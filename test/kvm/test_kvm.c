@@ -134,6 +134,71 @@ test_pool_reuse_leaks_nothing(void **state)
 	kvm_pool_free(pool);
 }
 
+/* The next user lays out its memory as the last one did (the common
+ * case: the same program again). On the ptrace backend the guest process
+ * then keeps its mappings across the reset; what it shows must still be
+ * only the new user's: the page at the same address reads zero from
+ * inside the guest, an address only the last user had faults, and a
+ * page now backed by another slab page shows the new bytes. */
+static void
+test_pool_reuse_same_layout(void **state)
+{
+	/* clang-format off */
+	static const uint8_t code1[] = {
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
+		0x03, 0x04, 0x25, 0x00, 0x00, 0x61, 0x00, /* add eax, [0x610000] */
+		T_HALT_EAX,
+	};
+	static const uint8_t code2[] = {
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
+		T_HALT_EAX,
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x61, 0x00, /* 12: mov eax, [0x610000] */
+		T_HALT_EAX,
+	};
+	/* clang-format on */
+	const unsigned rw = KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE;
+	const unsigned rx = KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC;
+	struct kvm_config cfg = {.slab_max = 32u << 20, .pool_max = 1};
+	struct kvm_pool *pool;
+	struct kvm_ctx *c1, *c2;
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+	uint32_t v = 0x1234, u = 0x50000;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c1), KVM_OK);
+	assert_int_equal(kvm_mem_map(c1, T_DATA, 4096, rw), KVM_OK);
+	assert_int_equal(kvm_mem_map(c1, T_DATA + 0x10000, 4096, rw), KVM_OK);
+	assert_int_equal(kvm_mem_write(c1, T_DATA, &v, 4), KVM_OK);
+	assert_int_equal(kvm_mem_write(c1, T_DATA + 0x10000, &u, 4), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(c1, T_CODE, code1, sizeof(code1), rx), KVM_OK);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE;
+	assert_int_equal(kvm_regs_set(c1, &r), KVM_OK);
+	t_run(c1, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, v + u);
+	kvm_pool_release(pool, c1);
+
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c2), KVM_OK);
+	assert_ptr_equal(c1, c2);
+	assert_int_equal(kvm_mem_map(c2, T_DATA, 4096, rw), KVM_OK);
+	assert_int_equal(
+	    kvm_mem_load(c2, T_CODE, code2, sizeof(code2), rx), KVM_OK);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE;
+	assert_int_equal(kvm_regs_set(c2, &r), KVM_OK);
+	t_run(c2, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, 0);
+	r.rip = T_CODE + 12;
+	assert_int_equal(kvm_regs_set(c2, &r), KVM_OK);
+	t_run(c2, &ex, KVM_EXITK_PAGE_FAULT);
+	assert_int_equal(ex.u.page_fault.addr, T_DATA + 0x10000);
+	kvm_pool_release(pool, c2);
+	kvm_pool_free(pool);
+}
+
 /* A user who never ran gets the cheap reset; the next one must still
  * start clean: no mapping, zero registers, and a guest that works. */
 static void
@@ -343,6 +408,7 @@ main(void)
 	    cmocka_unit_test(test_ctx_slab_cap),
 	    cmocka_unit_test(test_ctx_slab_full),
 	    cmocka_unit_test(test_pool_reuse_leaks_nothing),
+	    cmocka_unit_test(test_pool_reuse_same_layout),
 	    cmocka_unit_test(test_pool_reuse_after_no_run),
 	    cmocka_unit_test(test_pool_limit),
 	    cmocka_unit_test(test_pool_broken_not_reused),
