@@ -26,7 +26,7 @@ b=$build/bench/kvm
 m0run=$build/tools/m0run
 getpid=$build/guest/getpid
 hello=$build/guest/hello
-n=4000
+n=10000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 backend=$("$b/bench_kvm_backend" "$hello" 1) || {
@@ -58,7 +58,7 @@ while [ "$i" -lt "$rounds" ]; do
 	a=$(t "$m0run" "$getpid" 0)
 	z=$(t "$m0run" "$getpid" "$n")
 	echo "$a $z $n" | awk '{printf "%.1f\n", ($2 - $1) / $3}' >>"$tmp/served"
-	"$b/bench_kvm_exit" 4000 syscall |
+	"$b/bench_kvm_exit" 10000 syscall |
 	    awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "ns/trip") printf "%.1f\n", $i / 1000}' >>"$tmp/raw"
 	"$build/tools/m0" "$here/syscall.m0" | awk '{print $1}' >>"$tmp/plat"
 	a=$(t "$getpid" 0)
