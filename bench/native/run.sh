@@ -84,19 +84,18 @@ s=$(col served) r=$(col raw) p=$(col plat) h=$(col native)
 echo "syscall     served getpid (linux.m0) $s us   raw exit (C, 2 ms budget) $r us" \
     "  served/raw $(ratio "$s" "$r")   platform only (_nrn+_nsy) $p us" \
     "  host getpid $h us   served/host $(ratio "$s" "$h")"
-c=$(col pcold) p=$(col ppool)
-echo "pool        messenger: cold cycle $c us   pooled cycle $p us" \
-    "  cold/pooled $(ratio "$c" "$p")"
-c=$(col kcold) p=$(col kpool)
-echo "pool        C (bench_kvm_backend): cold $c us   pooled $p us" \
-    "  cold/pooled $(ratio "$c" "$p")"
+# LABEL WHAT FILE1 NAME1 FILE2 NAME2 UNIT DIV: medians of two files and
+# their ratio (UNIT after each figure divided by DIV)
+pair() {
+	x=$(col "$3") y=$(col "$5")
+	echo "$1 $2: $4 $(echo "$x $8" | awk '{printf "%.0f", $1 / $2}') $7" \
+	    "  $6 $(echo "$y $8" | awk '{printf "%.0f", $1 / $2}') $7   $4/$6 $(ratio "$x" "$y")"
+}
+pair "pool       " "messenger" pcold cold ppool pooled us 1
+pair "pool       " "C (bench_kvm_backend)" kcold cold kpool pooled us 1
 if [ -n "$bb" ]; then
-	g=$(col shag) h=$(col shan)
-	echo "read-bound  busybox sha256sum of 64 MiB: m0run $((g / 1000)) ms" \
-	    "  native $((h / 1000)) ms   m0run/native $(ratio "$g" "$h")"
-	g=$(col awkg) h=$(col awkn)
-	echo "compute     busybox awk, 3e6 additions: m0run $((g / 1000)) ms" \
-	    "  native $((h / 1000)) ms   m0run/native $(ratio "$g" "$h")"
+	pair "read-bound " "busybox sha256sum of 64 MiB" shag m0run shan native ms 1000
+	pair "compute    " "busybox awk, 3e6 additions" awkg m0run awkn native ms 1000
 else
 	echo "read-bound  busybox-static not installed: skipped"
 fi
@@ -104,7 +103,7 @@ fi
 raw=$("$b/bench_kvm_exit" 2000 | awk '/no budget/ && /out/ {print $7; exit}')
 msg=$("$build/tools/m0" "$here/roundtrip.m0" | awk '{print $1}')
 echo "round trip  raw out exit ${raw} ns   messenger _nrn ${msg} us" \
-    "  messenger/raw $(echo "$msg * 1000 / $raw" | bc -l | cut -c1-4)"
+    "  messenger/raw $(ratio "$((msg * 1000))" "$raw")"
 nat=$(t "$build/tools/m0" --data "$build/guest/primes" "$root/messengers/linux.m0")
 mz=$(t "$build/tools/m0" "$here/sieve.m0")
 echo "sieve       primes below 10,000,000: native (linux.m0) $((nat / 1000)) ms" \

@@ -68,21 +68,27 @@ static const uint8_t t_read_data[] = {
 };
 /* clang-format on */
 
+/* Loads (code) at T_CODE, runs it from there to its halt: the status. */
 static uint32_t
-t_guest_reads(struct kvm_ctx *ctx)
+t_load_run(struct kvm_ctx *ctx, const uint8_t *code, size_t len)
 {
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 
-	assert_int_equal(
-	    kvm_mem_load(ctx, T_CODE, t_read_data, sizeof(t_read_data),
-	        KVM_PROT_USER | KVM_PROT_EXEC),
+	assert_int_equal(kvm_mem_load(ctx, T_CODE, code, len,
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
 	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	return ex.u.halt.status;
+}
+
+static uint32_t
+t_guest_reads(struct kvm_ctx *ctx)
+{
+	return t_load_run(ctx, t_read_data, sizeof(t_read_data));
 }
 
 static void
@@ -157,7 +163,6 @@ test_pool_reuse_same_layout(void **state)
 	};
 	/* clang-format on */
 	const unsigned rw = KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE;
-	const unsigned rx = KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC;
 	struct kvm_config cfg = {.slab_max = 32u << 20, .pool_max = 1};
 	struct kvm_pool *pool;
 	struct kvm_ctx *c1, *c2;
@@ -172,25 +177,14 @@ test_pool_reuse_same_layout(void **state)
 	assert_int_equal(kvm_mem_map(c1, T_DATA + 0x10000, 4096, rw), KVM_OK);
 	assert_int_equal(kvm_mem_write(c1, T_DATA, &v, 4), KVM_OK);
 	assert_int_equal(kvm_mem_write(c1, T_DATA + 0x10000, &u, 4), KVM_OK);
-	assert_int_equal(
-	    kvm_mem_load(c1, T_CODE, code1, sizeof(code1), rx), KVM_OK);
-	memset(&r, 0, sizeof(r));
-	r.rip = T_CODE;
-	assert_int_equal(kvm_regs_set(c1, &r), KVM_OK);
-	t_run(c1, &ex, KVM_EXITK_HALT);
-	assert_int_equal(ex.u.halt.status, v + u);
+	assert_int_equal(t_load_run(c1, code1, sizeof(code1)), v + u);
 	kvm_pool_release(pool, c1);
 
 	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c2), KVM_OK);
 	assert_ptr_equal(c1, c2);
 	assert_int_equal(kvm_mem_map(c2, T_DATA, 4096, rw), KVM_OK);
-	assert_int_equal(
-	    kvm_mem_load(c2, T_CODE, code2, sizeof(code2), rx), KVM_OK);
+	assert_int_equal(t_load_run(c2, code2, sizeof(code2)), 0);
 	memset(&r, 0, sizeof(r));
-	r.rip = T_CODE;
-	assert_int_equal(kvm_regs_set(c2, &r), KVM_OK);
-	t_run(c2, &ex, KVM_EXITK_HALT);
-	assert_int_equal(ex.u.halt.status, 0);
 	r.rip = T_CODE + 12;
 	assert_int_equal(kvm_regs_set(c2, &r), KVM_OK);
 	t_run(c2, &ex, KVM_EXITK_PAGE_FAULT);
