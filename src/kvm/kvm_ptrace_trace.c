@@ -802,15 +802,18 @@ kvm__pt_main(void *arg)
 			err = KVM_OK;
 			break;
 		}
+		/* wake the caller after unlocking: woken while we held the
+		 * mutex, it would block on it and need a second wake-up */
 		pthread_mutex_lock(&pt->mu);
 		pt->op = PT_OP_NONE;
 		pt->op_err = err;
 		pt->done = 1;
+		pthread_mutex_unlock(&pt->mu);
 		pthread_cond_broadcast(&pt->cv);
 		if (op == PT_OP_QUIT)
 			break;
+		pthread_mutex_lock(&pt->mu);
 	}
-	pthread_mutex_unlock(&pt->mu);
 	if (pt->timer_ok)
 		timer_delete(pt->timer);
 	return NULL;
@@ -825,7 +828,9 @@ kvm__pt_call(struct kvm__pt *pt, enum pt_op op)
 	pthread_mutex_lock(&pt->mu);
 	pt->op = op;
 	pt->done = 0;
-	pthread_cond_broadcast(&pt->cv);
+	pthread_mutex_unlock(&pt->mu);
+	pthread_cond_broadcast(&pt->cv); /* unlocked: see kvm__pt_main */
+	pthread_mutex_lock(&pt->mu);
 	while (!pt->done)
 		pthread_cond_wait(&pt->cv, &pt->mu);
 	err = pt->op_err;
