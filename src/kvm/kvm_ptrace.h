@@ -101,6 +101,7 @@ struct kvm__pt {
 	uint64_t raw[7]; /* PT_OP_RAW: nr and arguments; raw[0]: result */
 	timer_t timer;
 	int timer_ok;
+	uint64_t armed_until; /* the timer's expiry (CLOCK_MONOTONIC ns) */
 	struct kvm__kick kick;
 	struct user_regs_struct regs; /* the guest's registers */
 	int regs_dirty;

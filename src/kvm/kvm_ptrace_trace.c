@@ -602,13 +602,29 @@ pt__is_fault_sig(int sig)
 	    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
 }
 
+/*
+ * The budget timer is left armed when a run ends: most runs end in an
+ * exit long before their budget, and disarming and arming it again cost
+ * two system calls per exit. A run arms it only when it is not pending
+ * or would fire after this run's deadline; when it fires before the
+ * deadline (armed by an earlier run), the run re-arms it for the rest
+ * and goes on. So a BUDGET exit is reported only at the run's own
+ * deadline, and an earlier run's expiry costs at most one interrupt.
+ */
+static void
+pt__arm(struct kvm__pt *pt, uint64_t now, uint64_t deadline)
+{
+	kvm__timer_arm_raw(pt->timer, deadline - now);
+	pt->armed_until = deadline;
+}
+
 static enum kvm_err
 pt__run(struct kvm_ctx *ctx)
 {
 	struct kvm__pt *pt = ctx->pt;
 	struct kvm_exit *ex = pt->ex;
-	uint64_t budget = pt->budget_us;
-	int st, sig, r, armed = 0;
+	uint64_t budget = pt->budget_us, now, ns, until, deadline = 0;
+	int st, sig, r;
 
 	if (pt->pid <= 0) {
 		kvm__pt_error(ctx, ex, 0, (uint64_t)pt->wstatus);
@@ -627,10 +643,12 @@ pt__run(struct kvm_ctx *ctx)
 	}
 	pt->kick.fired = 0;
 	if (budget > 0) {
-		kvm__timer_arm_raw(pt->timer,
-		    budget > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
-		                               : budget * 1000ull);
-		armed = 1;
+		now = kvm__now_ns();
+		ns = budget > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
+		                                : budget * 1000ull;
+		deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+		if (pt->armed_until <= now || pt->armed_until > deadline)
+			pt__arm(pt, now, deadline);
 	}
 	for (;;) {
 		if (pt->regs_dirty) {
@@ -657,6 +675,19 @@ pt__run(struct kvm_ctx *ctx)
 			/* not fired: a late interrupt of an earlier run */
 			if (!pt->kick.fired)
 				continue;
+			pt->kick.fired = 0;
+			until = pt->armed_until;
+			pt->armed_until = 0;
+			if (deadline == 0)
+				continue; /* an earlier run's timer; no budget */
+			/* an earlier run's, set to expire before ours: set it
+			 * for ours (the clock read here may lag the timer's by
+			 * microseconds, so `now` cannot tell) */
+			if (until < deadline &&
+			    (now = kvm__now_ns()) < deadline) {
+				pt__arm(pt, now, deadline);
+				continue;
+			}
 			ctx->state = KVM__ST_USER;
 			ex->kind = KVM_EXITK_BUDGET;
 			break;
@@ -671,8 +702,6 @@ pt__run(struct kvm_ctx *ctx)
 		}
 		/* any other signal (someone's kill): suppressed */
 	}
-	if (armed)
-		kvm__timer_arm_raw(pt->timer, 0);
 	return KVM_OK;
 }
 
