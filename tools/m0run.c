@@ -5,6 +5,10 @@
  *   m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]... [--trace]
  *         [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
  *
+ * --fund N mints N units and deposits them before the personality runs:
+ * with -t at the target (through its control socket), without -t on the
+ * embedded platform, which then has the bank in -s STATEDIR and charges.
+ *
  * The program, its arguments, environment, standard input and file tree
  * travel in the data field of one messenger (the "bundle", below). The
  * messenger runs on an embedded platform, as m0 runs one, or with -t on
@@ -33,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
 
@@ -83,10 +88,15 @@ usage(FILE *f)
 	    "  --trace         print every system call to stderr\n"
 	    "  -w SECONDS      with -t: give up after that long (default "
 	    "600)\n"
-	    "  --fund N        with -t: mint N units at the target (same "
-	    "host)\n"
-	    "                  and deposit them first\n"
-	    "  -s STATEDIR, -S SOCKET  the target's control socket for --fund\n"
+	    "  --fund N        mint N units and deposit them first: with -t "
+	    "at the\n"
+	    "                  target (same host), else on the embedded "
+	    "platform,\n"
+	    "                  which then charges (needs -s STATEDIR)\n"
+	    "  -s STATEDIR, -S SOCKET  --fund: the target's control socket; "
+	    "without\n"
+	    "                  -t STATEDIR holds the embedded platform's "
+	    "bank\n"
 	    "  --help, --version\n"
 	    "standard input is read up to 8 MiB unless it is a terminal\n");
 }
@@ -369,47 +379,112 @@ static void
 on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 {
 	struct run *r = ud;
-	if (err && r->status < 0) {
-		fflush(stdout);
-		fprintf(stderr, "m0run: the personality ended: %s\n", err);
-	}
+	if (r->status >= 0 || (!err && end != M0_END_KILLED))
+		return;
+	fflush(stdout);
+	fprintf(stderr, "m0run: the personality ended: %s\n",
+	    err ? err : "removed by the platform (a limit, or out of money)");
 }
 
-static int
-run_local(struct run *r, const char *src, size_t srclen, struct buf *b)
+struct minted {
+	bool done;
+	int err;
+	uint8_t token[MONEY_TOKEN_LEN];
+};
+
+static void
+on_minted(void *ud, int err, const uint8_t *token)
 {
-	struct pf_config cfg = {0};
-	cfg.slice = 1000;
-	getrandom(&cfg.hid, sizeof(cfg.hid), 0);
-	getrandom(&cfg.pid, sizeof(cfg.pid), 0);
+	struct minted *m = ud;
+	m->done = true;
+	m->err = err;
+	if (!err)
+		memcpy(m->token, token, sizeof(m->token));
+}
+
+/* --fund without -t: mints (amount) on the embedded platform's own bank
+ * and returns (src) with a deposit of that token put before it, or NULL
+ * (said on stderr). */
+static char *
+fund_local(struct run *r, struct pf_platform *pf, long long amount,
+    const char *src, size_t *srclen)
+{
+	struct minted m = {0};
+	if (pf_money_mint(pf, amount, on_minted, &m))
+		return NULL;
+	while (!m.done)
+		uv_run(&r->loop, UV_RUN_ONCE);
+	if (m.err) {
+		fprintf(stderr, "m0run: --fund: %s\n", money_strerror(m.err));
+		return NULL;
+	}
+	size_t pre = 4 * MONEY_TOKEN_LEN + 16;
+	char *both = malloc(pre + *srclen + 1), *w = both;
+	if (!both)
+		return NULL;
+	*w++ = '"';
+	for (size_t i = 0; i < sizeof(m.token); i++, w += 4)
+		snprintf(w, 5, "\\x%02x", m.token[i]);
+	w += sprintf(w, "\" _dep P\n");
+	memcpy(w, src, *srclen + 1);
+	*srclen += (size_t)(w - both);
+	return both;
+}
+
+/*
+ * The embedded platform, as m0 makes one. With (state) (--fund without
+ * -t) it has money: the bank in that directory, a charged economy (native
+ * time, guest memory and steps cost units), and (fund) units minted there
+ * are deposited before the personality starts, as `m0 --state DIR
+ * --economy charged --fund N` does; a program then ends when its money
+ * does (status 125).
+ */
+static int
+run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
+    const char *state, long long fund)
+{
+	struct pf_host_config hc = {.state_dir = state, .native = 1};
+	struct pf_host host = {0};
+	struct pf_config *cfg = &hc.pf;
+	char err[400], *funded = NULL;
+	cfg->slice = 1000;
+	getrandom(&cfg->hid, sizeof(cfg->hid), 0);
+	getrandom(&cfg->pid, sizeof(cfg->pid), 0);
 	/* The bundle is the process's; its copies (fork, reads) too. */
-	cfg.lim.max_msg = (uint32_t)(srclen + b->len + 64);
-	cfg.lim.heap_quota = 256u << 20;
-	struct pf_platform *pf = pf_new(&r->loop, &cfg);
-	if (!pf) {
-		fprintf(stderr, "m0run: out of memory\n");
+	cfg->lim.max_msg =
+	    (uint32_t)(srclen + b->len + 4 * MONEY_TOKEN_LEN + 80);
+	cfg->lim.heap_quota = 256u << 20;
+	hc.money.charged = state != NULL;
+	if (pf_host_open(&host, &r->loop, &hc, err, sizeof(err))) {
+		fprintf(stderr, "m0run: %s\n", err);
 		return 1;
 	}
-	pf_add_console(pf);
-	pf_native_init(pf, 0, 0);
+	struct pf_platform *pf = host.pf;
 	pf_set_console(pf, console_out, r);
 	pf_set_end(pf, on_end, r);
+	int rc = 1;
+	if (fund && !(src = funded = fund_local(r, pf, fund, src, &srclen)))
+		goto out;
 	struct m0_msg msg = {.code = (const uint8_t *)src,
 	    .code_len = (uint32_t)srclen,
 	    .data = b->p,
 	    .data_len = (uint32_t)b->len};
 	getrandom(&msg.queue, sizeof(msg.queue), 0);
-	int err = pf_spawn(pf, &msg, NULL, NULL, NULL, NULL);
-	if (err) {
+	int e = pf_spawn(pf, &msg, NULL, NULL, NULL, NULL);
+	if (e) {
 		fprintf(stderr, "m0run: cannot start the personality: %s\n",
-		    err > 0 ? m0_strerror(err) : "dropped");
-		pf_free(pf);
-		return 1;
+		    e > 0 ? m0_strerror(e) : "dropped");
+		goto out;
 	}
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	fflush(stdout);
-	pf_free(pf);
-	return 0;
+	rc = 0;
+out:
+	pf_host_close(&host);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	pf_host_free(&host);
+	free(funded);
+	return rc;
 }
 
 static void
@@ -599,7 +674,7 @@ main(int argc, char **argv)
 	static char **env;
 	env = calloc((size_t)argc, sizeof(*env));
 	int nenv = 0;
-	bool trace = false;
+	bool trace = false, state_set = false;
 	long long fund = 0;
 	uint64_t wait_ms = 600000;
 	int c;
@@ -641,6 +716,7 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			state = optarg;
+			state_set = true;
 			break;
 		case 'S':
 			sock = optarg;
@@ -655,7 +731,10 @@ main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind >= argc || (fund && !target))
+	/* --fund pays on a platform with money: the target's (its control
+	 * socket in STATEDIR or at SOCKET), or without -t the embedded one,
+	 * whose bank is then STATEDIR, which must be named */
+	if (optind >= argc || (fund && !target && !state_set))
 		goto bad;
 	char *src = NULL;
 	size_t srclen;
@@ -665,7 +744,7 @@ main(int argc, char **argv)
 	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
 	        root, trace))
 		goto out;
-	if (fund) {
+	if (fund && target) {
 		char ctl[1100];
 		size_t pl;
 		snprintf(ctl, sizeof(ctl), "%s/%s", state, PF_CONTROL_NAME);
@@ -689,8 +768,9 @@ main(int argc, char **argv)
 	}
 	r.status = -1;
 	uv_loop_init(&r.loop);
-	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
-	             : run_local(&r, src, srclen, &b);
+	err = target
+	    ? run_remote(&r, target, wait_ms, src, srclen, &b)
+	    : run_local(&r, src, srclen, &b, fund ? state : NULL, fund);
 	uv_loop_close(&r.loop);
 	if (!err && r.status < 0) {
 		fprintf(stderr,

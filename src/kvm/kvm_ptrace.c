@@ -121,20 +121,26 @@ pt_destroy(struct kvm_ctx *ctx)
 	pthread_cond_destroy(&pt->cv);
 	free(pt->xinit);
 	free(pt->xsave);
+	free(pt->have);
 	free(pt);
 	ctx->pt = NULL;
 }
 
 /* The pool's reset, all on this side: the guest process keeps running
- * (stopped) and is brought in line at the next run. The slab's used
- * pages are punched out of the memfd (memory back to the host, and zero
- * without a memset); the process's map is redone from scratch, its
- * registers and FPU state set to the initial ones. */
+ * (stopped) and is brought in line at the next run. Every slab page a
+ * user was given since the last reset is zeroed here, so nothing of
+ * this user stays behind: the first PT_KEEP_PAGES with memset, keeping
+ * them resident in both processes' page tables (a next user of the same
+ * layout then costs neither a map call nor a page fault), the rest
+ * punched out of the memfd (memory back to the host; they read as
+ * zero). The process's map is then made equal to the next user's at
+ * its first run, changing only what differs (pt->have); its registers
+ * and FPU state are set to the initial ones. */
 static enum kvm_err
 pt_reset(struct kvm_ctx *ctx)
 {
 	struct kvm__pt *pt = ctx->pt;
-	off_t from = KVM__RESV_PAGES * KVM__PAGE, len;
+	uint64_t from = KVM__RESV_PAGES, keep = from + PT_KEEP_PAGES;
 
 	if (pt->pid <= 0)
 		return KVM_ERR_SYS;
@@ -142,14 +148,18 @@ pt_reset(struct kvm_ctx *ctx)
 	 * frames hold the previous user's registers) */
 	memset(ctx->slab + KVM__GPA_PML4, 0, 256 * sizeof(uint64_t));
 	memset(ctx->slab + 0x1000, 0, 3 * KVM__PAGE);
-	if (ctx->dirty_hi > KVM__RESV_PAGES) {
-		len = (off_t)(ctx->dirty_hi * KVM__PAGE) - from;
+	if (ctx->dirty_hi > keep) {
 		if (fallocate(pt->memfd,
-		        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, from,
-		        len) < 0)
+		        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		        (off_t)(keep * KVM__PAGE),
+		        (off_t)((ctx->dirty_hi - keep) * KVM__PAGE)) < 0)
 			return KVM_ERR_SYS;
-		ctx->dirty_hi = KVM__RESV_PAGES;
+		ctx->dirty_hi = keep;
 	}
+	if (ctx->dirty_hi > from)
+		memset(ctx->slab + from * KVM__PAGE, 0,
+		    (ctx->dirty_hi - from) * KVM__PAGE);
+	ctx->dirty_hi = from;
 	pt->dirty_all = 1;
 	pt->ndirty = 0;
 	pt__regs_init(pt);

@@ -65,6 +65,19 @@ struct pt_boot {
 
 #define PT_DIRTY_MAX 16
 
+/* One run of the guest process's actual map: [lo, hi) shows the slab
+ * from offset gpa with the host protection prot. */
+struct pt_run {
+	uint64_t lo, hi, gpa;
+	int prot;
+};
+
+/* Slab pages a pool reset zeroes in place (8 MiB); beyond, it punches. */
+#define PT_KEEP_PAGES 2048u
+
+/* Runs the process map may hold before it is treated as unknown. */
+#define PT_HAVE_MAX 65536u
+
 /* Work for the tracer thread. */
 enum pt_op {
 	PT_OP_NONE,
@@ -88,6 +101,7 @@ struct kvm__pt {
 	uint64_t raw[7]; /* PT_OP_RAW: nr and arguments; raw[0]: result */
 	timer_t timer;
 	int timer_ok;
+	uint64_t armed_until; /* the timer's expiry (CLOCK_MONOTONIC ns) */
 	struct kvm__kick kick;
 	struct user_regs_struct regs; /* the guest's registers */
 	int regs_dirty;
@@ -100,6 +114,14 @@ struct kvm__pt {
 	} dirty[PT_DIRTY_MAX];
 	unsigned ndirty;
 	int dirty_all;
+	/* What the process has mapped now (sorted, disjoint), so that a sync
+	 * maps only what differs and unmaps only what is there: after a pool
+	 * reset the next tenant's identical layout costs no call at all.
+	 * have_lost: not known (too many runs, or a failed sync); then the
+	 * next sync unmaps every gap, as if anything could be there. */
+	struct pt_run *have;
+	unsigned nhave;
+	int have_lost;
 	unsigned in_size; /* width of a pending `in`, 0: none */
 	int wstatus;      /* how the process ended */
 };

@@ -118,11 +118,14 @@ pt__stub_run(struct kvm_ctx *ctx, unsigned n, uint64_t *rax)
 	return 0;
 }
 
-/* Command batching for the sync. */
+/* Command batching for the sync, and the runs it wants mapped. */
 struct pt_batch {
 	struct kvm_ctx *ctx;
 	unsigned n;
 	int failed;
+	struct pt_run *want;
+	unsigned nwant, want_cap;
+	int want_lost; /* no memory for (want): the process map is unknown */
 };
 
 static void
@@ -159,6 +162,155 @@ pt__emit_unmap(struct pt_batch *b, uint64_t a, uint64_t e)
 	pt__emit(b, SYS_munmap, a, e - a, 0, 0, 0, 0);
 }
 
+/* ---- the process's actual map (pt->have) ---- */
+
+/* Appends [lo, hi) at gpa to the sorted runs (v), merging it with the
+ * last one when it continues it. (v) has room. */
+static void
+pt__run_add(struct pt_run *v, unsigned *n, uint64_t lo, uint64_t hi,
+    uint64_t gpa, int prot)
+{
+	struct pt_run *p = *n > 0 ? &v[*n - 1] : NULL;
+
+	if (lo >= hi)
+		return;
+	if (p != NULL && p->hi == lo && p->prot == prot &&
+	    p->gpa + (p->hi - p->lo) == gpa) {
+		p->hi = hi;
+		return;
+	}
+	v[*n].lo = lo, v[*n].hi = hi, v[*n].gpa = gpa, v[*n].prot = prot;
+	(*n)++;
+}
+
+/* The index of the first run of the process map ending above (a). */
+static unsigned
+pt__have_at(const struct kvm__pt *pt, uint64_t a)
+{
+	unsigned lo = 0, hi = pt->nhave, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (pt->have[mid].hi <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether the process shows (r) already, exactly as (r) asks. */
+static int
+pt__have_same(const struct kvm__pt *pt, const struct pt_run *r)
+{
+	const struct pt_run *h;
+	unsigned i;
+
+	if (pt->have_lost || (i = pt__have_at(pt, r->lo)) == pt->nhave)
+		return 0;
+	h = &pt->have[i];
+	return h->lo <= r->lo && r->hi <= h->hi && h->prot == r->prot &&
+	    h->gpa + (r->lo - h->lo) == r->gpa;
+}
+
+/* Unmaps the part of the gap [a, e) that the process has mapped (all of
+ * it when that is not known). */
+static void
+pt__unmap_gap(struct pt_batch *b, uint64_t a, uint64_t e)
+{
+	const struct kvm__pt *pt = b->ctx->pt;
+	unsigned i, j;
+	uint64_t from, to;
+
+	if (a >= e)
+		return;
+	if (pt->have_lost) {
+		pt__emit_unmap(b, a, e);
+		return;
+	}
+	i = pt__have_at(pt, a);
+	if (i == pt->nhave || pt->have[i].lo >= e)
+		return; /* nothing there */
+	from = pt->have[i].lo > a ? pt->have[i].lo : a;
+	j = pt__have_at(pt, e - 1);
+	if (j < pt->nhave && pt->have[j].lo < e)
+		to = e;
+	else
+		to = pt->have[j - 1].hi; /* j > i: run i ends below e */
+	pt__emit_unmap(b, from, to);
+}
+
+static void
+pt__have_forget(struct kvm__pt *pt)
+{
+	pt->have_lost = 1;
+	pt->nhave = 0;
+}
+
+/* After a sync of [lo, hi) (all of the process's range when (full)):
+ * the process map is the old one outside it and (b)'s runs inside. */
+static void
+pt__have_update(struct pt_batch *b, uint64_t lo, uint64_t hi, int full)
+{
+	struct kvm__pt *pt = b->ctx->pt;
+	struct pt_run *v, *h;
+	unsigned n = 0, i, cap;
+
+	if (b->want_lost || (pt->have_lost && !full))
+		return;
+	if (full)
+		pt->nhave = 0;
+	cap = pt->nhave + b->nwant + 2;
+	if (cap > PT_HAVE_MAX || (v = malloc(cap * sizeof(*v))) == NULL) {
+		pt__have_forget(pt);
+		return;
+	}
+	for (i = 0; i < pt->nhave && pt->have[i].lo < lo; i++) {
+		h = &pt->have[i];
+		pt__run_add(
+		    v, &n, h->lo, h->hi < lo ? h->hi : lo, h->gpa, h->prot);
+	}
+	for (i = 0; i < b->nwant; i++)
+		pt__run_add(v, &n, b->want[i].lo, b->want[i].hi, b->want[i].gpa,
+		    b->want[i].prot);
+	for (i = pt__have_at(pt, hi); i < pt->nhave; i++) {
+		h = &pt->have[i];
+		if (h->lo >= hi)
+			pt__run_add(v, &n, h->lo, h->hi, h->gpa, h->prot);
+		else
+			pt__run_add(
+			    v, &n, hi, h->hi, h->gpa + (hi - h->lo), h->prot);
+	}
+	free(pt->have);
+	pt->have = v;
+	pt->nhave = n;
+	pt->have_lost = 0;
+}
+
+/* Records (r) as wanted; on no memory the process map becomes unknown
+ * (the sync itself is still right). */
+static void
+pt__want(struct pt_batch *b, const struct pt_run *r)
+{
+	struct pt_run *v;
+	unsigned cap;
+
+	if (b->want_lost)
+		return;
+	if (b->nwant == b->want_cap) {
+		cap = b->want_cap ? 2 * b->want_cap : 64;
+		if (cap > PT_HAVE_MAX ||
+		    (v = realloc(b->want, cap * sizeof(*v))) == NULL) {
+			pt__have_forget(b->ctx->pt);
+			b->want_lost = 1;
+			return;
+		}
+		b->want = v;
+		b->want_cap = cap;
+	}
+	b->want[b->nwant++] = *r;
+}
+
 static int
 pt__host_prot(uint64_t pte)
 {
@@ -176,34 +328,43 @@ pt__host_prot(uint64_t pte)
 #define PT_PTE_PROT (KVM__PTE_W | KVM__PTE_U | KVM__PTE_NX)
 
 /* Makes the child's [lo, hi) what the map says: runs of pages with
- * consecutive slab offsets and equal protection become one mmap, gaps one
- * munmap. */
+ * consecutive slab offsets and equal protection become one mmap unless
+ * the process has them so already; what it has in the gaps is
+ * unmapped. */
 static void
-pt__sync_range(struct pt_batch *b, uint64_t lo, uint64_t hi)
+pt__sync_range(struct pt_batch *b, uint64_t lo, uint64_t hi, int full)
 {
 	struct kvm_ctx *ctx = b->ctx;
-	uint64_t a = lo, p, pte, gpa, n, *e;
+	uint64_t a = lo, p, pte, n, *e;
+	struct pt_run r;
 
+	b->nwant = 0;
 	while (a < hi) {
 		p = a;
 		if (!kvm__find(ctx, &p, &pte) || p >= hi) {
-			pt__emit_unmap(b, a, hi);
-			return;
+			pt__unmap_gap(b, a, hi);
+			break;
 		}
-		pt__emit_unmap(b, a, p);
-		gpa = pte & KVM__PTE_ADDR;
+		pt__unmap_gap(b, a, p);
+		r.gpa = pte & KVM__PTE_ADDR;
 		for (n = 1; p + n * KVM__PAGE < hi; n++) {
 			e = kvm__leaf(ctx, p + n * KVM__PAGE);
 			if (e == NULL ||
-			    (*e & KVM__PTE_ADDR) != gpa + n * KVM__PAGE ||
+			    (*e & KVM__PTE_ADDR) != r.gpa + n * KVM__PAGE ||
 			    (*e & PT_PTE_PROT) != (pte & PT_PTE_PROT))
 				break;
 		}
-		pt__emit(b, SYS_mmap, p, n * KVM__PAGE,
-		    (uint64_t)pt__host_prot(pte), MAP_SHARED | MAP_FIXED,
-		    (uint64_t)ctx->pt->memfd, gpa);
-		a = p + n * KVM__PAGE;
+		r.lo = p;
+		r.hi = p + n * KVM__PAGE;
+		r.prot = pt__host_prot(pte);
+		if (!pt__have_same(ctx->pt, &r))
+			pt__emit(b, SYS_mmap, r.lo, r.hi - r.lo,
+			    (uint64_t)r.prot, MAP_SHARED | MAP_FIXED,
+			    (uint64_t)ctx->pt->memfd, r.gpa);
+		pt__want(b, &r);
+		a = r.hi;
 	}
+	pt__have_update(b, lo, hi, full);
 }
 
 /* Applies the map changes since the last run to the child. */
@@ -215,14 +376,17 @@ pt__sync(struct kvm_ctx *ctx)
 	unsigned i;
 
 	if (pt->dirty_all)
-		pt__sync_range(&b, 0, PT_TASK_END);
+		pt__sync_range(&b, 0, PT_TASK_END, 1);
 	else
 		for (i = 0; i < pt->ndirty; i++)
-			pt__sync_range(&b, pt->dirty[i].lo, pt->dirty[i].hi);
+			pt__sync_range(&b, pt->dirty[i].lo, pt->dirty[i].hi, 0);
 	pt->dirty_all = 0;
 	pt->ndirty = 0;
 	if (!b.failed && b.n > 0 && pt__stub_run(ctx, b.n, NULL) < 0)
 		b.failed = 1;
+	free(b.want);
+	if (b.failed)
+		pt__have_forget(pt);
 	return b.failed ? -1 : 0;
 }
 
@@ -438,13 +602,29 @@ pt__is_fault_sig(int sig)
 	    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
 }
 
+/*
+ * The budget timer is left armed when a run ends: most runs end in an
+ * exit long before their budget, and disarming and arming it again cost
+ * two system calls per exit. A run arms it only when it is not pending
+ * or would fire after this run's deadline; when it fires before the
+ * deadline (armed by an earlier run), the run re-arms it for the rest
+ * and goes on. So a BUDGET exit is reported only at the run's own
+ * deadline, and an earlier run's expiry costs at most one interrupt.
+ */
+static void
+pt__arm(struct kvm__pt *pt, uint64_t now, uint64_t deadline)
+{
+	kvm__timer_arm_raw(pt->timer, deadline - now);
+	pt->armed_until = deadline;
+}
+
 static enum kvm_err
 pt__run(struct kvm_ctx *ctx)
 {
 	struct kvm__pt *pt = ctx->pt;
 	struct kvm_exit *ex = pt->ex;
-	uint64_t budget = pt->budget_us;
-	int st, sig, r, armed = 0;
+	uint64_t budget = pt->budget_us, now, ns, until, deadline = 0;
+	int st, sig, r;
 
 	if (pt->pid <= 0) {
 		kvm__pt_error(ctx, ex, 0, (uint64_t)pt->wstatus);
@@ -463,10 +643,12 @@ pt__run(struct kvm_ctx *ctx)
 	}
 	pt->kick.fired = 0;
 	if (budget > 0) {
-		kvm__timer_arm_raw(pt->timer,
-		    budget > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
-		                               : budget * 1000ull);
-		armed = 1;
+		now = kvm__now_ns();
+		ns = budget > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000
+		                                : budget * 1000ull;
+		deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+		if (pt->armed_until <= now || pt->armed_until > deadline)
+			pt__arm(pt, now, deadline);
 	}
 	for (;;) {
 		if (pt->regs_dirty) {
@@ -493,6 +675,19 @@ pt__run(struct kvm_ctx *ctx)
 			/* not fired: a late interrupt of an earlier run */
 			if (!pt->kick.fired)
 				continue;
+			pt->kick.fired = 0;
+			until = pt->armed_until;
+			pt->armed_until = 0;
+			if (deadline == 0)
+				continue; /* an earlier run's timer; no budget */
+			/* an earlier run's, set to expire before ours: set it
+			 * for ours (the clock read here may lag the timer's by
+			 * microseconds, so `now` cannot tell) */
+			if (until < deadline &&
+			    (now = kvm__now_ns()) < deadline) {
+				pt__arm(pt, now, deadline);
+				continue;
+			}
 			ctx->state = KVM__ST_USER;
 			ex->kind = KVM_EXITK_BUDGET;
 			break;
@@ -507,8 +702,6 @@ pt__run(struct kvm_ctx *ctx)
 		}
 		/* any other signal (someone's kill): suppressed */
 	}
-	if (armed)
-		kvm__timer_arm_raw(pt->timer, 0);
 	return KVM_OK;
 }
 
@@ -596,6 +789,7 @@ pt__raw(struct kvm_ctx *ctx)
 	if (pt->pid <= 0)
 		return KVM_ERR_SYS;
 	memcpy(w, pt->raw, sizeof(pt->raw));
+	pt__have_forget(pt); /* the call may have changed the map */
 	if (pt__stub_run(ctx, 1, &rax) < 0 && pt->pid <= 0)
 		return KVM_ERR_SYS;
 	pt->raw[0] = rax;
@@ -637,15 +831,18 @@ kvm__pt_main(void *arg)
 			err = KVM_OK;
 			break;
 		}
+		/* wake the caller after unlocking: woken while we held the
+		 * mutex, it would block on it and need a second wake-up */
 		pthread_mutex_lock(&pt->mu);
 		pt->op = PT_OP_NONE;
 		pt->op_err = err;
 		pt->done = 1;
+		pthread_mutex_unlock(&pt->mu);
 		pthread_cond_broadcast(&pt->cv);
 		if (op == PT_OP_QUIT)
 			break;
+		pthread_mutex_lock(&pt->mu);
 	}
-	pthread_mutex_unlock(&pt->mu);
 	if (pt->timer_ok)
 		timer_delete(pt->timer);
 	return NULL;
@@ -660,7 +857,9 @@ kvm__pt_call(struct kvm__pt *pt, enum pt_op op)
 	pthread_mutex_lock(&pt->mu);
 	pt->op = op;
 	pt->done = 0;
-	pthread_cond_broadcast(&pt->cv);
+	pthread_mutex_unlock(&pt->mu);
+	pthread_cond_broadcast(&pt->cv); /* unlocked: see kvm__pt_main */
+	pthread_mutex_lock(&pt->mu);
 	while (!pt->done)
 		pthread_cond_wait(&pt->cv, &pt->mu);
 	err = pt->op_err;

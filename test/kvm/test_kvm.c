@@ -68,21 +68,27 @@ static const uint8_t t_read_data[] = {
 };
 /* clang-format on */
 
+/* Loads (code) at T_CODE, runs it from there to its halt: the status. */
 static uint32_t
-t_guest_reads(struct kvm_ctx *ctx)
+t_load_run(struct kvm_ctx *ctx, const uint8_t *code, size_t len)
 {
 	struct kvm_guest_regs r;
 	struct kvm_exit ex;
 
-	assert_int_equal(
-	    kvm_mem_load(ctx, T_CODE, t_read_data, sizeof(t_read_data),
-	        KVM_PROT_USER | KVM_PROT_EXEC),
+	assert_int_equal(kvm_mem_load(ctx, T_CODE, code, len,
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
 	    KVM_OK);
 	memset(&r, 0, sizeof(r));
 	r.rip = T_CODE;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	return ex.u.halt.status;
+}
+
+static uint32_t
+t_guest_reads(struct kvm_ctx *ctx)
+{
+	return t_load_run(ctx, t_read_data, sizeof(t_read_data));
 }
 
 static void
@@ -130,6 +136,59 @@ test_pool_reuse_leaks_nothing(void **state)
 	assert_memory_equal(page, zero, 4096);
 	assert_int_equal(kvm_mem_write(c2, T_DATA, &w, 4), KVM_OK);
 	assert_int_equal(t_guest_reads(c2), w);
+	kvm_pool_release(pool, c2);
+	kvm_pool_free(pool);
+}
+
+/* The next user lays out its memory as the last one did (the common
+ * case: the same program again). On the ptrace backend the guest process
+ * then keeps its mappings across the reset; what it shows must still be
+ * only the new user's: the page at the same address reads zero from
+ * inside the guest, an address only the last user had faults, and a
+ * page now backed by another slab page shows the new bytes. */
+static void
+test_pool_reuse_same_layout(void **state)
+{
+	/* clang-format off */
+	static const uint8_t code1[] = {
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
+		0x03, 0x04, 0x25, 0x00, 0x00, 0x61, 0x00, /* add eax, [0x610000] */
+		T_HALT_EAX,
+	};
+	static const uint8_t code2[] = {
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, /* mov eax, [0x600000] */
+		T_HALT_EAX,
+		0x8b, 0x04, 0x25, 0x00, 0x00, 0x61, 0x00, /* 12: mov eax, [0x610000] */
+		T_HALT_EAX,
+	};
+	/* clang-format on */
+	const unsigned rw = KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE;
+	struct kvm_config cfg = {.slab_max = 32u << 20, .pool_max = 1};
+	struct kvm_pool *pool;
+	struct kvm_ctx *c1, *c2;
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+	uint32_t v = 0x1234, u = 0x50000;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c1), KVM_OK);
+	assert_int_equal(kvm_mem_map(c1, T_DATA, 4096, rw), KVM_OK);
+	assert_int_equal(kvm_mem_map(c1, T_DATA + 0x10000, 4096, rw), KVM_OK);
+	assert_int_equal(kvm_mem_write(c1, T_DATA, &v, 4), KVM_OK);
+	assert_int_equal(kvm_mem_write(c1, T_DATA + 0x10000, &u, 4), KVM_OK);
+	assert_int_equal(t_load_run(c1, code1, sizeof(code1)), v + u);
+	kvm_pool_release(pool, c1);
+
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c2), KVM_OK);
+	assert_ptr_equal(c1, c2);
+	assert_int_equal(kvm_mem_map(c2, T_DATA, 4096, rw), KVM_OK);
+	assert_int_equal(t_load_run(c2, code2, sizeof(code2)), 0);
+	memset(&r, 0, sizeof(r));
+	r.rip = T_CODE + 12;
+	assert_int_equal(kvm_regs_set(c2, &r), KVM_OK);
+	t_run(c2, &ex, KVM_EXITK_PAGE_FAULT);
+	assert_int_equal(ex.u.page_fault.addr, T_DATA + 0x10000);
 	kvm_pool_release(pool, c2);
 	kvm_pool_free(pool);
 }
@@ -343,6 +402,7 @@ main(void)
 	    cmocka_unit_test(test_ctx_slab_cap),
 	    cmocka_unit_test(test_ctx_slab_full),
 	    cmocka_unit_test(test_pool_reuse_leaks_nothing),
+	    cmocka_unit_test(test_pool_reuse_same_layout),
 	    cmocka_unit_test(test_pool_reuse_after_no_run),
 	    cmocka_unit_test(test_pool_limit),
 	    cmocka_unit_test(test_pool_broken_not_reused),

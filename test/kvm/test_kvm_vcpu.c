@@ -475,6 +475,44 @@ test_budget_stops_spin_and_resumes(void **state)
 	kvm_ctx_free(ctx);
 }
 
+/* Each run's budget is its own, whatever the runs before asked: a run
+ * that ends at once (a syscall) under a short budget must not cut the
+ * next, longer one short (the ptrace backend leaves its timer armed
+ * between runs), and one under a long budget must not stretch the next,
+ * short one. */
+static void
+test_budget_per_run_after_early_exits(void **state)
+{
+	/* clang-format off */
+	static const uint8_t code[] = {
+		0x0f, 0x05,             /* syscall */
+		0xeb, 0xfe,             /* jmp . */
+	};
+	/* clang-format on */
+	struct kvm_ctx *ctx = t_ctx_code(code, sizeof(code));
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+
+	(void)state;
+	assert_int_equal(kvm_ctx_run(ctx, 20000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_SYSCALL);
+	assert_int_equal(kvm_ctx_run(ctx, 150000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_BUDGET);
+	assert_true(ex.ran_ns >= 150000000ull);
+	kvm_regs_get(ctx, &r);
+	r.rip = T_CODE;
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	assert_int_equal(kvm_ctx_run(ctx, 5000000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_SYSCALL);
+	assert_int_equal(kvm_ctx_run(ctx, 2000, &ex), KVM_OK);
+	assert_int_equal(ex.kind, KVM_EXITK_BUDGET);
+	assert_true(ex.ran_ns >= 2000000ull);
+	/* far below the 5 s the run before asked for; generous for a
+	 * loaded host */
+	assert_true(ex.ran_ns < 2000000000ull);
+	kvm_ctx_free(ctx);
+}
+
 /* Many short budgets: every one must come back, none may be lost. */
 static void
 test_budget_short_never_lost(void **state)
@@ -585,6 +623,7 @@ main(void)
 	    cmocka_unit_test(test_exception_privileged_gp),
 	    cmocka_unit_test(test_budget_stops_spin_and_resumes),
 	    cmocka_unit_test(test_budget_short_never_lost),
+	    cmocka_unit_test(test_budget_per_run_after_early_exits),
 	    cmocka_unit_test(test_budget_during_traps_consistent),
 	    cmocka_unit_test(test_regs_roundtrip_and_reject),
 	    cmocka_unit_test(test_error_triple_fault_reported),

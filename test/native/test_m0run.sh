@@ -137,6 +137,13 @@ daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messenger
 		i=$((i + 1))
 	done
 }
+# The embedded platform with money (--fund without -t): the bank in
+# STATEDIR, a charged economy; enough money runs the program, too little
+# ends it with 125 and says why.
+check local-funded "$(printf 'paid\n3')" "$(run --fund 100000000 -s "$tmp/bank" \
+    $bb sh -c 'echo paid; exit 3' </dev/null; echo $?)"
+run --fund 1 -s "$tmp/bank" $bb sh -c 'while :; do :; done' </dev/null >"$tmp/broke"
+check local-broke "125 1" "$? $(grep -c 'out of money' "$tmp/broke")"
 daemon "$tmp/d" ""
 remote() { run -t "127.0.0.1:$port" --tcp "$@"; }
 check remote-cat hi "$(echo hi | remote $bb cat)"
