@@ -4,7 +4,7 @@
 set -u
 : "${MDAEMON:?}" "${M0INJECT:?}" "${M0CTL:?}"
 tmp=$(mktemp -d)
-. "$(dirname "$0")/../../ports.sh"
+. "${PORTS_SH:-$(dirname "$0")/../../ports.sh}"
 port_block || exit 1
 dpids=""
 fails=0
@@ -46,8 +46,9 @@ finish() {
 
 # start NAME PORT [mdaemon args...]: a daemon on 127.0.0.1:PORT with state
 # in $tmp/NAME (and $tmp/NAME.conf as its configuration when that
-# exists); stdout in $tmp/NAME.out, stderr in $tmp/NAME.log. Waits until
-# its control socket answers. Sets $dpid.
+# exists), with $START_ARGS before the args; stdout in $tmp/NAME.out,
+# stderr in $tmp/NAME.log. Waits until its control socket answers. Sets
+# $dpid and NAME's pid in $tmp/NAME.pid.
 start() {
 	_n=$1 _p=$2
 	shift 2
@@ -55,9 +56,10 @@ start() {
 	_c=""
 	[ -f "$tmp/$_n.conf" ] && _c="-c $tmp/$_n.conf"
 	# shellcheck disable=SC2086
-	"$MDAEMON" -f -l "127.0.0.1:$_p" -s "$tmp/$_n" $_c "$@" \
+	"$MDAEMON" -f -l "127.0.0.1:$_p" -s "$tmp/$_n" $_c ${START_ARGS:-} "$@" \
 	    >>"$tmp/$_n.out" 2>>"$tmp/$_n.log" &
 	dpid=$!
+	echo $dpid >"$tmp/$_n.pid"
 	dpids="$dpids $dpid"
 	_i=0
 	while [ $_i -lt 200 ]; do
