@@ -60,7 +60,7 @@ setup(void **state)
 	f->a = xt_ident(f->adir, sizeof(f->adir));
 	f->b = xt_ident(f->bdir, sizeof(f->bdir));
 	f->c = xt_ident(f->cdir, sizeof(f->cdir));
-	xt_tmpdir(f->xdir, sizeof(f->xdir));
+	mt_tmpdir(f->xdir, sizeof(f->xdir));
 	money_prices_init(&f->pa);
 	money_prices_init(&f->pb);
 	/* b's prices are twice a's: a pays about half a unit per b unit.
@@ -83,10 +83,10 @@ teardown(void **state)
 	money_ident_free(f->a);
 	money_ident_free(f->b);
 	money_ident_free(f->c);
-	xt_rmdir(f->adir);
-	xt_rmdir(f->bdir);
-	xt_rmdir(f->cdir);
-	xt_rmdir(f->xdir);
+	mt_rmdir(f->adir);
+	mt_rmdir(f->bdir);
+	mt_rmdir(f->cdir);
+	mt_rmdir(f->xdir);
 	free(f);
 	return 0;
 }

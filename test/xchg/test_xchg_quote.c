@@ -47,7 +47,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	money_ident_free(f->id);
-	xt_rmdir(f->dir);
+	mt_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -189,7 +189,7 @@ test_xquote_domain_separated(void **state)
 	    MONEY_OK);
 	assert_int_equal(xchg_quote_verify(&q, 1005), XCHG_ERR_QUOTE_FORGED);
 	money_ident_free(other);
-	xt_rmdir(d2);
+	mt_rmdir(d2);
 }
 
 int

@@ -37,7 +37,7 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_int_equal(money_init(), MONEY_OK);
-	xt_tmpdir(f->dir, sizeof(f->dir));
+	mt_tmpdir(f->dir, sizeof(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, MONEY_STORE_FILE);
 	assert_int_equal(vf_install(), 0);
 	f->issuer = xt_ident(f->iddir, sizeof(f->iddir));
@@ -58,8 +58,8 @@ teardown(void **state)
 
 	vf_restart();
 	money_ident_free(f->issuer);
-	xt_rmdir(f->iddir);
-	xt_rmdir(f->dir);
+	mt_rmdir(f->iddir);
+	mt_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -331,7 +331,7 @@ fault_run(struct fx *f, enum vf_mode mode, long *points)
 		struct xchg_reserve *r;
 		int acked = 0, failed = 0;
 
-		xt_rmdir(f->dir);
+		mt_rmdir(f->dir);
 		assert_int_equal(mkdir(f->dir, 0700), 0);
 		vf_arm(at, mode);
 		if (xchg_reserve_open(f->path, &r) != XCHG_OK) {

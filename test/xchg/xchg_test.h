@@ -1,52 +1,17 @@
 /*
- * xchg_test.h: helpers shared by the xchg tests: scratch directories, a
- * deterministic random source, fresh identities and tokens.
+ * xchg_test.h: helpers shared by the xchg tests: the money tests'
+ * scratch directories (money_test.h), a deterministic random source,
+ * fresh identities and tokens.
  */
 #ifndef XCHG_TEST_H
 #define XCHG_TEST_H
 
-#include <dirent.h>
-#include <limits.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "money.h"
+#include "money_test.h"
 #include "xchg.h"
-
-/* A fresh empty directory under $TMPDIR (or /tmp) in (buf). */
-static inline void
-xt_tmpdir(char *buf, size_t len)
-{
-	const char *t = getenv("TMPDIR");
-
-	snprintf(buf, len, "%s/xchg-test-XXXXXX", t ? t : "/tmp");
-	if (mkdtemp(buf) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
-}
-
-/* Removes the files of (dir) (no subdirectories) and (dir). */
-static inline void
-xt_rmdir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[PATH_MAX + 256];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 /* splitmix64: deterministic, seeded per test. */
 static inline uint64_t
@@ -72,7 +37,7 @@ xt_ident(char *dir, size_t len)
 {
 	struct money_ident *id = NULL;
 
-	xt_tmpdir(dir, len);
+	mt_tmpdir(dir, len);
 	if (money_ident_open(dir, &id) != MONEY_OK)
 		abort();
 	return id;
