@@ -5,25 +5,11 @@
 # statuses; hostile guests are contained; --trace is strace-like.
 # Skips (77) only when no native backend works.
 #   test_m0run.sh M0RUN MDAEMON HOSTILE
-set -u
-abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+. "$(dirname "$0")/lib.sh"
 m0run=$(abs "$1") mdaemon=$(abs "$2") hostile=$(abs "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 export M0RUN_LINUX="$here/../../messengers/linux.m0"
 bb=/bin/busybox
-tmp=$(mktemp -d)
-# a port no other test holds (test/ports.sh)
-. "$(dirname "$0")/../ports.sh"
-port_block || exit 1
-dpid=""
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-	port_release
-}
-trap cleanup EXIT INT TERM
-fails=0
 check() { # name want got
 	if [ "$2" = "$3" ]; then
 		echo "ok $1"
@@ -123,7 +109,6 @@ check hostile-segv 139 "$(run "$hostile" segv </dev/null; echo $?)"
 
 # The same through a remote platform: everything travels in the
 # messenger, output and status come back.
-port=$BASE
 daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messengers
 	[ -n "$dpid" ] && kill "$dpid" && wait "$dpid" 2>/dev/null
 	mkdir -p "$1"

@@ -6,8 +6,7 @@
 # the ptrace backend without /dev/kvm; MZERO_NATIVE forces one) and skips
 # (77) only where neither works.
 #   test_native.sh M0 MDAEMON M0INJECT GUESTDIR
-set -u
-abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+. "$(dirname "$0")/lib.sh"
 m0=$(abs "$1") mdaemon=$(abs "$2") m0inject=$(abs "$3") guests=$(abs "$4/.")
 here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
@@ -16,19 +15,6 @@ case $("$m0" -e "4096 _nnw ptop" 2>&1) in
 	echo "no native backend (neither /dev/kvm nor ptrace): skipped"
 	exit 77 ;;
 esac
-tmp=$(mktemp -d)
-# a port no other test holds (test/ports.sh)
-. "$(dirname "$0")/../ports.sh"
-port_block || exit 1
-dpid=""
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-	port_release
-}
-trap cleanup EXIT INT TERM
-fails=0
 # bounded wait (20 s) until the daemon logging to $1 listens
 listening() {
 	i=0
@@ -72,7 +58,6 @@ check linux-spin-limited "1 fast" "$? $([ $(($(date +%s) - start)) -lt 10 ] && e
 # The same through a remote daemon: the personality travels as a
 # messenger with the program in its data field, and the output comes
 # back to the injector.
-port=$BASE
 # linux.m0 and a guest exceed a datagram: TCP, and a larger max_msg.
 printf '[platform]\nlisten = 127.0.0.1:%s\n[limits]\nmax_msg = 1m\n' "$port" >"$tmp/conf"
 "$mdaemon" -f -c "$tmp/conf" -s "$tmp" >"$tmp/out" 2>"$tmp/log" &

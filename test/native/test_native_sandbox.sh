@@ -6,25 +6,10 @@
 # must take every one of them along, and so must a clean SIGTERM. Skips
 # (77) unless the active backend is ptrace.
 #   test_native_sandbox.sh MDAEMON M0INJECT M0CTL GUESTDIR
-set -u
-abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+. "$(dirname "$0")/lib.sh"
 mdaemon=$(abs "$1") m0inject=$(abs "$2") m0ctl=$(abs "$3") guests=$(abs "$4/.")
 here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
-tmp=$(mktemp -d)
-# a port no other test holds (test/ports.sh)
-. "$(dirname "$0")/../ports.sh"
-port_block || exit 1
-dpid=""
-cleanup() {
-	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$tmp"
-	port_release
-}
-trap cleanup EXIT INT TERM
-fails=0
-port=$BASE
 
 # bounded wait: 0 when "$@" succeeds within 10 s
 eventually() {

@@ -1,0 +1,20 @@
+# lib.sh: the start of every native script test (sourced, POSIX sh): a
+# scratch directory, a claimed block of ports (test/ports.sh; the daemon
+# a test starts listens on $port), and a clean-up that kills the daemon
+# in $dpid, waits for it and gives the ports back.
+set -u
+# abs PATH: PATH made absolute (the tests cd around)
+abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+tmp=$(mktemp -d)
+. "$(dirname "$0")/../ports.sh"
+port_block || exit 1
+port=$BASE
+dpid=""
+cleanup() {
+	[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+	port_release
+}
+trap cleanup EXIT INT TERM
+fails=0
