@@ -17,37 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_kvm.h"
 #include "kvm.h"
 #include "serve.h"
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct kvm_ctx *
-code_ctx(const uint8_t *code, size_t len)
-{
-	struct kvm_guest_regs r;
-	struct kvm_ctx *ctx;
-
-	if (kvm_ctx_new(NULL, 16u << 20, &ctx) != KVM_OK)
-		return NULL;
-	memset(&r, 0, sizeof(r));
-	r.rip = 0x400000;
-	r.rflags = 0x202;
-	if (kvm_mem_load(ctx, 0x400000, code, len,
-	        KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK ||
-	    kvm_regs_set(ctx, &r) != KVM_OK) {
-		kvm_ctx_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
 
 /* ns per getpid served by the host, for at most (limit_ns) */
 static double
@@ -60,22 +32,22 @@ guest_getpid(uint64_t limit_ns, long *trips)
 		0xeb, 0xf7,                   /* jmp back to mov */
 	};
 	/* clang-format on */
-	struct kvm_ctx *ctx = code_ctx(loop, sizeof(loop));
+	struct kvm_ctx *ctx = bk_code_ctx(loop, sizeof(loop), 16u << 20);
 	struct kvm_exit ex;
 	uint64_t t0, pid = (uint64_t)getpid();
 	long n = 0;
 
 	if (ctx == NULL)
 		return -1;
-	t0 = now_ns();
-	while (now_ns() - t0 < limit_ns && n < 1000000) {
+	t0 = bk_now_ns();
+	while (bk_now_ns() - t0 < limit_ns && n < 1000000) {
 		if (kvm_ctx_run(ctx, 1000000, &ex) != KVM_OK ||
 		    ex.kind != KVM_EXITK_SYSCALL || ex.u.syscall.nr != 39)
 			break;
 		kvm_syscall_return(ctx, pid);
 		n++;
 	}
-	t0 = now_ns() - t0;
+	t0 = bk_now_ns() - t0;
 	kvm_ctx_free(ctx);
 	*trips = n;
 	return n > 0 ? (double)t0 / (double)n : -1;
@@ -84,12 +56,12 @@ guest_getpid(uint64_t limit_ns, long *trips)
 static double
 host_getpid(long n)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bk_now_ns();
 	long i;
 
 	for (i = 0; i < n; i++)
 		(void)syscall(SYS_getpid);
-	return (double)(now_ns() - t0) / (double)n;
+	return (double)(bk_now_ns() - t0) / (double)n;
 }
 
 static int
@@ -107,7 +79,7 @@ static void
 budget_overshoot(int runs)
 {
 	static const uint8_t spin[] = {0xeb, 0xfe}; /* jmp . */
-	struct kvm_ctx *ctx = code_ctx(spin, sizeof(spin));
+	struct kvm_ctx *ctx = bk_code_ctx(spin, sizeof(spin), 16u << 20);
 	struct kvm_exit ex;
 	double sum = 0, max = 0, o;
 	int i, n = 0;
@@ -159,28 +131,28 @@ main(int argc, char **argv)
 	       " (%ld trips)   host getpid %6.0f ns   guest/host %6.0f\n",
 	    g, trips, h, g / h);
 
-	t0 = now_ns();
+	t0 = bk_now_ns();
 	for (i = 0; i < n; i++) {
 		if (kvm_ctx_new(&cfg, 16u << 20, &ctx) != KVM_OK ||
 		    run_hello(ctx, img, len) != 0)
 			return 1;
 		kvm_ctx_free(ctx);
 	}
-	cold = (double)(now_ns() - t0) / n / 1e3;
+	cold = (double)(bk_now_ns() - t0) / n / 1e3;
 	if (kvm_pool_new(&cfg, &pool) != KVM_OK)
 		return 1;
 	/* the pool's first context is a cold one: not a pooled cycle */
 	if (kvm_pool_acquire(pool, 16u << 20, &ctx) != KVM_OK)
 		return 1;
 	kvm_pool_release(pool, ctx);
-	t0 = now_ns();
+	t0 = bk_now_ns();
 	for (i = 0; i < n; i++) {
 		if (kvm_pool_acquire(pool, 16u << 20, &ctx) != KVM_OK ||
 		    run_hello(ctx, img, len) != 0)
 			return 1;
 		kvm_pool_release(pool, ctx);
 	}
-	pooled = (double)(now_ns() - t0) / n / 1e3;
+	pooled = (double)(bk_now_ns() - t0) / n / 1e3;
 	kvm_pool_free(pool);
 	printf("hello in a context  cold (create + run + free) %8.0f us"
 	       "   pooled (acquire + run + reset) %8.0f us"

@@ -11,48 +11,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_kvm.h"
 #include "kvm.h"
-
-#define CODE 0x400000ull
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct kvm_ctx *
-ctx_with(const uint8_t *code, size_t len)
-{
-	struct kvm_guest_regs r;
-	struct kvm_ctx *ctx;
-
-	if (kvm_ctx_new(NULL, 4u << 20, &ctx) != KVM_OK ||
-	    kvm_mem_load(ctx, CODE, code, len,
-	        KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC) != KVM_OK)
-		exit(1);
-	memset(&r, 0, sizeof(r));
-	r.rip = CODE;
-	if (kvm_regs_set(ctx, &r) != KVM_OK)
-		exit(1);
-	return ctx;
-}
 
 static void
 trips(const char *what, const uint8_t *code, size_t len,
     enum kvm_exit_kind kind, uint64_t budget_us, int n)
 {
-	struct kvm_ctx *ctx = ctx_with(code, len);
+	struct kvm_ctx *ctx = bk_code_ctx(code, len, 4u << 20);
+
+	if (ctx == NULL)
+		exit(1);
 	struct kvm_exit ex;
 	uint64_t t0, dt;
 	int i, budgets = 0;
 
 	for (i = 0; i < 1000; i++) /* warm up */
 		kvm_ctx_run(ctx, budget_us, &ex);
-	t0 = now_ns();
+	t0 = bk_now_ns();
 	for (i = 0; i < n; i++) {
 		if (kvm_ctx_run(ctx, budget_us, &ex) != KVM_OK)
 			exit(2);
@@ -65,7 +41,7 @@ trips(const char *what, const uint8_t *code, size_t len,
 		if (kind == KVM_EXITK_SYSCALL)
 			kvm_syscall_return(ctx, 0);
 	}
-	dt = now_ns() - t0;
+	dt = bk_now_ns() - t0;
 	printf("%-34s %8d trips  %8.0f ns/trip  %10.0f exits/s", what, n,
 	    (double)dt / n, n * 1e9 / (double)dt);
 	if (budgets > 0)
@@ -78,11 +54,13 @@ static void
 budget_accuracy(uint64_t budget_us, int n)
 {
 	static const uint8_t spin[] = {0xeb, 0xfe}; /* jmp . */
-	struct kvm_ctx *ctx = ctx_with(spin, sizeof(spin));
+	struct kvm_ctx *ctx = bk_code_ctx(spin, sizeof(spin), 4u << 20);
 	struct kvm_exit ex;
 	double over, sum = 0, max = 0;
 	int i;
 
+	if (ctx == NULL)
+		exit(1);
 	for (i = 0; i < n; i++) {
 		if (kvm_ctx_run(ctx, budget_us, &ex) != KVM_OK ||
 		    ex.kind != KVM_EXITK_BUDGET)

@@ -9,16 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_kvm.h"
 #include "kvm.h"
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Maps 16 pages and a code page, runs to a halt. */
 static int
@@ -57,10 +49,10 @@ main(int argc, char **argv)
 		return 77;
 	}
 	for (i = 0; i < n; i++) {
-		t0 = now_ns();
+		t0 = bk_now_ns();
 		if (kvm_ctx_new(&cfg, 16u << 20, &ctx) != KVM_OK)
 			return 1;
-		cold += now_ns() - t0;
+		cold += bk_now_ns() - t0;
 		kvm_ctx_free(ctx);
 	}
 	if (kvm_pool_new(&cfg, &pool) != KVM_OK)
@@ -68,16 +60,16 @@ main(int argc, char **argv)
 	kvm_pool_acquire(pool, 16u << 20, &ctx);
 	kvm_pool_release(pool, ctx);
 	for (i = 0; i < n * 10; i++) {
-		t0 = now_ns();
+		t0 = bk_now_ns();
 		if (kvm_pool_acquire(pool, 16u << 20, &ctx) != KVM_OK)
 			return 1;
-		t1 = now_ns();
+		t1 = bk_now_ns();
 		/* a little use, so the reset has something to undo */
 		if (use(ctx) != 0)
 			return 1;
 		kvm_pool_release(pool, ctx);
 		acq += t1 - t0;
-		cyc += now_ns() - t0;
+		cyc += bk_now_ns() - t0;
 	}
 	kvm_pool_free(pool);
 	printf("cold context create:       %9.1f us\n", cold / 1e3 / n);
