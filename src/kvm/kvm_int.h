@@ -169,6 +169,7 @@ enum kvm_err kvm__kvm_run(
     struct kvm_ctx *ctx, uint64_t budget_us, struct kvm_exit *ex);
 void kvm__kvm_io_in_set(struct kvm_ctx *ctx, uint32_t value);
 void kvm__page_fault_exit(struct kvm_exit *ex, uint64_t addr, uint32_t ec);
+void kvm__syscall_exit(struct kvm_exit *ex, uint64_t nr, const uint64_t arg[6]);
 
 /* kvm_x86_64.c */
 enum kvm_err kvm__arch_init(struct kvm_ctx *ctx);

@@ -585,14 +585,8 @@ pt__syscall(struct kvm_ctx *ctx, struct kvm_exit *ex)
 		return;
 	}
 	ctx->state = KVM__ST_SYSCALL;
-	ex->kind = KVM_EXITK_SYSCALL;
-	ex->u.syscall.nr = r->orig_rax;
-	ex->u.syscall.arg[0] = r->rdi;
-	ex->u.syscall.arg[1] = r->rsi;
-	ex->u.syscall.arg[2] = r->rdx;
-	ex->u.syscall.arg[3] = r->r10;
-	ex->u.syscall.arg[4] = r->r8;
-	ex->u.syscall.arg[5] = r->r9;
+	const uint64_t arg[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+	kvm__syscall_exit(ex, r->orig_rax, arg);
 }
 
 static int

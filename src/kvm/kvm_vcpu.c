@@ -142,20 +142,24 @@ kvm__error(
 	ctx->state = KVM__ST_BROKEN;
 }
 
+/* A syscall exit: the number and the six argument registers of the
+ * x86-64 Linux convention, in their order. */
+void
+kvm__syscall_exit(struct kvm_exit *ex, uint64_t nr, const uint64_t arg[6])
+{
+	ex->kind = KVM_EXITK_SYSCALL;
+	ex->u.syscall.nr = nr;
+	memcpy(ex->u.syscall.arg, arg, sizeof(ex->u.syscall.arg));
+}
+
 /* Fills a syscall exit record from the registers. */
 static void
 kvm__syscall_record(struct kvm_ctx *ctx, struct kvm_exit *ex)
 {
 	const struct kvm_regs *r = &ctx->run->s.regs.regs;
+	const uint64_t arg[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
 
-	ex->kind = KVM_EXITK_SYSCALL;
-	ex->u.syscall.nr = r->rax;
-	ex->u.syscall.arg[0] = r->rdi;
-	ex->u.syscall.arg[1] = r->rsi;
-	ex->u.syscall.arg[2] = r->rdx;
-	ex->u.syscall.arg[3] = r->r10;
-	ex->u.syscall.arg[4] = r->r8;
-	ex->u.syscall.arg[5] = r->r9;
+	kvm__syscall_exit(ex, r->rax, arg);
 }
 
 /* Some hypervisors that offer the KVM API (PVM, which runs the guest's
