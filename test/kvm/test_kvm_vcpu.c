@@ -494,7 +494,13 @@ test_budget_per_run_after_early_exits(void **state)
 	struct kvm_exit ex;
 
 	(void)state;
-	assert_int_equal(kvm_ctx_run(ctx, 20000, &ex), KVM_OK);
+	/* An early exit from a budget shorter than the next run's. On a
+	 * loaded host the guest may not reach its syscall within one
+	 * budget: run again (each run leaves the timer as the case needs). */
+	int tries = 0;
+	do
+		assert_int_equal(kvm_ctx_run(ctx, 100000, &ex), KVM_OK);
+	while (ex.kind == KVM_EXITK_BUDGET && ++tries < 50);
 	assert_int_equal(ex.kind, KVM_EXITK_SYSCALL);
 	assert_int_equal(kvm_ctx_run(ctx, 150000, &ex), KVM_OK);
 	assert_int_equal(ex.kind, KVM_EXITK_BUDGET);
