@@ -43,8 +43,19 @@ eventually "lookup home at p20" '^route home \[.* [4-9]\]$' inj $((BASE + 20)) h
 # go is reliable within its bound (docs/germ.md): one try each way
 expect "go p0 -> p20 -> p0" '^back from \\[0-9a-f]{16}\\_ctk at ' "$(inj $BASE svc roundtrip.m0 2)"
 expect "go p20 -> p0 -> p20" '^back from \\[0-9a-f]{16}\\_ctk at ' "$(inj $((BASE + 20)) home roundtrip.m0 2)"
+# the same go twice, by two first hops: it runs once
+n=$(W=4 inj $BASE svc dup.m0 2 2>/dev/null | grep -c '^dup$')
+[ "$n" = 1 ] && echo "ok: a go sent twice ran once" || fail "a go sent twice ran $n times"
 inj $BASE nobody route.m0 1 | grep -q '^route nobody null$' &&
     echo "ok: unknown name is null" || fail "unknown name is not null"
+
+# no platform dropped a go so far (the 40 of the graph, the round trips)
+lost=$(for i in $(seq 0 $((N - 1))); do
+	"$M0INJECT" -t 127.0.0.1:$((BASE + i)) -w 5 --replies 1 "$D/gostat.m0" 2>&1
+done | sort | uniq -c)
+[ "$(printf '%s\n' "$lost" | grep -c 'lost 0 ')" = 1 ] &&
+    printf '%s\n' "$lost" | grep -q " $N lost 0 " && echo "ok: no go dropped" ||
+    fail "gos dropped: $lost"
 
 # the two first platforms on p0's route to p20
 hop() { inj "$1" svc route.m0 1 | sed -n 's/^route svc \["p\([0-9]*\)"_ctn.*/\1/p'; }
