@@ -9,7 +9,7 @@
 # so its step price (64) is the lowest by number, but its currency is
 # worth the most, and after exchange a step there costs home the most
 # but p2's. p2 is loaded by CPU-bound messengers (its step price rises,
-# epoch 1 s). p3, two hops from home, idles with epochs of 10 s like
+# epoch 2 s). p3, two hops from home, idles with epochs of 10 s like
 # home: the cheapest after exchange. The worm, injected at h with home
 # money only, must ask all three (p3 through p2, along the germ's
 # routes), pick p3, run the hello guest there, and bring home the output
@@ -26,7 +26,7 @@ conf() { # conf NAME EPOCH_MS
 }
 conf h 10000
 conf p1 100
-conf p2 1000
+conf p2 2000
 conf p3 10000
 nb() { echo "-N p$1=127.0.0.1:$((BASE + $1))"; }
 # shellcheck disable=SC2046
@@ -54,11 +54,15 @@ price() { # price I RESOURCE
 	"$M0CTL" -s "$T/p$1" status | sed -n 's/^money.prices //p' | tr ',' '\n' |
 	    awk -v r="$2" '$2 == r {print $1}'
 }
+epoch() { # epoch I: price epochs so far at p<I>
+	"$M0CTL" -s "$T/p$1" status | sed -n 's/^money .* \([0-9]*\) epoch$/\1/p'
+}
 # bounded wait: p1 at the floor (its native price falls last), p2 dearer
 # than p3 by number
 k=0
 while [ $k -lt 60 ]; do
-	[ "$(price 1 native)" -le 64 ] && [ "$(price 2 step)" -gt "$(price 3 step)" ] && break
+	[ "$(price 1 native)" -le 64 ] && [ "$(price 2 step)" -gt "$(price 3 step)" ] &&
+	    [ "$(epoch 3)" -ge 1 ] && [ "$(epoch 0)" -ge 1 ] && break
 	k=$((k + 1))
 	sleep 0.5
 done
@@ -67,7 +71,7 @@ echo "step prices: p1 $(price 1 step) p2 $(price 2 step) p3 $(price 3 step)"
 	printf "'argv [\"hello\"] df\n\0"
 	cat "$HELLO"
 } >"$T/spec"
-out=$("$M0INJECT" -t 127.0.0.1:$BASE --tcp --fund 30000 -s "$T/p0" -w 90 --replies 1 \
+out=$("$M0INJECT" -t 127.0.0.1:$BASE --tcp --fund 30000 -s "$T/p0" -w 80 --replies 1 \
     --data "$T/spec" "$MESSENGERS/worm.m0")
 printf '%s\n' "$out" | cut -c1-400
 expect "the worm ran at p3 and came home with home money" \
