@@ -14,7 +14,8 @@
 # money only, must ask all three (p3 through p2, along the germ's
 # routes), pick p3, run the hello guest there, and bring home the output
 # and the change in home money; every platform's book balances:
-# minted = held + outstanding + burned + lost, with 0 lost.
+# minted = held + outstanding + burned + lost, with 0 lost. Then p1 lies
+# about its price (a quote whose signature fails): the worm drops it.
 . "$(dirname "$0")/../platform/lib.sh"
 . "$(dirname "$0")/ring.sh"
 D=$(dirname "$0")
@@ -86,6 +87,19 @@ after=$(sort -n -k3 "$T/q" | head -n 1 | cut -d' ' -f1)
 [ "$par" = $((BASE + 1)) ] && [ "$after" = $((BASE + 3)) ] &&
     echo "ok: cheapest at par p1, after exchange p3" ||
     fail "cheapest at par port $par (want p1), after exchange port $after (want p3)"
+# p1 lies (test/germ/liar.m0): its answer carries its quote with the step
+# price set to 1, which would make it the cheapest by far; home's
+# exchange must refuse the quote, and the worm must run at p3 again
+out=$("$M0INJECT" -t 127.0.0.1:$((BASE + 1)) -w 10 --replies 1 --fund 10000 -s "$T/p1" \
+    "$D/liar.m0")
+expect "p1 lies" "^lying$" "$out"
+out=$("$M0INJECT" -t 127.0.0.1:$BASE --tcp --fund 30000 -s "$T/p0" -w 80 --replies 1 \
+    --data "$T/spec" "$MESSENGERS/worm.m0")
+printf '%s\n' "$out" | cut -c1-300
+expect "the forged quote is dropped, the worm runs at p3" \
+    "^worm: asked 2: .* ran at 127\\.0\\.0\\.1:$((BASE + 3)) step [0-9]+ home [0-9]+ \\[0\"hello" "$out"
+printf '%s\n' "$out" | sed 's/ ran at .*//' | grep -q ":$((BASE + 1)) " &&
+    fail "the worm took p1's forged quote"
 for p in p0 p1 p2 p3; do
 	m=$("$M0CTL" -s "$T/$p" status | sed -n 's/^money  *//p')
 	set -- $(printf '%s\n' "$m" | tr ',' '\n' | awk '{v[$2] = $1}
