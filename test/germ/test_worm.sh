@@ -100,6 +100,16 @@ expect "the forged quote is dropped, the worm runs at p3" \
     "^worm: asked 2: .* ran at 127\\.0\\.0\\.1:$((BASE + 3)) step [0-9]+ home [0-9]+ \\[0\"hello" "$out"
 printf '%s\n' "$out" | sed 's/ ran at .*//' | grep -q ":$((BASE + 1)) " &&
     fail "the worm took p1's forged quote"
+# with 'hops 1 only the neighbours are asked: p3 is out of reach, p1
+# still lies, so p2 is the one left
+{
+	printf "'argv [\"hello\"] df 'hops 1 df\n\0"
+	cat "$HELLO"
+} >"$T/spec1"
+out=$("$M0INJECT" -t 127.0.0.1:$BASE --tcp --fund 30000 -s "$T/p0" -w 80 --replies 1 \
+    --data "$T/spec1" "$MESSENGERS/worm.m0")
+expect "'hops 1: only p2 asked and used" \
+    "^worm: asked 1: 127\\.0\\.0\\.1:$((BASE + 2)) step [0-9]+ home [0-9]+ ran at 127\\.0\\.0\\.1:$((BASE + 2)) .*\\[0\"hello" "$out"
 for p in p0 p1 p2 p3; do
 	m=$("$M0CTL" -s "$T/$p" status | sed -n 's/^money  *//p')
 	set -- $(printf '%s\n' "$m" | tr ',' '\n' | awk '{v[$2] = $1}
