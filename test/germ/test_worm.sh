@@ -59,7 +59,7 @@ epoch() { # epoch I: price epochs so far at p<I>
 	"$M0CTL" -s "$T/p$1" status | sed -n 's/^money .* \([0-9]*\) epoch$/\1/p'
 }
 # bounded wait: p1 at the floor (its native price falls last), p2 dearer
-# than p3 by number
+# than p3 by number, home and p3 past their first epoch (p2 loaded a while)
 k=0
 while [ $k -lt 60 ]; do
 	[ "$(price 1 native)" -le 64 ] && [ "$(price 2 step)" -gt "$(price 3 step)" ] &&
