@@ -2,9 +2,10 @@
 # The germ on charged platforms (docs/germ.md, "Money"): three platforms in
 # a ring, leases of 6 s. Sponsored (a token in _ 'gpot of every platform):
 # the germ answers ready and is still there, with its tick loop, after
-# three leases. Unsponsored (only the injection is funded): it installs
-# at the injection platform only and fades: no process and none of its
-# entries in _ on any of the three, within the documented time.
+# three leases. Unsponsored (only the injection is funded, with 2300
+# units): it installs at the injection platform only, and fades when
+# that money is spent: no process and none of its entries in _ on any of
+# the three, within the documented time.
 . "$(dirname "$0")/../platform/lib.sh"
 . "$(dirname "$0")/ring.sh"
 D=$(dirname "$0")
@@ -40,9 +41,12 @@ for i in 0 1 2; do kill -9 "$(cat "$T/p$i.pid")"; rm -rf "$T/p$i"; done
 # unsponsored: fades within (credit / cost of a tick) + a lease + an epoch
 BASE=$((BASE + 10))
 ring_start 3 -c "$T/charged.conf"
-out=$("$M0INJECT" -t 127.0.0.1:$BASE -w 3 --replies 1 --fund 3000 -s "$T/p0" \
+out=$("$M0INJECT" -t 127.0.0.1:$BASE -w 4 --replies 1 --fund 2300 -s "$T/p0" \
     "$MESSENGERS/germ.m0")
-expect "unsponsored germ is not ready" "^$" "$out"
+# it can pay for itself at p0 only: no neighbour is incorporated
+printf '%s\n' "$out" | grep -q 'ready [2-9]' && fail "unsponsored germ spread: $out"
+expect "unsponsored germ installed at p0" "^germ 1 os 1 " "$(probe 0)"
+[ "$(procs 0)" -ge 1 ] && echo "ok: its tick loop runs at p0" || fail "no tick loop at p0"
 t0=$(ms)
 gone=""
 while [ $(($(ms) - t0)) -lt 40000 ]; do
