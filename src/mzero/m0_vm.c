@@ -18,7 +18,9 @@
  */
 #if defined(M0_DISPATCH_SWITCH)
 #define tswitch(o) switch (o)
-#define tcase(l) case l:
+#define tcase(l)                                                               \
+	case l:                                                                \
+		T_##l : __attribute__((unused));
 #define tdefault default:
 #define tdispatch()                                                            \
 	do {                                                                   \
@@ -38,18 +40,33 @@
 #define tjump(c) goto *ttab[c]
 #endif
 
-/* Whether e, an element that code_at took for operator op, is that
- * operator now. An operator element is: the form is recomputed whenever
- * an element changes (m0__code_touch). A name is when its cached lookup
- * (valid for this epoch) gives the operator. */
+/* Whether the name element e resolves to operator op now: its cached
+ * lookup is valid for this epoch and gives the operator. */
 static inline __attribute__((always_inline)) bool
-is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
+name_is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
 {
-	if (e->type == M0_TOPER)
-		return true;
 	const struct m0_name *n = e->u.name;
 	return n->cache_epoch == g->epoch && n->cache_slot->type == M0_TOPER &&
 	    n->cache_slot->u.op == op;
+}
+
+/* Whether e, an element that code_at took for operator op, is that
+ * operator now. An operator element is: the form is recomputed whenever
+ * an element changes (m0__code_touch). */
+static inline __attribute__((always_inline)) bool
+is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
+{
+	return e->type == M0_TOPER || name_is_op(g, e, op);
+}
+
+/* Whether running v, the value a name resolved to, pushes it (as
+ * exec_token does for anything but operators and executable arrays and
+ * names). */
+static inline bool
+pushable(const struct m0_value *v)
+{
+	return v->type != M0_TOPER &&
+	    !(v->x && (v->type == M0_TARRAY || v->type == M0_TNAME));
 }
 
 /*
@@ -139,8 +156,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			/* Initialised only for the compiler: with computed
 			 * goto it assumes any label may be reached from any
 			 * dispatch. */
-			const uint8_t *pc = NULL;
-			const struct m0_value *v = NULL;
+			uint8_t *pc = NULL;
+			const struct m0_value *v = NULL, *val = NULL;
 			struct m0_value bv;
 			uint32_t esp0, op = 0;
 			uint8_t tc = 0;
@@ -284,7 +301,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
 /* Room for the frame of a call by the instruction of width w: a tail
  * call replaces the caller's frame. */
-#define TROOMAT(w) (ip + (w) == end || TROOM)
+#define TROOMAT(w) (TROOM || ip + (w) == end)
 			/* Laid out by hand: tcase() labels confuse clang-format. */
 			/* clang-format off */
 #if defined(M0_DISPATCH_SWITCH)
@@ -298,60 +315,155 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					goto t_slow;
 				os[sp++] = *ip;
 				TNEXT(1);
+			/* A name met for the first time, or whose guess
+			 * failed: resolved as exec_token would, through its
+			 * cache (checked before the slot is read). Where the
+			 * instruction is one that covers just this name, it
+			 * becomes the one for what the name gave (VAR, PROC,
+			 * DFCALL, an operator's N form): the next run goes
+			 * straight there, guarded. */
 			tcase(M0_T_CALL)
+			t_call:
 			{
-				/* An executable name: run what it resolves to
-				 * as exec_token would, the lookup cached for
-				 * the epoch (checked before the slot is read). */
 				struct m0_name *n = ip->u.name;
 				if (n->cache_epoch != g->epoch) {
 					struct m0_value *found;
 					if (m0__lookup(s, n, &found))
 						goto t_slow; /* raises undefined */
 				}
-				const struct m0_value *val = n->cache_slot;
+				val = n->cache_slot;
+				bool name1 = m0__tcode_name1[*pc];
 				if (val->type == M0_TOPER) {
 					op = val->u.op;
-					if (op < M0_NOPS && m0__op_tcode[op])
+					if (op < M0_NOPS && m0__op_tcode[op]) {
+						if (name1)
+							*pc = m0__op_tcode_n[op];
 						tjump(m0__op_tcode[op]);
+					}
 					goto t_oper;
 				}
 				if (val->type == M0_TARRAY && val->x) {
+					/* Five elements that are not df (yet: its
+					 * form is made when it first runs): CALL
+					 * looks again next time. */
+					bool df = val->len == 5 && is_def(g, val);
+					if (name1 && (df || val->len != 5))
+						*pc = df ? M0_T_DFCALL : M0_T_PROC;
+					if (df)
+						goto t_dfcall;
 					if (!(val->u.o->attr & M0_AX) ||
 					    !val->len || !TROOMAT(1))
 						goto t_slow;
-					if (val->len == 5 && fuel >= 6 && sp >= 2 &&
-					    cap - sp >= 3 && is_def(g, val)) {
-						/* A call of `{ . 3 1 R : }` (df):
-						 * the store without the frame, when
-						 * it runs to its end in this slice. */
-						struct m0_value *e = store_slot(g,
-						    &s->ds[s->dsp - 1], R(1), R(0));
-						if (e) {
-							*e = *R(0);
-							sp -= 2;
-							fuel -= 5;
-							TNEXT(1);
-						}
-					}
 					bv = *val;
 					TBRANCH(1);
 				}
 				if (val->type == M0_TNAME && val->x)
 					goto t_slow;
+				if (name1)
+					*pc = M0_T_VAR;
 				/* A value: pushed. */
 				if (sp >= cap)
 					goto t_slow;
 				os[sp++] = *val;
 				TNEXT(1);
 			}
+			tcase(M0_T_VAR)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != g->epoch || sp >= cap ||
+				    !pushable(n->cache_slot))
+					goto t_call;
+				os[sp++] = *n->cache_slot;
+				TNEXT(1);
+			}
+			tcase(M0_T_PROC)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != g->epoch)
+					goto t_call;
+				val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    !(val->u.o->attr & M0_AX) || !val->len ||
+				    !TROOMAT(1))
+					goto t_call;
+				bv = *val;
+				TBRANCH(1);
+			}
+			tcase(M0_T_DFCALL)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != g->epoch)
+					goto t_call;
+				val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    val->len != 5 || !is_def(g, val))
+					goto t_call;
+			t_dfcall:
+				/* A call of `{ . 3 1 R : }` (df): the store
+				 * without the frame, when it runs to its end in
+				 * this slice; else the call. */
+				if (!(val->u.o->attr & M0_AX) || !TROOMAT(1))
+					goto t_slow;
+				if (fuel >= 6 && sp >= 2 && cap - sp >= 3) {
+					struct m0_value *e = store_slot(
+					    g, &s->ds[s->dsp - 1], R(1), R(0));
+					if (e) {
+						*e = *R(0);
+						sp -= 2;
+						fuel -= 5;
+						TNEXT(1);
+					}
+				}
+				bv = *val;
+				TBRANCH(1);
+			}
 			tcase(M0_T_RET)
+			{
+				/* Back into the caller's procedure; or, at the
+				 * end of the body of a counted loop that goes on,
+				 * the next round in the body's frame: the state
+				 * that popping it and pushing it anew (as t_next
+				 * does) gives, one step for the loop. The frame's
+				 * place was in the limits when the body was first
+				 * pushed there. */
+				if (esp0 < 2) {
+					s->esp--;
+					goto t_next;
+				}
+				f = &s->es[esp0 - 2];
+				if (f->kind == M0_FPROC) {
+					s->esp--;
+					goto enter_proc;
+				}
+				if (f->kind == M0_FLOOPN && f->i < f->n &&
+				    f->b.type == M0_TARRAY &&
+				    M0_ARR(&f->b)->v == el && f->b.off == 0 &&
+				    f->b.len == end - el &&
+				    (f->b.u.o->attr & M0_AX) && sp < cap) {
+					fuel--;
+					os[sp].type = M0_TINT;
+					os[sp].x = 0;
+					os[sp++].u.i = f->i++;
+					f = &s->es[esp0 - 1];
+					pc -= end - el;
+					ip = el;
+					if (fuel <= 0) {
+						f->i = 0;
+						goto proc_ok;
+					}
+					tdispatch();
+				}
 				s->esp--;
 				goto t_next;
+			}
 			/* Two ints: the single form works on the stack, the
 			 * fused form (`int op`) on the top and the literal,
 			 * without pushing the literal. */
 #define TARITH(y, o, expr, ok)                                                \
+	tcase(M0_T_##o##N)                                                    \
+	if (!name_is_op(g, ip, M0_OP_##o))                                    \
+		goto t_call;                                                  \
+	goto T_M0_T_##o;                                                      \
 	tcase(M0_T_##o)                                                       \
 	{                                                                     \
 		if (!RINTS2 && M0_T_##o == M0_T_EQ)                           \
@@ -365,14 +477,38 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		sp--;                                                         \
 		TNEXT(1);                                                     \
 	}                                                                     \
+	tcase(M0_T_##o##IN)                                                   \
+	if (!name_is_op(g, ip + 1, M0_OP_##o))                                \
+		goto t_push;                                                  \
+	goto T_M0_T_##o##I;                                                   \
 	tcase(M0_T_##o##I)                                                    \
 	{                                                                     \
 		if (fuel < 2 || sp >= cap || sp < 1 ||                        \
-		    R(0)->type != M0_TINT || !is_op(g, ip + 1, M0_OP_##o))    \
+		    R(0)->type != M0_TINT)                                    \
 			goto t_push;                                          \
 		int64_t a = R(0)->u.i, b = ip->u.i;                           \
 		if (!(ok))                                                    \
 			goto t_push;                                          \
+		R(0)->u.i = (expr);                                           \
+		TNEXT(2);                                                     \
+	}                                                                     \
+	tcase(M0_T_##o##V)                                                    \
+	{                                                                     \
+		/* var op: the name's int value is b. A name that did     \
+		 * not give an int becomes a single-name instruction. */   \
+		const struct m0_name *n = ip->u.name;                         \
+		if (n->cache_epoch != g->epoch)                               \
+			goto t_call;                                          \
+		if (n->cache_slot->type != M0_TINT) {                         \
+			*pc = M0_T_CALL;                                      \
+			goto t_call;                                          \
+		}                                                             \
+		if (fuel < 2 || sp >= cap || sp < 1 ||                        \
+		    R(0)->type != M0_TINT || !is_op(g, ip + 1, M0_OP_##o))    \
+			goto t_call;                                          \
+		int64_t a = R(0)->u.i, b = n->cache_slot->u.i;                \
+		if (!(ok))                                                    \
+			goto t_call;                                          \
 		R(0)->u.i = (expr);                                           \
 		TNEXT(2);                                                     \
 	}
@@ -513,21 +649,35 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					goto t_slow;
 				os[sp++] = s->ds[s->dsp - 1];
 				TNEXT(1);
+#define TSINGLE_N(y, o)                                                       \
+	tcase(M0_T_##o##N)                                                    \
+	if (!name_is_op(g, ip, M0_OP_##o))                                    \
+		goto t_call;                                                  \
+	goto T_M0_T_##o;
+			M0_TSINGLE(TSINGLE_N, _)
+#undef TSINGLE_N
+			tcase(M0_T_INDEXKN)
+				if (!name_is_op(g, ip + 1, M0_OP_INDEX))
+					goto t_push;
+				goto T_M0_T_INDEXK;
 			tcase(M0_T_INDEXK)
 				/* k I with k >= 0 (0 I is dup) */
 				if (fuel < 2 || sp >= cap ||
-				    (uint64_t)ip->u.i >= sp ||
-				    !is_op(g, ip + 1, M0_OP_INDEX))
+				    (uint64_t)ip->u.i >= sp)
 					goto t_push;
 				os[sp] = os[sp - 1 - ip->u.i];
 				sp++;
 				TNEXT(2);
+			tcase(M0_T_IFELSE2N)
+				if (!name_is_op(g, ip + 2, M0_OP_IFELSE))
+					goto t_push;
+				goto T_M0_T_IFELSE2;
 			tcase(M0_T_IFELSE2)
 			{
 				/* {a} {b} ?: the branches are the elements; the
 				 * stack must have had room for them. */
 				if (fuel < 3 || sp < 1 || R(0)->type != M0_TINT ||
-				    cap - sp < 2 || !is_op(g, ip + 2, M0_OP_IFELSE))
+				    cap - sp < 2)
 					goto t_push;
 				const struct m0_value *b = R(0)->u.i ? ip : ip + 1;
 				if (!(b->u.o->attr & M0_AX))
@@ -560,8 +710,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				TNEXT(5);
 			t_def_first:
 				if (ip->type == M0_TOPER)
-					tjump(M0_T_CURDICT);
-				tjump(M0_T_CALL);
+					goto T_M0_T_CURDICT;
+				goto t_call;
 			}
 			tcase(M0_T_SLOW)
 			tdefault
