@@ -49,6 +49,11 @@ struct m0_name {
 	uint32_t hash;
 	uint32_t len;
 	int16_t op; /* operator of this name in _sys, or -1 */
+	/* The operator in cache_slot when the lookup was made, or -1. An
+	 * operator in a dict is never stored over, nor one stored over
+	 * another value, without a new epoch: for this epoch it is still
+	 * there. */
+	int16_t cache_op;
 	bool ident; /* spelled as one identifier token */
 	char s[];
 };

@@ -46,8 +46,7 @@ static inline __attribute__((always_inline)) bool
 name_is_op(uint64_t epoch, const struct m0_value *e, uint32_t op)
 {
 	const struct m0_name *n = e->u.name;
-	return n->cache_epoch == epoch && n->cache_slot->type == M0_TOPER &&
-	    n->cache_slot->u.op == op;
+	return n->cache_epoch == epoch && n->cache_op == (int)op;
 }
 
 /* Whether e, an element that code_at took for operator op, is that
@@ -72,7 +71,8 @@ pushable(const struct m0_value *v)
 /*
  * The slot of key k in dict t for a store `t k v :` that needs nothing
  * but the write: k is there, t is writable, no copy into global memory,
- * no lease in `_`. NULL when the operator itself must do it. A name key
+ * no lease in `_`, no operator stored or stored over (a new epoch). NULL
+ * when the operator itself must do it. A name key
  * whose cached lookup (this epoch) found it in t needs no hashing: that
  * is what makes `'x v df` on a variable cheap.
  */
@@ -81,13 +81,17 @@ store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
     const struct m0_value *k, const struct m0_value *v)
 {
 	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
-	    (t->u.o->global && m0__composite(v)))
+	    (t->u.o->global && m0__composite(v)) || v->type == M0_TOPER)
 		return NULL;
 	struct m0_dict *d = M0_DICT(t);
+	struct m0_value *e;
 	if (k->type == M0_TNAME && k->u.name->cache_epoch == epoch &&
 	    k->u.name->cache_dict == d)
-		return k->u.name->cache_slot;
-	return m0__dict_find_fast(d, k);
+		e = k->u.name->cache_slot;
+	else
+		e = m0__dict_find_fast(d, k);
+	/* Over an operator, the store must start a new epoch (m0_dict.c). */
+	return e && e->type != M0_TOPER ? e : NULL;
 }
 
 /* Whether the procedure b is `. 3 1 R :` now (its form says it was). */

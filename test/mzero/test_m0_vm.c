@@ -188,6 +188,44 @@ test_vm_def_idiom(void **st)
 	m0_global_free(g);
 }
 
+/* A name runs through the instruction it last resolved to (a variable,
+ * a procedure, df, an operator), `var op` is one instruction, and a
+ * counted loop's next round reuses its body's frame. Operators stored
+ * over operators or values in place (no new key), a variable that stops
+ * being an int (type_check), that becomes 0 (division_by_zero), a
+ * procedure that becomes a value, and a loop cut at every budget give
+ * exactly the output and the step count of element-by-element
+ * execution. The expected output is what the interpreter before issue
+ * 11 (c4eaba0^, no resolved names) prints for the same code. */
+static void
+test_vm_name_instructions(void **st)
+{
+	const char *code =
+	    ". 'f { 3 4 x } : . 'x {+} B 0 G : f ptop . 'x {-} B 0 G : f ptop "
+	    "3 { P f ptop } L . 'x {*} B 0 G : f ptop . 'x 10 : f ptop ptop P "
+	    ". 'x {+} B 0 G : f ptop D ( . '+ {-} B 0 G : 1 2 + ptop f ptop ) "
+	    "1 2 + ptop "
+	    ". 'df { . 3 1 R : } : . 'p { 1 v + } : 'v 2 df p ptop "
+	    "'v \"s\" df { p } H ptop ptop ptop ptop ptop 'v 4 df p ptop "
+	    "'z 0 df { 10 z / } H ptop ptop ptop ptop ptop "
+	    "'z 3 df 3 { 10 z / ptop 'z z 1 - df } L "
+	    "'q { 2 * } df 3 { 5 q ptop } L 'q 7 df 2 { 5 q + ptop } L "
+	    "5 { 'z X df z 2 % 0 = { 'z 99 df } {} ? z ptop } L";
+	struct m0_global *g = global(NULL);
+	uint64_t steps = run_steps(g, code, 1 << 30);
+	assert_string_equal(T.out,
+	    "7\n1N\n1N\n1N\n1N\n12\n10\n4\n7\n1N\n7\n3\n3\n1\n"
+	    "type_check\n--+--\n\"s\"\n1\n5\n1\ndivision_by_zero\n--/--\n0\n"
+	    "10\n3\n5\n10\n10\n10\n10\n12\n12\n99\n1\n99\n3\n99\n");
+	char full[4096];
+	strcpy(full, T.out);
+	for (int64_t b = 1; b <= 9; b++) {
+		assert_int_equal(run_steps(g, code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	m0_global_free(g);
+}
+
 /* A messenger looping forever yields every budget and never ends. */
 static void
 test_vm_infinite_loop_yields(void **st)
@@ -324,6 +362,7 @@ main(void)
 	    cmocka_unit_test(test_vm_fused_budgets),
 	    cmocka_unit_test(test_vm_unbound_budgets),
 	    cmocka_unit_test(test_vm_def_idiom),
+	    cmocka_unit_test(test_vm_name_instructions),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
 	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
 	    cmocka_unit_test(test_vm_allocation_without_end),
