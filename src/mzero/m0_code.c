@@ -24,26 +24,27 @@
 
 #define FUSE_MAX 5 /* elements one instruction may cover */
 
-#define ARITH_MAP(y, op, r, ok) [M0_OP_##op] = M0_T_##op,
-#define SINGLE_MAP(op) [M0_OP_##op] = M0_T_##op,
+#define ARITH_MAP(y, op, r, ok) [M0_OP_##op] = M0_T_##op##y,
+#define SINGLE_MAP(y, op) [M0_OP_##op] = M0_T_##op##y,
 const uint8_t m0__op_tcode[M0_NOPS] = {
-    M0_TARITH(ARITH_MAP, _) M0_TSINGLE(SINGLE_MAP)};
+    M0_TARITH(ARITH_MAP, ) M0_TSINGLE(SINGLE_MAP, )};
+const uint8_t m0__op_tcode_n[M0_NOPS] = {
+    M0_TARITH(ARITH_MAP, N) M0_TSINGLE(SINGLE_MAP, N)};
+const uint8_t m0__op_tcode_i[M0_NOPS] = {M0_TARITH(ARITH_MAP, I)};
+const uint8_t m0__op_tcode_in[M0_NOPS] = {M0_TARITH(ARITH_MAP, IN)};
+const uint8_t m0__op_tcode_v[M0_NOPS] = {M0_TARITH(ARITH_MAP, V)};
 #undef ARITH_MAP
 #undef SINGLE_MAP
 
-#define ARITH_IS(y, op, r, ok) case M0_OP_##op:
-/* An operator with a fused int form (M0_TARITH). */
-static bool
-arith(int op)
-{
-	switch (op) {
-		M0_TARITH(ARITH_IS, _)
-		return true;
-	default:
-		return false;
-	}
-}
-#undef ARITH_IS
+#define ARITH_NAME1(y, op, r, ok) [M0_T_##op##N] = true,
+#define SINGLE_NAME1(y, op) [M0_T_##op##N] = true,
+const bool m0__tcode_name1[M0_T_N] = {[M0_T_CALL] = true,
+    [M0_T_VAR] = true,
+    [M0_T_PROC] = true,
+    [M0_T_DFCALL] = true,
+    M0_TARITH(ARITH_NAME1, ) M0_TSINGLE(SINGLE_NAME1, )};
+#undef ARITH_NAME1
+#undef SINGLE_NAME1
 
 /* The operator e stands for if it is one or names one in _sys (-1 if
  * neither): code is made for what names resolve to when it is made;
@@ -56,6 +57,14 @@ op_of(const struct m0_value *e)
 	if (e->type == M0_TNAME && e->x)
 		return e->u.name->op;
 	return -1;
+}
+
+/* Of two forms of an instruction, the guarded one when its operator
+ * element e is a name. */
+static uint8_t
+guarded(const struct m0_value *e, uint8_t op_form, uint8_t name_form)
+{
+	return e->type == M0_TNAME ? name_form : op_form;
 }
 
 /* The instruction that starts at element i of v[0..n). */
@@ -72,18 +81,30 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 	switch (e->type) {
 	case M0_TOPER:
 		return e->u.op < M0_NOPS ? m0__op_tcode[e->u.op] : M0_T_SLOW;
-	case M0_TNAME:
-		return e->x ? M0_T_CALL : M0_T_PUSH;
+	case M0_TNAME: {
+		if (!e->x)
+			return M0_T_PUSH;
+		int op = e->u.name->op;
+		if (op >= 0)
+			return m0__op_tcode_n[op] ? m0__op_tcode_n[op]
+			                          : M0_T_CALL;
+		/* A name that is no operator's is most often a variable:
+		 * `var op` is one instruction, else CALL finds out. */
+		if (op1 >= 0 && m0__op_tcode_v[op1])
+			return m0__op_tcode_v[op1];
+		return M0_T_CALL;
+	}
 	case M0_TINT:
-		if (op1 >= 0 && arith(op1))
-			return m0__op_tcode[op1] + 1;
+		if (op1 >= 0 && m0__op_tcode_i[op1])
+			return guarded(&v[i + 1], m0__op_tcode_i[op1],
+			    m0__op_tcode_in[op1]);
 		if (op1 == M0_OP_INDEX && e->u.i >= 0)
-			return M0_T_INDEXK;
+			return guarded(&v[i + 1], M0_T_INDEXK, M0_T_INDEXKN);
 		return M0_T_PUSH;
 	case M0_TARRAY:
 		if (i + 2 < n && v[i + 1].type == M0_TARRAY &&
 		    op_of(&v[i + 2]) == M0_OP_IFELSE)
-			return M0_T_IFELSE2;
+			return guarded(&v[i + 2], M0_T_IFELSE2, M0_T_IFELSE2N);
 		return M0_T_PUSH;
 	default:
 		return M0_T_PUSH;
@@ -95,7 +116,7 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
  * to a's heap like the array. Returns NULL when the quota has no room;
  * the VM then runs the elements one by one.
  */
-const uint8_t *
+uint8_t *
 m0__code_get(struct m0_state *s, struct m0_array *a)
 {
 	if (a->code)

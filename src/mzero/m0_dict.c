@@ -153,7 +153,10 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 	uint32_t h = m0__hash(k);
 	uint32_t *slot = slot_of(d, k, h);
 	if (*slot) {
-		d->ent[*slot - 1].v = *v;
+		struct m0_value *old = &d->ent[*slot - 1].v;
+		if (old->type == M0_TOPER || v->type == M0_TOPER)
+			s->g->epoch++; /* names cache the operator they found */
+		*old = *v;
 		return d == M0_DICT(&s->g->gdict) ? lease(s, k) : M0_OK;
 	}
 	if (d->h.n >= s->g->lim.max_len)

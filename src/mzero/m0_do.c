@@ -120,6 +120,8 @@ m0__lookup(struct m0_state *s, struct m0_name *n, struct m0_value **out)
 			n->cache_epoch = s->g->epoch;
 			n->cache_slot = v;
 			n->cache_dict = d;
+			n->cache_op =
+			    v->type == M0_TOPER ? (int16_t)v->u.op : -1;
 			*out = v;
 			return M0_OK;
 		}

@@ -49,6 +49,11 @@ struct m0_name {
 	uint32_t hash;
 	uint32_t len;
 	int16_t op; /* operator of this name in _sys, or -1 */
+	/* The operator in cache_slot when the lookup was made, or -1. An
+	 * operator in a dict is never stored over, nor one stored over
+	 * another value, without a new epoch: for this epoch it is still
+	 * there. */
+	int16_t cache_op;
 	bool ident; /* spelled as one identifier token */
 	char s[];
 };
@@ -428,10 +433,17 @@ void m0__display(
  *
  * M0_TARITH(X, y): X(y, op, result, guard): operators on two ints computed
  * inline from a and b when guard holds (else the operator's function
- * raises the error). Each has a single form (`a b op`) and a fused form
- * M0_T_<op>I (`int op`, b the literal).
- * M0_TSINGLE(X): X(op): other operators with an inline handler in
+ * raises the error). Each has a single form (`a b op`), fused forms
+ * M0_T_<op>I (`int op`, b the literal) and M0_T_<op>V (`var op`, b the
+ * int value of the variable, an executable name).
+ * M0_TSINGLE(X, y): X(y, op): other operators with an inline handler in
  * m0_vm.c, for the common case only.
+ *
+ * An instruction whose operator is met as an operator element needs no
+ * guard: the form is recomputed when an element changes. Where it is met
+ * as a name (unbound code) the instruction is the N form, which first
+ * checks that the name resolves to that operator now. The V forms check
+ * both of their names.
  */
 #define M0_TARITH(X, y)                                                        \
 	X(y, ADD, (int64_t)((uint64_t)a + (uint64_t)b), 1)                     \
@@ -442,28 +454,35 @@ void m0__display(
 	X(y, LT, a < b, 1)                                                     \
 	X(y, GT, a > b, 1)                                                     \
 	X(y, EQ, a == b, 1)
-#define M0_TSINGLE(X)                                                          \
-	X(POP)                                                                 \
-	X(EXCH)                                                                \
-	X(INDEX)                                                               \
-	X(ROLL)                                                                \
-	X(IFELSE)                                                              \
-	X(GET)                                                                 \
-	X(PUT)                                                                 \
-	X(KNOWN)                                                               \
-	X(CURDICT)
+#define M0_TSINGLE(X, y)                                                       \
+	X(y, POP)                                                              \
+	X(y, EXCH)                                                             \
+	X(y, INDEX)                                                            \
+	X(y, ROLL)                                                             \
+	X(y, IFELSE)                                                           \
+	X(y, GET)                                                              \
+	X(y, PUT)                                                              \
+	X(y, KNOWN)                                                            \
+	X(y, CURDICT)
 /* Every instruction, as X(code). */
-#define M0__TARITH_CODES(X, op, r, ok) X(op) X(op##I)
+#define M0__TARITH_CODES(X, op, r, ok)                                         \
+	X(op) X(op##N) X(op##I) X(op##IN) X(op##V)
+#define M0__TSINGLE_CODES(X, op) X(op) X(op##N)
 #define M0_TCODES(X)                                                           \
-	X(SLOW) /* anything done through exec_token (0: the default) */        \
-	X(PUSH) /* a literal */                                                \
-	X(CALL) /* an executable name: resolved, then run as its value */      \
-	X(RET)  /* past the last element */                                    \
+	X(SLOW)   /* anything done through exec_token (0: the default) */      \
+	X(PUSH)   /* a literal */                                              \
+	X(CALL)   /* an executable name: resolved, then run as its value */    \
+	X(RET)    /* past the last element */                                  \
+	X(VAR)    /* a name that resolved to a value: pushed */                \
+	X(PROC)   /* a name that resolved to a procedure: called */            \
+	X(DFCALL) /* a name that resolved to { . 3 1 R : } */                  \
 	M0_TARITH(M0__TARITH_CODES, X)                                         \
-	M0_TSINGLE(X)                                                          \
-	X(INDEXK)  /* int I, int >= 0 */                                       \
-	X(IFELSE2) /* array array ? */                                         \
-	X(DEF)     /* . 3 1 R : (the body of the 'x v df idiom) */
+	M0_TSINGLE(M0__TSINGLE_CODES, X)                                       \
+	X(INDEXK)   /* int I, int >= 0 */                                      \
+	X(INDEXKN)  /* the same, I a name */                                   \
+	X(IFELSE2)  /* array array ? */                                        \
+	X(IFELSE2N) /* the same, ? a name */                                   \
+	X(DEF)      /* . 3 1 R : (the body of the 'x v df idiom) */
 
 enum m0_tcode {
 #define M0__TENUM(c) M0_T_##c,
@@ -471,10 +490,21 @@ enum m0_tcode {
 #undef M0__TENUM
 	    M0_T_N
 };
-/* The single-element instruction of each operator (M0_T_SLOW if none);
- * for M0_TARITH operators, that + 1 is the fused int form. */
+_Static_assert(M0_T_N <= 256, "instructions fit in a byte");
+/* The single-element instruction of each operator (M0_T_SLOW if none):
+ * as an operator element, as a name that resolves to it (the N form,
+ * M0_T_CALL if none); for M0_TARITH operators, the fused `int op` forms
+ * (operator element, name; else 0). */
 extern const uint8_t m0__op_tcode[M0_NOPS];
-const uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
+extern const uint8_t m0__op_tcode_n[M0_NOPS];
+extern const uint8_t m0__op_tcode_i[M0_NOPS];
+extern const uint8_t m0__op_tcode_in[M0_NOPS];
+extern const uint8_t m0__op_tcode_v[M0_NOPS];
+/* Whether an instruction covers just the executable name it starts at
+ * (CALL and what CALL rewrites itself into: VAR, PROC, DFCALL, the N
+ * forms of single operators). */
+extern const bool m0__tcode_name1[M0_T_N];
+uint8_t *m0__code_get(struct m0_state *s, struct m0_array *a);
 void m0__code_touch(struct m0_array *a, uint32_t from, uint32_t to);
 
 /* ---- stacks, frames, calls, errors (m0_do.c) ---- */

@@ -93,6 +93,7 @@ m0__intern(struct m0_global *g, const char *s, size_t len)
 	n->hash = h;
 	n->len = (uint32_t)len;
 	n->op = -1;
+	n->cache_op = -1;
 	n->cache_epoch = 0;
 	n->cache_slot = NULL;
 	memcpy(n->s, s, len);

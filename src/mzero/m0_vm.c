@@ -18,7 +18,9 @@
  */
 #if defined(M0_DISPATCH_SWITCH)
 #define tswitch(o) switch (o)
-#define tcase(l) case l:
+#define tcase(l)                                                               \
+	case l:                                                                \
+		T_##l : __attribute__((unused));
 #define tdefault default:
 #define tdispatch()                                                            \
 	do {                                                                   \
@@ -38,49 +40,69 @@
 #define tjump(c) goto *ttab[c]
 #endif
 
+/* Whether the name element e resolves to operator op now: its cached
+ * lookup is valid for this epoch and gives the operator. */
+static inline __attribute__((always_inline)) bool
+name_is_op(uint64_t epoch, const struct m0_value *e, uint32_t op)
+{
+	const struct m0_name *n = e->u.name;
+	return n->cache_epoch == epoch && n->cache_op == (int)op;
+}
+
 /* Whether e, an element that code_at took for operator op, is that
  * operator now. An operator element is: the form is recomputed whenever
- * an element changes (m0__code_touch). A name is when its cached lookup
- * (valid for this epoch) gives the operator. */
+ * an element changes (m0__code_touch). */
 static inline __attribute__((always_inline)) bool
-is_op(const struct m0_global *g, const struct m0_value *e, uint32_t op)
+is_op(uint64_t epoch, const struct m0_value *e, uint32_t op)
 {
-	if (e->type == M0_TOPER)
-		return true;
-	const struct m0_name *n = e->u.name;
-	return n->cache_epoch == g->epoch && n->cache_slot->type == M0_TOPER &&
-	    n->cache_slot->u.op == op;
+	return e->type == M0_TOPER || name_is_op(epoch, e, op);
+}
+
+/* Whether running v, the value a name resolved to, pushes it (as
+ * exec_token does for anything but operators and executable arrays and
+ * names). */
+static inline bool
+pushable(const struct m0_value *v)
+{
+	return v->type != M0_TOPER &&
+	    !(v->x && (v->type == M0_TARRAY || v->type == M0_TNAME));
 }
 
 /*
  * The slot of key k in dict t for a store `t k v :` that needs nothing
  * but the write: k is there, t is writable, no copy into global memory,
- * no lease in `_`. NULL when the operator itself must do it. A name key
+ * no lease in `_`, no operator stored or stored over (a new epoch). NULL
+ * when the operator itself must do it. A name key
  * whose cached lookup (this epoch) found it in t needs no hashing: that
  * is what makes `'x v df` on a variable cheap.
  */
 static inline struct m0_value *
-store_slot(const struct m0_global *g, const struct m0_value *t,
+store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
     const struct m0_value *k, const struct m0_value *v)
 {
 	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
-	    (t->u.o->global && m0__composite(v)))
+	    (t->u.o->global && m0__composite(v)) || v->type == M0_TOPER)
 		return NULL;
 	struct m0_dict *d = M0_DICT(t);
-	if (k->type == M0_TNAME && k->u.name->cache_epoch == g->epoch &&
+	struct m0_value *e;
+	if (k->type == M0_TNAME && k->u.name->cache_epoch == epoch &&
 	    k->u.name->cache_dict == d)
-		return k->u.name->cache_slot;
-	return m0__dict_find_fast(d, k);
+		e = k->u.name->cache_slot;
+	else
+		e = m0__dict_find_fast(d, k);
+	/* Over an operator, the store must start a new epoch (m0_dict.c). */
+	return e && e->type != M0_TOPER ? e : NULL;
 }
 
 /* Whether the procedure b is `. 3 1 R :` now (its form says it was). */
 static inline bool
-is_def(const struct m0_global *g, const struct m0_value *b)
+is_def(uint64_t epoch, const struct m0_value *b)
 {
 	const struct m0_array *a = M0_ARR(b);
 	return b->len == 5 && a->h.n == 5 && a->code &&
-	    a->code[0] == M0_T_DEF && is_op(g, &a->v[0], M0_OP_CURDICT) &&
-	    is_op(g, &a->v[3], M0_OP_ROLL) && is_op(g, &a->v[4], M0_OP_PUT);
+	    a->code[0] == M0_T_DEF && is_op(epoch, &a->v[0], M0_OP_CURDICT) &&
+	    is_op(epoch, &a->v[3], M0_OP_ROLL) &&
+	    is_op(epoch, &a->v[4], M0_OP_PUT);
 }
 
 int
@@ -139,18 +161,28 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			/* Initialised only for the compiler: with computed
 			 * goto it assumes any label may be reached from any
 			 * dispatch. */
-			const uint8_t *pc = NULL;
-			const struct m0_value *v = NULL;
+			uint8_t *pc = NULL;
+			const struct m0_value *v = NULL, *val = NULL;
 			struct m0_value bv;
 			uint32_t esp0, op = 0;
 			uint8_t tc = 0;
 			int64_t fuel = s->fuel;
-			uint32_t sp = s->sp, cap = s->os_cap;
-			struct m0_value *os = s->os;
+			/* The operand stack as pointers: its top and the end
+			 * of its room (s->sp and s->os_cap outside). */
+			uint64_t epoch = g->epoch;
+#define ES_MAX() (s->es_cap < g->lim.exec_depth ? s->es_cap : g->lim.exec_depth)
+			uint32_t esmax = ES_MAX();
+			struct m0_value *os = s->os, *top = os + s->sp,
+			                *lim = os + s->os_cap;
 			bool last = false;
 			(void)tc;
-#define SAVE() (s->fuel = fuel, s->sp = sp)
-#define LOAD() (fuel = s->fuel, sp = s->sp, os = s->os, cap = s->os_cap)
+/* epoch and esmax (the exec stack's room: its capacity or the limit)
+ * change only in what runs out of line, followed by LOAD(). */
+#define SAVE() (s->fuel = fuel, s->sp = (uint32_t)SP)
+#define LOAD()                                                                 \
+	(fuel = s->fuel, os = s->os, top = os + s->sp, lim = os + s->os_cap,   \
+	    epoch = g->epoch, esmax = ES_MAX())
+#define SP ((uint64_t)(top - os)) /* operands on the stack */
 /* By index: a call may have moved the exec stack, and an unwind (Z, J)
  * may have dropped the frame, which then leaves a harmless write. */
 #define SAVEPC()                                                               \
@@ -158,8 +190,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		if (!last)                                                     \
 			s->es[esp0 - 1].i = ip - el;                           \
 	} while (0)
-#define R(k) (&os[sp - 1 - (k)])
-#define RINTS2 (sp >= 2 && R(0)->type == M0_TINT && R(1)->type == M0_TINT)
+#define R(k) (&top[-1 - (k)])
+#define RINTS2 (top >= os + 2 && R(0)->type == M0_TINT && R(1)->type == M0_TINT)
 		enter_proc:
 			el = M0_ELEMS(&f->a);
 			end = el + f->a.len;
@@ -200,8 +232,8 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					s->esp--; /* tail call: no frame kept */
 				if (v->type != M0_TOPER &&
 				    (v->type != M0_TNAME || !v->x) &&
-				    sp < cap) {
-					os[sp++] = *v;
+				    top < lim) {
+					*top++ = *v;
 					err = M0_OK;
 				} else {
 					SAVEPC();
@@ -236,14 +268,14 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				goto enter_proc;
 			if (f->kind == M0_FLOOPN && f->i < f->n &&
 			    f->b.type == M0_TARRAY && f->b.len &&
-			    (f->b.u.o->attr & M0_AX) && sp < cap &&
+			    (f->b.u.o->attr & M0_AX) && top < lim &&
 			    s->esp < s->es_cap && s->esp < g->lim.exec_depth) {
 				fuel--;
 				/* Field by field: building the value in memory
 				 * first stalls store forwarding. */
-				os[sp].type = M0_TINT;
-				os[sp].x = 0;
-				os[sp++].u.i = f->i++;
+				top->type = M0_TINT;
+				top->x = 0;
+				(top++)->u.i = f->i++;
 				bv = f->b;
 				goto t_push_frame;
 			}
@@ -281,10 +313,10 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		fuel -= (w);                                                   \
 		goto t_branch;                                                 \
 	} while (0)
-#define TROOM (s->esp < s->es_cap && s->esp < g->lim.exec_depth)
+#define TROOM (s->esp < esmax)
 /* Room for the frame of a call by the instruction of width w: a tail
  * call replaces the caller's frame. */
-#define TROOMAT(w) (ip + (w) == end || TROOM)
+#define TROOMAT(w) (TROOM || ip + (w) == end)
 			/* Laid out by hand: tcase() labels confuse clang-format. */
 			/* clang-format off */
 #if defined(M0_DISPATCH_SWITCH)
@@ -294,64 +326,170 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			{
 			tcase(M0_T_PUSH)
 			t_push:
-				if (sp >= cap)
+				if (top >= lim)
 					goto t_slow;
-				os[sp++] = *ip;
+				*top++ = *ip;
 				TNEXT(1);
+			/* A name met for the first time, or whose guess
+			 * failed: resolved as exec_token would, through its
+			 * cache (checked before the slot is read). Where the
+			 * instruction is one that covers just this name, it
+			 * becomes the one for what the name gave (VAR, PROC,
+			 * DFCALL, an operator's N form): the next run goes
+			 * straight there, guarded. */
 			tcase(M0_T_CALL)
+			t_call:
 			{
-				/* An executable name: run what it resolves to
-				 * as exec_token would, the lookup cached for
-				 * the epoch (checked before the slot is read). */
 				struct m0_name *n = ip->u.name;
-				if (n->cache_epoch != g->epoch) {
+				if (n->cache_epoch != epoch) {
 					struct m0_value *found;
 					if (m0__lookup(s, n, &found))
 						goto t_slow; /* raises undefined */
 				}
-				const struct m0_value *val = n->cache_slot;
+				val = n->cache_slot;
+				bool name1 = m0__tcode_name1[*pc];
 				if (val->type == M0_TOPER) {
 					op = val->u.op;
-					if (op < M0_NOPS && m0__op_tcode[op])
+					if (op < M0_NOPS && m0__op_tcode[op]) {
+						if (name1)
+							*pc = m0__op_tcode_n[op];
 						tjump(m0__op_tcode[op]);
+					}
 					goto t_oper;
 				}
 				if (val->type == M0_TARRAY && val->x) {
+					/* Five elements that are not df (yet: its
+					 * form is made when it first runs): CALL
+					 * looks again next time. */
+					bool df = val->len == 5 && is_def(epoch, val);
+					if (name1 && (df || val->len != 5))
+						*pc = df ? M0_T_DFCALL : M0_T_PROC;
+					if (df)
+						goto t_dfcall;
 					if (!(val->u.o->attr & M0_AX) ||
 					    !val->len || !TROOMAT(1))
 						goto t_slow;
-					if (val->len == 5 && fuel >= 6 && sp >= 2 &&
-					    cap - sp >= 3 && is_def(g, val)) {
-						/* A call of `{ . 3 1 R : }` (df):
-						 * the store without the frame, when
-						 * it runs to its end in this slice. */
-						struct m0_value *e = store_slot(g,
-						    &s->ds[s->dsp - 1], R(1), R(0));
-						if (e) {
-							*e = *R(0);
-							sp -= 2;
-							fuel -= 5;
-							TNEXT(1);
-						}
-					}
 					bv = *val;
 					TBRANCH(1);
 				}
 				if (val->type == M0_TNAME && val->x)
 					goto t_slow;
+				if (name1)
+					*pc = M0_T_VAR;
 				/* A value: pushed. */
-				if (sp >= cap)
+				if (top >= lim)
 					goto t_slow;
-				os[sp++] = *val;
+				*top++ = *val;
 				TNEXT(1);
 			}
+			tcase(M0_T_VAR)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != epoch || top >= lim ||
+				    !pushable(n->cache_slot))
+					goto t_call;
+				*top++ = *n->cache_slot;
+				TNEXT(1);
+			}
+			tcase(M0_T_PROC)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != epoch)
+					goto t_call;
+				val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    !(val->u.o->attr & M0_AX) || !val->len ||
+				    !TROOMAT(1))
+					goto t_call;
+				bv = *val;
+				TBRANCH(1);
+			}
+			tcase(M0_T_DFCALL)
+			{
+				struct m0_name *n = ip->u.name;
+				if (n->cache_epoch != epoch)
+					goto t_call;
+				val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    val->len != 5 || !is_def(epoch, val))
+					goto t_call;
+			t_dfcall:
+				/* A call of `{ . 3 1 R : }` (df): the store
+				 * without the frame, when it runs to its end in
+				 * this slice; else the call. */
+				if (!(val->u.o->attr & M0_AX) || !TROOMAT(1))
+					goto t_slow;
+				if (fuel >= 6 && top >= os + 2 && lim - top >= 3) {
+					struct m0_value *e = store_slot(
+					    g, epoch, &s->ds[s->dsp - 1], R(1), R(0));
+					if (e) {
+						*e = *R(0);
+						top -= 2;
+						fuel -= 5;
+						TNEXT(1);
+					}
+				}
+				bv = *val;
+				TBRANCH(1);
+			}
 			tcase(M0_T_RET)
+			{
+				/* Back into the caller's procedure; or, at the
+				 * end of the body of a counted loop that goes on,
+				 * the next round in the body's frame: the state
+				 * that popping it and pushing it anew (as t_next
+				 * does) gives, one step for the loop. The frame's
+				 * place was in the limits when the body was first
+				 * pushed there. */
+				if (esp0 < 2) {
+					s->esp--;
+					goto t_next;
+				}
+				f = &s->es[esp0 - 2];
+				if (f->kind == M0_FPROC) {
+					/* enter_proc for a caller in its threaded
+					 * form, left before its last element. */
+					struct m0_array *arr = M0_ARR(&f->a);
+					s->esp = --esp0;
+					if (f->a.off == 0 && arr->code &&
+					    f->a.len == arr->h.n && f->i < f->a.len) {
+						el = arr->v;
+						end = el + f->a.len;
+						ip = el + f->i;
+						pc = arr->code + f->i;
+						tdispatch();
+					}
+					goto enter_proc;
+				}
+				if (f->kind == M0_FLOOPN && f->i < f->n &&
+				    f->b.type == M0_TARRAY &&
+				    M0_ARR(&f->b)->v == el && f->b.off == 0 &&
+				    f->b.len == end - el &&
+				    (f->b.u.o->attr & M0_AX) && top < lim) {
+					fuel--;
+					top->type = M0_TINT;
+					top->x = 0;
+					(top++)->u.i = f->i++;
+					f = &s->es[esp0 - 1];
+					pc -= end - el;
+					ip = el;
+					if (fuel <= 0) {
+						f->i = 0;
+						goto proc_ok;
+					}
+					tdispatch();
+				}
 				s->esp--;
 				goto t_next;
+			}
 			/* Two ints: the single form works on the stack, the
 			 * fused form (`int op`) on the top and the literal,
 			 * without pushing the literal. */
 #define TARITH(y, o, expr, ok)                                                \
+	tcase(M0_T_##o##N)                                                    \
+	if (!name_is_op(epoch, ip, M0_OP_##o))                                    \
+		goto t_call;                                                  \
+	goto T_M0_T_##o;                                                      \
 	tcase(M0_T_##o)                                                       \
 	{                                                                     \
 		if (!RINTS2 && M0_T_##o == M0_T_EQ)                           \
@@ -362,17 +500,41 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		if (!(ok))                                                    \
 			goto t_slow;                                          \
 		R(1)->u.i = (expr);                                           \
-		sp--;                                                         \
+		top--;                                                         \
 		TNEXT(1);                                                     \
 	}                                                                     \
+	tcase(M0_T_##o##IN)                                                   \
+	if (!name_is_op(epoch, ip + 1, M0_OP_##o))                                \
+		goto t_push;                                                  \
+	goto T_M0_T_##o##I;                                                   \
 	tcase(M0_T_##o##I)                                                    \
 	{                                                                     \
-		if (fuel < 2 || sp >= cap || sp < 1 ||                        \
-		    R(0)->type != M0_TINT || !is_op(g, ip + 1, M0_OP_##o))    \
+		if (fuel < 2 || top >= lim || top <= os ||                        \
+		    R(0)->type != M0_TINT)                                    \
 			goto t_push;                                          \
 		int64_t a = R(0)->u.i, b = ip->u.i;                           \
 		if (!(ok))                                                    \
 			goto t_push;                                          \
+		R(0)->u.i = (expr);                                           \
+		TNEXT(2);                                                     \
+	}                                                                     \
+	tcase(M0_T_##o##V)                                                    \
+	{                                                                     \
+		/* var op: the name's int value is b. A name that did     \
+		 * not give an int becomes a single-name instruction. */   \
+		const struct m0_name *n = ip->u.name;                         \
+		if (n->cache_epoch != epoch)                               \
+			goto t_call;                                          \
+		if (n->cache_slot->type != M0_TINT) {                         \
+			*pc = M0_T_CALL;                                      \
+			goto t_call;                                          \
+		}                                                             \
+		if (fuel < 2 || top >= lim || top <= os ||                        \
+		    R(0)->type != M0_TINT || !is_op(epoch, ip + 1, M0_OP_##o))    \
+			goto t_call;                                          \
+		int64_t a = R(0)->u.i, b = n->cache_slot->u.i;                \
+		if (!(ok))                                                    \
+			goto t_call;                                          \
 		R(0)->u.i = (expr);                                           \
 		TNEXT(2);                                                     \
 	}
@@ -380,21 +542,21 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #undef TARITH
 			/* Other types: only = is defined on any two values. */
 			t_eq_any:
-				if (sp < 2)
+				if (top < os + 2)
 					goto t_slow;
 				{
 					bool eq = m0__equal(R(1), R(0));
-					sp--;
+					top--;
 					*R(0) = m0__int(eq);
 				}
 				TNEXT(1);
 			tcase(M0_T_POP)
-				if (sp < 1)
+				if (top <= os)
 					goto t_slow;
-				sp--;
+				top--;
 				TNEXT(1);
 			tcase(M0_T_EXCH)
-				if (sp < 2)
+				if (top < os + 2)
 					goto t_slow;
 				{
 					struct m0_value t = *R(0);
@@ -403,9 +565,9 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				}
 				TNEXT(1);
 			tcase(M0_T_INDEX)
-				if (sp < 2 || R(0)->type != M0_TINT ||
+				if (top < os + 2 || R(0)->type != M0_TINT ||
 				    R(0)->u.i < 0 ||
-				    (uint64_t)R(0)->u.i >= sp - 1)
+				    (uint64_t)R(0)->u.i >= SP - 1)
 					goto t_slow;
 				*R(0) = *R(1 + R(0)->u.i);
 				TNEXT(1);
@@ -414,14 +576,14 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				/* n j R over a few elements (`3 1 R` of the
 				 * 'x v df idiom); larger ones by the operator. */
 				if (!RINTS2 || R(1)->u.i < 1 || R(1)->u.i > 8 ||
-				    (uint64_t)R(1)->u.i > sp - 2)
+				    (uint64_t)R(1)->u.i > SP - 2)
 					goto t_slow;
 				uint32_t cnt = (uint32_t)R(1)->u.i;
 				int64_t sh = R(0)->u.i % (int64_t)cnt;
 				if (sh < 0)
 					sh += cnt;
-				sp -= 2;
-				struct m0_value t[8], *base = &os[sp - cnt];
+				top -= 2;
+				struct m0_value t[8], *base = top - cnt;
 				memcpy(t, base, cnt * sizeof(*t));
 				for (uint32_t k = 0; k < cnt; k++)
 					base[(k + (uint32_t)sh) % cnt] = t[k];
@@ -429,13 +591,13 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			}
 			tcase(M0_T_IFELSE)
 			{
-				if (sp < 3 || R(2)->type != M0_TINT)
+				if (top < os + 3 || R(2)->type != M0_TINT)
 					goto t_slow;
 				const struct m0_value *b = R(2)->u.i ? R(1) : R(0);
 				if (b->type != M0_TARRAY ||
 				    !(b->u.o->attr & M0_AX) || !TROOMAT(1))
 					goto t_slow;
-				sp -= 3;
+				top -= 3;
 				if (b->len == 0)
 					TNEXT(1);
 				bv = *b;
@@ -444,7 +606,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			tcase(M0_T_GET)
 			{
 				/* array int G, dict key G (present) */
-				if (sp < 2)
+				if (top < os + 2)
 					goto t_slow;
 				struct m0_value *t = R(1), *k = R(0), r;
 				if (!m0__composite(t) || !(t->u.o->attr & M0_AR))
@@ -464,7 +626,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					goto t_slow;
 				}
 				*t = r;
-				sp--;
+				top--;
 				TNEXT(1);
 			}
 			tcase(M0_T_PUT)
@@ -472,7 +634,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				/* array int v :, dict key v : of a key that is
 				 * there; nothing that would need a copy into
 				 * global memory or a lease in `_`. */
-				if (sp < 3)
+				if (top < os + 3)
 					goto t_slow;
 				struct m0_value *t = R(2), *k = R(1), *nv = R(0);
 				if (!m0__composite(t) || !(t->u.o->attr & M0_AW) ||
@@ -487,58 +649,72 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (M0_ARR(t)->code)
 						m0__code_touch(M0_ARR(t), i, i + 1);
 				} else if (t->type == M0_TDICT) {
-					struct m0_value *e = store_slot(g, t, k, nv);
+					struct m0_value *e = store_slot(g, epoch, t, k, nv);
 					if (!e)
 						goto t_slow;
 					*e = *nv;
 				} else {
 					goto t_slow;
 				}
-				sp -= 3;
+				top -= 3;
 				TNEXT(1);
 			}
 			tcase(M0_T_KNOWN)
 			{
-				if (sp < 2 || R(1)->type != M0_TDICT ||
+				if (top < os + 2 || R(1)->type != M0_TDICT ||
 				    !(R(1)->u.o->attr & M0_AR))
 					goto t_slow;
 				bool known =
 				    m0__dict_find_fast(M0_DICT(R(1)), R(0)) != NULL;
-				sp--;
+				top--;
 				*R(0) = m0__int(known);
 				TNEXT(1);
 			}
 			tcase(M0_T_CURDICT)
-				if (sp >= cap)
+				if (top >= lim)
 					goto t_slow;
-				os[sp++] = s->ds[s->dsp - 1];
+				*top++ = s->ds[s->dsp - 1];
 				TNEXT(1);
+#define TSINGLE_N(y, o)                                                       \
+	tcase(M0_T_##o##N)                                                    \
+	if (!name_is_op(epoch, ip, M0_OP_##o))                                    \
+		goto t_call;                                                  \
+	goto T_M0_T_##o;
+			M0_TSINGLE(TSINGLE_N, _)
+#undef TSINGLE_N
+			tcase(M0_T_INDEXKN)
+				if (!name_is_op(epoch, ip + 1, M0_OP_INDEX))
+					goto t_push;
+				goto T_M0_T_INDEXK;
 			tcase(M0_T_INDEXK)
 				/* k I with k >= 0 (0 I is dup) */
-				if (fuel < 2 || sp >= cap ||
-				    (uint64_t)ip->u.i >= sp ||
-				    !is_op(g, ip + 1, M0_OP_INDEX))
+				if (fuel < 2 || top >= lim ||
+				    (uint64_t)ip->u.i >= SP)
 					goto t_push;
-				os[sp] = os[sp - 1 - ip->u.i];
-				sp++;
+				*top = top[-1 - ip->u.i];
+				top++;
 				TNEXT(2);
+			tcase(M0_T_IFELSE2N)
+				if (!name_is_op(epoch, ip + 2, M0_OP_IFELSE))
+					goto t_push;
+				goto T_M0_T_IFELSE2;
 			tcase(M0_T_IFELSE2)
 			{
 				/* {a} {b} ?: the branches are the elements; the
 				 * stack must have had room for them. */
-				if (fuel < 3 || sp < 1 || R(0)->type != M0_TINT ||
-				    cap - sp < 2 || !is_op(g, ip + 2, M0_OP_IFELSE))
+				if (fuel < 3 || top <= os || R(0)->type != M0_TINT ||
+				    lim - top < 2)
 					goto t_push;
 				const struct m0_value *b = R(0)->u.i ? ip : ip + 1;
 				if (!(b->u.o->attr & M0_AX))
 					goto t_push;
 				if (b->len == 0) {
-					sp--;
+					top--;
 					TNEXT(3);
 				}
 				if (!TROOMAT(3))
 					goto t_push;
-				sp--;
+				top--;
 				bv = *b;
 				TBRANCH(3);
 			}
@@ -546,22 +722,22 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			{
 				/* . 3 1 R : stores the top under the key below
 				 * it in the current dict; else `.` alone. */
-				if (fuel < 5 || sp < 2 || cap - sp < 3 ||
-				    !is_op(g, ip, M0_OP_CURDICT) ||
-				    !is_op(g, ip + 3, M0_OP_ROLL) ||
-				    !is_op(g, ip + 4, M0_OP_PUT))
+				if (fuel < 5 || top < os + 2 || lim - top < 3 ||
+				    !is_op(epoch, ip, M0_OP_CURDICT) ||
+				    !is_op(epoch, ip + 3, M0_OP_ROLL) ||
+				    !is_op(epoch, ip + 4, M0_OP_PUT))
 					goto t_def_first;
 				struct m0_value *e =
-				    store_slot(g, &s->ds[s->dsp - 1], R(1), R(0));
+				    store_slot(g, epoch, &s->ds[s->dsp - 1], R(1), R(0));
 				if (!e)
 					goto t_def_first;
 				*e = *R(0);
-				sp -= 2;
+				top -= 2;
 				TNEXT(5);
 			t_def_first:
 				if (ip->type == M0_TOPER)
-					tjump(M0_T_CURDICT);
-				tjump(M0_T_CALL);
+					goto T_M0_T_CURDICT;
+				goto t_call;
 			}
 			tcase(M0_T_SLOW)
 			tdefault
@@ -634,12 +810,14 @@ m0_state_run(struct m0_state *s, int64_t budget)
 #undef TNEXT
 #undef TBRANCH
 #undef TROOM
+#undef ES_MAX
 #undef TROOMAT
 #undef SAVE
 #undef LOAD
 #undef SAVEPC
 #undef R
 #undef RINTS2
+#undef SP
 			if (err == M0_OK)
 				continue;
 		} else if (f->kind == M0_FLOOPN && f->i < f->n &&

@@ -68,6 +68,24 @@ run_steps(struct m0_global *g, const char *code, int64_t budget)
 	return steps;
 }
 
+/* Runs code to its end in one slice, then in slices of every budget
+ * from 1 to bmax: each must give the same output and step count. Returns
+ * the steps and leaves the output in T.out. */
+static uint64_t
+same_at_budgets(struct m0_global *g, const char *code, int64_t bmax)
+{
+	static char full[8192];
+	uint64_t steps = run_steps(g, code, 1 << 30);
+	assert_true(strlen(T.out) < sizeof(full));
+	strcpy(full, T.out);
+	for (int64_t b = 1; b <= bmax; b++) {
+		assert_int_equal(run_steps(g, code, b), steps);
+		assert_string_equal(T.out, full);
+	}
+	strcpy(T.out, full);
+	return steps;
+}
+
 /* Fused instructions (`0 I`, `1 -`, `{} {} ?`) count one step per
  * element and can be cut by the budget anywhere: every budget gives the
  * output and the step count of one long run. */
@@ -83,18 +101,12 @@ test_vm_fused_budgets(void **st)
 	    "{ null { 2 } { 3 } ? } H stack 1 O { P P } L "
 	    "{ 1 2 { 7 } { 8 } ? 3 O } ! stack";
 	struct m0_global *g = global(NULL);
-	uint64_t steps = run_steps(g, code, 1 << 30);
-	char full[4096];
-	strcpy(full, T.out);
+	same_at_budgets(g, code, 7);
 	/* As element-by-element execution gave before the threaded form. */
-	assert_string_equal(full,
+	assert_string_equal(T.out,
 	    "144\n0\n3\n2\n0\n2\n5\n1\ntype_check\n-----\n1\n\"a\"\n1\n"
 	    "stack_underflow\n--I--\n9\n2\n2\n1\n1\ntype_check\n--?--\n"
 	    "{3}\n{2}\nnull\n1\n7\n1\n");
-	for (int64_t b = 1; b <= 7; b++) {
-		assert_int_equal(run_steps(g, code, b), steps);
-		assert_string_equal(T.out, full);
-	}
 	m0_global_free(g);
 }
 
@@ -134,12 +146,10 @@ static void
 test_vm_unbound_budgets(void **st)
 {
 	struct m0_global *g = global(NULL);
-	uint64_t steps = run_steps(g, unbound_code, 1 << 30);
-	char full[8192];
-	strcpy(full, T.out);
+	uint64_t steps = same_at_budgets(g, unbound_code, 9);
 	/* As element-by-element execution gave before names were
 	 * resolved in the threaded form. */
-	assert_string_equal(full,
+	assert_string_equal(T.out,
 	    "420\n5\n1\n11\n2\n12\n3\n13\n4\n5\n9\n9\n9\n42\n2\n3\n1\n"
 	    "range_check\n--G--\n7\n[null null9null null]\n"
 	    "[null null9null null]\n1\nrange_check\n--:--\n8\n5\n"
@@ -148,10 +158,6 @@ test_vm_unbound_budgets(void **st)
 	    "nosuch\n1\n1\ntype_check\n--+--\n1\n\"s\"\n5\n[[1 2]7null]\n"
 	    "3\n2\n10\n7\n8\n7\n3\n10\n");
 	assert_int_equal(steps, 2323);
-	for (int64_t b = 1; b <= 9; b++) {
-		assert_int_equal(run_steps(g, unbound_code, b), steps);
-		assert_string_equal(T.out, full);
-	}
 	m0_global_free(g);
 }
 
@@ -173,18 +179,44 @@ test_vm_def_idiom(void **st)
 	    "_ 'gd D : _ 'gd G ( 'h 1 df 'h [1] df ) _ 'gd G 'h G ptop "
 	    "_ 'gd U";
 	struct m0_global *g = global(NULL);
-	uint64_t steps = run_steps(g, code, 1 << 30);
+	same_at_budgets(g, code, 8);
 	/* As the interpreter gave before the instruction existed. */
 	assert_string_equal(T.out,
 	    "1\naccess_check\n--:--\n1\n'z\n--dict--\n0\n1\n2\n1\n1\n"
 	    "type_check\n--:--\n5\n'y\n99\n1\ntype_check\n--:--\n"
 	    "--dict--\n7\n'u\n2\n[1]\n");
-	char full[4096];
-	strcpy(full, T.out);
-	for (int64_t b = 1; b <= 8; b++) {
-		assert_int_equal(run_steps(g, code, b), steps);
-		assert_string_equal(T.out, full);
-	}
+	m0_global_free(g);
+}
+
+/* A name runs through the instruction it last resolved to (a variable,
+ * a procedure, df, an operator), `var op` is one instruction, and a
+ * counted loop's next round reuses its body's frame. Operators stored
+ * over operators or values in place (no new key), a variable that stops
+ * being an int (type_check), that becomes 0 (division_by_zero), a
+ * procedure that becomes a value, and a loop cut at every budget give
+ * exactly the output and the step count of element-by-element
+ * execution. The expected output is what the interpreter before issue
+ * 11 (c4eaba0^, no resolved names) prints for the same code. */
+static void
+test_vm_name_instructions(void **st)
+{
+	const char *code =
+	    ". 'f { 3 4 x } : . 'x {+} B 0 G : f ptop . 'x {-} B 0 G : f ptop "
+	    "3 { P f ptop } L . 'x {*} B 0 G : f ptop . 'x 10 : f ptop ptop P "
+	    ". 'x {+} B 0 G : f ptop D ( . '+ {-} B 0 G : 1 2 + ptop f ptop ) "
+	    "1 2 + ptop "
+	    ". 'df { . 3 1 R : } : . 'p { 1 v + } : 'v 2 df p ptop "
+	    "'v \"s\" df { p } H ptop ptop ptop ptop ptop 'v 4 df p ptop "
+	    "'z 0 df { 10 z / } H ptop ptop ptop ptop ptop "
+	    "'z 3 df 3 { 10 z / ptop 'z z 1 - df } L "
+	    "'q { 2 * } df 3 { 5 q ptop } L 'q 7 df 2 { 5 q + ptop } L "
+	    "5 { 'z X df z 2 % 0 = { 'z 99 df } {} ? z ptop } L";
+	struct m0_global *g = global(NULL);
+	same_at_budgets(g, code, 9);
+	assert_string_equal(T.out,
+	    "7\n1N\n1N\n1N\n1N\n12\n10\n4\n7\n1N\n7\n3\n3\n1\n"
+	    "type_check\n--+--\n\"s\"\n1\n5\n1\ndivision_by_zero\n--/--\n0\n"
+	    "10\n3\n5\n10\n10\n10\n10\n12\n12\n99\n1\n99\n3\n99\n");
 	m0_global_free(g);
 }
 
@@ -324,6 +356,7 @@ main(void)
 	    cmocka_unit_test(test_vm_fused_budgets),
 	    cmocka_unit_test(test_vm_unbound_budgets),
 	    cmocka_unit_test(test_vm_def_idiom),
+	    cmocka_unit_test(test_vm_name_instructions),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
 	    cmocka_unit_test(test_vm_unbounded_recursion_ends),
 	    cmocka_unit_test(test_vm_allocation_without_end),
