@@ -50,7 +50,9 @@ struct pf_nrun {
 
 struct pf_native {
 	struct kvm_pool *pool;
-	enum kvm_err avail; /* KVM_OK when /dev/kvm works */
+	struct kvm_config kc; /* for the pool, made at the first request */
+	bool probed;
+	enum kvm_err avail; /* KVM_OK when a backend works (once probed) */
 	uint64_t slab_max;
 	uint64_t run_max_us;
 	struct pf_nctx *all;
@@ -119,6 +121,31 @@ u64_arg(struct m0_state *s, uint32_t k, uint64_t *v)
 	return err;
 }
 
+/*
+ * The backend is probed at the first request for a context, not when the
+ * platform starts: the ptrace probe forks and traces a child (about
+ * 2.5 ms), which every m0 run and daemon start would otherwise pay
+ * whether or not it ever runs native code.
+ */
+static enum kvm_err
+native_ready(struct pf_native *n)
+{
+	if (n->probed)
+		return n->avail;
+	n->probed = true;
+	n->avail = kvm_probe();
+	if (!n->avail)
+		n->avail = kvm_pool_new(&n->kc, &n->pool);
+	/* debug: m0 shares this and must keep stderr clean; m0ctl status
+	 * names the backend too */
+	if (n->avail)
+		log_debug(
+		    "native code: unavailable (%s)", kvm_strerror(n->avail));
+	else
+		log_debug("native code: %s backend", kvm_backend());
+	return n->avail;
+}
+
 /* bytes _nnw key */
 static int
 op_new(struct m0_state *s, void *ud)
@@ -128,7 +155,7 @@ op_new(struct m0_state *s, void *ud)
 	int err = m0_get_int(s, 0, &bytes);
 	if (err)
 		return err;
-	if (n->avail)
+	if (native_ready(n))
 		return n->e_unavail;
 	if (bytes <= 0 || (uint64_t)bytes > n->slab_max)
 		return M0_ERANGE_CHECK;
@@ -743,17 +770,8 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 		ctx_max = pf->cfg.native_contexts;
 	n->slab_max = slab_max ? slab_max : PF_NATIVE_SLAB;
 	n->run_max_us = PF_NATIVE_RUN_MAX_US;
-	struct kvm_config kc = {.slab_max = n->slab_max, .ctx_max = ctx_max};
-	n->avail = kvm_probe();
-	if (!n->avail)
-		n->avail = kvm_pool_new(&kc, &n->pool);
-	/* debug: m0 shares this and must keep stderr clean; m0ctl status
-	 * names the backend too */
-	if (n->avail)
-		log_debug(
-		    "native code: unavailable (%s)", kvm_strerror(n->avail));
-	else
-		log_debug("native code: %s backend", kvm_backend());
+	n->kc =
+	    (struct kvm_config){.slab_max = n->slab_max, .ctx_max = ctx_max};
 	n->e_unavail = m0_global_add_error(g, "native_unavailable");
 	n->e_key = m0_global_add_error(g, "native_key");
 	n->e_mem = m0_global_add_error(g, "native_memory");
