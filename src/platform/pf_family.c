@@ -26,7 +26,7 @@ struct pf_fnode {
 	struct pf_link sib;   /* in up's kids */
 	struct pf_proc *proc; /* NULL: ended, kept for its kids */
 	struct pf_orig *orig; /* an ended parent's, counting it */
-	uint64_t mark;        /* the family_collect() that saw it */
+	uint64_t mark;        /* the pf__fam_collect() that saw it */
 	bool in;              /* its answer there */
 };
 
@@ -120,7 +120,7 @@ family_add(struct pf_proc ***w, size_t *n, size_t *cap, struct pf_proc *p)
 }
 
 /* Whether (id) is (f) or one of its ancestors. The walk of one
- * family_collect() (its mark) answers each node once, so a whole
+ * pf__fam_collect() (its mark) answers each node once, so a whole
  * collection costs one visit per node however deep the tree. */
 static bool
 descends(struct pf_fnode *f, uint64_t id, uint64_t mark)
@@ -149,8 +149,8 @@ descends(struct pf_fnode *f, uint64_t id, uint64_t mark)
 }
 
 /* The live members of (id)'s family, oldest first. */
-static size_t
-family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
+size_t
+pf__fam_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
 {
 	size_t n = 0, cap = 0;
 	uint64_t mark = ++pf->fmark;
@@ -170,23 +170,4 @@ family_collect(struct pf_platform *pf, uint64_t id, struct pf_proc ***w)
 			break;
 	}
 	return n;
-}
-
-int
-pf_kill_family(struct pf_platform *pf, uint64_t id)
-{
-	struct pf_proc **w;
-	size_t n = family_collect(pf, id, &w);
-	int killed = 0;
-	/* The youngest first: ending one frees only itself (and nodes). */
-	for (size_t i = n; i-- > 0;) {
-		struct pf_proc *p = w[i];
-		if (p->state == PF_RUNNING)
-			continue; /* never free a process inside its own run */
-		m0_state_kill(p->s);
-		pf__end_proc(p);
-		killed++;
-	}
-	free(w);
-	return killed;
 }

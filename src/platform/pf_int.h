@@ -219,6 +219,8 @@ pf__meter_send(struct pf_proc *p, const char *family, size_t len)
  * processes it submitted live */
 bool pf__fam_join(struct pf_proc *p, struct pf_proc *parent);
 void pf__fam_leave(struct pf_proc *p);
+size_t pf__fam_collect(
+    struct pf_platform *pf, uint64_t id, struct pf_proc ***w);
 
 /* pf_sched.c */
 void pf__make_runnable(struct pf_proc *p);

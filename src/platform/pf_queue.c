@@ -39,32 +39,6 @@ queue_refusal(struct pf_platform *pf, struct pf_proc *by)
 	return -1;
 }
 
-/* Doubles a chained hash table of entries whose first field is their
- * uint64_t key and whose chain pointer is at (next_off). Returns false
- * when out of memory (the table stays, with longer chains). */
-bool
-pf__rehash(
-    void ***tab, uint32_t *mask, size_t next_off, uint32_t (*hash)(uint64_t))
-{
-	uint32_t ncap = (*mask + 1) * 2;
-	void **nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
-		return false;
-	for (uint32_t i = 0; i <= *mask; i++) {
-		for (char *e = (*tab)[i], *next; e; e = next) {
-			void **link = (void **)(e + next_off);
-			next = *link;
-			uint32_t j = hash(*(uint64_t *)e) & (ncap - 1);
-			*link = nt[j];
-			nt[j] = e;
-		}
-	}
-	free(*tab);
-	*tab = nt;
-	*mask = ncap - 1;
-	return true;
-}
-
 /* Finds the queue (key); with (create) makes it for (by) when the caps
  * allow, else counts the drop and returns NULL. */
 struct pf_queue *

@@ -352,3 +352,25 @@ pf__sched_close(struct pf_platform *pf)
 	}
 	pf->idle_on = false;
 }
+
+/* Ends the process (id) and every living process of its family (what it
+ * submitted, and so on down, also through ended members); here because
+ * only the scheduler ends processes. */
+int
+pf_kill_family(struct pf_platform *pf, uint64_t id)
+{
+	struct pf_proc **w;
+	size_t n = pf__fam_collect(pf, id, &w);
+	int killed = 0;
+	/* The youngest first: ending one frees only itself (and nodes). */
+	for (size_t i = n; i-- > 0;) {
+		struct pf_proc *p = w[i];
+		if (p->state == PF_RUNNING)
+			continue; /* never free a process inside its own run */
+		m0_state_kill(p->s);
+		pf__end_proc(p);
+		killed++;
+	}
+	free(w);
+	return killed;
+}

@@ -1,7 +1,9 @@
 /*
  * pf_util.c: small things every part of the platform uses: the error
- * map, the names of the drop reasons, and the clock.
+ * map, the names of the drop reasons, the clock, and the growth of the
+ * chained hash tables (queues, origins).
  */
+#include <stdlib.h>
 #include <time.h>
 
 #include "pf_int.h"
@@ -71,4 +73,30 @@ pf_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * PF_US_PER_S + ts.tv_nsec / 1000;
+}
+
+/* Doubles a chained hash table of entries whose first field is their
+ * uint64_t key and whose chain pointer is at (next_off). Returns false
+ * when out of memory (the table stays, with longer chains). */
+bool
+pf__rehash(
+    void ***tab, uint32_t *mask, size_t next_off, uint32_t (*hash)(uint64_t))
+{
+	uint32_t ncap = (*mask + 1) * 2;
+	void **nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return false;
+	for (uint32_t i = 0; i <= *mask; i++) {
+		for (char *e = (*tab)[i], *next; e; e = next) {
+			void **link = (void **)(e + next_off);
+			next = *link;
+			uint32_t j = hash(*(uint64_t *)e) & (ncap - 1);
+			*link = nt[j];
+			nt[j] = e;
+		}
+	}
+	free(*tab);
+	*tab = nt;
+	*mask = ncap - 1;
+	return true;
 }
