@@ -30,6 +30,7 @@ ring_start() {
 start_bg() {
 	name=$1 port=$2
 	shift 2
+	rm -f "$T/$name.log" # a restart must not find the last "ready:"
 	"$MDAEMON" -f -l "127.0.0.1:$port" -s "$T/$name" "$@" \
 	    >"$T/$name.out" 2>"$T/$name.log" &
 	echo $! >"$T/$name.pid"

@@ -29,6 +29,10 @@ fail() {
 start() {
 	name=$1 port=$2
 	shift 2
+	# A restart must not find the last run's "ready:": the redirection
+	# below truncates the log only once the child runs, maybe after the
+	# first look.
+	rm -f "$T/$name.log"
 	"$MDAEMON" -f -l "127.0.0.1:$port" -s "$T/$name" "$@" \
 	    >"$T/$name.out" 2>"$T/$name.log" &
 	echo $! >"$T/$name.pid"
