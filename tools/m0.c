@@ -26,6 +26,7 @@
 #include <signal.h>
 
 #include "../src/mzero/m0_ops.h"
+#include "fund_local.h"
 #include "m0_opdoc.h"
 #include "money.h"
 #include "pf.h"
@@ -149,52 +150,6 @@ host_close(uv_loop_t *loop)
 	pf_host_close(&host);
 	uv_run(loop, UV_RUN_DEFAULT);
 	pf_host_free(&host);
-}
-
-struct minted {
-	int done, err;
-	uint8_t token[MONEY_TOKEN_LEN];
-};
-
-static void
-minted(void *ud, int err, const uint8_t *token)
-{
-	struct minted *m = ud;
-	m->done = 1;
-	m->err = err;
-	if (!err)
-		memcpy(m->token, token, MONEY_TOKEN_LEN);
-}
-
-/* Prefixes the messenger's code with a deposit of a fresh token. */
-static int
-fund_code(uv_loop_t *loop, struct pf_platform *pf, long long amount,
-    struct m0_msg *msg, char **src)
-{
-	struct minted m = {0};
-	if (pf_money_mint(pf, amount, minted, &m))
-		return -1;
-	while (!m.done)
-		uv_run(loop, UV_RUN_ONCE);
-	if (m.err) {
-		fprintf(stderr, "m0: --fund: %s\n", money_strerror(m.err));
-		return -1;
-	}
-	size_t n = MONEY_TOKEN_LEN * 4 + 16 + msg->code_len;
-	char *code = malloc(n);
-	if (!code)
-		return -1;
-	size_t k = 0;
-	code[k++] = '"';
-	for (int i = 0; i < MONEY_TOKEN_LEN; i++)
-		k += (size_t)sprintf(code + k, "\\x%02x", m.token[i]);
-	k += (size_t)sprintf(code + k, "\" _dep P\n");
-	memcpy(code + k, msg->code, msg->code_len);
-	msg->code = (const uint8_t *)code;
-	msg->code_len = (uint32_t)(k + msg->code_len);
-	free(*src);
-	*src = code;
-	return 0;
 }
 
 /* ---- the REPL ---- */
@@ -655,10 +610,18 @@ main(int argc, char **argv)
 		return 1;
 	r.pf = pf;
 	pf_set_end(pf, on_end, &r);
-	size_t before = msg.code_len;
-	if (fund && fund_code(&loop, pf, fund, &msg, &src))
-		return 1;
-	r.shift = msg.code_len - before;
+	char *funded = NULL;
+	if (fund) {
+		/* msg.code and msg.data may point into src: it stays */
+		size_t len = msg.code_len;
+		funded = fund_local(
+		    &loop, pf, fund, (const char *)msg.code, &len, "m0");
+		if (!funded)
+			return 1;
+		r.shift = len - msg.code_len;
+		msg.code = (const uint8_t *)funded;
+		msg.code_len = (uint32_t)len;
+	}
 	int err = pf_spawn(pf, &msg, NULL, setup_run, NULL, &r.first);
 	free(data);
 	if (err) {
@@ -670,6 +633,7 @@ main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	fflush(stdout);
 	free(src);
+	free(funded);
 	pf_source_free(&source);
 	host_close(&loop);
 	uv_loop_close(&loop);

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fund_local.h"
 #include "money.h"
 #include "pf.h"
 #include "pf_proto.h"
@@ -386,51 +387,6 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
 	    err ? err : "removed by the platform (a limit, or out of money)");
 }
 
-struct minted {
-	bool done;
-	int err;
-	uint8_t token[MONEY_TOKEN_LEN];
-};
-
-static void
-on_minted(void *ud, int err, const uint8_t *token)
-{
-	struct minted *m = ud;
-	m->done = true;
-	m->err = err;
-	if (!err)
-		memcpy(m->token, token, sizeof(m->token));
-}
-
-/* --fund without -t: mints (amount) on the embedded platform's own bank
- * and returns (src) with a deposit of that token put before it, or NULL
- * (said on stderr). */
-static char *
-fund_local(struct run *r, struct pf_platform *pf, long long amount,
-    const char *src, size_t *srclen)
-{
-	struct minted m = {0};
-	if (pf_money_mint(pf, amount, on_minted, &m))
-		return NULL;
-	while (!m.done)
-		uv_run(&r->loop, UV_RUN_ONCE);
-	if (m.err) {
-		fprintf(stderr, "m0run: --fund: %s\n", money_strerror(m.err));
-		return NULL;
-	}
-	size_t pre = 4 * MONEY_TOKEN_LEN + 16;
-	char *both = malloc(pre + *srclen + 1), *w = both;
-	if (!both)
-		return NULL;
-	*w++ = '"';
-	for (size_t i = 0; i < sizeof(m.token); i++, w += 4)
-		snprintf(w, 5, "\\x%02x", m.token[i]);
-	w += sprintf(w, "\" _dep P\n");
-	memcpy(w, src, *srclen + 1);
-	*srclen += (size_t)(w - both);
-	return both;
-}
-
 /*
  * The embedded platform, as m0 makes one. With (state) (--fund without
  * -t) it has money: the bank in that directory, a charged economy (native
@@ -463,7 +419,9 @@ run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
 	pf_set_console(pf, console_out, r);
 	pf_set_end(pf, on_end, r);
 	int rc = 1;
-	if (fund && !(src = funded = fund_local(r, pf, fund, src, &srclen)))
+	if (fund &&
+	    !(src = funded =
+	            fund_local(&r->loop, pf, fund, src, &srclen, "m0run")))
 		goto out;
 	struct m0_msg msg = {.code = (const uint8_t *)src,
 	    .code_len = (uint32_t)srclen,

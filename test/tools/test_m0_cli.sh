@@ -38,6 +38,12 @@ check messenger-direct "sum 9
 data!" "$("$m0" --data "$tmp/data" -e "$code")"
 check messenger "sum 9
 data!" "$("$m0" --messenger "$tmp/msg")"
+# --fund with --messenger on a charged platform: unfunded it would print
+# nothing; the deposit goes before the code, and the data field (which
+# lives in the file's buffer) is still the file's.
+check messenger-funded "sum 9
+data!" "$("$m0" --state "$tmp/st" --economy charged --fund 5000 \
+    --messenger "$tmp/msg" 2>&1)"
 check messenger-bytes "70e7" "$("$m0" -e "[\\0102030405060708\\_ctk \"ABC\" \"xyz\"] _ctm print" | od -An -tx1 | tr -d ' \n' | cut -c1-4)"
 
 # A forever loop ends by the step limit: exit 1, in bounded time.
