@@ -1,7 +1,8 @@
 # lib.sh: the start of every native script test (sourced, POSIX sh): a
 # scratch directory, a claimed block of ports (test/ports.sh; the daemon
 # a test starts listens on $port), and a clean-up that kills the daemon
-# in $dpid, waits for it and gives the ports back.
+# in $dpid, waits for it and gives the ports back; check counts failures
+# in $fails.
 set -u
 # abs PATH: PATH made absolute (the tests cd around)
 abs() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
@@ -18,3 +19,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 fails=0
+check() { # name want got
+	if [ "$2" = "$3" ]; then
+		echo "ok $1"
+	else
+		printf 'FAIL %s\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
+		fails=$((fails + 1))
+	fi
+}

@@ -10,14 +10,6 @@ m0run=$(abs "$1") mdaemon=$(abs "$2") hostile=$(abs "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 export M0RUN_LINUX="$here/../../messengers/linux.m0"
 bb=/bin/busybox
-check() { # name want got
-	if [ "$2" = "$3" ]; then
-		echo "ok $1"
-	else
-		printf 'FAIL %s\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
-		fails=$((fails + 1))
-	fi
-}
 if ! [ -x $bb ]; then
 	echo "FAIL: $bb missing (scripts/deps installs busybox-static)"
 	exit 1

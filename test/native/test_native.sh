@@ -24,14 +24,6 @@ listening() {
 		sleep 0.1
 	done
 }
-check() { # name want got
-	if [ "$2" = "$3" ]; then
-		echo "ok $1"
-	else
-		printf 'FAIL %s\n--- want\n%s\n--- got\n%s\n' "$1" "$2" "$3"
-		fails=$((fails + 1))
-	fi
-}
 
 for t in exits maps; do
 	check "$t.m0" "$(cat "$here/$t.out")" \
