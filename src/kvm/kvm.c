@@ -435,3 +435,31 @@ kvm_ctx_mem_used(const struct kvm_ctx *ctx)
 {
 	return ctx->used * KVM__PAGE;
 }
+
+enum kvm_err
+kvm_hostfd_place(struct kvm_ctx *ctx, int hostfd, int guestfd)
+{
+	if (ctx->ops->hostfd == NULL)
+		return KVM_ERR_NODEV;
+	if (hostfd < 0)
+		return KVM_ERR_INVAL;
+	if (guestfd < KVM_HOSTFD_BASE ||
+	    guestfd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
+		return KVM_ERR_RANGE;
+	if (ctx->state == KVM__ST_BROKEN)
+		return KVM_ERR_SYS;
+	return ctx->ops->hostfd(ctx, hostfd, guestfd);
+}
+
+enum kvm_err
+kvm_hostfd_close(struct kvm_ctx *ctx, int guestfd)
+{
+	if (ctx->ops->hostfd == NULL)
+		return KVM_ERR_NODEV;
+	if (guestfd < KVM_HOSTFD_BASE ||
+	    guestfd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
+		return KVM_ERR_RANGE;
+	if (ctx->state == KVM__ST_BROKEN)
+		return KVM_ERR_SYS;
+	return ctx->ops->hostfd(ctx, -1, guestfd);
+}
