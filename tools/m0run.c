@@ -3,7 +3,7 @@
  * messenger (messengers/linux.m0, docs/native.md).
  *
  *   m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]... [--trace]
- *         [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
+ *         [--stats] [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
  *
  * --fund N mints N units and deposits them before the personality runs:
  * with -t at the target (through its control socket), without -t on the
@@ -23,7 +23,7 @@
  *   tag(1) mode(4) uid(4) gid(4) mtime(8) namelen(4) datalen(4) name data
  * with big-endian integers. Tags: p program (name: its path), a argument,
  * v environment entry, i standard input, d directory, f file, l symlink
- * (data: target), t trace on. All of it must fit one MØ string.
+ * (data: target), t trace on, s count served calls. All of it must fit one MØ string.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -77,7 +77,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e "
 	    "NAME=VALUE]...\n"
-	    "             [--trace] [--fund N [-s STATEDIR | -S SOCKET]]\n"
+	    "             [--trace] [--stats] [--fund N [-s STATEDIR | -S "
+	    "SOCKET]]\n"
 	    "             PROGRAM [ARG...]\n"
 	    "  -t HOST[:PORT]  run on that platform (default: embedded)\n"
 	    "  --tcp           send over TCP (also when the messenger is too\n"
@@ -86,7 +87,9 @@ usage(FILE *f)
 	    "                  writable and in memory\n"
 	    "  -e NAME=VALUE   environment entry (the environment is empty\n"
 	    "                  otherwise)\n"
-	    "  --trace         print every system call to stderr\n"
+	    "  --trace         print every system call to stderr (read\n"
+	    "                  passthrough off)\n"
+	    "  --stats         say how many system calls were served\n"
 	    "  -w SECONDS      with -t: give up after that long (default "
 	    "600)\n"
 	    "  --fund N        mint N units and deposit them first: with -t "
@@ -266,7 +269,7 @@ pack_tree(
 /* The bundle: the data field of the messenger. */
 static int
 pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
-    char **env, int nenv, const char *root, bool trace)
+    char **env, int nenv, const char *root, bool trace, bool stats)
 {
 	static const char magic[] = "m0run1\n";
 	put(b, magic, sizeof(magic) - 1);
@@ -289,6 +292,8 @@ pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
 		record(b, 'v', NULL, env[i], NULL, 0);
 	if (trace)
 		record(b, 't', NULL, "", NULL, 0);
+	if (stats)
+		record(b, 's', NULL, "", NULL, 0);
 	if (root) {
 		if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
 			fprintf(
@@ -624,15 +629,15 @@ main(int argc, char **argv)
 {
 	static struct run r;
 	static const struct option opts[] = {{"tcp", no_argument, 0, 'T'},
-	    {"trace", no_argument, 0, 'r'}, {"fund", required_argument, 0, 'F'},
-	    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
-	    {0, 0, 0, 0}};
+	    {"trace", no_argument, 0, 'r'}, {"stats", no_argument, 0, 'c'},
+	    {"fund", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
 	/* Static: held until exit, also on the early returns. */
 	static char **env;
 	env = calloc((size_t)argc, sizeof(*env));
 	int nenv = 0;
-	bool trace = false, state_set = false;
+	bool trace = false, stats = false, state_set = false;
 	long long fund = 0;
 	uint64_t wait_ms = 600000;
 	int c;
@@ -659,6 +664,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			trace = true;
+			break;
+		case 'c':
+			stats = true;
 			break;
 		case 'w': {
 			double v = strtod(optarg, &end);
@@ -700,7 +708,7 @@ main(int argc, char **argv)
 	int err = 2;
 	if (load_personality(&src, &srclen) ||
 	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
-	        root, trace))
+	        root, trace, stats))
 		goto out;
 	if (fund && target) {
 		char ctl[1100];
