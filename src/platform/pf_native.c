@@ -787,18 +787,34 @@ file_make(const uint8_t *p, size_t len)
 	return fd;
 }
 
-/* string _nfn id: a read-only host file holding the bytes, for _nfd.
- * Only the ptrace backend can place one: elsewhere native_unavailable. */
+/* Another open file description of the file (fd): read-only, offset 0,
+ * or -1. */
+static int
+file_reopen(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* string _nfn id: a read-only host file holding the bytes, for _nfd;
+ * id _nfn id2: the same file opened again (the bytes are not copied; an
+ * offset of its own). Only the ptrace backend can place one: elsewhere
+ * native_unavailable. Either counts the bytes. */
 static int
 op_file_new(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	const uint8_t *p;
+	struct pf_nfile *of = NULL;
+	const uint8_t *p = NULL;
 	size_t len;
 	unsigned held = 0;
-	int err = m0_get_string(s, 0, &p, &len);
-	if (err)
-		return err;
+	int err = M0_OK;
+	if (m0_get_string(s, 0, &p, &len) != M0_OK) {
+		if ((err = file_arg(n, s, 0, &of)))
+			return err;
+		len = of->bytes;
+	}
 	if (native_ready(n) || strcmp(kvm_backend(), "ptrace") != 0)
 		return n->e_unavail;
 	for (struct pf_nfile *f = n->files; f; f = f->next)
@@ -808,7 +824,7 @@ op_file_new(struct m0_state *s, void *ud)
 	if (!pf_proc_native_take(PROC(s), len))
 		return n->e_limit;
 	struct pf_nfile *f = calloc(1, sizeof(*f));
-	if (!f || (f->fd = file_make(p, len)) < 0) {
+	if (!f || (f->fd = of ? file_reopen(of->fd) : file_make(p, len)) < 0) {
 		free(f);
 		pf_proc_native_give(PROC(s), len);
 		return n->e_limit;
