@@ -54,7 +54,7 @@ struct pf_nctx {
 struct pf_nfile {
 	int64_t id;
 	int fd;
-	uint64_t bytes; /* counted by pf_proc_native_take() */
+	uint64_t bytes; /* counted by file_take() */
 	struct pf_proc *owner;
 	struct pf_nfile *next;
 };
@@ -732,6 +732,35 @@ native_step(void *ud, struct pf_proc *p)
 
 /* ---- host files, for reads the host kernel serves (ptrace backend) ---- */
 
+/* A host file's bytes are memory of the platform's budget, held by the
+ * process's origin like its guest memory (the same share rule), but not
+ * a context: pf_proc_native_take() would count one. */
+static bool
+file_take(struct pf_proc *p, uint64_t bytes)
+{
+	struct pf_orig *o = p->orig;
+	uint64_t used, limit;
+	pf__budget_now(&used, &limit);
+	if ((o &&
+	        !pf__share_ok(
+	            o->bytes, bytes, used, limit, p->pf->cfg.origin_memory)) ||
+	    !m0_budget_take(bytes)) {
+		p->pf->st.drops[PF_DROP_NATIVE]++;
+		return false;
+	}
+	if (o)
+		o->bytes += bytes;
+	return true;
+}
+
+static void
+file_give(struct pf_proc *p, uint64_t bytes)
+{
+	if (p->orig)
+		p->orig->bytes -= bytes;
+	m0_budget_give(bytes);
+}
+
 /* The host file named by the int at operand k, owned by this process. */
 static int
 file_arg(
@@ -756,7 +785,7 @@ file_drop(struct pf_native *n, struct pf_nfile *f)
 	while (*pp != f)
 		pp = &(*pp)->next;
 	*pp = f->next;
-	pf_proc_native_give(f->owner, f->bytes);
+	file_give(f->owner, f->bytes);
 	close(f->fd);
 	free(f);
 }
@@ -821,20 +850,19 @@ op_file_new(struct m0_state *s, void *ud)
 		held += f->owner == PROC(s);
 	if (held >= PF_NATIVE_FILES_MAX)
 		return n->e_limit;
-	if (!pf_proc_native_take(PROC(s), len))
+	if (!file_take(PROC(s), len))
 		return n->e_limit;
 	struct pf_nfile *f = calloc(1, sizeof(*f));
 	if (!f || (f->fd = of ? file_reopen(of->fd) : file_make(p, len)) < 0) {
 		free(f);
-		pf_proc_native_give(PROC(s), len);
+		file_give(PROC(s), len);
 		return n->e_limit;
 	}
 	f->id = ++n->file_ids;
 	f->bytes = len;
 	f->owner = PROC(s);
 	if ((err = m0_push_int(s, f->id))) {
-		f->next = NULL;
-		pf_proc_native_give(PROC(s), len);
+		file_give(PROC(s), len);
 		close(f->fd);
 		free(f);
 		return err;
