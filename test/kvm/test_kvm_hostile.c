@@ -358,25 +358,6 @@ test_ptrace_filter_kills_forbidden_call(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
-/* Loads (code) into a context fresh from the pool, with a stack page. */
-static void
-t_pool_code(struct kvm_ctx *ctx, const uint8_t *code, size_t len)
-{
-	struct kvm_guest_regs r;
-
-	assert_int_equal(kvm_mem_load(ctx, T_CODE, code, len,
-	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
-	    KVM_OK);
-	assert_int_equal(kvm_mem_map(ctx, T_STACK, 4096,
-	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
-	    KVM_OK);
-	memset(&r, 0, sizeof(r));
-	r.rip = T_CODE;
-	r.rsp = T_STACK + 4096;
-	r.rflags = 0x202;
-	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
-}
-
 /* Host descriptors: a read on a placed number is the kernel's, with no
  * exit, on the caller's open file description (the offset moves for
  * both); a number of the range with nothing there is the kernel's EBADF;
@@ -429,7 +410,7 @@ test_ptrace_hostfd(void **state)
 	assert_int_equal(
 	    kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE + KVM_HOSTFD_MAX),
 	    KVM_ERR_RANGE);
-	t_pool_code(ctx, code, sizeof(code));
+	t_code_in(ctx, code, sizeof(code));
 	assert_int_equal(kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE), KVM_OK);
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	assert_int_equal(ex.u.halt.status, 5);
@@ -445,7 +426,7 @@ test_ptrace_hostfd(void **state)
 	kvm_pool_release(pool, ctx);
 	assert_int_equal(kvm_pool_acquire(pool, 16u << 20, &again), KVM_OK);
 	assert_ptr_equal(again, ctx);
-	t_pool_code(ctx, code, sizeof(code));
+	t_code_in(ctx, code, sizeof(code));
 	t_run(ctx, &ex, KVM_EXITK_HALT);
 	assert_int_equal(ex.u.halt.status, (uint32_t)-EBADF);
 	/* placed and closed again: EBADF too */
