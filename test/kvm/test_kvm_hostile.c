@@ -6,8 +6,10 @@
  * unmapped memory, privileged instructions and endless loops all come
  * back as exits and leave the guest resumable. The ptrace backend's
  * sandbox on top: the guest process holds nothing but its pages and the
- * stub, no descriptor but the slab, runs under seccomp, and dies with its
- * context, with a seccomp violation, and with the process that owns it.
+ * stub, no descriptor but the slab's and the socket host descriptors come
+ * through, runs under seccomp, and dies with its context, with a seccomp
+ * violation, and with the process that owns it; host descriptors placed
+ * for a guest are read by the kernel and gone for the pool's next user.
  */
 #include <errno.h>
 #include <fcntl.h>
