@@ -150,6 +150,8 @@ check remote-cat hi "$(echo hi | remote $bb cat)"
 check remote-pipe "$(printf '3\n5')" "$(remote $bb sh -c 'for i in 1 2 3; do echo $i; done | wc -l; exit 5' </dev/null; echo $?)"
 check remote-tree "$(cd "$t" && $bb sha256sum data/lines)" \
     "$(remote -C "$t" $bb sha256sum data/lines </dev/null)"
+got=$(remote -C "$p" "$hostile" passthru data/big </dev/null)
+check remote-passthru "22 " "$(echo "$got" | grep -c ' ok$') $(echo "$got" | grep -v ' ok$')"
 # A charged platform: the run pays with money minted through the
 # daemon's control socket (--fund).
 daemon "$tmp/c" '[money]\neconomy = charged\n'
