@@ -225,6 +225,30 @@ enum kvm_err kvm_ctx_new(
 void kvm_ctx_free(struct kvm_ctx *ctx);
 
 /*
+ * Host descriptors in the guest (ptrace backend only): a guest process
+ * may hold real host descriptors at the numbers [KVM_HOSTFD_BASE,
+ * KVM_HOSTFD_BASE + KVM_HOSTFD_MAX). Its read, pread64, readv, preadv,
+ * preadv2 and lseek calls on those numbers are run by the host kernel
+ * without an exit; every other call, and these calls on other numbers,
+ * exit as always. A pool reset closes them.
+ */
+#define KVM_HOSTFD_BASE 256
+#define KVM_HOSTFD_MAX 64
+
+/*
+ * kvm_hostfd_place: puts a duplicate of (hostfd), which refers to the
+ * same open file description (offset shared), at (guestfd) in the guest,
+ * replacing what was there. The caller keeps (hostfd). Give only
+ * read-only descriptors of files the guest may read.
+ * Returns KVM_OK, KVM_ERR_RANGE (guestfd outside the range), KVM_ERR_NODEV
+ * (the KVM backend has no host descriptors), KVM_ERR_SYS.
+ */
+enum kvm_err kvm_hostfd_place(struct kvm_ctx *ctx, int hostfd, int guestfd);
+
+/* kvm_hostfd_close: closes (guestfd) in the guest (nothing there: OK). */
+enum kvm_err kvm_hostfd_close(struct kvm_ctx *ctx, int guestfd);
+
+/*
  * kvm_ctx_mem_used: bytes of slab held by (ctx): mapped pages plus page
  * tables and the reserved area. For charging.
  */

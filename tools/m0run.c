@@ -3,7 +3,7 @@
  * messenger (messengers/linux.m0, docs/native.md).
  *
  *   m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e NAME=VALUE]... [--trace]
- *         [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
+ *         [--stats] [--fund N [-s STATEDIR | -S SOCKET]] PROGRAM [ARG...]
  *
  * --fund N mints N units and deposits them before the personality runs:
  * with -t at the target (through its control socket), without -t on the
@@ -23,7 +23,7 @@
  *   tag(1) mode(4) uid(4) gid(4) mtime(8) namelen(4) datalen(4) name data
  * with big-endian integers. Tags: p program (name: its path), a argument,
  * v environment entry, i standard input, d directory, f file, l symlink
- * (data: target), t trace on. All of it must fit one MØ string.
+ * (data: target), t trace on, s count served calls. All of it must fit one MØ string.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,7 +78,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: m0run [-t HOST[:PORT]] [--tcp] [-C DIR] [-e "
 	    "NAME=VALUE]...\n"
-	    "             [--trace] [--fund N [-s STATEDIR | -S SOCKET]]\n"
+	    "             [--trace] [--stats] [--fund N [-s STATEDIR | -S "
+	    "SOCKET]]\n"
 	    "             PROGRAM [ARG...]\n"
 	    "  -t HOST[:PORT]  run on that platform (default: embedded)\n"
 	    "  --tcp           send over TCP (also when the messenger is too\n"
@@ -86,7 +88,9 @@ usage(FILE *f)
 	    "                  writable and in memory\n"
 	    "  -e NAME=VALUE   environment entry (the environment is empty\n"
 	    "                  otherwise)\n"
-	    "  --trace         print every system call to stderr\n"
+	    "  --trace         print every system call to stderr (read\n"
+	    "                  passthrough off)\n"
+	    "  --stats         say how many system calls were served\n"
 	    "  -w SECONDS      with -t: give up after that long (default "
 	    "600)\n"
 	    "  --fund N        mint N units and deposit them first: with -t "
@@ -102,14 +106,13 @@ usage(FILE *f)
 	    "standard input is read up to 8 MiB unless it is a terminal\n");
 }
 
-static void
-put(struct buf *b, const void *p, size_t n)
+/* Room for (n) more bytes; false (and b->over) when there is none. */
+static bool
+reserve(struct buf *b, size_t n)
 {
-	if (n == 0)
-		return;
 	if (b->over || n > RUN_BUNDLE_MAX - b->len) {
 		b->over = true;
-		return;
+		return false;
 	}
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 65536;
@@ -118,11 +121,19 @@ put(struct buf *b, const void *p, size_t n)
 		uint8_t *np = realloc(b->p, cap);
 		if (!np) {
 			b->over = true;
-			return;
+			return false;
 		}
 		b->p = np;
 		b->cap = cap;
 	}
+	return true;
+}
+
+static void
+put(struct buf *b, const void *p, size_t n)
+{
+	if (n == 0 || !reserve(b, n))
+		return;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
@@ -150,6 +161,52 @@ record(struct buf *b, char tag, const struct stat *st, const char *name,
 	put_be(b, dlen, 4);
 	put(b, name, nlen);
 	put(b, data, dlen);
+}
+
+/*
+ * A file record read straight into the bundle (a large file is most of
+ * m0run's start-up: no second copy, and its pages made present in one
+ * call rather than a fault each). fstat's size is a hint; the record
+ * holds what was read. Returns 0, or -1 with errno.
+ */
+static int
+record_file(
+    struct buf *b, char tag, const struct stat *st, const char *name, int fd)
+{
+	size_t want = (size_t)st->st_size, got = 0, at;
+	if (st->st_size < 0 || want > RUN_BUNDLE_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	record(b, tag, st, name, NULL, 0);
+	at = b->len - 4 - strlen(name); /* the data length field */
+	if (!reserve(b, want + 1)) {
+		errno = EFBIG;
+		return -1;
+	}
+	uintptr_t lo = ((uintptr_t)(b->p + b->len) + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = (uintptr_t)(b->p + b->len + want) & ~(uintptr_t)4095;
+	if (hi > lo) /* a hint: where it fails, the pages fault in as usual */
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+	for (;;) {
+		if (b->len + got == b->cap && !reserve(b, got + 65536)) {
+			errno = EFBIG; /* it grew while read */
+			return -1;
+		}
+		ssize_t r =
+		    read(fd, b->p + b->len + got, b->cap - b->len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	for (int i = 0; i < 4; i++)
+		b->p[at + (size_t)i] = (uint8_t)(got >> (8 * (3 - i)));
+	b->len += got;
+	return 0;
 }
 
 /* Reads a whole file into a malloc'd buffer, at most RUN_BUNDLE_MAX. */
@@ -245,18 +302,14 @@ pack_tree(
 			if (n > 0 && (size_t)n < sizeof(t))
 				record(b, 'l', &st, guest, t, (size_t)n);
 		} else if (S_ISREG(st.st_mode)) {
-			uint8_t *p = NULL;
-			size_t n = 0;
 			int fd = open(host, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || slurp(fd, &p, &n, RUN_BUNDLE_MAX)) {
+			if (fd < 0 || record_file(b, 'f', &st, guest, fd)) {
 				fprintf(stderr, "m0run: %s: %s\n", host,
 				    strerror(errno));
 				err = -1;
-			} else
-				record(b, 'f', &st, guest, p, n);
+			}
 			if (fd >= 0)
 				close(fd);
-			free(p);
 		} /* devices, sockets and fifos are left out */
 	}
 	closedir(d);
@@ -266,29 +319,27 @@ pack_tree(
 /* The bundle: the data field of the messenger. */
 static int
 pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
-    char **env, int nenv, const char *root, bool trace)
+    char **env, int nenv, const char *root, bool trace, bool stats)
 {
 	static const char magic[] = "m0run1\n";
 	put(b, magic, sizeof(magic) - 1);
-	uint8_t *img;
-	size_t len;
 	struct stat st;
 	int fd = open(prog, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || slurp(fd, &img, &len, RUN_BUNDLE_MAX)) {
+	if (fd < 0 || fstat(fd, &st) || record_file(b, 'p', &st, prog, fd)) {
 		fprintf(stderr, "m0run: %s: %s\n", prog, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
-	record(b, 'p', &st, prog, img, len);
-	free(img);
 	for (int i = 0; i < argc; i++)
 		record(b, 'a', NULL, argv[i], NULL, 0);
 	for (int i = 0; i < nenv; i++)
 		record(b, 'v', NULL, env[i], NULL, 0);
 	if (trace)
 		record(b, 't', NULL, "", NULL, 0);
+	if (stats)
+		record(b, 's', NULL, "", NULL, 0);
 	if (root) {
 		if (stat(root, &st) || !S_ISDIR(st.st_mode)) {
 			fprintf(
@@ -300,6 +351,8 @@ pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
 			return -1;
 	}
 	if (!isatty(0)) {
+		uint8_t *img;
+		size_t len;
 		if (slurp(0, &img, &len, RUN_STDIN_MAX)) {
 			fprintf(stderr, "m0run: standard input: %s%s\n",
 			    strerror(errno),
@@ -624,15 +677,15 @@ main(int argc, char **argv)
 {
 	static struct run r;
 	static const struct option opts[] = {{"tcp", no_argument, 0, 'T'},
-	    {"trace", no_argument, 0, 'r'}, {"fund", required_argument, 0, 'F'},
-	    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'},
-	    {0, 0, 0, 0}};
+	    {"trace", no_argument, 0, 'r'}, {"stats", no_argument, 0, 'c'},
+	    {"fund", required_argument, 0, 'F'}, {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 	const char *target = NULL, *root = NULL, *state = ".", *sock = NULL;
 	/* Static: held until exit, also on the early returns. */
 	static char **env;
 	env = calloc((size_t)argc, sizeof(*env));
 	int nenv = 0;
-	bool trace = false, state_set = false;
+	bool trace = false, stats = false, state_set = false;
 	long long fund = 0;
 	uint64_t wait_ms = 600000;
 	int c;
@@ -659,6 +712,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			trace = true;
+			break;
+		case 'c':
+			stats = true;
 			break;
 		case 'w': {
 			double v = strtod(optarg, &end);
@@ -700,7 +756,7 @@ main(int argc, char **argv)
 	int err = 2;
 	if (load_personality(&src, &srclen) ||
 	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
-	        root, trace))
+	        root, trace, stats))
 		goto out;
 	if (fund && target) {
 		char ctl[1100];

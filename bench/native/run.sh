@@ -13,7 +13,9 @@
 #    in C (bench_kvm_backend, create + run + free against the pool);
 #  - read-bound and compute-bound guests against the same binary natively
 #    (busybox sha256sum of 64 MiB, busybox awk), when busybox-static is
-#    installed;
+#    installed; the read-bound one also with start-up cancelled (each
+#    side less `busybox true` with the same tree, in the same round): the
+#    reads themselves, which read passthrough gives to the host kernel;
 #  - once: the messenger `out` round trip against the raw one, and the
 #    prime sieve natively (guest/primes under linux.m0) against MØ.
 #   bench/native/run.sh [BUILDDIR] [ROUNDS]
@@ -72,8 +74,15 @@ while [ "$i" -lt "$rounds" ]; do
 	awk '/hello in a context/ {print $11}' "$tmp/k" >>"$tmp/kcold"
 	awk '/hello in a context/ {print $19}' "$tmp/k" >>"$tmp/kpool"
 	if [ -n "$bb" ]; then
-		t "$m0run" -C "$tmp/root" "$bb" sha256sum "$@" >>"$tmp/shag"
-		(cd "$tmp/root" && t "$bb" sha256sum "$@") >>"$tmp/shan"
+		sg=$(t "$m0run" -C "$tmp/root" "$bb" sha256sum "$@")
+		sg0=$(t "$m0run" -C "$tmp/root" "$bb" true)
+		sn=$(cd "$tmp/root" && t "$bb" sha256sum "$@")
+		sn0=$(cd "$tmp/root" && t "$bb" true)
+		echo "$sg" >>"$tmp/shag"
+		echo "$sn" >>"$tmp/shan"
+		echo "$sg0" >>"$tmp/shag0"
+		echo $((sg - sg0)) >>"$tmp/shagd"
+		echo $((sn - sn0)) >>"$tmp/shand"
 		t "$m0run" "$bb" awk 'BEGIN{for(i=0;i<3000000;i++)s+=i}' >>"$tmp/awkg"
 		t "$bb" awk 'BEGIN{for(i=0;i<3000000;i++)s+=i}' >>"$tmp/awkn"
 	fi
@@ -95,6 +104,8 @@ pair "pool       " "messenger" pcold cold ppool pooled us 1
 pair "pool       " "C (bench_kvm_backend)" kcold cold kpool pooled us 1
 if [ -n "$bb" ]; then
 	pair "read-bound " "busybox sha256sum of 64 MiB" shag m0run shan native ms 1000
+	pair "read-bound " "the same less start-up (m0run true $(($(col shag0) / 1000)) ms)" \
+	    shagd m0run shand native ms 1000
 	pair "compute    " "busybox awk, 3e6 additions" awkg m0run awkn native ms 1000
 else
 	echo "read-bound  busybox-static not installed: skipped"

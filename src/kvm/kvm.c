@@ -435,3 +435,29 @@ kvm_ctx_mem_used(const struct kvm_ctx *ctx)
 {
 	return ctx->used * KVM__PAGE;
 }
+
+/* place (hostfd >= 0) or close (hostfd -1) */
+static enum kvm_err
+kvm__hostfd(struct kvm_ctx *ctx, int hostfd, int guestfd)
+{
+	if (ctx->ops->hostfd == NULL)
+		return KVM_ERR_NODEV;
+	if (guestfd < KVM_HOSTFD_BASE ||
+	    guestfd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
+		return KVM_ERR_RANGE;
+	if (ctx->state == KVM__ST_BROKEN)
+		return KVM_ERR_SYS;
+	return ctx->ops->hostfd(ctx, hostfd, guestfd);
+}
+
+enum kvm_err
+kvm_hostfd_place(struct kvm_ctx *ctx, int hostfd, int guestfd)
+{
+	return hostfd < 0 ? KVM_ERR_INVAL : kvm__hostfd(ctx, hostfd, guestfd);
+}
+
+enum kvm_err
+kvm_hostfd_close(struct kvm_ctx *ctx, int guestfd)
+{
+	return kvm__hostfd(ctx, -1, guestfd);
+}

@@ -104,6 +104,9 @@ struct kvm__ops {
 	    struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int narrowed);
 	/* extra range rule (the host's user space); NULL: the user half */
 	int (*range_ok)(kvm_gva_t gva, uint64_t len);
+	/* kvm_hostfd_place (hostfd >= 0) or _close (hostfd < 0); NULL: the
+	 * backend has no host descriptors */
+	enum kvm_err (*hostfd)(struct kvm_ctx *ctx, int hostfd, int guestfd);
 };
 
 /* Where the vCPU stands after the last exit, which decides how the ring-3

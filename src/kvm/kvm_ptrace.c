@@ -10,8 +10,11 @@
  *    protection. Map changes are recorded as dirty ranges and applied
  *    before the next run, in one batch of mmap/munmap calls that the stub
  *    executes (kvm_ptrace_stub.c);
- *  - PTRACE_SYSEMU stops every guest system call before it executes (the
- *    kernel never runs it): a syscall exit;
+ *  - every guest system call stops at its seccomp filter (RET_TRACE,
+ *    PTRACE_O_TRACESECCOMP) before it executes, and is skipped (the
+ *    kernel never runs it): a syscall exit. The exception are reads and
+ *    seeks on the host descriptors placed with kvm_hostfd_place(), which
+ *    the kernel runs without a stop (kvm_ptrace_stub.c, the filters);
  *  - a fault signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) is let
  *    through to a handler in the stub that traps at once: the signal
  *    frame holds the hardware's trap number, error code and cr2, so the
@@ -67,6 +70,7 @@ pt_create(struct kvm_ctx *ctx)
 		return KVM_ERR_NOMEM;
 	ctx->pt = pt;
 	pt->memfd = -1;
+	pt->sock = -1;
 	pthread_mutex_init(&pt->mu, NULL);
 	pthread_cond_init(&pt->cv, NULL);
 	pt->memfd = (int)syscall(SYS_memfd_create, "mzero-guest", MFD_CLOEXEC);
@@ -117,6 +121,8 @@ pt_destroy(struct kvm_ctx *ctx)
 	pthread_join(pt->thread, NULL);
 	munmap(ctx->slab, ctx->slab_pages * KVM__PAGE);
 	close(pt->memfd);
+	if (pt->sock >= 0)
+		close(pt->sock);
 	pthread_mutex_destroy(&pt->mu);
 	pthread_cond_destroy(&pt->cv);
 	free(pt->xinit);
@@ -160,6 +166,9 @@ pt_reset(struct kvm_ctx *ctx)
 		memset(ctx->slab + from * KVM__PAGE, 0,
 		    (ctx->dirty_hi - from) * KVM__PAGE);
 	ctx->dirty_hi = from;
+	/* the user's host descriptors: closed before anything runs again */
+	pt->hostfds_stale |= pt->hostfds;
+	pt->hostfds = 0;
 	pt->dirty_all = 1;
 	pt->ndirty = 0;
 	pt__regs_init(pt);
@@ -295,6 +304,16 @@ pt_map_changed(struct kvm_ctx *ctx, kvm_gva_t gva, uint64_t len, int narrowed)
 	pt->ndirty++;
 }
 
+static enum kvm_err
+pt_hostfd(struct kvm_ctx *ctx, int hostfd, int guestfd)
+{
+	struct kvm__pt *pt = ctx->pt;
+
+	pt->fd_host = hostfd;
+	pt->fd_guest = guestfd;
+	return kvm__pt_call(pt, PT_OP_FD);
+}
+
 static int
 pt_range_ok(kvm_gva_t gva, uint64_t len)
 {
@@ -315,6 +334,7 @@ const struct kvm__ops kvm__ops_ptrace = {
     .io_in_set = pt_io_in_set,
     .map_changed = pt_map_changed,
     .range_ok = pt_range_ok,
+    .hostfd = pt_hostfd,
 };
 
 /* Whether this host lets us run the backend: one guest process booted

@@ -46,20 +46,34 @@
 #define PT_DATA_SA 0xe00u     /* struct k_sigaction for the handler */
 #define PT_DATA_SS 0xe40u     /* stack_t for sigaltstack */
 #define PT_DATA_PROG 0xe60u   /* struct sock_fprog of the run filter */
-#define PT_DATA_FILTER 0xe70u /* its instructions (at most 32) */
+#define PT_DATA_FILTER 0xe70u /* its instructions (at most 49) */
 #define PT_DATA_SEIZED 0xff8u /* boot: the parent has seized the child */
+
+/* The descriptors the guest process keeps, at fixed numbers: the slab's
+ * memfd and its end of the socket pair that brings host descriptors
+ * (kvm_hostfd_place). Everything else is closed at the boot. */
+#define PT_CHILD_MEMFD 3
+#define PT_CHILD_SOCK 4
+
+/* Where a descriptor is received: a msghdr, its iovec, one data byte and
+ * the control buffer, at the bottom of the signal stack (frames are
+ * written from the top; the stub runs only between faults). */
+#define PT_RX_MSG 0x00u
+#define PT_RX_IOV 0x40u
+#define PT_RX_BYTE 0x50u
+#define PT_RX_CTL 0x60u
 
 /* What the child needs between clone and the stub, prepared before the
  * clone so that the child calls nothing but raw system calls. */
 struct pt_boot {
 	pid_t ppid;
-	int memfd;
+	int memfd, sock;   /* in the parent; moved to PT_CHILD_* */
 	uint32_t *seized;  /* in the slab, shared with the child */
 	uint64_t ncmd;     /* boot commands in the command page */
 	uint64_t as_limit; /* RLIMIT_AS for the child */
 	uint64_t rseq;     /* the thread's rseq area (inherited), or 0 */
 	uint32_t rseq_len;
-	struct sock_filter filter[32];
+	struct sock_filter filter[64];
 	struct sock_fprog prog;
 };
 
@@ -85,11 +99,16 @@ enum pt_op {
 	PT_OP_RUN,
 	PT_OP_QUIT,
 	PT_OP_RAW, /* tests: one raw call through the stub */
+	PT_OP_FD,  /* place or close a host descriptor */
 };
 
 struct kvm__pt {
 	int memfd;
-	pid_t pid; /* the guest process; 0 when it is gone */
+	int sock;               /* our end of the guest process's socket pair */
+	uint64_t hostfds;       /* bit i: KVM_HOSTFD_BASE + i placed */
+	uint64_t hostfds_stale; /* placed for an earlier user: to close */
+	int fd_host, fd_guest;  /* PT_OP_FD arguments */
+	pid_t pid;              /* the guest process; 0 when it is gone */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -129,7 +148,7 @@ struct kvm__pt {
 /* kvm_ptrace_stub.c */
 void kvm__pt_stub_write(uint8_t *page);
 void kvm__pt_boot_prepare(
-    struct pt_boot *b, uint8_t *slab, int memfd, uint64_t slab_bytes);
+    struct pt_boot *b, uint8_t *slab, int memfd, int sock, uint64_t slab_bytes);
 pid_t kvm__pt_spawn(struct pt_boot *b);
 
 /* kvm_ptrace_trace.c */

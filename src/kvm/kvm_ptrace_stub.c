@@ -15,7 +15,9 @@
  *      would write to it, unmapped, on a later return to user mode and
  *      kill the process with SIGSEGV);
  *   2. wait (futex on a slab word) until the parent has seized it;
- *   3. close every descriptor but the slab's memfd; resource limits;
+ *   3. move the slab's memfd and the socket for host descriptors to
+ *      their fixed numbers and close every other descriptor; resource
+ *      limits;
  *      no new privileges; only the fault signals unblocked;
  *   4. map the four reserved slab pages at PT_STUB; RLIMIT_AS;
  *   5. install the seccomp filter and jump to the stub's command loop,
@@ -26,6 +28,7 @@
  *      sees the child stopped with nothing mapped but the stub pages.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
@@ -107,41 +110,53 @@ kvm__pt_stub_write(uint8_t *page)
 	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), JOFF(at, t), JOFF(at, f))
 
 /*
- * The filters: a system call is allowed only from the stub's syscall
- * instruction, and only mmap of the slab (shared, fixed), munmap and
- * mprotect; everything else kills the process. The boot filter also
- * allows what the boot needs once: rt_sigaction and sigaltstack for the
- * handler, and seccomp, whose last use installs the run filter on top
- * (filters stack, the stricter answer wins), so that after the boot only
- * the three memory calls remain. Guest system calls never get here
- * (PTRACE_SYSEMU stops them before seccomp runs); the one path a guest
- * has to the filter is a call into the vsyscall page, whose emulation
- * asks seccomp: that one traps (SIGSYS), and the tracer reports it as
- * the fetch fault it is on KVM.
+ * The filters. A call from the stub's syscall instruction is allowed only
+ * for what the stub does: mmap of the slab (shared, fixed), munmap,
+ * mprotect, and recvmsg, dup3 and close to put host descriptors in place
+ * (kvm_hostfd_place; they touch only the process's own descriptors);
+ * anything else from there kills the process. Every call from anywhere
+ * else is the guest's: SECCOMP_RET_TRACE stops it for the tracer, which
+ * serves it as an exit and skips it (the kernel never runs it), except
+ * read, pread64, readv, preadv, preadv2 and lseek on a descriptor number
+ * in [KVM_HOSTFD_BASE, +KVM_HOSTFD_MAX): those the kernel runs, without a
+ * stop, on whatever host descriptor the tracer put there (none: EBADF).
+ * A call into the vsyscall page, whose emulation asks seccomp, traps
+ * (SIGSYS), and the tracer reports it as the fetch fault it is on KVM;
+ * another architecture's call (int 0x80) stops for the tracer, which
+ * reports the #GP KVM gives. The boot filter also allows what the boot
+ * needs once: rt_sigaction and sigaltstack for the handler, and seccomp,
+ * whose last use installs the run filter on top (filters stack and the
+ * strictest answer wins, so both treat the guest's calls alike).
  */
 static unsigned
-pt__filter(struct sock_filter *f, int memfd, int boot)
+pt__filter(struct sock_filter *f, int boot)
 {
 	static const uint32_t plain[] = {__NR_munmap, __NR_mprotect,
-	    __NR_rt_sigaction, __NR_sigaltstack, __NR_seccomp};
+	    __NR_recvmsg, __NR_dup3, __NR_close, __NR_rt_sigaction,
+	    __NR_sigaltstack, __NR_seccomp};
+	static const uint32_t pass[] = {__NR_read, __NR_pread64, __NR_readv,
+	    __NR_preadv, __NR_preadv2, __NR_lseek};
+	const unsigned np = sizeof(pass) / sizeof(pass[0]);
 	const uint64_t ip = PT_STUB + PT_OFF_SYSRET;
-	const unsigned k = boot ? 5 : 2; /* plain calls allowed */
-	const unsigned allow = 15 + k, vsys = allow + 1, kill = allow + 5;
+	const unsigned k = boot ? 8 : 5; /* plain calls allowed */
+	const unsigned allow = 15 + k, vsys = allow + 1, guest = vsys + 4;
+	const unsigned check = guest + 1 + np, trace = check + 5;
+	const unsigned kill = trace + 1, pass_ok = kill + 1;
 	unsigned n = 0, i;
 
 	f[n] = LD(SD_ARCH), n++;
-	f[n] = JEQ(AUDIT_ARCH_X86_64, n, 0, kill), n++;
+	f[n] = JEQ(AUDIT_ARCH_X86_64, n, 0, trace), n++;
 	f[n] = LD(SD_IP_HI), n++;
 	f[n] = JEQ(0xffffffffu, n, vsys, 0), n++;
-	f[n] = JEQ((uint32_t)(ip >> 32), n, 0, kill), n++;
+	f[n] = JEQ((uint32_t)(ip >> 32), n, 0, guest), n++;
 	f[n] = LD(SD_IP_LO), n++;
-	f[n] = JEQ((uint32_t)ip, n, 0, kill), n++;
+	f[n] = JEQ((uint32_t)ip, n, 0, guest), n++;
 	f[n] = LD(SD_NR), n++;
 	for (i = 0; i < k; i++)
 		f[n] = JEQ(plain[i], n, allow, 0), n++;
 	f[n] = JEQ(__NR_mmap, n, 0, kill), n++;
 	f[n] = LD(SD_ARG_LO(4)), n++;
-	f[n] = JEQ((uint32_t)memfd, n, 0, kill), n++;
+	f[n] = JEQ(PT_CHILD_MEMFD, n, 0, kill), n++;
 	f[n] = LD(SD_ARG_HI(4)), n++;
 	f[n] = JEQ(0, n, 0, kill), n++;
 	f[n] = LD(SD_ARG_LO(3)), n++;
@@ -151,7 +166,17 @@ pt__filter(struct sock_filter *f, int memfd, int boot)
 	f[n] = JGE(0xff600000u, n, 0, kill), n++;
 	f[n] = JGE(0xff601000u, n, kill, 0), n++;
 	f[n] = RET(SECCOMP_RET_TRAP), n++;
+	f[n] = LD(SD_NR), n++; /* guest */
+	for (i = 0; i < np; i++)
+		f[n] = JEQ(pass[i], n, check, i + 1 < np ? 0 : trace), n++;
+	f[n] = LD(SD_ARG_HI(0)), n++; /* check */
+	f[n] = JEQ(0, n, 0, trace), n++;
+	f[n] = LD(SD_ARG_LO(0)), n++;
+	f[n] = JGE(KVM_HOSTFD_BASE, n, 0, trace), n++;
+	f[n] = JGE(KVM_HOSTFD_BASE + KVM_HOSTFD_MAX, n, trace, pass_ok), n++;
+	f[n] = RET(SECCOMP_RET_TRACE), n++;        /* trace */
 	f[n] = RET(SECCOMP_RET_KILL_PROCESS), n++; /* kill */
+	f[n] = RET(SECCOMP_RET_ALLOW), n++;        /* pass_ok */
 	return n;
 }
 
@@ -171,7 +196,7 @@ static const int pt__fault_sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
 
 void
 kvm__pt_boot_prepare(
-    struct pt_boot *b, uint8_t *slab, int memfd, uint64_t slab_bytes)
+    struct pt_boot *b, uint8_t *slab, int memfd, int sock, uint64_t slab_bytes)
 {
 	uint64_t *c = (uint64_t *)(void *)(slab + 0x1000);
 	struct sock_filter *run;
@@ -183,6 +208,7 @@ kvm__pt_boot_prepare(
 	memset(b, 0, sizeof(*b));
 	b->ppid = getpid();
 	b->memfd = memfd;
+	b->sock = sock;
 	b->seized = (uint32_t *)(void *)(slab + 0x1000 + PT_DATA_SEIZED);
 	*b->seized = 0;
 	/* the guest may hold the whole slab, plus the stub pages */
@@ -219,14 +245,14 @@ kvm__pt_boot_prepare(
 	/* the run filter, from the command page (the child's copy of our
 	 * memory is gone by then) */
 	run = (struct sock_filter *)(void *)(slab + 0x1000 + PT_DATA_FILTER);
-	prog.len = (unsigned short)pt__filter(run, memfd, 0);
+	prog.len = (unsigned short)pt__filter(run, 0);
 	prog.filter =
 	    (struct sock_filter *)(uintptr_t)(PT_CMD + PT_DATA_FILTER);
 	memcpy(slab + 0x1000 + PT_DATA_PROG, &prog, sizeof(prog));
 	CMD(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, PT_CMD + PT_DATA_PROG, 0);
 #undef CMD
 	b->ncmd = n;
-	b->prog.len = (unsigned short)pt__filter(b->filter, memfd, 1);
+	b->prog.len = (unsigned short)pt__filter(b->filter, 1);
 	b->prog.filter = b->filter;
 }
 
@@ -263,6 +289,7 @@ pt__child(const struct pt_boot *b)
 {
 	uint64_t mask;
 	unsigned i;
+	long m, k;
 
 	(void)pt__sys(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
 	if (pt__sys(__NR_getppid, 0, 0, 0, 0, 0, 0) != b->ppid)
@@ -274,10 +301,17 @@ pt__child(const struct pt_boot *b)
 	while (__atomic_load_n(b->seized, __ATOMIC_ACQUIRE) == 0)
 		(void)pt__sys(
 		    __NR_futex, (long)b->seized, FUTEX_WAIT, 0, 0, 0, 0);
-	if (b->memfd > 0)
-		(void)pt__sys(__NR_close_range, 0, b->memfd - 1, 0, 0, 0, 0);
-	(void)pt__sys(__NR_close_range, b->memfd + 1, ~0u, 0, 0, 0, 0);
-	pt__limit(RLIMIT_NOFILE, (uint64_t)b->memfd + 1);
+	/* the memfd and the socket to their fixed numbers (through numbers
+	 * above both, so that neither overwrites the other), the rest closed */
+	m = pt__sys(__NR_fcntl, b->memfd, F_DUPFD, PT_CHILD_SOCK + 1, 0, 0, 0);
+	k = pt__sys(__NR_fcntl, b->sock, F_DUPFD, PT_CHILD_SOCK + 1, 0, 0, 0);
+	if (m < 0 || k < 0 ||
+	    pt__sys(__NR_dup3, m, PT_CHILD_MEMFD, 0, 0, 0, 0) < 0 ||
+	    pt__sys(__NR_dup3, k, PT_CHILD_SOCK, 0, 0, 0, 0) < 0)
+		goto die;
+	(void)pt__sys(__NR_close_range, 0, PT_CHILD_MEMFD - 1, 0, 0, 0, 0);
+	(void)pt__sys(__NR_close_range, PT_CHILD_SOCK + 1, ~0u, 0, 0, 0, 0);
+	pt__limit(RLIMIT_NOFILE, KVM_HOSTFD_BASE + KVM_HOSTFD_MAX);
 	pt__limit(RLIMIT_NPROC, 0);
 	pt__limit(RLIMIT_CORE, 0);
 	pt__limit(RLIMIT_FSIZE, 0);
@@ -295,11 +329,12 @@ pt__child(const struct pt_boot *b)
 	(void)pt__sys(
 	    __NR_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0, 0);
 	if (pt__sys(__NR_mmap, (long)PT_STUB, KVM__PAGE, PROT_READ | PROT_EXEC,
-	        MAP_SHARED | MAP_FIXED, b->memfd, 0) != (long)PT_STUB ||
+	        MAP_SHARED | MAP_FIXED, PT_CHILD_MEMFD, 0) != (long)PT_STUB ||
 	    pt__sys(__NR_mmap, (long)PT_CMD, KVM__PAGE, PROT_READ,
-	        MAP_SHARED | MAP_FIXED, b->memfd, KVM__PAGE) != (long)PT_CMD ||
+	        MAP_SHARED | MAP_FIXED, PT_CHILD_MEMFD,
+	        KVM__PAGE) != (long)PT_CMD ||
 	    pt__sys(__NR_mmap, (long)PT_ALT, (long)PT_ALT_SIZE,
-	        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, b->memfd,
+	        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, PT_CHILD_MEMFD,
 	        2 * KVM__PAGE) != (long)PT_ALT)
 		goto die;
 	pt__limit(RLIMIT_AS, b->as_limit);

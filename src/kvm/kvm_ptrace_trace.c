@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <sys/uio.h>
@@ -160,6 +161,21 @@ pt__emit_unmap(struct pt_batch *b, uint64_t a, uint64_t e)
 		return;
 	}
 	pt__emit(b, SYS_munmap, a, e - a, 0, 0, 0, 0);
+}
+
+/* Closes the host descriptors an earlier user of the context left. */
+static void
+pt__close_stale(struct pt_batch *b)
+{
+	struct kvm__pt *pt = b->ctx->pt;
+	unsigned i;
+
+	for (i = 0; i < KVM_HOSTFD_MAX && pt->hostfds_stale != 0; i++)
+		if (pt->hostfds_stale & (1ull << i)) {
+			pt__emit(
+			    b, SYS_close, KVM_HOSTFD_BASE + i, 0, 0, 0, 0, 0);
+			pt->hostfds_stale &= ~(1ull << i);
+		}
 }
 
 /* ---- the process's actual map (pt->have) ---- */
@@ -360,7 +376,7 @@ pt__sync_range(struct pt_batch *b, uint64_t lo, uint64_t hi, int full)
 		if (!pt__have_same(ctx->pt, &r))
 			pt__emit(b, SYS_mmap, r.lo, r.hi - r.lo,
 			    (uint64_t)r.prot, MAP_SHARED | MAP_FIXED,
-			    (uint64_t)ctx->pt->memfd, r.gpa);
+			    PT_CHILD_MEMFD, r.gpa);
 		pt__want(b, &r);
 		a = r.hi;
 	}
@@ -375,6 +391,7 @@ pt__sync(struct kvm_ctx *ctx)
 	struct pt_batch b = {.ctx = ctx};
 	unsigned i;
 
+	pt__close_stale(&b);
 	if (pt->dirty_all)
 		pt__sync_range(&b, 0, PT_TASK_END, 1);
 	else
@@ -653,7 +670,7 @@ pt__run(struct kvm_ctx *ctx)
 			}
 			pt->regs_dirty = 0;
 		}
-		if (ptrace(PTRACE_SYSEMU, pt->pid, 0, 0) < 0 ||
+		if (ptrace(PTRACE_CONT, pt->pid, 0, 0) < 0 ||
 		    pt__wait(pt, &st) < 0 || pt__getregs(pt, &pt->regs) < 0) {
 			kvm__pt_error(ctx, ex, 0,
 			    pt->pid > 0 ? (uint64_t)errno
@@ -661,7 +678,7 @@ pt__run(struct kvm_ctx *ctx)
 			break;
 		}
 		sig = WSTOPSIG(st);
-		if (sig == (SIGTRAP | 0x80)) {
+		if (sig == SIGTRAP && (st >> 16) == PTRACE_EVENT_SECCOMP) {
 			pt__syscall(ctx, ex);
 			break;
 		}
@@ -707,20 +724,27 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 	struct user_regs_struct r;
 	struct pt_boot *b;
 	struct iovec iov;
-	int st;
+	int st, sv[2];
 
 	if ((b = malloc(sizeof(*b))) == NULL)
 		return KVM_ERR_NOMEM;
-	kvm__pt_boot_prepare(
-	    b, ctx->slab, pt->memfd, ctx->slab_pages * KVM__PAGE);
-	pt->pid = kvm__pt_spawn(b);
-	if (pt->pid < 0) {
-		pt->pid = 0;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(b);
 		return KVM_ERR_SYS;
 	}
+	kvm__pt_boot_prepare(
+	    b, ctx->slab, pt->memfd, sv[1], ctx->slab_pages * KVM__PAGE);
+	pt->pid = kvm__pt_spawn(b);
+	close(sv[1]);
+	if (pt->pid < 0) {
+		pt->pid = 0;
+		close(sv[0]);
+		free(b);
+		return KVM_ERR_SYS;
+	}
+	pt->sock = sv[0];
 	if (ptrace(PTRACE_SEIZE, pt->pid, 0,
-	        PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) < 0) {
+	        PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP) < 0) {
 		kill(pt->pid, SIGKILL);
 		waitpid(pt->pid, &st, __WALL);
 		pt->pid = 0;
@@ -790,6 +814,95 @@ pt__raw(struct kvm_ctx *ctx)
 	return KVM_OK;
 }
 
+/*
+ * Puts pt->fd_host at pt->fd_guest in the guest process (or closes
+ * pt->fd_guest when fd_host < 0): the descriptor goes over the socket
+ * pair, the stub receives it (recvmsg into the signal stack's bottom),
+ * then moves it to its number (dup3) and closes the received one. A
+ * descriptor sent but not taken would be the next one received, so any
+ * failure after the send ends the guest process.
+ */
+static enum kvm_err
+pt__hostfd(struct kvm_ctx *ctx)
+{
+	struct kvm__pt *pt = ctx->pt;
+	uint64_t *w = (uint64_t *)(void *)(ctx->slab + 0x1000), rax = 0;
+	uint8_t *rx = ctx->slab + 0x2000, byte = 0;
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	unsigned bit = (unsigned)(pt->fd_guest - KVM_HOSTFD_BASE);
+	struct pt_batch b = {.ctx = ctx};
+	int got;
+	ssize_t r;
+
+	if (pt->pid <= 0)
+		return KVM_ERR_SYS;
+	pt__close_stale(&b);
+	if (b.n > 0 && pt__stub_run(ctx, b.n, NULL) < 0)
+		goto dead;
+	if (pt->fd_host < 0) {
+		w[0] = SYS_close, w[1] = (uint64_t)pt->fd_guest;
+		if (pt__stub_run(ctx, 1, NULL) < 0 && pt->pid <= 0)
+			return KVM_ERR_SYS;
+		pt->hostfds &= ~(1ull << bit);
+		return KVM_OK; /* EBADF: nothing was there */
+	}
+	memset(&mh, 0, sizeof(mh));
+	memset(ctl, 0, sizeof(ctl));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl;
+	mh.msg_controllen = sizeof(ctl);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pt->fd_host, sizeof(int));
+	do
+		r = sendmsg(pt->sock, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		return KVM_ERR_SYS; /* nothing is queued */
+	/* the guest process's msghdr, with its own addresses */
+	memset(rx, 0, PT_RX_CTL + sizeof(ctl));
+	mh.msg_iov = (struct iovec *)(uintptr_t)(PT_ALT + PT_RX_IOV);
+	mh.msg_control = (void *)(uintptr_t)(PT_ALT + PT_RX_CTL);
+	mh.msg_controllen = sizeof(ctl);
+	memcpy(rx + PT_RX_MSG, &mh, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)(PT_ALT + PT_RX_BYTE);
+	memcpy(rx + PT_RX_IOV, &iov, sizeof(iov));
+	w[0] = SYS_recvmsg, w[1] = PT_CHILD_SOCK, w[2] = PT_ALT + PT_RX_MSG;
+	w[3] = MSG_CMSG_CLOEXEC, w[4] = w[5] = w[6] = 0;
+	if (pt__stub_run(ctx, 1, &rax) < 0 || rax != 1)
+		goto dead;
+	memcpy(&mh, rx + PT_RX_MSG, sizeof(mh));
+	memcpy(ctl, rx + PT_RX_CTL, sizeof(ctl));
+	cm = (struct cmsghdr *)(void *)ctl;
+	if (mh.msg_controllen < CMSG_LEN(sizeof(int)) ||
+	    cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		goto dead;
+	memcpy(&got, CMSG_DATA(cm), sizeof(got));
+	if (got < 0 || got == pt->fd_guest)
+		goto dead;
+	w[0] = SYS_dup3, w[1] = (uint64_t)got, w[2] = (uint64_t)pt->fd_guest;
+	w[3] = w[4] = w[5] = w[6] = 0;
+	w[7] = SYS_close, w[8] = (uint64_t)got;
+	w[9] = w[10] = w[11] = w[12] = w[13] = 0;
+	if (pt__stub_run(ctx, 2, NULL) < 0)
+		goto dead;
+	pt->hostfds |= 1ull << bit;
+	return KVM_OK;
+dead:
+	pt__kill(pt);
+	ctx->state = KVM__ST_BROKEN;
+	return KVM_ERR_SYS;
+}
+
 void *
 kvm__pt_main(void *arg)
 {
@@ -819,6 +932,9 @@ kvm__pt_main(void *arg)
 			break;
 		case PT_OP_RAW:
 			err = pt__raw(ctx);
+			break;
+		case PT_OP_FD:
+			err = pt__hostfd(ctx);
 			break;
 		default:
 			pt__kill(pt);

@@ -43,15 +43,13 @@ t_is_kvm(void)
 	return strcmp(kvm_backend(), "kvm") == 0;
 }
 
-/* A fresh 16 MiB context whose rip points at (code) in a user r-x page,
- * with one user rw page of stack. */
-static inline struct kvm_ctx *
-t_ctx_code(const uint8_t *code, size_t len)
+/* Loads (code) into (ctx) (an empty map) in a user r-x page, with one
+ * user rw page of stack, and points rip at it. */
+static inline void
+t_code_in(struct kvm_ctx *ctx, const uint8_t *code, size_t len)
 {
 	struct kvm_guest_regs r;
-	struct kvm_ctx *ctx;
 
-	assert_int_equal(kvm_ctx_new(NULL, 16u << 20, &ctx), KVM_OK);
 	assert_int_equal(kvm_mem_load(ctx, T_CODE, code, len,
 	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_EXEC),
 	    KVM_OK);
@@ -63,6 +61,16 @@ t_ctx_code(const uint8_t *code, size_t len)
 	r.rsp = T_STACK + 4096;
 	r.rflags = 0x202;
 	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+}
+
+/* A fresh 16 MiB context with (code) loaded as t_code_in() does. */
+static inline struct kvm_ctx *
+t_ctx_code(const uint8_t *code, size_t len)
+{
+	struct kvm_ctx *ctx;
+
+	assert_int_equal(kvm_ctx_new(NULL, 16u << 20, &ctx), KVM_OK);
+	t_code_in(ctx, code, len);
 	return ctx;
 }
 

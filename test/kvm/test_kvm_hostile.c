@@ -6,13 +6,16 @@
  * unmapped memory, privileged instructions and endless loops all come
  * back as exits and leave the guest resumable. The ptrace backend's
  * sandbox on top: the guest process holds nothing but its pages and the
- * stub, no descriptor but the slab, runs under seccomp, and dies with its
- * context, with a seccomp violation, and with the process that owns it.
+ * stub, no descriptor but the slab's and the socket host descriptors come
+ * through, runs under seccomp, and dies with its context, with a seccomp
+ * violation, and with the process that owns it; host descriptors placed
+ * for a guest are read by the kernel and gone for the pool's next user.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -313,7 +316,8 @@ test_ptrace_process_is_empty(void **state)
 		if (d->d_name[0] != '.')
 			fds++;
 	closedir(dir);
-	assert_int_equal(fds, 1);
+	/* the slab's memfd and the socket that brings host descriptors */
+	assert_int_equal(fds, 2);
 	kvm_ctx_free(ctx);
 }
 
@@ -354,6 +358,91 @@ test_ptrace_filter_kills_forbidden_call(void **state)
 	/* the tracer reaped it: no child of ours is left */
 	assert_int_equal(waitpid(-1, &st, WNOHANG | __WALL), -1);
 	assert_int_equal(errno, ECHILD);
+}
+
+/* Host descriptors: a read on a placed number is the kernel's, with no
+ * exit, on the caller's open file description (the offset moves for
+ * both); a number of the range with nothing there is the kernel's EBADF;
+ * a read outside the range exits as always. The pool's reset closes
+ * what a user placed: the next user's read is EBADF. KVM has none. */
+static void
+test_ptrace_hostfd(void **state)
+{
+	/* clang-format off */
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, 0 (read) */
+		0xbf, 0x00, 0x01, 0x00, 0x00, /* mov edi, 256 */
+		0xbe, 0x00, 0x00, 0x80, 0x00, /* mov esi, T_STACK */
+		0xba, 0x05, 0x00, 0x00, 0x00, /* mov edx, 5 */
+		0x0f, 0x05,                   /* syscall */
+		T_HALT_EAX,
+		0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, 0 (read) */
+		0xbf, 0x01, 0x01, 0x00, 0x00, /* mov edi, 257 */
+		0xbe, 0x00, 0x00, 0x80, 0x00, /* mov esi, T_STACK */
+		0xba, 0x05, 0x00, 0x00, 0x00, /* mov edx, 5 */
+		0x0f, 0x05,                   /* syscall */
+		T_HALT_EAX,
+		0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, 0 (read) */
+		0xbf, 0xff, 0x00, 0x00, 0x00, /* mov edi, 255 */
+		0x0f, 0x05,                   /* syscall */
+	};
+	/* clang-format on */
+	struct kvm_config cfg = {0};
+	struct kvm_pool *pool;
+	struct kvm_ctx *ctx, *again;
+	struct kvm_guest_regs r;
+	struct kvm_exit ex;
+	char buf[8] = {0};
+	int fd;
+
+	(void)state;
+	fd = (int)syscall(SYS_memfd_create, "t-hostfd", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello, world", 12), 12);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_acquire(pool, 16u << 20, &ctx), KVM_OK);
+	if (t_is_kvm()) {
+		assert_int_equal(
+		    kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE), KVM_ERR_NODEV);
+		goto out;
+	}
+	assert_int_equal(
+	    kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE - 1), KVM_ERR_RANGE);
+	assert_int_equal(
+	    kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE + KVM_HOSTFD_MAX),
+	    KVM_ERR_RANGE);
+	t_code_in(ctx, code, sizeof(code));
+	assert_int_equal(kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, 5);
+	assert_int_equal(kvm_mem_read(ctx, T_STACK, buf, 5), KVM_OK);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 5); /* one description */
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, (uint32_t)-EBADF);
+	t_run(ctx, &ex, KVM_EXITK_SYSCALL);
+	assert_int_equal(ex.u.syscall.nr, 0);
+	assert_int_equal(ex.u.syscall.arg[0], 255);
+	/* the next user of the context finds nothing at 256 */
+	kvm_pool_release(pool, ctx);
+	assert_int_equal(kvm_pool_acquire(pool, 16u << 20, &again), KVM_OK);
+	assert_ptr_equal(again, ctx);
+	t_code_in(ctx, code, sizeof(code));
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, (uint32_t)-EBADF);
+	/* placed and closed again: EBADF too */
+	assert_int_equal(kvm_hostfd_place(ctx, fd, KVM_HOSTFD_BASE), KVM_OK);
+	assert_int_equal(kvm_hostfd_close(ctx, KVM_HOSTFD_BASE), KVM_OK);
+	kvm_regs_get(ctx, &r);
+	r.rip = T_CODE; /* the read of 256 again */
+	assert_int_equal(kvm_regs_set(ctx, &r), KVM_OK);
+	t_run(ctx, &ex, KVM_EXITK_HALT);
+	assert_int_equal(ex.u.halt.status, (uint32_t)-EBADF);
+out:
+	kvm_pool_release(pool, ctx);
+	kvm_pool_free(pool);
+	close(fd);
 }
 
 /* The guest process dies with its context. */
@@ -532,6 +621,7 @@ main(void)
 	    cmocka_unit_test(test_ptrace_process_dies_with_context),
 	    cmocka_unit_test(test_ptrace_process_dies_with_owner),
 	    cmocka_unit_test(test_ptrace_killed_process_is_error),
+	    cmocka_unit_test(test_ptrace_hostfd),
 	};
 
 	t_require_kvm();

@@ -99,6 +99,29 @@ case $got in
 esac
 check hostile-segv 139 "$(run "$hostile" segv </dev/null; echo $?)"
 
+# Read passthrough: a large read-only file of the tree is read by the
+# host kernel (its reads are not served: --stats counts what is), with
+# the host's answer; offsets stay exact across dup, lseek, fork; a read
+# of an empty passthrough number is the kernel's EBADF, a write is served
+# (EBADF), a wild pointer is EFAULT. --trace turns it off.
+p=$tmp/ptree
+mkdir -p "$p/data"
+head -c 1048576 /dev/urandom >"$p/data/big"
+check passthru-sha "$(cd "$p" && $bb sha256sum data/big)" \
+    "$(run -C "$p" $bb sha256sum data/big </dev/null)"
+served=$(run --stats -C "$p" $bb sha256sum data/big </dev/null | sed -n 's/^linux: \([0-9]*\) system calls served$/\1/p')
+traced=$(run --stats --trace -C "$p" $bb sha256sum data/big </dev/null)
+reads=$(echo "$traced" | grep -c '^\[pid 100\] read(3, ')
+tserved=$(echo "$traced" | sed -n 's/^linux: \([0-9]*\) system calls served$/\1/p')
+# 256 reads of 4 KiB: none served with passthrough, all under --trace
+check passthru-not-served "1 1 1" "$([ "${served:-999}" -lt 64 ] && echo 1) $([ "$reads" -ge 256 ] && echo 1) $([ "${tserved:-0}" -ge $((reads + served - 8)) ] && echo 1)"
+got=$(run -C "$p" "$hostile" passthru data/big </dev/null)
+check passthru-semantics "" "$(echo "$got" | grep -v ' ok$')"
+check passthru-checks 22 "$(echo "$got" | grep -c ' ok$')"
+got=$(timeout 120 "$m0run" --trace -C "$p" "$hostile" passthru data/big </dev/null 2>/dev/null | grep -v ' ok$')
+check passthru-off-traced "fd-range WRONG
+  got 0 want 1" "$got"
+
 # The same through a remote platform: everything travels in the
 # messenger, output and status come back.
 daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messengers
@@ -127,6 +150,8 @@ check remote-cat hi "$(echo hi | remote $bb cat)"
 check remote-pipe "$(printf '3\n5')" "$(remote $bb sh -c 'for i in 1 2 3; do echo $i; done | wc -l; exit 5' </dev/null; echo $?)"
 check remote-tree "$(cd "$t" && $bb sha256sum data/lines)" \
     "$(remote -C "$t" $bb sha256sum data/lines </dev/null)"
+got=$(remote -C "$p" "$hostile" passthru data/big </dev/null)
+check remote-passthru "22 " "$(echo "$got" | grep -c ' ok$') $(echo "$got" | grep -v ' ok$')"
 # A charged platform: the run pays with money minted through the
 # daemon's control socket (--fund).
 daemon "$tmp/c" '[money]\neconomy = charged\n'

@@ -25,7 +25,10 @@ none_alive() { ! alive_any "$1"; }
 
 round() { # signal
 	rm -rf "$tmp/s" && mkdir -p "$tmp/s"
-	"$mdaemon" -f -l "127.0.0.1:$port" -s "$tmp/s" >/dev/null 2>"$tmp/log" &
+	# the personality and hello together pass 64 KiB, a datagram's and
+	# the default max_msg: over TCP, with room
+	printf '[limits]\nmax_msg = 1m\n' >"$tmp/conf"
+	"$mdaemon" -f -c "$tmp/conf" -l "127.0.0.1:$port" -s "$tmp/s" >/dev/null 2>"$tmp/log" &
 	dpid=$!
 	eventually "$m0ctl" -s "$tmp/s" status >/dev/null || {
 		echo "FAIL daemon did not start"; fails=$((fails + 1)); return; }
@@ -34,7 +37,7 @@ round() { # signal
 		echo "backend is '$backend', not ptrace: skipped"
 		exit 77
 	fi
-	got=$(timeout 60 "$m0inject" -t "127.0.0.1:$port" --data "$guests/hello" \
+	got=$(timeout 60 "$m0inject" -t "127.0.0.1:$port" --tcp --data "$guests/hello" \
 	    -w 30 --idle 3 "$linux" 2>&1 | grep -v '^$')
 	[ "$got" = "hello from native code" ] || {
 		echo "FAIL $1: hello said '$got'"; fails=$((fails + 1)); }
