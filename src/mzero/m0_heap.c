@@ -169,8 +169,8 @@ m0__new_array(struct m0_state *s, bool global, uint32_t n, struct m0_value *out)
 }
 
 int
-m0__new_string(struct m0_state *s, bool global, const void *b, uint32_t n,
-    struct m0_value *out)
+m0__new_string_raw(
+    struct m0_state *s, bool global, uint32_t n, struct m0_value *out)
 {
 	if (n > s->g->lim.max_len)
 		return M0_EIMPLEMENTATION_LIMIT;
@@ -179,12 +179,22 @@ m0__new_string(struct m0_state *s, bool global, const void *b, uint32_t n,
 	if (!str)
 		return M0__ENOMEM;
 	str->h.n = n;
-	if (b)
-		memcpy(str->b, b, n);
-	else
-		memset(str->b, 0, n);
 	*out = (struct m0_value){.type = M0_TSTRING, .len = n};
 	out->u.o = &str->h;
+	return M0_OK;
+}
+
+int
+m0__new_string(struct m0_state *s, bool global, const void *b, uint32_t n,
+    struct m0_value *out)
+{
+	int err = m0__new_string_raw(s, global, n, out);
+	if (err)
+		return err;
+	if (b)
+		memcpy(M0_BYTES(out), b, n);
+	else
+		memset(M0_BYTES(out), 0, n);
 	return M0_OK;
 }
 

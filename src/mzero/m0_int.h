@@ -261,6 +261,10 @@ void m0__raw_free(
     struct m0_global *g, struct m0_state *s, bool global, void *p, size_t size);
 int m0__new_array(
     struct m0_state *s, bool global, uint32_t n, struct m0_value *out);
+/* A string whose n bytes the caller writes, every one, before the next
+ * allocation: what a wire encoding fills (no zeroing of megabytes first). */
+int m0__new_string_raw(
+    struct m0_state *s, bool global, uint32_t n, struct m0_value *out);
 int m0__new_string(struct m0_state *s, bool global, const void *b, uint32_t n,
     struct m0_value *out);
 int m0__new_dict(

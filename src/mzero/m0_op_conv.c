@@ -237,7 +237,7 @@ m0__op_ctm(struct m0_state *s)
 	size_t n = m0_wire_size(&m);
 	if (n > s->g->lim.max_len || n > s->g->lim.max_msg + 64u)
 		return M0_EIMPLEMENTATION_LIMIT;
-	int err = m0__new_string(s, false, NULL, (uint32_t)n, &r);
+	int err = m0__new_string_raw(s, false, (uint32_t)n, &r);
 	if (err)
 		return err;
 	/* Re-read the elements: allocation does not move them, but keep the

@@ -91,8 +91,8 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	if (!err)
 		err = m0__nomem(m0__new_dict(s, false, 5, &s->locd)); /* A5 */
 	if (!err)
-		err = m0__nomem(
-		    m0__new_string(s, false, NULL, (uint32_t)wl, &mgr));
+		err =
+		    m0__nomem(m0__new_string_raw(s, false, (uint32_t)wl, &mgr));
 	if (!err) {
 		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
 		mgr.u.o->attr = M0_AR;
