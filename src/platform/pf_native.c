@@ -13,16 +13,12 @@
  * several turns of the scheduler while the process waits, and other
  * processes, links and timers run in between.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "kvm.h"
-#include "pf_int.h"
+#include "pf_native.h"
 
 /* Guest time of one turn of the scheduler at the normal share. */
 #define PF_NATIVE_SLICE_US 2000
@@ -36,29 +32,6 @@
 /* Where _nel loads a position-independent executable. */
 #define PF_NATIVE_PIE_BASE 0x400000
 
-struct pf_nctx {
-	uint64_t key;
-	struct kvm_ctx *ctx;
-	struct pf_proc *owner;
-	uint64_t bytes; /* guest memory, counted by pf_proc_native_take() */
-	bool dead;      /* an ERROR exit left it unusable */
-	struct pf_nctx *next;
-};
-
-/* Host files a process may hold at once (_nfn). */
-#define PF_NATIVE_FILES_MAX 256
-
-/* A host file (_nfn): a sealed memfd holding bytes, one open file
- * description whose offset the guests it is placed in share with the
- * platform (_nfo, _nfs). Named by a number its owner alone can use. */
-struct pf_nfile {
-	int64_t id;
-	int fd;
-	uint64_t bytes; /* counted by file_take() */
-	struct pf_proc *owner;
-	struct pf_nfile *next;
-};
-
 /* A run in progress, for the process waiting on it (its work). */
 struct pf_nrun {
 	struct pf_native *n;
@@ -67,70 +40,7 @@ struct pf_nrun {
 	uint64_t ran_ns;
 };
 
-struct pf_native {
-	struct kvm_pool *pool;
-	struct kvm_config kc; /* for the pool, made at the first request */
-	bool probed;
-	enum kvm_err avail; /* KVM_OK when a backend works (once probed) */
-	uint64_t slab_max;
-	uint64_t run_max_us;
-	struct pf_nctx *all;
-	struct pf_nfile *files;
-	int64_t file_ids;
-	int e_unavail, e_key, e_mem, e_limit, e_elf, e_dead;
-};
-
-#define PROC(s) ((struct pf_proc *)m0_state_ud(s))
-
 static bool native_step(void *ud, struct pf_proc *p);
-
-static int
-kerr(struct pf_native *n, enum kvm_err e)
-{
-	switch (e) {
-	case KVM_OK:
-		return M0_OK;
-	case KVM_ERR_NODEV:
-	case KVM_ERR_API:
-	case KVM_ERR_SYS:
-		return n->e_unavail;
-	case KVM_ERR_NOMEM:
-	case KVM_ERR_LIMIT:
-	case KVM_ERR_SLAB_CAP:
-	case KVM_ERR_SLAB_FULL:
-		return n->e_limit;
-	case KVM_ERR_REGS:
-		return M0_ERANGE_CHECK;
-	case KVM_ERR_INVAL:
-	case KVM_ERR_ALIGN:
-	case KVM_ERR_RANGE:
-	case KVM_ERR_MAPPED:
-	case KVM_ERR_UNMAPPED:
-	case KVM_ERR_END:
-		return n->e_mem;
-	default:
-		return n->e_elf; /* the ELF_* errors and STACK */
-	}
-}
-
-/* The context named by the key at operand k, owned by this process. */
-static int
-ctx_arg(
-    struct pf_native *n, struct m0_state *s, uint32_t k, struct pf_nctx **out)
-{
-	uint64_t key;
-	int err = m0_get_key(s, k, &key);
-	if (err)
-		return err;
-	for (struct pf_nctx *c = n->all; c; c = c->next)
-		if (c->key == key && c->owner == PROC(s)) {
-			if (c->dead)
-				return n->e_dead;
-			*out = c;
-			return M0_OK;
-		}
-	return n->e_key;
-}
 
 static int
 u64_arg(struct m0_state *s, uint32_t k, uint64_t *v)
@@ -142,31 +52,6 @@ u64_arg(struct m0_state *s, uint32_t k, uint64_t *v)
 	return err;
 }
 
-/*
- * The backend is probed at the first request for a context, not when the
- * platform starts: the ptrace probe forks and traces a child (about
- * 2.5 ms), which every m0 run and daemon start would otherwise pay
- * whether or not it ever runs native code.
- */
-static enum kvm_err
-native_ready(struct pf_native *n)
-{
-	if (n->probed)
-		return n->avail;
-	n->probed = true;
-	n->avail = kvm_probe();
-	if (!n->avail)
-		n->avail = kvm_pool_new(&n->kc, &n->pool);
-	/* debug: m0 shares this and must keep stderr clean; m0ctl status
-	 * names the backend too */
-	if (n->avail)
-		log_debug(
-		    "native code: unavailable (%s)", kvm_strerror(n->avail));
-	else
-		log_debug("native code: %s backend", kvm_backend());
-	return n->avail;
-}
-
 /* bytes _nnw key */
 static int
 op_new(struct m0_state *s, void *ud)
@@ -176,7 +61,7 @@ op_new(struct m0_state *s, void *ud)
 	int err = m0_get_int(s, 0, &bytes);
 	if (err)
 		return err;
-	if (native_ready(n))
+	if (pf__native_ready(n))
 		return n->e_unavail;
 	if (bytes <= 0 || (uint64_t)bytes > n->slab_max)
 		return M0_ERANGE_CHECK;
@@ -192,7 +77,7 @@ op_new(struct m0_state *s, void *ud)
 	if (ke) {
 		pf_proc_native_give(PROC(s), c->bytes);
 		free(c);
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	}
 	if (getrandom(&c->key, sizeof(c->key), 0) != sizeof(c->key))
 		abort(); /* keys are capabilities: never guessable */
@@ -246,14 +131,14 @@ op_free(struct m0_state *s, void *ud)
 static int
 map_op(struct m0_state *s, struct pf_native *n, int what)
 {
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	uint64_t addr, len, prot = 0;
 	uint32_t base = what == 2 ? 0 : 1;
 	int err;
 	if ((what != 2 && (err = u64_arg(s, 0, &prot))) ||
 	    (err = u64_arg(s, base, &len)) ||
 	    (err = u64_arg(s, base + 1, &addr)) ||
-	    (err = ctx_arg(n, s, base + 2, &c)))
+	    (err = pf__native_ctx(n, s, base + 2, &c)))
 		return err;
 	if (prot > 15)
 		return M0_ERANGE_CHECK;
@@ -262,7 +147,7 @@ map_op(struct m0_state *s, struct pf_native *n, int what)
 	    : what == 1 ? kvm_mem_protect(c->ctx, addr, len, (unsigned)prot)
 	                : kvm_mem_unmap(c->ctx, addr, len);
 	if (ke)
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	m0_pop(s, base + 3);
 	return M0_OK;
 }
@@ -290,8 +175,8 @@ static int
 op_maps(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(n, s, 0, &c);
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
+	int err = pf__native_ctx(n, s, 0, &c);
 	if (err)
 		return err;
 	uint32_t depth = m0_state_depth(s);
@@ -305,7 +190,7 @@ op_maps(struct m0_state *s, void *ud)
 			break;
 	}
 	if (!err && ke != KVM_ERR_END)
-		err = kerr(n, ke);
+		err = pf__native_kerr(n, ke);
 	if (!err)
 		err = m0_pack(s, m0_state_depth(s) - depth);
 	if (err) {
@@ -323,9 +208,10 @@ static int
 op_copy(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *src = NULL, *dst = NULL; /* set by ctx_arg() */
+	struct pf_nctx *src = NULL, *dst = NULL; /* set by pf__native_ctx() */
 	int err;
-	if ((err = ctx_arg(n, s, 1, &src)) || (err = ctx_arg(n, s, 0, &dst)))
+	if ((err = pf__native_ctx(n, s, 1, &src)) ||
+	    (err = pf__native_ctx(n, s, 0, &dst)))
 		return err;
 	if (src == dst)
 		return n->e_mem;
@@ -351,7 +237,7 @@ op_copy(struct m0_state *s, void *ud)
 	}
 	free(buf);
 	if (ke != KVM_ERR_END)
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	m0_pop(s, 2);
 	return M0_OK;
 }
@@ -361,17 +247,17 @@ static int
 op_write(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	uint64_t addr;
 	const uint8_t *p;
 	size_t len;
 	int err;
 	if ((err = m0_get_string(s, 0, &p, &len)) ||
-	    (err = u64_arg(s, 1, &addr)) || (err = ctx_arg(n, s, 2, &c)))
+	    (err = u64_arg(s, 1, &addr)) || (err = pf__native_ctx(n, s, 2, &c)))
 		return err;
 	enum kvm_err ke = kvm_mem_write(c->ctx, addr, p, len);
 	if (ke)
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	m0_pop(s, 3);
 	return M0_OK;
 }
@@ -381,11 +267,11 @@ static int
 op_read(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	uint64_t addr, len;
 	int err;
 	if ((err = u64_arg(s, 0, &len)) || (err = u64_arg(s, 1, &addr)) ||
-	    (err = ctx_arg(n, s, 2, &c)))
+	    (err = pf__native_ctx(n, s, 2, &c)))
 		return err;
 	if (len > PF_NATIVE_MAX_READ)
 		return M0_ERANGE_CHECK;
@@ -395,7 +281,7 @@ op_read(struct m0_state *s, void *ud)
 	enum kvm_err ke = kvm_mem_read(c->ctx, addr, buf, len);
 	if (ke) {
 		free(buf);
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	}
 	err = m0_push_string(s, buf, len);
 	free(buf);
@@ -410,20 +296,20 @@ static int
 op_load(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	uint64_t addr, prot;
 	const uint8_t *p;
 	size_t len;
 	int err;
 	if ((err = u64_arg(s, 0, &prot)) ||
 	    (err = m0_get_string(s, 1, &p, &len)) ||
-	    (err = u64_arg(s, 2, &addr)) || (err = ctx_arg(n, s, 3, &c)))
+	    (err = u64_arg(s, 2, &addr)) || (err = pf__native_ctx(n, s, 3, &c)))
 		return err;
 	if (prot > 15)
 		return M0_ERANGE_CHECK;
 	enum kvm_err ke = kvm_mem_load(c->ctx, addr, p, len, (unsigned)prot);
 	if (ke)
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	m0_pop(s, 4);
 	return M0_OK;
 }
@@ -489,11 +375,11 @@ static int
 op_exec(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	const uint8_t *img;
 	size_t len, cnt;
 	int err = M0_OK;
-	if ((err = ctx_arg(n, s, 3, &c)) ||
+	if ((err = pf__native_ctx(n, s, 3, &c)) ||
 	    (err = m0_get_string(s, 2, &img, &len)))
 		return err;
 	if (m0_is_null(s, 1) != 1 && (err = m0_get_array_len(s, 1, &cnt)))
@@ -513,7 +399,7 @@ op_exec(struct m0_state *s, void *ud)
 			ke = kvm_elf_stack(c->ctx, &info, &a);
 		}
 		if (ke)
-			err = kerr(n, ke);
+			err = pf__native_kerr(n, ke);
 	}
 	strings_free(argv);
 	strings_free(envp);
@@ -558,8 +444,8 @@ static int
 op_regs(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(n, s, 0, &c);
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
+	int err = pf__native_ctx(n, s, 0, &c);
 	if (err)
 		return err;
 	struct kvm_guest_regs r;
@@ -582,8 +468,8 @@ static int
 op_setregs(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int err = ctx_arg(n, s, 1, &c);
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
+	int err = pf__native_ctx(n, s, 1, &c);
 	if (err)
 		return err;
 	struct kvm_guest_regs r;
@@ -599,7 +485,7 @@ op_setregs(struct m0_state *s, void *ud)
 		return err;
 	enum kvm_err ke = kvm_regs_set(c->ctx, &r);
 	if (ke)
-		return kerr(n, ke);
+		return pf__native_kerr(n, ke);
 	m0_pop(s, 2);
 	return M0_OK;
 }
@@ -609,10 +495,10 @@ static int
 op_sysret(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	int64_t v;
 	int err;
-	if ((err = m0_get_int(s, 0, &v)) || (err = ctx_arg(n, s, 1, &c)))
+	if ((err = m0_get_int(s, 0, &v)) || (err = pf__native_ctx(n, s, 1, &c)))
 		return err;
 	kvm_syscall_return(c->ctx, (uint64_t)v);
 	m0_pop(s, 2);
@@ -624,10 +510,11 @@ static int
 op_run(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
+	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	int64_t budget;
 	int err;
-	if ((err = m0_get_int(s, 0, &budget)) || (err = ctx_arg(n, s, 1, &c)))
+	if ((err = m0_get_int(s, 0, &budget)) ||
+	    (err = pf__native_ctx(n, s, 1, &c)))
 		return err;
 	if (budget <= 0 || (uint64_t)budget > n->run_max_us)
 		return M0_ERANGE_CHECK;
@@ -722,247 +609,12 @@ native_step(void *ud, struct pf_proc *p)
 		if (e.kind == KVM_EXITK_ERROR)
 			r->c->dead = true;
 	}
-	int err = ke ? kerr(n, ke) : push_exit(p->s, &e, r->ran_ns);
+	int err = ke ? pf__native_kerr(n, ke) : push_exit(p->s, &e, r->ran_ns);
 	free(r);
 	if (err)
 		m0_push_null(p->s); /* cannot describe the exit: null */
 	m0_state_resume_int(p->s, 0, 0);
 	return true;
-}
-
-/* ---- host files, for reads the host kernel serves (ptrace backend) ---- */
-
-/* A host file's bytes are memory of the platform's budget, held by the
- * process's origin like its guest memory (the same share rule), but not
- * a context: pf_proc_native_take() would count one. */
-static bool
-file_take(struct pf_proc *p, uint64_t bytes)
-{
-	struct pf_orig *o = p->orig;
-	uint64_t used, limit;
-	pf__budget_now(&used, &limit);
-	if ((o &&
-	        !pf__share_ok(
-	            o->bytes, bytes, used, limit, p->pf->cfg.origin_memory)) ||
-	    !m0_budget_take(bytes)) {
-		p->pf->st.drops[PF_DROP_NATIVE]++;
-		return false;
-	}
-	if (o)
-		o->bytes += bytes;
-	return true;
-}
-
-static void
-file_give(struct pf_proc *p, uint64_t bytes)
-{
-	if (p->orig)
-		p->orig->bytes -= bytes;
-	m0_budget_give(bytes);
-}
-
-/* The host file named by the int at operand k, owned by this process. */
-static int
-file_arg(
-    struct pf_native *n, struct m0_state *s, uint32_t k, struct pf_nfile **out)
-{
-	int64_t id;
-	int err = m0_get_int(s, k, &id);
-	if (err)
-		return err;
-	for (struct pf_nfile *f = n->files; f; f = f->next)
-		if (f->id == id && f->owner == PROC(s)) {
-			*out = f;
-			return M0_OK;
-		}
-	return n->e_key;
-}
-
-static void
-file_drop(struct pf_native *n, struct pf_nfile *f)
-{
-	struct pf_nfile **pp = &n->files;
-	while (*pp != f)
-		pp = &(*pp)->next;
-	*pp = f->next;
-	file_give(f->owner, f->bytes);
-	close(f->fd);
-	free(f);
-}
-
-/* A sealed memfd holding (len) bytes at offset 0, or -1. */
-static int
-file_make(const uint8_t *p, size_t len)
-{
-	int fd = memfd_create("mzero-file", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -1;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	if (fcntl(fd, F_ADD_SEALS,
-	        F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ||
-	    lseek(fd, 0, SEEK_SET) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Another open file description of the file (fd): read-only, offset 0,
- * or -1. */
-static int
-file_reopen(int fd)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/* string _nfn id: a read-only host file holding the bytes, for _nfd;
- * id _nfn id2: the same file opened again (the bytes are not copied; an
- * offset of its own). Only the ptrace backend can place one: elsewhere
- * native_unavailable. Either counts the bytes. */
-static int
-op_file_new(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nfile *of = NULL;
-	const uint8_t *p = NULL;
-	size_t len;
-	unsigned held = 0;
-	int err = M0_OK;
-	if (m0_get_string(s, 0, &p, &len) != M0_OK) {
-		if ((err = file_arg(n, s, 0, &of)))
-			return err;
-		len = of->bytes;
-	}
-	if (native_ready(n) || strcmp(kvm_backend(), "ptrace") != 0)
-		return n->e_unavail;
-	for (struct pf_nfile *f = n->files; f; f = f->next)
-		held += f->owner == PROC(s);
-	if (held >= PF_NATIVE_FILES_MAX)
-		return n->e_limit;
-	if (!file_take(PROC(s), len))
-		return n->e_limit;
-	struct pf_nfile *f = calloc(1, sizeof(*f));
-	if (!f || (f->fd = of ? file_reopen(of->fd) : file_make(p, len)) < 0) {
-		free(f);
-		file_give(PROC(s), len);
-		return n->e_limit;
-	}
-	f->id = ++n->file_ids;
-	f->bytes = len;
-	f->owner = PROC(s);
-	if ((err = m0_push_int(s, f->id))) {
-		file_give(PROC(s), len);
-		close(f->fd);
-		free(f);
-		return err;
-	}
-	f->next = n->files;
-	n->files = f;
-	m0_drop_under(s, 1);
-	return M0_OK;
-}
-
-/* id _nfx: releases the host file (guests it was placed in keep it) */
-static int
-op_file_free(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nfile *f = NULL; /* set by file_arg(); gcc cannot tell */
-	int err = file_arg(n, s, 0, &f);
-	if (err)
-		return err;
-	file_drop(n, f);
-	m0_pop(s, 1);
-	return M0_OK;
-}
-
-/* key id fd _nfd: places the host file at guest descriptor fd, which
- * must lie in [KVM_HOSTFD_BASE, +KVM_HOSTFD_MAX); the guest's reads and
- * seeks on it are then the host kernel's, sharing the file's offset */
-static int
-op_file_place(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	struct pf_nfile *f = NULL;
-	int64_t fd;
-	int err;
-	if ((err = m0_get_int(s, 0, &fd)) || (err = file_arg(n, s, 1, &f)) ||
-	    (err = ctx_arg(n, s, 2, &c)))
-		return err;
-	if (fd < KVM_HOSTFD_BASE || fd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
-		return M0_ERANGE_CHECK;
-	enum kvm_err ke = kvm_hostfd_place(c->ctx, f->fd, (int)fd);
-	if (ke)
-		return kerr(n, ke);
-	m0_pop(s, 3);
-	return M0_OK;
-}
-
-/* key fd _nfc: closes a placed guest descriptor */
-static int
-op_file_close(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nctx *c = NULL; /* set by ctx_arg(); gcc cannot tell */
-	int64_t fd;
-	int err;
-	if ((err = m0_get_int(s, 0, &fd)) || (err = ctx_arg(n, s, 1, &c)))
-		return err;
-	if (fd < KVM_HOSTFD_BASE || fd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
-		return M0_ERANGE_CHECK;
-	enum kvm_err ke = kvm_hostfd_close(c->ctx, (int)fd);
-	if (ke)
-		return kerr(n, ke);
-	m0_pop(s, 2);
-	return M0_OK;
-}
-
-/* id _nfo offset: the file's offset, as the guests' reads left it */
-static int
-op_file_off(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nfile *f = NULL; /* set by file_arg(); gcc cannot tell */
-	int err = file_arg(n, s, 0, &f);
-	if (err)
-		return err;
-	off_t off = lseek(f->fd, 0, SEEK_CUR);
-	if (off < 0)
-		return n->e_unavail;
-	if ((err = m0_push_int(s, (int64_t)off)))
-		return err;
-	m0_drop_under(s, 1);
-	return M0_OK;
-}
-
-/* id offset _nfs: sets the file's offset (any offset >= 0) */
-static int
-op_file_seek(struct m0_state *s, void *ud)
-{
-	struct pf_native *n = ud;
-	struct pf_nfile *f = NULL; /* set by file_arg(); gcc cannot tell */
-	int64_t off;
-	int err;
-	if ((err = m0_get_int(s, 0, &off)) || (err = file_arg(n, s, 1, &f)))
-		return err;
-	if (off < 0)
-		return M0_ERANGE_CHECK;
-	if (lseek(f->fd, (off_t)off, SEEK_SET) < 0)
-		return M0_ERANGE_CHECK;
-	m0_pop(s, 2);
-	return M0_OK;
 }
 
 /* The process ends: a run it waited on stops, its contexts go back to
@@ -981,12 +633,7 @@ svc_proc_end(void *ud, struct pf_proc *p)
 		if (c->owner == p)
 			ctx_drop(n, c);
 	}
-	struct pf_nfile *f = n->files, *fnext;
-	for (; f; f = fnext) {
-		fnext = f->next;
-		if (f->owner == p)
-			file_drop(n, f);
-	}
+	pf__nfile_proc_end(n, p);
 }
 
 /* Guest memory the process holds in its contexts (rent). */
@@ -998,10 +645,7 @@ svc_proc_bytes(void *ud, struct pf_proc *p)
 	for (struct pf_nctx *c = n->all; c; c = c->next)
 		if (c->owner == p)
 			b += kvm_ctx_mem_used(c->ctx);
-	for (struct pf_nfile *f = n->files; f; f = f->next)
-		if (f->owner == p)
-			b += f->bytes;
-	return b;
+	return b + pf__nfile_bytes(n, p);
 }
 
 static void
@@ -1010,8 +654,7 @@ svc_free(void *ud)
 	struct pf_native *n = ud;
 	while (n->all)
 		ctx_drop(n, n->all);
-	while (n->files)
-		file_drop(n, n->files);
+	pf__nfile_free_all(n);
 	if (n->pool)
 		kvm_pool_free(n->pool);
 	free(n);
@@ -1056,18 +699,14 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 	    {"_nrd", "nativeread", op_read}, {"_nld", "nativeload", op_load},
 	    {"_nel", "nativeexec", op_exec}, {"_nrg", "nativeregs", op_regs},
 	    {"_nsr", "nativesetregs", op_setregs},
-	    {"_nsy", "nativereturn", op_sysret}, {"_nrn", "nativerun", op_run},
-	    {"_nfn", "nativefile", op_file_new},
-	    {"_nfx", "nativefilefree", op_file_free},
-	    {"_nfd", "nativefd", op_file_place},
-	    {"_nfc", "nativefdclose", op_file_close},
-	    {"_nfo", "nativefileoffset", op_file_off},
-	    {"_nfs", "nativefileseek", op_file_seek}};
+	    {"_nsy", "nativereturn", op_sysret}, {"_nrn", "nativerun", op_run}};
 	int err = n->e_dead < 0 ? PF_ERR_INTERP : PF_OK;
 	for (size_t i = 0; !err && i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (m0_global_add_op(
 		        g, ops[i].name, ops[i].alias, ops[i].fn, n))
 			err = PF_ERR_INTERP;
+	if (!err)
+		err = pf__nfile_init(n, g);
 	const struct pf_service svc = {.name = "native",
 	    .ud = n,
 	    .proc_end = svc_proc_end,
