@@ -495,7 +495,10 @@ void m0__display(
 	X(INDEXKN)  /* the same, I a name */                                   \
 	X(IFELSE2)  /* array array ? */                                        \
 	X(IFELSE2N) /* the same, ? a name */                                   \
-	X(DEF)      /* . 3 1 R : (the body of the 'x v df idiom) */
+	X(DEF)      /* . 3 1 R : (the body of the 'x v df idiom) */            \
+	X(SETX)     /* 'x X df: the top stored in a variable */                \
+	X(GETVV)    /* var var G (d k G, a i G) */                             \
+	X(KNOWNVV)  /* var var K */
 
 enum m0_tcode {
 #define M0__TENUM(c) M0_T_##c,
