@@ -76,7 +76,7 @@ pushable(const struct m0_value *v)
  * whose cached lookup (this epoch) found it in t needs no hashing: that
  * is what makes `'x v df` on a variable cheap.
  */
-static inline struct m0_value *
+static inline __attribute__((always_inline)) struct m0_value *
 store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
     const struct m0_value *k, const struct m0_value *v)
 {
