@@ -77,8 +77,9 @@ pushable(const struct m0_value *v)
  * is what makes `'x v df` on a variable cheap.
  */
 static inline __attribute__((always_inline)) struct m0_value *
-store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
-    const struct m0_value *k, const struct m0_value *v)
+store_slot_in(const struct m0_global *g, uint64_t epoch,
+    const struct m0_value *t, const struct m0_value *k,
+    const struct m0_value *v)
 {
 	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
 	    (t->u.o->global && m0__composite(v)) || v->type == M0_TOPER)
@@ -92,6 +93,14 @@ store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
 		e = m0__dict_find_fast(d, k);
 	/* Over an operator, the store must start a new epoch (m0_dict.c). */
 	return e && e->type != M0_TOPER ? e : NULL;
+}
+
+/* store_slot out of line, for the instructions it would crowd. */
+static __attribute__((noinline)) struct m0_value *
+store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
+    const struct m0_value *k, const struct m0_value *v)
+{
+	return store_slot_in(g, epoch, t, k, v);
 }
 
 /* `t k G` where the inline path can do it: an array and an int in range,
@@ -655,7 +664,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (M0_ARR(t)->code)
 						m0__code_touch(M0_ARR(t), i, i + 1);
 				} else if (t->type == M0_TDICT) {
-					struct m0_value *e = store_slot(g, epoch, t, k, nv);
+					struct m0_value *e = store_slot_in(g, epoch, t, k, nv);
 					if (!e)
 						goto t_slow;
 					*e = *nv;
@@ -760,7 +769,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				    val->len != 5 || !(val->u.o->attr & M0_AX) ||
 				    !is_def(epoch, val) || !TROOMAT(3))
 					goto t_push;
-				struct m0_value *e = store_slot(
+				struct m0_value *e = store_slot_in(
 				    g, epoch, &s->ds[s->dsp - 1], ip, R(0));
 				if (!e)
 					goto t_push;
