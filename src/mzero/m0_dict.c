@@ -157,8 +157,15 @@ rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 	bool global = d->h.global;
 	struct m0_dent *ent;
 	uint32_t *idx, mask = mask_for(cap), dlen = dir_len(d);
-	if (table_alloc(s, global, cap, dlen, &ent, &idx))
-		return M0__ENOMEM;
+	/* The direct index is only for speed: without room for it, the
+	 * dict grows as it would without it. */
+	if (table_alloc(s, global, cap, dlen, &ent, &idx)) {
+		if (!dlen)
+			return M0__ENOMEM;
+		dlen = 0;
+		if (table_alloc(s, global, cap, 0, &ent, &idx))
+			return M0__ENOMEM;
+	}
 	uint32_t *dir = idx + mask + 1, n = 0;
 	for (uint32_t i = 0; i < d->used; i++) {
 		if (d->ent[i].k.type == M0_TEMPTY)
