@@ -67,6 +67,14 @@ guarded(const struct m0_value *e, uint8_t op_form, uint8_t name_form)
 	return e->type == M0_TNAME ? name_form : op_form;
 }
 
+/* Whether e is an executable name that no operator has: most often a
+ * variable or a procedure (df among them). */
+static bool
+user_name(const struct m0_value *e)
+{
+	return e->type == M0_TNAME && e->x && e->u.name->op < 0;
+}
+
 /* The instruction that starts at element i of v[0..n). */
 static uint8_t
 code_at(const struct m0_value *v, uint32_t i, uint32_t n)
@@ -83,15 +91,26 @@ code_at(const struct m0_value *v, uint32_t i, uint32_t n)
 		return e->u.op < M0_NOPS ? m0__op_tcode[e->u.op] : M0_T_SLOW;
 	case M0_TNAME: {
 		if (!e->x)
-			return M0_T_PUSH;
+			return i + 2 < n && op1 == M0_OP_EXCH &&
+			        user_name(&v[i + 2])
+			    ? M0_T_SETX
+			    : M0_T_PUSH;
 		int op = e->u.name->op;
 		if (op >= 0)
 			return m0__op_tcode_n[op] ? m0__op_tcode_n[op]
 			                          : M0_T_CALL;
 		/* A name that is no operator's is most often a variable:
-		 * `var op` is one instruction, else CALL finds out. */
+		 * `var op` and `var var G`/`K` are one instruction, else
+		 * CALL finds out. */
 		if (op1 >= 0 && m0__op_tcode_v[op1])
 			return m0__op_tcode_v[op1];
+		if (i + 2 < n && user_name(&v[i + 1])) {
+			int op2 = op_of(&v[i + 2]);
+			if (op2 == M0_OP_GET)
+				return M0_T_GETVV;
+			if (op2 == M0_OP_KNOWN)
+				return M0_T_KNOWNVV;
+		}
 		return M0_T_CALL;
 	}
 	case M0_TINT:

@@ -2,7 +2,11 @@
  * m0_dict.c: dictionaries with any key type, insertion order and no fixed
  * size limit (spec A2). Entries sit in an array in insertion order; an
  * open-addressed index of entry numbers finds them. Removal leaves a
- * tombstone that the next growth compacts away.
+ * tombstone that the next growth compacts away. A dict used as an array
+ * (int keys 0..n-1, mostly present) gets a direct index of those keys
+ * when it grows: a word count or a table by number then finds its
+ * entries without hashing, and without the cache misses of a hashed
+ * index that is larger than the entries it finds.
  */
 #include <stdlib.h>
 
@@ -20,6 +24,19 @@ idx_bytes(uint32_t mask)
 	return ((size_t)mask + 1) * sizeof(uint32_t);
 }
 
+static size_t
+table_bytes(uint32_t cap, uint32_t mask, uint32_t dlen)
+{
+	return ent_bytes(cap) + idx_bytes(mask) +
+	    (size_t)dlen * sizeof(uint32_t);
+}
+
+size_t
+m0__dict_table_bytes(const struct m0_dict *d)
+{
+	return d->cap ? table_bytes(d->cap, d->mask, d->dlen) : 0;
+}
+
 /* The index for cap entries: a power of two at least 1.5 cap, so the
  * probes stay short. cap itself need not be a power of two: a dict made
  * for exactly its entries (a process's local dict) wastes none. */
@@ -32,18 +49,26 @@ mask_for(uint32_t cap)
 	return n - 1;
 }
 
-/* Entries and index in one allocation: the index follows the entries. */
+/* Entries and indexes in one allocation: the hashed index follows the
+ * entries, the direct one (dlen entries) the hashed one. */
 static int
-table_alloc(struct m0_state *s, bool global, uint32_t cap, struct m0_dent **ent,
-    uint32_t **idx)
+table_alloc(struct m0_state *s, bool global, uint32_t cap, uint32_t dlen,
+    struct m0_dent **ent, uint32_t **idx)
 {
 	uint32_t mask = mask_for(cap);
-	*ent = m0__raw_alloc(s, global, ent_bytes(cap) + idx_bytes(mask));
+	*ent = m0__raw_alloc(s, global, table_bytes(cap, mask, dlen));
 	if (!*ent)
 		return M0__ENOMEM;
 	*idx = (uint32_t *)(*ent + cap);
-	memset(*idx, 0, idx_bytes(mask));
+	memset(*idx, 0, table_bytes(cap, mask, dlen) - ent_bytes(cap));
 	return M0_OK;
+}
+
+/* Whether k is an int key of d's direct index. */
+static inline bool
+in_dir(const struct m0_dict *d, const struct m0_value *k)
+{
+	return k->type == M0_TINT && k->u.k < d->dlen;
 }
 
 int
@@ -58,7 +83,8 @@ m0__new_dict(
 	if (!d)
 		return M0__ENOMEM;
 	d->used = 0;
-	if (table_alloc(s, global, cap, &d->ent, &d->idx)) {
+	d->dlen = 0;
+	if (table_alloc(s, global, cap, 0, &d->ent, &d->idx)) {
 		/* The object stays on the heap list as an empty dict; keep
 		 * its byte count honest for obj_free. */
 		d->ent = NULL;
@@ -94,9 +120,34 @@ m0__dict_find(struct m0_dict *d, const struct m0_value *k)
 {
 	if (d->cap == 0)
 		return NULL;
-	uint32_t h = m0__hash(k);
-	uint32_t e = *slot_of(d, k, h);
+	uint32_t e =
+	    in_dir(d, k) ? M0_DIR(d)[k->u.k] : *slot_of(d, k, m0__hash(k));
 	return e ? &d->ent[e - 1].v : NULL;
+}
+
+/*
+ * The direct index for the live entries of d: the largest power of two
+ * p >= 4 such that more than half of the ints 0..p-1 are keys (so it
+ * costs at most 8 bytes per such key), or 0. As Lua sizes its array
+ * part; here it is decided when the dict grows.
+ */
+static uint32_t
+dir_len(const struct m0_dict *d)
+{
+	uint32_t nums[33] = {0}; /* nums[b]: int keys k with bit length b */
+	for (uint32_t i = 0; i < d->used; i++) {
+		const struct m0_value *k = &d->ent[i].k;
+		if (k->type != M0_TINT || k->u.k >= (1u << 31))
+			continue;
+		nums[k->u.k ? 64 - __builtin_clzll(k->u.k) : 0]++;
+	}
+	uint32_t best = 0, below = 0;
+	for (uint32_t b = 0; b < 32; b++) {
+		below += nums[b]; /* keys < 2^b */
+		if (b >= 2 && below > (1u << b) / 2)
+			best = 1u << b;
+	}
+	return best;
 }
 
 /* Rebuilds entries (dropping tombstones) and the index at capacity cap. */
@@ -105,10 +156,17 @@ rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 {
 	bool global = d->h.global;
 	struct m0_dent *ent;
-	uint32_t *idx, mask = mask_for(cap);
-	if (table_alloc(s, global, cap, &ent, &idx))
-		return M0__ENOMEM;
-	uint32_t n = 0;
+	uint32_t *idx, mask = mask_for(cap), dlen = dir_len(d);
+	/* The direct index is only for speed: without room for it, the
+	 * dict grows as it would without it. */
+	if (table_alloc(s, global, cap, dlen, &ent, &idx)) {
+		if (!dlen)
+			return M0__ENOMEM;
+		dlen = 0;
+		if (table_alloc(s, global, cap, 0, &ent, &idx))
+			return M0__ENOMEM;
+	}
+	uint32_t *dir = idx + mask + 1, n = 0;
 	for (uint32_t i = 0; i < d->used; i++) {
 		if (d->ent[i].k.type == M0_TEMPTY)
 			continue;
@@ -117,14 +175,16 @@ rehash(struct m0_state *s, struct m0_dict *d, uint32_t cap)
 		while (idx[j])
 			j = (j + 1) & mask;
 		idx[j] = ++n;
+		if (ent[n - 1].k.type == M0_TINT && ent[n - 1].k.u.k < dlen)
+			dir[ent[n - 1].k.u.k] = n;
 	}
 	if (d->cap)
-		m0__raw_free(s->g, s, global, d->ent,
-		    ent_bytes(d->cap) + idx_bytes(d->mask));
+		m0__raw_free(s->g, s, global, d->ent, m0__dict_table_bytes(d));
 	d->ent = ent;
 	d->idx = idx;
 	d->cap = cap;
 	d->mask = mask;
+	d->dlen = dlen;
 	d->used = n;
 	return M0_OK;
 }
@@ -176,6 +236,8 @@ m0__dict_put(struct m0_state *s, struct m0_dict *d, const struct m0_value *k,
 	e->v = *v;
 	e->hash = h;
 	*slot = ++d->used;
+	if (in_dir(d, k))
+		M0_DIR(d)[k->u.k] = d->used;
 	d->h.n++;
 	return d == M0_DICT(&s->g->gdict) ? lease(s, k) : M0_OK;
 }
@@ -217,6 +279,8 @@ m0__dict_del(struct m0_state *s, struct m0_dict *d, const struct m0_value *k)
 	e->k = (struct m0_value){.type = M0_TEMPTY};
 	e->v = m0__null();
 	*slot = 0;
+	if (in_dir(d, k))
+		M0_DIR(d)[k->u.k] = 0;
 	uint32_t i = (uint32_t)(slot - d->idx);
 	for (uint32_t j = (i + 1) & d->mask; d->idx[j]; j = (j + 1) & d->mask) {
 		uint32_t en = d->idx[j];

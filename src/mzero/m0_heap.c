@@ -219,9 +219,8 @@ obj_free(struct m0_global *g, struct m0_heap *h, struct m0_obj *o)
 	if (o->type == M0_TDICT) {
 		struct m0_dict *d = (struct m0_dict *)o;
 		if (d->cap) {
-			n += (size_t)d->cap * sizeof(struct m0_dent) +
-			    ((size_t)d->mask + 1) * sizeof(uint32_t);
-			free(d->ent); /* the index with it (m0_dict.c) */
+			n += m0__dict_table_bytes(d);
+			free(d->ent); /* the indexes with it (m0_dict.c) */
 		}
 	} else if (o->type == M0_TARRAY) {
 		struct m0_array *a = (struct m0_array *)o;

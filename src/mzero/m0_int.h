@@ -109,15 +109,23 @@ struct m0_dent {
 	uint32_t hash;
 };
 
-/* Insertion-ordered hash: ent[] in order, idx[] maps hash -> ent + 1. */
+/*
+ * Insertion-ordered hash: ent[] in order, idx[] maps hash -> ent + 1.
+ * A dict whose keys are mostly the ints 0..dlen-1 also has a direct
+ * index after idx[] (M0_DIR): dir[k] = ent + 1 of int key k, or 0, so
+ * such keys are found without hashing (Lua's array part, but only an
+ * index: the entries, their order and idx[] are as without it).
+ */
 struct m0_dict {
 	struct m0_obj h;
 	uint32_t used; /* ent slots used, tombstones included */
 	uint32_t cap;  /* ent capacity */
 	uint32_t mask; /* idx size - 1 */
+	uint32_t dlen; /* direct index size (0: none) */
 	struct m0_dent *ent;
 	uint32_t *idx;
 };
+#define M0_DIR(d) ((d)->idx + (d)->mask + 1)
 
 #define M0_ARR(x) ((struct m0_array *)(x)->u.o)
 #define M0_STR(x) ((struct m0_string *)(x)->u.o)
@@ -379,6 +387,7 @@ m0__key(uint64_t k)
 
 /* ---- dictionaries (m0_dict.c) ---- */
 struct m0_value *m0__dict_find(struct m0_dict *d, const struct m0_value *k);
+size_t m0__dict_table_bytes(const struct m0_dict *d);
 
 /* m0__dict_find for the keys the VM meets most, ints and names: inline,
  * compared by payload (names are interned). */
@@ -387,6 +396,10 @@ m0__dict_find_fast(struct m0_dict *d, const struct m0_value *k)
 {
 	if (k->type != M0_TINT && k->type != M0_TNAME)
 		return m0__dict_find(d, k);
+	if (k->type == M0_TINT && k->u.k < d->dlen) {
+		uint32_t e = M0_DIR(d)[k->u.k];
+		return e ? &d->ent[e - 1].v : NULL;
+	}
 	if (d->cap == 0)
 		return NULL;
 	uint32_t h =
@@ -486,7 +499,10 @@ void m0__display(
 	X(INDEXKN)  /* the same, I a name */                                   \
 	X(IFELSE2)  /* array array ? */                                        \
 	X(IFELSE2N) /* the same, ? a name */                                   \
-	X(DEF)      /* . 3 1 R : (the body of the 'x v df idiom) */
+	X(DEF)      /* . 3 1 R : (the body of the 'x v df idiom) */            \
+	X(SETX)     /* 'x X df: the top stored in a variable */                \
+	X(GETVV)    /* var var G (d k G, a i G) */                             \
+	X(KNOWNVV)  /* var var K */
 
 enum m0_tcode {
 #define M0__TENUM(c) M0_T_##c,

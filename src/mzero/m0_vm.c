@@ -76,9 +76,10 @@ pushable(const struct m0_value *v)
  * whose cached lookup (this epoch) found it in t needs no hashing: that
  * is what makes `'x v df` on a variable cheap.
  */
-static inline struct m0_value *
-store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
-    const struct m0_value *k, const struct m0_value *v)
+static inline __attribute__((always_inline)) struct m0_value *
+store_slot_in(const struct m0_global *g, uint64_t epoch,
+    const struct m0_value *t, const struct m0_value *k,
+    const struct m0_value *v)
 {
 	if (!(t->u.o->attr & M0_AW) || t->u.o == g->gdict.u.o ||
 	    (t->u.o->global && m0__composite(v)) || v->type == M0_TOPER)
@@ -92,6 +93,36 @@ store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
 		e = m0__dict_find_fast(d, k);
 	/* Over an operator, the store must start a new epoch (m0_dict.c). */
 	return e && e->type != M0_TOPER ? e : NULL;
+}
+
+/* store_slot out of line, for the instructions it would crowd. */
+static __attribute__((noinline)) struct m0_value *
+store_slot(const struct m0_global *g, uint64_t epoch, const struct m0_value *t,
+    const struct m0_value *k, const struct m0_value *v)
+{
+	return store_slot_in(g, epoch, t, k, v);
+}
+
+/* `t k G` where the inline path can do it: an array and an int in range,
+ * or a dict and a key that is there, readable; the value in *r. */
+static inline bool
+get_fast(const struct m0_value *t, const struct m0_value *k, struct m0_value *r)
+{
+	if (!m0__composite(t) || !(t->u.o->attr & M0_AR))
+		return false;
+	if (t->type == M0_TARRAY) {
+		if (k->type != M0_TINT || (uint64_t)k->u.i >= t->len)
+			return false;
+		*r = M0_ELEMS(t)[k->u.i];
+		return true;
+	}
+	if (t->type != M0_TDICT)
+		return false;
+	const struct m0_value *e = m0__dict_find_fast(M0_DICT(t), k);
+	if (!e)
+		return false;
+	*r = *e;
+	return true;
 }
 
 /* Whether the procedure b is `. 3 1 R :` now (its form says it was). */
@@ -606,26 +637,10 @@ m0_state_run(struct m0_state *s, int64_t budget)
 			tcase(M0_T_GET)
 			{
 				/* array int G, dict key G (present) */
-				if (top < os + 2)
+				struct m0_value r;
+				if (top < os + 2 || !get_fast(R(1), R(0), &r))
 					goto t_slow;
-				struct m0_value *t = R(1), *k = R(0), r;
-				if (!m0__composite(t) || !(t->u.o->attr & M0_AR))
-					goto t_slow;
-				if (t->type == M0_TARRAY) {
-					if (k->type != M0_TINT ||
-					    (uint64_t)k->u.i >= t->len)
-						goto t_slow;
-					r = M0_ELEMS(t)[k->u.i];
-				} else if (t->type == M0_TDICT) {
-					const struct m0_value *e =
-					    m0__dict_find_fast(M0_DICT(t), k);
-					if (!e)
-						goto t_slow;
-					r = *e;
-				} else {
-					goto t_slow;
-				}
-				*t = r;
+				*R(1) = r;
 				top--;
 				TNEXT(1);
 			}
@@ -649,7 +664,7 @@ m0_state_run(struct m0_state *s, int64_t budget)
 					if (M0_ARR(t)->code)
 						m0__code_touch(M0_ARR(t), i, i + 1);
 				} else if (t->type == M0_TDICT) {
-					struct m0_value *e = store_slot(g, epoch, t, k, nv);
+					struct m0_value *e = store_slot_in(g, epoch, t, k, nv);
 					if (!e)
 						goto t_slow;
 					*e = *nv;
@@ -738,6 +753,68 @@ m0_state_run(struct m0_state *s, int64_t budget)
 				if (ip->type == M0_TOPER)
 					goto T_M0_T_CURDICT;
 				goto t_call;
+			}
+			tcase(M0_T_SETX)
+			{
+				/* 'x X df: the top stored under x in the
+				 * current dict, as the three elements and df's
+				 * five do (t_dfcall); else 'x alone. */
+				const struct m0_name *n = ip[2].u.name;
+				if (fuel < 8 || top <= os || lim - top < 4 ||
+				    n->cache_epoch != epoch ||
+				    !is_op(epoch, ip + 1, M0_OP_EXCH))
+					goto t_push;
+				val = n->cache_slot;
+				if (val->type != M0_TARRAY || !val->x ||
+				    val->len != 5 || !(val->u.o->attr & M0_AX) ||
+				    !is_def(epoch, val) || !TROOMAT(3))
+					goto t_push;
+				struct m0_value *e = store_slot_in(
+				    g, epoch, &s->ds[s->dsp - 1], ip, R(0));
+				if (!e)
+					goto t_push;
+				*e = *R(0);
+				top--;
+				fuel -= 5;
+				TNEXT(3);
+			}
+			tcase(M0_T_GETVV)
+			tcase(M0_T_KNOWNVV)
+			{
+				/* var var G, var var K: two names that give
+				 * values (pushed), then the operator on them;
+				 * else the first name alone. One that gives no
+				 * value makes this a single-name instruction. */
+				const struct m0_name *n = ip->u.name,
+				                     *n2 = ip[1].u.name;
+				if (n->cache_epoch != epoch)
+					goto t_call;
+				if (!pushable(n->cache_slot)) {
+					*pc = M0_T_CALL;
+					goto t_call;
+				}
+				if (fuel < 3 || lim - top < 2 ||
+				    n2->cache_epoch != epoch ||
+				    !pushable(n2->cache_slot))
+					goto t_call;
+				const struct m0_value *t = n->cache_slot,
+				                      *k = n2->cache_slot;
+				if (*pc == M0_T_GETVV) {
+					struct m0_value r;
+					if (!is_op(epoch, ip + 2, M0_OP_GET) ||
+					    !get_fast(t, k, &r))
+						goto t_call;
+					*top++ = r;
+				} else {
+					if (!is_op(epoch, ip + 2, M0_OP_KNOWN) ||
+					    t->type != M0_TDICT ||
+					    !(t->u.o->attr & M0_AR))
+						goto t_call;
+					bool known = m0__dict_find_fast(
+					    M0_DICT(t), k) != NULL;
+					*top++ = m0__int(known);
+				}
+				TNEXT(3);
 			}
 			tcase(M0_T_SLOW)
 			tdefault

@@ -220,6 +220,52 @@ test_vm_name_instructions(void **st)
 	m0_global_free(g);
 }
 
+/* `'x X df` (the top stored in a variable), `var var G` and `var var K`
+ * run as one instruction each: over dicts and arrays, with a missing key
+ * or an index out of range, K on an array, G, X and df rebound mid-loop,
+ * a procedure where a variable was, a read-only dict, a new variable, an
+ * operator stored, a variable shadowed and a store into `_`, at every
+ * budget (`'x X df` takes 8 steps). The expected output is what the
+ * interpreter before issue 11 (c4eaba0^) prints for the same code. */
+static void
+test_vm_fused_vars(void **st)
+{
+	const char *code =
+	    ". 'df { . 3 1 R : } : 'd D df 'k 'a df "
+	    "10 { 3 % 'k X df d k d k K { d k G 1 + } { 1 } ? : } L "
+	    "d 0 G ptop d 2 G ptop d ` ptop "
+	    "'a 5 A df 'j 2 df a j G ptop a 2 7 : a j G ptop "
+	    "{ 'j 9 df a j G } H stack 1 O { P P } L "
+	    "{ 'j 'zz df d j G } H stack 1 O { P P } L "
+	    "{ a j K } H stack 1 O { P P } L "
+	    "'k 1 df "
+	    "4 { 'i X df i 2 = { D ( . 'G { P P 77 } : } {} ? d k G ptop d k K "
+	    "ptop } L ) "
+	    "d k G ptop "
+	    "D ( . 'X { P } : 1 2 'z X df . 1 G ptop ) "
+	    "4 { 'i X df i 1 = { . 'df { P P } : } {} ? i ptop } L "
+	    ". 'df { . 3 1 R : } : "
+	    "'pp { d } df pp k G ptop 'k 0 df pp k G ptop "
+	    "'r D df r 1 W { r ( 5 'z X df } H ) stack 1 O { P P } L "
+	    "3 { 'nv X df nv ptop } L "
+	    "{+} B 0 G 'o X df 3 4 o ptop "
+	    "D ( 'k 2 df d k G ptop ) d k G ptop "
+	    "_ ( 5 'gz X df ) _ 'gz G ptop _ 'gz U "
+	    "3 { 'q X df 'qd D df qd q K ptop qd q 1 : qd q K ptop qd q G ptop "
+	    "} L";
+	struct m0_global *g = global(NULL);
+	same_at_budgets(g, code, 10);
+	assert_string_equal(T.out,
+	    "4\n3\n3\nnull\n7\n1\nrange_check\n--G--\n9\n"
+	    "[null null7null null]\n1\nundefined\n'zz\n'zz\n"
+	    "--dict--\n1\ntype_check\n--K--\n'zz\n"
+	    "[null null7null null]\n3\n1\n3\n1\n77\n1\n77\n1\n3\n2\n"
+	    "0\n1\n1\n1\n3\n4\n1\naccess_check\n--:--\n5\n'z\n"
+	    "--dict--\n0\n1\n2\n7\n3\n4\n5\n0\n1\n1\n0\n1\n1\n0\n1\n"
+	    "1\n");
+	m0_global_free(g);
+}
+
 /* A messenger looping forever yields every budget and never ends. */
 static void
 test_vm_infinite_loop_yields(void **st)
@@ -355,6 +401,7 @@ main(void)
 	    cmocka_unit_test(test_vm_resume_every_step),
 	    cmocka_unit_test(test_vm_fused_budgets),
 	    cmocka_unit_test(test_vm_unbound_budgets),
+	    cmocka_unit_test(test_vm_fused_vars),
 	    cmocka_unit_test(test_vm_def_idiom),
 	    cmocka_unit_test(test_vm_name_instructions),
 	    cmocka_unit_test(test_vm_infinite_loop_yields),
