@@ -309,6 +309,7 @@ mark_state(struct m0_state *s, bool local_only)
 		mark_value(g, &s->es[i].b, local_only);
 	}
 	mark_value(g, &s->locd, local_only);
+	mark_value(g, &s->ori0, local_only);
 	mark_value(g, &s->errobj, local_only);
 	mark_value(g, &s->cur, local_only);
 	mark_drain(g, local_only);

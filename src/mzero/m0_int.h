@@ -243,7 +243,12 @@ struct m0_state {
 	bool blocked;
 	struct m0_heap heap;
 	uint64_t steps;
-	struct m0_value locd;   /* the local dict */
+	/* The local dict; before the first run, the process's _mgr string:
+	 * a waiting messenger holds only its bytes, and its local dict,
+	 * code and data strings are made when it first runs
+	 * (m0__state_unfold), with ori0 its _ori until then. */
+	struct m0_value locd;
+	struct m0_value ori0;
 	struct m0_value errobj; /* last error object */
 	int lasterr;
 	int errset;          /* the operator set errobj itself */
@@ -258,6 +263,7 @@ struct m0_state {
 };
 
 int m0__stop(struct m0_state *s);
+int m0__state_unfold(struct m0_state *s);
 int m0__ext_call(struct m0_state *s, uint32_t op);
 const char *m0__op_name(const struct m0_global *g, uint32_t op);
 const char *m0__type_name(int t);

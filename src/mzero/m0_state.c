@@ -34,7 +34,7 @@ m0_state_new(struct m0_global *g)
 	s->heap.quota = g->lim.heap_quota;
 	s->heap.threshold = 64 * 1024;
 	s->ds[s->dsp++] = g->sys;
-	s->locd = m0__null();
+	s->locd = s->ori0 = m0__null();
 	s->errobj = m0__null();
 	s->errpos = s->codepos = -1;
 	s->cur = m0__null();
@@ -76,6 +76,13 @@ set(struct m0_state *s, const char *k, const struct m0_value *v)
 	return m0__nomem(m0__dict_set_str(s, M0_DICT(&s->locd), k, v));
 }
 
+/*
+ * A new process holds only its messenger (_mgr) and origin until it first
+ * runs: 100,000 messengers waiting in queues then cost their bytes and
+ * their states, not a local dict and two more strings each (issue 11's
+ * footprint). Nothing a messenger can see depends on when they are made:
+ * the first step of a process is taken after m0__state_unfold().
+ */
 int
 m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
     struct m0_state *parent, const struct m0_value *ori, struct m0_state **out)
@@ -83,27 +90,18 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	struct m0_state *s = m0_state_new(g);
 	if (!s)
 		return M0_EIMPLEMENTATION_LIMIT;
-	struct m0_value mgr, cod, dat = m0__null(), o = m0__null();
+	struct m0_value mgr, o = m0__null();
 	size_t wl = m0_wire_size(msg);
 	int err = M0_OK;
 	if (wl > g->lim.max_msg + 64u)
 		err = M0_EIMPLEMENTATION_LIMIT;
-	if (!err)
-		err = m0__nomem(m0__new_dict(s, false, 5, &s->locd)); /* A5 */
 	if (!err)
 		err =
 		    m0__nomem(m0__new_string_raw(s, false, (uint32_t)wl, &mgr));
 	if (!err) {
 		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
 		mgr.u.o->attr = M0_AR;
-		err = m0__nomem(
-		    m0__new_string(s, false, msg->code, msg->code_len, &cod));
-	}
-	if (!err) {
-		cod.u.o->attr = M0_AR | M0_AX;
-		if (msg->data)
-			err = m0__nomem(m0__new_string(
-			    s, false, msg->data, msg->data_len, &dat));
+		s->locd = mgr;
 	}
 	if (!err && ori) {
 		if (parent)
@@ -111,6 +109,43 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 		else if (!m0__composite(ori))
 			o = *ori;
 	}
+	if (err) {
+		m0_state_free(s);
+		return err;
+	}
+	s->ori0 = o;
+	*out = s;
+	return M0_OK;
+}
+
+/* The local dict (A5) of a process that has not run yet, its code and
+ * data strings from its _mgr, and its first frame. An error leaves the
+ * process as it was (it is ended by the caller). */
+int
+m0__state_unfold(struct m0_state *s)
+{
+	if (s->locd.type != M0_TSTRING)
+		return M0_OK;
+	struct m0_value mgr = s->locd, locd, cod, dat = m0__null();
+	struct m0_msg msg;
+	if (m0_wire_decode(M0_BYTES(&mgr), mgr.len, UINT32_MAX, &msg, NULL) !=
+	    M0_WIRE_OK)
+		return M0_EIMPLEMENTATION_LIMIT; /* cannot be: we encoded it */
+	/* offsets, not pointers: the strings below are new objects, but
+	 * objects do not move, so M0_BYTES(&mgr) stays put */
+	int err = m0__nomem(m0__new_dict(s, false, 5, &locd));
+	if (!err)
+		err = m0__nomem(
+		    m0__new_string(s, false, msg.code, msg.code_len, &cod));
+	if (!err) {
+		cod.u.o->attr = M0_AR | M0_AX;
+		if (msg.data)
+			err = m0__nomem(m0__new_string(
+			    s, false, msg.data, msg.data_len, &dat));
+	}
+	if (err)
+		return err;
+	s->locd = locd;
 	if (!err)
 		err = set(s, "_mgr", &mgr);
 	if (!err)
@@ -118,20 +153,18 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	if (!err)
 		err = set(s, "_dat", &dat);
 	if (!err)
-		err = set(s, "_ori", &o);
+		err = set(s, "_ori", &s->ori0);
 	if (!err)
 		err = set(s, "_loc", &s->locd);
 	if (!err) {
+		s->ori0 = m0__null();
 		s->ds[s->dsp++] = s->locd;
 		if (cod.len)
 			err = m0__push_frame(s, M0_FSTR, &cod, NULL, 0, 0);
 	}
-	if (err) {
-		m0_state_free(s);
-		return err;
-	}
-	*out = s;
-	return M0_OK;
+	if (err)
+		s->locd = mgr; /* the rest is collected with the process */
+	return err;
 }
 
 int
@@ -151,6 +184,10 @@ m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
 	M0_ARR(&a)->v[0] = m0__namev(fam, false);
 	M0_ARR(&a)->v[1] = m0__int(ifindex);
 	M0_ARR(&a)->v[2] = addr;
+	if (s->locd.type == M0_TSTRING) {
+		s->ori0 = a; /* not run yet */
+		return M0_OK;
+	}
 	return set(s, "_ori", &a);
 }
 
@@ -162,6 +199,9 @@ m0_state_add_console_words(struct m0_state *s)
 		uint32_t op;
 	} words[] = {{"print", M0_OP_PRINT}, {"ptop", M0_OP_PTOP},
 	    {"stack", M0_OP_PSTACK}};
+	int e = m0__state_unfold(s);
+	if (e)
+		return e;
 	if (s->locd.type != M0_TDICT)
 		return M0_ETYPE_CHECK;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -177,6 +217,9 @@ m0_state_add_console_words(struct m0_state *s)
 int
 m0_state_begin_longdict(struct m0_state *s)
 {
+	int err = m0__state_unfold(s);
+	if (err)
+		return err;
 	if (s->dsp >= s->ds_cap &&
 	    !m0__grow_stack((void **)&s->ds, s->ds_inline, &s->ds_cap, s->dsp,
 	        s->dsp + 1, s->g->lim.dict_depth, sizeof(*s->ds)))
@@ -192,6 +235,9 @@ int
 m0_state_set_repl_handler(struct m0_state *s)
 {
 	struct m0_value v = m0__oper(M0_OP_REPLERR);
+	int err = m0__state_unfold(s);
+	if (err)
+		return err;
 	if (s->locd.type != M0_TDICT)
 		return M0_ETYPE_CHECK;
 	return set(s, "_err", &v);

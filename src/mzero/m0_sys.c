@@ -404,7 +404,7 @@ m0_state_set_ori_addr(struct m0_state *s, const char *family, int64_t ifindex,
 {
 	struct m0_value o, addr;
 	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
-	if (!fam || s->locd.type != M0_TDICT)
+	if (!fam || (s->locd.type != M0_TDICT && s->locd.type != M0_TSTRING))
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = addr_value(s, a, &addr);
 	if (!err)
@@ -414,6 +414,10 @@ m0_state_set_ori_addr(struct m0_state *s, const char *family, int64_t ifindex,
 	M0_ARR(&o)->v[0] = m0__namev(fam, false);
 	M0_ARR(&o)->v[1] = m0__int(ifindex);
 	M0_ARR(&o)->v[2] = addr;
+	if (s->locd.type == M0_TSTRING) {
+		s->ori0 = o; /* not run yet (m0__state_unfold) */
+		return M0_OK;
+	}
 	return m0__nomem(m0__dict_set_str(s, M0_DICT(&s->locd), "_ori", &o));
 }
 

@@ -144,6 +144,14 @@ m0_state_run(struct m0_state *s, int64_t budget)
 		return M0_RUN_DONE;
 	if (s->blocked)
 		return M0_RUN_BLOCKED;
+	if (s->locd.type == M0_TSTRING) { /* its first run */
+		int uerr = m0__state_unfold(s);
+		if (uerr) {
+			s->lasterr = uerr;
+			s->end = M0_END_FATAL;
+			return M0_RUN_DONE;
+		}
+	}
 #if !defined(M0_DISPATCH_SWITCH)
 	static const void *const ttab[M0_T_N] = {
 #define TLABEL(c) &&T_M0_T_##c,

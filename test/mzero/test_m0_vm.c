@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -374,6 +375,52 @@ test_vm_state_free_returns_memory(void **st)
 	m0_global_free(g);
 }
 
+/* A new process holds only its messenger and origin until it first runs
+ * (a waiting messenger costs its bytes): the local dict, _cod and _dat
+ * are made then, with an origin set before that, exactly as if made at
+ * once. */
+static void
+test_vm_process_unfolds_at_first_run(void **st)
+{
+	struct m0_global *g = global(NULL);
+	static char data[4000];
+	memset(data, 'd', sizeof(data));
+	const char *code = "_dat ` ptop _dat 0 G ptop _ori 1 G ptop "
+	                   "_mgr ` ptop _cod ` ptop _loc '_ori G 2 G ptop";
+	struct m0_msg m = {.code = (const uint8_t *)code,
+	    .code_len = (uint32_t)strlen(code),
+	    .data = (const uint8_t *)data,
+	    .data_len = sizeof(data)};
+	struct m0_state *s;
+	assert_int_equal(m0_state_new_msg(g, &m, NULL, NULL, &s), M0_OK);
+	uint64_t waiting = m0_state_heap_bytes(s);
+	assert_true(waiting >= m0_wire_size(&m));
+	assert_true(waiting < m0_wire_size(&m) + sizeof(data)); /* no _dat */
+	assert_int_equal(m0_state_set_ori_net(s, "udp", 3, 0, "h1"), M0_OK);
+	assert_int_equal(m0_state_add_console_words(s), M0_OK); /* unfolds */
+	assert_true(m0_state_heap_bytes(s) > waiting + sizeof(data));
+	assert_int_equal(m0_state_run(s, 100000), M0_RUN_DONE);
+	assert_int_equal(m0_state_end(s), M0_END_NORMAL);
+	char want[256];
+	snprintf(want, sizeof(want), "4000\n100\n3\n%zu\n%zu\n\"h1\"\n",
+	    m0_wire_size(&m), strlen(code));
+	assert_string_equal(T.out, want);
+	m0_state_free(s);
+
+	/* unfolded by its first run alone; no data: _dat is null */
+	T.n = 0;
+	T.out[0] = 0;
+	struct m0_msg m2 = {
+	    .code = (const uint8_t *)"_ 'd _dat :", .code_len = 11};
+	assert_int_equal(m0_state_new_msg(g, &m2, NULL, NULL, &s), M0_OK);
+	assert_int_equal(m0_state_run(s, 1000), M0_RUN_DONE);
+	assert_int_equal(m0_state_end(s), M0_END_NORMAL);
+	m0_state_free(s);
+	assert_int_equal(th_run(g, "_ 'd G ptop", 1000), M0_END_NORMAL);
+	assert_string_equal(T.out, "null\n");
+	m0_global_free(g);
+}
+
 /* Storing into `_` deep-copies; the global copy survives the process
  * and a global collection frees what `_` no longer holds. */
 static void
@@ -411,6 +458,7 @@ main(void)
 	    cmocka_unit_test(test_vm_operand_overflow),
 	    cmocka_unit_test(test_vm_dict_full),
 	    cmocka_unit_test(test_vm_state_free_returns_memory),
+	    cmocka_unit_test(test_vm_process_unfolds_at_first_run),
 	    cmocka_unit_test(test_vm_global_store_and_collect),
 	};
 	return cmocka_run_group_tests_name("m0_vm", tests, NULL, NULL);
