@@ -186,7 +186,13 @@ record_file(
 	}
 	uintptr_t lo = ((uintptr_t)(b->p + b->len) + 4095) & ~(uintptr_t)4095;
 	uintptr_t hi = (uintptr_t)(b->p + b->len + want) & ~(uintptr_t)4095;
-	if (hi > lo) /* a hint: where it fails, the pages fault in as usual */
+	/* Hints (where they fail, the pages fault in as usual): huge pages,
+	 * then all of them at once. In a virtual machine each 4 KiB first
+	 * touch can cost ~10 µs (here: 25 ms for 8 MiB, 0.7 ms in huge pages). */
+	uintptr_t hlo = (lo + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	if (hi > hlo)
+		(void)madvise((void *)hlo, hi - hlo, MADV_HUGEPAGE);
+	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 	for (;;) {
 		if (b->len + got == b->cap && !reserve(b, got + 65536)) {
