@@ -113,8 +113,7 @@ big_alloc(size_t size)
 	    ~(uintptr_t)(HUGE_PAGE - 1));
 	if (p > m)
 		munmap(m, (size_t)(p - m));
-	if (m + len + HUGE_PAGE > p + len)
-		munmap(p + len, (size_t)(m + len + HUGE_PAGE - (p + len)));
+	munmap(p + len, (size_t)(m + HUGE_PAGE - p)); /* > 0: p < m + 2 MiB */
 #if defined(MADV_HUGEPAGE)
 	(void)madvise(p, size & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif

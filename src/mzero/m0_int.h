@@ -264,6 +264,8 @@ struct m0_state {
 
 int m0__stop(struct m0_state *s);
 int m0__state_unfold(struct m0_state *s);
+int m0__state_set_ori(struct m0_state *s, const char *family, int64_t ifindex,
+    const struct m0_value *addr);
 int m0__ext_call(struct m0_state *s, uint32_t op);
 const char *m0__op_name(const struct m0_global *g, uint32_t op);
 const char *m0__type_name(int t);

@@ -146,8 +146,7 @@ m0__state_unfold(struct m0_state *s)
 	if (err)
 		return err;
 	s->locd = locd;
-	if (!err)
-		err = set(s, "_mgr", &mgr);
+	err = set(s, "_mgr", &mgr);
 	if (!err)
 		err = set(s, "_cod", &cod);
 	if (!err)
@@ -167,28 +166,41 @@ m0__state_unfold(struct m0_state *s)
 	return err;
 }
 
+/* _ori = [family ifindex addr], or its origin until the first run (ori0)
+ * for a process that has not run (m0__state_unfold). */
 int
-m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
-    int64_t addr_int, const char *addr_str)
+m0__state_set_ori(struct m0_state *s, const char *family, int64_t ifindex,
+    const struct m0_value *addr)
 {
-	struct m0_value a, addr = m0__int(addr_int);
+	struct m0_value a;
 	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
-	if (!fam)
+	if (!fam || (s->locd.type != M0_TDICT && s->locd.type != M0_TSTRING))
 		return M0_EIMPLEMENTATION_LIMIT;
 	int err = m0__nomem(m0__new_array(s, false, 3, &a));
-	if (!err && addr_str)
-		err = m0__nomem(m0__new_string(
-		    s, false, addr_str, (uint32_t)strlen(addr_str), &addr));
 	if (err)
 		return err;
 	M0_ARR(&a)->v[0] = m0__namev(fam, false);
 	M0_ARR(&a)->v[1] = m0__int(ifindex);
-	M0_ARR(&a)->v[2] = addr;
+	M0_ARR(&a)->v[2] = *addr;
 	if (s->locd.type == M0_TSTRING) {
-		s->ori0 = a; /* not run yet */
+		s->ori0 = a;
 		return M0_OK;
 	}
 	return set(s, "_ori", &a);
+}
+
+int
+m0_state_set_ori_net(struct m0_state *s, const char *family, int64_t ifindex,
+    int64_t addr_int, const char *addr_str)
+{
+	struct m0_value addr = m0__int(addr_int);
+	if (addr_str) {
+		int err = m0__nomem(m0__new_string(
+		    s, false, addr_str, (uint32_t)strlen(addr_str), &addr));
+		if (err)
+			return err;
+	}
+	return m0__state_set_ori(s, family, ifindex, &addr);
 }
 
 int

@@ -402,23 +402,9 @@ int
 m0_state_set_ori_addr(struct m0_state *s, const char *family, int64_t ifindex,
     const struct m0_addr *a)
 {
-	struct m0_value o, addr;
-	struct m0_name *fam = m0__intern(s->g, family, strlen(family));
-	if (!fam || (s->locd.type != M0_TDICT && s->locd.type != M0_TSTRING))
-		return M0_EIMPLEMENTATION_LIMIT;
+	struct m0_value addr;
 	int err = addr_value(s, a, &addr);
-	if (!err)
-		err = m0__nomem(m0__new_array(s, false, 3, &o));
-	if (err)
-		return err;
-	M0_ARR(&o)->v[0] = m0__namev(fam, false);
-	M0_ARR(&o)->v[1] = m0__int(ifindex);
-	M0_ARR(&o)->v[2] = addr;
-	if (s->locd.type == M0_TSTRING) {
-		s->ori0 = o; /* not run yet (m0__state_unfold) */
-		return M0_OK;
-	}
-	return m0__nomem(m0__dict_set_str(s, M0_DICT(&s->locd), "_ori", &o));
+	return err ? err : m0__state_set_ori(s, family, ifindex, &addr);
 }
 
 /* Platform values are shared by every process: nobody may change them. */

@@ -172,6 +172,22 @@ op_file_free(struct m0_state *s, void *ud)
 	return M0_OK;
 }
 
+/* The guest descriptor at operand k: a number of the host range, or
+ * range_check on every backend (checked here, before it is narrowed to
+ * an int; kvm's own check would name it a memory error). */
+static int
+guest_fd_arg(struct m0_state *s, uint32_t k, int *fd)
+{
+	int64_t v;
+	int err = m0_get_int(s, k, &v);
+	if (err)
+		return err;
+	if (v < KVM_HOSTFD_BASE || v >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
+		return M0_ERANGE_CHECK;
+	*fd = (int)v;
+	return M0_OK;
+}
+
 /* key id fd _nfd: places the host file at guest descriptor fd, which
  * must lie in [KVM_HOSTFD_BASE, +KVM_HOSTFD_MAX); the guest's reads and
  * seeks on it are then the host kernel's, sharing the file's offset */
@@ -181,14 +197,12 @@ op_file_place(struct m0_state *s, void *ud)
 	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
 	struct pf_nfile *f = NULL;
-	int64_t fd;
+	int fd;
 	int err;
-	if ((err = m0_get_int(s, 0, &fd)) || (err = file_arg(n, s, 1, &f)) ||
+	if ((err = guest_fd_arg(s, 0, &fd)) || (err = file_arg(n, s, 1, &f)) ||
 	    (err = pf__native_ctx(n, s, 2, &c)))
 		return err;
-	if (fd < KVM_HOSTFD_BASE || fd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
-		return M0_ERANGE_CHECK;
-	enum kvm_err ke = kvm_hostfd_place(c->ctx, f->fd, (int)fd);
+	enum kvm_err ke = kvm_hostfd_place(c->ctx, f->fd, fd);
 	if (ke)
 		return pf__native_kerr(n, ke);
 	m0_pop(s, 3);
@@ -201,14 +215,12 @@ op_file_close(struct m0_state *s, void *ud)
 {
 	struct pf_native *n = ud;
 	struct pf_nctx *c = NULL; /* set by pf__native_ctx(); gcc cannot tell */
-	int64_t fd;
+	int fd;
 	int err;
-	if ((err = m0_get_int(s, 0, &fd)) ||
+	if ((err = guest_fd_arg(s, 0, &fd)) ||
 	    (err = pf__native_ctx(n, s, 1, &c)))
 		return err;
-	if (fd < KVM_HOSTFD_BASE || fd >= KVM_HOSTFD_BASE + KVM_HOSTFD_MAX)
-		return M0_ERANGE_CHECK;
-	enum kvm_err ke = kvm_hostfd_close(c->ctx, (int)fd);
+	enum kvm_err ke = kvm_hostfd_close(c->ctx, fd);
 	if (ke)
 		return pf__native_kerr(n, ke);
 	m0_pop(s, 2);
