@@ -100,7 +100,7 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 		    m0__nomem(m0__new_string_raw(s, false, (uint32_t)wl, &mgr));
 	if (!err) {
 		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
-		mgr.u.o->attr = M0_AR;
+		mgr.u.o->attr = M0_AR | M0_AX;
 		s->locd = mgr;
 	}
 	if (!err && ori) {
@@ -139,9 +139,14 @@ m0__state_unfold(struct m0_state *s)
 		    m0__new_string(s, false, msg.code, msg.code_len, &cod));
 	if (!err) {
 		cod.u.o->attr = M0_AR | M0_AX;
-		if (msg.data)
-			err = m0__nomem(m0__new_string(
-			    s, false, msg.data, msg.data_len, &dat));
+		/* _dat is the data part of _mgr, not a copy: a messenger
+		 * that carries a program and its files holds them once */
+		if (msg.data) {
+			dat = mgr;
+			dat.off =
+			    (uint64_t)(msg.data - M0_BYTES(&mgr)) + mgr.off;
+			dat.len = msg.data_len;
+		}
 	}
 	if (err)
 		return err;
