@@ -206,6 +206,11 @@ struct pf_origin {
 int pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
     const struct pf_origin *ori, int (*setup)(struct m0_state *s),
     struct pf_proc **out, uint64_t *id);
+/* As pf_spawn with no origin and no setup, the data field written in
+ * place by (fill) (m0_state_new_msg_fill); PF_ERR_NOMEM also when fill
+ * refused. */
+int pf_spawn_fill(struct pf_platform *pf, const struct m0_msg *msg,
+    m0_fill_fn fill, void *ud, struct pf_proc **out);
 
 /* Process accessors. */
 struct m0_state *pf_proc_state(struct pf_proc *p);

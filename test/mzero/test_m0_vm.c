@@ -426,6 +426,61 @@ test_vm_process_unfolds_at_first_run(void **st)
 	m0_global_free(g);
 }
 
+static int
+fill_abc(void *ud, uint8_t *dst, size_t len)
+{
+	int *calls = ud;
+	++*calls;
+	if (len != 3)
+		return -1;
+	memcpy(dst, "abc", 3);
+	return 0;
+}
+
+static int
+fill_refuse(void *ud, uint8_t *dst, size_t len)
+{
+	return -1;
+}
+
+/* A host may write a messenger's data field in place (m0run reads its
+ * files straight into it): the process sees it as _dat; a refusal is no
+ * process. */
+static void
+test_vm_new_msg_fill(void **st)
+{
+	struct m0_global *g = global(NULL);
+	uint64_t base = m0_global_bytes(g);
+	const char *code = "_dat ptop _mgr ` ptop";
+	struct m0_msg m = {.code = (const uint8_t *)code,
+	    .code_len = (uint32_t)strlen(code),
+	    .data = (const uint8_t *)"not read",
+	    .data_len = 3};
+	struct m0_state *s = NULL;
+	int calls = 0;
+	assert_int_equal(
+	    m0_state_new_msg_fill(g, &m, fill_abc, &calls, &s), M0_OK);
+	assert_int_equal(calls, 1);
+	T.n = 0;
+	T.out[0] = 0;
+	assert_int_equal(m0_state_add_console_words(s), M0_OK);
+	assert_int_equal(m0_state_run(s, 1000), M0_RUN_DONE);
+	char want[64];
+	snprintf(want, sizeof(want), "\"abc\"\n%zu\n", m0_wire_size(&m));
+	assert_string_equal(T.out, want);
+	m0_state_free(s);
+	s = NULL;
+	assert_int_equal(m0_state_new_msg_fill(g, &m, fill_refuse, NULL, &s),
+	    M0_EIMPLEMENTATION_LIMIT);
+	assert_null(s);
+	m.data = NULL; /* no data field: nothing to fill */
+	assert_int_equal(m0_state_new_msg_fill(g, &m, fill_abc, &calls, &s),
+	    M0_EIMPLEMENTATION_LIMIT);
+	assert_int_equal(calls, 1);
+	assert_int_equal(m0_global_bytes(g), base);
+	m0_global_free(g);
+}
+
 /* Storing into `_` deep-copies; the global copy survives the process
  * and a global collection frees what `_` no longer holds. */
 static void
@@ -464,6 +519,7 @@ main(void)
 	    cmocka_unit_test(test_vm_dict_full),
 	    cmocka_unit_test(test_vm_state_free_returns_memory),
 	    cmocka_unit_test(test_vm_process_unfolds_at_first_run),
+	    cmocka_unit_test(test_vm_new_msg_fill),
 	    cmocka_unit_test(test_vm_global_store_and_collect),
 	};
 	return cmocka_run_group_tests_name("m0_vm", tests, NULL, NULL);
