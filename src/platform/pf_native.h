@@ -43,6 +43,7 @@ struct pf_native {
 	struct pf_nctx *all;
 	struct pf_nfile *files;
 	int64_t file_ids;
+	uint64_t turns; /* native turns: a guest stop each */
 	int e_unavail, e_key, e_mem, e_limit, e_elf, e_dead;
 };
 
