@@ -83,6 +83,8 @@ struct run {
 	struct hole holes[RUN_HOLES_MAX];
 	size_t nholes;
 	bool fill_failed;
+	struct pf_host host; /* the embedded platform (local_open) */
+	bool host_open;
 };
 
 static void
@@ -544,31 +546,54 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
  * time, guest memory and steps cost units), and (fund) units minted there
  * are deposited before the personality starts, as `m0 --state DIR
  * --economy charged --fund N` does; a program then ends when its money
- * does (status 125).
+ * does (status 125). It is opened before the files are read: its native
+ * backend is probed and a context made meanwhile, in a thread (the
+ * address space the probe's process is cloned from is still small).
  */
 static int
-run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
-    const char *state, long long fund)
+local_open(struct run *r, size_t srclen, const char *state)
 {
-	struct pf_host_config hc = {.state_dir = state, .native = 1};
-	struct pf_host host = {0};
+	struct pf_host_config hc = {
+	    .state_dir = state, .native = 1, .native_warm = 1};
 	struct pf_config *cfg = &hc.pf;
-	char err[400], *funded = NULL;
+	char err[400];
 	cfg->slice = 1000;
 	getrandom(&cfg->hid, sizeof(cfg->hid), 0);
 	getrandom(&cfg->pid, sizeof(cfg->pid), 0);
 	/* The bundle is the process's; its copies (fork, reads) too. */
 	cfg->lim.max_msg =
-	    (uint32_t)(srclen + b->len + 4 * MONEY_TOKEN_LEN + 80);
+	    (uint32_t)(srclen + RUN_BUNDLE_MAX + 4 * MONEY_TOKEN_LEN + 80);
 	cfg->lim.heap_quota = 256u << 20;
 	hc.money.charged = state != NULL;
-	if (pf_host_open(&host, &r->loop, &hc, err, sizeof(err))) {
+	if (pf_host_open(&r->host, &r->loop, &hc, err, sizeof(err))) {
 		fprintf(stderr, "m0run: %s\n", err);
 		return 1;
 	}
-	struct pf_platform *pf = host.pf;
-	pf_set_console(pf, console_out, r);
-	pf_set_end(pf, on_end, r);
+	r->host_open = true;
+	pf_set_console(r->host.pf, console_out, r);
+	pf_set_end(r->host.pf, on_end, r);
+	return 0;
+}
+
+static void
+local_close(struct run *r)
+{
+	if (!r->host_open)
+		return;
+	pf_host_close(&r->host);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	pf_host_free(&r->host);
+	r->host_open = false;
+}
+
+/* Runs the personality with bundle b on the platform local_open() made;
+ * with (fund), that many units minted and deposited first. */
+static int
+run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
+    long long fund)
+{
+	struct pf_platform *pf = r->host.pf;
+	char *funded = NULL;
 	int rc = 1;
 	if (fund &&
 	    !(src = funded =
@@ -592,9 +617,7 @@ run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
 	fflush(stdout);
 	rc = 0;
 out:
-	pf_host_close(&host);
-	uv_run(&r->loop, UV_RUN_DEFAULT);
-	pf_host_free(&host);
+	local_close(r);
 	free(funded);
 	return rc;
 }
@@ -857,8 +880,15 @@ main(int argc, char **argv)
 	size_t srclen;
 	struct buf b = {0};
 	int err = 2;
-	if (load_personality(&src, &srclen) ||
-	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
+	r.status = -1;
+	uv_loop_init(&r.loop);
+	if (load_personality(&src, &srclen))
+		goto out;
+	if (!target && local_open(&r, srclen, fund ? state : NULL)) {
+		err = 1;
+		goto out;
+	}
+	if (pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
 	        root, trace, stats))
 		goto out;
 	if (fund && target) {
@@ -883,12 +913,8 @@ main(int argc, char **argv)
 		src = both;
 		srclen += pl;
 	}
-	r.status = -1;
-	uv_loop_init(&r.loop);
-	err = target
-	    ? run_remote(&r, target, wait_ms, src, srclen, &b)
-	    : run_local(&r, src, srclen, &b, fund ? state : NULL, fund);
-	uv_loop_close(&r.loop);
+	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
+	             : run_local(&r, src, srclen, &b, fund);
 	if (!err && r.status < 0) {
 		fprintf(stderr,
 		    "m0run: the program's exit status did not "
@@ -897,6 +923,8 @@ main(int argc, char **argv)
 	} else if (!err)
 		err = r.status;
 out:
+	local_close(&r);
+	uv_loop_close(&r.loop);
 	free(src);
 	free(b.p);
 	free(r.msg);

@@ -15,6 +15,7 @@
  * page is reset). The VM, vCPU, slot, slab mapping and timer stay.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "kvm_int.h"
 
@@ -143,6 +144,34 @@ kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 	}
 	pthread_mutex_unlock(&p->lock);
 	kvm_ctx_free(ctx);
+}
+
+enum kvm_err
+kvm_pool_warm(struct kvm_pool *p, uint64_t populate)
+{
+	struct kvm_ctx *c;
+	enum kvm_err err;
+	uint64_t from = KVM__RESV_PAGES * KVM__PAGE, size;
+
+	if ((err = kvm_ctx_new(&p->cfg, p->cfg.slab_max, &c)) != KVM_OK)
+		return err;
+	size = c->slab_pages * KVM__PAGE;
+	if (populate > size - from)
+		populate = size - from;
+#ifdef MADV_POPULATE_WRITE
+	/* zero pages stay zero: nothing for the next reset to clear */
+	(void)madvise(c->slab + from, populate, MADV_POPULATE_WRITE);
+#endif
+	pthread_mutex_lock(&p->lock);
+	if (p->nidle < p->cfg.pool_max) {
+		c->next = p->idle;
+		p->idle = c;
+		p->nidle++;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	kvm_ctx_free(c);
+	return KVM_OK;
 }
 
 unsigned

@@ -659,6 +659,7 @@ static void
 svc_free(void *ud)
 {
 	struct pf_native *n = ud;
+	pf__native_warm_join(n);
 	while (n->all)
 		ctx_drop(n, n->all);
 	pf__nfile_free_all(n);
@@ -679,7 +680,8 @@ svc_stats(void *ud, struct pf_status *st)
 }
 
 int
-pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
+pf_native_init(
+    struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max, bool warm)
 {
 	struct pf_native *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -728,5 +730,7 @@ pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max)
 		err = pf_add_service(pf, &svc);
 	if (err)
 		svc_free(n);
+	else if (warm)
+		pf__native_warm(n);
 	return err;
 }
