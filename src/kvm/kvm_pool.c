@@ -125,6 +125,22 @@ err_back:
 	return err;
 }
 
+/* Puts a reset context among the idle ones, unless the pool holds
+ * pool_max already: then it is returned, for the caller to free. */
+static struct kvm_ctx *
+idle_put(struct kvm_pool *p, struct kvm_ctx *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->nidle < p->cfg.pool_max) {
+		ctx->next = p->idle;
+		p->idle = ctx;
+		p->nidle++;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ctx;
+}
+
 void
 kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 {
@@ -136,14 +152,8 @@ kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 	keep = ctx->state != KVM__ST_BROKEN && kvm__ctx_reset(ctx) == KVM_OK;
 	pthread_mutex_lock(&p->lock);
 	p->nout--;
-	if (keep && p->nidle < p->cfg.pool_max) {
-		ctx->next = p->idle;
-		p->idle = ctx;
-		p->nidle++;
-		ctx = NULL;
-	}
 	pthread_mutex_unlock(&p->lock);
-	kvm_ctx_free(ctx);
+	kvm_ctx_free(keep ? idle_put(p, ctx) : ctx);
 }
 
 enum kvm_err
@@ -162,15 +172,7 @@ kvm_pool_warm(struct kvm_pool *p, uint64_t populate)
 	/* zero pages stay zero: nothing for the next reset to clear */
 	(void)madvise(c->slab + from, populate, MADV_POPULATE_WRITE);
 #endif
-	pthread_mutex_lock(&p->lock);
-	if (p->nidle < p->cfg.pool_max) {
-		c->next = p->idle;
-		p->idle = c;
-		p->nidle++;
-		c = NULL;
-	}
-	pthread_mutex_unlock(&p->lock);
-	kvm_ctx_free(c);
+	kvm_ctx_free(idle_put(p, c));
 	return KVM_OK;
 }
 
