@@ -175,6 +175,9 @@ size_t m0_wire_need(const uint8_t *buf, size_t len);
  * when cap is too small. m0_wire_size() gives the length beforehand. */
 size_t m0_wire_size(const struct m0_msg *msg);
 size_t m0_wire_encode(const struct m0_msg *msg, uint8_t *out, size_t cap);
+/* As m0_wire_encode, but leaves the data field's bytes to the caller: they
+ * go at out + m0_wire_size(msg) - msg->data_len. */
+size_t m0_wire_encode_head(const struct m0_msg *msg, uint8_t *out, size_t cap);
 
 /* CRC-16/XMODEM of len bytes. */
 uint16_t m0_crc16(const uint8_t *p, size_t len);
@@ -355,6 +358,21 @@ uint32_t m0_global_expire(struct m0_global *g, int64_t now_us);
  */
 int m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
     struct m0_state *parent, const struct m0_value *ori, struct m0_state **out);
+
+/* Writes a data field of (len) bytes at dst; returns 0, or nonzero to
+ * refuse the messenger. */
+typedef int (*m0_fill_fn)(void *ud, uint8_t *dst, size_t len);
+
+/*
+ * As m0_state_new_msg with no origin, but the msg->data_len bytes of the
+ * data field are written in place by (fill) rather than copied from
+ * msg->data, which only says that there is a data field (non-NULL): a
+ * host that reads a large data field from files writes it once (m0run's
+ * program and file tree). Returns an m0_err, M0_EIMPLEMENTATION_LIMIT
+ * when fill refused.
+ */
+int m0_state_new_msg_fill(struct m0_global *g, const struct m0_msg *msg,
+    m0_fill_fn fill, void *ud, struct m0_state **out);
 
 /* Creates a bare process with empty stacks and no local dict (the REPL
  * and benchmarks). Returns NULL when out of memory. */

@@ -206,6 +206,11 @@ struct pf_origin {
 int pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
     const struct pf_origin *ori, int (*setup)(struct m0_state *s),
     struct pf_proc **out, uint64_t *id);
+/* As pf_spawn with no origin and no setup, the data field written in
+ * place by (fill) (m0_state_new_msg_fill); PF_ERR_NOMEM also when fill
+ * refused. */
+int pf_spawn_fill(struct pf_platform *pf, const struct m0_msg *msg,
+    m0_fill_fn fill, void *ud, struct pf_proc **out);
 
 /* Process accessors. */
 struct m0_state *pf_proc_state(struct pf_proc *p);
@@ -309,10 +314,14 @@ void pf_proc_interrupt(struct pf_proc *p);
  * (pf_native.c). (slab_max) caps a context's guest memory, (ctx_max) the
  * live contexts; 0 takes the platform's config (native_slab,
  * native_contexts), else PF_NATIVE_SLAB and PF_NATIVE_CONTEXTS. Without
- * /dev/kvm the operators exist and raise native_unavailable. Returns a
- * pf_err.
+ * /dev/kvm the operators exist and raise native_unavailable. (warm), for
+ * a host that runs native code at once (m0run): the backend's probe and
+ * one context with its first pages resident are made in a thread from
+ * now on, and the first request takes them (else the first request
+ * probes and creates, ~5-10 ms). Returns a pf_err.
  */
-int pf_native_init(struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max);
+int pf_native_init(
+    struct pf_platform *pf, uint64_t slab_max, uint32_t ctx_max, bool warm);
 
 /* Current UTC time in µs. */
 int64_t pf_now_us(void);
@@ -472,7 +481,8 @@ struct pf_host_config {
 	const char *state_dir; /* NULL: no bank, no money */
 	struct pf_money_config money;
 	const struct pf_xchg_conf *xchg; /* NULL: the exchange's defaults */
-	int native; /* offer native code (pf_native_init) */
+	int native;      /* offer native code (pf_native_init) */
+	int native_warm; /* and warm it up at once (pf_native_init) */
 };
 
 /* A host as m0 and mdaemon run it. */

@@ -130,6 +130,10 @@ enum pf_verdict pf_proc_charge_native(struct pf_proc *p, uint64_t ns);
 /* The µs of guest time (p) may run in its next native turn. */
 uint64_t pf_proc_native_turn(struct pf_proc *p, uint64_t us);
 
+/* True when no other process waits to run: a service may then give (p)
+ * a longer turn (only the event loop waits the longer). */
+bool pf_proc_alone(const struct pf_proc *p);
+
 /* Makes a process that waited on a service runnable again. */
 void pf_proc_wake(struct pf_proc *p);
 

@@ -48,11 +48,20 @@
 #define RUN_TREE_DEPTH 32
 #define RUN_TREE_ENTRIES 20000
 #define RUN_EXIT_UNKNOWN 125
+#define RUN_HOLE_MIN (64u << 10) /* files read at the end, in place */
+#define RUN_HOLES_MAX 64         /* each holds a descriptor until then */
 
 struct buf {
 	uint8_t *p;
 	size_t len, cap;
 	bool over; /* a record did not fit: the bundle is refused */
+};
+
+/* A large file's bytes, not read yet: b->p[off, off + len) (record_file). */
+struct hole {
+	size_t off, len;
+	int fd;
+	char *name;
 };
 
 struct run {
@@ -70,6 +79,12 @@ struct run {
 	struct buf rx; /* stream bytes not yet decoded */
 	uint8_t dgram[65536];
 	size_t entries;
+	struct buf *bundle;
+	struct hole holes[RUN_HOLES_MAX];
+	size_t nholes;
+	bool fill_failed;
+	struct pf_host host; /* the embedded platform (local_open) */
+	bool host_open;
 };
 
 static void
@@ -164,14 +179,18 @@ record(struct buf *b, char tag, const struct stat *st, const char *name,
 }
 
 /*
- * A file record read straight into the bundle (a large file is most of
- * m0run's start-up: no second copy, and its pages made present in one
- * call rather than a fault each). fstat's size is a hint; the record
- * holds what was read. Returns 0, or -1 with errno.
+ * A file record. A large file's bytes are left for later (a "hole" of the
+ * bundle, its pages never touched here): fill() reads them straight into
+ * their final place, the messenger's own string on the embedded platform,
+ * so they are copied once (on this VM each fresh 4 KiB page costs ~10 µs:
+ * 10 MiB read into the bundle and then copied into the messenger was 30-45
+ * ms of m0run's start-up). The record holds the size fstat gave; a file
+ * that shrinks before it is read is an error. Smaller files, and large
+ * ones past RUN_HOLES_MAX, are read now. Returns 0, or -1 with errno.
  */
 static int
-record_file(
-    struct buf *b, char tag, const struct stat *st, const char *name, int fd)
+record_file(struct run *r, struct buf *b, char tag, const struct stat *st,
+    const char *name, int fd)
 {
 	size_t want = (size_t)st->st_size, got = 0, at;
 	if (st->st_size < 0 || want > RUN_BUNDLE_MAX) {
@@ -180,39 +199,114 @@ record_file(
 	}
 	record(b, tag, st, name, NULL, 0);
 	at = b->len - 4 - strlen(name); /* the data length field */
-	if (!reserve(b, want + 1)) {
-		errno = EFBIG;
-		return -1;
-	}
-	uintptr_t lo = ((uintptr_t)(b->p + b->len) + 4095) & ~(uintptr_t)4095;
-	uintptr_t hi = (uintptr_t)(b->p + b->len + want) & ~(uintptr_t)4095;
-	/* Hints (where they fail, the pages fault in as usual): huge pages,
-	 * then all of them at once. In a virtual machine each 4 KiB first
-	 * touch can cost ~10 µs (here: 25 ms for 8 MiB, 0.7 ms in huge pages). */
-	uintptr_t hlo = (lo + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-	if (hi > hlo)
-		(void)madvise((void *)hlo, hi - hlo, MADV_HUGEPAGE);
-	if (hi > lo)
-		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-	for (;;) {
-		if (b->len + got == b->cap && !reserve(b, got + 65536)) {
-			errno = EFBIG; /* it grew while read */
+	if (want >= RUN_HOLE_MIN && r->nholes < RUN_HOLES_MAX) {
+		struct hole *h = &r->holes[r->nholes];
+		if (!reserve(b, want) ||
+		    (h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+		    !(h->name = strdup(name))) {
+			if (!b->over && h->fd >= 0)
+				close(h->fd);
+			errno = b->over ? EFBIG : errno;
 			return -1;
 		}
-		ssize_t r =
-		    read(fd, b->p + b->len + got, b->cap - b->len - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
+		h->off = b->len;
+		h->len = want;
+		r->nholes++;
+		got = want;
+	} else {
+		for (;;) {
+			if (b->len + got == b->cap &&
+			    !reserve(b, got + 65536)) {
+				errno = EFBIG; /* it grew while read */
+				return -1;
+			}
+			ssize_t n = read(
+			    fd, b->p + b->len + got, b->cap - b->len - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
 	}
 	for (int i = 0; i < 4; i++)
 		b->p[at + (size_t)i] = (uint8_t)(got >> (8 * (3 - i)));
 	b->len += got;
 	return 0;
+}
+
+/* Hints for a large range about to be written (where they fail, pages
+ * fault in as usual): huge pages, then all of them at once. In a virtual
+ * machine each 4 KiB first touch can cost ~10 µs (here: 25 ms for 8 MiB,
+ * 0.7 ms in huge pages). */
+static void
+hint_huge(uint8_t *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = (uintptr_t)(p + n) & ~(uintptr_t)4095;
+	uintptr_t hlo = (lo + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
+	if (hi > hlo)
+		(void)madvise((void *)hlo, hi - hlo, MADV_HUGEPAGE);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+}
+
+/* Reads hole h into dst (its place in a copy of the bundle, or in the
+ * bundle itself). Returns 0, or -1 after saying why. */
+static int
+fill_hole(struct hole *h, uint8_t *dst)
+{
+	size_t got = 0;
+	while (got < h->len) {
+		ssize_t n = pread(h->fd, dst + got, h->len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "m0run: %s: %s\n", h->name,
+			    n ? strerror(errno) : "shrank while read");
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes the bundle b, holes filled, at dst (len bytes: b->len): the
+ * data field of the messenger. Closes the holes' files. Returns 0, or -1
+ * after saying why (r->fill_failed).
+ */
+static int
+fill(struct run *r, const struct buf *b, uint8_t *dst, size_t len)
+{
+	size_t at = 0;
+	int err = len == b->len ? 0 : -1;
+	for (size_t i = 0; i < r->nholes; i++) {
+		struct hole *h = &r->holes[i];
+		if (!err) {
+			memcpy(dst + at, b->p + at, h->off - at);
+			hint_huge(dst + h->off, h->len);
+			err = fill_hole(h, dst + h->off);
+		}
+		at = h->off + h->len;
+		close(h->fd);
+		free(h->name);
+	}
+	r->nholes = 0;
+	if (!err)
+		memcpy(dst + at, b->p + at, b->len - at);
+	r->fill_failed = err != 0;
+	return err;
+}
+
+/* For m0_state_new_msg_fill(): the embedded platform's messenger. */
+static int
+fill_msg(void *ud, uint8_t *dst, size_t len)
+{
+	struct run *r = ud;
+	return fill(r, r->bundle, dst, len);
 }
 
 /* Reads a whole file into a malloc'd buffer, at most RUN_BUNDLE_MAX. */
@@ -309,7 +403,7 @@ pack_tree(
 				record(b, 'l', &st, guest, t, (size_t)n);
 		} else if (S_ISREG(st.st_mode)) {
 			int fd = open(host, O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || record_file(b, 'f', &st, guest, fd)) {
+			if (fd < 0 || record_file(r, b, 'f', &st, guest, fd)) {
 				fprintf(stderr, "m0run: %s: %s\n", host,
 				    strerror(errno));
 				err = -1;
@@ -331,7 +425,7 @@ pack(struct run *r, struct buf *b, const char *prog, char **argv, int argc,
 	put(b, magic, sizeof(magic) - 1);
 	struct stat st;
 	int fd = open(prog, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) || record_file(b, 'p', &st, prog, fd)) {
+	if (fd < 0 || fstat(fd, &st) || record_file(r, b, 'p', &st, prog, fd)) {
 		fprintf(stderr, "m0run: %s: %s\n", prog, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -452,31 +546,54 @@ on_end(void *ud, struct pf_proc *p, uint64_t id, int end, const char *err)
  * time, guest memory and steps cost units), and (fund) units minted there
  * are deposited before the personality starts, as `m0 --state DIR
  * --economy charged --fund N` does; a program then ends when its money
- * does (status 125).
+ * does (status 125). It is opened before the files are read: its native
+ * backend is probed and a context made meanwhile, in a thread (the
+ * address space the probe's process is cloned from is still small).
  */
 static int
-run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
-    const char *state, long long fund)
+local_open(struct run *r, size_t srclen, const char *state)
 {
-	struct pf_host_config hc = {.state_dir = state, .native = 1};
-	struct pf_host host = {0};
+	struct pf_host_config hc = {
+	    .state_dir = state, .native = 1, .native_warm = 1};
 	struct pf_config *cfg = &hc.pf;
-	char err[400], *funded = NULL;
+	char err[400];
 	cfg->slice = 1000;
 	getrandom(&cfg->hid, sizeof(cfg->hid), 0);
 	getrandom(&cfg->pid, sizeof(cfg->pid), 0);
 	/* The bundle is the process's; its copies (fork, reads) too. */
 	cfg->lim.max_msg =
-	    (uint32_t)(srclen + b->len + 4 * MONEY_TOKEN_LEN + 80);
+	    (uint32_t)(srclen + RUN_BUNDLE_MAX + 4 * MONEY_TOKEN_LEN + 80);
 	cfg->lim.heap_quota = 256u << 20;
 	hc.money.charged = state != NULL;
-	if (pf_host_open(&host, &r->loop, &hc, err, sizeof(err))) {
+	if (pf_host_open(&r->host, &r->loop, &hc, err, sizeof(err))) {
 		fprintf(stderr, "m0run: %s\n", err);
 		return 1;
 	}
-	struct pf_platform *pf = host.pf;
-	pf_set_console(pf, console_out, r);
-	pf_set_end(pf, on_end, r);
+	r->host_open = true;
+	pf_set_console(r->host.pf, console_out, r);
+	pf_set_end(r->host.pf, on_end, r);
+	return 0;
+}
+
+static void
+local_close(struct run *r)
+{
+	if (!r->host_open)
+		return;
+	pf_host_close(&r->host);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	pf_host_free(&r->host);
+	r->host_open = false;
+}
+
+/* Runs the personality with bundle b on the platform local_open() made;
+ * with (fund), that many units minted and deposited first. */
+static int
+run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
+    long long fund)
+{
+	struct pf_platform *pf = r->host.pf;
+	char *funded = NULL;
 	int rc = 1;
 	if (fund &&
 	    !(src = funded =
@@ -487,19 +604,20 @@ run_local(struct run *r, const char *src, size_t srclen, struct buf *b,
 	    .data = b->p,
 	    .data_len = (uint32_t)b->len};
 	getrandom(&msg.queue, sizeof(msg.queue), 0);
-	int e = pf_spawn(pf, &msg, NULL, NULL, NULL, NULL);
+	r->bundle = b;
+	int e = pf_spawn_fill(pf, &msg, fill_msg, r, NULL);
 	if (e) {
-		fprintf(stderr, "m0run: cannot start the personality: %s\n",
-		    e > 0 ? m0_strerror(e) : "dropped");
+		if (!r->fill_failed) /* else fill() said why */
+			fprintf(stderr,
+			    "m0run: cannot start the personality: %s\n",
+			    e > 0 ? m0_strerror(e) : "dropped");
 		goto out;
 	}
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	fflush(stdout);
 	rc = 0;
 out:
-	pf_host_close(&host);
-	uv_run(&r->loop, UV_RUN_DEFAULT);
-	pf_host_free(&host);
+	local_close(r);
 	free(funded);
 	return rc;
 }
@@ -614,7 +732,9 @@ run_remote(struct run *r, const char *target, uint64_t wait_ms, const char *src,
 	r->msglen = m0_wire_size(&m);
 	if (!(r->msg = malloc(r->msglen)))
 		return 1;
-	m0_wire_encode(&m, r->msg, r->msglen);
+	m0_wire_encode_head(&m, r->msg, r->msglen);
+	if (fill(r, b, r->msg + r->msglen - b->len, b->len))
+		return 1;
 	if (r->msglen > 65000)
 		r->use_tcp = true;
 	uv_timer_init(&r->loop, &r->wait);
@@ -760,8 +880,15 @@ main(int argc, char **argv)
 	size_t srclen;
 	struct buf b = {0};
 	int err = 2;
-	if (load_personality(&src, &srclen) ||
-	    pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
+	r.status = -1;
+	uv_loop_init(&r.loop);
+	if (load_personality(&src, &srclen))
+		goto out;
+	if (!target && local_open(&r, srclen, fund ? state : NULL)) {
+		err = 1;
+		goto out;
+	}
+	if (pack(&r, &b, argv[optind], argv + optind, argc - optind, env, nenv,
 	        root, trace, stats))
 		goto out;
 	if (fund && target) {
@@ -786,12 +913,8 @@ main(int argc, char **argv)
 		src = both;
 		srclen += pl;
 	}
-	r.status = -1;
-	uv_loop_init(&r.loop);
-	err = target
-	    ? run_remote(&r, target, wait_ms, src, srclen, &b)
-	    : run_local(&r, src, srclen, &b, fund ? state : NULL, fund);
-	uv_loop_close(&r.loop);
+	err = target ? run_remote(&r, target, wait_ms, src, srclen, &b)
+	             : run_local(&r, src, srclen, &b, fund);
 	if (!err && r.status < 0) {
 		fprintf(stderr,
 		    "m0run: the program's exit status did not "
@@ -800,6 +923,8 @@ main(int argc, char **argv)
 	} else if (!err)
 		err = r.status;
 out:
+	local_close(&r);
+	uv_loop_close(&r.loop);
 	free(src);
 	free(b.p);
 	free(r.msg);

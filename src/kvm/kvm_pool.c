@@ -15,6 +15,7 @@
  * page is reset). The VM, vCPU, slot, slab mapping and timer stay.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "kvm_int.h"
 
@@ -124,6 +125,22 @@ err_back:
 	return err;
 }
 
+/* Puts a reset context among the idle ones, unless the pool holds
+ * pool_max already: then it is returned, for the caller to free. */
+static struct kvm_ctx *
+idle_put(struct kvm_pool *p, struct kvm_ctx *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->nidle < p->cfg.pool_max) {
+		ctx->next = p->idle;
+		p->idle = ctx;
+		p->nidle++;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ctx;
+}
+
 void
 kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 {
@@ -135,14 +152,28 @@ kvm_pool_release(struct kvm_pool *p, struct kvm_ctx *ctx)
 	keep = ctx->state != KVM__ST_BROKEN && kvm__ctx_reset(ctx) == KVM_OK;
 	pthread_mutex_lock(&p->lock);
 	p->nout--;
-	if (keep && p->nidle < p->cfg.pool_max) {
-		ctx->next = p->idle;
-		p->idle = ctx;
-		p->nidle++;
-		ctx = NULL;
-	}
 	pthread_mutex_unlock(&p->lock);
-	kvm_ctx_free(ctx);
+	kvm_ctx_free(keep ? idle_put(p, ctx) : ctx);
+}
+
+enum kvm_err
+kvm_pool_warm(struct kvm_pool *p, uint64_t populate)
+{
+	struct kvm_ctx *c;
+	enum kvm_err err;
+	uint64_t from = KVM__RESV_PAGES * KVM__PAGE, size;
+
+	if ((err = kvm_ctx_new(&p->cfg, p->cfg.slab_max, &c)) != KVM_OK)
+		return err;
+	size = c->slab_pages * KVM__PAGE;
+	if (populate > size - from)
+		populate = size - from;
+#ifdef MADV_POPULATE_WRITE
+	/* zero pages stay zero: nothing for the next reset to clear */
+	(void)madvise(c->slab + from, populate, MADV_POPULATE_WRITE);
+#endif
+	kvm_ctx_free(idle_put(p, c));
+	return KVM_OK;
 }
 
 unsigned

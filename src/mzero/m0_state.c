@@ -83,9 +83,10 @@ set(struct m0_state *s, const char *k, const struct m0_value *v)
  * footprint). Nothing a messenger can see depends on when they are made:
  * the first step of a process is taken after m0__state_unfold().
  */
-int
-m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
-    struct m0_state *parent, const struct m0_value *ori, struct m0_state **out)
+static int
+new_msg(struct m0_global *g, const struct m0_msg *msg, m0_fill_fn fill,
+    void *ud, struct m0_state *parent, const struct m0_value *ori,
+    struct m0_state **out)
 {
 	struct m0_state *s = m0_state_new(g);
 	if (!s)
@@ -99,9 +100,14 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 		err =
 		    m0__nomem(m0__new_string_raw(s, false, (uint32_t)wl, &mgr));
 	if (!err) {
-		m0_wire_encode(msg, M0_BYTES(&mgr), wl);
-		mgr.u.o->attr = M0_AR;
 		s->locd = mgr;
+		if (!fill)
+			m0_wire_encode(msg, M0_BYTES(&mgr), wl);
+		else if (!m0_wire_encode_head(msg, M0_BYTES(&mgr), wl) ||
+		    fill(
+		        ud, M0_BYTES(&mgr) + wl - msg->data_len, msg->data_len))
+			err = M0_EIMPLEMENTATION_LIMIT;
+		mgr.u.o->attr = M0_AR | M0_AX;
 	}
 	if (!err && ori) {
 		if (parent)
@@ -116,6 +122,22 @@ m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
 	s->ori0 = o;
 	*out = s;
 	return M0_OK;
+}
+
+int
+m0_state_new_msg(struct m0_global *g, const struct m0_msg *msg,
+    struct m0_state *parent, const struct m0_value *ori, struct m0_state **out)
+{
+	return new_msg(g, msg, NULL, NULL, parent, ori, out);
+}
+
+int
+m0_state_new_msg_fill(struct m0_global *g, const struct m0_msg *msg,
+    m0_fill_fn fill, void *ud, struct m0_state **out)
+{
+	if (!msg->data)
+		return M0_EIMPLEMENTATION_LIMIT; /* nothing to fill */
+	return new_msg(g, msg, fill, ud, NULL, NULL, out);
 }
 
 /* The local dict (A5) of a process that has not run yet, its code and
@@ -139,9 +161,14 @@ m0__state_unfold(struct m0_state *s)
 		    m0__new_string(s, false, msg.code, msg.code_len, &cod));
 	if (!err) {
 		cod.u.o->attr = M0_AR | M0_AX;
-		if (msg.data)
-			err = m0__nomem(m0__new_string(
-			    s, false, msg.data, msg.data_len, &dat));
+		/* _dat is the data part of _mgr, not a copy: a messenger
+		 * that carries a program and its files holds them once */
+		if (msg.data) {
+			dat = mgr;
+			dat.off =
+			    (uint64_t)(msg.data - M0_BYTES(&mgr)) + mgr.off;
+			dat.len = msg.data_len;
+		}
 	}
 	if (err)
 		return err;

@@ -187,6 +187,15 @@ m0_wire_size(const struct m0_msg *msg)
 size_t
 m0_wire_encode(const struct m0_msg *msg, uint8_t *out, size_t cap)
 {
+	size_t n = m0_wire_encode_head(msg, out, cap);
+	if (n && msg->data && msg->data_len)
+		memcpy(out + n - msg->data_len, msg->data, msg->data_len);
+	return n;
+}
+
+size_t
+m0_wire_encode_head(const struct m0_msg *msg, uint8_t *out, size_t cap)
+{
 	size_t n = m0_wire_size(msg);
 	if (cap < n)
 		return 0;
@@ -202,13 +211,8 @@ m0_wire_encode(const struct m0_msg *msg, uint8_t *out, size_t cap)
 	}
 	if (msg->code_len)
 		memcpy(out + off, msg->code, msg->code_len);
-	if (msg->data) {
-		size_t p = off + msg->code_len;
-		memset(out + p, 0, pad4(msg->code_len));
-		if (msg->data_len)
-			memcpy(out + p + pad4(msg->code_len), msg->data,
-			    msg->data_len);
-	}
+	if (msg->data)
+		memset(out + off + msg->code_len, 0, pad4(msg->code_len));
 	uint16_t crc = m0_crc16(out + 2, off - 2 + msg->code_len);
 	out[0] = (uint8_t)(crc >> 8);
 	out[1] = (uint8_t)crc;

@@ -117,7 +117,7 @@ pf_host_open(struct pf_host *h, uv_loop_t *loop, const struct pf_host_config *c,
 		goto err_pf;
 	/* Native code; without /dev/kvm its operators raise
 	 * native_unavailable and the platform runs on. */
-	if (c->native && (e = pf_native_init(h->pf, 0, 0)))
+	if (c->native && (e = pf_native_init(h->pf, 0, 0, c->native_warm != 0)))
 		goto err_pf;
 	if (!h->bank)
 		return PF_OK;

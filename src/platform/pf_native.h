@@ -7,8 +7,14 @@
 #ifndef PF_NATIVE_H
 #define PF_NATIVE_H
 
+#include <pthread.h>
+
 #include "kvm.h"
 #include "pf_int.h"
+
+/* Guest memory made resident in the context a warm-up makes: a static
+ * program's image and first pages (busybox: 2 MiB and its heap). */
+#define PF_NATIVE_WARM_BYTES (8u << 20)
 
 struct pf_nctx {
 	uint64_t key;
@@ -43,6 +49,9 @@ struct pf_native {
 	struct pf_nctx *all;
 	struct pf_nfile *files;
 	int64_t file_ids;
+	uint64_t turns; /* native turns: a guest stop each */
+	pthread_t warm; /* probe and first context (pf__native_warm) */
+	bool warming;
 	int e_unavail, e_key, e_mem, e_limit, e_elf, e_dead;
 };
 
@@ -53,6 +62,8 @@ int pf__native_kerr(struct pf_native *n, enum kvm_err e);
 int pf__native_ctx(
     struct pf_native *n, struct m0_state *s, uint32_t k, struct pf_nctx **out);
 enum kvm_err pf__native_ready(struct pf_native *n);
+void pf__native_warm(struct pf_native *n);
+void pf__native_warm_join(struct pf_native *n);
 
 /* pf_nfile.c */
 int pf__nfile_init(struct pf_native *n, struct m0_global *g);

@@ -1,7 +1,7 @@
 /*
  * pf_nctx.c: the native contexts' common lookups: the backend, probed at
- * the first request; a context named by its key; a backend error as the
- * MØ error a messenger sees.
+ * the first request (or warmed up at once, in a thread); a context named
+ * by its key; a backend error as the MØ error a messenger sees.
  */
 #include "pf_native.h"
 
@@ -53,21 +53,61 @@ pf__native_ctx(
 	return n->e_key;
 }
 
+/* The probe and the pool (n->avail, n->pool): what the first request
+ * does, or the warm-up thread. */
+static void
+probe(struct pf_native *n)
+{
+	n->avail = kvm_probe();
+	if (!n->avail)
+		n->avail = kvm_pool_new(&n->kc, &n->pool);
+}
+
+static void *
+warm_main(void *ud)
+{
+	struct pf_native *n = ud;
+	probe(n);
+	if (!n->avail)
+		(void)kvm_pool_warm(n->pool, PF_NATIVE_WARM_BYTES);
+	return NULL;
+}
+
+/* Nothing of n is touched on this thread until pf__native_warm_join(). */
+void
+pf__native_warm(struct pf_native *n)
+{
+	if (!n->probed && !n->warming &&
+	    pthread_create(&n->warm, NULL, warm_main, n) == 0)
+		n->warming = true;
+}
+
+void
+pf__native_warm_join(struct pf_native *n)
+{
+	if (!n->warming)
+		return;
+	pthread_join(n->warm, NULL);
+	n->warming = false;
+	n->probed = true;
+}
+
 /*
  * The backend is probed at the first request for a context, not when the
  * platform starts: the ptrace probe forks and traces a child (about
  * 2.5 ms), which every m0 run and daemon start would otherwise pay
- * whether or not it ever runs native code.
+ * whether or not it ever runs native code. A host that will run native
+ * code at once (m0run) warms it up instead (pf_native_init): the probe
+ * and one context made in a thread while it reads the program.
  */
 enum kvm_err
 pf__native_ready(struct pf_native *n)
 {
+	pf__native_warm_join(n);
 	if (n->probed)
 		return n->avail;
 	n->probed = true;
-	n->avail = kvm_probe();
-	if (!n->avail)
-		n->avail = kvm_pool_new(&n->kc, &n->pool);
+	probe(n);
 	/* debug: m0 shares this and must keep stderr clean; m0ctl status
 	 * names the backend too */
 	if (n->avail)

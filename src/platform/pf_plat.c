@@ -575,9 +575,9 @@ proc_join(struct pf_proc *p, uint64_t queue)
 	return 0;
 }
 
-int
-pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
-    const struct pf_origin *ori, int (*setup)(struct m0_state *s),
+static int
+spawn(struct pf_platform *pf, const struct m0_msg *msg, m0_fill_fn fill,
+    void *ud, const struct pf_origin *ori, int (*setup)(struct m0_state *s),
     struct pf_proc **out, uint64_t *id)
 {
 	if (pf->closing)
@@ -595,7 +595,8 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 		return PF_ERR_DROPPED;
 	}
 	struct m0_state *s;
-	if (m0_state_new_msg(pf->g, msg, NULL, NULL, &s)) {
+	if (fill ? m0_state_new_msg_fill(pf->g, msg, fill, ud, &s)
+	         : m0_state_new_msg(pf->g, msg, NULL, NULL, &s)) {
 		pf->st.drops[PF_DROP_NO_MEMORY]++;
 		pf__orig_put(pf, o);
 		m0_budget_give(PF_PROC_COST);
@@ -624,6 +625,21 @@ pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
 	if (id)
 		*id = pid;
 	return PF_OK;
+}
+
+int
+pf_spawn(struct pf_platform *pf, const struct m0_msg *msg,
+    const struct pf_origin *ori, int (*setup)(struct m0_state *s),
+    struct pf_proc **out, uint64_t *id)
+{
+	return spawn(pf, msg, NULL, NULL, ori, setup, out, id);
+}
+
+int
+pf_spawn_fill(struct pf_platform *pf, const struct m0_msg *msg, m0_fill_fn fill,
+    void *ud, struct pf_proc **out)
+{
+	return spawn(pf, msg, fill, ud, NULL, NULL, out, NULL);
 }
 
 struct m0_state *

@@ -125,6 +125,12 @@ pf_proc_native_turn(struct pf_proc *p, uint64_t us)
 	return m->native_turn ? m->native_turn(m->ud, p, us) : us;
 }
 
+bool
+pf_proc_alone(const struct pf_proc *p)
+{
+	return pf__list_empty(&p->pf->runq);
+}
+
 void
 pf_proc_wake(struct pf_proc *p)
 {

@@ -140,6 +140,38 @@ test_pool_reuse_leaks_nothing(void **state)
 	kvm_pool_free(pool);
 }
 
+/* A warmed context (made ahead, its first pages resident) waits idle in
+ * the pool for the first user, who gets it as a fresh one: its pages
+ * read zero, it runs; a warm-up into a full pool makes nothing to
+ * keep. */
+static void
+test_pool_warm(void **state)
+{
+	struct kvm_config cfg = {.slab_max = 32u << 20, .pool_max = 1};
+	struct kvm_pool *pool;
+	struct kvm_ctx *c;
+	uint32_t v = 0x33333333, got = 1;
+
+	(void)state;
+	assert_int_equal(kvm_pool_new(&cfg, &pool), KVM_OK);
+	assert_int_equal(kvm_pool_warm(pool, 1u << 20), KVM_OK);
+	assert_int_equal(kvm_pool_idle(pool), 1);
+	assert_int_equal(kvm_pool_warm(pool, 1u << 20), KVM_OK);
+	assert_int_equal(kvm_pool_idle(pool), 1);
+	assert_int_equal(kvm_pool_acquire(pool, 1u << 20, &c), KVM_OK);
+	assert_int_equal(kvm_pool_idle(pool), 0);
+	assert_int_equal(kvm_mem_map(c, T_DATA, 4096,
+	                     KVM_PROT_USER | KVM_PROT_READ | KVM_PROT_WRITE),
+	    KVM_OK);
+	assert_int_equal(kvm_mem_read(c, T_DATA, &got, 4), KVM_OK);
+	assert_int_equal(got, 0);
+	assert_int_equal(kvm_mem_write(c, T_DATA, &v, 4), KVM_OK);
+	assert_int_equal(t_guest_reads(c), v);
+	kvm_pool_release(pool, c);
+	assert_int_equal(kvm_pool_idle(pool), 1);
+	kvm_pool_free(pool);
+}
+
 /* The next user lays out its memory as the last one did (the common
  * case: the same program again). On the ptrace backend the guest process
  * then keeps its mappings across the reset; what it shows must still be
@@ -404,6 +436,7 @@ main(void)
 	    cmocka_unit_test(test_pool_reuse_leaks_nothing),
 	    cmocka_unit_test(test_pool_reuse_same_layout),
 	    cmocka_unit_test(test_pool_reuse_after_no_run),
+	    cmocka_unit_test(test_pool_warm),
 	    cmocka_unit_test(test_pool_limit),
 	    cmocka_unit_test(test_pool_broken_not_reused),
 	    cmocka_unit_test(test_pool_two_threads),

@@ -35,6 +35,13 @@ test_wire_encode_vectors(void **st)
 	assert_int_equal(m0_wire_encode(&m, out, sizeof(out)), sizeof(v2));
 	assert_memory_equal(out, v2, sizeof(v2));
 	assert_int_equal(m0_wire_encode(&m, out, sizeof(v2) - 1), 0);
+	/* the head alone: everything but the data bytes, which are the
+	 * last data_len and left as they were */
+	memset(out, '#', sizeof(out));
+	assert_int_equal(m0_wire_encode_head(&m, out, sizeof(out)), sizeof(v2));
+	assert_memory_equal(out, v2, sizeof(v2) - 3);
+	assert_memory_equal(out + sizeof(v2) - 3, "###", 3);
+	assert_int_equal(m0_wire_encode_head(&m, out, sizeof(v2) - 1), 0);
 }
 
 static void

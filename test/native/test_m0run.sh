@@ -121,6 +121,17 @@ check passthru-checks 22 "$(echo "$got" | grep -c ' ok$')"
 got=$(timeout 120 "$m0run" --trace -C "$p" "$hostile" passthru data/big </dev/null 2>/dev/null | grep -v ' ok$')
 check passthru-off-traced "fd-range WRONG
   got 0 want 1" "$got"
+# More large files than m0run leaves open to read in place (64): the
+# rest are read while packing; all arrive whole and in order.
+m=$tmp/many
+mkdir -p "$m"
+i=0
+while [ $i -lt 70 ]; do
+	head -c $((65536 + i)) /dev/urandom >"$m/f$i"
+	i=$((i + 1))
+done
+check many-large "$(cd "$m" && $bb sha256sum f*)" \
+    "$(run -C "$m" $bb sh -c 'cd / && sha256sum f*' </dev/null)"
 
 # The same through a remote platform: everything travels in the
 # messenger, output and status come back.
