@@ -201,12 +201,15 @@ record_file(struct run *r, struct buf *b, char tag, const struct stat *st,
 	at = b->len - 4 - strlen(name); /* the data length field */
 	if (want >= RUN_HOLE_MIN && r->nholes < RUN_HOLES_MAX) {
 		struct hole *h = &r->holes[r->nholes];
-		if (!reserve(b, want) ||
-		    (h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
-		    !(h->name = strdup(name))) {
-			if (!b->over && h->fd >= 0)
-				close(h->fd);
-			errno = b->over ? EFBIG : errno;
+		if (!reserve(b, want)) {
+			errno = EFBIG;
+			return -1;
+		}
+		if ((h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			return -1;
+		if (!(h->name = strdup(name))) {
+			close(h->fd);
+			errno = ENOMEM;
 			return -1;
 		}
 		h->off = b->len;
@@ -253,8 +256,8 @@ hint_huge(uint8_t *p, size_t n)
 		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 }
 
-/* Reads hole h into dst (its place in a copy of the bundle, or in the
- * bundle itself). Returns 0, or -1 after saying why. */
+/* Reads hole h into dst, its place in the messenger. Returns 0, or -1
+ * after saying why. */
 static int
 fill_hole(struct hole *h, uint8_t *dst)
 {
@@ -282,7 +285,11 @@ static int
 fill(struct run *r, const struct buf *b, uint8_t *dst, size_t len)
 {
 	size_t at = 0;
-	int err = len == b->len ? 0 : -1;
+	int err = 0;
+	if (len != b->len) { /* cannot be: the messenger was sized by it */
+		fprintf(stderr, "m0run: the bundle changed size\n");
+		err = -1;
+	}
 	for (size_t i = 0; i < r->nholes; i++) {
 		struct hole *h = &r->holes[i];
 		if (!err) {
