@@ -151,6 +151,19 @@ void kvm__pt_boot_prepare(
     struct pt_boot *b, uint8_t *slab, int memfd, int sock, uint64_t slab_bytes);
 pid_t kvm__pt_spawn(struct pt_boot *b);
 
+/* kvm_ptrace_fork.c: the mappings a clone must not inherit */
+struct pt_marks {
+	struct {
+		uintptr_t lo, hi;
+	} * r;
+	size_t n, cap;
+};
+/* Marks every private anonymous writable mapping but those holding
+ * (keep) and (stack) MADV_DONTFORK; kvm__pt_dofork() unmarks them. The
+ * pair holds a process-wide lock: one clone at a time. */
+void kvm__pt_dontfork(struct pt_marks *m, const void *keep, const void *stack);
+void kvm__pt_dofork(struct pt_marks *m);
+
 /* kvm_ptrace_trace.c */
 void *kvm__pt_main(void *ctx);
 enum kvm_err kvm__pt_call(struct kvm__pt *pt, enum pt_op op);

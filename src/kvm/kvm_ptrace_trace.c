@@ -722,24 +722,22 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 {
 	struct kvm__pt *pt = ctx->pt;
 	struct user_regs_struct r;
-	struct pt_boot *b;
+	struct pt_boot boot, *b = &boot; /* on this stack: the child's */
+	struct pt_marks marks;
 	struct iovec iov;
 	int st, sv[2];
 
-	if ((b = malloc(sizeof(*b))) == NULL)
-		return KVM_ERR_NOMEM;
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		free(b);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return KVM_ERR_SYS;
-	}
 	kvm__pt_boot_prepare(
 	    b, ctx->slab, pt->memfd, sv[1], ctx->slab_pages * KVM__PAGE);
+	kvm__pt_dontfork(&marks, b, __builtin_frame_address(0));
 	pt->pid = kvm__pt_spawn(b);
+	kvm__pt_dofork(&marks);
 	close(sv[1]);
 	if (pt->pid < 0) {
 		pt->pid = 0;
 		close(sv[0]);
-		free(b);
 		return KVM_ERR_SYS;
 	}
 	pt->sock = sv[0];
@@ -748,12 +746,10 @@ pt__spawn_boot(struct kvm_ctx *ctx)
 		kill(pt->pid, SIGKILL);
 		waitpid(pt->pid, &st, __WALL);
 		pt->pid = 0;
-		free(b);
 		return KVM_ERR_SYS;
 	}
 	__atomic_store_n(b->seized, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, b->seized, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
-	free(b);
 	/* until the stub's final int3: only foreign signals may intervene */
 	for (;;) {
 		if (pt__wait(pt, &st) < 0)

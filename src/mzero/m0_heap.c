@@ -93,10 +93,7 @@ charge(struct m0_state *s, bool global, size_t size)
  * boundary, with transparent huge pages asked for over its whole 2 MiB
  * blocks (advice only: small pages where the system gives none) and the
  * tail in small pages, so it wastes less than a page. Its size is known
- * again when it is freed (obj_size, m0__dict_table_bytes). It is not
- * inherited by a fork (the native backend without KVM clones guest
- * processes from this one): copying its page tables and then copying
- * on write what this process writes meanwhile would be for nothing.
+ * again when it is freed (obj_size, m0__dict_table_bytes).
  */
 #define HUGE_PAGE ((size_t)2 << 20)
 #define BIG_MIN HUGE_PAGE
@@ -120,7 +117,6 @@ big_alloc(size_t size)
 #if defined(MADV_HUGEPAGE)
 	(void)madvise(p, size & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 #endif
-	(void)madvise(p, len, MADV_DONTFORK);
 	return p;
 }
 
