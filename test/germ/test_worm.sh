@@ -59,14 +59,18 @@ epoch() { # epoch I: price epochs so far at p<I>
 	"$M0CTL" -s "$T/p$1" status | sed -n 's/^money .* \([0-9]*\) epoch$/\1/p'
 }
 # bounded wait: p1 at the floor (its native price falls last), p2 dearer
-# than p3 by number, home and p3 past their first epoch (p2 loaded a while)
+# than p3 by number, home and p3 past their first epoch (p2 loaded a
+# while); up to 60 s, since prices move with epochs and a loaded machine
+# (the whole suite on two cores) stretches them
 k=0
-while [ $k -lt 60 ]; do
+while [ $k -lt 120 ]; do
 	[ "$(price 1 native)" -le 64 ] && [ "$(price 2 step)" -gt "$(price 3 step)" ] &&
 	    [ "$(epoch 3)" -ge 1 ] && [ "$(epoch 0)" -ge 1 ] && break
 	k=$((k + 1))
 	sleep 0.5
 done
+[ $k -lt 120 ] || echo "prices did not settle in 60 s: p1 native $(price 1 native)," \
+    "epochs p0 $(epoch 0) p3 $(epoch 3)"
 echo "step prices: p1 $(price 1 step) p2 $(price 2 step) p3 $(price 3 step)"
 {
 	printf "'argv [\"hello\"] df\n\0"
