@@ -27,3 +27,14 @@ check() { # name want got
 		fails=$((fails + 1))
 	fi
 }
+# within TENTHS CMD...: 0 as soon as CMD succeeds (its stderr dropped),
+# 1 when it has not after TENTHS tries 0.1 s apart: every bounded wait
+within() {
+	_w_n=$1 _w_i=0
+	shift
+	until "$@" 2>/dev/null; do
+		_w_i=$((_w_i + 1))
+		[ $_w_i -ge "$_w_n" ] && return 1
+		sleep 0.1
+	done
+}

@@ -142,11 +142,7 @@ daemon() { # DIR EXTRA-CONFIG: a platform on $port that admits m0run's messenger
 	    "$port" "$2" >"$1/conf"
 	"$mdaemon" -f -c "$1/conf" -s "$1" >"$1/out" 2>"$1/log" &
 	dpid=$!
-	i=0
-	while ! grep -q "ready" "$1/log" 2>/dev/null && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	within 300 grep -q "ready" "$1/log"
 }
 # The embedded platform with money (--fund without -t): the bank in
 # STATEDIR, a charged economy; enough money runs the program, too little

@@ -16,14 +16,7 @@ case $("$m0" -e "4096 _nnw ptop" 2>&1) in
 	exit 77 ;;
 esac
 # bounded wait (20 s) until the daemon logging to $1 listens
-listening() {
-	i=0
-	until grep -q "listening on" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -ge 200 ] && return 1
-		sleep 0.1
-	done
-}
+listening() { within 200 grep -q "listening on" "$1"; }
 
 for t in exits maps; do
 	check "$t.m0" "$(cat "$here/$t.out")" \

@@ -12,14 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 linux=$here/../../messengers/linux.m0
 
 # bounded wait: 0 when "$@" succeeds within 10 s
-eventually() {
-	i=0
-	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -ge 100 ] && return 1
-		sleep 0.1
-	done
-}
+eventually() { within 100 "$@"; }
 alive_any() { for p in $1; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
 none_alive() { ! alive_any "$1"; }
 

@@ -26,15 +26,9 @@ mkdir -p "$tmp/s"
 "$mdaemon" -f -l "127.0.0.1:$port" -s "$tmp/s" >/dev/null 2>"$tmp/log" &
 dpid=$!
 st() { "$m0ctl" -s "$tmp/s" status 2>/dev/null; }
+have_ended() { st | grep -q "^processes .* $1 ended"; }
 # bounded wait (20 s) until N processes have ended
-ended() {
-	i=0
-	until st | grep -q "^processes .* $1 ended"; do
-		i=$((i + 1))
-		[ $i -ge 200 ] && return 1
-		sleep 0.1
-	done
-}
+ended() { within 200 have_ended "$1"; }
 turns() { st | sed -n 's/^native .* \([0-9]*\) turns.*/\1/p'; }
 ended 0 || { echo "FAIL the daemon did not start"; exit 1; }
 case $(st | grep '^native') in
